@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+// Generates src/protocol/generated.ts from spec/protocol.json, the protocol's one source of truth.
+// `--check` regenerates in memory and fails when the committed file is stale, so the
+// TypeScript types can never drift from the spec (the test suite runs it too).
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compile } from 'json-schema-to-typescript';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const specPath = join(here, '..', '..', 'spec', 'protocol.json');
+const outPath = join(here, '..', 'src', 'protocol', 'generated.ts');
+// The published package carries its own copy of the spec (validation loads it at run time).
+const packagedSpecPath = join(here, '..', 'protocol.json');
+
+// The JSON-RPC envelope is described in the spec for validating examples; the TypeScript side
+// takes those types from the JSON-RPC library, so they are not generated here.
+const ENVELOPE_DEFS = new Set(['JsonRpcRequest', 'JsonRpcNotification', 'JsonRpcError', 'JsonRpcResponse']);
+
+/**
+ * A copy of the $defs shaped for type generation: validation-only keywords beside a $ref
+ * (minimum, description, ...) would make the compiler mint a new alias per use, and a JSON
+ * value is `unknown` in TypeScript.
+ */
+function forTypes(defs) {
+  const strip = (node) => {
+    if (Array.isArray(node)) return node.map(strip);
+    if (node === null || typeof node !== 'object') return node;
+    if (typeof node.$ref === 'string') return { $ref: node.$ref };
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, strip(v)]));
+  };
+  const out = {};
+  for (const [name, schema] of Object.entries(defs)) {
+    if (ENVELOPE_DEFS.has(name)) continue;
+    out[name] = strip(schema);
+  }
+  out.JsonValue = { ...out.JsonValue, tsType: 'unknown' };
+  return out;
+}
+
+export async function generate() {
+  const spec = JSON.parse(readFileSync(specPath, 'utf8'));
+  const defs = forTypes(spec.$defs);
+  // One synthetic root whose properties reference every definition makes the compiler emit
+  // each $def once, as a named export, with $refs resolved to those names.
+  const root = {
+    $schema: spec.$schema,
+    title: 'ProtocolTypesRoot',
+    type: 'object',
+    properties: Object.fromEntries(Object.keys(defs).map((name) => [name, { $ref: `#/$defs/${name}` }])),
+    additionalProperties: false,
+    $defs: Object.fromEntries(Object.entries(defs).map(([name, schema]) => [name, { ...schema, title: name }])),
+  };
+  let types = await compile(root, 'ProtocolTypesRoot', {
+    bannerComment: '',
+    additionalProperties: false,
+    unreachableDefinitions: true,
+    strictIndexSignatures: true,
+    ignoreMinAndMaxItems: true,
+    format: true,
+    style: { singleQuote: true, printWidth: 100 },
+  });
+  types = types
+    .replace(/export interface ProtocolTypesRoot \{[\s\S]*?\n\}\n/, '')
+    .replace(/\n \*\n \* This interface was referenced by `ProtocolTypesRoot`'s JSON-Schema\n \* via the `definition` "\w+"\./g, '')
+    .replace(/\/\*\*\n \* This interface was referenced by `ProtocolTypesRoot`'s JSON-Schema\n \* via the `definition` "\w+"\.\n \*\/\n/g, '');
+
+  const requests = spec.methods.filter((m) => m.kind === 'request');
+  const notifications = spec.methods.filter((m) => m.kind === 'notification');
+  const typeName = (ref) => ref.$ref.replace('#/$defs/', '');
+  const lines = [];
+  lines.push('// Generated from spec/protocol.json by server/scripts/generateProtocol.mjs. Do not edit.');
+  lines.push('// Run `npm run generate -w server` after changing the spec.');
+  lines.push('/* eslint-disable */');
+  lines.push('');
+  lines.push(`/** Protocol versions this implementation speaks, newest last. */`);
+  lines.push(`export const PROTOCOL_VERSIONS = ${JSON.stringify(spec.protocolVersions)} as const;`);
+  lines.push('');
+  lines.push(types.trim());
+  lines.push('');
+  lines.push('/** Every request: its params and result types. */');
+  lines.push('export interface RequestMap {');
+  for (const m of requests) {
+    lines.push(`  /** ${m.summary} */`);
+    lines.push(`  '${m.method}': { params: ${typeName(m.params)}; result: ${typeName(m.result)} };`);
+  }
+  lines.push('}');
+  lines.push('');
+  lines.push('/** Every notification: its params type. */');
+  lines.push('export interface NotificationMap {');
+  for (const m of notifications) {
+    lines.push(`  /** ${m.summary} */`);
+    lines.push(`  '${m.method}': ${typeName(m.params)};`);
+  }
+  lines.push('}');
+  lines.push('');
+  lines.push('export type RequestMethod = keyof RequestMap;');
+  lines.push('export type NotificationMethod = keyof NotificationMap;');
+  lines.push('');
+  lines.push('/** One row of the method table. */');
+  lines.push('export interface MethodDescriptor {');
+  lines.push('  readonly method: string;');
+  lines.push("  readonly kind: 'request' | 'notification';");
+  lines.push("  readonly direction: 'clientToServer' | 'serverToClient';");
+  lines.push('  readonly since: string;');
+  lines.push('  /** The $defs name of the params schema. */');
+  lines.push('  readonly params: string;');
+  lines.push('  /** The $defs name of the result schema (requests only). */');
+  lines.push('  readonly result?: string;');
+  lines.push('  /** Error codes the method may answer besides the generic ones. */');
+  lines.push('  readonly errors: readonly number[];');
+  lines.push('  /** True when the request may wait (and so may be cancelled). */');
+  lines.push('  readonly blocking: boolean;');
+  lines.push('}');
+  lines.push('');
+  lines.push('/** The method table, keyed by wire name: each method string is written here once. */');
+  lines.push('export const METHODS = {');
+  for (const m of spec.methods) {
+    const row = {
+      method: m.method,
+      kind: m.kind,
+      direction: m.direction,
+      since: m.since,
+      params: typeName(m.params),
+      ...(m.result ? { result: typeName(m.result) } : {}),
+      errors: m.errors ?? [],
+      blocking: m.blocking === true,
+    };
+    lines.push(`  '${m.method}': ${JSON.stringify(row)},`);
+  }
+  lines.push('} as const satisfies Record<RequestMethod | NotificationMethod, MethodDescriptor>;');
+  lines.push('');
+  lines.push('/** Error codes from the spec\'s error registry. */');
+  lines.push('export const ErrorCodes = {');
+  for (const e of spec.errors) lines.push(`  /** ${e.description} */\n  ${e.name}: ${e.code},`);
+  lines.push('} as const;');
+  lines.push('export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];');
+  lines.push('');
+  lines.push('/** The registry row of each code: default message and, for application errors, the stable reason. */');
+  lines.push('export const ERROR_REGISTRY: Readonly<Record<ErrorCode, { readonly name: string; readonly message: string; readonly reason?: string }>> = {');
+  for (const e of spec.errors) {
+    const row = { name: e.name, message: e.message, ...(e.reason ? { reason: e.reason } : {}) };
+    lines.push(`  [${e.code}]: ${JSON.stringify(row)},`);
+  }
+  lines.push('};');
+  lines.push('');
+  return lines.join('\n');
+}
+
+const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
+if (isMain) {
+  const text = await generate();
+  if (process.argv.includes('--check')) {
+    const current = existsSync(outPath) ? readFileSync(outPath, 'utf8') : '';
+    if (current !== text) {
+      console.error(`${outPath} is stale: run \`npm run generate -w server\` and commit the result.`);
+      process.exit(1);
+    }
+    console.log('generated protocol types are up to date');
+  } else {
+    const current = existsSync(outPath) ? readFileSync(outPath, 'utf8') : '';
+    if (current !== text) writeFileSync(outPath, text);
+    writeFileSync(packagedSpecPath, readFileSync(specPath));
+  }
+}

@@ -1,0 +1,274 @@
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { resolveAuthkey, type AuthkeySource } from '../authkey';
+import type {
+  ClientInfo,
+  ClientRole,
+  DeclareParams,
+  Event,
+  Limits,
+  QueueStats,
+  RequestMap,
+  RequestMethod,
+  SubscribeParams,
+} from '../protocol/generated';
+import { packageVersion } from '../version';
+import { Channel } from './channel';
+import { AuthenticationFailedError, ConnectionClosedError, ServerProofError, TaskwireError, UnsupportedProtocolVersionError } from './errors';
+import { QueueHandle } from './queue';
+
+export const DEFAULT_CLIENT_PORT = 7400;
+
+export interface ReconnectOptions {
+  /** First delay in ms (default 100); doubles per failed attempt, with jitter. */
+  initialDelay?: number;
+  /** Longest delay in ms (default 5000). */
+  maxDelay?: number;
+  /** Give up after this many failed attempts (default: never). */
+  maxAttempts?: number;
+}
+
+export interface ConnectOptions extends AuthkeySource {
+  /** Default 127.0.0.1 (or $TASKWIRE_HOST). */
+  host?: string;
+  /** Default 7400 (or $TASKWIRE_PORT). */
+  port?: number;
+  /** true: TLS with the system's CAs; an object: Node TLS options such as `ca`. */
+  tls?: boolean | TlsConnectionOptions;
+  /** Shown in the worker registry (default: the script's name). */
+  name?: string;
+  role?: ClientRole;
+  labels?: Record<string, string>;
+  /** Reconnect with back-off when the connection drops (default true). */
+  reconnect?: boolean | ReconnectOptions;
+  /** Milliseconds for connect plus handshake (default 10,000). */
+  connectTimeout?: number;
+}
+
+interface LocalSubscription {
+  params: SubscribeParams;
+  listener: (event: Event) => void;
+  serverId: string | undefined;
+  active: boolean;
+}
+
+/** A subscription to manager events; survives reconnects. */
+export interface Subscription {
+  unsubscribe(): Promise<void>;
+}
+
+/**
+ * Connects to a manager and authenticates (both sides prove they know the key).
+ * ```ts
+ * const client = await connect({ port: 7400, authkeyFile: 'authkey' });
+ * const tasks = client.queue('tasks');
+ * await tasks.put('image_url_0');
+ * ```
+ */
+export async function connect(options: ConnectOptions = {}): Promise<TaskwireClient> {
+  const client = new TaskwireClient(options);
+  await client.open();
+  return client;
+}
+
+/**
+ * A connection to a Taskwire manager that reconnects by itself. Emits `disconnected`
+ * (error), `reconnecting` (attempt, delayMs), `reconnected`, `error` (a reconnect that can
+ * never succeed: wrong key, wrong server) and `close`.
+ */
+export class TaskwireClient extends EventEmitter {
+  readonly host: string;
+  readonly port: number;
+  private readonly key: Buffer;
+  private channel: Channel | undefined;
+  private closedByUser = false;
+  private fatalError: Error | undefined;
+  private connecting: Promise<void> | undefined;
+  private readonly subscriptions = new Set<LocalSubscription>();
+  private readonly reconnectOptions: Required<ReconnectOptions> | undefined;
+
+  constructor(private readonly options: ConnectOptions = {}) {
+    super();
+    this.host = options.host ?? process.env.TASKWIRE_HOST ?? '127.0.0.1';
+    this.port = options.port ?? (process.env.TASKWIRE_PORT ? Number(process.env.TASKWIRE_PORT) : DEFAULT_CLIENT_PORT);
+    this.key = resolveAuthkey(options).key;
+    const reconnect = options.reconnect ?? true;
+    this.reconnectOptions = reconnect
+      ? { initialDelay: 100, maxDelay: 5000, maxAttempts: Infinity, ...(reconnect === true ? {} : reconnect) }
+      : undefined;
+    // An 'error' nobody listens to must not crash the program: it is also thrown to callers.
+    this.on('error', () => {});
+  }
+
+  /** The session id the manager assigned to the current connection. */
+  get sessionId(): string | undefined {
+    return this.channel?.session.sessionId;
+  }
+
+  /** The manager's limits (batch size, frame and payload sizes). */
+  get limits(): Limits {
+    return this.channel?.session.limits ?? { maxBatch: 1000, maxFrameBytes: 16 * 1024 * 1024, maxPayloadBytes: 8 * 1024 * 1024, maxSubscriptions: 32 };
+  }
+
+  get isClosed(): boolean {
+    return this.closedByUser || this.fatalError !== undefined;
+  }
+
+  /** True when a dropped connection will be re-established. */
+  get willReconnect(): boolean {
+    return this.reconnectOptions !== undefined && !this.isClosed;
+  }
+
+  get connected(): boolean {
+    return this.channel !== undefined && !this.channel.closed;
+  }
+
+  /** First connection; fails fast (no retries) so a wrong address or key is reported at once. */
+  async open(): Promise<void> {
+    this.channel = await this.openChannel();
+  }
+
+  queue<P = unknown>(name: string): QueueHandle<P> {
+    return new QueueHandle<P>(name, this);
+  }
+
+  async declareQueue(name: string, options: Omit<DeclareParams, 'queue'> = {}): Promise<{ created: boolean }> {
+    return this.queue(name).declare(options);
+  }
+
+  async queues(): Promise<QueueStats[]> {
+    return (await this.request('queue/list', {})).queues;
+  }
+
+  /** The worker registry: every connected client. */
+  async clients(): Promise<ClientInfo[]> {
+    return (await this.request('manager/clients', {})).clients;
+  }
+
+  /** Round trip to the manager; resolves with the manager's clock. */
+  async ping(): Promise<string> {
+    return (await this.request('session/ping', {})).time;
+  }
+
+  /** Streams events to `listener` until unsubscribed; re-established after a reconnect. */
+  async subscribe(params: SubscribeParams, listener: (event: Event) => void): Promise<Subscription> {
+    const local: LocalSubscription = { params, listener, serverId: undefined, active: true };
+    local.serverId = (await this.request('events/subscribe', params)).subscription;
+    this.subscriptions.add(local);
+    return {
+      unsubscribe: async () => {
+        if (!local.active) return;
+        local.active = false;
+        this.subscriptions.delete(local);
+        if (local.serverId !== undefined && this.connected) await this.request('events/unsubscribe', { subscription: local.serverId });
+      },
+    };
+  }
+
+  /** Asks the manager to shut down gracefully. */
+  async shutdownManager(): Promise<void> {
+    await this.request('manager/shutdown', {});
+  }
+
+  /** Sends any request of the protocol; waits for a reconnect in progress. */
+  async request<M extends RequestMethod>(method: M, params: RequestMap[M]['params'], signal?: AbortSignal): Promise<RequestMap[M]['result']> {
+    const channel = await this.currentChannel();
+    return channel.request(method, params, signal);
+  }
+
+  /** Resolves when connected (at once if already); rejects when the client is closed for good. */
+  async waitUntilConnected(): Promise<void> {
+    await this.currentChannel();
+  }
+
+  close(): void {
+    if (this.closedByUser) return;
+    this.closedByUser = true;
+    this.channel?.close();
+    this.emit('close');
+  }
+
+  private async currentChannel(): Promise<Channel> {
+    for (;;) {
+      if (this.closedByUser) throw new ConnectionClosedError('the client is closed');
+      if (this.fatalError) throw this.fatalError;
+      if (this.channel && !this.channel.closed) return this.channel;
+      if (!this.reconnectOptions) throw new ConnectionClosedError(`not connected to the manager at ${this.host}:${this.port}`);
+      await (this.connecting ??= this.reconnect().finally(() => (this.connecting = undefined)));
+    }
+  }
+
+  private async openChannel(): Promise<Channel> {
+    const channel = await Channel.open({
+      host: this.host,
+      port: this.port,
+      key: this.key,
+      tls: this.options.tls,
+      connectTimeout: this.options.connectTimeout ?? 10_000,
+      client: {
+        name: this.options.name ?? defaultName(),
+        version: packageVersion,
+        language: `typescript (node ${process.versions.node})`,
+        host: hostname(),
+        pid: process.pid,
+        role: this.options.role ?? 'worker',
+        ...(this.options.labels ? { labels: this.options.labels } : {}),
+      },
+    });
+    channel.onNotification('events/event', (event) => {
+      for (const subscription of this.subscriptions) {
+        if (subscription.serverId === event.subscription) subscription.listener(event);
+      }
+    });
+    channel.onClose((error) => {
+      if (this.isClosed || channel !== this.channel) return;
+      this.emit('disconnected', error);
+      if (this.reconnectOptions) void this.currentChannel().catch(() => {});
+    });
+    return channel;
+  }
+
+  private async reconnect(): Promise<void> {
+    const options = this.reconnectOptions!;
+    for (let attempt = 1; ; attempt++) {
+      if (this.isClosed) return;
+      const delay = Math.min(options.initialDelay * 2 ** (attempt - 1), options.maxDelay) * (0.5 + Math.random() / 2);
+      this.emit('reconnecting', attempt, Math.round(delay));
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (this.isClosed) return;
+      try {
+        const channel = await this.openChannel();
+        if (this.closedByUser) {
+          channel.close();
+          return;
+        }
+        this.channel = channel;
+        await this.resubscribe(channel);
+        this.emit('reconnected');
+        return;
+      } catch (error) {
+        // Retrying cannot fix a wrong key, an impostor or a version mismatch.
+        const fatal = error instanceof AuthenticationFailedError || error instanceof ServerProofError || error instanceof UnsupportedProtocolVersionError;
+        if (fatal || attempt >= options.maxAttempts) {
+          this.fatalError = fatal ? (error as Error) : new TaskwireError(`gave up reconnecting to ${this.host}:${this.port} after ${attempt} attempts: ${(error as Error).message}`);
+          this.emit('error', this.fatalError);
+          this.emit('close');
+          return;
+        }
+      }
+    }
+  }
+
+  private async resubscribe(channel: Channel): Promise<void> {
+    for (const subscription of this.subscriptions) {
+      if (!subscription.active) continue;
+      subscription.serverId = (await channel.request('events/subscribe', subscription.params)).subscription;
+    }
+  }
+}
+
+function defaultName(): string {
+  const script = process.argv[1];
+  return script ? script.split(/[\\/]/).pop()! : 'node';
+}

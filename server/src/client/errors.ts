@@ -1,0 +1,93 @@
+import { ErrorCodes, type ErrorData } from '../protocol/generated';
+
+/** Base of every error the client library throws. */
+export class TaskwireError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** An error answered by the manager: it carries the wire code, the message and data. */
+export class RemoteError extends TaskwireError {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: ErrorData,
+  ) {
+    super(message);
+  }
+}
+
+export class ParseError extends RemoteError {}
+export class InvalidRequestError extends RemoteError {}
+export class MethodNotFoundError extends RemoteError {}
+export class InvalidParamsError extends RemoteError {}
+export class InternalServerError extends RemoteError {}
+export class AuthenticationFailedError extends RemoteError {}
+export class NotAuthenticatedError extends RemoteError {}
+export class UnsupportedProtocolVersionError extends RemoteError {}
+export class FrameTooLargeError extends RemoteError {}
+export class ShuttingDownError extends RemoteError {}
+export class RequestCancelledError extends RemoteError {}
+export class QueueNotFoundError extends RemoteError {}
+export class QueueFullError extends RemoteError {}
+export class LeaseUnknownError extends RemoteError {}
+export class PayloadTooLargeError extends RemoteError {}
+export class LimitExceededError extends RemoteError {}
+
+const REMOTE_ERRORS: Record<number, new (code: number, message: string, data?: ErrorData) => RemoteError> = {
+  [ErrorCodes.ParseError]: ParseError,
+  [ErrorCodes.InvalidRequest]: InvalidRequestError,
+  [ErrorCodes.MethodNotFound]: MethodNotFoundError,
+  [ErrorCodes.InvalidParams]: InvalidParamsError,
+  [ErrorCodes.InternalError]: InternalServerError,
+  [ErrorCodes.AuthenticationFailed]: AuthenticationFailedError,
+  [ErrorCodes.NotAuthenticated]: NotAuthenticatedError,
+  [ErrorCodes.UnsupportedProtocolVersion]: UnsupportedProtocolVersionError,
+  [ErrorCodes.FrameTooLarge]: FrameTooLargeError,
+  [ErrorCodes.ShuttingDown]: ShuttingDownError,
+  [ErrorCodes.RequestCancelled]: RequestCancelledError,
+  [ErrorCodes.QueueNotFound]: QueueNotFoundError,
+  [ErrorCodes.QueueFull]: QueueFullError,
+  [ErrorCodes.LeaseUnknown]: LeaseUnknownError,
+  [ErrorCodes.PayloadTooLarge]: PayloadTooLargeError,
+  [ErrorCodes.LimitExceeded]: LimitExceededError,
+};
+
+/** The typed error for a wire error. */
+export function remoteError(code: number, message: string, data?: ErrorData): RemoteError {
+  const ErrorClass = REMOTE_ERRORS[code] ?? RemoteError;
+  return new ErrorClass(code, message, data);
+}
+
+// ---- local errors: nothing was answered by a manager -------------------------------------
+
+/** A get with a timeout found nothing (Python's queue.Empty). */
+export class QueueEmptyError extends TaskwireError {
+  constructor(readonly queue: string, timeout: number | undefined) {
+    super(`queue "${queue}" is empty${timeout !== undefined ? ` (waited ${timeout} s)` : ''}`);
+  }
+}
+
+/** The manager could not be reached. */
+export class ConnectError extends TaskwireError {
+  constructor(
+    message: string,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** The connection closed while a request was in flight, or the client was closed. */
+export class ConnectionClosedError extends TaskwireError {}
+
+/** The manager did not prove it knows the key: it is not the manager you meant. */
+export class ServerProofError extends TaskwireError {}
+
+/** A request was aborted by its AbortSignal before the manager answered. */
+export class AbortedError extends TaskwireError {}
+
+/** Something did not happen in time (connecting, the handshake). */
+export class TimeoutError extends TaskwireError {}

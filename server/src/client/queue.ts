@@ -1,0 +1,240 @@
+import type { DeclareParams, QueueStats, Task, TaskSpec } from '../protocol/generated';
+import type { TaskwireClient } from './client';
+import { AbortedError, ConnectionClosedError, LeaseUnknownError, QueueEmptyError, ShuttingDownError } from './errors';
+import { ReceivedTask } from './receivedTask';
+
+export interface PutOptions {
+  priority?: number;
+  /** Seconds to hold the task back. */
+  delay?: number;
+  /** Lease length in seconds for whoever takes it. */
+  ttr?: number;
+  /** Queue that receives `{taskId, result}` when the task is acked with a result. */
+  replyTo?: string;
+  maxAttempts?: number;
+  /** Seconds to wait for room in a bounded queue; default: as long as it takes. */
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+export interface GetOptions {
+  /** Seconds to wait; default: until a task arrives. 0: never wait. */
+  timeout?: number;
+  /** Lease length in seconds. */
+  ttr?: number;
+  /** Remove on delivery (at-most-once); for result queues. */
+  autoAck?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ConsumeOptions {
+  /** Tasks per request (default 1). */
+  prefetch?: number;
+  ttr?: number;
+  /** Stop after the queue stays empty this many seconds (default: never). */
+  idleTimeout?: number;
+  signal?: AbortSignal;
+}
+
+export interface WorkOptions extends ConsumeOptions {
+  /** Tasks handled at once (default 1). */
+  concurrency?: number;
+  /** Called when a handler throws (after the nack). */
+  onError?: (error: unknown, task: ReceivedTask) => void;
+}
+
+/** A named queue on the manager. Handles are cheap; make as many as you like. */
+export class QueueHandle<P = unknown> {
+  constructor(
+    readonly name: string,
+    private readonly client: TaskwireClient,
+  ) {}
+
+  /** Creates the queue with options, or changes the options of the existing queue. */
+  async declare(options: Omit<DeclareParams, 'queue'> = {}): Promise<{ created: boolean }> {
+    const { created } = await this.client.request('queue/declare', { queue: this.name, ...options });
+    return { created };
+  }
+
+  /** Enqueues one task; resolves with its id. */
+  async put(payload: P, options: PutOptions = {}): Promise<string> {
+    const { timeout, signal, ...spec } = options;
+    const ids = await this.putMany([{ payload, ...spec }], { timeout, signal });
+    return ids[0]!;
+  }
+
+  /**
+   * Enqueues many tasks in as few requests as the manager's batch limit allows. Each request
+   * is all-or-nothing; a list longer than the limit is split.
+   */
+  async putMany(tasks: (TaskSpec & { payload: P })[], options: { timeout?: number; signal?: AbortSignal } = {}): Promise<string[]> {
+    const ids: string[] = [];
+    const batch = this.client.limits.maxBatch;
+    for (let i = 0; i < tasks.length; i += batch) {
+      const params = { queue: this.name, tasks: tasks.slice(i, i + batch), ...(options.timeout !== undefined ? { timeout: options.timeout } : {}) };
+      const result = await this.client.request('queue/put', params, options.signal);
+      ids.push(...result.ids);
+    }
+    return ids;
+  }
+
+  /** Takes one task; with a timeout, throws QueueEmptyError when none came (like Python's queue.Empty). */
+  async get(options: GetOptions = {}): Promise<ReceivedTask<P>> {
+    const [task] = await this.getMany(1, options);
+    if (!task) throw new QueueEmptyError(this.name, options.timeout);
+    return task;
+  }
+
+  /** Takes up to `max` tasks as soon as one is ready; [] when the timeout passes. */
+  async getMany(max: number, options: GetOptions = {}): Promise<ReceivedTask<P>[]> {
+    const { signal, ...rest } = options;
+    const { tasks } = await this.client.request('queue/get', { queue: this.name, max, ...definedOnly(rest) }, signal);
+    return tasks.map((task) => new ReceivedTask<P>(task, this.client));
+  }
+
+  /** Completes a task (by id or object), with an optional result. */
+  async ack(task: string | Task, result?: unknown): Promise<void> {
+    const id = typeof task === 'string' ? task : task.id;
+    await this.client.request('task/ack', { acks: [result === undefined ? { id } : { id, result }] });
+  }
+
+  /** Completes many tasks in one request. */
+  async ackMany(acks: { id: string; result?: unknown }[]): Promise<number> {
+    return (await this.client.request('task/ack', { acks })).acked;
+  }
+
+  /** Gives a task back for a retry. */
+  async nack(task: string | Task, options: { error?: string; delay?: number } = {}): Promise<void> {
+    const id = typeof task === 'string' ? task : task.id;
+    await this.client.request('task/nack', { nacks: [{ id, ...options }] });
+  }
+
+  /** Extends leases; resolves with the earliest new lease end. */
+  async touch(tasks: string | Task | (string | Task)[], ttr?: number): Promise<string> {
+    const ids = (Array.isArray(tasks) ? tasks : [tasks]).map((t) => (typeof t === 'string' ? t : t.id));
+    return (await this.client.request('task/touch', ttr === undefined ? { ids } : { ids, ttr })).leaseUntil;
+  }
+
+  /** Waits until nothing is ready, delayed or leased; false when the timeout passed first. */
+  async join(options: { timeout?: number; signal?: AbortSignal } = {}): Promise<boolean> {
+    const params = options.timeout === undefined ? { queue: this.name } : { queue: this.name, timeout: options.timeout };
+    return (await this.client.request('queue/join', params, options.signal)).done;
+  }
+
+  async stats(): Promise<QueueStats> {
+    return this.client.request('queue/stats', { queue: this.name });
+  }
+
+  /** The next ready tasks, untouched. */
+  async peek(max = 1): Promise<Task[]> {
+    return (await this.client.request('queue/peek', { queue: this.name, max })).tasks;
+  }
+
+  /** Removes every ready and delayed task; resolves with how many. */
+  async purge(): Promise<number> {
+    return (await this.client.request('queue/purge', { queue: this.name })).removed;
+  }
+
+  /**
+   * Tasks as they come. Each task is acked when the loop asks for the next one, unless the
+   * body settled it itself; leaving the loop early (break, return or a throw) nacks the
+   * task in hand, so nothing is lost. Survives reconnects; ends on idleTimeout or abort.
+   */
+  async *consume(options: ConsumeOptions = {}): AsyncGenerator<ReceivedTask<P>, void, undefined> {
+    let inHand: ReceivedTask<P> | undefined;
+    let finished = false;
+    try {
+      for (;;) {
+        const batch = await this.nextBatch(options);
+        if (batch === undefined) return;
+        for (const task of batch) {
+          inHand = task;
+          yield task;
+          if (!task.settled) await this.settleQuietly(task, () => task.ack());
+          inHand = undefined;
+        }
+      }
+    } catch (error) {
+      finished = true;
+      if (inHand && !inHand.settled) await this.settleQuietly(inHand, () => inHand!.nack({ error: describe(error) }));
+      throw error;
+    } finally {
+      if (!finished && inHand && !inHand.settled) {
+        await this.settleQuietly(inHand, () => inHand!.nack({ error: 'the consumer stopped before acknowledging the task', delay: 0 }));
+      }
+    }
+  }
+
+  /**
+   * Runs `handler` for each task, `concurrency` at a time: its return value is the ack's
+   * result (routed to replyTo), a throw nacks with the error's message. Resolves with the
+   * number of tasks handled once idleTimeout passes with nothing to do, or on abort.
+   */
+  async work(handler: (task: ReceivedTask<P>) => unknown | Promise<unknown>, options: WorkOptions = {}): Promise<number> {
+    const concurrency = Math.max(1, options.concurrency ?? 1);
+    let handled = 0;
+    const loop = async () => {
+      for (;;) {
+        const batch = await this.nextBatch(options);
+        if (batch === undefined) return;
+        for (const task of batch) {
+          try {
+            const result = await handler(task);
+            if (!task.settled) await this.settleQuietly(task, () => task.ack(result));
+          } catch (error) {
+            if (!task.settled) await this.settleQuietly(task, () => task.nack({ error: describe(error) }));
+            options.onError?.(error, task);
+          }
+          handled++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, loop));
+    return handled;
+  }
+
+  /** The next tasks for consume/work; undefined when it is time to stop. */
+  private async nextBatch(options: ConsumeOptions): Promise<ReceivedTask<P>[] | undefined> {
+    for (;;) {
+      if (options.signal?.aborted || this.client.isClosed) return undefined;
+      try {
+        const tasks = await this.getMany(options.prefetch ?? 1, {
+          ...(options.idleTimeout !== undefined ? { timeout: options.idleTimeout } : {}),
+          ...(options.ttr !== undefined ? { ttr: options.ttr } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        if (tasks.length > 0) return tasks;
+        if (options.idleTimeout !== undefined) return undefined;
+      } catch (error) {
+        if (error instanceof AbortedError) return undefined;
+        // A dropped connection: the manager gave our leases back; carry on once reconnected.
+        if ((error instanceof ConnectionClosedError || error instanceof ShuttingDownError) && this.client.willReconnect) {
+          await this.client.waitUntilConnected();
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+
+  /** Settling fails harmlessly when the lease is already gone (expired or the connection dropped). */
+  private async settleQuietly(task: ReceivedTask<P>, settle: () => Promise<void>): Promise<void> {
+    try {
+      await settle();
+    } catch (error) {
+      if (error instanceof LeaseUnknownError || error instanceof ConnectionClosedError) {
+        this.client.emit('lease-lost', task, error);
+        return;
+      }
+      throw error;
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function definedOnly<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

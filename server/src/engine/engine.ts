@@ -1,0 +1,627 @@
+import { randomBytes } from 'node:crypto';
+import type { Ack, Nack, QueueStats, Task, TaskSpec } from '../protocol/generated';
+import type { Clock } from './clock';
+import { EngineError } from './engineError';
+import { MinHeap } from './minHeap';
+import { QueueState, type ResolvedQueueOptions } from './queueState';
+import { TaskRecord, TaskState } from './taskRecord';
+import {
+  DEFAULTS,
+  type EngineDefaults,
+  type EngineEvent,
+  type GetRequest,
+  type PutRequest,
+  type QueueOptions,
+  type SessionId,
+  type Waiter,
+} from './types';
+import type { AnyWaiter, Deliver, GetWaiter, JoinWaiter, PutWaiter } from './waiters';
+
+export interface EngineOptions {
+  clock: Clock;
+  defaults?: Partial<EngineDefaults>;
+  /** Create queues on first use (default true); otherwise unknown queues are queue_not_found. */
+  autoCreate?: boolean;
+  /** Prefix of task ids; random by default so ids from different runs do not collide. */
+  idPrefix?: string;
+  /**
+   * Called when the earliest pending deadline moves earlier, with that time (ms): the host
+   * arranges to call advance() then. Time is passed in, never read behind the host's back.
+   */
+  onWake?: (at: number) => void;
+}
+
+interface TimerEntry {
+  at: number;
+  seq: number;
+  task: TaskRecord | undefined;
+  waiter: AnyWaiter | undefined;
+}
+
+const SECOND = 1000;
+
+/**
+ * The queue semantics of Taskwire: ready queues by priority, delays, leases, retries with
+ * back-off, dead letters, bounded queues with blocking put, blocking get, join and events.
+ * Deterministic: it reads time only from its clock and knows nothing of sockets or JSON-RPC.
+ */
+export class Engine {
+  readonly defaults: EngineDefaults;
+  private readonly clock: Clock;
+  private readonly autoCreate: boolean;
+  private readonly idPrefix: string;
+  private readonly onWake: ((at: number) => void) | undefined;
+  private readonly queues = new Map<string, QueueState>();
+  /** Leased tasks by id: what ack, nack and touch look up. */
+  private readonly leases = new Map<string, TaskRecord>();
+  private readonly sessionLeases = new Map<SessionId, Set<TaskRecord>>();
+  private readonly sessionWaiters = new Map<SessionId, Set<AnyWaiter>>();
+  private readonly timers = new MinHeap<TimerEntry>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
+  private readonly listeners: ((event: EngineEvent) => void)[] = [];
+  private nextId = 0;
+  private timerSeq = 0;
+
+  constructor(options: EngineOptions) {
+    this.clock = options.clock;
+    this.defaults = { ...DEFAULTS, ...options.defaults };
+    this.autoCreate = options.autoCreate ?? true;
+    this.idPrefix = options.idPrefix ?? randomBytes(3).toString('hex');
+    this.onWake = options.onWake;
+  }
+
+  /** Observes every engine event; returns a function that stops observing. */
+  onEvent(listener: (event: EngineEvent) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  // ---- queues ---------------------------------------------------------------------------
+
+  declareQueue(name: string, options: QueueOptions = {}): { queue: string; created: boolean } {
+    const existing = this.queues.get(name);
+    if (existing) {
+      existing.options = { ...existing.options, ...definedOnly(options) };
+      // A larger maxsize may let blocked putters in.
+      this.servePutters(existing);
+      return { queue: name, created: false };
+    }
+    this.createQueue(name, options);
+    return { queue: name, created: true };
+  }
+
+  listQueues(): QueueStats[] {
+    return [...this.queues.values()].map((q) => q.stats(this.deadCount(q)));
+  }
+
+  queueStats(name: string): QueueStats {
+    const queue = this.requireQueue(name);
+    return queue.stats(this.deadCount(queue));
+  }
+
+  hasQueue(name: string): boolean {
+    return this.queues.has(name);
+  }
+
+  // ---- put ------------------------------------------------------------------------------
+
+  /**
+   * Enqueues all the tasks or none. Completes at once (calling `done` before returning) when
+   * there is room or timeout is 0; otherwise waits and returns a Waiter.
+   */
+  put(request: PutRequest, done: (outcome: string[] | EngineError) => void): Waiter | undefined {
+    let queue: QueueState;
+    try {
+      queue = this.requireQueue(request.queue);
+      for (const spec of request.tasks) if (spec.replyTo !== undefined) this.requireQueue(spec.replyTo);
+    } catch (error) {
+      done(error as EngineError);
+      return undefined;
+    }
+    const count = request.tasks.length;
+    if (queue.options.maxsize > 0 && count > queue.options.maxsize) {
+      done(this.queueFull(queue, count, 'more tasks than its maxsize'));
+      return undefined;
+    }
+    // FIFO fairness: a put may not overtake putters already waiting for room.
+    if (queue.activePutters === 0 && queue.hasRoomFor(count)) {
+      done(this.enqueue(queue, request.tasks, request.session));
+      return undefined;
+    }
+    if (request.timeout === 0) {
+      done(this.queueFull(queue, count));
+      return undefined;
+    }
+    const waiter: PutWaiter = { kind: 'put', request, done, active: true, timeoutAt: undefined };
+    queue.putters.push(waiter);
+    queue.activePutters++;
+    this.track(waiter, request.session, request.timeout);
+    return { cancel: () => this.withdraw(waiter) };
+  }
+
+  // ---- get ------------------------------------------------------------------------------
+
+  /**
+   * Leases up to `max` ready tasks to the session. When some are ready, delivers at once;
+   * with timeout 0 delivers [] at once; otherwise waits and returns a Waiter. `deliver` is
+   * called exactly once unless the waiter is cancelled.
+   */
+  get(request: GetRequest, deliver: Deliver): Waiter | undefined {
+    const queue = this.requireQueue(request.queue);
+    if (queue.ready.length > 0 && queue.activeGetters === 0) {
+      this.deliverTo(queue, request, deliver);
+      return undefined;
+    }
+    if (request.timeout === 0) {
+      deliver([]);
+      return undefined;
+    }
+    const waiter: GetWaiter = { kind: 'get', request, deliver, active: true, timeoutAt: undefined };
+    queue.getters.push(waiter);
+    queue.activeGetters++;
+    this.track(waiter, request.session, request.timeout);
+    return { cancel: () => this.withdraw(waiter) };
+  }
+
+  // ---- ack, nack, touch -----------------------------------------------------------------
+
+  /** Completes leased tasks, all or none; routes results to replyTo queues. */
+  ack(session: SessionId, acks: Ack[]): number {
+    const records = this.heldBy(session, acks.map((a) => a.id));
+    const now = this.clock.now();
+    const touched = new Set<QueueState>();
+    acks.forEach((ack, i) => {
+      const record = records[i]!;
+      const queue = record.queue;
+      this.endLease(record);
+      record.state = TaskState.Gone;
+      queue.totals.acked++;
+      touched.add(queue);
+      this.emit({ kind: 'ack', queue: queue.name, taskId: record.id, attempt: record.attempt, result: ack.result, session, at: now });
+      if (record.replyTo !== undefined && ack.result !== undefined) {
+        // Results bypass the reply queue's maxsize: a finished task's result is never dropped.
+        const replyQueue = this.queues.get(record.replyTo) ?? this.createQueue(record.replyTo);
+        this.enqueue(replyQueue, [{ payload: { taskId: record.id, result: ack.result } }], session);
+      }
+    });
+    for (const queue of touched) this.afterRemoval(queue);
+    return acks.length;
+  }
+
+  /** Gives leased tasks back for a retry or to the dead-letter queue, all or none. */
+  nack(session: SessionId, nacks: Nack[]): number {
+    const records = this.heldBy(session, nacks.map((n) => n.id));
+    const now = this.clock.now();
+    const touched = new Set<QueueState>();
+    nacks.forEach((nack, i) => {
+      const record = records[i]!;
+      this.endLease(record);
+      record.queue.totals.nacked++;
+      if (nack.error !== undefined) record.lastError = nack.error;
+      this.emit({ kind: 'nack', queue: record.queue.name, taskId: record.id, attempt: record.attempt, error: nack.error, session, at: now });
+      touched.add(record.queue);
+      this.retryOrBury(record, nack.delay ?? this.backoff(record.attempt), session);
+    });
+    for (const queue of touched) this.afterRemoval(queue);
+    return nacks.length;
+  }
+
+  /** Extends leases this session holds, all or none; returns the earliest new lease end (ms). */
+  touch(session: SessionId, ids: string[], ttr?: number): number {
+    const records = this.heldBy(session, ids);
+    const now = this.clock.now();
+    let earliest = Infinity;
+    for (const record of records) {
+      const seconds = ttr ?? record.leaseTtr;
+      record.leaseTtr = seconds;
+      record.leaseUntil = now + seconds * SECOND;
+      this.addTimer(record.leaseUntil, record, undefined);
+      earliest = Math.min(earliest, record.leaseUntil);
+    }
+    return earliest;
+  }
+
+  // ---- join, peek, purge ----------------------------------------------------------------
+
+  /** Resolves true when the queue has nothing ready, delayed or leased; false on timeout. */
+  join(queueName: string, timeout: number | undefined, session: SessionId | undefined, done: (joined: boolean) => void): Waiter | undefined {
+    const queue = this.requireQueue(queueName);
+    if (queue.idle || timeout === 0) {
+      done(queue.idle);
+      return undefined;
+    }
+    const waiter: JoinWaiter = { kind: 'join', queue: queueName, session, done, active: true, timeoutAt: undefined };
+    queue.joiners.add(waiter);
+    this.track(waiter, session, timeout);
+    return { cancel: () => this.withdraw(waiter) };
+  }
+
+  /** The next ready tasks in delivery order; nothing is leased or removed. */
+  peek(queueName: string, max: number): Task[] {
+    return this.requireQueue(queueName).ready.peek(max).map((r) => r.toTask());
+  }
+
+  /** Removes every ready and delayed task; leased tasks stay with their holders. */
+  purge(queueName: string, session?: SessionId): number {
+    const queue = this.requireQueue(queueName);
+    const removed = queue.ready.clear();
+    for (const record of removed) record.state = TaskState.Gone;
+    // Delayed tasks sit in the timer heap; marking them gone makes their timers no-ops.
+    const delayed = this.timers.removeWhere((t) => t.task !== undefined && t.task.queue === queue && t.task.state === TaskState.Delayed);
+    for (const timer of delayed) timer.task!.state = TaskState.Gone;
+    const count = removed.length + delayed.length;
+    queue.delayed = 0;
+    this.emit({ kind: 'purge', queue: queue.name, count, session, at: this.clock.now() });
+    this.afterRemoval(queue);
+    return count;
+  }
+
+  // ---- sessions -------------------------------------------------------------------------
+
+  /** How many tasks the session holds. */
+  leasedBy(session: SessionId): number {
+    return this.sessionLeases.get(session)?.size ?? 0;
+  }
+
+  /**
+   * Ends a session: withdraws its waiters (without calling them) and puts every task it
+   * holds back at once with attempt + 1 (or into the dead-letter queue).
+   */
+  releaseSession(session: SessionId, reason = 'session closed'): number {
+    const waiters = this.sessionWaiters.get(session);
+    if (waiters) for (const waiter of [...waiters]) this.withdraw(waiter);
+    this.sessionWaiters.delete(session);
+    const held = this.sessionLeases.get(session);
+    if (!held) return 0;
+    const records = [...held];
+    const touched = new Set<QueueState>();
+    for (const record of records) {
+      this.loseLease(record, reason);
+      touched.add(record.queue);
+    }
+    this.sessionLeases.delete(session);
+    for (const queue of touched) this.afterRemoval(queue);
+    return records.length;
+  }
+
+  // ---- time -----------------------------------------------------------------------------
+
+  /** The earliest pending deadline (ms), if any. */
+  nextDeadline(): number | undefined {
+    return this.timers.peek()?.at;
+  }
+
+  /** Processes everything due as of the clock's now: delays, lease expiries, waiter timeouts. */
+  advance(): void {
+    const now = this.clock.now();
+    const touched = new Set<QueueState>();
+    for (let timer = this.timers.peek(); timer && timer.at <= now; timer = this.timers.peek()) {
+      this.timers.pop();
+      const { task, waiter } = timer;
+      if (task) {
+        if (task.state === TaskState.Delayed && task.readyAt === timer.at) {
+          task.queue.delayed--;
+          task.state = TaskState.Ready;
+          task.queue.ready.push(task, task.priority);
+          touched.add(task.queue);
+        } else if (task.state === TaskState.Leased && task.leaseUntil === timer.at) {
+          task.queue.totals.expired++;
+          touched.add(task.queue);
+          this.loseLease(task, 'lease expired');
+        }
+      } else if (waiter && waiter.active && waiter.timeoutAt === timer.at) {
+        this.timeOut(waiter);
+      }
+    }
+    for (const queue of touched) {
+      this.serveGetters(queue);
+      this.afterRemoval(queue);
+    }
+  }
+
+  // ---- internals ------------------------------------------------------------------------
+
+  private createQueue(name: string, options: QueueOptions = {}): QueueState {
+    const resolved: ResolvedQueueOptions = {
+      maxsize: 0,
+      ttr: this.defaults.ttr,
+      maxAttempts: this.defaults.maxAttempts,
+      deadLetter: `${name}.dead`,
+      ...definedOnly(options),
+    };
+    const queue = new QueueState(name, resolved);
+    this.queues.set(name, queue);
+    return queue;
+  }
+
+  private requireQueue(name: string): QueueState {
+    const queue = this.queues.get(name);
+    if (queue) return queue;
+    if (!this.autoCreate) throw new EngineError('queue_not_found', `queue "${name}" does not exist`, { queue: name });
+    return this.createQueue(name);
+  }
+
+  private deadCount(queue: QueueState): number {
+    const deadLetter = queue.options.deadLetter;
+    const dlq = deadLetter === null ? undefined : this.queues.get(deadLetter);
+    return dlq ? dlq.size : 0;
+  }
+
+  private queueFull(queue: QueueState, count: number, why?: string): EngineError {
+    const detail = why ?? `no room for ${count} task${count === 1 ? '' : 's'}`;
+    return new EngineError('queue_full', `"${queue.name}" has ${detail} (maxsize ${queue.options.maxsize})`, {
+      queue: queue.name,
+      maxsize: queue.options.maxsize,
+    });
+  }
+
+  private enqueue(queue: QueueState, specs: TaskSpec[], session: SessionId | undefined): string[] {
+    const now = this.clock.now();
+    const ids = new Array<string>(specs.length);
+    let readyAdded = false;
+    for (let i = 0; i < specs.length; i++) {
+      const spec = specs[i]!;
+      const id = `${this.idPrefix}-${(this.nextId++).toString(36)}`;
+      const record = new TaskRecord(id, queue, spec.payload, spec.priority ?? 0, now, spec.ttr, spec.replyTo, spec.maxAttempts);
+      ids[i] = id;
+      queue.totals.put++;
+      if (spec.delay !== undefined && spec.delay > 0) {
+        this.hold(record, now + spec.delay * SECOND);
+      } else {
+        queue.ready.push(record, record.priority);
+        readyAdded = true;
+      }
+      if (this.listeners.length > 0) this.emit({ kind: 'put', queue: queue.name, taskId: id, attempt: 1, payload: spec.payload, session, at: now });
+    }
+    if (readyAdded) this.serveGetters(queue);
+    return ids;
+  }
+
+  /** Holds a task back until `readyAt`. */
+  private hold(record: TaskRecord, readyAt: number): void {
+    record.state = TaskState.Delayed;
+    record.readyAt = readyAt;
+    record.queue.delayed++;
+    this.addTimer(readyAt, record, undefined);
+  }
+
+  /** Hands ready tasks to waiting getters, in arrival order, while both remain. */
+  private serveGetters(queue: QueueState): void {
+    while (queue.ready.length > 0 && queue.activeGetters > 0) {
+      const waiter = queue.getters.shift()!;
+      if (!waiter.active) continue;
+      waiter.active = false;
+      queue.activeGetters--;
+      this.untrack(waiter, waiter.request.session);
+      this.deliverTo(queue, waiter.request, waiter.deliver);
+    }
+  }
+
+  /** Leases (or with autoAck removes) up to max ready tasks and delivers them; undoes it if delivery fails. */
+  private deliverTo(queue: QueueState, request: GetRequest, deliver: Deliver): void {
+    const now = this.clock.now();
+    const records: TaskRecord[] = [];
+    while (records.length < request.max) {
+      const record = queue.ready.shift();
+      if (!record) break;
+      records.push(record);
+    }
+    const tasks = new Array<Task>(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      if (request.autoAck) {
+        record.state = TaskState.Gone;
+      } else {
+        this.lease(record, request.session, request.ttr ?? record.ttr ?? queue.options.ttr, now);
+      }
+      tasks[i] = record.toTask();
+    }
+    if (!deliver(tasks)) {
+      // The session is gone: the tasks go back where they were, as if never handed out.
+      for (let i = records.length - 1; i >= 0; i--) {
+        const record = records[i]!;
+        if (record.state === TaskState.Leased) this.endLease(record);
+        record.state = TaskState.Ready;
+        queue.ready.pushFront(record, record.priority);
+      }
+      this.serveGetters(queue);
+      return;
+    }
+    if (this.listeners.length > 0) {
+      for (const record of records) this.emit({ kind: 'get', queue: queue.name, taskId: record.id, attempt: record.attempt, payload: record.payload, session: request.session, at: now });
+    }
+    if (request.autoAck) {
+      queue.totals.acked += records.length;
+      this.afterRemoval(queue);
+    }
+  }
+
+  private lease(record: TaskRecord, session: SessionId, ttr: number, now: number): void {
+    record.state = TaskState.Leased;
+    record.leaseSession = session;
+    record.leaseTtr = ttr;
+    record.leaseUntil = now + ttr * SECOND;
+    record.queue.leased++;
+    this.leases.set(record.id, record);
+    let held = this.sessionLeases.get(session);
+    if (!held) this.sessionLeases.set(session, (held = new Set()));
+    held.add(record);
+    this.addTimer(record.leaseUntil, record, undefined);
+  }
+
+  /** Drops the lease bookkeeping; the caller decides where the task goes next. */
+  private endLease(record: TaskRecord): void {
+    record.queue.leased--;
+    this.leases.delete(record.id);
+    const held = this.sessionLeases.get(record.leaseSession!);
+    if (held) {
+      held.delete(record);
+      if (held.size === 0) this.sessionLeases.delete(record.leaseSession!);
+    }
+    record.leaseSession = undefined;
+    record.state = TaskState.Ready;
+  }
+
+  /** A lease that ended without ack or nack (expiry, disconnect): back at once, attempt + 1. */
+  private loseLease(record: TaskRecord, reason: string): void {
+    const session = record.leaseSession;
+    this.endLease(record);
+    this.emit({ kind: 'expired', queue: record.queue.name, taskId: record.id, attempt: record.attempt, error: reason, session, at: this.clock.now() });
+    this.retryOrBury(record, 0, session);
+    this.serveGetters(record.queue);
+  }
+
+  /** After a failed attempt: retry after `delay` seconds with attempt + 1, or dead-letter. */
+  private retryOrBury(record: TaskRecord, delay: number, session: SessionId | undefined): void {
+    const queue = record.queue;
+    const maxAttempts = record.maxAttempts ?? queue.options.maxAttempts;
+    if (maxAttempts > 0 && record.attempt >= maxAttempts) {
+      this.bury(record, session);
+      return;
+    }
+    record.attempt++;
+    if (delay > 0) {
+      this.hold(record, this.clock.now() + delay * SECOND);
+    } else {
+      record.state = TaskState.Ready;
+      queue.ready.push(record, record.priority);
+      this.serveGetters(queue);
+    }
+  }
+
+  /** Moves a task that used up its attempts to the dead-letter queue (or drops it when there is none). */
+  private bury(record: TaskRecord, session: SessionId | undefined): void {
+    const from = record.queue;
+    from.totals.deadLettered++;
+    this.emit({ kind: 'dead', queue: from.name, taskId: record.id, attempt: record.attempt, payload: record.payload, error: record.lastError, session, at: this.clock.now() });
+    const target = from.options.deadLetter;
+    if (target === null || target === from.name) {
+      record.state = TaskState.Gone;
+      return;
+    }
+    const dlq = this.queues.get(target) ?? this.createQueue(target, { maxAttempts: 0, deadLetter: null });
+    record.queue = dlq;
+    record.deadLetteredFrom = from.name;
+    record.state = TaskState.Ready;
+    dlq.ready.push(record, record.priority);
+    dlq.totals.put++;
+    this.serveGetters(dlq);
+  }
+
+  /** Throws lease_unknown unless the session holds every id (each once). */
+  private heldBy(session: SessionId, ids: string[]): TaskRecord[] {
+    const records: TaskRecord[] = [];
+    let missing: string[] | undefined;
+    const seen = ids.length > 1 ? new Set<string>() : undefined;
+    for (const id of ids) {
+      const record = this.leases.get(id);
+      const duplicate = seen !== undefined && (seen.has(id) || (seen.add(id), false));
+      if (!record || record.leaseSession !== session || duplicate) (missing ??= []).push(id);
+      else records.push(record);
+    }
+    if (missing) {
+      const shown = missing.slice(0, 5).join(', ') + (missing.length > 5 ? ', ...' : '');
+      throw new EngineError('lease_unknown', `this session does not hold ${missing.length === 1 ? 'task' : 'tasks'} ${shown}`, { ids: missing });
+    }
+    return records;
+  }
+
+  private backoff(attempt: number): number {
+    return Math.min(this.defaults.retryBackoffBase * 2 ** (attempt - 1), this.defaults.retryBackoffCap);
+  }
+
+  /** Room may have appeared and the queue may have emptied: serve putters, then joiners. */
+  private afterRemoval(queue: QueueState): void {
+    this.servePutters(queue);
+    if (queue.idle && queue.joiners.size > 0) {
+      const joiners = [...queue.joiners];
+      queue.joiners.clear();
+      for (const waiter of joiners) {
+        waiter.active = false;
+        this.untrack(waiter, waiter.session);
+        waiter.done(true);
+      }
+    }
+  }
+
+  private servePutters(queue: QueueState): void {
+    while (queue.activePutters > 0) {
+      let waiter = queue.putters.peekAt(0)!;
+      if (!waiter.active) {
+        queue.putters.shift();
+        continue;
+      }
+      if (!queue.hasRoomFor(waiter.request.tasks.length)) return;
+      queue.putters.shift();
+      waiter.active = false;
+      queue.activePutters--;
+      this.untrack(waiter, waiter.request.session);
+      waiter.done(this.enqueue(queue, waiter.request.tasks, waiter.request.session));
+    }
+  }
+
+  private timeOut(waiter: AnyWaiter): void {
+    this.withdraw(waiter);
+    if (waiter.kind === 'get') waiter.deliver([]);
+    else if (waiter.kind === 'put') {
+      const queue = this.queues.get(waiter.request.queue)!;
+      waiter.done(this.queueFull(queue, waiter.request.tasks.length));
+    } else waiter.done(false);
+  }
+
+  /** Deactivates a waiter without calling it. */
+  private withdraw(waiter: AnyWaiter): void {
+    if (!waiter.active) return;
+    waiter.active = false;
+    if (waiter.kind === 'get') {
+      this.queues.get(waiter.request.queue)!.activeGetters--;
+      this.untrack(waiter, waiter.request.session);
+    } else if (waiter.kind === 'put') {
+      const queue = this.queues.get(waiter.request.queue)!;
+      queue.activePutters--;
+      this.untrack(waiter, waiter.request.session);
+      // The head putter leaving may let the next one in.
+      this.servePutters(queue);
+    } else {
+      this.queues.get(waiter.queue)!.joiners.delete(waiter);
+      this.untrack(waiter, waiter.session);
+    }
+  }
+
+  private track(waiter: AnyWaiter, session: SessionId | undefined, timeout: number | undefined): void {
+    if (session !== undefined) {
+      let set = this.sessionWaiters.get(session);
+      if (!set) this.sessionWaiters.set(session, (set = new Set()));
+      set.add(waiter);
+    }
+    if (timeout !== undefined) {
+      waiter.timeoutAt = this.clock.now() + timeout * SECOND;
+      this.addTimer(waiter.timeoutAt, undefined, waiter);
+    }
+  }
+
+  private untrack(waiter: AnyWaiter, session: SessionId | undefined): void {
+    if (session === undefined) return;
+    const set = this.sessionWaiters.get(session);
+    if (set) {
+      set.delete(waiter);
+      if (set.size === 0) this.sessionWaiters.delete(session);
+    }
+  }
+
+  private addTimer(at: number, task: TaskRecord | undefined, waiter: AnyWaiter | undefined): void {
+    const earliest = this.timers.peek()?.at;
+    this.timers.push({ at, seq: this.timerSeq++, task, waiter });
+    if (this.onWake && (earliest === undefined || at < earliest)) this.onWake(at);
+  }
+
+  private emit(event: EngineEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,5 @@
+export { Engine, type EngineOptions } from './engine';
+export { EngineError, type EngineErrorReason } from './engineError';
+export { ManualClock, systemClock, type Clock } from './clock';
+export { DEFAULTS, type EngineDefaults, type EngineEvent, type QueueOptions, type SessionId, type Waiter } from './types';
+export type { Deliver } from './waiters';

@@ -1,0 +1,57 @@
+import type { Task } from '../protocol/generated';
+import type { QueueState } from './queueState';
+import type { SessionId } from './types';
+
+export const enum TaskState {
+  Ready,
+  Delayed,
+  Leased,
+  Gone,
+}
+
+/**
+ * One task inside the engine. Every field is set in the constructor so all records share one
+ * hidden class: a million queued tasks must stay small.
+ */
+export class TaskRecord {
+  state = TaskState.Ready;
+  attempt = 1;
+  lastError: string | undefined = undefined;
+  deadLetteredFrom: string | undefined = undefined;
+  /** When a delayed task becomes ready (ms). */
+  readyAt = 0;
+  leaseSession: SessionId | undefined = undefined;
+  /** When the lease ends (ms). */
+  leaseUntil = 0;
+  /** The lease length in force (s), reused by touch without ttr. */
+  leaseTtr = 0;
+
+  constructor(
+    readonly id: string,
+    public queue: QueueState,
+    readonly payload: unknown,
+    readonly priority: number,
+    /** ms since the epoch. */
+    readonly enqueuedAt: number,
+    readonly ttr: number | undefined,
+    readonly replyTo: string | undefined,
+    readonly maxAttempts: number | undefined,
+  ) {}
+
+  /** The wire form. */
+  toTask(): Task {
+    const task: Task = {
+      id: this.id,
+      queue: this.queue.name,
+      payload: this.payload,
+      attempt: this.attempt,
+      priority: this.priority,
+      enqueuedAt: new Date(this.enqueuedAt).toISOString(),
+    };
+    if (this.state === TaskState.Leased) task.leaseUntil = new Date(this.leaseUntil).toISOString();
+    if (this.replyTo !== undefined) task.replyTo = this.replyTo;
+    if (this.lastError !== undefined) task.lastError = this.lastError;
+    if (this.deadLetteredFrom !== undefined) task.deadLetteredFrom = this.deadLetteredFrom;
+    return task;
+  }
+}

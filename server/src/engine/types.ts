@@ -1,0 +1,71 @@
+import type { EventKind, QueueName, TaskSpec } from '../protocol/generated';
+
+/** Engine-wide defaults; every one can be overridden per queue (and some per task). */
+export interface EngineDefaults {
+  /** Lease length in seconds. */
+  ttr: number;
+  /** Deliveries before dead-lettering; 0 = unlimited. */
+  maxAttempts: number;
+  /** First retry delay after a nack without delay, in seconds; doubles per attempt. */
+  retryBackoffBase: number;
+  /** Longest retry back-off, in seconds. */
+  retryBackoffCap: number;
+}
+
+export const DEFAULTS: EngineDefaults = {
+  ttr: 60,
+  maxAttempts: 5,
+  retryBackoffBase: 1,
+  retryBackoffCap: 300,
+};
+
+/** Options of one queue as declared. */
+export interface QueueOptions {
+  /** 0 = unbounded. */
+  maxsize?: number;
+  ttr?: number;
+  maxAttempts?: number;
+  /** null: dead tasks are dropped. */
+  deadLetter?: QueueName | null;
+}
+
+/** An opaque session identity: leases and waiters belong to one. */
+export type SessionId = string;
+
+/** An observation the engine reports; the server turns it into events/event notifications. */
+export interface EngineEvent {
+  kind: Exclude<EventKind, 'client-connected' | 'client-disconnected'>;
+  queue: QueueName;
+  taskId?: string;
+  attempt?: number;
+  payload?: unknown;
+  result?: unknown;
+  error?: string;
+  count?: number;
+  /** The session that caused it, when one did. */
+  session?: SessionId;
+  /** Milliseconds since the epoch. */
+  at: number;
+}
+
+export interface PutRequest {
+  queue: QueueName;
+  tasks: TaskSpec[];
+  /** Seconds; undefined waits as long as it takes, 0 never waits. */
+  timeout?: number;
+  session?: SessionId;
+}
+
+export interface GetRequest {
+  queue: QueueName;
+  max: number;
+  timeout?: number;
+  ttr?: number;
+  autoAck: boolean;
+  session: SessionId;
+}
+
+/** A request that is waiting; cancel() withdraws it without calling its callback. */
+export interface Waiter {
+  cancel(): void;
+}

@@ -1,0 +1,36 @@
+import type { Task } from '../protocol/generated';
+import type { GetRequest, PutRequest } from './types';
+import type { EngineError } from './engineError';
+
+/**
+ * Delivers tasks to a waiting getter's session. Returns false when the session is gone,
+ * so the engine takes the tasks back: a dead waiter never swallows a task.
+ */
+export type Deliver = (tasks: Task[]) => boolean;
+
+export interface GetWaiter {
+  readonly kind: 'get';
+  readonly request: GetRequest;
+  readonly deliver: Deliver;
+  active: boolean;
+  timeoutAt: number | undefined;
+}
+
+export interface PutWaiter {
+  readonly kind: 'put';
+  readonly request: PutRequest;
+  readonly done: (outcome: string[] | EngineError) => void;
+  active: boolean;
+  timeoutAt: number | undefined;
+}
+
+export interface JoinWaiter {
+  readonly kind: 'join';
+  readonly queue: string;
+  readonly session: string | undefined;
+  readonly done: (joined: boolean) => void;
+  active: boolean;
+  timeoutAt: number | undefined;
+}
+
+export type AnyWaiter = GetWaiter | PutWaiter | JoinWaiter;

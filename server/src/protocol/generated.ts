@@ -1,0 +1,560 @@
+// Generated from spec/protocol.json by server/scripts/generateProtocol.mjs. Do not edit.
+// Run `npm run generate -w server` after changing the spec.
+/* eslint-disable */
+
+/** Protocol versions this implementation speaks, newest last. */
+export const PROTOCOL_VERSIONS = ["2026-11"] as const;
+
+/**
+ * A queue name: 1 to 200 characters of letters, digits and . _ - : /
+ */
+export type QueueName = string;
+/**
+ * A task id assigned by the server, unique for the manager's lifetime.
+ */
+export type TaskId = string;
+/**
+ * A duration in seconds (fractions allowed).
+ */
+export type Seconds = number;
+/**
+ * An ISO-8601 UTC timestamp.
+ */
+export type Timestamp = string;
+/**
+ * Any JSON value.
+ */
+export type JsonValue = unknown;
+/**
+ * Labels the connection in the worker registry only.
+ */
+export type ClientRole = 'worker' | 'producer' | 'monitor';
+export type EventKind =
+  | 'put'
+  | 'get'
+  | 'ack'
+  | 'nack'
+  | 'expired'
+  | 'dead'
+  | 'purge'
+  | 'client-connected'
+  | 'client-disconnected';
+
+/**
+ * No parameters: an empty object (or params omitted).
+ */
+export interface EmptyParams {}
+export interface EmptyResult {}
+/**
+ * Who is connecting; shown in the worker registry.
+ */
+export interface ClientDescription {
+  name: string;
+  version?: string;
+  language?: string;
+  host?: string;
+  pid?: number;
+  role?: ClientRole;
+  labels?: {
+    [k: string]: string | undefined;
+  };
+}
+export interface HelloParams {
+  /**
+   * The versions the client speaks.
+   *
+   * @minItems 1
+   * @maxItems 32
+   */
+  protocolVersions: string[];
+  /**
+   * 32 bytes from a cryptographic RNG, base64.
+   */
+  nonce: string;
+  client: ClientDescription;
+}
+export interface HelloResult {
+  /**
+   * The newest version both sides know.
+   */
+  protocolVersion: string;
+  /**
+   * The server's fresh 32 bytes, base64.
+   */
+  nonce: string;
+  server: {
+    name: string;
+    version: string;
+  };
+}
+export interface AuthenticateParams {
+  /**
+   * Lowercase hex HMAC-SHA256(authkey, "taskwire-client\n" + serverNonce + "\n" + clientNonce + "\n" + protocolVersion).
+   */
+  proof: string;
+}
+export interface Capabilities {
+  /**
+   * events/subscribe is served.
+   */
+  events: boolean;
+  /**
+   * The framings the server accepts.
+   */
+  framings: ('ndjson' | 'content-length')[];
+  /**
+   * Queues are created on first use.
+   */
+  autoCreateQueues: boolean;
+}
+export interface Limits {
+  /**
+   * The largest frame the server reads.
+   */
+  maxFrameBytes: number;
+  /**
+   * The largest payload or result (as compact JSON).
+   */
+  maxPayloadBytes: number;
+  /**
+   * The most tasks, acks, nacks or ids in one request, and the largest get max.
+   */
+  maxBatch: number;
+  /**
+   * The most subscriptions one session may hold.
+   */
+  maxSubscriptions: number;
+}
+export interface AuthenticateResult {
+  sessionId: string;
+  /**
+   * Lowercase hex HMAC-SHA256(authkey, "taskwire-server\n" + serverNonce + "\n" + clientNonce + "\n" + protocolVersion).
+   */
+  serverProof: string;
+  capabilities: Capabilities;
+  limits: Limits;
+}
+export interface PingResult {
+  time: Timestamp;
+}
+export interface DeclareParams {
+  queue: QueueName;
+  /**
+   * Bound on ready + delayed + leased; 0 means unbounded.
+   */
+  maxsize?: number;
+  ttr?: Seconds;
+  /**
+   * Deliveries before a task is dead-lettered; 0 means unlimited.
+   */
+  maxAttempts?: number;
+  /**
+   * The dead-letter queue's name; null keeps dead tasks nowhere (they are dropped with a dead event). Default <queue>.dead.
+   */
+  deadLetter?: QueueName | null;
+}
+export interface DeclareResult {
+  queue: QueueName;
+  created: boolean;
+}
+export interface QueueParams {
+  queue: QueueName;
+}
+/**
+ * Counters since the manager started.
+ */
+export interface QueueTotals {
+  put: number;
+  acked: number;
+  nacked: number;
+  expired: number;
+  deadLettered: number;
+}
+export interface QueueStats {
+  queue: QueueName;
+  ready: number;
+  leased: number;
+  delayed: number;
+  /**
+   * Tasks waiting in this queue's dead-letter queue.
+   */
+  dead: number;
+  /**
+   * 0 means unbounded.
+   */
+  maxsize: number;
+  waitingGetters: number;
+  waitingPutters?: number;
+  ttr?: Seconds;
+  maxAttempts?: number;
+  deadLetter?: QueueName | null;
+  totals: QueueTotals;
+}
+export interface ListResult {
+  queues: QueueStats[];
+}
+export interface TaskSpec {
+  payload: JsonValue;
+  /**
+   * Higher first; default 0.
+   */
+  priority?: number;
+  delay?: Seconds;
+  ttr?: Seconds;
+  replyTo?: QueueName;
+  /**
+   * Overrides the queue's maxAttempts; 0 means unlimited.
+   */
+  maxAttempts?: number;
+}
+export interface PutParams {
+  queue: QueueName;
+  /**
+   * @minItems 1
+   */
+  tasks: TaskSpec[];
+  timeout?: Seconds;
+}
+export interface PutResult {
+  ids: TaskId[];
+}
+export interface GetParams {
+  queue: QueueName;
+  /**
+   * Up to this many tasks (default 1), returned as soon as one is ready.
+   */
+  max?: number;
+  timeout?: Seconds;
+  ttr?: Seconds;
+  /**
+   * Remove the tasks on delivery (at-most-once).
+   */
+  autoAck?: boolean;
+}
+export interface Task {
+  id: TaskId;
+  queue: QueueName;
+  payload: JsonValue;
+  /**
+   * 1 on the first delivery, plus one for every lease that ended without an ack.
+   */
+  attempt: number;
+  priority: number;
+  enqueuedAt: Timestamp;
+  leaseUntil?: Timestamp;
+  replyTo?: QueueName;
+  /**
+   * The error of the last nack, if any.
+   */
+  lastError?: string;
+  deadLetteredFrom?: QueueName;
+}
+export interface GetResult {
+  tasks: Task[];
+}
+export interface Ack {
+  id: TaskId;
+  result?: JsonValue;
+}
+export interface AckParams {
+  /**
+   * @minItems 1
+   */
+  acks: Ack[];
+}
+export interface AckResult {
+  acked: number;
+}
+export interface Nack {
+  id: TaskId;
+  /**
+   * Why the task failed; kept as the task's lastError.
+   */
+  error?: string;
+  delay?: Seconds;
+}
+export interface NackParams {
+  /**
+   * @minItems 1
+   */
+  nacks: Nack[];
+}
+export interface NackResult {
+  nacked: number;
+}
+export interface TouchParams {
+  /**
+   * @minItems 1
+   */
+  ids: TaskId[];
+  ttr?: Seconds;
+}
+export interface TouchResult {
+  leaseUntil: Timestamp;
+}
+export interface JoinParams {
+  queue: QueueName;
+  timeout?: Seconds;
+}
+export interface JoinResult {
+  done: boolean;
+}
+export interface PeekParams {
+  queue: QueueName;
+  /**
+   * Default 1.
+   */
+  max?: number;
+}
+export interface PeekResult {
+  tasks: Task[];
+}
+export interface PurgeResult {
+  removed: number;
+}
+export interface ClientInfo {
+  sessionId: string;
+  name: string;
+  role: ClientRole;
+  version?: string;
+  language?: string;
+  host?: string;
+  pid?: number;
+  /**
+   * The peer's address and port as the server sees it.
+   */
+  address: string;
+  connectedAt: Timestamp;
+  lastSeenAt: Timestamp;
+  /**
+   * Tasks this session holds now.
+   */
+  leased: number;
+  acked: number;
+  nacked: number;
+  labels?: {
+    [k: string]: string | undefined;
+  };
+}
+export interface ClientsResult {
+  clients: ClientInfo[];
+}
+export interface SubscribeParams {
+  /**
+   * Only events of these queues (client events always pass); absent: all.
+   *
+   * @maxItems 1000
+   */
+  queues?: QueueName[];
+  /**
+   * Only these kinds; absent: all.
+   */
+  kinds?: EventKind[];
+  /**
+   * Carry task payloads on put, get and dead events (results on ack events are always carried).
+   */
+  includePayload?: boolean;
+}
+export interface SubscribeResult {
+  subscription: string;
+}
+export interface UnsubscribeParams {
+  subscription: string;
+}
+export interface Event {
+  subscription: string;
+  kind: EventKind;
+  queue?: QueueName;
+  taskId?: TaskId;
+  attempt?: number;
+  payload?: JsonValue;
+  result?: JsonValue;
+  error?: string;
+  /**
+   * On purge: how many tasks were removed.
+   */
+  count?: number;
+  client?: EventClient;
+  at: Timestamp;
+}
+export interface EventClient {
+  sessionId: string;
+  name: string;
+  role?: ClientRole;
+  address?: string;
+}
+export interface CancelParams {
+  id: number | string;
+}
+/**
+ * The data member of an error response. Application errors (1000-1999) always carry reason.
+ */
+export interface ErrorData {
+  reason?: string;
+  /**
+   * -32602: JSON Pointer of the offending field.
+   */
+  field?: string;
+  /**
+   * -32004, 1004, 1005: the limit's name or size.
+   */
+  limit?: string | number;
+  max?: number;
+  /**
+   * -32003: the versions the server speaks.
+   */
+  supported?: string[];
+  /**
+   * 1003: the task ids not held.
+   */
+  ids?: string[];
+  queue?: string;
+}
+
+/** Every request: its params and result types. */
+export interface RequestMap {
+  /** First message of every connection: offers protocol versions and a client nonce; the server answers with the chosen version and its own nonce. */
+  'session/hello': { params: HelloParams; result: HelloResult };
+  /** Proves knowledge of the authkey; the server answers with its own proof, the session id, capabilities and limits. */
+  'session/authenticate': { params: AuthenticateParams; result: AuthenticateResult };
+  /** Liveness check; answers the server's clock. */
+  'session/ping': { params: EmptyParams; result: PingResult };
+  /** Creates a queue with options, or updates the options of an existing one. */
+  'queue/declare': { params: DeclareParams; result: DeclareResult };
+  /** Statistics of every queue. */
+  'queue/list': { params: EmptyParams; result: ListResult };
+  /** Statistics of one queue. */
+  'queue/stats': { params: QueueParams; result: QueueStats };
+  /** Enqueues one or more tasks, all or none; blocks while the queue has no room for all of them, up to timeout. */
+  'queue/put': { params: PutParams; result: PutResult };
+  /** Leases up to max ready tasks to this session; blocks until one is ready, up to timeout. */
+  'queue/get': { params: GetParams; result: GetResult };
+  /** Completes leased tasks, optionally with results that are routed to each task's replyTo queue. */
+  'task/ack': { params: AckParams; result: AckResult };
+  /** Gives leased tasks back for a retry (after delay, or an exponential back-off), or to the dead-letter queue once maxAttempts is reached. */
+  'task/nack': { params: NackParams; result: NackResult };
+  /** Extends the leases of tasks this session holds by ttr seconds from now. */
+  'task/touch': { params: TouchParams; result: TouchResult };
+  /** Waits until the queue has nothing ready, delayed or leased (Python's Queue.join), up to timeout. */
+  'queue/join': { params: JoinParams; result: JoinResult };
+  /** The next ready tasks in delivery order, without leasing or removing anything. */
+  'queue/peek': { params: PeekParams; result: PeekResult };
+  /** Removes every ready and delayed task; leased tasks stay with their holders. */
+  'queue/purge': { params: QueueParams; result: PurgeResult };
+  /** The worker registry: every authenticated connection, what it holds and what it has done. */
+  'manager/clients': { params: EmptyParams; result: ClientsResult };
+  /** Starts a stream of events/event notifications, filtered by queue and kind. */
+  'events/subscribe': { params: SubscribeParams; result: SubscribeResult };
+  /** Ends a subscription of this session. */
+  'events/unsubscribe': { params: UnsubscribeParams; result: EmptyResult };
+  /** Shuts the manager down gracefully: answers, releases every lease, closes every connection, stops listening. */
+  'manager/shutdown': { params: EmptyParams; result: EmptyResult };
+}
+
+/** Every notification: its params type. */
+export interface NotificationMap {
+  /** One observation for a subscription of this session. */
+  'events/event': Event;
+  /** Cancels a blocked queue/get, queue/put or queue/join of this session, which then answers -32800. */
+  '$/cancelRequest': CancelParams;
+}
+
+export type RequestMethod = keyof RequestMap;
+export type NotificationMethod = keyof NotificationMap;
+
+/** One row of the method table. */
+export interface MethodDescriptor {
+  readonly method: string;
+  readonly kind: 'request' | 'notification';
+  readonly direction: 'clientToServer' | 'serverToClient';
+  readonly since: string;
+  /** The $defs name of the params schema. */
+  readonly params: string;
+  /** The $defs name of the result schema (requests only). */
+  readonly result?: string;
+  /** Error codes the method may answer besides the generic ones. */
+  readonly errors: readonly number[];
+  /** True when the request may wait (and so may be cancelled). */
+  readonly blocking: boolean;
+}
+
+/** The method table, keyed by wire name: each method string is written here once. */
+export const METHODS = {
+  'session/hello': {"method":"session/hello","kind":"request","direction":"clientToServer","since":"2026-11","params":"HelloParams","result":"HelloResult","errors":[-32602,-32003,-32005],"blocking":false},
+  'session/authenticate': {"method":"session/authenticate","kind":"request","direction":"clientToServer","since":"2026-11","params":"AuthenticateParams","result":"AuthenticateResult","errors":[-32001,-32002],"blocking":false},
+  'session/ping': {"method":"session/ping","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"PingResult","errors":[-32602],"blocking":false},
+  'queue/declare': {"method":"queue/declare","kind":"request","direction":"clientToServer","since":"2026-11","params":"DeclareParams","result":"DeclareResult","errors":[-32602],"blocking":false},
+  'queue/list': {"method":"queue/list","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"ListResult","errors":[-32602],"blocking":false},
+  'queue/stats': {"method":"queue/stats","kind":"request","direction":"clientToServer","since":"2026-11","params":"QueueParams","result":"QueueStats","errors":[-32602,1001],"blocking":false},
+  'queue/put': {"method":"queue/put","kind":"request","direction":"clientToServer","since":"2026-11","params":"PutParams","result":"PutResult","errors":[-32602,-32800,1001,1002,1004,1005],"blocking":true},
+  'queue/get': {"method":"queue/get","kind":"request","direction":"clientToServer","since":"2026-11","params":"GetParams","result":"GetResult","errors":[-32602,-32800,1001,1005],"blocking":true},
+  'task/ack': {"method":"task/ack","kind":"request","direction":"clientToServer","since":"2026-11","params":"AckParams","result":"AckResult","errors":[-32602,1003,1004,1005],"blocking":false},
+  'task/nack': {"method":"task/nack","kind":"request","direction":"clientToServer","since":"2026-11","params":"NackParams","result":"NackResult","errors":[-32602,1003,1005],"blocking":false},
+  'task/touch': {"method":"task/touch","kind":"request","direction":"clientToServer","since":"2026-11","params":"TouchParams","result":"TouchResult","errors":[-32602,1003,1005],"blocking":false},
+  'queue/join': {"method":"queue/join","kind":"request","direction":"clientToServer","since":"2026-11","params":"JoinParams","result":"JoinResult","errors":[-32602,-32800,1001],"blocking":true},
+  'queue/peek': {"method":"queue/peek","kind":"request","direction":"clientToServer","since":"2026-11","params":"PeekParams","result":"PeekResult","errors":[-32602,1001],"blocking":false},
+  'queue/purge': {"method":"queue/purge","kind":"request","direction":"clientToServer","since":"2026-11","params":"QueueParams","result":"PurgeResult","errors":[-32602,1001],"blocking":false},
+  'manager/clients': {"method":"manager/clients","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"ClientsResult","errors":[-32602],"blocking":false},
+  'events/subscribe': {"method":"events/subscribe","kind":"request","direction":"clientToServer","since":"2026-11","params":"SubscribeParams","result":"SubscribeResult","errors":[-32602,1005],"blocking":false},
+  'events/unsubscribe': {"method":"events/unsubscribe","kind":"request","direction":"clientToServer","since":"2026-11","params":"UnsubscribeParams","result":"EmptyResult","errors":[-32602],"blocking":false},
+  'manager/shutdown': {"method":"manager/shutdown","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"EmptyResult","errors":[-32602,-32005],"blocking":false},
+  'events/event': {"method":"events/event","kind":"notification","direction":"serverToClient","since":"2026-11","params":"Event","errors":[],"blocking":false},
+  '$/cancelRequest': {"method":"$/cancelRequest","kind":"notification","direction":"clientToServer","since":"2026-11","params":"CancelParams","errors":[],"blocking":false},
+} as const satisfies Record<RequestMethod | NotificationMethod, MethodDescriptor>;
+
+/** Error codes from the spec's error registry. */
+export const ErrorCodes = {
+  /** The frame is not valid JSON (or not UTF-8). NDJSON: the connection survives. Content-Length: the connection is closed. */
+  ParseError: -32700,
+  /** Not a JSON-RPC 2.0 request object; batches (arrays) are refused with this code. */
+  InvalidRequest: -32600,
+  /** No such method. */
+  MethodNotFound: -32601,
+  /** The params violate the method's schema; the message names the field and data.field holds its JSON Pointer. */
+  InvalidParams: -32602,
+  /** An unexpected server failure; no detail is sent. */
+  InternalError: -32603,
+  /** Bad or malformed proof. Sent after a short delay with no detail; the connection is then closed. */
+  AuthenticationFailed: -32001,
+  /** A method other than session/hello and session/authenticate before a successful authenticate, or authenticate before hello; the connection is then closed. */
+  NotAuthenticated: -32002,
+  /** No version in common; data.supported lists the server's. The connection is then closed. */
+  UnsupportedProtocolVersion: -32003,
+  /** A frame exceeds the server's frame limit; data.limit holds it. The connection is then closed. */
+  FrameTooLarge: -32004,
+  /** The manager is shutting down and accepts no new work. */
+  ShuttingDown: -32005,
+  /** A blocked request was cancelled by $/cancelRequest. */
+  RequestCancelled: -32800,
+  /** The queue does not exist and the server does not create queues on first use. */
+  QueueNotFound: 1001,
+  /** The queue had no room for all the tasks before the timeout (timeout 0: at once), or the tasks can never fit its maxsize. */
+  QueueFull: 1002,
+  /** ack, nack or touch of a task this session does not hold (never leased, expired, released, or held by another session); data.ids lists them. Nothing in the request is applied. */
+  LeaseUnknown: 1003,
+  /** A task payload or result exceeds the server's payload limit; data.limit holds it. */
+  PayloadTooLarge: 1004,
+  /** A server limit (connections, subscriptions, batch size) is exceeded; data.limit names it and data.max holds its value. */
+  LimitExceeded: 1005,
+} as const;
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** The registry row of each code: default message and, for application errors, the stable reason. */
+export const ERROR_REGISTRY: Readonly<Record<ErrorCode, { readonly name: string; readonly message: string; readonly reason?: string }>> = {
+  [-32700]: {"name":"ParseError","message":"parse error"},
+  [-32600]: {"name":"InvalidRequest","message":"invalid request"},
+  [-32601]: {"name":"MethodNotFound","message":"method not found"},
+  [-32602]: {"name":"InvalidParams","message":"invalid params"},
+  [-32603]: {"name":"InternalError","message":"internal error"},
+  [-32001]: {"name":"AuthenticationFailed","message":"authentication failed"},
+  [-32002]: {"name":"NotAuthenticated","message":"not authenticated"},
+  [-32003]: {"name":"UnsupportedProtocolVersion","message":"unsupported protocol version"},
+  [-32004]: {"name":"FrameTooLarge","message":"frame too large"},
+  [-32005]: {"name":"ShuttingDown","message":"shutting down"},
+  [-32800]: {"name":"RequestCancelled","message":"request cancelled"},
+  [1001]: {"name":"QueueNotFound","message":"queue not found","reason":"queue_not_found"},
+  [1002]: {"name":"QueueFull","message":"queue full","reason":"queue_full"},
+  [1003]: {"name":"LeaseUnknown","message":"unknown or expired lease","reason":"lease_unknown"},
+  [1004]: {"name":"PayloadTooLarge","message":"payload too large","reason":"payload_too_large"},
+  [1005]: {"name":"LimitExceeded","message":"limit exceeded","reason":"limit_exceeded"},
+};

@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import type { EngineEvent } from '../engine';
+import type { Event, EventClient, EventKind, SubscribeParams } from '../protocol/generated';
+import type { Session } from './session';
+
+interface Subscription {
+  id: string;
+  session: Session;
+  queues: Set<string> | undefined;
+  kinds: Set<EventKind> | undefined;
+  includePayload: boolean;
+}
+
+/** Which events carry task payloads only when the subscriber asks for them. */
+const PAYLOAD_KINDS = new Set<EventKind>(['put', 'get', 'dead']);
+
+/**
+ * Event subscriptions and their fan-out. Events are observations: sending one never takes a
+ * task off a queue, and a subscriber that cannot keep up loses events (counted), never memory.
+ */
+export class EventHub {
+  private readonly subscriptions = new Map<string, Subscription>();
+
+  constructor(
+    private readonly describe: (sessionId: string) => EventClient | undefined,
+    private readonly maxBacklogBytes: number,
+  ) {}
+
+  get active(): boolean {
+    return this.subscriptions.size > 0;
+  }
+
+  subscribe(session: Session, params: SubscribeParams): string {
+    const id = `sub-${randomBytes(6).toString('hex')}`;
+    this.subscriptions.set(id, {
+      id,
+      session,
+      queues: params.queues ? new Set(params.queues) : undefined,
+      kinds: params.kinds ? new Set(params.kinds) : undefined,
+      includePayload: params.includePayload === true,
+    });
+    session.subscriptions.add(id);
+    return id;
+  }
+
+  /** False when the subscription is not this session's. */
+  unsubscribe(session: Session, id: string): boolean {
+    const subscription = this.subscriptions.get(id);
+    if (!subscription || subscription.session !== session) return false;
+    this.subscriptions.delete(id);
+    session.subscriptions.delete(id);
+    return true;
+  }
+
+  dropSession(session: Session): void {
+    for (const id of session.subscriptions) this.subscriptions.delete(id);
+    session.subscriptions.clear();
+  }
+
+  /** Fans an engine event out to matching subscriptions. */
+  publishEngineEvent(event: EngineEvent): void {
+    if (this.subscriptions.size === 0) return;
+    const at = new Date(event.at).toISOString();
+    const client = event.session !== undefined ? this.describe(event.session) : undefined;
+    for (const subscription of this.subscriptions.values()) {
+      if (subscription.kinds && !subscription.kinds.has(event.kind)) continue;
+      if (subscription.queues && !subscription.queues.has(event.queue)) continue;
+      const wire: Event = { subscription: subscription.id, kind: event.kind, queue: event.queue, at };
+      if (event.taskId !== undefined) wire.taskId = event.taskId;
+      if (event.attempt !== undefined) wire.attempt = event.attempt;
+      if (event.payload !== undefined && (subscription.includePayload || !PAYLOAD_KINDS.has(event.kind))) wire.payload = event.payload;
+      if (event.result !== undefined) wire.result = event.result;
+      if (event.error !== undefined) wire.error = event.error;
+      if (event.count !== undefined) wire.count = event.count;
+      if (client) wire.client = client;
+      this.deliver(subscription, wire);
+    }
+  }
+
+  /** Fans out client-connected / client-disconnected (these pass every queue filter). */
+  publishClientEvent(kind: 'client-connected' | 'client-disconnected', client: EventClient): void {
+    if (this.subscriptions.size === 0) return;
+    const at = new Date().toISOString();
+    for (const subscription of this.subscriptions.values()) {
+      if (subscription.kinds && !subscription.kinds.has(kind)) continue;
+      this.deliver(subscription, { subscription: subscription.id, kind, client, at });
+    }
+  }
+
+  private deliver(subscription: Subscription, event: Event): void {
+    const session = subscription.session;
+    if (session.backlog > this.maxBacklogBytes) {
+      session.droppedEvents++;
+      return;
+    }
+    session.notify('events/event', event);
+  }
+}

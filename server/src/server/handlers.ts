@@ -1,0 +1,176 @@
+import type { Engine, Waiter } from '../engine';
+import { ProtocolError } from '../protocol/errors';
+import { ErrorCodes, type RequestMap, type RequestMethod } from '../protocol/generated';
+import type { EventHub } from './events';
+import type { Session } from './session';
+
+/** How a handler answers a request that has to wait. */
+export interface Call {
+  readonly session: Session;
+  /** Bytes of the frame that carried the request; a payload can be no larger. */
+  readonly frameBytes: number;
+  /** Answers later; false if the connection is gone (so a delivery must be taken back). */
+  resolve(result: unknown): boolean;
+  reject(error: unknown): void;
+  /** Registers the waiter so $/cancelRequest, disconnect and shutdown can withdraw it. */
+  defer(waiter: Waiter): void;
+}
+
+/** What handlers may touch: the engine, the event hub, the registry and server-level actions. */
+export interface HandlerContext {
+  readonly engine: Engine;
+  readonly events: EventHub;
+  readonly limits: { maxBatch: number; maxPayloadBytes: number; maxSubscriptions: number };
+  clients(): RequestMap['manager/clients']['result'];
+  shutdown(): void;
+}
+
+/** A reply now, or DEFERRED when the handler will answer through call.resolve/reject. */
+export const DEFERRED = Symbol('deferred');
+
+type Handler<M extends RequestMethod> = (
+  params: RequestMap[M]['params'],
+  call: Call,
+  ctx: HandlerContext,
+) => RequestMap[M]['result'] | typeof DEFERRED;
+
+type HandlerTable = { [M in Exclude<RequestMethod, 'session/hello' | 'session/authenticate'>]: Handler<M> };
+
+function checkBatch(count: number, ctx: HandlerContext, what: string): void {
+  if (count > ctx.limits.maxBatch) {
+    throw new ProtocolError(ErrorCodes.LimitExceeded, `limit exceeded: ${count} ${what} in one request, the limit is ${ctx.limits.maxBatch}`, {
+      limit: 'maxBatch',
+      max: ctx.limits.maxBatch,
+    });
+  }
+}
+
+/** Checks payloads only when the frame itself is larger than the limit: no task in a smaller frame can exceed it. */
+function checkPayloads(values: unknown[], call: Call, ctx: HandlerContext, what: string): void {
+  const limit = ctx.limits.maxPayloadBytes;
+  if (call.frameBytes <= limit) return;
+  values.forEach((value, i) => {
+    if (value === undefined) return;
+    const size = Buffer.byteLength(JSON.stringify(value));
+    if (size > limit) {
+      throw new ProtocolError(ErrorCodes.PayloadTooLarge, `payload too large: ${what} ${i} is ${size} bytes, the limit is ${limit}`, { limit });
+    }
+  });
+}
+
+/**
+ * The method table. Each handler only maps wire params to an engine call and back; the
+ * semantics live in the engine. A one-line example of each wire message sits above it.
+ */
+export const handlers: HandlerTable = {
+  // {"jsonrpc":"2.0","id":3,"method":"session/ping","params":{}}
+  'session/ping': () => ({ time: new Date().toISOString() }),
+
+  // {"jsonrpc":"2.0","id":4,"method":"queue/declare","params":{"queue":"tasks","maxsize":100,"ttr":30}}
+  'queue/declare': (params, _call, ctx) => {
+    const { queue, ...options } = params;
+    return ctx.engine.declareQueue(queue, options);
+  },
+
+  // {"jsonrpc":"2.0","id":5,"method":"queue/list","params":{}}
+  'queue/list': (_params, _call, ctx) => ({ queues: ctx.engine.listQueues() }),
+
+  // {"jsonrpc":"2.0","id":6,"method":"queue/stats","params":{"queue":"tasks"}}
+  'queue/stats': (params, _call, ctx) => ctx.engine.queueStats(params.queue),
+
+  // {"jsonrpc":"2.0","id":7,"method":"queue/put","params":{"queue":"tasks","tasks":[{"payload":"image_url_0"}]}}
+  'queue/put': (params, call, ctx) => {
+    checkBatch(params.tasks.length, ctx, 'tasks');
+    checkPayloads(params.tasks.map((t) => t.payload), call, ctx, 'the payload of task');
+    const waiter = ctx.engine.put({ queue: params.queue, tasks: params.tasks, timeout: params.timeout, session: call.session.id }, (outcome) => {
+      if (Array.isArray(outcome)) call.resolve({ ids: outcome });
+      else call.reject(outcome);
+    });
+    if (waiter) call.defer(waiter);
+    return DEFERRED;
+  },
+
+  // {"jsonrpc":"2.0","id":8,"method":"queue/get","params":{"queue":"tasks","timeout":5}}
+  'queue/get': (params, call, ctx) => {
+    const max = params.max ?? 1;
+    checkBatch(max, ctx, 'tasks asked for');
+    const waiter = ctx.engine.get(
+      { queue: params.queue, max, timeout: params.timeout, ttr: params.ttr, autoAck: params.autoAck === true, session: call.session.id },
+      (tasks) => call.resolve({ tasks }),
+    );
+    if (waiter) call.defer(waiter);
+    return DEFERRED;
+  },
+
+  // {"jsonrpc":"2.0","id":9,"method":"task/ack","params":{"acks":[{"id":"a1b2c3-0","result":"image_url_0 ---> success"}]}}
+  'task/ack': (params, call, ctx) => {
+    checkBatch(params.acks.length, ctx, 'acks');
+    checkPayloads(params.acks.map((a) => a.result), call, ctx, 'the result of ack');
+    const acked = ctx.engine.ack(call.session.id, params.acks);
+    call.session.acked += acked;
+    return { acked };
+  },
+
+  // {"jsonrpc":"2.0","id":10,"method":"task/nack","params":{"nacks":[{"id":"a1b2c3-0","error":"timeout","delay":5}]}}
+  'task/nack': (params, call, ctx) => {
+    checkBatch(params.nacks.length, ctx, 'nacks');
+    const nacked = ctx.engine.nack(call.session.id, params.nacks);
+    call.session.nacked += nacked;
+    return { nacked };
+  },
+
+  // {"jsonrpc":"2.0","id":11,"method":"task/touch","params":{"ids":["a1b2c3-0"],"ttr":120}}
+  'task/touch': (params, call, ctx) => {
+    checkBatch(params.ids.length, ctx, 'ids');
+    const until = ctx.engine.touch(call.session.id, params.ids, params.ttr);
+    return { leaseUntil: new Date(until).toISOString() };
+  },
+
+  // {"jsonrpc":"2.0","id":12,"method":"queue/join","params":{"queue":"tasks","timeout":60}}
+  'queue/join': (params, call, ctx) => {
+    const waiter = ctx.engine.join(params.queue, params.timeout, call.session.id, (done) => call.resolve({ done }));
+    if (waiter) call.defer(waiter);
+    return DEFERRED;
+  },
+
+  // {"jsonrpc":"2.0","id":13,"method":"queue/peek","params":{"queue":"tasks","max":10}}
+  'queue/peek': (params, _call, ctx) => {
+    const max = params.max ?? 1;
+    checkBatch(max, ctx, 'tasks asked for');
+    return { tasks: ctx.engine.peek(params.queue, max) };
+  },
+
+  // {"jsonrpc":"2.0","id":14,"method":"queue/purge","params":{"queue":"tasks"}}
+  'queue/purge': (params, call, ctx) => ({ removed: ctx.engine.purge(params.queue, call.session.id) }),
+
+  // {"jsonrpc":"2.0","id":15,"method":"manager/clients","params":{}}
+  'manager/clients': (_params, _call, ctx) => ctx.clients(),
+
+  // {"jsonrpc":"2.0","id":16,"method":"events/subscribe","params":{"queues":["results"],"kinds":["ack"]}}
+  'events/subscribe': (params, call, ctx) => {
+    if (call.session.subscriptions.size >= ctx.limits.maxSubscriptions) {
+      throw new ProtocolError(ErrorCodes.LimitExceeded, `limit exceeded: a session may hold ${ctx.limits.maxSubscriptions} subscriptions`, {
+        limit: 'maxSubscriptions',
+        max: ctx.limits.maxSubscriptions,
+      });
+    }
+    return { subscription: ctx.events.subscribe(call.session, params) };
+  },
+
+  // {"jsonrpc":"2.0","id":17,"method":"events/unsubscribe","params":{"subscription":"sub-1f2e3d"}}
+  'events/unsubscribe': (params, call, ctx) => {
+    if (!ctx.events.unsubscribe(call.session, params.subscription)) {
+      throw new ProtocolError(ErrorCodes.InvalidParams, `invalid params: "subscription" ${JSON.stringify(params.subscription)} is not a subscription of this session`, {
+        field: '/subscription',
+      });
+    }
+    return {};
+  },
+
+  // {"jsonrpc":"2.0","id":18,"method":"manager/shutdown","params":{}}
+  'manager/shutdown': (_params, call, ctx) => {
+    call.resolve({});
+    ctx.shutdown();
+    return DEFERRED;
+  },
+};

@@ -1,0 +1,61 @@
+import type { EngineDefaults } from '../engine';
+import type { Logger } from './logger';
+
+/** Limits the server enforces; announced to clients in the authenticate result. */
+export interface ServerLimits {
+  /** Largest frame read, in bytes (default 16 MiB). */
+  maxFrameBytes: number;
+  /** Largest task payload or ack result, as compact JSON bytes (default 8 MiB). */
+  maxPayloadBytes: number;
+  /** Most tasks, acks, nacks or ids per request and largest get max (default 10,000). */
+  maxBatch: number;
+  /** Most subscriptions per session (default 32). */
+  maxSubscriptions: number;
+  /** Most simultaneous connections, authenticated or not (default 10,000). */
+  maxConnections: number;
+  /** Seconds a connection has to authenticate (default 10). */
+  handshakeTimeout: number;
+  /** Milliseconds before an authentication failure is answered (default 250). */
+  authFailureDelay: number;
+  /** Bytes of unsent output past which event notifications to a session are dropped (default 8 MiB). */
+  maxEventBacklogBytes: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxFrameBytes: 16 * 1024 * 1024,
+  maxPayloadBytes: 8 * 1024 * 1024,
+  maxBatch: 10_000,
+  maxSubscriptions: 32,
+  maxConnections: 10_000,
+  handshakeTimeout: 10,
+  authFailureDelay: 250,
+  maxEventBacklogBytes: 8 * 1024 * 1024,
+};
+
+export const DEFAULT_PORT = 7400;
+export const DEFAULT_HOST = '127.0.0.1';
+
+export interface QueueDeclaration {
+  name: string;
+  maxsize?: number;
+  ttr?: number;
+  maxAttempts?: number;
+  deadLetter?: string | null;
+}
+
+export interface ServerOptions {
+  /** The shared secret; any bytes. */
+  authkey: Buffer;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** PEM certificate and key: serve TLS instead of plain TCP. */
+  tls?: { cert: Buffer | string; key: Buffer | string };
+  limits?: Partial<ServerLimits>;
+  engine?: Partial<EngineDefaults>;
+  /** Create queues on first use (default true). */
+  autoCreateQueues?: boolean;
+  /** Queues to declare at start. */
+  queues?: QueueDeclaration[];
+  log?: Logger;
+}

@@ -1,0 +1,184 @@
+import { strict as assert } from 'node:assert';
+import { Engine, EngineError, ManualClock, type EngineEvent, type EngineOptions, type EngineErrorReason, type Waiter } from '../../src/engine';
+import type { QueueStats, Task, TaskSpec } from '../../src/protocol/generated';
+
+/** Shared fixtures for the engine tests: a ManualClock, recorded events and wake-ups, and small wrappers around the callback API. */
+
+/** Where every test's clock starts (ms since the epoch). */
+export const START = Date.UTC(2026, 10, 1);
+export const WORKER = 'worker-a';
+export const OTHER_WORKER = 'worker-b';
+
+type GetRequest = Parameters<Engine['get']>[0];
+
+export interface Harness {
+  engine: Engine;
+  clock: ManualClock;
+  /** Every event the engine emitted, in order. */
+  events: EngineEvent[];
+  /** Every onWake argument, in order. */
+  wakes: number[];
+  /** Moves the clock forward and processes what is due, as the server's timer would. */
+  tick(seconds: number): void;
+  /** Moves the clock to START + seconds and processes what is due. */
+  tickTo(seconds: number): void;
+}
+
+export function makeHarness(options: Omit<EngineOptions, 'clock' | 'onWake'> = {}): Harness {
+  const clock = new ManualClock(START);
+  const wakes: number[] = [];
+  const engine = new Engine({ idPrefix: 't', ...options, clock, onWake: (at) => wakes.push(at) });
+  const events: EngineEvent[] = [];
+  engine.onEvent((event) => events.push(event));
+  return {
+    engine,
+    clock,
+    events,
+    wakes,
+    tick(seconds) {
+      clock.advance(seconds * 1000);
+      engine.advance();
+    },
+    tickTo(seconds) {
+      clock.set(START + seconds * 1000);
+      engine.advance();
+    },
+  };
+}
+
+/** START + seconds as the ISO string the wire form uses. */
+export function isoAt(seconds: number): string {
+  return new Date(START + seconds * 1000).toISOString();
+}
+
+/** Payloads become TaskSpecs; TaskSpecs pass through. */
+function toSpecs(tasks: (TaskSpec | string | number)[]): TaskSpec[] {
+  return tasks.map((task) => (typeof task === 'object' ? task : { payload: task }));
+}
+
+export interface PendingPut {
+  readonly waiter: Waiter | undefined;
+  /** Every outcome `done` was called with; the engine must call it at most once. */
+  readonly outcomes: (string[] | EngineError)[];
+  /** The single outcome, or undefined while still waiting. */
+  readonly outcome: string[] | EngineError | undefined;
+}
+
+export function startPut(engine: Engine, queue: string, tasks: (TaskSpec | string | number)[], options: { timeout?: number; session?: string } = {}): PendingPut {
+  const outcomes: (string[] | EngineError)[] = [];
+  const waiter = engine.put({ queue, tasks: toSpecs(tasks), timeout: options.timeout, session: options.session }, (outcome) => outcomes.push(outcome));
+  return {
+    waiter,
+    outcomes,
+    get outcome() {
+      assert.ok(outcomes.length <= 1, 'put completed more than once');
+      return outcomes[0];
+    },
+  };
+}
+
+/** A put that must complete at once with ids. */
+export function putNow(engine: Engine, queue: string, tasks: (TaskSpec | string | number)[], session?: string): string[] {
+  const put = startPut(engine, queue, tasks, { timeout: 0, session });
+  assert.equal(put.waiter, undefined, 'put should not wait');
+  const outcome = put.outcome;
+  if (!Array.isArray(outcome)) assert.fail(`put failed: ${outcome?.message ?? 'no outcome'}`);
+  return outcome;
+}
+
+export interface GetOptions {
+  max?: number;
+  timeout?: number;
+  ttr?: number;
+  autoAck?: boolean;
+  session?: string;
+  /** What deliver answers: false plays a session whose connection is gone. */
+  alive?: boolean;
+}
+
+export interface PendingGet {
+  readonly waiter: Waiter | undefined;
+  /** Every batch `deliver` was called with. */
+  readonly deliveries: Task[][];
+  /** The single delivery, or undefined while still waiting. */
+  readonly tasks: Task[] | undefined;
+}
+
+export function startGet(engine: Engine, queue: string, options: GetOptions = {}): PendingGet {
+  const deliveries: Task[][] = [];
+  const request: GetRequest = {
+    queue,
+    max: options.max ?? 1,
+    timeout: options.timeout,
+    ttr: options.ttr,
+    autoAck: options.autoAck ?? false,
+    session: options.session ?? WORKER,
+  };
+  const alive = options.alive ?? true;
+  const waiter = engine.get(request, (tasks) => {
+    deliveries.push(tasks);
+    return alive;
+  });
+  return {
+    waiter,
+    deliveries,
+    get tasks() {
+      assert.ok(deliveries.length <= 1, 'deliver was called more than once');
+      return deliveries[0];
+    },
+  };
+}
+
+/** A get that must answer at once (timeout 0). */
+export function getNow(engine: Engine, queue: string, options: Omit<GetOptions, 'timeout'> = {}): Task[] {
+  const get = startGet(engine, queue, { ...options, timeout: 0 });
+  assert.equal(get.waiter, undefined, 'a get with timeout 0 should not wait');
+  const tasks = get.tasks;
+  assert.ok(tasks, 'a get with timeout 0 should deliver at once');
+  return tasks;
+}
+
+export interface PendingJoin {
+  readonly waiter: Waiter | undefined;
+  readonly results: boolean[];
+  readonly result: boolean | undefined;
+}
+
+export function startJoin(engine: Engine, queue: string, options: { timeout?: number; session?: string } = {}): PendingJoin {
+  const results: boolean[] = [];
+  const waiter = engine.join(queue, options.timeout, options.session, (joined) => results.push(joined));
+  return {
+    waiter,
+    results,
+    get result() {
+      assert.ok(results.length <= 1, 'join completed more than once');
+      return results[0];
+    },
+  };
+}
+
+/** Runs fn, which must throw an EngineError with `reason`; returns the error for further checks. */
+export function expectEngineError(fn: () => unknown, reason: EngineErrorReason): EngineError {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof EngineError, `expected an EngineError, got ${String(error)}`);
+    assert.equal(error.reason, reason);
+    return error;
+  }
+  return assert.fail(`expected EngineError ${reason}, nothing was thrown`);
+}
+
+/** The counts that matter in most tests, without the options and totals. */
+export function counts(engine: Engine, queue: string): Pick<QueueStats, 'ready' | 'delayed' | 'leased'> {
+  const { ready, delayed, leased } = engine.queueStats(queue);
+  return { ready, delayed, leased };
+}
+
+export function payloads(tasks: Task[]): unknown[] {
+  return tasks.map((task) => task.payload);
+}
+
+export function eventsOf(events: EngineEvent[], kind: EngineEvent['kind']): EngineEvent[] {
+  return events.filter((event) => event.kind === kind);
+}
