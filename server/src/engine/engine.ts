@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Ack, Nack, QueueStats, Task, TaskSpec } from '../protocol/generated';
 import type { Clock } from './clock';
+import type { Deque } from './deque';
 import { EngineError } from './engineError';
 import { MinHeap } from './minHeap';
 import { QueueState, type ResolvedQueueOptions } from './queueState';
@@ -248,10 +249,12 @@ export class Engine {
     const queue = this.requireQueue(queueName);
     const removed = queue.ready.clear();
     for (const record of removed) record.state = TaskState.Gone;
-    // Delayed tasks sit in the timer heap; marking them gone makes their timers no-ops.
-    const delayed = this.timers.removeWhere((t) => t.task !== undefined && t.task.queue === queue && t.task.state === TaskState.Delayed);
-    for (const timer of delayed) timer.task!.state = TaskState.Gone;
-    const count = removed.length + delayed.length;
+    // Delayed tasks sit in the timer heap; marking them gone makes their timers no-ops. A task
+    // held back by a nack also has its old lease timer there: count tasks, not timers.
+    const delayedTimers = this.timers.removeWhere((t) => t.task !== undefined && t.task.queue === queue && t.task.state === TaskState.Delayed);
+    const delayed = new Set(delayedTimers.map((timer) => timer.task!));
+    for (const record of delayed) record.state = TaskState.Gone;
+    const count = removed.length + delayed.size;
     queue.delayed = 0;
     this.emit({ kind: 'purge', queue: queue.name, count, session, at: this.clock.now() });
     this.afterRemoval(queue);
@@ -278,8 +281,10 @@ export class Engine {
     const records = [...held];
     const touched = new Set<QueueState>();
     for (const record of records) {
-      this.loseLease(record, reason);
+      // Before loseLease: dead-lettering moves the record to another queue, and it is this
+      // queue that may now have room for putters or be idle for joiners.
       touched.add(record.queue);
+      this.loseLease(record, reason);
     }
     this.sessionLeases.delete(session);
     for (const queue of touched) this.afterRemoval(queue);
@@ -476,7 +481,10 @@ export class Engine {
   /** After a failed attempt: retry after `delay` seconds with attempt + 1, or dead-letter. */
   private retryOrBury(record: TaskRecord, delay: number, session: SessionId | undefined): void {
     const queue = record.queue;
-    const maxAttempts = record.maxAttempts ?? queue.options.maxAttempts;
+    // A task's own maxAttempts was given for the queue it was put in; once dead-lettered, the
+    // dead-letter queue's policy applies (unlimited by default), or a dead task could be dropped.
+    const ownLimit = record.deadLetteredFrom === undefined ? record.maxAttempts : undefined;
+    const maxAttempts = ownLimit ?? queue.options.maxAttempts;
     if (maxAttempts > 0 && record.attempt >= maxAttempts) {
       this.bury(record, session);
       return;
@@ -563,6 +571,13 @@ export class Engine {
   }
 
   private timeOut(waiter: AnyWaiter): void {
+    // advance() settles the queues its timers touched only after the whole batch; settle this
+    // waiter's queue first, so that a late advance() gives the outcome an on-time one would
+    // (a task that came due, room that appeared or the queue emptying before this deadline).
+    const queue = this.queues.get(waiter.kind === 'join' ? waiter.queue : waiter.request.queue)!;
+    this.serveGetters(queue);
+    this.afterRemoval(queue);
+    if (!waiter.active) return;
     this.withdraw(waiter);
     if (waiter.kind === 'get') waiter.deliver([]);
     else if (waiter.kind === 'put') {
@@ -576,12 +591,17 @@ export class Engine {
     if (!waiter.active) return;
     waiter.active = false;
     if (waiter.kind === 'get') {
-      this.queues.get(waiter.request.queue)!.activeGetters--;
+      const queue = this.queues.get(waiter.request.queue)!;
+      queue.activeGetters--;
       this.untrack(waiter, waiter.request.session);
+      // Withdrawn getters leave the deque only when serving passes them, which never happens
+      // on an idle queue: without this, a worker polling it with a timeout piles them up.
+      if (queue.getters.length > 2 * queue.activeGetters + 16) dropWithdrawn(queue.getters);
     } else if (waiter.kind === 'put') {
       const queue = this.queues.get(waiter.request.queue)!;
       queue.activePutters--;
       this.untrack(waiter, waiter.request.session);
+      if (queue.putters.length > 2 * queue.activePutters + 16) dropWithdrawn(queue.putters);
       // The head putter leaving may let the next one in.
       this.servePutters(queue);
     } else {
@@ -620,6 +640,11 @@ export class Engine {
   private emit(event: EngineEvent): void {
     for (const listener of this.listeners) listener(event);
   }
+}
+
+/** Removes withdrawn waiters, keeping the order of the rest; amortized O(1) by the callers' threshold. */
+function dropWithdrawn<W extends { active: boolean }>(waiters: Deque<W>): void {
+  for (const waiter of waiters.clear()) if (waiter.active) waiters.push(waiter);
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

@@ -50,8 +50,9 @@ export class TaskwireServer implements SessionHost {
   private readonly context: HandlerContext;
   private readonly autoCreate: boolean;
   private shuttingDown = false;
-  private closedPromise: Promise<void> | undefined;
   private resolveClosed: (() => void) | undefined;
+  /** Resolves once a shutdown (by signal, by API or by manager/shutdown) has completed. */
+  readonly closed: Promise<void> = new Promise((resolve) => (this.resolveClosed = resolve));
 
   constructor(private readonly options: ServerOptions) {
     if (!options.authkey || options.authkey.length === 0) throw new Error('an authkey is required: Taskwire has no unauthenticated mode');
@@ -113,9 +114,8 @@ export class TaskwireServer implements SessionHost {
    * lease (attempt + 1), close every connection after its pending output is sent.
    */
   shutdown(): Promise<void> {
-    if (this.closedPromise) return this.closedPromise;
+    if (this.shuttingDown) return this.closed;
     this.shuttingDown = true;
-    this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
     this.log.info('shutting down', { connections: this.sessions.size });
     this.net.close();
     const shuttingDown = new ProtocolError(ErrorCodes.ShuttingDown, 'shutting down: the manager is stopping');
@@ -131,7 +131,7 @@ export class TaskwireServer implements SessionHost {
     }
     this.timer.stop();
     this.maybeClosed();
-    return this.closedPromise;
+    return this.closed;
   }
 
   // ---- SessionHost ----------------------------------------------------------------------

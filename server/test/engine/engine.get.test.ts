@@ -126,20 +126,24 @@ describe('Engine get', () => {
       assert.equal(cancelled.deliveries.length, 0);
     });
 
-    it('does not keep cancelled and timed-out getters of an idle queue forever', () => {
+    it('does not keep cancelled and timed-out getters of an idle queue forever, nor lose the order of live ones', () => {
       // A worker polling an idle queue with a timeout leaves one withdrawn waiter per poll;
       // they must not pile up (each holds its session's deliver callback).
       const { engine, tick } = makeHarness();
-      const blocked = startGet(engine, 'idle', { session: 'blocked-forever' });
+      const first = startGet(engine, 'idle', { session: 'first' });
       for (let poll = 0; poll < 1000; poll++) {
         startGet(engine, 'idle', { timeout: 1 });
+        startGet(engine, 'idle').waiter!.cancel();
         tick(1);
       }
-      assert.equal(engine.queueStats('idle').waitingGetters, 1);
+      const second = startGet(engine, 'idle', { session: 'second' });
+      for (let poll = 0; poll < 100; poll++) startGet(engine, 'idle').waiter!.cancel();
+      assert.equal(engine.queueStats('idle').waitingGetters, 2);
       const retained = (engine as unknown as { queues: Map<string, { getters: { length: number } }> }).queues.get('idle')!.getters.length;
       assert.ok(retained < 100, `${retained} withdrawn getters retained`);
-      putNow(engine, 'idle', ['a']);
-      assert.deepEqual(payloads(blocked.tasks!), ['a']);
+      putNow(engine, 'idle', ['a', 'b']);
+      assert.deepEqual(payloads(first.tasks!), ['a']);
+      assert.deepEqual(payloads(second.tasks!), ['b']);
     });
   });
 

@@ -182,3 +182,10 @@ export function payloads(tasks: Task[]): unknown[] {
 export function eventsOf(events: EngineEvent[], kind: EngineEvent['kind']): EngineEvent[] {
   return events.filter((event) => event.kind === kind);
 }
+
+/** The ids a put completed with; fails the test if it is still waiting or failed. */
+export function completedIds(put: PendingPut): string[] {
+  const outcome = put.outcomes[0];
+  if (!Array.isArray(outcome)) return assert.fail(`put has not completed with ids: ${outcome?.message ?? 'still waiting'}`);
+  return outcome;
+}

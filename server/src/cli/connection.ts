@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { connect, type TaskwireClient } from '../client';
+import type { ClientRole } from '../protocol/generated';
+import { CliError, ExitCode } from './exitCodes';
+
+export interface ConnectionFlags {
+  host?: string;
+  port?: number;
+  authkey?: string;
+  authkeyFile?: string;
+  tls?: boolean;
+  tlsCa?: string;
+}
+
+/** Parses a TCP port or fails with a usage error. */
+export function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`invalid port "${value}": expected a number from 0 to 65535`, ExitCode.Usage);
+  return port;
+}
+
+export function parseNumber(name: string, { integer = false, min = 0 } = {}) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
+      throw new CliError(`invalid ${name} "${value}": expected ${integer ? 'a whole number' : 'a number'} >= ${min}`, ExitCode.Usage);
+    }
+    return n;
+  };
+}
+
+/** The options every client command shares: where the manager is and how to prove the key. */
+export function withConnectionOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--host <host>', 'manager host').env('TASKWIRE_HOST').default('127.0.0.1'))
+    .addOption(new Option('-p, --port <port>', 'manager port').env('TASKWIRE_PORT').default(7400).argParser(parsePort))
+    .addOption(new Option('--authkey <key>', 'the shared key (prefer --authkey-file: arguments are visible to other users)').env('TASKWIRE_AUTHKEY'))
+    .addOption(new Option('--authkey-file <file>', 'file holding the key (default: ~/.taskwire/authkey)').env('TASKWIRE_AUTHKEY_FILE'))
+    .option('--tls', 'connect with TLS')
+    .option('--tls-ca <file>', 'trust this CA certificate (PEM) for TLS; implies --tls');
+}
+
+/** Connects for a one-shot command: no reconnect, a clear one-line error when it fails. */
+export async function connectFromFlags(flags: ConnectionFlags, role: ClientRole, reconnect = false): Promise<TaskwireClient> {
+  const tls = flags.tlsCa ? { ca: readFileSync(flags.tlsCa) } : flags.tls ? true : undefined;
+  return connect({
+    host: flags.host,
+    port: flags.port,
+    ...(flags.authkey ? { authkey: flags.authkey } : {}),
+    ...(flags.authkeyFile ? { authkeyFile: flags.authkeyFile } : {}),
+    ...(tls ? { tls } : {}),
+    name: `taskwire-cli`,
+    role,
+    reconnect,
+    connectTimeout: 10_000,
+  });
+}

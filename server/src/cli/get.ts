@@ -1,0 +1,44 @@
+import { Command } from 'commander';
+import { QueueEmptyError } from '../client/errors';
+import { connectFromFlags, parseNumber, withConnectionOptions, type ConnectionFlags } from './connection';
+
+interface GetFlags extends ConnectionFlags {
+  max: number;
+  timeout?: number;
+  wait: boolean;
+  payload?: boolean;
+}
+
+export function getCommand(): Command {
+  return withConnectionOptions(
+    new Command('get')
+      .description('take tasks off a queue and print them, one JSON object per line')
+      .argument('<queue>', 'queue name'),
+  )
+    .option('-n, --max <n>', 'take up to N tasks', parseNumber('max', { integer: true, min: 1 }), 1)
+    .option('-t, --timeout <seconds>', 'wait at most this long for a task (default: until one arrives)', parseNumber('timeout'))
+    .option('--no-wait', 'do not wait: exit 5 at once when the queue is empty')
+    .option('--payload', 'print only each payload (as JSON)')
+    .addHelpText(
+      'after',
+      `
+The tasks are removed from the queue (at-most-once, like Python's Queue.get): a worker
+that must not lose tasks uses the client library, which acks after the work is done.
+Exits with 5 when no task came before the timeout.
+
+Examples:
+  taskwire get results --timeout 10
+  taskwire get tasks --max 100 --no-wait --payload`,
+    )
+    .action(async (queue: string, flags: GetFlags) => {
+      const client = await connectFromFlags(flags, 'monitor');
+      try {
+        const timeout = flags.wait ? flags.timeout : 0;
+        const tasks = await client.queue(queue).getMany(flags.max, { autoAck: true, ...(timeout !== undefined ? { timeout } : {}) });
+        if (tasks.length === 0) throw new QueueEmptyError(queue, timeout);
+        for (const task of tasks) process.stdout.write(JSON.stringify(flags.payload ? task.payload : task) + '\n');
+      } finally {
+        client.close();
+      }
+    });
+}

@@ -1,0 +1,43 @@
+import { Command } from 'commander';
+import { connectFromFlags, withConnectionOptions, type ConnectionFlags } from './connection';
+import { count, since, table } from './format';
+
+interface WorkersFlags extends ConnectionFlags {
+  json?: boolean;
+  all?: boolean;
+}
+
+export function workersCommand(): Command {
+  return withConnectionOptions(new Command('workers').description('show who is connected: workers, producers and monitors'))
+    .option('--json', 'print the registry as JSON')
+    .option('-a, --all', 'include this command\'s own connection')
+    .action(async (flags: WorkersFlags) => {
+      const client = await connectFromFlags(flags, 'monitor');
+      try {
+        const clients = (await client.clients()).filter((c) => flags.all || c.sessionId !== client.sessionId);
+        if (flags.json) {
+          process.stdout.write(JSON.stringify({ clients }, null, 2) + '\n');
+          return;
+        }
+        if (clients.length === 0) {
+          process.stdout.write('no clients connected\n');
+          return;
+        }
+        const rows = clients.map((c) => [
+          c.name,
+          c.role,
+          c.language ?? '-',
+          c.host ?? '-',
+          c.pid !== undefined ? String(c.pid) : '-',
+          c.address,
+          count(c.leased),
+          count(c.acked),
+          count(c.nacked),
+          since(c.connectedAt),
+        ]);
+        process.stdout.write(table(['NAME', 'ROLE', 'LANGUAGE', 'HOST', 'PID', 'ADDRESS', 'HOLDING', 'ACKED', 'NACKED', 'CONNECTED'], rows) + '\n');
+      } finally {
+        client.close();
+      }
+    });
+}

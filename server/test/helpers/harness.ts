@@ -1,0 +1,177 @@
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect, TaskwireServer, type ConnectOptions, type ServerOptions, type TaskwireClient } from '../../src';
+import { clientProof, newNonce, serverProof } from '../../src/protocol/auth';
+
+export const TEST_KEY = Buffer.from('test-authkey-0123456789');
+
+/** A real server on a free loopback port, stopped by stop(). */
+export interface RunningServer {
+  server: TaskwireServer;
+  port: number;
+  key: Buffer;
+  /** A client with the right key; closed by stop(). */
+  client(options?: Partial<ConnectOptions>): Promise<TaskwireClient>;
+  stop(): Promise<void>;
+}
+
+export async function startServer(options: Partial<ServerOptions> = {}): Promise<RunningServer> {
+  const server = new TaskwireServer({ authkey: TEST_KEY, host: '127.0.0.1', port: 0, ...options });
+  const { port } = await server.listen();
+  const clients: TaskwireClient[] = [];
+  return {
+    server,
+    port,
+    key: options.authkey ?? TEST_KEY,
+    async client(clientOptions = {}) {
+      const client = await connect({ host: '127.0.0.1', port, authkey: options.authkey ?? TEST_KEY, reconnect: false, ...clientOptions });
+      clients.push(client);
+      return client;
+    },
+    async stop() {
+      for (const client of clients) client.close();
+      await server.shutdown();
+    },
+  };
+}
+
+/** A JSON-RPC message as seen on the wire. */
+export type WireMessage = Record<string, unknown> & { id?: unknown; result?: unknown; error?: { code: number; message: string; data?: Record<string, unknown> } };
+
+/**
+ * A raw NDJSON (or Content-Length) connection for wire-level tests: send exact bytes,
+ * read exact messages, see the connection close.
+ */
+export class RawConnection {
+  readonly messages: WireMessage[] = [];
+  closed = false;
+  private buffer = '';
+  private waiters: (() => void)[] = [];
+  private nextId = 1;
+
+  private constructor(readonly socket: Socket) {
+    socket.setNoDelay(true);
+    socket.setEncoding('utf8');
+    socket.on('data', (text: string) => {
+      this.buffer += text;
+      this.parse();
+      this.wake();
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+  }
+
+  static open(port: number): Promise<RawConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = netConnect({ host: '127.0.0.1', port }, () => resolve(new RawConnection(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Opens and completes the handshake with `key`. */
+  static async authenticated(port: number, key: Buffer = TEST_KEY, name = 'raw'): Promise<RawConnection> {
+    const raw = await RawConnection.open(port);
+    await raw.handshake(key, name);
+    return raw;
+  }
+
+  async handshake(key: Buffer, name = 'raw'): Promise<WireMessage> {
+    const nonce = newNonce();
+    const hello = (await this.request('session/hello', { protocolVersions: ['2026-11'], nonce, client: { name } })) as WireMessage & {
+      result: { nonce: string; protocolVersion: string };
+    };
+    if (!hello.result) throw new Error(`hello failed: ${JSON.stringify(hello)}`);
+    const proof = clientProof(key, hello.result.nonce, nonce, hello.result.protocolVersion);
+    const auth = await this.request('session/authenticate', { proof });
+    const result = auth.result as { serverProof?: string } | undefined;
+    if (result && result.serverProof !== serverProof(key, hello.result.nonce, nonce, hello.result.protocolVersion)) throw new Error('bad server proof');
+    return auth;
+  }
+
+  /** Writes raw text (add the newline yourself). */
+  write(text: string | Buffer): void {
+    this.socket.write(text);
+  }
+
+  /** Sends a request and resolves with its response. */
+  async request(method: string, params?: unknown, timeoutMs = 5000): Promise<WireMessage> {
+    const id = this.nextId++;
+    this.write(JSON.stringify({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) }) + '\n');
+    return this.waitFor((m) => m.id === id, timeoutMs);
+  }
+
+  notify(method: string, params?: unknown): void {
+    this.write(JSON.stringify({ jsonrpc: '2.0', method, params }) + '\n');
+  }
+
+  /** Sends a request without waiting; returns its id. */
+  send(method: string, params?: unknown): number {
+    const id = this.nextId++;
+    this.write(JSON.stringify({ jsonrpc: '2.0', id, method, params }) + '\n');
+    return id;
+  }
+
+  /** Resolves with (and removes) the first message matching `match`. */
+  async waitFor(match: (message: WireMessage) => boolean, timeoutMs = 5000): Promise<WireMessage> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const index = this.messages.findIndex(match);
+      if (index >= 0) return this.messages.splice(index, 1)[0]!;
+      if (this.closed) throw new Error(`connection closed before the expected message; got ${JSON.stringify(this.messages)}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for a message; got ${JSON.stringify(this.messages)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Resolves when the server closes the connection. */
+  async waitForClose(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error('the connection stayed open');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private parse(): void {
+    for (;;) {
+      const newline = this.buffer.indexOf('\n');
+      if (newline < 0) return;
+      const line = this.buffer.slice(0, newline);
+      this.buffer = this.buffer.slice(newline + 1);
+      if (line.trim()) this.messages.push(JSON.parse(line) as WireMessage);
+    }
+  }
+
+  private wake(): void {
+    for (const waiter of this.waiters.splice(0)) waiter();
+  }
+}
+
+/** Polls `check` until it returns true (for state that changes asynchronously on the server). */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
