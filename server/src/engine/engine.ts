@@ -312,7 +312,6 @@ export class Engine {
           task.queue.ready.push(task, task.priority);
           touched.add(task.queue);
         } else if (task.state === TaskState.Leased && task.leaseUntil === timer.at) {
-          task.queue.totals.expired++;
           touched.add(task.queue);
           this.loseLease(task, 'lease expired');
         }
@@ -329,11 +328,14 @@ export class Engine {
   // ---- internals ------------------------------------------------------------------------
 
   private createQueue(name: string, options: QueueOptions = {}): QueueState {
+    // A `<queue>.dead` queue is a dead-letter queue however it comes to exist (a monitor may
+    // look at it before the first death): unlimited attempts and no dead-letter queue of its own.
+    const isDeadLetterQueue = name.endsWith('.dead');
     const resolved: ResolvedQueueOptions = {
       maxsize: 0,
       ttr: this.defaults.ttr,
-      maxAttempts: this.defaults.maxAttempts,
-      deadLetter: `${name}.dead`,
+      maxAttempts: isDeadLetterQueue ? 0 : this.defaults.maxAttempts,
+      deadLetter: isDeadLetterQueue ? null : `${name}.dead`,
       ...definedOnly(options),
     };
     const queue = new QueueState(name, resolved);
@@ -473,6 +475,7 @@ export class Engine {
   private loseLease(record: TaskRecord, reason: string): void {
     const session = record.leaseSession;
     this.endLease(record);
+    record.queue.totals.expired++;
     this.emit({ kind: 'expired', queue: record.queue.name, taskId: record.id, attempt: record.attempt, error: reason, session, at: this.clock.now() });
     this.retryOrBury(record, 0, session);
     this.serveGetters(record.queue);

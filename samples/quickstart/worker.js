@@ -1,0 +1,30 @@
+// A Taskwire worker: takes tasks from "tasks", "downloads" each one, and acks with a result
+// that goes to the task's replyTo queue. Start several: the tasks are shared between them.
+//
+//   node samples/quickstart/worker.js            (manager on this machine, default key file)
+//   TASKWIRE_HOST=10.0.0.5 TASKWIRE_AUTHKEY_FILE=./authkey node samples/quickstart/worker.js
+const { connect } = require('taskwire');
+
+async function main() {
+  const client = await connect({ name: `quickstart-worker-${process.pid}` });
+  const tasks = client.queue('tasks');
+  console.log(`worker ${process.pid} connected to ${client.host}:${client.port}; waiting for tasks`);
+
+  // work() acks with the handler's return value and nacks (for a retry) when it throws.
+  // It returns once the queue has stayed empty for idleTimeout seconds.
+  const handled = await tasks.work(
+    async (task) => {
+      console.log(`run task ${task.id}: ${JSON.stringify(task.payload)} (attempt ${task.attempt})`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return `${task.payload} ---> success`;
+    },
+    { idleTimeout: Number(process.env.IDLE_TIMEOUT ?? 5) },
+  );
+  console.log(`worker ${process.pid} done: ${handled} tasks`);
+  client.close();
+}
+
+main().catch((error) => {
+  console.error(`worker failed: ${error.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,290 @@
+import { strict as assert } from 'node:assert';
+import type { ReceivedTask, TaskwireClient } from '../../src';
+import { startServer, type RunningServer } from '../helpers/harness';
+import { sleep, within } from './util';
+
+let counter = 0;
+const fresh = (prefix = 'c') => `${prefix}-${process.pid}-${++counter}`;
+
+describe('client: consume() and work()', function () {
+  let running: RunningServer;
+  let client: TaskwireClient;
+  let observer: TaskwireClient;
+
+  before(async () => {
+    running = await startServer();
+  });
+
+  after(async () => {
+    await running.stop();
+  });
+
+  beforeEach(async () => {
+    client = await running.client({ name: 'consumer' });
+    observer = await running.client({ name: 'observer', role: 'monitor' });
+  });
+
+  afterEach(() => {
+    client.close();
+    observer.close();
+  });
+
+  describe('consume()', () => {
+    it('acks each task once the loop body is done with it', async () => {
+      const q = client.queue<number>(fresh());
+      await q.putMany([1, 2, 3].map((payload) => ({ payload })));
+      const seen: number[] = [];
+      await within(
+        (async () => {
+          for await (const task of q.consume({ idleTimeout: 0.3 })) {
+            // While the body runs the task is leased, and every earlier one is acked.
+            const stats = await observer.queue(q.name).stats();
+            assert.equal(stats.leased, 1);
+            assert.equal(stats.totals.acked, seen.length);
+            assert.equal(task.attempt, 1);
+            seen.push(task.payload);
+          }
+        })(),
+        10_000,
+        'the consume loop',
+      );
+      assert.deepEqual(seen, [1, 2, 3]);
+      const stats = await observer.queue(q.name).stats();
+      assert.equal(stats.totals.acked, 3);
+      assert.equal(stats.leased, 0);
+      assert.equal(stats.ready, 0);
+      assert.equal(stats.totals.nacked, 0);
+    });
+
+    it('does not ack a task again that the body settled itself', async () => {
+      const q = client.queue<number>(fresh());
+      const results = fresh('results');
+      await q.putMany([{ payload: 1, replyTo: results }, { payload: 2 }]);
+      let count = 0;
+      for await (const task of q.consume({ idleTimeout: 0.3 })) {
+        count++;
+        if (task.payload === 1) await task.ack('explicit');
+        else await task.nack({ error: 'explicit nack', delay: 60 });
+      }
+      assert.equal(count, 2);
+      const stats = await observer.queue(q.name).stats();
+      assert.equal(stats.totals.acked, 1);
+      assert.equal(stats.totals.nacked, 1);
+      assert.equal(stats.delayed, 1);
+      const reply = await observer.queue(results).get({ timeout: 5, autoAck: true });
+      assert.deepEqual((reply.payload as { result: unknown }).result, 'explicit');
+    });
+
+    it('prefetch takes several tasks per request', async () => {
+      const q = client.queue<number>(fresh());
+      await q.putMany([1, 2, 3, 4].map((payload) => ({ payload })));
+      const seen: number[] = [];
+      for await (const task of q.consume({ prefetch: 4, idleTimeout: 0.3 })) {
+        if (seen.length === 0) assert.equal((await observer.queue(q.name).stats()).leased, 4);
+        seen.push(task.payload);
+      }
+      assert.deepEqual(seen, [1, 2, 3, 4]);
+      assert.equal((await observer.queue(q.name).stats()).totals.acked, 4);
+    });
+
+    it('a throw inside the loop nacks the task in hand; it comes back with attempt 2 and lastError', async () => {
+      const q = client.queue(fresh());
+      const id = await q.put('poison');
+      await assert.rejects(
+        (async () => {
+          for await (const task of q.consume({ idleTimeout: 5 })) {
+            assert.equal(task.id, id);
+            throw new Error('handler blew up');
+          }
+        })(),
+        /handler blew up/,
+      );
+      const stats = await observer.queue(q.name).stats();
+      assert.equal(stats.leased, 0);
+      assert.equal(stats.totals.nacked, 1);
+      assert.equal(stats.totals.acked, 0);
+      const again = await observer.queue(q.name).get({ timeout: 5 });
+      assert.equal(again.id, id);
+      assert.equal(again.attempt, 2);
+      assert.equal(typeof again.lastError, 'string');
+      assert.ok(again.lastError!.length > 0);
+      await again.ack();
+    });
+
+    it('break nacks the task in hand and leaves the rest untouched', async () => {
+      const q = client.queue<string>(fresh());
+      const [first] = await q.putMany([{ payload: 'a' }, { payload: 'b' }]);
+      for await (const task of q.consume({ idleTimeout: 5 })) {
+        assert.equal(task.payload, 'a');
+        break;
+      }
+      const stats = await observer.queue(q.name).stats();
+      assert.equal(stats.leased, 0);
+      assert.equal(stats.ready, 2);
+      assert.equal(stats.totals.acked, 0);
+      assert.equal(stats.totals.nacked, 1);
+      const tasks = await observer.queue<string>(q.name).getMany(2, { timeout: 5, autoAck: true });
+      const a = tasks.find((t) => t.id === first)!;
+      assert.ok(a, 'the task in hand was lost');
+      assert.equal(a.attempt, 2);
+      assert.equal(tasks.find((t) => t.payload === 'b')!.attempt, 1);
+    });
+
+    it('idleTimeout ends the iteration when nothing comes', async () => {
+      const q = client.queue(fresh());
+      const started = Date.now();
+      let count = 0;
+      await within(
+        (async () => {
+          for await (const _task of q.consume({ idleTimeout: 0.2 })) count++;
+        })(),
+        5000,
+        'the idle consume loop',
+      );
+      assert.equal(count, 0);
+      assert.ok(Date.now() - started >= 150);
+      assert.equal((await observer.queue(q.name).stats()).waitingGetters, 0);
+    });
+
+    it('an AbortSignal ends a waiting loop', async () => {
+      const q = client.queue(fresh());
+      const controller = new AbortController();
+      const loop = (async () => {
+        let count = 0;
+        for await (const _task of q.consume({ signal: controller.signal })) count++;
+        return count;
+      })();
+      await sleep(100);
+      controller.abort();
+      assert.equal(await within(loop, 5000, 'the aborted consume loop'), 0);
+      assert.equal((await observer.queue(q.name).stats()).waitingGetters, 0);
+    });
+  });
+
+  describe('work()', () => {
+    it('routes the handler result to replyTo and resolves with the count', async () => {
+      const q = client.queue<number>(fresh());
+      const results = fresh('results');
+      const ids = await q.putMany([1, 2, 3].map((payload) => ({ payload, replyTo: results })));
+      const handled = await within(
+        q.work((task) => task.payload * 10, { idleTimeout: 0.3 }),
+        10_000,
+        'work()',
+      );
+      assert.equal(handled, 3);
+      const replies = await observer.queue<{ taskId: string; result: number }>(results).getMany(10, { timeout: 5, autoAck: true });
+      assert.deepEqual(
+        replies.map((r) => r.payload).sort((a, b) => a.result - b.result),
+        [
+          { taskId: ids[0], result: 10 },
+          { taskId: ids[1], result: 20 },
+          { taskId: ids[2], result: 30 },
+        ],
+      );
+      assert.equal((await observer.queue(q.name).stats()).totals.acked, 3);
+    });
+
+    it('an async handler works the same', async () => {
+      const q = client.queue<string>(fresh());
+      const results = fresh('results');
+      const id = await q.put('hi', { replyTo: results });
+      const handled = await q.work(
+        async (task) => {
+          await sleep(10);
+          return task.payload.toUpperCase();
+        },
+        { idleTimeout: 0.2 },
+      );
+      assert.equal(handled, 1);
+      const reply = await observer.queue(results).get({ timeout: 5, autoAck: true });
+      assert.deepEqual(reply.payload, { taskId: id, result: 'HI' });
+    });
+
+    it('a throwing handler nacks with the error message and calls onError', async () => {
+      const q = client.queue(fresh());
+      const id = await q.put('bad');
+      const errors: [unknown, ReceivedTask][] = [];
+      const handled = await within(
+        q.work(
+          () => {
+            throw new Error('kaboom');
+          },
+          { idleTimeout: 0.2, onError: (error, task) => errors.push([error, task]) },
+        ),
+        10_000,
+        'work()',
+      );
+      assert.equal(handled, 1);
+      assert.equal(errors.length, 1);
+      assert.equal((errors[0]![0] as Error).message, 'kaboom');
+      assert.equal(errors[0]![1].id, id);
+      const stats = await observer.queue(q.name).stats();
+      assert.equal(stats.totals.nacked, 1);
+      assert.equal(stats.leased, 0);
+      // Redelivered after the manager's back-off, with the handler's message.
+      const again = await observer.queue(q.name).get({ timeout: 10 });
+      assert.equal(again.id, id);
+      assert.equal(again.attempt, 2);
+      assert.equal(again.lastError, 'kaboom');
+      await again.ack();
+    });
+
+    it('concurrency > 1 runs handlers in parallel', async () => {
+      const q = client.queue<number>(fresh());
+      await q.putMany([1, 2, 3, 4].map((payload) => ({ payload })));
+      let inFlight = 0;
+      let maxInFlight = 0;
+      let release!: () => void;
+      const allIn = new Promise<void>((resolve) => (release = resolve));
+      const handled = await within(
+        q.work(
+          async () => {
+            inFlight++;
+            maxInFlight = Math.max(maxInFlight, inFlight);
+            if (inFlight === 4) release();
+            // Each handler waits until all four are running at once (or gives up after 3 s).
+            await Promise.race([allIn, sleep(3000)]);
+            inFlight--;
+          },
+          { concurrency: 4, idleTimeout: 0.3 },
+        ),
+        15_000,
+        'work()',
+      );
+      assert.equal(handled, 4);
+      assert.equal(maxInFlight, 4);
+      assert.equal((await observer.queue(q.name).stats()).totals.acked, 4);
+    });
+
+    it('concurrency 1 runs one handler at a time', async () => {
+      const q = client.queue<number>(fresh());
+      await q.putMany([1, 2, 3].map((payload) => ({ payload })));
+      let inFlight = 0;
+      let maxInFlight = 0;
+      const order: number[] = [];
+      const handled = await q.work(
+        async (task) => {
+          inFlight++;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          await sleep(20);
+          order.push(task.payload);
+          inFlight--;
+        },
+        { idleTimeout: 0.2 },
+      );
+      assert.equal(handled, 3);
+      assert.equal(maxInFlight, 1);
+      assert.deepEqual(order, [1, 2, 3]);
+    });
+
+    it('an AbortSignal stops work() with the count so far', async () => {
+      const q = client.queue<number>(fresh());
+      await q.put(1);
+      const controller = new AbortController();
+      const working = q.work(() => undefined, { signal: controller.signal, concurrency: 2 });
+      await sleep(200);
+      controller.abort();
+      assert.equal(await within(working, 5000, 'work()'), 1);
+    });
+  });
+});
