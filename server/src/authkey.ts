@@ -63,5 +63,7 @@ export function resolveAuthkey(source: AuthkeySource = {}): ResolvedAuthkey {
   }
   const fallback = defaultAuthkeyFile();
   if (existsSync(fallback)) return { key: readAuthkeyFile(fallback), source: fallback };
-  throw new Error(`no authkey: pass --authkey-file (or --authkey), set TASKWIRE_AUTHKEY, or start \`taskwire serve\` on this machine so ${fallback} exists`);
+  throw new Error(
+    `no authkey: give one (authkeyFile / authkey in code, --authkey-file / --authkey on the command line), set TASKWIRE_AUTHKEY_FILE or TASKWIRE_AUTHKEY, or start \`taskwire serve\` on this machine so ${fallback} exists`,
+  );
 }

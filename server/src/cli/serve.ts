@@ -34,7 +34,7 @@ interface ServeFlags {
  */
 export function parseQueueDeclaration(value: string, previous: QueueDeclaration[] = []): QueueDeclaration[] {
   const [name, rest] = value.split(/:(.*)/s, 2) as [string, string | undefined];
-  if (!/^[A-Za-z0-9._:/-]{1,200}$/.test(name)) throw new CliError(`invalid queue name "${name}" in --queue ${value}`, ExitCode.Usage);
+  if (!/^[A-Za-z0-9._:/-]{1,195}$/.test(name)) throw new CliError(`invalid queue name "${name}" in --queue ${value}`, ExitCode.Usage);
   const declaration: QueueDeclaration = { name };
   for (const pair of rest ? rest.split(',') : []) {
     const [key, raw = ''] = pair.split('=', 2) as [string, string | undefined];

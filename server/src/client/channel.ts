@@ -1,4 +1,4 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import {
   CancellationTokenSource,
@@ -61,6 +61,10 @@ export class Channel {
     connection.onError(() => {
       // Surfaced through the socket's close and rejected requests.
     });
+    // vscode-jsonrpc leaves requests in flight pending forever when the stream closes; only
+    // dispose() rejects them. Without this, a dropped connection hangs a blocked get (and a
+    // handshake the peer hangs up on) instead of failing with ConnectionClosedError.
+    socket.once('close', () => connection.dispose());
     connection.listen();
     const timer = setTimeout(() => socket.destroy(new TimeoutError(`the manager at ${where} did not complete the handshake in ${options.connectTimeout} ms`)), options.connectTimeout);
     try {
@@ -155,7 +159,7 @@ function openSocket(options: ChannelOptions, where: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const tlsOptions = options.tls === true ? {} : options.tls || undefined;
     const socket = tlsOptions
-      ? tlsConnect({ host: options.host, port: options.port, servername: options.host, ...tlsOptions })
+      ? tlsConnect({ host: options.host, port: options.port, ...(isIP(options.host) ? {} : { servername: options.host }), ...tlsOptions })
       : netConnect({ host: options.host, port: options.port });
     const timer = setTimeout(() => {
       socket.destroy();

@@ -75,7 +75,12 @@ export async function connect(options: ConnectOptions = {}): Promise<TaskwireCli
 /**
  * A connection to a Taskwire manager that reconnects by itself. Emits `disconnected`
  * (error), `reconnecting` (attempt, delayMs), `reconnected`, `error` (a reconnect that can
- * never succeed: wrong key, wrong server) and `close`.
+ * never succeed: wrong key, wrong server), `close`, and `lease-lost` (task, error) when
+ * consume()/work() could not settle a task because its lease was already gone.
+ *
+ * Requests made while disconnected wait for the reconnect; a request in flight when the
+ * connection drops fails with ConnectionClosedError (it may or may not have been applied),
+ * and consume()/work() loops simply carry on.
  */
 export class TaskwireClient extends EventEmitter {
   readonly host: string;
@@ -243,8 +248,13 @@ export class TaskwireClient extends EventEmitter {
           channel.close();
           return;
         }
+        try {
+          await this.resubscribe(channel);
+        } catch (error) {
+          channel.close();
+          throw error;
+        }
         this.channel = channel;
-        await this.resubscribe(channel);
         this.emit('reconnected');
         return;
       } catch (error) {

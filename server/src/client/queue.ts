@@ -160,7 +160,9 @@ export class QueueHandle<P = unknown> {
       throw error;
     } finally {
       if (!finished && inHand && !inHand.settled) {
-        await this.settleQuietly(inHand, () => inHand!.nack({ error: 'the consumer stopped before acknowledging the task', delay: 0 }));
+        // A throw in the loop body also arrives here (for-await calls return(), not throw()),
+        // so the retry keeps the manager's back-off: a task that always fails cannot spin.
+        await this.settleQuietly(inHand, () => inHand!.nack({ error: 'the consumer stopped before acknowledging the task' }));
       }
     }
   }

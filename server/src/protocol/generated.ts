@@ -6,7 +6,7 @@
 export const PROTOCOL_VERSIONS = ["2026-11"] as const;
 
 /**
- * A queue name: 1 to 200 characters of letters, digits and . _ - : /
+ * A queue name: 1 to 195 characters of letters, digits and . _ - : /
  */
 export type QueueName = string;
 /**
@@ -409,6 +409,10 @@ export interface ErrorData {
    */
   ids?: string[];
   queue?: string;
+  /**
+   * 1002: the queue's maxsize.
+   */
+  maxsize?: number;
 }
 
 /** Every request: its params and result types. */
@@ -492,7 +496,7 @@ export const METHODS = {
   'task/nack': {"method":"task/nack","kind":"request","direction":"clientToServer","since":"2026-11","params":"NackParams","result":"NackResult","errors":[-32602,1003,1005],"blocking":false},
   'task/touch': {"method":"task/touch","kind":"request","direction":"clientToServer","since":"2026-11","params":"TouchParams","result":"TouchResult","errors":[-32602,1003,1005],"blocking":false},
   'queue/join': {"method":"queue/join","kind":"request","direction":"clientToServer","since":"2026-11","params":"JoinParams","result":"JoinResult","errors":[-32602,-32800,1001],"blocking":true},
-  'queue/peek': {"method":"queue/peek","kind":"request","direction":"clientToServer","since":"2026-11","params":"PeekParams","result":"PeekResult","errors":[-32602,1001],"blocking":false},
+  'queue/peek': {"method":"queue/peek","kind":"request","direction":"clientToServer","since":"2026-11","params":"PeekParams","result":"PeekResult","errors":[-32602,1001,1005],"blocking":false},
   'queue/purge': {"method":"queue/purge","kind":"request","direction":"clientToServer","since":"2026-11","params":"QueueParams","result":"PurgeResult","errors":[-32602,1001],"blocking":false},
   'manager/clients': {"method":"manager/clients","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"ClientsResult","errors":[-32602],"blocking":false},
   'events/subscribe': {"method":"events/subscribe","kind":"request","direction":"clientToServer","since":"2026-11","params":"SubscribeParams","result":"SubscribeResult","errors":[-32602,1005],"blocking":false},

@@ -66,9 +66,6 @@ function schemaCompiler(): NonNullable<typeof compiler> {
     allErrors: false,
     // `"type": ["integer", "string"]` (request ids, ErrorData.limit) is plain JSON Schema.
     allowUnionTypes: true,
-    // JsonRpcResponse says "result or error" as `oneOf: [{required: [result]}, {required: [error]}]`,
-    // the usual idiom, whose branches name properties declared one level up.
-    strictRequired: false,
     // Errors then carry the schema that failed, whose description words pattern errors.
     verbose: true,
   });

@@ -1,7 +1,7 @@
 import { createServer as createTcpServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Engine, EngineError, systemClock, type EngineErrorReason } from '../engine';
-import { ProtocolError } from '../protocol/errors';
+import { methodNotFound, ProtocolError } from '../protocol/errors';
 import { detectFraming, encodeFrame } from '../protocol/framing';
 import { ErrorCodes, type EventClient, type HelloParams } from '../protocol/generated';
 import { validateParams } from '../protocol/validation';
@@ -127,7 +127,8 @@ export class TaskwireServer implements SessionHost {
       session.pending.clear();
       const released = this.engine.releaseSession(session.id, 'manager shut down');
       if (released > 0) this.log.info('released leases', { session: session.id, tasks: released });
-      session.end();
+      // After the requests already read in this turn (answered -32005), not before.
+      setImmediate(() => session.end());
     }
     this.timer.stop();
     this.maybeClosed();
@@ -145,10 +146,15 @@ export class TaskwireServer implements SessionHost {
       session.respondError(id, new ProtocolError(ErrorCodes.ShuttingDown, 'shutting down: the manager accepts no new work'));
       return;
     }
-    const handler = (handlers as Record<string, (p: unknown, c: Call, x: HandlerContext) => unknown>)[method];
-    const invalid = validateParams(method, params);
+    if (method === 'session/hello' || method === 'session/authenticate') {
+      session.respondError(id, new ProtocolError(ErrorCodes.InvalidRequest, 'invalid request: the session is already authenticated'));
+      return;
+    }
+    const handler = (handlers as Record<string, ((p: unknown, c: Call, x: HandlerContext) => unknown) | undefined>)[method];
+    // A method with no handler (a notification's name, say) is not found, whatever its params.
+    const invalid = handler ? validateParams(method, params) : methodNotFound(method);
     if (invalid || !handler) {
-      session.respondError(id, invalid ?? new ProtocolError(ErrorCodes.MethodNotFound, `method not found: ${method}`));
+      session.respondError(id, invalid ?? methodNotFound(method));
       return;
     }
     const call = this.makeCall(session, id, frameBytes, method);
@@ -236,6 +242,11 @@ export class TaskwireServer implements SessionHost {
       return;
     }
     if (method === 'session/authenticate' && session.state === 'greeted') {
+      if (this.shuttingDown) {
+        session.respondError(id, new ProtocolError(ErrorCodes.ShuttingDown, 'shutting down: the manager accepts no new connections'));
+        session.end();
+        return;
+      }
       session.state = 'authenticating';
       const proof = (params as { proof?: unknown } | null)?.proof;
       const result = authenticate(session, proof, this.authkey, {

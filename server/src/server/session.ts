@@ -49,6 +49,8 @@ export class Session {
     this.address = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.maxFrameBytes = options.maxFrameBytes;
     socket.setNoDelay(true);
+    // Finds peers that vanished without a FIN (a pulled cable, a dead VM) so their leases return.
+    socket.setKeepAlive(true, 30_000);
     this.decoder = new FrameDecoder({
       maxFrameBytes: options.maxFrameBytes,
       onFrame: (text, bytes) => this.onFrame(text, bytes),
@@ -155,11 +157,11 @@ export class Session {
       return;
     }
     const { jsonrpc, id, method, params } = message as Record<string, unknown>;
-    const validId = typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
+    const validId = typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id));
     if (jsonrpc !== '2.0' || typeof method !== 'string' || (id !== undefined && !validId)) {
       // A response from the client (there is nothing it could answer) is ignored, not refused.
-      if (jsonrpc === '2.0' && validId && method === undefined) return;
-      const reason = jsonrpc !== '2.0' ? '"jsonrpc" must be "2.0"' : typeof method !== 'string' ? '"method" must be a string' : '"id" must be a string or a number';
+      if (jsonrpc === '2.0' && validId && method === undefined && ('result' in message || 'error' in message)) return;
+      const reason = jsonrpc !== '2.0' ? '"jsonrpc" must be "2.0"' : typeof method !== 'string' ? '"method" must be a string' : '"id" must be a string or an integer';
       this.respondError(validId ? (id as RequestId) : null, new ProtocolError(ErrorCodes.InvalidRequest, `invalid request: ${reason}`));
       return;
     }
@@ -168,6 +170,8 @@ export class Session {
   }
 
   private onFramingError(kind: string, fatal: boolean, message: string): void {
+    // The first frame may fail before any was delivered: answer in the framing the client used.
+    this.framing ??= this.decoder.framing;
     if (kind === 'too-large') {
       this.respondError(null, new ProtocolError(ErrorCodes.FrameTooLarge, message, { limit: this.maxFrameBytes }));
     } else {

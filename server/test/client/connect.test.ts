@@ -1,14 +1,16 @@
 import { strict as assert } from 'node:assert';
 import { writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import {
   AuthenticationFailedError,
   connect,
   ConnectError,
+  ConnectionClosedError,
   RemoteError,
   ServerProofError,
   TaskwireError,
+  TimeoutError,
   type ConnectOptions,
   type TaskwireClient,
 } from '../../src';
@@ -167,6 +169,44 @@ describe('client: connect', function () {
       assert.equal(hello.client.pid, process.pid);
       const auth = fake.received[1]!.params as { proof: string };
       assert.match(auth.proof, /^[0-9a-f]{64}$/);
+    });
+  });
+
+  describe('against a peer that does not speak the protocol', () => {
+    let peer: Server | undefined;
+    const sockets = new Set<Socket>();
+
+    async function listen(onConnection: (socket: Socket) => void): Promise<number> {
+      peer = createServer((socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+        socket.on('error', () => {});
+        onConnection(socket);
+      });
+      await new Promise<void>((resolve) => peer!.listen(0, '127.0.0.1', resolve));
+      return (peer.address() as AddressInfo).port;
+    }
+
+    afterEach(async () => {
+      for (const socket of sockets) socket.destroy();
+      if (peer) await new Promise<void>((resolve) => peer!.close(() => resolve()));
+      peer = undefined;
+    });
+
+    it('a peer that never answers the hello fails with TimeoutError after connectTimeout', async () => {
+      const port = await listen(() => {});
+      const started = Date.now();
+      const error = await rejection(connect({ host: '127.0.0.1', port, authkey: TEST_KEY, reconnect: false, connectTimeout: 300 }), 5000);
+      assert.ok(error instanceof TimeoutError, `got ${error.name}: ${error.message}`);
+      assert.match(error.message, /handshake/);
+      assert.ok(Date.now() - started >= 250);
+    });
+
+    it('a peer that hangs up during the handshake fails with ConnectionClosedError', async () => {
+      const port = await listen((socket) => socket.once('data', () => socket.destroy()));
+      const error = await rejection(connect({ host: '127.0.0.1', port, authkey: TEST_KEY, reconnect: false }), 5000);
+      assert.ok(error instanceof ConnectionClosedError, `got ${error.name}: ${error.message}`);
+      assert.match(error.message, /handshake/);
     });
   });
 

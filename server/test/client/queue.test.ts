@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { AbortedError, QueueEmptyError, TaskwireError, type TaskwireClient } from '../../src';
+import { AbortedError, ConnectionClosedError, QueueEmptyError, TaskwireError, type TaskwireClient } from '../../src';
 import { eventually, startServer, type RunningServer } from '../helpers/harness';
 import { rejection, sleep, within } from './util';
 
@@ -314,6 +314,16 @@ describe('client: queue operations', function () {
       const stats = await q.stats();
       assert.equal(stats.ready, 1);
       assert.equal(stats.totals.put, 1);
+    });
+
+    it('close() fails a blocked get with ConnectionClosedError', async () => {
+      const q = client.queue(fresh());
+      const pending = q.get();
+      await eventually(async () => (await other.queue(q.name).stats()).waitingGetters === 1, 5000, 'the getter to wait');
+      client.close();
+      const error = await rejection(pending, 5000);
+      assert.ok(error instanceof ConnectionClosedError, `got ${error.name}: ${error.message}`);
+      await eventually(async () => (await other.queue(q.name).stats()).waitingGetters === 0, 5000, 'the waiter to go');
     });
 
     it('an AbortSignal aborts a join', async () => {

@@ -10,7 +10,7 @@ import {
   type TaskwireClient,
 } from '../../src';
 import { eventually, TEST_KEY } from '../helpers/harness';
-import { nextEvent, rejection, within } from './util';
+import { CuttableProxy, nextEvent, rejection, within } from './util';
 
 const FAST_RECONNECT = { initialDelay: 20, maxDelay: 200 };
 
@@ -188,15 +188,49 @@ describe('client: reconnect', function () {
     assert.equal(reconnecting.length, 0);
   });
 
-  it('a request in flight when the connection drops fails instead of hanging (reconnect: false)', async () => {
-    const first = await serve();
-    const client = await open({ reconnect: false });
-    const pending = client.queue('blocked').get(); // waits forever on the manager
-    await eventually(() => first.engine.queueStats('blocked').waitingGetters === 1, 5000, 'the getter to wait');
-    // Not a graceful shutdown: the connection just goes away under the request.
-    for (const session of (first as unknown as { sessions: Set<{ destroy(): void }> }).sessions) session.destroy();
-    const error = await rejection(pending, 5000);
-    assert.ok(error instanceof ConnectionClosedError, `got ${error.name}: ${error.message}`);
+  describe('when the network drops the connection (no graceful shutdown)', () => {
+    let proxy: CuttableProxy | undefined;
+
+    afterEach(async () => {
+      await proxy?.stop();
+      proxy = undefined;
+    });
+
+    it('a request in flight fails with ConnectionClosedError instead of hanging (reconnect: false)', async () => {
+      const server = await serve();
+      proxy = await CuttableProxy.start(port);
+      const client = await open({ port: proxy.port, reconnect: false });
+      const pending = client.queue('blocked').get(); // waits forever on the manager
+      await eventually(() => server.engine.queueStats('blocked').waitingGetters === 1, 5000, 'the getter to wait');
+      proxy.cut();
+      const error = await rejection(pending, 5000);
+      assert.ok(error instanceof ConnectionClosedError, `got ${error.name}: ${error.message}`);
+    });
+
+    it('a consume() loop blocked in get carries on after the connection comes back', async () => {
+      const server = await serve();
+      proxy = await CuttableProxy.start(port);
+      const consumer = await open({ port: proxy.port, name: 'consumer' });
+      const controller = new AbortController();
+      const seen: string[] = [];
+      const loop = (async () => {
+        for await (const task of consumer.queue<string>('cut-jobs').consume({ signal: controller.signal })) {
+          seen.push(task.payload);
+          controller.abort();
+        }
+      })();
+      await eventually(() => server.engine.queueStats('cut-jobs').waitingGetters === 1, 5000, 'the getter to wait');
+      const reconnected = nextEvent(consumer, 'reconnected', 10_000);
+      proxy.cut();
+      await reconnected;
+      // The first connection's waiter is gone with its session; the new one waits.
+      await eventually(() => server.engine.queueStats('cut-jobs').waitingGetters === 1, 5000, 'the getter to wait again');
+      const producer = await open({ name: 'producer', reconnect: false });
+      await producer.queue('cut-jobs').put('after the cut');
+      await within(loop, 10_000, 'the consume loop');
+      assert.deepEqual(seen, ['after the cut']);
+      assert.equal(server.engine.queueStats('cut-jobs').totals.acked, 1);
+    });
   });
 
   it('the restarted manager has a different key: emits error (AuthenticationFailedError) and gives up', async () => {

@@ -44,8 +44,18 @@ describe('client: TLS', function () {
   });
 
   it('connects with tls: { ca } and does a round trip', async () => {
+    // An IP address is no SNI server name (RFC 6066): Node warns (DEP0123) when a client sends one.
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
     const client = await connect({ host: '127.0.0.1', port: running!.port, authkey: TEST_KEY, reconnect: false, tls: { ca: cert } });
     clients.push(client);
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
+    assert.deepEqual(
+      warnings.filter((w) => /ServerName to an IP address/.test(w.message)).map((w) => w.message),
+      [],
+    );
     const q = client.queue('tls-queue');
     const results = 'tls-results';
     const id = await q.put({ over: 'tls' }, { replyTo: results });

@@ -2,7 +2,7 @@
 // manager that speaks NDJSON but cannot prove it knows the key.
 import type { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newNonce } from '../../src/protocol/auth';
@@ -116,5 +116,45 @@ export class FakeManager {
         }
       }
     });
+  }
+}
+
+/** A TCP relay in front of a manager whose connections can be cut, like a network failure. */
+export class CuttableProxy {
+  private readonly sockets = new Set<Socket>();
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  static async start(targetPort: number): Promise<CuttableProxy> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const proxy = new CuttableProxy(server, (server.address() as AddressInfo).port);
+    server.on('connection', (inbound) => {
+      const outbound = connect({ host: '127.0.0.1', port: targetPort });
+      for (const socket of [inbound, outbound]) {
+        proxy.sockets.add(socket);
+        socket.on('error', () => {});
+        socket.on('close', () => {
+          proxy.sockets.delete(socket);
+          inbound.destroy();
+          outbound.destroy();
+        });
+      }
+      inbound.pipe(outbound);
+      outbound.pipe(inbound);
+    });
+    return proxy;
+  }
+
+  /** Drops every relayed connection at once (both ends see a reset/close). */
+  cut(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  async stop(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -224,7 +224,7 @@ describe('protocol/validation', () => {
 
     it('explains a bad queue name with the spec\'s words', () => {
       assert.deepEqual(invalid('queue/get', { queue: 'no spaces' }), {
-        message: 'invalid params: "queue" must be a queue name: 1 to 200 characters of letters, digits and . _ - : /',
+        message: 'invalid params: "queue" must be a queue name: 1 to 195 characters of letters, digits and . _ - : /',
         field: '/queue',
       });
       assert.equal(invalid('queue/get', { queue: 'x'.repeat(201) }).field, '/queue');
@@ -242,7 +242,7 @@ describe('protocol/validation', () => {
       assert.equal(invalid('queue/declare', { queue: 'jobs', deadLetter: 5 }).message, 'invalid params: "deadLetter" must be a string or null');
       assert.equal(
         invalid('queue/declare', { queue: 'jobs', deadLetter: 'bad name' }).message,
-        'invalid params: "deadLetter" must be a queue name: 1 to 200 characters of letters, digits and . _ - : /',
+        'invalid params: "deadLetter" must be a queue name: 1 to 195 characters of letters, digits and . _ - : /',
       );
     });
 

@@ -58,7 +58,9 @@ describe('server: Content-Length framing', () => {
     });
     // The server's events reach it as notifications.
     const events: Json[] = [];
-    connection.onNotification('events/event', (params: Json) => events.push(params));
+    connection.onNotification('events/event', (params: Json) => {
+      events.push(params);
+    });
     await send(connection, 'events/subscribe', { queues: [queue], kinds: ['put'] });
     await expectServes(bystander);
     await send(connection, 'queue/put', { queue, tasks: [{ payload: 'evt' }] });
@@ -131,9 +133,11 @@ describe('server: Content-Length framing', () => {
 
   it('refuses a batch over Content-Length with -32600 and keeps the connection', async () => {
     const { port } = await fx.server();
+    const bystander = await fx.connect(port, 'bystander');
     const raw = await fx.framed(port);
     raw.writeFrame('[{"jsonrpc":"2.0","id":1,"method":"session/ping"}]');
     expectError(await raw.waitFor((m) => m.id === null), -32600, /^invalid request: batches are not supported/);
+    await expectServes(bystander);
     expectResult('session/hello', await raw.request('session/hello', { protocolVersions: [PROTOCOL_VERSION], nonce: newNonce(), client: { name: 'cl-batch' } }));
   });
 });

@@ -172,6 +172,17 @@ export async function unconsumed(raw: RawConnection): Promise<WireMessage[]> {
   return raw.messages.splice(0);
 }
 
+/** The events that arrived on `raw` before a ping round trip (each checked against the spec's Event); nothing else may have. */
+export async function drainEvents(raw: RawConnection): Promise<Json[]> {
+  const messages = await unconsumed(raw);
+  return messages.map((message) => {
+    assert.equal(message.method, 'events/event', `expected only events, got ${JSON.stringify(message)}`);
+    const problem = validateDefinition('Event', message.params);
+    assert.equal(problem, undefined, `event does not match the spec: ${problem}; ${JSON.stringify(message.params)}`);
+    return message.params;
+  });
+}
+
 /** The next events/event notification on `raw` matching `match` (validated against the spec's Event). */
 export async function nextEvent(raw: RawConnection, match: (event: Json) => boolean = () => true, timeoutMs = 5000): Promise<Json> {
   const message = await raw.waitFor((m) => m.method === 'events/event' && match(m.params), timeoutMs);

@@ -37,9 +37,11 @@ describe('server: NDJSON framing and envelope', () => {
 
   it('answers malformed JSON before the handshake with -32700 and lets the handshake go on', async () => {
     const { port } = await fx.server();
+    const bystander = await fx.connect(port, 'bystander');
     const raw = await fx.open(port);
     raw.write('{oops\n');
     expectError(await nullIdMessage(raw), -32700, 'parse error: the frame is not valid JSON');
+    await expectServes(bystander);
     expectResult('session/authenticate', await handshake(raw, { name: 'fr-early' }));
     await expectServes(raw);
   });
@@ -60,9 +62,11 @@ describe('server: NDJSON framing and envelope', () => {
 
   it('refuses a batch as the very first bytes of a connection with -32600', async () => {
     const { port } = await fx.server();
+    const bystander = await fx.connect(port, 'bystander');
     const raw = await fx.open(port);
     raw.write('[{"jsonrpc":"2.0","id":1,"method":"session/ping"}]\n');
     expectError(await nullIdMessage(raw), -32600, BATCH_MESSAGE);
+    await expectServes(bystander);
     expectResult('session/authenticate', await handshake(raw, { name: 'fr-batch-first' }));
   });
 
@@ -83,8 +87,9 @@ describe('server: NDJSON framing and envelope', () => {
     ['jsonrpc 1.0', { jsonrpc: '1.0', id: 'a', method: 'session/ping' }, 'a', 'invalid request: "jsonrpc" must be "2.0"'],
     ['method not a string', { jsonrpc: '2.0', id: 8, method: 42 }, 8, 'invalid request: "method" must be a string'],
     ['missing method', { jsonrpc: '2.0', id: 9, params: {} }, 9, 'invalid request: "method" must be a string'],
-    ['id an object', { jsonrpc: '2.0', id: { x: 1 }, method: 'session/ping' }, null, 'invalid request: "id" must be a string or a number'],
-    ['id a boolean', { jsonrpc: '2.0', id: true, method: 'session/ping' }, null, 'invalid request: "id" must be a string or a number'],
+    ['id an object', { jsonrpc: '2.0', id: { x: 1 }, method: 'session/ping' }, null, 'invalid request: "id" must be a string or an integer'],
+    ['id a boolean', { jsonrpc: '2.0', id: true, method: 'session/ping' }, null, 'invalid request: "id" must be a string or an integer'],
+    ['a fractional id', { jsonrpc: '2.0', id: 1.5, method: 'session/ping' }, null, 'invalid request: "id" must be a string or an integer'],
   ] as const) {
     it(`refuses an envelope with ${what} with -32600 (id ${JSON.stringify(id)})`, async () => {
       const { port } = await fx.server();

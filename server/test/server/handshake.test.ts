@@ -214,10 +214,12 @@ describe('server: handshake', () => {
 
   it('refuses hello and authenticate on an authenticated session with -32600, and the session goes on', async () => {
     const { port } = await fx.server();
+    const bystander = await fx.connect(port, 'bystander');
     const raw = await fx.connect(port, 'hs-again');
     const hello = await sendHello(raw, { name: 'hs-again' });
     expectError(hello.response, -32600, 'invalid request: the session is already authenticated');
     expectError(await raw.request('session/authenticate', { proof: '00' }), -32600, 'invalid request: the session is already authenticated');
     await expectServes(raw);
+    await expectServes(bystander);
   });
 });

@@ -12,8 +12,8 @@ const SCHEMA_ID = 'https://taskwire.dev/spec/protocol.json';
 
 /** Codes any request may be answered with besides its method's own list (protocol.md §8.1). */
 const GENERIC_CODES = new Set([-32700, -32600, -32601, -32602, -32603, -32005, -32800]);
-/** Codes of errors that cannot be tied to a request, so they carry id null (§3, §8.1). */
-const NULL_ID_CODES = new Set([-32700, -32600, -32004]);
+/** Codes of errors that answer a frame rather than a request, so they carry id null (§3.5, §4.4, §8.1). */
+const NULL_ID_CODES = new Set([-32700, -32600, -32004, 1005]);
 /** §4.4: any request but the handshake's, before authentication, answers -32002. */
 const NOT_AUTHENTICATED = -32002;
 const CANCELLED = -32800;
@@ -85,20 +85,20 @@ let ajv: Ajv2020 | undefined;
 const validators = new Map<string, ValidateFunction>();
 
 /** Compiles protocol.json once, under ajv's strict mode. */
-function validator(defName: string): ValidateFunction {
+function validator(name: string): ValidateFunction {
   if (!ajv) {
-    // allowUnionTypes: protocol.json uses type arrays such as ["integer", "string"], which are
-    // plain JSON Schema; strict mode otherwise asks for them to be spelled as anyOf.
+    // The one relaxation is the server validator's (src/protocol/validation.ts):
+    // allowUnionTypes, because type arrays such as ["integer", "string"] are plain JSON Schema.
     ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
     ajv.addVocabulary(['protocolVersions', 'methods', 'errors']);
     ajv.addFormat('date-time', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/);
     ajv.addSchema(spec);
   }
-  let v = validators.get(defName);
+  let v = validators.get(name);
   if (!v) {
-    v = ajv.getSchema(`${SCHEMA_ID}#/$defs/${defName}`);
-    assert.ok(v, `protocol.json has no $defs/${defName}`);
-    validators.set(defName, v);
+    v = ajv.getSchema(`${SCHEMA_ID}#/$defs/${name}`);
+    assert.ok(v, `protocol.json has no $defs/${name}`);
+    validators.set(name, v);
   }
   return v;
 }
