@@ -224,7 +224,8 @@ export class QueueHandle<P = unknown> {
     try {
       await settle();
     } catch (error) {
-      if (error instanceof LeaseUnknownError || error instanceof ConnectionClosedError) {
+      // The manager released the lease (expiry, disconnect, shutdown): the task is redelivered.
+      if (error instanceof LeaseUnknownError || error instanceof ConnectionClosedError || error instanceof ShuttingDownError) {
         this.client.emit('lease-lost', task, error);
         return;
       }

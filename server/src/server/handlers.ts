@@ -149,7 +149,7 @@ export const handlers: HandlerTable = {
   // {"jsonrpc":"2.0","id":16,"method":"events/subscribe","params":{"queues":["results"],"kinds":["ack"]}}
   'events/subscribe': (params, call, ctx) => {
     if (call.session.subscriptions.size >= ctx.limits.maxSubscriptions) {
-      throw new ProtocolError(ErrorCodes.LimitExceeded, `limit exceeded: a session may hold ${ctx.limits.maxSubscriptions} subscriptions`, {
+      throw new ProtocolError(ErrorCodes.LimitExceeded, `limit exceeded: a session may hold at most ${ctx.limits.maxSubscriptions} subscription${ctx.limits.maxSubscriptions === 1 ? '' : 's'}`, {
         limit: 'maxSubscriptions',
         max: ctx.limits.maxSubscriptions,
       });

@@ -157,6 +157,11 @@ export class TaskwireServer implements SessionHost {
       session.respondError(id, invalid ?? methodNotFound(method));
       return;
     }
+    if (session.pending.has(id)) {
+      // Reusing the id of a blocked request would make it impossible to cancel or answer apart.
+      session.respondError(id, new ProtocolError(ErrorCodes.InvalidRequest, `invalid request: id ${JSON.stringify(id)} is already used by a request that has not been answered`));
+      return;
+    }
     const call = this.makeCall(session, id, frameBytes, method);
     try {
       const result = handler(params ?? {}, call, this.context);

@@ -22,6 +22,20 @@ describe('server: blocking requests and cancellation', () => {
     assert.deepEqual(await call(worker, 'task/ack', { acks: [{ id: ids[0] }] }), { acked: 1 });
   });
 
+  it('refuses a request that reuses the id of a blocked one, and keeps the first cancellable', async () => {
+    const { port } = await fx.server();
+    const worker = await fx.connect(port, 'b-dup');
+    const queue = queueName('b-dup');
+    worker.write(JSON.stringify({ jsonrpc: '2.0', id: 'dup', method: 'queue/get', params: { queue } }) + '\n');
+    await waitForStats(worker, queue, (s) => s.waitingGetters === 1, 'the getter to wait');
+    worker.write(JSON.stringify({ jsonrpc: '2.0', id: 'dup', method: 'queue/get', params: { queue } }) + '\n');
+    expectError(await worker.waitFor((m) => m.id === 'dup'), -32600, /^invalid request: id "dup" is already used by a request that has not been answered$/);
+    worker.notify('$/cancelRequest', { id: 'dup' });
+    expectError(await worker.waitFor((m) => m.id === 'dup'), -32800, /^request cancelled$/);
+    await waitForStats(worker, queue, (s) => s.waitingGetters === 0, 'the getter to be withdrawn');
+    await expectServes(worker);
+  });
+
   it('serves blocked getters first come, first served', async () => {
     const { port } = await fx.server();
     const first = await fx.connect(port, 'b-first');
@@ -197,6 +211,30 @@ describe('server: blocking requests and cancellation', () => {
     assert.deepEqual([got.tasks[0].id, got.tasks[0].attempt, got.tasks[0].payload], [ids[0], 1, 'precious']);
     const stats = await call(producer, 'queue/stats', { queue });
     assert.deepEqual([stats.ready, stats.leased, stats.totals.expired], [0, 1, 0]);
+  });
+
+  it('withdraws a blocked put whose connection closes: it never goes in, and the next putter does', async () => {
+    const { port } = await fx.server();
+    const worker = await fx.connect(port, 'b-worker');
+    const doomed = await fx.connect(port, 'b-doomed-producer');
+    const patient = await fx.connect(port, 'b-patient-producer');
+    const queue = queueName('b-doomed-put');
+    await call(worker, 'queue/declare', { queue, maxsize: 1 });
+    await call(worker, 'queue/put', { queue, tasks: [{ payload: 'first' }] });
+    doomed.send('queue/put', { queue, tasks: [{ payload: 'ghost' }] });
+    await waitForStats(worker, queue, (s) => s.waitingPutters === 1);
+    const patientId = patient.send('queue/put', { queue, tasks: [{ payload: 'second' }], timeout: 5 });
+    await waitForStats(worker, queue, (s) => s.waitingPutters === 2);
+    doomed.close();
+    await waitForStats(worker, queue, (s) => s.waitingPutters === 1, 'the dead putter to be withdrawn');
+    const { tasks } = await call(worker, 'queue/get', { queue, timeout: 0 });
+    await call(worker, 'task/ack', { acks: [{ id: tasks[0].id }] });
+    expectResult('queue/put', await patient.waitFor((m) => m.id === patientId));
+    const next = await call(worker, 'queue/peek', { queue, max: 5 });
+    assert.deepEqual(
+      next.tasks.map((t: Json) => t.payload),
+      ['second'],
+    );
   });
 
   it('loses no task when the getter dies at the same moment the task arrives', async () => {

@@ -82,7 +82,7 @@ describe('server: limits', () => {
       const bystander = await fx.connect(port, 'bystander');
       const raw = await fx.connect(port, 'lim-subs');
       const { subscription } = await call(raw, 'events/subscribe', {});
-      expectError(await raw.request('events/subscribe', { kinds: ['put'] }), 1005, /^limit exceeded: a session may hold 1 subscriptions?$/, {
+      expectError(await raw.request('events/subscribe', { kinds: ['put'] }), 1005, /^limit exceeded: a session may hold at most 1 subscription$/, {
         limit: 'maxSubscriptions',
         max: 1,
         reason: 'limit_exceeded',
