@@ -45,7 +45,8 @@ export async function main(argv: string[]): Promise<number> {
     return ExitCode.Ok;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.Ok;
+      // 'commander.help' with a non-zero exitCode is help shown for a missing command: a usage error.
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.Ok;
       if (error.exitCode === 0) return ExitCode.Ok;
       return ExitCode.Usage;
     }

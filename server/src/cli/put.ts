@@ -65,10 +65,11 @@ async function put(queue: string, payloads: string[], flags: PutFlags): Promise<
   }
   if (fromLines && payloads.length > 0) throw new CliError('give payloads as arguments or as lines (--file / stdin), not both', ExitCode.Usage);
   const mode = flags.json ? 'json' : flags.string ? 'string' : 'auto';
+  // Parsed before connecting: a bad payload is a usage error whether or not a manager answers.
+  const specs = fromLines ? [] : payloads.map((text) => toSpec(parsePayloadArgument(text, mode), flags));
   const client = await connectFromFlags(flags, 'producer');
   try {
     if (!fromLines) {
-      const specs = payloads.map((text) => toSpec(parsePayloadArgument(text, mode), flags));
       const ids = await client.queue(queue).putMany(specs, timeoutOf(flags));
       if (!flags.quiet) process.stdout.write(ids.join('\n') + '\n');
       return;

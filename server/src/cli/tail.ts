@@ -44,7 +44,8 @@ Reconnects by itself when the manager restarts.
 
 Examples:
   taskwire tail
-  taskwire tail --queue results --kind ack --json`,
+  taskwire tail --queue tasks --kind ack --json      (acks of "tasks", with their results)
+  taskwire tail --queue results --payload --json    (results routed to "results" by replyTo)`,
     )
     .action(async (flags: TailFlags) => {
       const unknown = flags.kind.filter((k) => !KINDS.includes(k as EventKind));
