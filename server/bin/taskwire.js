@@ -10,6 +10,13 @@ try {
   }
   throw error;
 }
+// A reader that stops early (`taskwire stats | head -1`) is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error && error.code === 'EPIPE') process.exit(process.exitCode || 0);
+    throw error;
+  });
+}
 cli.main(process.argv).then((code) => {
   process.exitCode = code;
 });

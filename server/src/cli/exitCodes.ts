@@ -6,6 +6,7 @@ import {
   QueueFullError,
   RemoteError,
   ServerProofError,
+  ShuttingDownError,
   TimeoutError,
 } from '../client/errors';
 
@@ -25,7 +26,7 @@ export const EXIT_CODE_HELP = `Exit codes:
   0  success
   1  unexpected failure
   2  usage error (unknown option, bad value, unreadable input)
-  3  manager unreachable (connection refused, closed, timed out; port in use for serve)
+  3  manager unreachable (connection refused, closed, timed out, shutting down; port in use for serve)
   4  authentication failed, no authkey found, or the manager failed to prove the key
   5  queue empty: get found nothing before its timeout
   6  queue full: put found no room before its timeout
@@ -46,7 +47,10 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof QueueEmptyError) return ExitCode.Empty;
   if (error instanceof QueueFullError) return ExitCode.Full;
   if (error instanceof AuthenticationFailedError || error instanceof ServerProofError) return ExitCode.AuthFailed;
-  if (error instanceof ConnectError || error instanceof ConnectionClosedError || error instanceof TimeoutError) return ExitCode.Unreachable;
+  // A manager that is stopping (-32005) is going away, like a closed connection: not a refusal.
+  if (error instanceof ConnectError || error instanceof ConnectionClosedError || error instanceof TimeoutError || error instanceof ShuttingDownError) {
+    return ExitCode.Unreachable;
+  }
   if (error instanceof RemoteError) return ExitCode.Refused;
   if (error instanceof Error && error.message.startsWith('no authkey')) return ExitCode.AuthFailed;
   if (error instanceof Error && /^(cannot read )?authkey file/.test(error.message)) return ExitCode.AuthFailed;

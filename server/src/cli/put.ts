@@ -67,6 +67,8 @@ async function put(queue: string, payloads: string[], flags: PutFlags): Promise<
   const mode = flags.json ? 'json' : flags.string ? 'string' : 'auto';
   // Parsed before connecting: a bad payload is a usage error whether or not a manager answers.
   const specs = fromLines ? [] : payloads.map((text) => toSpec(parsePayloadArgument(text, mode), flags));
+  // Likewise a missing input file.
+  if (flags.file !== undefined && flags.file !== '-') openFile(flags.file).destroy();
   const client = await connectFromFlags(flags, 'producer');
   try {
     if (!fromLines) {
@@ -159,7 +161,7 @@ function timeoutOf(flags: PutFlags): { timeout?: number } {
   return flags.timeout === undefined ? {} : { timeout: flags.timeout };
 }
 
-function openFile(path: string): NodeJS.ReadableStream {
+function openFile(path: string): NodeJS.ReadableStream & { destroy(): void } {
   try {
     statSync(path);
   } catch {

@@ -134,25 +134,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     throw error;
   }
   const { address, port } = server.address;
-  const shownHost = address.includes(':') ? `[${address}]` : address;
-  if (flags.json) {
-    log.info('ready', { version: packageVersion, protocol: PROTOCOL_VERSIONS.at(-1), address, port, authkey: where, store: 'memory' });
-  } else {
-    const portFlag = port === 7400 ? '' : ` --port ${port}`;
-    process.stderr.write(
-      [
-        `Taskwire manager ${packageVersion} listening on ${shownHost}:${port}${tls ? ' (TLS)' : ''} — protocol ${PROTOCOL_VERSIONS.at(-1)}`,
-        `Store: in memory (queued tasks are lost when the manager stops)`,
-        `Authkey: ${where}`,
-        `  Clients on this machine find ${defaultAuthkeyFile()} by themselves; elsewhere copy the key and`,
-        `  pass --authkey-file FILE or set TASKWIRE_AUTHKEY.`,
-        `Try:  npx taskwire put tasks image_url_0${portFlag}   npx taskwire get tasks${portFlag}   npx taskwire tail${portFlag}`,
-        `Stop: Ctrl+C (leases are released, clients closed cleanly)`,
-        '',
-      ].join('\n'),
-    );
-  }
-  await new Promise<void>((resolve) => {
+  // Handlers first: whoever waits for the banner (or the ready line) may signal at once.
+  const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) {
@@ -173,6 +156,25 @@ async function serve(flags: ServeFlags): Promise<void> {
     // manager/shutdown from a client ends the process too.
     void server.closed.then(resolve);
   });
+  const shownHost = address.includes(':') ? `[${address}]` : address;
+  if (flags.json) {
+    log.info('ready', { version: packageVersion, protocol: PROTOCOL_VERSIONS.at(-1), address, port, authkey: where, store: 'memory' });
+  } else {
+    const portFlag = port === 7400 ? '' : ` --port ${port}`;
+    process.stderr.write(
+      [
+        `Taskwire manager ${packageVersion} listening on ${shownHost}:${port}${tls ? ' (TLS)' : ''} — protocol ${PROTOCOL_VERSIONS.at(-1)}`,
+        `Store: in memory (queued tasks are lost when the manager stops)`,
+        `Authkey: ${where}`,
+        `  Clients on this machine find ${defaultAuthkeyFile()} by themselves; elsewhere copy the key and`,
+        `  pass --authkey-file FILE or set TASKWIRE_AUTHKEY.`,
+        `Try:  npx taskwire put tasks image_url_0${portFlag}   npx taskwire get tasks${portFlag}   npx taskwire tail${portFlag}`,
+        `Stop: Ctrl+C (leases are released, clients closed cleanly)`,
+        '',
+      ].join('\n'),
+    );
+  }
+  await stopped;
   log.info('stopped');
 }
 

@@ -59,7 +59,6 @@ Examples:
       await client.subscribe(params, (event) => {
         process.stdout.write((flags.json ? JSON.stringify(event) : formatEvent(event)) + '\n');
       });
-      process.stderr.write(`following events on ${client.host}:${client.port} (Ctrl+C to stop)\n`);
       client.on('disconnected', () => process.stderr.write('connection lost: reconnecting…\n'));
       client.on('reconnected', () => process.stderr.write('reconnected\n'));
       await new Promise<void>((resolve, reject) => {
@@ -70,6 +69,8 @@ Examples:
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
         client.once('error', (error: Error) => reject(error));
+        // Announced once Ctrl+C is handled: whoever waits for this line may signal at once.
+        process.stderr.write(`following events on ${client.host}:${client.port} (Ctrl+C to stop)\n`);
       });
     });
 }
