@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// Runs every test suite of the repository — the server's and each sample's, in their own
+// languages — and ends with one line counting them all: "N passed, N failed, N skipped".
+// Usage: node scripts/runTests.mjs [suite-name ...]
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** How to read each runner's own closing counts. */
+const parsers = {
+  /** Our mocha reporter's last line: "12 passed, 0 failed, 1 skipped". */
+  mocha(output) {
+    const m = [...output.matchAll(/^(\d+) passed, (\d+) failed, (\d+) skipped$/gm)].at(-1);
+    return m && { passed: +m[1], failed: +m[2], skipped: +m[3] };
+  },
+  /** pytest's summary: "3 failed, 40 passed, 2 skipped in 4.1s" (any order, any subset). */
+  pytest(output) {
+    const line = output.split('\n').reverse().find((l) => / in [\d.]+s/.test(l) && /(passed|failed|error|skipped)/.test(l));
+    if (!line) return undefined;
+    const count = (word) => Number(new RegExp(`(\\d+) ${word}`).exec(line)?.[1] ?? 0);
+    return { passed: count('passed'), failed: count('failed') + count('errors?'), skipped: count('skipped') };
+  },
+  /** go test -v: one "--- PASS/FAIL/SKIP" line per test and subtest. */
+  go(output) {
+    const count = (word) => (output.match(new RegExp(`^\\s*--- ${word}:`, 'gm')) ?? []).length;
+    const result = { passed: count('PASS'), failed: count('FAIL'), skipped: count('SKIP') };
+    return result.passed + result.failed + result.skipped > 0 ? result : undefined;
+  },
+};
+
+const suites = [
+  { name: 'server', cwd: 'server', command: 'npx', args: ['mocha'], parser: 'mocha' },
+  { name: 'seed-typescript', cwd: 'samples/seed-typescript', command: 'npx', args: ['mocha'], parser: 'mocha' },
+  { name: 'python', cwd: 'samples/python', command: 'python3', args: ['-m', 'pytest', '-q', '-p', 'no:cacheprovider'], parser: 'pytest' },
+  // GOPROXY=off: the Go sample uses the standard library only, and CI has no module proxy.
+  { name: 'go', cwd: 'samples/go', command: 'go', args: ['test', '-count=1', '-v', './...'], parser: 'go', env: { GOPROXY: 'off', GOFLAGS: '-mod=mod' }, quiet: /^(=== (RUN|PAUSE|CONT)|\s*--- PASS)/ },
+  { name: 'crawler', cwd: 'samples/crawler', command: 'npx', args: ['mocha'], parser: 'mocha' },
+];
+
+function run(suite) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(suite.command, suite.args, { cwd: join(root, suite.cwd), env: { ...process.env, ...suite.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let pending = '';
+    const echo = (chunk) => {
+      const text = chunk.toString();
+      output += text;
+      pending += text;
+      const lines = pending.split('\n');
+      pending = lines.pop();
+      for (const line of lines) if (!suite.quiet?.test(line)) process.stdout.write(line + '\n');
+    };
+    child.stdout.on('data', echo);
+    child.stderr.on('data', echo);
+    child.on('error', (error) => {
+      output += `\ncannot run ${suite.command}: ${error.message}\n`;
+    });
+    child.on('close', (code) => {
+      if (pending) process.stdout.write(pending + '\n');
+      const counts = parsers[suite.parser](output);
+      resolve({ suite, code, counts, seconds: (Date.now() - started) / 1000 });
+    });
+  });
+}
+
+const only = process.argv.slice(2);
+const selected = suites.filter((s) => (only.length === 0 || only.includes(s.name)) && existsSync(join(root, s.cwd)));
+const results = [];
+for (const suite of selected) {
+  process.stdout.write(`\n=== ${suite.name} (${suite.cwd}: ${suite.command} ${suite.args.join(' ')})\n`);
+  results.push(await run(suite));
+}
+
+const total = { passed: 0, failed: 0, skipped: 0 };
+process.stdout.write('\n=== summary\n');
+for (const { suite, code, counts, seconds } of results) {
+  // A runner that crashed before counting, or exited non-zero with no failure counted, is one failure.
+  const c = counts ?? { passed: 0, failed: 1, skipped: 0 };
+  if (code !== 0 && c.failed === 0) c.failed = 1;
+  total.passed += c.passed;
+  total.failed += c.failed;
+  total.skipped += c.skipped;
+  const status = code === 0 && c.failed === 0 ? 'ok  ' : 'FAIL';
+  process.stdout.write(`${status} ${suite.name.padEnd(16)} ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped (${seconds.toFixed(1)} s)\n`);
+}
+process.stdout.write(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped\n`);
+process.exitCode = total.failed > 0 || results.length === 0 ? 1 : 0;
