@@ -1,4 +1,4 @@
-import type { DeclareParams, QueueStats, Task, TaskSpec } from '../protocol/generated';
+import type { DeclareParams, Nack, QueueStats, Task, TaskSpec } from '../protocol/generated';
 import type { TaskwireClient } from './client';
 import { AbortedError, ConnectionClosedError, LeaseUnknownError, QueueEmptyError, ShuttingDownError } from './errors';
 import { ReceivedTask } from './receivedTask';
@@ -103,8 +103,8 @@ export class QueueHandle<P = unknown> {
     return (await this.client.request('task/ack', { acks })).acked;
   }
 
-  /** Gives a task back for a retry. */
-  async nack(task: string | Task, options: { error?: string; delay?: number } = {}): Promise<void> {
+  /** Gives a task back for a retry, or with `retry: false` to the dead-letter queue. */
+  async nack(task: string | Task, options: Omit<Nack, 'id'> = {}): Promise<void> {
     const id = typeof task === 'string' ? task : task.id;
     await this.client.request('task/nack', { nacks: [{ id, ...options }] });
   }

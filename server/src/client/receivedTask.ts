@@ -1,4 +1,4 @@
-import type { Task } from '../protocol/generated';
+import type { Nack, Task } from '../protocol/generated';
 import type { TaskwireClient } from './client';
 
 /** A task this client holds a lease on (or took with autoAck), with the calls that settle it. */
@@ -38,8 +38,11 @@ export class ReceivedTask<P = unknown> implements Task {
     this.settled = true;
   }
 
-  /** Gives the task back for a retry (after `delay` seconds, or the manager's back-off). */
-  async nack(options: { error?: string; delay?: number } = {}): Promise<void> {
+  /**
+   * Gives the task back for a retry (after `delay` seconds, or the manager's back-off), or with
+   * `retry: false` straight to the dead-letter queue (a permanent failure).
+   */
+  async nack(options: Omit<Nack, 'id'> = {}): Promise<void> {
     await this.client.request('task/nack', { nacks: [{ id: this.id, ...options }] });
     this.settled = true;
   }

@@ -191,7 +191,7 @@ export class Engine {
     return acks.length;
   }
 
-  /** Gives leased tasks back for a retry or to the dead-letter queue, all or none. */
+  /** Gives leased tasks back for a retry or (retry: false, or attempts used up) to the dead-letter queue, all or none. */
   nack(session: SessionId, nacks: Nack[]): number {
     const records = this.heldBy(session, nacks.map((n) => n.id));
     const now = this.clock.now();
@@ -203,7 +203,8 @@ export class Engine {
       if (nack.error !== undefined) record.lastError = nack.error;
       this.emit({ kind: 'nack', queue: record.queue.name, taskId: record.id, attempt: record.attempt, error: nack.error, session, at: now });
       touched.add(record.queue);
-      this.retryOrBury(record, nack.delay ?? this.backoff(record.attempt), session);
+      if (nack.retry === false) this.bury(record, session);
+      else this.retryOrBury(record, nack.delay ?? this.backoff(record.attempt), session);
     });
     for (const queue of touched) this.afterRemoval(queue);
     return nacks.length;

@@ -272,6 +272,10 @@ export interface Nack {
    */
   error?: string;
   delay?: Seconds;
+  /**
+   * false: the failure is permanent, so the task goes to the dead-letter queue at once instead of being retried (default true).
+   */
+  retry?: boolean;
 }
 export interface NackParams {
   /**
@@ -435,7 +439,7 @@ export interface RequestMap {
   'queue/get': { params: GetParams; result: GetResult };
   /** Completes leased tasks, optionally with results that are routed to each task's replyTo queue. */
   'task/ack': { params: AckParams; result: AckResult };
-  /** Gives leased tasks back for a retry (after delay, or an exponential back-off), or to the dead-letter queue once maxAttempts is reached. */
+  /** Gives leased tasks back for a retry (after delay, or an exponential back-off), or to the dead-letter queue once maxAttempts is reached or when retry is false. */
   'task/nack': { params: NackParams; result: NackResult };
   /** Extends the leases of tasks this session holds by ttr seconds from now. */
   'task/touch': { params: TouchParams; result: TouchResult };

@@ -5,7 +5,7 @@ import { counts, eventsOf, getNow, makeHarness, payloads, putNow, startGet, STAR
 // nack, retry back-off, maxAttempts and dead-letter queues.
 
 /** Leases the next task of `queue` and nacks it at once with `delay`; returns the attempt it was delivered with. */
-function failOnce(engine: Engine, queue: string, nack: { error?: string; delay?: number } = {}): number {
+function failOnce(engine: Engine, queue: string, nack: { error?: string; delay?: number; retry?: boolean } = {}): number {
   const [task] = getNow(engine, queue);
   assert.ok(task, `no task ready in ${queue}`);
   engine.nack(WORKER, [{ id: task.id, ...nack }]);
@@ -153,6 +153,26 @@ describe('Engine retries', () => {
       assert.equal(dead!.lastError, 'three');
       assert.deepEqual(dead!.payload, { n: 1 });
       assert.equal(dead!.priority, 2);
+    });
+
+    it('with retry: false sends the task to the dead-letter queue at once, attempts left or not', () => {
+      const { engine, events } = makeHarness();
+      engine.declareQueue('jobs', { maxAttempts: 5 });
+      const [id] = putNow(engine, 'jobs', ['broken link']);
+      assert.equal(failOnce(engine, 'jobs', { error: 'HTTP 404', retry: false }), 1);
+      assert.deepEqual(counts(engine, 'jobs'), { ready: 0, delayed: 0, leased: 0 });
+      const stats = engine.queueStats('jobs');
+      assert.deepEqual([stats.dead, stats.totals.nacked, stats.totals.deadLettered], [1, 1, 1]);
+      assert.deepEqual(eventsOf(events, 'dead').map((e) => [e.taskId, e.error]), [[id, 'HTTP 404']]);
+      const [dead] = getNow(engine, 'jobs.dead');
+      assert.deepEqual([dead!.id, dead!.attempt, dead!.lastError, dead!.deadLetteredFrom], [id, 1, 'HTTP 404', 'jobs']);
+    });
+
+    it('with retry: true (the default) retries as usual', () => {
+      const { engine } = makeHarness();
+      putNow(engine, 'jobs', ['x']);
+      assert.equal(failOnce(engine, 'jobs', { retry: true, delay: 0 }), 1);
+      assert.equal(getNow(engine, 'jobs')[0]!.attempt, 2);
     });
 
     it('creates the dead-letter queue unlimited and without a dead-letter queue of its own', () => {

@@ -73,6 +73,20 @@ describe('server: leases', () => {
     assert.equal((await call(worker, 'queue/get', { queue: `${queue}.dead`, timeout: 0 })).tasks[0].id, ids[0]);
   });
 
+  it('dead-letters at once a task nacked with retry: false (a permanent failure)', async () => {
+    const { port } = await fx.server();
+    const worker = await fx.connect(port, 'l-permanent');
+    const queue = queueName('l-permanent');
+    const { ids } = await call(worker, 'queue/put', { queue, tasks: [{ payload: 'http://127.0.0.1/missing.png' }] });
+    await call(worker, 'queue/get', { queue, timeout: 0 });
+    assert.deepEqual(await call(worker, 'task/nack', { nacks: [{ id: ids[0], error: 'HTTP 404', retry: false }] }), { nacked: 1 });
+    const stats = await call(worker, 'queue/stats', { queue });
+    assert.deepEqual([stats.ready, stats.delayed, stats.dead, stats.totals.deadLettered], [0, 0, 1, 1]);
+    const letter = (await call(worker, 'queue/get', { queue: `${queue}.dead`, timeout: 0 })).tasks[0];
+    assert.deepEqual([letter.id, letter.attempt, letter.lastError, letter.deadLetteredFrom], [ids[0], 1, 'HTTP 404', queue]);
+    expectError(await worker.request('task/nack', { nacks: [{ id: ids[0], retry: 'no' }] }), -32602, /^invalid params: "nacks\/0\/retry" must be true or false$/);
+  });
+
   it('honours a per-task maxAttempts and a named or null dead-letter queue', async () => {
     const { port } = await fx.server();
     const worker = await fx.connect(port, 'l-worker');
