@@ -35,8 +35,10 @@ export function withConnectionOptions(command: Command): Command {
   return command
     .addOption(new Option('--host <host>', 'manager host').env('TASKWIRE_HOST').default('127.0.0.1'))
     .addOption(new Option('-p, --port <port>', 'manager port').env('TASKWIRE_PORT').default(7400).argParser(parsePort))
-    .addOption(new Option('--authkey <key>', 'the shared key (prefer --authkey-file: arguments are visible to other users)').env('TASKWIRE_AUTHKEY'))
-    .addOption(new Option('--authkey-file <file>', 'file holding the key (default: ~/.taskwire/authkey)').env('TASKWIRE_AUTHKEY_FILE'))
+    // No .env() here: the key is looked up by resolveAuthkey, in the one order every Taskwire
+    // tool uses (--authkey, --authkey-file, $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE, default file).
+    .option('--authkey <key>', 'the shared key (prefer --authkey-file: arguments are visible to other users)')
+    .option('--authkey-file <file>', 'file holding the key (else $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE, ~/.taskwire/authkey)')
     .option('--tls', 'connect with TLS')
     .option('--tls-ca <file>', 'trust this CA certificate (PEM) for TLS; implies --tls');
 }

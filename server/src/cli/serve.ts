@@ -64,8 +64,8 @@ export function serveCommand(): Command {
     .description('start a manager: queues on the network for workers and producers in any language')
     .addOption(new Option('--host <host>', 'address to listen on (0.0.0.0 for every interface)').env('TASKWIRE_HOST').default('127.0.0.1'))
     .addOption(new Option('-p, --port <port>', 'port to listen on (0: any free port)').env('TASKWIRE_PORT').default(7400).argParser(parsePort))
-    .addOption(new Option('--authkey <key>', 'the shared key (prefer --authkey-file: arguments are visible to other users)').env('TASKWIRE_AUTHKEY'))
-    .addOption(new Option('--authkey-file <file>', 'read the key from this file; without --authkey, one is generated here if missing').env('TASKWIRE_AUTHKEY_FILE'))
+    .option('--authkey <key>', 'the shared key (prefer --authkey-file: arguments are visible to other users)')
+    .option('--authkey-file <file>', 'read the key from this file; one is generated there if missing')
     .option('-q, --queue <spec>', 'declare a queue: NAME[:maxsize=N,ttr=SECONDS,maxAttempts=N,deadLetter=QUEUE|none] (repeatable)', parseQueueDeclaration, [])
     .option('--no-auto-create', 'refuse queues that were not declared (error 1001) instead of creating them on first use')
     .option('--ttr <seconds>', 'default lease length', parseNumber('ttr', { min: 0.001 }), DEFAULTS.ttr)
@@ -93,11 +93,25 @@ Examples:
     .action(async (flags: ServeFlags) => serve(flags));
 }
 
-function loadKey(flags: ServeFlags): { key: Buffer; where: string } {
-  if (flags.authkey) return { key: Buffer.from(flags.authkey, 'utf8'), where: flags.authkeyFile ? '--authkey' : 'the --authkey option / $TASKWIRE_AUTHKEY' };
-  const file = flags.authkeyFile ?? defaultAuthkeyFile();
-  if (existsSync(file)) return { key: readAuthkeyFile(file), where: file };
-  return { key: generateAuthkeyFile(file), where: `${file} (generated)` };
+/**
+ * The key, in the order every Taskwire tool uses: --authkey, --authkey-file, $TASKWIRE_AUTHKEY,
+ * $TASKWIRE_AUTHKEY_FILE, the default file. A key file that does not exist yet is generated.
+ */
+function loadKey(flags: ServeFlags): { key: Buffer; where: string; file?: string } {
+  if (flags.authkey) return { key: Buffer.from(flags.authkey, 'utf8'), where: 'the --authkey option' };
+  if (!flags.authkeyFile && process.env.TASKWIRE_AUTHKEY) return { key: Buffer.from(process.env.TASKWIRE_AUTHKEY, 'utf8'), where: '$TASKWIRE_AUTHKEY' };
+  const file = flags.authkeyFile || process.env.TASKWIRE_AUTHKEY_FILE || defaultAuthkeyFile();
+  if (existsSync(file)) return { key: readAuthkeyFile(file), where: file, file };
+  return { key: generateAuthkeyFile(file), where: `${file} (generated)`, file };
+}
+
+/** How clients get the key, for the banner. */
+function keyHint(file: string | undefined): string[] {
+  if (file === defaultAuthkeyFile()) {
+    return [`  Clients on this machine find ${file} by themselves; elsewhere copy the key and`, `  pass --authkey-file FILE or set TASKWIRE_AUTHKEY.`];
+  }
+  if (file) return [`  Clients: pass --authkey-file ${file} (or set TASKWIRE_AUTHKEY_FILE=${file}).`];
+  return ['  Clients: pass the same key with --authkey-file FILE or TASKWIRE_AUTHKEY.'];
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
@@ -105,7 +119,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     throw new CliError('--tls-cert and --tls-key go together: give both, or neither for plain TCP', ExitCode.Usage);
   }
   const log: Logger = flags.json ? jsonLogger(process.stdout, flags.verbose) : textLogger(process.stderr, flags.verbose);
-  const { key, where } = loadKey(flags);
+  const { key, where, file } = loadKey(flags);
   const tls = flags.tlsCert ? { cert: readPem(flags.tlsCert), key: readPem(flags.tlsKey!) } : undefined;
   const limits: Partial<ServerLimits> = {
     maxFrameBytes: flags.maxFrameBytes,
@@ -166,8 +180,7 @@ async function serve(flags: ServeFlags): Promise<void> {
         `Taskwire manager ${packageVersion} listening on ${shownHost}:${port}${tls ? ' (TLS)' : ''} — protocol ${PROTOCOL_VERSIONS.at(-1)}`,
         `Store: in memory (queued tasks are lost when the manager stops)`,
         `Authkey: ${where}`,
-        `  Clients on this machine find ${defaultAuthkeyFile()} by themselves; elsewhere copy the key and`,
-        `  pass --authkey-file FILE or set TASKWIRE_AUTHKEY.`,
+        ...keyHint(file),
         `Try:  npx taskwire put tasks image_url_0${portFlag}   npx taskwire get tasks${portFlag}   npx taskwire tail${portFlag}`,
         `Stop: Ctrl+C (leases are released, clients closed cleanly)`,
         '',

@@ -68,6 +68,12 @@ describe('cli e2e: taskwire serve', function () {
       assert.equal(existsSync(join(home, 'authkey')), false);
       await serve.waitFor('the whole banner', () => serve.stderr.includes('Stop:'));
       assert.match(serve.stderr, new RegExp(`Authkey: ${escape(file)} \\(generated\\)`));
+      assert.match(serve.stderr, new RegExp(`Clients: pass --authkey-file ${escape(file)}`));
+      assert.doesNotMatch(serve.stderr, /find .* by themselves/);
+
+      // An explicit --authkey-file wins over a key in the environment, as in the client library.
+      const fileOverEnv = await serve.run(['ping', '--authkey-file', file], { env: cleanEnv({ TASKWIRE_HOME: home, TASKWIRE_AUTHKEY: 'some other key' }) });
+      assert.equal(fileOverEnv.code, 0, fileOverEnv.stderr);
 
       const withFile = await serve.run(['ping', '--authkey-file', file]);
       assert.equal(withFile.code, 0, withFile.stderr);

@@ -1,0 +1,126 @@
+// A small image site to crawl, served locally: an index page, one HTML page per category
+// linking generated PNG images (with their size and SHA-256 in data- attributes), and the
+// troubles a real crawl meets: broken links (404), one slow endpoint, a flaky image (503
+// once) and a glitchy one (truncated once).
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { makePng } from './png';
+
+export type ImageKind = 'ok' | 'broken' | 'slow' | 'flaky' | 'glitch';
+
+export interface SiteImage {
+  path: string;
+  category: string;
+  name: string;
+  kind: ImageKind;
+  /** What a correct download has: for broken links, what the page claims. */
+  size: number;
+  sha256: string;
+}
+
+export interface SiteOptions {
+  port?: number;
+  categories?: string[];
+  imagesPerCategory?: number;
+  /** How long the slow endpoint takes (ms). */
+  slowMs?: number;
+  /** Latency of every other image (ms), so the work spreads over the workers. */
+  delayMs?: number;
+  /** Sees every request: its path and User-Agent. */
+  onRequest?: (path: string, userAgent: string) => void;
+}
+
+export interface Site {
+  url: string;
+  images: SiteImage[];
+  /** Requests served per path. */
+  hits: Map<string, number>;
+  close(): Promise<void>;
+}
+
+function describe(category: string, name: string, kind: ImageKind, png: Buffer): SiteImage {
+  return { path: `/images/${category}/${name}`, category, name, kind, size: png.length, sha256: createHash('sha256').update(png).digest('hex') };
+}
+
+export async function startSite(options: SiteOptions = {}): Promise<Site> {
+  const categories = options.categories ?? ['cats', 'dogs', 'birds', 'fish'];
+  const perCategory = options.imagesPerCategory ?? 6;
+  const slowMs = options.slowMs ?? 1500;
+  const delayMs = options.delayMs ?? 20;
+  const images: SiteImage[] = [];
+  const bodies = new Map<string, Buffer>();
+  let seed = 1;
+  const add = (category: string, name: string, kind: ImageKind) => {
+    const png = makePng(32 + (seed % 5) * 8, 24 + (seed % 3) * 8, seed++);
+    const image = describe(category, name, kind, png);
+    images.push(image);
+    if (kind !== 'broken') bodies.set(image.path, png);
+  };
+  categories.forEach((category, c) => {
+    for (let i = 0; i < perCategory; i++) add(category, `${category}-${i}.png`, 'ok');
+    add(category, `missing-${c}.png`, 'broken');
+    if (c === 0) add(category, 'flaky.png', 'flaky');
+    if (c === 0) add(category, 'glitch.png', 'glitch');
+    if (c === 1) add(category, 'slow.png', 'slow');
+  });
+
+  const hits = new Map<string, number>();
+  const page = (title: string, body: string) => `<!doctype html><html><head><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
+  const server: Server = createServer((request: IncomingMessage, response) => {
+    const path = new URL(request.url ?? '/', 'http://site').pathname;
+    const hit = (hits.get(path) ?? 0) + 1;
+    hits.set(path, hit);
+    options.onRequest?.(path, request.headers['user-agent'] ?? '');
+    if (path === '/') {
+      const links = categories.map((c) => `<li><a href="/category/${c}.html">${c}</a></li>`).join('');
+      response.writeHead(200, { 'content-type': 'text/html' }).end(page('Image site', `<ul>${links}</ul>`));
+      return;
+    }
+    const category = /^\/category\/([a-z]+)\.html$/.exec(path)?.[1];
+    if (category && categories.includes(category)) {
+      const tags = images
+        .filter((image) => image.category === category)
+        .map((image) => `<img src="${image.path}" alt="${image.name}" data-size="${image.size}" data-sha256="${image.sha256}">`)
+        .join('\n');
+      response.writeHead(200, { 'content-type': 'text/html' }).end(page(category, tags));
+      return;
+    }
+    const image = images.find((candidate) => candidate.path === path);
+    const body = bodies.get(path);
+    if (!image || !body) {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    const send = (bytes: Buffer) => response.writeHead(200, { 'content-type': 'image/png', 'content-length': bytes.length }).end(bytes);
+    if (image.kind === 'flaky' && hit === 1) {
+      response.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '0' }).end('busy, try again');
+      return;
+    }
+    if (image.kind === 'glitch' && hit === 1) {
+      send(body.subarray(0, body.length - 7));
+      return;
+    }
+    setTimeout(() => send(body), image.kind === 'slow' ? slowMs : delayMs);
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    images,
+    hits,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+if (require.main === module) {
+  const port = Number(process.argv[process.argv.indexOf('--port') + 1] || 8080);
+  void startSite({ port }).then((site) => {
+    const broken = site.images.filter((i) => i.kind === 'broken').length;
+    console.log(`image site on ${site.url}/ : ${site.images.length} images (${broken} broken links, one slow, one flaky, one glitchy)`);
+  });
+}

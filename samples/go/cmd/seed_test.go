@@ -1,0 +1,251 @@
+// Package cmd_test runs the seed's pair, cmd/scheduler and cmd/worker, as the programs
+// they are: built with go build and run against a real manager.
+package cmd_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"taskwire.dev/samples/go/internal/managertest"
+	"taskwire.dev/samples/go/taskwire"
+)
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// programs builds cmd/worker and cmd/scheduler once for all tests and returns their folder.
+func programs(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "taskwire-go-cmd-")
+		if buildErr != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		build := exec.CommandContext(ctx, "go", "build", "-o", binDir+string(filepath.Separator), "./cmd/worker", "./cmd/scheduler")
+		build.Dir = ".." // the module root, from samples/go/cmd
+		if out, err := build.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binDir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// startManager starts a manager of the test's own, stopped when the test ends.
+func startManager(t *testing.T) *managertest.Manager {
+	t.Helper()
+	manager, err := managertest.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := manager.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return manager
+}
+
+// program is a command started by a test, with its output collected.
+type program struct {
+	cmd    *exec.Cmd
+	stdout bytes.Buffer
+	stderr bytes.Buffer
+}
+
+// start runs a built program with args and, added to the environment without TASKWIRE_*
+// variables, env. The test's context kills it if it hangs.
+func start(ctx context.Context, t *testing.T, name string, env []string, args ...string) *program {
+	t.Helper()
+	p := &program{cmd: exec.CommandContext(ctx, filepath.Join(programs(t), name), args...)}
+	p.cmd.Env = append(managertest.WithoutTaskwireEnv(os.Environ()), env...)
+	p.cmd.Stdout = &p.stdout
+	p.cmd.Stderr = &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// wait waits for the program and fails the test unless it exited with the wanted code.
+func (p *program) wait(t *testing.T, want int) {
+	t.Helper()
+	got := 0
+	if err := p.cmd.Wait(); err != nil {
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) {
+			t.Fatalf("%s: %v", filepath.Base(p.cmd.Path), err)
+		}
+		got = exit.ExitCode()
+	}
+	if got != want {
+		t.Fatalf("%s exited with code %d, want %d\nstdout:\n%s\nstderr:\n%s", filepath.Base(p.cmd.Path), got, want, &p.stdout, &p.stderr)
+	}
+}
+
+// dial connects a test client to the manager.
+func dial(ctx context.Context, t *testing.T, manager *managertest.Manager) *taskwire.Client {
+	t.Helper()
+	client, err := taskwire.Dial(ctx, taskwire.Options{Addr: manager.Addr, AuthkeyFile: manager.AuthkeyFile, Name: "go-cmd-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return client
+}
+
+// waitForGetters waits until n gets wait on the queue: the workers are ready.
+func waitForGetters(ctx context.Context, t *testing.T, q *taskwire.Queue, n int) {
+	t.Helper()
+	for {
+		stats, err := q.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stats.WaitingGetters == n {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%d of %d workers waiting on %s", stats.WaitingGetters, n, q.Name())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+var runLine = regexp.MustCompile(`(?m)^run task \S+: (image_url_\d) \(attempt 1\)$`)
+
+func TestSchedulerAndTwoWorkers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	programs(t)
+	manager := startManager(t)
+	client := dial(ctx, t, manager)
+
+	// One worker configured with flags, the other with the environment.
+	host, port, _ := net.SplitHostPort(manager.Addr)
+	workers := []*program{
+		start(ctx, t, "worker", nil, "-addr", manager.Addr, "-authkey-file", manager.AuthkeyFile, "-sleep", "100ms", "-timeout", "2s"),
+		start(ctx, t, "worker", []string{"TASKWIRE_HOST=" + host, "TASKWIRE_PORT=" + port, "TASKWIRE_AUTHKEY_FILE=" + manager.AuthkeyFile}, "-sleep", "100ms", "-timeout", "2s"),
+	}
+	waitForGetters(ctx, t, client.Queue("tasks"), len(workers))
+
+	scheduler := start(ctx, t, "scheduler", nil, "-addr", manager.Addr, "-authkey-file", manager.AuthkeyFile)
+	scheduler.wait(t, 0)
+	for i := range 10 {
+		if want := fmt.Sprintf("image_url_%d ---> success\n", i); !strings.Contains(scheduler.stdout.String(), want) {
+			t.Errorf("the scheduler did not print %q:\n%s", want, &scheduler.stdout)
+		}
+	}
+
+	taken := map[string]int{}
+	for i, worker := range workers {
+		worker.wait(t, 0)
+		runs := runLine.FindAllStringSubmatch(worker.stdout.String(), -1)
+		if len(runs) == 0 {
+			t.Errorf("worker %d took no task:\n%s", i, &worker.stdout)
+		}
+		for _, run := range runs {
+			taken[run[1]]++
+		}
+		if !strings.Contains(worker.stdout.String(), "task queue is empty") {
+			t.Errorf("worker %d did not report the empty queue:\n%s", i, &worker.stdout)
+		}
+	}
+	if len(taken) != 10 {
+		t.Errorf("the workers took %d distinct tasks, want 10: %v", len(taken), taken)
+	}
+	for url, n := range taken {
+		if n != 1 {
+			t.Errorf("%s was run %d times", url, n)
+		}
+	}
+}
+
+// A worker stopped in the middle of a task gives it back: the next one takes it again.
+func TestInterruptedWorkerGivesItsTaskBack(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	programs(t)
+	manager := startManager(t)
+	tasks := dial(ctx, t, manager).Queue("tasks")
+
+	worker := start(ctx, t, "worker", nil, "-addr", manager.Addr, "-authkey-file", manager.AuthkeyFile, "-sleep", "1h")
+	waitForGetters(ctx, t, tasks, 1)
+	id, err := tasks.Put(ctx, "image_url_0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	observer := dial(ctx, t, manager)
+	for held(ctx, t, observer) != 1 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := worker.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	worker.wait(t, 130)
+
+	task, err := tasks.Get(ctx, taskwire.GetOptions{Timeout: 5 * time.Second})
+	if err != nil || task.ID != id || task.Attempt != 2 {
+		t.Fatalf("want task %s on attempt 2, got %+v, %v", id, task, err)
+	}
+}
+
+// held is the number of tasks go-worker sessions hold.
+func held(ctx context.Context, t *testing.T, client *taskwire.Client) int {
+	t.Helper()
+	clients, err := client.Clients(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range clients {
+		if c.Name == "go-worker" {
+			n += c.Leased
+		}
+	}
+	return n
+}
+
+func TestWorkerWithTheWrongKey(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	programs(t)
+	manager := startManager(t)
+	wrongKey := filepath.Join(t.TempDir(), "authkey")
+	if err := os.WriteFile(wrongKey, []byte("not the key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	worker := start(ctx, t, "worker", nil, "-addr", manager.Addr, "-authkey-file", wrongKey)
+	worker.wait(t, 1)
+	if !strings.Contains(worker.stderr.String(), "authentication failed") {
+		t.Errorf("stderr: %s", &worker.stderr)
+	}
+}

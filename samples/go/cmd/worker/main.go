@@ -1,0 +1,102 @@
+// Command worker is the seed's task process on Taskwire: it takes tasks from the queue
+// "tasks", "downloads" each one (a sleep), and acks it with "<url> ---> success", which the
+// manager routes to the task's replyTo queue. It exits once the queue has stayed empty for
+// the timeout. Start as many as you like: the tasks are shared between them.
+//
+//	go run ./cmd/worker                      # manager on this machine, its default key file
+//	go run ./cmd/worker -addr 10.0.0.5:8001 -authkey-file ./authkey
+//
+// Ctrl+C withdraws a waiting get; a task in hand goes back to the queue when the
+// connection closes, and another worker takes it (with attempt 2).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"taskwire.dev/samples/go/taskwire"
+)
+
+type config struct {
+	addr        string
+	authkeyFile string
+	sleep       time.Duration
+	timeout     time.Duration
+}
+
+func main() {
+	var cfg config
+	flag.StringVar(&cfg.addr, "addr", "", "the manager's host:port (default: $TASKWIRE_HOST:$TASKWIRE_PORT, else 127.0.0.1:7400)")
+	flag.StringVar(&cfg.authkeyFile, "authkey-file", "", "file holding the key (default: $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE, else ~/.taskwire/authkey)")
+	// The seed sleeps 1 s per "download"; keep its pace so that several workers visibly share the work.
+	flag.DurationVar(&cfg.sleep, "sleep", time.Second, "how long one \"download\" takes")
+	flag.DurationVar(&cfg.timeout, "timeout", 5*time.Second, "exit once the queue stays empty this long")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, cfg)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		fmt.Printf("worker %d interrupted; the manager gives any task it held back to the queue\n", os.Getpid())
+		os.Exit(130)
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "worker: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cfg config) error {
+	client, err := taskwire.Dial(ctx, taskwire.Options{Addr: cfg.addr, AuthkeyFile: cfg.authkeyFile, Name: "go-worker", Role: taskwire.RoleWorker})
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	pid := os.Getpid()
+	fmt.Printf("worker %d connected to %s; waiting for tasks\n", pid, client.Addr())
+
+	tasks := client.Queue("tasks")
+	for done := 0; ; done++ {
+		task, err := tasks.Get(ctx, taskwire.GetOptions{Timeout: cfg.timeout})
+		if errors.Is(err, taskwire.ErrEmpty) {
+			fmt.Printf("task queue is empty: worker %d exits after %d tasks\n", pid, done)
+			return nil
+		} else if err != nil {
+			return err
+		}
+		url := text(task.Payload)
+		fmt.Printf("run task %s: %s (attempt %d)\n", task.ID, url, task.Attempt)
+		if err := download(ctx, cfg.sleep); err != nil {
+			return err
+		}
+		if err := task.Ack(ctx, url+" ---> success"); err != nil {
+			return err
+		}
+	}
+}
+
+// download stands for the real work.
+func download(ctx context.Context, d time.Duration) error {
+	select {
+	case <-time.After(d):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// text shows a JSON string as its text and any other JSON value as JSON.
+func text(value json.RawMessage) string {
+	var s string
+	if json.Unmarshal(value, &s) == nil {
+		return s
+	}
+	return string(value)
+}

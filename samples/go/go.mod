@@ -1,0 +1,3 @@
+module taskwire.dev/samples/go
+
+go 1.22

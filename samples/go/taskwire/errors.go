@@ -1,0 +1,113 @@
+package taskwire
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Local errors: nothing was answered by a manager.
+var (
+	// ErrEmpty is returned by Get and GetMany when their timeout passed with no task ready,
+	// like Python's queue.Empty.
+	ErrEmpty = errors.New("taskwire: queue empty")
+	// ErrClosed is returned (or wrapped) by requests made after Close or after the
+	// connection dropped. A request in flight when the connection dropped may or may not
+	// have been applied.
+	ErrClosed = errors.New("taskwire: connection closed")
+	// ErrServerProof is returned (wrapped) by Dial when the peer failed to prove that it
+	// holds the key: it is not the manager you meant to reach.
+	ErrServerProof = errors.New("taskwire: the manager failed to prove it knows the authkey")
+)
+
+// The codes of the protocol's error registry (spec §8.2).
+const (
+	CodeParseError                 = -32700
+	CodeInvalidRequest             = -32600
+	CodeMethodNotFound             = -32601
+	CodeInvalidParams              = -32602
+	CodeInternalError              = -32603
+	CodeAuthenticationFailed       = -32001
+	CodeNotAuthenticated           = -32002
+	CodeUnsupportedProtocolVersion = -32003
+	CodeFrameTooLarge              = -32004
+	CodeShuttingDown               = -32005
+	CodeRequestCancelled           = -32800
+	CodeQueueNotFound              = 1001
+	CodeQueueFull                  = 1002
+	CodeLeaseUnknown               = 1003
+	CodePayloadTooLarge            = 1004
+	CodeLimitExceeded              = 1005
+)
+
+// Sentinels for the codes of the error registry: errors.Is(err, ErrQueueFull) is true
+// when err is (or wraps) a *RemoteError with that code.
+var (
+	ErrParse                      error = &codeError{CodeParseError, "parse error"}
+	ErrInvalidRequest             error = &codeError{CodeInvalidRequest, "invalid request"}
+	ErrMethodNotFound             error = &codeError{CodeMethodNotFound, "method not found"}
+	ErrInvalidParams              error = &codeError{CodeInvalidParams, "invalid params"}
+	ErrInternal                   error = &codeError{CodeInternalError, "internal error"}
+	ErrAuthenticationFailed       error = &codeError{CodeAuthenticationFailed, "authentication failed"}
+	ErrNotAuthenticated           error = &codeError{CodeNotAuthenticated, "not authenticated"}
+	ErrUnsupportedProtocolVersion error = &codeError{CodeUnsupportedProtocolVersion, "unsupported protocol version"}
+	ErrFrameTooLarge              error = &codeError{CodeFrameTooLarge, "frame too large"}
+	ErrShuttingDown               error = &codeError{CodeShuttingDown, "shutting down"}
+	ErrRequestCancelled           error = &codeError{CodeRequestCancelled, "request cancelled"}
+	ErrQueueNotFound              error = &codeError{CodeQueueNotFound, "queue not found"}
+	ErrQueueFull                  error = &codeError{CodeQueueFull, "queue full"}
+	ErrLeaseUnknown               error = &codeError{CodeLeaseUnknown, "unknown or expired lease"}
+	ErrPayloadTooLarge            error = &codeError{CodePayloadTooLarge, "payload too large"}
+	ErrLimitExceeded              error = &codeError{CodeLimitExceeded, "limit exceeded"}
+)
+
+// codeError is the type of the sentinels; unexported so that only the package makes them.
+type codeError struct {
+	code int
+	text string
+}
+
+func (e *codeError) Error() string { return "taskwire: " + e.text }
+
+// RemoteError is an error answered by the manager.
+type RemoteError struct {
+	// Code is the registry's code; act on it (or on Data.Reason), never on Message.
+	Code int
+	// Message is the registry's message, optionally followed by a detail for people.
+	Message string
+	// Data holds the error's data member, nil when there is none.
+	Data *ErrorData
+}
+
+// ErrorData is the data member of an error response. Members a version of the protocol
+// adds later are ignored.
+type ErrorData struct {
+	// Reason is the stable reason of an application error (1000–1999), e.g. "queue_full".
+	Reason string `json:"reason,omitempty"`
+	// Field is the JSON Pointer of the offending param (-32602).
+	Field string `json:"field,omitempty"`
+	// Limit is the limit's name (1005, a JSON string) or size in bytes (-32004 and 1004,
+	// a JSON number), as sent.
+	Limit json.RawMessage `json:"limit,omitempty"`
+	// Max is the value of the limit named by Limit (1005).
+	Max int `json:"max,omitempty"`
+	// Supported lists the protocol versions the manager speaks (-32003).
+	Supported []string `json:"supported,omitempty"`
+	// IDs are the task ids this session does not hold (1003).
+	IDs []string `json:"ids,omitempty"`
+	// Queue names the queue concerned (1001, 1002).
+	Queue string `json:"queue,omitempty"`
+	// Maxsize is the queue's maxsize (1002).
+	Maxsize int `json:"maxsize,omitempty"`
+}
+
+// Error returns the manager's message and the code.
+func (e *RemoteError) Error() string {
+	return fmt.Sprintf("taskwire: %s (error %d)", e.Message, e.Code)
+}
+
+// Is reports whether target is the sentinel of e's code, such as ErrQueueFull.
+func (e *RemoteError) Is(target error) bool {
+	sentinel, ok := target.(*codeError)
+	return ok && sentinel.code == e.Code
+}

@@ -1,0 +1,155 @@
+package taskwire
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// DefaultPort is the port a manager listens on unless told otherwise.
+const DefaultPort = 7400
+
+// DefaultDialTimeout bounds connecting plus the handshake when the context given to Dial
+// has no deadline of its own.
+const DefaultDialTimeout = 10 * time.Second
+
+// Role says what a client does. The manager shows it in its worker registry and gives it
+// no other meaning.
+type Role string
+
+// The roles of the protocol.
+const (
+	RoleWorker   Role = "worker"
+	RoleProducer Role = "producer"
+	RoleMonitor  Role = "monitor"
+)
+
+// Options configure Dial. The zero value reaches the manager on this machine with the
+// key that `taskwire serve` generated there.
+type Options struct {
+	// Addr is the manager's "host:port". Empty: $TASKWIRE_HOST and $TASKWIRE_PORT, by
+	// default 127.0.0.1:7400. A host without a port gets $TASKWIRE_PORT, by default 7400.
+	Addr string
+	// Authkey is the shared key. When empty the key is taken from, in order: AuthkeyFile,
+	// $TASKWIRE_AUTHKEY, the file named by $TASKWIRE_AUTHKEY_FILE, and the default key file
+	// $TASKWIRE_HOME/authkey (~/.taskwire/authkey). A key file's trailing whitespace is not
+	// part of the key.
+	Authkey []byte
+	// AuthkeyFile names a file that holds the key.
+	AuthkeyFile string
+	// TLS, when set, wraps the connection in TLS with this configuration. The manager's
+	// certificate is verified unless the configuration says otherwise; an empty ServerName
+	// is taken from Addr.
+	TLS *tls.Config
+	// Name is shown in the worker registry. Default: the program's file name.
+	Name string
+	// Role is shown in the worker registry. Default: RoleWorker.
+	Role Role
+	// Labels are shown in the worker registry (at most 64).
+	Labels map[string]string
+}
+
+// ErrNoAuthkey is returned by Dial when no key was given and none was found in the
+// environment or the default key file.
+var ErrNoAuthkey = errors.New("taskwire: no authkey")
+
+// resolveAuthkey finds the key the way every Taskwire tool does. The key itself never
+// appears in an error.
+func resolveAuthkey(opts Options) ([]byte, error) {
+	if len(opts.Authkey) > 0 {
+		return bytes.Clone(opts.Authkey), nil
+	}
+	if opts.AuthkeyFile != "" {
+		return readAuthkeyFile(opts.AuthkeyFile)
+	}
+	if key := os.Getenv("TASKWIRE_AUTHKEY"); key != "" {
+		return []byte(key), nil
+	}
+	if file := os.Getenv("TASKWIRE_AUTHKEY_FILE"); file != "" {
+		return readAuthkeyFile(file)
+	}
+	file, err := defaultAuthkeyFile()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoAuthkey, err)
+	}
+	key, err := readAuthkeyFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: give Options.Authkey or AuthkeyFile, set TASKWIRE_AUTHKEY_FILE or TASKWIRE_AUTHKEY, or start `taskwire serve` on this machine so %s exists", ErrNoAuthkey, file)
+	}
+	return key, err
+}
+
+// defaultAuthkeyFile is where `taskwire serve` writes a generated key.
+func defaultAuthkeyFile() (string, error) {
+	home := os.Getenv("TASKWIRE_HOME")
+	if home == "" {
+		user, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		home = filepath.Join(user, ".taskwire")
+	}
+	return filepath.Join(home, "authkey"), nil
+}
+
+// readAuthkeyFile returns a key file's content without its trailing whitespace: a
+// generated key file holds hexadecimal text and a newline, and the text is the key.
+func readAuthkeyFile(path string) ([]byte, error) {
+	content, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("taskwire: authkey file: %w", err)
+	}
+	key := bytes.TrimRight(content, " \t\r\n")
+	if len(key) == 0 {
+		return nil, fmt.Errorf("%w: authkey file %s is empty", ErrNoAuthkey, path)
+	}
+	return key, nil
+}
+
+// resolveAddr applies the defaults of Options.Addr.
+func resolveAddr(addr string) string {
+	port := os.Getenv("TASKWIRE_PORT")
+	if port == "" {
+		port = fmt.Sprint(DefaultPort)
+	}
+	if addr == "" {
+		host := os.Getenv("TASKWIRE_HOST")
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		return net.JoinHostPort(host, port)
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return net.JoinHostPort(strings.Trim(addr, "[]"), port)
+	}
+	return addr
+}
+
+// description is how the client presents itself in session/hello.
+func (opts Options) description() clientDescription {
+	name := opts.Name
+	if name == "" {
+		name = filepath.Base(os.Args[0])
+	}
+	role := opts.Role
+	if role == "" {
+		role = RoleWorker
+	}
+	host, _ := os.Hostname()
+	return clientDescription{
+		Name:     name,
+		Version:  Version,
+		Language: "go",
+		Host:     host,
+		PID:      os.Getpid(),
+		Role:     role,
+		Labels:   opts.Labels,
+	}
+}
