@@ -38,6 +38,11 @@ const suites = [
   // GOPROXY=off: the Go sample uses the standard library only, and CI has no module proxy.
   { name: 'go', cwd: 'samples/go', command: 'go', args: ['test', '-count=1', '-v', './...'], parser: 'go', env: { GOPROXY: 'off', GOFLAGS: '-mod=mod' }, quiet: /^(=== (RUN|PAUSE|CONT)|\s*--- PASS)/ },
   { name: 'crawler', cwd: 'samples/crawler', command: 'npx', args: ['mocha'], parser: 'mocha' },
+  // The extension's suite inside a real VS Code (code-server's, offline), then UI tests that
+  // click through the sidebar in Chromium and install the packaged .vsix. The first run
+  // installs code-server and Chromium (extension/scripts/setupVscode.sh), cached afterwards.
+  { name: 'extension', cwd: 'extension', command: 'node', args: ['test/launch/runCodeServer.js'], parser: 'mocha' },
+  { name: 'extension-ui', cwd: 'extension', command: 'npx', args: ['mocha', '--config', 'test/ui/.mocharc.json'], parser: 'mocha' },
 ];
 
 function run(suite) {

@@ -21,7 +21,8 @@ async function main() {
       void page.exposeFunction('codeAutomationExit', (code) => resolve(Number(code)));
     });
     page.on('console', (message) => {
-      const text = message.text();
+      // The extension host's console arrives with the workbench's CSS styling: "%c INFO color: #33f ...".
+      const text = message.text().replace(/^%c\s*\w+\s+color:\s*#\w+\s?/, '');
       // The suite's own output; the workbench's chatter (offline extension gallery etc.) is noise.
       if (/ENOTFOUND|open-vsx|Failed to load resource|\[Extension Host\] $/.test(text)) return;
       process.stdout.write(`${text}\n`);

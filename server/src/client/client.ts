@@ -106,6 +106,11 @@ export class TaskwireClient extends EventEmitter {
     this.on('error', () => {});
   }
 
+  /** The protocol version negotiated on the current connection. */
+  get protocolVersion(): string | undefined {
+    return this.channel?.protocolVersion;
+  }
+
   /** The session id the manager assigned to the current connection. */
   get sessionId(): string | undefined {
     return this.channel?.session.sessionId;

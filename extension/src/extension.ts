@@ -1,0 +1,121 @@
+import * as vscode from 'vscode';
+import type { TaskwireApi } from './api';
+import { autoStart } from './autoStart';
+import { registerCommands, type CommandContext } from './commands/context';
+import { managerCommands } from './commands/managerCommands';
+import { queueCommands } from './commands/queueCommands';
+import { resultCommands } from './commands/resultCommands';
+import { describeExit } from './manager/localManager';
+import { TaskwireModel } from './model/model';
+import { Notifier } from './notifications';
+import { readSettings } from './settings';
+import { TaskwireStatusBar } from './statusBar';
+import { EventTail } from './views/eventTail';
+import { ManagerTreeProvider } from './views/managerView';
+import { QueuesTreeProvider } from './views/queuesView';
+import { ResultsTreeProvider } from './views/resultsView';
+import { WorkersTreeProvider } from './views/workersView';
+
+export type { TaskwireApi } from './api';
+
+let activeModel: TaskwireModel | undefined;
+
+export function activate(context: vscode.ExtensionContext): TaskwireApi {
+  const settings = readSettings();
+  const managerLog = vscode.window.createOutputChannel('Taskwire Manager', { log: true });
+  const model = new TaskwireModel({
+    serverScript: vscode.Uri.joinPath(context.extensionUri, 'dist', 'server.js').fsPath,
+    managerLog,
+    secrets: context.secrets,
+    globalState: context.globalState,
+    globalStorageUri: context.globalStorageUri,
+    environment: context.environmentVariableCollection,
+    resultsKept: settings.resultsKept,
+  });
+  activeModel = model;
+  const notifier = new Notifier();
+  const tail = new EventTail(model.connection);
+  const setContext = (key: string, value: unknown) => void vscode.commands.executeCommand('setContext', key, value);
+
+  const views = {
+    manager: new ManagerTreeProvider(model),
+    queues: new QueuesTreeProvider(model),
+    workers: new WorkersTreeProvider(model),
+    results: new ResultsTreeProvider(model),
+  };
+  const treeViews = {
+    manager: vscode.window.createTreeView('taskwire.manager', { treeDataProvider: views.manager }),
+    queues: vscode.window.createTreeView('taskwire.queues', { treeDataProvider: views.queues }),
+    workers: vscode.window.createTreeView('taskwire.workers', { treeDataProvider: views.workers }),
+    results: vscode.window.createTreeView('taskwire.results', { treeDataProvider: views.results, showCollapseAll: true }),
+  };
+  const statusBar = new TaskwireStatusBar(model);
+
+  // Fetching follows visibility: a shown view refreshes live, a hidden one does not.
+  const followVisibility = (view: vscode.TreeView<unknown>, setVisible: (visible: boolean) => void) => {
+    setVisible(view.visible);
+    return view.onDidChangeVisibility((e) => setVisible(e.visible));
+  };
+
+  const updateContext = () => {
+    setContext('taskwire.state', model.connection.status);
+    setContext('taskwire.local', model.localManager.running);
+  };
+  const describeViews = () => {
+    treeViews.queues.description = views.queues.summary();
+    treeViews.results.description = model.results.paused ? 'paused' : model.results.entries.length > 0 ? `latest ${model.results.entries.length}` : undefined;
+  };
+  updateContext();
+  setContext('taskwire.results.paused', false);
+  setContext('taskwire.events.tailing', false);
+
+  const ctx: CommandContext = { model, notifier, settings: readSettings };
+  context.subscriptions.push(
+    model,
+    managerLog,
+    tail,
+    statusBar,
+    ...Object.values(views),
+    ...Object.values(treeViews),
+    followVisibility(treeViews.manager, (v) => views.manager.setVisible(v)),
+    followVisibility(treeViews.queues, (v) => model.queues.setVisible(v)),
+    followVisibility(treeViews.workers, (v) => model.workers.setVisible(v)),
+    model.onDidChange(updateContext),
+    model.queues.onDidChange(describeViews),
+    model.results.onDidChange(describeViews),
+    model.onDidStopUnexpectedly((exit) =>
+      notifier.warn(
+        `The local Taskwire manager stopped unexpectedly (${describeExit(exit.code, exit.signal)}).`,
+        { title: 'Restart', run: () => vscode.commands.executeCommand('taskwire.manager.start', { port: exit.port }) },
+        { title: 'Show log', run: () => managerLog.show(true) },
+      ),
+    ),
+    model.connection.onDidLose((error) => {
+      const address = model.connection.address;
+      if (!address) return;
+      notifier.warn(`Lost the connection to the Taskwire manager at ${address.host}:${address.port}: ${error.message}`, {
+        title: 'Retry',
+        run: () => vscode.commands.executeCommand('taskwire.manager.connect', { host: address.host, port: address.port }),
+      });
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('taskwire.resultsKept')) model.results.setKept(readSettings().resultsKept);
+    }),
+    ...registerCommands({
+      ...managerCommands(ctx),
+      ...queueCommands(ctx),
+      ...resultCommands(ctx, tail, setContext),
+    }),
+  );
+
+  if (settings.autoStart) void autoStart(model, notifier, settings);
+
+  return { model, views, treeViews, notifications: notifier, statusBar };
+}
+
+/** Stops the manager this window started; the rest is disposed through context.subscriptions. */
+export async function deactivate(): Promise<void> {
+  const model = activeModel;
+  activeModel = undefined;
+  await model?.stopLocal();
+}

@@ -1,0 +1,86 @@
+import type { QueueStats } from 'taskwire';
+import * as vscode from 'vscode';
+import type { TaskwireModel } from '../model/model';
+import { plural } from './format';
+
+/** A queue, with its counts as the description and its totals in the tooltip. */
+export class QueueItem extends vscode.TreeItem {
+  constructor(readonly stats: QueueStats) {
+    super(stats.queue, vscode.TreeItemCollapsibleState.None);
+    this.id = `taskwire.queue/${stats.queue}`;
+    this.description = `${stats.ready} ready · ${stats.leased} leased · ${stats.delayed} delayed · ${stats.dead} dead`;
+    this.tooltip = queueTooltip(stats);
+    const isDeadLetterQueue = stats.queue.endsWith('.dead');
+    this.iconPath = new vscode.ThemeIcon(isDeadLetterQueue ? 'archive' : stats.ready > 0 ? 'inbox' : 'list-flat');
+    // `.withDead` lets "Requeue dead letters" appear only where there are some.
+    this.contextValue = stats.dead > 0 ? 'taskwire.queue.withDead' : 'taskwire.queue';
+  }
+
+  get queue(): string {
+    return this.stats.queue;
+  }
+}
+
+function queueTooltip(s: QueueStats): vscode.MarkdownString {
+  const options = [
+    `maxsize ${s.maxsize === 0 ? 'unbounded' : s.maxsize}`,
+    s.ttr !== undefined ? `lease ${s.ttr} s` : undefined,
+    s.maxAttempts !== undefined ? `max attempts ${s.maxAttempts === 0 ? 'unlimited' : s.maxAttempts}` : undefined,
+    s.deadLetter !== undefined ? `dead letters to ${s.deadLetter === null ? 'nowhere' : `\`${s.deadLetter}\``}` : undefined,
+  ].filter((o) => o !== undefined);
+  const totals = Object.entries(s.totals)
+    .map(([name, n]) => `| ${name} | ${n.toLocaleString()} |`)
+    .join('\n');
+  const md = new vscode.MarkdownString(
+    [
+      `**${s.queue}**`,
+      '',
+      '| now | |',
+      '|---|--:|',
+      `| ready | ${s.ready.toLocaleString()} |`,
+      `| leased | ${s.leased.toLocaleString()} |`,
+      `| delayed | ${s.delayed.toLocaleString()} |`,
+      `| dead | ${s.dead.toLocaleString()} |`,
+      `| waiting getters | ${s.waitingGetters} |`,
+      ...(s.waitingPutters ? [`| waiting putters | ${s.waitingPutters} |`] : []),
+      '',
+      '| since the manager started | |',
+      '|---|--:|',
+      totals,
+      '',
+      options.join(' · '),
+    ].join('\n'),
+  );
+  return md;
+}
+
+/** The Queues view: every queue of the connected manager. */
+export class QueuesTreeProvider implements vscode.TreeDataProvider<QueueItem>, vscode.Disposable {
+  private readonly changeEmitter = new vscode.EventEmitter<QueueItem | undefined>();
+  private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
+  readonly onDidChangeTreeData = this.changeEmitter.event;
+
+  constructor(private readonly model: TaskwireModel) {
+    this.disposables.push(model.queues.onDidChange(() => this.changeEmitter.fire(undefined)));
+  }
+
+  getTreeItem(item: QueueItem): vscode.TreeItem {
+    return item;
+  }
+
+  getChildren(item?: QueueItem): QueueItem[] {
+    if (item) return [];
+    return this.model.queues.queues.map((stats) => new QueueItem(stats));
+  }
+
+  /** For the view's message line: how many queues and ready tasks. */
+  summary(): string | undefined {
+    const queues = this.model.queues.queues;
+    if (queues.length === 0) return undefined;
+    return `${plural(queues.length, 'queue')}, ${plural(this.model.queues.totalReady, 'task')} ready`;
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,80 @@
+import type { ClientInfo } from 'taskwire';
+import * as vscode from 'vscode';
+import type { TaskwireModel } from '../model/model';
+import { formatDuration, formatTime } from './format';
+
+const ROLE_ICONS: Record<string, string> = { worker: 'tools', producer: 'arrow-up', monitor: 'eye' };
+
+/** A connected client: who it is in the description, everything else in the tooltip. */
+export class WorkerItem extends vscode.TreeItem {
+  constructor(
+    readonly client: ClientInfo,
+    isSelf: boolean,
+  ) {
+    super(client.name, vscode.TreeItemCollapsibleState.None);
+    this.id = `taskwire.client/${client.sessionId}`;
+    const where = [client.host, client.pid !== undefined ? `pid ${client.pid}` : undefined].filter(Boolean).join(' ');
+    this.description = [
+      isSelf ? `${client.role} (this window)` : client.role,
+      client.language,
+      where || client.address,
+      `holds ${client.leased}`,
+      `done ${client.acked}`,
+    ]
+      .filter(Boolean)
+      .join(' · ');
+    this.tooltip = workerTooltip(client);
+    this.iconPath = new vscode.ThemeIcon(ROLE_ICONS[client.role] ?? 'person');
+    this.contextValue = `taskwire.client.${client.role}`;
+  }
+}
+
+function workerTooltip(c: ClientInfo): vscode.MarkdownString {
+  const since = new Date(c.connectedAt);
+  const rows: [string, string | undefined][] = [
+    ['role', c.role],
+    ['language', c.language],
+    ['version', c.version],
+    ['host', c.host],
+    ['pid', c.pid?.toString()],
+    ['address', c.address],
+    ['tasks held', c.leased.toString()],
+    ['tasks done', c.acked.toString()],
+    ['tasks failed', c.nacked.toString()],
+    ['connected since', `${formatTime(since)} (${formatDuration(Date.now() - since.getTime())})`],
+    ['last seen', formatTime(new Date(c.lastSeenAt))],
+    ['session', c.sessionId],
+    ...Object.entries(c.labels ?? {}).map(([k, v]): [string, string | undefined] => [`label ${k}`, v]),
+  ];
+  return new vscode.MarkdownString(
+    [`**${escape(c.name)}**`, '', '| | |', '|---|---|', ...rows.filter(([, v]) => v !== undefined).map(([k, v]) => `| ${k} | ${escape(v!)} |`)].join('\n'),
+  );
+}
+
+function escape(text: string): string {
+  return text.replace(/[|\\`*_[\]<>]/g, (c) => `\\${c}`);
+}
+
+/** The Workers view: every client connected to the manager (manager/clients). */
+export class WorkersTreeProvider implements vscode.TreeDataProvider<WorkerItem>, vscode.Disposable {
+  private readonly changeEmitter = new vscode.EventEmitter<WorkerItem | undefined>();
+  private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
+  readonly onDidChangeTreeData = this.changeEmitter.event;
+
+  constructor(private readonly model: TaskwireModel) {
+    this.disposables.push(model.workers.onDidChange(() => this.changeEmitter.fire(undefined)));
+  }
+
+  getTreeItem(item: WorkerItem): vscode.TreeItem {
+    return item;
+  }
+
+  getChildren(item?: WorkerItem): WorkerItem[] {
+    if (item) return [];
+    return this.model.workers.clients.map((client) => new WorkerItem(client, this.model.workers.isSelf(client)));
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}

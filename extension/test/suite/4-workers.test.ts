@@ -1,0 +1,77 @@
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { TaskwireClient } from 'taskwire';
+import * as vscode from 'vscode';
+import type { TaskwireApi } from '../../src/api';
+import type { WorkerItem } from '../../src/views/workersView';
+import { activateExtension, connectClient, EXTENSION_ID, ensureLocalManager, labelOf, rootItems, uniqueQueue, waitFor } from './helpers';
+
+async function workerNamed(api: TaskwireApi, name: string): Promise<WorkerItem | undefined> {
+  return (await rootItems<WorkerItem>(api.views.workers)).find((i) => labelOf(i) === name);
+}
+
+describe('the Workers view', () => {
+  let api: TaskwireApi;
+
+  before(async () => {
+    api = await activateExtension();
+    await vscode.commands.executeCommand('taskwire.sidebar.show');
+    await ensureLocalManager(api);
+  });
+
+  it('lists this window as a monitor', async () => {
+    const self = await waitFor('this window in the Workers view', async () =>
+      (await rootItems<WorkerItem>(api.views.workers)).find((i) => String(i.description).includes('(this window)')),
+    );
+    assert.equal(self.client.role, 'monitor');
+  });
+
+  it('shows a worker that connects, what it holds and has done, and drops it when it leaves', async () => {
+    const name = `resize-worker-${process.pid}`;
+    const queue = uniqueQueue('work');
+    const worker: TaskwireClient = await connectClient(api, name);
+    try {
+      const item = await waitFor('the worker in the Workers view', () => workerNamed(api, name));
+      assert.equal(item.client.role, 'worker');
+      assert.match(String(item.description), /^worker · typescript \(node [\d.]+\) · \S+ pid \d+ · holds 0 · done 0$/);
+      const tooltip = (item.tooltip as vscode.MarkdownString).value;
+      for (const field of ['role', 'language', 'host', 'pid', 'address', 'tasks held', 'tasks done', 'connected since']) assert.ok(tooltip.includes(`| ${field} |`), field);
+
+      await vscode.commands.executeCommand('taskwire.queue.enqueue', queue, '"job"');
+      const task = await worker.queue(queue).get({ timeout: 10 });
+      await waitFor('holds 1', async () => String((await workerNamed(api, name))?.description).includes('holds 1'));
+      await task.ack('done');
+      await waitFor('done 1', async () => String((await workerNamed(api, name))?.description).includes('holds 0 · done 1'));
+    } finally {
+      worker.close();
+    }
+    await waitFor('the worker to leave the view', async () => (await workerNamed(api, name)) === undefined);
+  });
+
+  it('shows a worker process started with the TASKWIRE_* variables a terminal gets', async () => {
+    const queue = uniqueQueue('process');
+    const serverJs = join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'server.js');
+    // `taskwire get` waits for a task, as a worker does; the environment is what new terminals get.
+    const { TASKWIRE_AUTHKEY: _ignored, ...env } = process.env;
+    const child = spawn(process.execPath, [serverJs, 'get', queue, '--timeout', '60', '--payload'], {
+      env: { ...env, ...api.model.terminalVariables(), ELECTRON_RUN_AS_NODE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      await waitFor('the CLI client in the Workers view', async () =>
+        (await rootItems<WorkerItem>(api.views.workers)).find((i) => i.client.name === 'taskwire-cli' && i.client.pid === child.pid),
+      );
+      await vscode.commands.executeCommand('taskwire.queue.enqueue', queue, '{"from": "vscode"}');
+      assert.equal(await exited, 0, output);
+      assert.deepEqual(JSON.parse(output), { from: 'vscode' });
+      await waitFor('the CLI client to leave', async () => !(await rootItems<WorkerItem>(api.views.workers)).some((i) => i.client.pid === child.pid));
+    } finally {
+      child.kill();
+    }
+  });
+});
