@@ -1,7 +1,6 @@
-import type { QueueStats } from 'taskwire';
-import * as vscode from 'vscode';
+import type { Event as TaskwireEvent, QueueStats } from 'taskwire';
 import type { ManagerConnection } from '../manager/connection';
-import { Coalescer } from './coalescer';
+import { LiveList } from './liveList';
 
 /** Event kinds that change a queue's counts. */
 const COUNT_CHANGES = new Set(['put', 'get', 'ack', 'nack', 'expired', 'dead', 'purge']);
@@ -11,77 +10,35 @@ const VISIBLE_DELAY_MS = 250;
 /** While it is hidden only the status bar's ready count needs them: at most every 5 s. */
 const HIDDEN_DELAY_MS = 5000;
 
-/**
- * Every queue's counts (queue/list), refreshed after events rather than by polling: a burst
- * of events costs one request. Counts are fetched only while someone shows them.
- */
-export class QueueStore implements vscode.Disposable {
-  private readonly changeEmitter = new vscode.EventEmitter<void>();
-  private readonly refresher: Coalescer;
-  private readonly disposables: vscode.Disposable[] = [];
-  private visible = false;
-
-  queues: readonly QueueStats[] = [];
-  /** When the counts were fetched. */
-  fetchedAt: Date | undefined;
-  readonly onDidChange = this.changeEmitter.event;
-
-  constructor(private readonly connection: ManagerConnection) {
-    this.refresher = new Coalescer(() => this.fetch(), HIDDEN_DELAY_MS);
-    this.disposables.push(
-      this.refresher,
-      this.changeEmitter,
-      connection.onEvent((event) => {
-        if (COUNT_CHANGES.has(event.kind)) this.refresher.trigger();
-      }),
-      // Connected (at first, or again after a drop): fetch. While reconnecting, the last
-      // counts stay on show; once the connection is gone, they go.
-      connection.onDidChangeStatus(() => {
-        if (connection.connected) void this.refresh();
-        else if (connection.status !== 'connecting') this.clear();
-      }),
-    );
+/** Every queue's counts (queue/list), sorted by name. */
+export class QueueStore extends LiveList<QueueStats> {
+  constructor(connection: ManagerConnection) {
+    super(connection, HIDDEN_DELAY_MS);
   }
 
-  /** The Queues view was shown or hidden: fast updates while shown, a fresh fetch on showing. */
-  setVisible(visible: boolean): void {
-    if (visible === this.visible) return;
-    this.visible = visible;
-    this.refresher.delayMs = visible ? VISIBLE_DELAY_MS : HIDDEN_DELAY_MS;
-    if (visible) void this.refresh();
-  }
-
-  /** Fetches now. */
-  refresh(): Promise<void> {
-    return this.refresher.flush();
+  get queues(): readonly QueueStats[] {
+    return this.items;
   }
 
   /** Tasks ready on every queue (for the status bar). */
   get totalReady(): number {
-    return this.queues.reduce((sum, q) => sum + q.ready, 0);
+    return this.items.reduce((sum, q) => sum + q.ready, 0);
   }
 
   find(name: string): QueueStats | undefined {
-    return this.queues.find((q) => q.queue === name);
+    return this.items.find((q) => q.queue === name);
   }
 
-  dispose(): void {
-    for (const d of this.disposables) d.dispose();
+  protected changedBy(event: TaskwireEvent): boolean {
+    return COUNT_CHANGES.has(event.kind);
   }
 
-  private async fetch(): Promise<void> {
-    if (!this.connection.connected) return;
+  protected override visibilityChanged(visible: boolean): void {
+    this.refresher.delayMs = visible ? VISIBLE_DELAY_MS : HIDDEN_DELAY_MS;
+  }
+
+  protected async load(): Promise<readonly QueueStats[]> {
     const queues = await this.connection.client.queues();
-    if (!this.connection.connected) return;
-    this.queues = [...queues].sort((a, b) => a.queue.localeCompare(b.queue));
-    this.fetchedAt = new Date();
-    this.changeEmitter.fire();
-  }
-
-  private clear(): void {
-    this.refresher.cancel();
-    if (this.queues.length === 0) return;
-    this.queues = [];
-    this.changeEmitter.fire();
+    return [...queues].sort((a, b) => a.queue.localeCompare(b.queue));
   }
 }
