@@ -23,6 +23,10 @@ const parsers = {
     const count = (word) => Number(new RegExp(`(\\d+) ${word}`).exec(line)?.[1] ?? 0);
     return { passed: count('passed'), failed: count('failed') + count('errors?'), skipped: count('skipped') };
   },
+  /** A command whose exit code is its one verdict (the benchmark's smoke run). */
+  exitCode(_output, code) {
+    return code === 0 ? { passed: 1, failed: 0, skipped: 0 } : { passed: 0, failed: 1, skipped: 0 };
+  },
   /** go test -v: one "--- PASS/FAIL/SKIP" line per test and subtest. */
   go(output) {
     const count = (word) => (output.match(new RegExp(`^\\s*--- ${word}:`, 'gm')) ?? []).length;
@@ -38,6 +42,8 @@ const suites = [
   // GOPROXY=off: the Go sample uses the standard library only, and CI has no module proxy.
   { name: 'go', cwd: 'samples/go', command: 'go', args: ['test', '-count=1', '-v', './...'], parser: 'go', env: { GOPROXY: 'off', GOFLAGS: '-mod=mod' }, quiet: /^(=== (RUN|PAUSE|CONT)|\s*--- PASS)/ },
   { name: 'crawler', cwd: 'samples/crawler', command: 'npx', args: ['mocha'], parser: 'mocha' },
+  // The benchmark's quick smoke run: tiny N, one run, every system; it checks the runner still works (no timings are asserted).
+  { name: 'bench-smoke', cwd: '.', command: 'node', args: ['bench/run.mjs', '--quick', '--out', join(root, 'test-output', 'bench')], parser: 'exitCode' },
   // The extension's suite inside a real VS Code (code-server's, offline), then UI tests that
   // click through the sidebar in Chromium and install the packaged .vsix. The first run
   // installs code-server and Chromium (extension/scripts/setupVscode.sh), cached afterwards.
@@ -66,7 +72,7 @@ function run(suite) {
     });
     child.on('close', (code) => {
       if (pending) process.stdout.write(pending + '\n');
-      const counts = parsers[suite.parser](output);
+      const counts = parsers[suite.parser](output, code);
       resolve({ suite, code, counts, seconds: (Date.now() - started) / 1000 });
     });
   });

@@ -6,6 +6,7 @@ import { jsonLogger, textLogger, type Logger } from '../server/logger';
 import { DEFAULT_LIMITS, type QueueDeclaration, type ServerLimits } from '../server/options';
 import { TaskwireServer } from '../server/server';
 import { DEFAULTS } from '../engine';
+import { CorruptRecordError, FSYNC_MODES, JournalStore, type FsyncMode, type RecoveryReport } from '../store';
 import { packageVersion } from '../version';
 import { parseNumber, parsePort } from './connection';
 import { CliError, ExitCode } from './exitCodes';
@@ -27,6 +28,9 @@ interface ServeFlags {
   tlsKey?: string;
   json?: boolean;
   verbose?: boolean;
+  dataDir?: string;
+  fsync?: FsyncMode;
+  repair?: boolean;
 }
 
 /**
@@ -76,6 +80,9 @@ export function serveCommand(): Command {
     .option('--max-connections <n>', 'most simultaneous connections', parseNumber('max-connections', { integer: true, min: 1 }), DEFAULT_LIMITS.maxConnections)
     .option('--tls-cert <file>', 'serve TLS with this certificate (PEM); needs --tls-key')
     .option('--tls-key <file>', 'private key (PEM) for --tls-cert')
+    .addOption(new Option('--data-dir <dir>', 'keep the queues in DIR (a journal and a snapshot) so they survive a restart; default: in memory').env('TASKWIRE_DATA_DIR'))
+    .addOption(new Option('--fsync <mode>', 'with --data-dir: when to sync the journal to the disk: always (before answering; default), everysec, never').choices(FSYNC_MODES))
+    .option('--repair', 'with --data-dir: skip damaged records in the middle of the journal instead of refusing to start (what they held is lost)')
     .option('--json', 'log one JSON object per line')
     .option('-v, --verbose', 'log more (TLS failures, debug detail)')
     .addHelpText(
@@ -88,7 +95,15 @@ Clients on this machine find that default file by themselves.
 Examples:
   taskwire serve
   taskwire serve --port 8001 --authkey-file ./authkey --queue tasks:maxsize=1000 --queue results
-  taskwire serve --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem --json`,
+  taskwire serve --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem --json
+  taskwire serve --data-dir /var/lib/taskwire --fsync everysec
+
+Durability: without --data-dir, queued tasks are lost when the manager stops. With it, every
+change is journaled before it is answered; on start the manager replays the journal: tasks put
+and not acked are back, leased ones with attempt + 1. --fsync always (default) syncs before
+each answer (concurrent requests share a sync); everysec syncs once a second (a machine crash
+may lose the last second; a crash of the manager alone loses nothing); never leaves it to the
+operating system. Back up a data dir by stopping the manager and copying it.`,
     )
     .action(async (flags: ServeFlags) => serve(flags));
 }
@@ -121,26 +136,35 @@ async function serve(flags: ServeFlags): Promise<void> {
   const log: Logger = flags.json ? jsonLogger(process.stdout, flags.verbose) : textLogger(process.stderr, flags.verbose);
   const { key, where, file } = loadKey(flags);
   const tls = flags.tlsCert ? { cert: readPem(flags.tlsCert), key: readPem(flags.tlsKey!) } : undefined;
+  const store = openStore(flags, log);
   const limits: Partial<ServerLimits> = {
     maxFrameBytes: flags.maxFrameBytes,
     maxPayloadBytes: flags.maxPayloadBytes,
     maxBatch: flags.maxBatch,
     maxConnections: flags.maxConnections,
   };
-  const server = new TaskwireServer({
-    authkey: key,
-    host: flags.host,
-    port: flags.port,
-    ...(tls ? { tls } : {}),
-    limits,
-    engine: { ttr: flags.ttr, maxAttempts: flags.maxAttempts },
-    autoCreateQueues: flags.autoCreate,
-    queues: flags.queue,
-    log,
-  });
+  let server: TaskwireServer;
+  try {
+    server = new TaskwireServer({
+      authkey: key,
+      host: flags.host,
+      port: flags.port,
+      ...(tls ? { tls } : {}),
+      limits,
+      engine: { ttr: flags.ttr, maxAttempts: flags.maxAttempts },
+      autoCreateQueues: flags.autoCreate,
+      queues: flags.queue,
+      log,
+      store,
+    });
+  } catch (error) {
+    await store?.close();
+    throw error;
+  }
   try {
     await server.listen();
   } catch (error) {
+    await store?.close();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new CliError(`port ${flags.port} on ${flags.host} is already in use (another manager?): stop it or pick another port with --port`, ExitCode.Unreachable);
     if (code === 'EACCES') throw new CliError(`not allowed to listen on ${flags.host}:${flags.port}: pick a port above 1023`, ExitCode.Unreachable);
@@ -172,13 +196,16 @@ async function serve(flags: ServeFlags): Promise<void> {
   });
   const shownHost = address.includes(':') ? `[${address}]` : address;
   if (flags.json) {
-    log.info('ready', { version: packageVersion, protocol: PROTOCOL_VERSIONS.at(-1), address, port, authkey: where, store: 'memory' });
+    const storeFields = store
+      ? { store: 'journal', dataDir: store.dir, fsync: store.fsync, recovered: recoveredFields(store.recovery, server.restored?.leasesReturned ?? 0) }
+      : { store: 'memory' };
+    log.info('ready', { version: packageVersion, protocol: PROTOCOL_VERSIONS.at(-1), address, port, authkey: where, ...storeFields });
   } else {
     const portFlag = port === 7400 ? '' : ` --port ${port}`;
     process.stderr.write(
       [
         `Taskwire manager ${packageVersion} listening on ${shownHost}:${port}${tls ? ' (TLS)' : ''} — protocol ${PROTOCOL_VERSIONS.at(-1)}`,
-        `Store: in memory (queued tasks are lost when the manager stops)`,
+        store ? `Store: ${store.dir} (fsync ${store.fsync}); ${recoveredText(store.recovery, server.restored?.leasesReturned ?? 0)}` : `Store: in memory (queued tasks are lost when the manager stops)`,
         `Authkey: ${where}`,
         ...keyHint(file),
         `Try:  npx taskwire put tasks image_url_0${portFlag}   npx taskwire get tasks${portFlag}   npx taskwire tail${portFlag}`,
@@ -188,7 +215,47 @@ async function serve(flags: ServeFlags): Promise<void> {
     );
   }
   await stopped;
+  if (server.storeFailure) throw new CliError(`the data dir ${store!.dir} could not be written (${server.storeFailure.message}): stopped`, ExitCode.Failure);
   log.info('stopped');
+}
+
+/** Opens --data-dir, reporting what recovery found; undefined without --data-dir. */
+function openStore(flags: ServeFlags, log: Logger): JournalStore | undefined {
+  if (!flags.dataDir) {
+    if (flags.fsync !== undefined || flags.repair) throw new CliError(`${flags.fsync !== undefined ? '--fsync' : '--repair'} needs --data-dir: without it the manager keeps nothing on disk`, ExitCode.Usage);
+    return undefined;
+  }
+  let store: JournalStore;
+  try {
+    store = JournalStore.open(flags.dataDir, { fsync: flags.fsync ?? 'always', repair: flags.repair === true });
+  } catch (error) {
+    if (error instanceof CorruptRecordError) {
+      throw new CliError(`${error.message}; start with --repair to skip the damaged records (what they held is lost), or restore the data dir from a backup`, ExitCode.Failure);
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'ENOTDIR' || code === 'EROFS') throw new CliError(`cannot use the data dir ${flags.dataDir}: ${(error as Error).message}`, ExitCode.Failure);
+    throw error;
+  }
+  const report = store.recovery;
+  for (const torn of report.torn) {
+    log.warn('dropped a torn record at the end of the journal (a write cut short by a crash; it was never answered)', { file: torn.file, offset: torn.offset, bytes: torn.bytes, reason: torn.reason });
+  }
+  for (const skipped of report.skipped) {
+    log.warn('--repair: skipped damaged records', { file: skipped.file, offset: skipped.offset, bytes: skipped.bytes, reason: skipped.reason });
+  }
+  return store;
+}
+
+function recoveredFields(report: RecoveryReport, leasesReturned: number) {
+  return { tasks: report.tasks, queues: report.queues, leasesReturned, tornRecords: report.torn.length, skippedRecords: report.skipped.length };
+}
+
+function recoveredText(report: RecoveryReport, leasesReturned: number): string {
+  const plural = (n: number, word: string) => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+  const parts = [`recovered ${plural(report.tasks, 'task')} in ${plural(report.queues, 'queue')}`, `${plural(leasesReturned, 'lease')} returned`];
+  if (report.torn.length > 0) parts.push(`${plural(report.torn.length, 'torn record')} dropped`);
+  if (report.skipped.length > 0) parts.push(`${plural(report.skipped.length, 'damaged part')} skipped (--repair)`);
+  return parts.join(', ');
 }
 
 function readPem(path: string): Buffer {

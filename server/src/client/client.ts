@@ -8,6 +8,7 @@ import type {
   DeclareParams,
   Event,
   Limits,
+  ManagerStats,
   QueueStats,
   RequestMap,
   RequestMethod,
@@ -174,6 +175,14 @@ export class TaskwireClient extends EventEmitter {
         if (local.serverId !== undefined && this.connected) await this.request('events/unsubscribe', { subscription: local.serverId });
       },
     };
+  }
+
+  /**
+   * Manager-wide counters: uptime, version, connections, authentication failures, traffic,
+   * dropped events, leases, memory, and each queue's depth and put/ack rates over the last minute.
+   */
+  async managerStats(): Promise<ManagerStats> {
+    return this.request('manager/stats', {});
   }
 
   /** Asks the manager to shut down gracefully. */

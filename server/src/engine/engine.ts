@@ -3,6 +3,7 @@ import type { Ack, Nack, QueueStats, Task, TaskSpec } from '../protocol/generate
 import type { Clock } from './clock';
 import type { Deque } from './deque';
 import { EngineError } from './engineError';
+import type { EngineState, JournalRecord, JournalSink, RestoreSummary, TaskImage } from './journal';
 import { MinHeap } from './minHeap';
 import { QueueState, type ResolvedQueueOptions } from './queueState';
 import { TaskRecord, TaskState } from './taskRecord';
@@ -30,6 +31,11 @@ export interface EngineOptions {
    * arranges to call advance() then. Time is passed in, never read behind the host's back.
    */
   onWake?: (at: number) => void;
+  /**
+   * Receives every change of durable state as a record, in order (a durable store; see
+   * journal.ts). Without it the engine is purely in memory.
+   */
+  journal?: JournalSink;
 }
 
 interface TimerEntry {
@@ -51,6 +57,7 @@ export class Engine {
   private readonly clock: Clock;
   private readonly autoCreate: boolean;
   private readonly idPrefix: string;
+  private journal: JournalSink | undefined;
   private readonly onWake: ((at: number) => void) | undefined;
   private readonly queues = new Map<string, QueueState>();
   /** Leased tasks by id: what ack, nack and touch look up. */
@@ -68,6 +75,7 @@ export class Engine {
     this.autoCreate = options.autoCreate ?? true;
     this.idPrefix = options.idPrefix ?? randomBytes(3).toString('hex');
     this.onWake = options.onWake;
+    this.journal = options.journal;
   }
 
   /** Observes every engine event; returns a function that stops observing. */
@@ -85,6 +93,7 @@ export class Engine {
     const existing = this.queues.get(name);
     if (existing) {
       existing.options = { ...existing.options, ...definedOnly(options) };
+      if (this.journal) this.journal.append({ op: 'queue', queue: name, options: { ...existing.options } });
       // A larger maxsize may let blocked putters in.
       this.servePutters(existing);
       return { queue: name, created: false };
@@ -178,6 +187,9 @@ export class Engine {
       const queue = record.queue;
       this.endLease(record);
       record.state = TaskState.Gone;
+      // The lease's timer stays in the heap until its deadline (timers are dropped lazily):
+      // without this, every acked payload would stay in memory for up to its ttr.
+      record.payload = undefined;
       queue.totals.acked++;
       touched.add(queue);
       this.emit({ kind: 'ack', queue: queue.name, taskId: record.id, attempt: record.attempt, result: ack.result, session, at: now });
@@ -187,6 +199,9 @@ export class Engine {
         this.enqueue(replyQueue, [{ payload: { taskId: record.id, result: ack.result } }], session);
       }
     });
+    // After the results: a record cut off between the two redelivers a task (at least once)
+    // rather than losing its result.
+    if (this.journal) this.journal.append({ op: 'ack', ids: records.map((r) => r.id) });
     for (const queue of touched) this.afterRemoval(queue);
     return acks.length;
   }
@@ -257,6 +272,7 @@ export class Engine {
     for (const record of delayed) record.state = TaskState.Gone;
     const count = removed.length + delayed.size;
     queue.delayed = 0;
+    if (count > 0 && this.journal) this.journal.append({ op: 'drop', ids: [...removed, ...delayed].map((r) => r.id) });
     this.emit({ kind: 'purge', queue: queue.name, count, session, at: this.clock.now() });
     this.afterRemoval(queue);
     return count;
@@ -311,6 +327,7 @@ export class Engine {
           task.queue.delayed--;
           task.state = TaskState.Ready;
           task.queue.ready.push(task, task.priority);
+          if (this.journal) this.journal.append({ op: 'due', ids: [task.id] });
           touched.add(task.queue);
         } else if (task.state === TaskState.Leased && task.leaseUntil === timer.at) {
           touched.add(task.queue);
@@ -323,6 +340,78 @@ export class Engine {
     for (const queue of touched) {
       this.serveGetters(queue);
       this.afterRemoval(queue);
+    }
+  }
+
+  // ---- durable state ---------------------------------------------------------------------
+
+  /**
+   * The durable state, as a store snapshots it: queues in creation order and, per queue, the
+   * ready tasks in delivery order, the delayed ones by due time and the leased ones in lease order.
+   */
+  exportState(): EngineState {
+    const delayed = new Map<QueueState, TimerEntry[]>();
+    const seen = new Set<TaskRecord>();
+    for (const timer of this.timers.values()) {
+      const task = timer.task;
+      // A task also has stale timers (an old lease end): only its current due time counts.
+      if (!task || task.state !== TaskState.Delayed || task.readyAt !== timer.at || seen.has(task)) continue;
+      seen.add(task);
+      let list = delayed.get(task.queue);
+      if (!list) delayed.set(task.queue, (list = []));
+      list.push(timer);
+    }
+    const leased = new Map<QueueState, TaskRecord[]>();
+    for (const record of this.leases.values()) {
+      let list = leased.get(record.queue);
+      if (!list) leased.set(record.queue, (list = []));
+      list.push(record);
+    }
+    const state: EngineState = { queues: [], tasks: [] };
+    for (const queue of this.queues.values()) {
+      state.queues.push({ name: queue.name, options: { ...queue.options } });
+      for (const record of queue.ready.peek(Infinity)) state.tasks.push(imageOf(record));
+      const timers = (delayed.get(queue) ?? []).sort((a, b) => a.at - b.at || a.seq - b.seq);
+      for (const timer of timers) state.tasks.push(imageOf(timer.task!));
+      for (const record of leased.get(queue) ?? []) state.tasks.push(imageOf(record));
+    }
+    return state;
+  }
+
+  /**
+   * Loads what a store recovered, into a new engine before any other call. Tasks that were
+   * leased come back as after a release (attempt + 1, or dead-lettered when their attempts are
+   * used up); delayed ones keep their due time. Nothing is journaled: the store snapshots the
+   * state once restored.
+   */
+  restore(state: EngineState): RestoreSummary {
+    const journal = this.journal;
+    this.journal = undefined;
+    try {
+      for (const { name, options } of state.queues) {
+        const existing = this.queues.get(name);
+        if (existing) existing.options = { ...options };
+        else this.createQueue(name, options);
+      }
+      const idPattern = new RegExp(`^${this.idPrefix.replace(/[^0-9A-Za-z]/g, '\\$&')}-([0-9a-z]+)$`);
+      const leased: TaskRecord[] = [];
+      for (const image of state.tasks) {
+        const queue = this.queues.get(image.queue) ?? this.createQueue(image.queue);
+        const record = new TaskRecord(image.id, queue, image.payload, image.priority, image.enqueuedAt, image.ttr, image.replyTo, image.maxAttempts);
+        record.attempt = image.attempt;
+        record.lastError = image.lastError;
+        record.deadLetteredFrom = image.deadLetteredFrom;
+        // New ids must not repeat a restored one.
+        const counter = idPattern.exec(image.id)?.[1];
+        if (counter !== undefined) this.nextId = Math.max(this.nextId, parseInt(counter, 36) + 1);
+        if (image.leased) leased.push(record);
+        else if (image.readyAt !== undefined) this.hold(record, image.readyAt);
+        else queue.ready.push(record, record.priority);
+      }
+      for (const record of leased) this.retryOrBury(record, 0, undefined);
+      return { queues: state.queues.length, tasks: state.tasks.length, leasesReturned: leased.length };
+    } finally {
+      this.journal = journal;
     }
   }
 
@@ -341,6 +430,7 @@ export class Engine {
     };
     const queue = new QueueState(name, resolved);
     this.queues.set(name, queue);
+    if (this.journal) this.journal.append({ op: 'queue', queue: name, options: { ...resolved } });
     return queue;
   }
 
@@ -368,6 +458,7 @@ export class Engine {
   private enqueue(queue: QueueState, specs: TaskSpec[], session: SessionId | undefined): string[] {
     const now = this.clock.now();
     const ids = new Array<string>(specs.length);
+    const images: TaskImage[] | undefined = this.journal ? new Array(specs.length) : undefined;
     let readyAdded = false;
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i]!;
@@ -381,8 +472,10 @@ export class Engine {
         queue.ready.push(record, record.priority);
         readyAdded = true;
       }
+      if (images) images[i] = imageOf(record);
       if (this.listeners.length > 0) this.emit({ kind: 'put', queue: queue.name, taskId: id, attempt: 1, payload: spec.payload, session, at: now });
     }
+    if (images) this.journal!.append({ op: 'put', tasks: images });
     if (readyAdded) this.serveGetters(queue);
     return ids;
   }
@@ -437,6 +530,7 @@ export class Engine {
       this.serveGetters(queue);
       return;
     }
+    if (records.length > 0 && this.journal) this.journal.append({ op: request.autoAck ? 'ack' : 'lease', ids: records.map((r) => r.id) });
     if (this.listeners.length > 0) {
       for (const record of records) this.emit({ kind: 'get', queue: queue.name, taskId: record.id, attempt: record.attempt, payload: record.payload, session: request.session, at: now });
     }
@@ -496,9 +590,11 @@ export class Engine {
     record.attempt++;
     if (delay > 0) {
       this.hold(record, this.clock.now() + delay * SECOND);
+      if (this.journal) this.journal.append(retryRecord(record));
     } else {
       record.state = TaskState.Ready;
       queue.ready.push(record, record.priority);
+      if (this.journal) this.journal.append(retryRecord(record));
       this.serveGetters(queue);
     }
   }
@@ -511,6 +607,7 @@ export class Engine {
     const target = from.options.deadLetter;
     if (target === null || target === from.name) {
       record.state = TaskState.Gone;
+      if (this.journal) this.journal.append({ op: 'drop', ids: [record.id] });
       return;
     }
     const dlq = this.queues.get(target) ?? this.createQueue(target, { maxAttempts: 0, deadLetter: null });
@@ -519,6 +616,11 @@ export class Engine {
     record.state = TaskState.Ready;
     dlq.ready.push(record, record.priority);
     dlq.totals.put++;
+    if (this.journal) {
+      const dead: JournalRecord = { op: 'dead', id: record.id, queue: dlq.name, from: from.name };
+      if (record.lastError !== undefined) dead.lastError = record.lastError;
+      this.journal.append(dead);
+    }
     this.serveGetters(dlq);
   }
 
@@ -644,6 +746,34 @@ export class Engine {
   private emit(event: EngineEvent): void {
     for (const listener of this.listeners) listener(event);
   }
+}
+
+/** A lease ended without an ack: the task is back, ready or (readyAt) delayed. */
+function retryRecord(record: TaskRecord): JournalRecord {
+  const retry: JournalRecord = { op: 'retry', id: record.id, attempt: record.attempt };
+  if (record.state === TaskState.Delayed) retry.readyAt = record.readyAt;
+  if (record.lastError !== undefined) retry.lastError = record.lastError;
+  return retry;
+}
+
+/** The stored form of a task; fields that are not set are left out. */
+function imageOf(record: TaskRecord): TaskImage {
+  const image: TaskImage = {
+    id: record.id,
+    queue: record.queue.name,
+    payload: record.payload,
+    priority: record.priority,
+    enqueuedAt: record.enqueuedAt,
+    attempt: record.attempt,
+  };
+  if (record.ttr !== undefined) image.ttr = record.ttr;
+  if (record.replyTo !== undefined) image.replyTo = record.replyTo;
+  if (record.maxAttempts !== undefined) image.maxAttempts = record.maxAttempts;
+  if (record.lastError !== undefined) image.lastError = record.lastError;
+  if (record.deadLetteredFrom !== undefined) image.deadLetteredFrom = record.deadLetteredFrom;
+  if (record.state === TaskState.Delayed) image.readyAt = record.readyAt;
+  if (record.state === TaskState.Leased) image.leased = true;
+  return image;
 }
 
 /** Removes withdrawn waiters, keeping the order of the rest; amortized O(1) by the callers' threshold. */

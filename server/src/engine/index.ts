@@ -3,3 +3,4 @@ export { EngineError, type EngineErrorReason } from './engineError';
 export { ManualClock, systemClock, type Clock } from './clock';
 export { DEFAULTS, type EngineDefaults, type EngineEvent, type QueueOptions, type SessionId, type Waiter } from './types';
 export type { Deliver } from './waiters';
+export type { EngineState, JournalRecord, JournalSink, QueueImage, RestoreSummary, TaskImage } from './journal';

@@ -29,7 +29,8 @@ export class TaskRecord {
   constructor(
     readonly id: string,
     public queue: QueueState,
-    readonly payload: unknown,
+    /** Dropped (undefined) once the task is acked: see Engine.ack. */
+    public payload: unknown,
     readonly priority: number,
     /** ms since the epoch. */
     readonly enqueuedAt: number,

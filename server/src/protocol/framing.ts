@@ -93,7 +93,7 @@ export function encodeFrame(json: string, framing: Framing): Buffer {
  */
 
 export class FrameDecoder {
-  private readonly maxFrameBytes: number;
+  private maxFrameBytes: number;
   private readonly handlers: FrameHandlers;
   private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
   private mode: Framing | undefined;
@@ -102,6 +102,12 @@ export class FrameDecoder {
   private readonly held = new GrowableBuffer();
   /** Content-Length: bytes of the body being read, or -1 while reading headers. */
   private bodyLength = -1;
+  /** NDJSON: the held partial line has a byte other than JSON whitespace. */
+  private heldContent = false;
+  /** Set by {@link suspend}: no frame is delivered until {@link resume}. */
+  private suspended = false;
+  /** Input received while suspended, or left in a chunk when the suspension began. */
+  private deferred: Buffer | undefined;
 
   constructor(options: FrameDecoderOptions) {
     if (!Number.isSafeInteger(options.maxFrameBytes) || options.maxFrameBytes < 1) {
@@ -128,17 +134,74 @@ export class FrameDecoder {
   }
 
   /**
+   * True while a frame has begun and not ended: part of an NDJSON line or of a header block
+   * is held, or a Content-Length header announced a body that has not fully arrived (even
+   * when none of it has).
+   */
+  get inFrame(): boolean {
+    if (this.stopped) return false;
+    // Whitespace between NDJSON lines (a lone CR, a space) is no frame yet.
+    if (this.mode === 'ndjson') return this.heldContent;
+    return this.held.length > 0 || this.bodyLength >= 0;
+  }
+
+  /** The largest frame body accepted from now on. */
+  get frameLimit(): number {
+    return this.maxFrameBytes;
+  }
+
+  /**
+   * Changes the frame limit for the frames that follow (a server reads small frames until the
+   * peer has authenticated, then larger ones). Bytes already held are kept, so lowering the
+   * limit below them applies from the next frame on.
+   */
+  setFrameLimit(maxFrameBytes: number): void {
+    if (!Number.isSafeInteger(maxFrameBytes) || maxFrameBytes < 1) {
+      throw new RangeError(`maxFrameBytes must be a positive integer, got ${maxFrameBytes}`);
+    }
+    this.maxFrameBytes = maxFrameBytes;
+  }
+
+  /**
    * Stops decoding: frames still inside the chunk being pushed are not delivered, and later
    * input is ignored. For a connection that is closing for reasons of its own.
    */
   close(): void {
     this.stopped = true;
     this.held.release();
+    this.deferred = undefined;
+  }
+
+  /**
+   * Stops delivering frames, even in the middle of a chunk: the rest of the chunk, and
+   * anything pushed until {@link resume}, is kept as it is. For a connection that must stop
+   * reading requests at once (its peer does not read the answers), from inside onFrame.
+   */
+  suspend(): void {
+    this.suspended = true;
+  }
+
+  /** Delivers what was kept while suspended (synchronously; a handler may suspend again). */
+  resume(): void {
+    if (!this.suspended) return;
+    this.suspended = false;
+    const rest = this.deferred;
+    this.deferred = undefined;
+    if (rest) this.push(rest);
+  }
+
+  /** Bytes kept unread while suspended. */
+  get deferredBytes(): number {
+    return this.deferred?.length ?? 0;
   }
 
   /** Feeds the next bytes of the stream. */
   push(chunk: Buffer): void {
     if (this.stopped || chunk.length === 0) return;
+    if (this.suspended) {
+      this.defer(chunk);
+      return;
+    }
     let start = 0;
     if (this.mode === undefined) {
       start = skipWhitespace(chunk, 0, chunk.length);
@@ -168,16 +231,19 @@ export class FrameDecoder {
       this.held.append(chunk, start, newline);
       const line = this.held.view();
       this.held.clear();
+      this.heldContent = false;
       this.deliverLine(line, 0, line.length);
       lineStart = newline + 1;
     }
-    while (!this.stopped) {
+    while (!this.stopped && !this.suspended) {
       const newline = chunk.indexOf(LF, lineStart);
       if (newline === -1) break;
       this.deliverLine(chunk, lineStart, newline);
       lineStart = newline + 1;
     }
-    if (!this.stopped && lineStart < chunk.length) this.holdPartialLine(chunk, lineStart);
+    if (this.stopped || lineStart >= chunk.length) return;
+    if (this.suspended) this.defer(chunk.subarray(lineStart));
+    else this.holdPartialLine(chunk, lineStart);
   }
 
   /**
@@ -192,6 +258,7 @@ export class FrameDecoder {
       return;
     }
     this.held.append(chunk, start, chunk.length);
+    if (!this.heldContent && skipWhitespace(chunk, start, chunk.length) < chunk.length) this.heldContent = true;
   }
 
   private deliverLine(buffer: Buffer, start: number, end: number): void {
@@ -216,6 +283,10 @@ export class FrameDecoder {
     let offset = start;
     while (offset < chunk.length && !this.stopped) {
       offset = this.bodyLength < 0 ? this.readHeader(chunk, offset) : this.readBody(chunk, offset);
+      if (this.suspended && offset < chunk.length && !this.stopped) {
+        this.defer(chunk.subarray(offset));
+        return;
+      }
     }
   }
 
@@ -304,6 +375,10 @@ export class FrameDecoder {
     } catch {
       return undefined;
     }
+  }
+
+  private defer(bytes: Buffer): void {
+    this.deferred = this.deferred ? Buffer.concat([this.deferred, bytes]) : bytes;
   }
 
   private fail(kind: FrameErrorKind, message: string): void {

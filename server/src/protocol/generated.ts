@@ -343,6 +343,133 @@ export interface ClientInfo {
 export interface ClientsResult {
   clients: ClientInfo[];
 }
+/**
+ * The result of manager/stats: counters since the manager started, and the state of its queues now.
+ */
+export interface ManagerStats {
+  /**
+   * The server software's version.
+   */
+  version: string;
+  startedAt: Timestamp;
+  /**
+   * Seconds since the manager started.
+   */
+  uptime: number;
+  connections: ConnectionCounters;
+  /**
+   * Failed session/authenticate requests.
+   */
+  authFailures: number;
+  frames: TrafficCounters;
+  bytes: TrafficCounters;
+  events: EventCounters;
+  leases: LeaseCounters;
+  memory: MemoryUsage;
+  /**
+   * Seconds the queues' rates were measured over: about the last minute, less while the manager is younger than that.
+   */
+  rateWindow: number;
+  queues: QueueActivity[];
+}
+/**
+ * Connections of the manager.
+ */
+export interface ConnectionCounters {
+  /**
+   * Open connections, authenticated or not.
+   */
+  current: number;
+  /**
+   * Open connections that have authenticated.
+   */
+  sessions: number;
+  /**
+   * Connections accepted since the manager started (refused ones not included).
+   */
+  total: number;
+  /**
+   * Connections refused over a connection limit.
+   */
+  refused: number;
+  /**
+   * Connections the server closed because of a limit: the handshake deadline, a frame left unfinished, output the peer did not read.
+   */
+  dropped: number;
+  /**
+   * TLS handshakes that failed (0 without TLS).
+   */
+  tlsFailures: number;
+}
+/**
+ * Frames or bytes since the manager started, after TLS.
+ */
+export interface TrafficCounters {
+  received: number;
+  sent: number;
+}
+/**
+ * events/event notifications since the manager started.
+ */
+export interface EventCounters {
+  /**
+   * Notifications written to subscribers.
+   */
+  sent: number;
+  /**
+   * Notifications dropped because the subscriber's connection was too far behind (§6.1).
+   */
+  dropped: number;
+}
+/**
+ * Leases of every queue.
+ */
+export interface LeaseCounters {
+  /**
+   * Leases held now.
+   */
+  held: number;
+  /**
+   * Leases that ended because their ttr ran out, since the manager started.
+   */
+  expired: number;
+  /**
+   * Leases given back because their session closed or the manager shut down, since the manager started.
+   */
+  released: number;
+}
+/**
+ * The manager process's memory, in bytes.
+ */
+export interface MemoryUsage {
+  /**
+   * Resident set size.
+   */
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  /**
+   * Memory outside the JavaScript heap, such as buffers.
+   */
+  external: number;
+}
+/**
+ * One queue's depth now and its rates over rateWindow.
+ */
+export interface QueueActivity {
+  queue: QueueName;
+  ready: number;
+  leased: number;
+  delayed: number;
+  /**
+   * Tasks that entered the queue per second (QueueTotals.put).
+   */
+  putsPerSecond: number;
+  /**
+   * Tasks acked per second (QueueTotals.acked).
+   */
+  acksPerSecond: number;
+}
 export interface SubscribeParams {
   /**
    * Only events of these queues (client events always pass); absent: all.
@@ -457,6 +584,8 @@ export interface RequestMap {
   'events/unsubscribe': { params: UnsubscribeParams; result: EmptyResult };
   /** Shuts the manager down gracefully: answers, releases every lease, closes every connection, stops listening. */
   'manager/shutdown': { params: EmptyParams; result: EmptyResult };
+  /** Manager-wide counters (connections, authentication failures, traffic, events, leases, memory) and each queue's depth and put and ack rates over the last minute. */
+  'manager/stats': { params: EmptyParams; result: ManagerStats };
 }
 
 /** Every notification: its params type. */
@@ -506,6 +635,7 @@ export const METHODS = {
   'events/subscribe': {"method":"events/subscribe","kind":"request","direction":"clientToServer","since":"2026-11","params":"SubscribeParams","result":"SubscribeResult","errors":[-32602,1005],"blocking":false},
   'events/unsubscribe': {"method":"events/unsubscribe","kind":"request","direction":"clientToServer","since":"2026-11","params":"UnsubscribeParams","result":"EmptyResult","errors":[-32602],"blocking":false},
   'manager/shutdown': {"method":"manager/shutdown","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"EmptyResult","errors":[-32602,-32005],"blocking":false},
+  'manager/stats': {"method":"manager/stats","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"ManagerStats","errors":[-32602],"blocking":false},
   'events/event': {"method":"events/event","kind":"notification","direction":"serverToClient","since":"2026-11","params":"Event","errors":[],"blocking":false},
   '$/cancelRequest': {"method":"$/cancelRequest","kind":"notification","direction":"clientToServer","since":"2026-11","params":"CancelParams","errors":[],"blocking":false},
 } as const satisfies Record<RequestMethod | NotificationMethod, MethodDescriptor>;

@@ -11,6 +11,18 @@ interface Subscription {
   includePayload: boolean;
 }
 
+/** What the hub reports about delivery, for the manager's counters and log. */
+export interface EventDeliveryObserver {
+  /** An event was written to a subscriber. */
+  sent?(session: Session): void;
+  /** The first event dropped for a session whose output is too far behind (not every one). */
+  startedDropping?(session: Session): void;
+  /** Events flow again to a session that had lost `dropped` events since startedDropping. */
+  stoppedDropping?(session: Session, dropped: number): void;
+  /** Every dropped event. */
+  dropped?(session: Session): void;
+}
+
 /** Which events carry task payloads only when the subscriber asks for them. */
 const PAYLOAD_KINDS = new Set<EventKind>(['put', 'get', 'dead']);
 
@@ -20,10 +32,13 @@ const PAYLOAD_KINDS = new Set<EventKind>(['put', 'get', 'dead']);
  */
 export class EventHub {
   private readonly subscriptions = new Map<string, Subscription>();
+  /** Events dropped for each session during its current episode of falling behind. */
+  private readonly droppedInEpisode = new Map<Session, number>();
 
   constructor(
     private readonly describe: (sessionId: string) => EventClient | undefined,
     private readonly maxBacklogBytes: number,
+    private readonly observer: EventDeliveryObserver = {},
   ) {}
 
   get active(): boolean {
@@ -55,6 +70,7 @@ export class EventHub {
   dropSession(session: Session): void {
     for (const id of session.subscriptions) this.subscriptions.delete(id);
     session.subscriptions.clear();
+    this.droppedInEpisode.delete(session);
   }
 
   /** Fans an engine event out to matching subscriptions. */
@@ -91,8 +107,20 @@ export class EventHub {
     const session = subscription.session;
     if (session.backlog > this.maxBacklogBytes) {
       session.droppedEvents++;
+      this.observer.dropped?.(session);
+      if (!session.droppingEvents) {
+        session.droppingEvents = true;
+        this.observer.startedDropping?.(session);
+      }
+      this.droppedInEpisode.set(session, (this.droppedInEpisode.get(session) ?? 0) + 1);
       return;
     }
-    session.notify('events/event', event);
+    if (session.droppingEvents) {
+      session.droppingEvents = false;
+      const dropped = this.droppedInEpisode.get(session) ?? 0;
+      this.droppedInEpisode.delete(session);
+      this.observer.stoppedDropping?.(session, dropped);
+    }
+    if (session.notify('events/event', event)) this.observer.sent?.(session);
   }
 }

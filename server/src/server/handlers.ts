@@ -22,7 +22,10 @@ export interface HandlerContext {
   readonly events: EventHub;
   readonly limits: { maxBatch: number; maxPayloadBytes: number; maxSubscriptions: number };
   clients(): RequestMap['manager/clients']['result'];
-  shutdown(): void;
+  /** Manager-wide counters and queue activity (counters.ts). */
+  stats(): RequestMap['manager/stats']['result'];
+  /** Starts a graceful shutdown; `by` is the session that asked for it. */
+  shutdown(by?: Session): void;
 }
 
 /** A reply now, or DEFERRED when the handler will answer through call.resolve/reject. */
@@ -170,7 +173,10 @@ export const handlers: HandlerTable = {
   // {"jsonrpc":"2.0","id":18,"method":"manager/shutdown","params":{}}
   'manager/shutdown': (_params, call, ctx) => {
     call.resolve({});
-    ctx.shutdown();
+    ctx.shutdown(call.session);
     return DEFERRED;
   },
+
+  // {"jsonrpc":"2.0","id":19,"method":"manager/stats","params":{}}
+  'manager/stats': (_params, _call, ctx) => ctx.stats(),
 };

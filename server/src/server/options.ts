@@ -1,4 +1,5 @@
 import type { EngineDefaults } from '../engine';
+import type { TaskStore } from '../store/store';
 import type { Logger } from './logger';
 
 /** Limits the server enforces; announced to clients in the authenticate result. */
@@ -19,6 +20,18 @@ export interface ServerLimits {
   authFailureDelay: number;
   /** Bytes of unsent output past which event notifications to a session are dropped (default 8 MiB). */
   maxEventBacklogBytes: number;
+  /** Largest frame read before the connection has authenticated (default 256 KiB; never above maxFrameBytes). */
+  maxHandshakeFrameBytes: number;
+  /** Most connections from one remote address that have not authenticated yet (default 128). */
+  maxHandshakesPerAddress: number;
+  /** Deepest nesting of arrays and objects in a message, the message itself being level 1 (default 256). */
+  maxNestingDepth: number;
+  /** Seconds an authenticated connection may hold part of a frame without sending more of it (default 60). */
+  partialFrameTimeout: number;
+  /** Bytes of unsent output past which the server stops reading the connection until it drains (default 16 MiB). */
+  maxOutputBytes: number;
+  /** Seconds unsent output may stay above maxOutputBytes without shrinking before the connection is dropped (default 60). */
+  slowConsumerTimeout: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -30,6 +43,12 @@ export const DEFAULT_LIMITS: ServerLimits = {
   handshakeTimeout: 10,
   authFailureDelay: 250,
   maxEventBacklogBytes: 8 * 1024 * 1024,
+  maxHandshakeFrameBytes: 256 * 1024,
+  maxHandshakesPerAddress: 128,
+  maxNestingDepth: 256,
+  partialFrameTimeout: 60,
+  maxOutputBytes: 16 * 1024 * 1024,
+  slowConsumerTimeout: 60,
 };
 
 export const DEFAULT_PORT = 7400;
@@ -57,5 +76,7 @@ export interface ServerOptions {
   autoCreateQueues?: boolean;
   /** Queues to declare at start. */
   queues?: QueueDeclaration[];
+  /** Keeps queues beyond the process (a JournalStore for --data-dir); default: in memory only. */
+  store?: TaskStore;
   log?: Logger;
 }

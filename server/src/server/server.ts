@@ -1,11 +1,13 @@
 import { createServer as createTcpServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Engine, EngineError, systemClock, type EngineErrorReason } from '../engine';
+import type { RestoreSummary } from '../engine/journal';
 import { methodNotFound, ProtocolError } from '../protocol/errors';
 import { detectFraming, encodeFrame } from '../protocol/framing';
-import { ErrorCodes, type EventClient, type HelloParams } from '../protocol/generated';
+import { ErrorCodes, type EventClient, type HelloParams, type ManagerStats } from '../protocol/generated';
 import { validateParams } from '../protocol/validation';
 import { packageVersion } from '../version';
+import { ManagerCounters } from './counters';
 import { EngineTimer } from './engineTimer';
 import { EventHub } from './events';
 import { DEFERRED, handlers, type Call, type HandlerContext } from './handlers';
@@ -13,6 +15,11 @@ import { authenticate, hello } from './handshake';
 import { silentLogger, type Logger } from './logger';
 import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type ServerLimits, type ServerOptions } from './options';
 import { Session, type SessionHost } from './session';
+import type { TaskStore } from '../store/store';
+import { ThrottledLog } from './throttle';
+
+/** Sockets being refused at once (waiting to read their first frame); beyond, refused without an answer. */
+const MAX_PENDING_REFUSALS = 256;
 
 /** Engine refusals map to wire codes in this one table. */
 const ENGINE_ERROR_CODES: Record<EngineErrorReason, number> = {
@@ -49,6 +56,20 @@ export class TaskwireServer implements SessionHost {
   private readonly timer = new EngineTimer();
   private readonly context: HandlerContext;
   private readonly autoCreate: boolean;
+  /** Manager-wide counters, for manager/stats. */
+  readonly counters: ManagerCounters;
+  private readonly throttled: ThrottledLog;
+  /** Connections not authenticated yet, by remote address (for maxHandshakesPerAddress). */
+  private readonly handshakesByAddress = new Map<string, number>();
+  /** The remote address each such connection is counted under. */
+  private readonly handshaking = new Map<Session, string>();
+  private pendingRefusals = 0;
+  /** Where queue state is kept beyond the process; none: in memory only. */
+  private readonly store: TaskStore | undefined;
+  /** What was restored from the store at start. */
+  readonly restored: RestoreSummary | undefined;
+  /** Why the manager stopped on its own: the store could no longer keep changes. */
+  storeFailure: Error | undefined;
   private shuttingDown = false;
   private resolveClosed: (() => void) | undefined;
   /** Resolves once a shutdown (by signal, by API or by manager/shutdown) has completed. */
@@ -60,27 +81,64 @@ export class TaskwireServer implements SessionHost {
     this.log = options.log ?? silentLogger;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.autoCreate = options.autoCreateQueues ?? true;
-    this.engine = new Engine({ clock: systemClock, defaults: options.engine, autoCreate: this.autoCreate, onWake: this.timer.wake });
+    this.store = options.store;
+    this.engine = new Engine({ clock: systemClock, defaults: options.engine, autoCreate: this.autoCreate, onWake: this.timer.wake, journal: this.store });
     this.timer.attach(this.engine);
+    this.restored = this.store ? this.engine.restore(this.store.recovered) : undefined;
     for (const queue of options.queues ?? []) {
       const { name, ...rest } = queue;
       this.engine.declareQueue(name, rest);
     }
-    this.events = new EventHub((id) => this.describeSession(id), this.limits.maxEventBacklogBytes);
+    this.store?.start(
+      () => this.engine.exportState(),
+      (error) => {
+        this.storeFailure = error;
+        this.log.error('the store failed: the manager stops, as it can no longer keep changes', { error: error.message });
+        void this.shutdown();
+      },
+    );
+    this.counters = new ManagerCounters(this.engine);
+    this.throttled = new ThrottledLog(this.log);
+    this.events = new EventHub((id) => this.describeSession(id), this.limits.maxEventBacklogBytes, {
+      sent: () => this.counters.eventsSent++,
+      dropped: () => this.counters.eventsDropped++,
+      startedDropping: (session) =>
+        this.log.warn('dropping events for a slow subscriber', { session: session.id, name: session.client?.name, address: session.address, unsentBytes: session.backlog }),
+      stoppedDropping: (session, dropped) => this.log.info('events flow again to a slow subscriber', { session: session.id, name: session.client?.name, dropped }),
+    });
     this.engine.onEvent((event) => this.events.publishEngineEvent(event));
     this.context = {
       engine: this.engine,
       events: this.events,
       limits: this.limits,
       clients: () => ({ clients: [...this.authenticatedSessions.values()].map((s) => s.info(this.engine.leasedBy(s.id))) }),
-      shutdown: () => void this.shutdown(),
+      stats: () => this.stats(),
+      shutdown: (by) => {
+        if (by) this.log.info('shutdown requested', { session: by.id, name: by.client?.name, address: by.address });
+        void this.shutdown();
+      },
     };
     const onConnection = (socket: Socket) => this.accept(socket);
     this.net = options.tls
-      ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, onConnection)
+      ? createTlsServer(
+          // A peer that never completes the TLS handshake is dropped at the same deadline as one that never authenticates.
+          { cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2', handshakeTimeout: this.limits.handshakeTimeout * 1000 },
+          onConnection,
+        )
       : createTcpServer(onConnection);
     // TLS handshake failures (a wrong certificate, plain TCP on a TLS port) are the peer's problem.
-    this.net.on('tlsClientError', (error: Error) => this.log.debug('TLS handshake failed', { error: error.message }));
+    this.net.on('tlsClientError', (error: Error, socket: Socket) => {
+      this.counters.tlsFailures++;
+      this.log.debug('TLS handshake failed', { error: error.message, address: `${socket.remoteAddress}:${socket.remotePort}` });
+      // Node reports a handshake timeout here but leaves the socket open: a peer that never
+      // sent a ClientHello would be held for ever, outside maxConnections.
+      socket.destroy();
+    });
+  }
+
+  /** The manager-wide counters and queue activity that manager/stats answers. */
+  stats(): ManagerStats {
+    return this.counters.snapshot({ current: this.sessions.size, sessions: this.authenticatedSessions.size });
   }
 
   /** Starts listening; resolves with the bound address. */
@@ -94,6 +152,7 @@ export class TaskwireServer implements SessionHost {
         this.net.off('error', onError);
         this.net.on('error', (error) => this.log.error('server error', { error: error.message }));
         const address = this.net.address() as AddressInfo;
+        this.counters.start();
         this.log.info('listening', { host: address.address, port: address.port, tls: this.options.tls !== undefined });
         resolve(address);
       });
@@ -126,11 +185,16 @@ export class TaskwireServer implements SessionHost {
       }
       session.pending.clear();
       const released = this.engine.releaseSession(session.id, 'manager shut down');
+      this.counters.leasesReleased += released;
       if (released > 0) this.log.info('released leases', { session: session.id, tasks: released });
-      // After the requests already read in this turn (answered -32005), not before.
-      setImmediate(() => session.end());
+      // After the requests already read in this turn (answered -32005), not before, and after
+      // answers that wait for the store.
+      if (this.store) this.store.onDurable(() => session.end());
+      else setImmediate(() => session.end());
     }
     this.timer.stop();
+    this.counters.stop();
+    this.throttled.flushAll();
     this.maybeClosed();
     return this.closed;
   }
@@ -184,12 +248,21 @@ export class TaskwireServer implements SessionHost {
 
   sessionClosed(session: Session): void {
     this.sessions.delete(session);
+    this.leaveHandshake(session);
     this.events.dropSession(session);
     session.pending.clear();
     const released = this.engine.releaseSession(session.id, 'client disconnected');
+    this.counters.leasesReleased += released;
     if (this.authenticatedSessions.delete(session.id)) {
-      this.log.info('client disconnected', { session: session.id, name: session.client?.name, address: session.address, released });
+      this.log.info('client disconnected', { session: session.id, name: session.client?.name, address: session.address, released, reason: session.closeReason });
       this.events.publishClientEvent('client-disconnected', this.eventClient(session));
+    } else if (session.closeReason === 'handshake deadline') {
+      this.throttled.warn('handshake-deadline', 'connection dropped: not authenticated within the handshake deadline', {
+        address: session.address,
+        seconds: this.limits.handshakeTimeout,
+      });
+    } else {
+      this.log.debug('connection closed before authenticating', { address: session.address, reason: session.closeReason });
     }
     this.maybeClosed();
   }
@@ -201,29 +274,77 @@ export class TaskwireServer implements SessionHost {
       socket.destroy();
       return;
     }
-    if (this.sessions.size >= this.limits.maxConnections) {
-      this.refuse(socket);
+    const remote = socket.remoteAddress;
+    if (remote === undefined) {
+      socket.destroy(); // already gone
       return;
     }
-    const session = new Session(socket, this, { maxFrameBytes: this.limits.maxFrameBytes, handshakeTimeout: this.limits.handshakeTimeout });
+    if (this.sessions.size >= this.limits.maxConnections) {
+      this.refuse(socket, 'maxConnections', this.limits.maxConnections, `limit exceeded: the manager serves at most ${this.limits.maxConnections} connections`);
+      return;
+    }
+    const handshakes = this.handshakesByAddress.get(remote) ?? 0;
+    if (handshakes >= this.limits.maxHandshakesPerAddress) {
+      this.refuse(
+        socket,
+        'maxHandshakesPerAddress',
+        this.limits.maxHandshakesPerAddress,
+        `limit exceeded: at most ${this.limits.maxHandshakesPerAddress} connections from one address may be authenticating at once`,
+      );
+      return;
+    }
+    const session = new Session(socket, this, {
+      maxFrameBytes: this.limits.maxFrameBytes,
+      handshakeTimeout: this.limits.handshakeTimeout,
+      maxHandshakeFrameBytes: this.limits.maxHandshakeFrameBytes,
+      maxNestingDepth: this.limits.maxNestingDepth,
+      partialFrameTimeout: this.limits.partialFrameTimeout,
+      maxOutputBytes: this.limits.maxOutputBytes,
+      slowConsumerTimeout: this.limits.slowConsumerTimeout,
+      counters: this.counters,
+      log: this.log,
+    });
     this.sessions.add(session);
+    this.handshakesByAddress.set(remote, handshakes + 1);
+    this.handshaking.set(session, remote);
+    this.counters.connectionsTotal++;
+    this.log.debug('connection opened', { address: session.address });
   }
 
-  /** Over the connection limit: answer the first message, in the client's framing, with why. */
-  private refuse(socket: Socket): void {
+  /** The session no longer counts against its address's handshake limit (authenticated or closed). */
+  private leaveHandshake(session: Session): void {
+    const remote = this.handshaking.get(session);
+    if (remote === undefined) return;
+    this.handshaking.delete(session);
+    const left = (this.handshakesByAddress.get(remote) ?? 1) - 1;
+    if (left > 0) this.handshakesByAddress.set(remote, left);
+    else this.handshakesByAddress.delete(remote);
+  }
+
+  /** Over a connection limit: answer the first message, in the client's framing, with why. */
+  private refuse(socket: Socket, limit: string, max: number, message: string): void {
+    this.counters.connectionsRefused++;
     const address = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.log.warn('connection refused: too many connections', { address, max: this.limits.maxConnections });
-    const error = new ProtocolError(ErrorCodes.LimitExceeded, `limit exceeded: the manager serves at most ${this.limits.maxConnections} connections`, {
-      limit: 'maxConnections',
-      max: this.limits.maxConnections,
-    });
-    socket.setNoDelay(true);
+    this.throttled.warn(`refused:${limit}`, `connection refused: ${limit} reached`, { address, limit, max });
     socket.on('error', () => {});
+    if (this.pendingRefusals >= MAX_PENDING_REFUSALS) {
+      // A flood: explaining to each one would hold a socket per connection for seconds.
+      socket.destroy();
+      return;
+    }
+    this.pendingRefusals++;
+    const error = new ProtocolError(ErrorCodes.LimitExceeded, message, { limit, max });
+    socket.setNoDelay(true);
     socket.once('data', (chunk: Buffer) => {
       const framing = detectFraming(chunk[0] ?? 0x7b) ?? 'ndjson';
       socket.end(encodeFrame(JSON.stringify({ jsonrpc: '2.0', id: null, error: error.toJson() }), framing));
     });
-    setTimeout(() => socket.destroy(), 5000).unref();
+    const timer = setTimeout(() => socket.destroy(), 5000);
+    timer.unref();
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.pendingRefusals--;
+    });
   }
 
   private handleHandshake(session: Session, id: string | number, method: string, params: unknown): void {
@@ -264,14 +385,16 @@ export class TaskwireServer implements SessionHost {
         },
       });
       if (!result) {
-        this.log.warn('authentication failed', { address: session.address, name: session.client?.name });
+        this.counters.authFailures++;
+        this.throttled.warn('auth-failed', 'authentication failed', { address: session.address, name: session.client?.name });
         // The delay slows guessing; the answer says nothing about what was wrong.
         setTimeout(() => {
           session.respondError(id, new ProtocolError(ErrorCodes.AuthenticationFailed));
-          session.end();
+          session.end('authentication failed');
         }, this.limits.authFailureDelay);
         return;
       }
+      this.leaveHandshake(session);
       session.respond(id, result);
       this.authenticatedSessions.set(session.id, session);
       this.log.info('client connected', { session: session.id, name: session.client?.name, role: session.client?.role ?? 'worker', address: session.address });
@@ -287,6 +410,9 @@ export class TaskwireServer implements SessionHost {
   private makeCall(session: Session, id: string | number, frameBytes: number, method: string): Call {
     let settled = false;
     const log = this.log;
+    // With a store, an answer waits until the changes made so far are durable: nobody hears of
+    // a task that a crash could still lose. Answers keep their order (onDurable is FIFO).
+    const store = this.store;
     return {
       session,
       frameBytes,
@@ -294,13 +420,21 @@ export class TaskwireServer implements SessionHost {
         if (settled) return false;
         settled = true;
         session.pending.delete(id);
-        return session.respond(id, result);
+        if (!store) return session.respond(id, result);
+        store.onDurable((failure) => {
+          if (failure) session.respondError(id, new ProtocolError(ErrorCodes.InternalError, `internal error: the manager could not save the change (${failure.message}) and is stopping`));
+          else session.respond(id, result);
+        });
+        // A connection that closes while its answer waits releases what it was given (attempt + 1).
+        return session.writable;
       },
       reject(error: unknown): void {
         if (settled) return;
         settled = true;
         session.pending.delete(id);
-        session.respondError(id, toProtocolError(error, log, method));
+        const protocolError = toProtocolError(error, log, method);
+        if (store) store.onDurable(() => session.respondError(id, protocolError));
+        else session.respondError(id, protocolError);
       },
       defer(waiter) {
         if (!settled) session.pending.set(id, waiter);
@@ -319,8 +453,14 @@ export class TaskwireServer implements SessionHost {
 
   private maybeClosed(): void {
     if (this.shuttingDown && this.sessions.size === 0 && this.resolveClosed) {
-      this.resolveClosed();
+      const resolveClosed = this.resolveClosed;
       this.resolveClosed = undefined;
+      if (!this.store) return resolveClosed();
+      this.store.close().then(resolveClosed, (error: Error) => {
+        this.storeFailure ??= error;
+        this.log.error('the store could not be closed cleanly', { error: error.message });
+        resolveClosed();
+      });
     }
   }
 }

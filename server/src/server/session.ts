@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { nestsDeeperThan } from '../protocol/depth';
 import { encodeFrame, FrameDecoder, type Framing } from '../protocol/framing';
 import { ProtocolError } from '../protocol/errors';
 import { ErrorCodes, type ClientDescription, type ClientInfo } from '../protocol/generated';
 import type { Waiter } from '../engine';
+import { silentLogger, type Logger } from './logger';
+import { DEFAULT_LIMITS } from './options';
 
 type RequestId = string | number;
 
@@ -15,6 +18,34 @@ export interface SessionHost {
 }
 
 export type SessionState = 'new' | 'greeted' | 'authenticating' | 'authenticated' | 'closed';
+
+/** Manager-wide traffic counters a session adds to (see counters.ts). */
+export interface SessionCounters {
+  framesReceived: number;
+  framesSent: number;
+  bytesReceived: number;
+  bytesSent: number;
+  /** Connections the server closed because of a limit (deadline, idle partial frame, unread output). */
+  connectionsDropped: number;
+}
+
+export interface SessionOptions {
+  maxFrameBytes: number;
+  /** Seconds to authenticate. */
+  handshakeTimeout: number;
+  /** The frame limit until the connection has authenticated (capped at maxFrameBytes). */
+  maxHandshakeFrameBytes?: number;
+  /** Deepest nesting of arrays and objects in a message; deeper ones are refused with -32600. */
+  maxNestingDepth?: number;
+  /** Seconds an authenticated connection may leave a frame unfinished without sending more of it. */
+  partialFrameTimeout?: number;
+  /** Unsent output past which the connection is not read until it drains. */
+  maxOutputBytes?: number;
+  /** Seconds unsent output may stay above maxOutputBytes without shrinking before the connection is dropped. */
+  slowConsumerTimeout?: number;
+  counters?: SessionCounters;
+  log?: Logger;
+}
 
 /**
  * One connection: framing, the JSON-RPC envelope, and what the registry shows about it.
@@ -34,38 +65,70 @@ export class Session {
   acked = 0;
   nacked = 0;
   droppedEvents = 0;
+  /** True while events to this session are being dropped (its output is too far behind). */
+  droppingEvents = false;
+  /** Why the server closed the connection, when it did (for the log). */
+  closeReason: string | undefined;
   /** Blocking requests in flight, by request id, so $/cancelRequest can find them. */
   readonly pending = new Map<RequestId, Waiter>();
   readonly subscriptions = new Set<string>();
   private readonly decoder: FrameDecoder;
   private readonly maxFrameBytes: number;
+  private readonly maxNestingDepth: number;
+  private readonly partialFrameTimeout: number;
+  private readonly maxOutputBytes: number;
+  private readonly slowConsumerTimeout: number;
+  private readonly counters: SessionCounters | undefined;
+  private readonly log: Logger;
   private handshakeTimer: NodeJS.Timeout | undefined;
+  /** Runs while an authenticated peer leaves a frame unfinished; refreshed by every byte. */
+  private partialFrameTimer: NodeJS.Timeout | undefined;
+  /** Bytes handed to the socket on this connection (what was flushed is this minus the backlog). */
+  private bytesWritten = 0;
+  /** Reading is paused because the peer does not read what it is sent. */
+  private inputPaused = false;
+  private slowConsumerTimer: NodeJS.Timeout | undefined;
+  /** Bytes flushed when the slow-consumer timer was last armed: progress is flushing more. */
+  private flushedMark = 0;
 
   constructor(
     readonly socket: Socket,
     private readonly host: SessionHost,
-    options: { maxFrameBytes: number; handshakeTimeout: number },
+    options: SessionOptions,
   ) {
     this.address = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.maxFrameBytes = options.maxFrameBytes;
+    this.maxNestingDepth = options.maxNestingDepth ?? DEFAULT_LIMITS.maxNestingDepth;
+    this.partialFrameTimeout = options.partialFrameTimeout ?? DEFAULT_LIMITS.partialFrameTimeout;
+    this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_LIMITS.maxOutputBytes;
+    this.slowConsumerTimeout = options.slowConsumerTimeout ?? DEFAULT_LIMITS.slowConsumerTimeout;
+    this.counters = options.counters;
+    this.log = options.log ?? silentLogger;
     socket.setNoDelay(true);
     // Finds peers that vanished without a FIN (a pulled cable, a dead VM) so their leases return.
     socket.setKeepAlive(true, 30_000);
     this.decoder = new FrameDecoder({
-      maxFrameBytes: options.maxFrameBytes,
+      // Until the peer proves it holds the key, it gets no more than a handshake needs.
+      maxFrameBytes: Math.min(options.maxHandshakeFrameBytes ?? DEFAULT_LIMITS.maxHandshakeFrameBytes, options.maxFrameBytes),
       onFrame: (text, bytes) => this.onFrame(text, bytes),
       onError: (error) => this.onFramingError(error.kind, error.fatal, error.message),
     });
     socket.on('data', (chunk: Buffer) => {
       this.lastSeenAt = Date.now();
+      if (this.counters) this.counters.bytesReceived += chunk.length;
       this.decoder.push(chunk);
+      this.watchPartialFrame();
     });
+    socket.on('drain', () => this.resumeInput());
     socket.on('error', () => {
       // A reset or broken pipe: 'close' follows and cleans up.
     });
     socket.on('close', () => this.closed());
     this.handshakeTimer = setTimeout(() => {
-      if (this.state !== 'authenticated') this.destroy();
+      if (this.state === 'authenticated' || this.state === 'closed') return;
+      this.closeReason = 'handshake deadline';
+      if (this.counters) this.counters.connectionsDropped++;
+      this.destroy();
     }, options.handshakeTimeout * 1000);
   }
 
@@ -82,13 +145,39 @@ export class Session {
     this.state = 'authenticated';
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
+    this.decoder.setFrameLimit(this.maxFrameBytes);
   }
 
-  /** Writes one message as one frame; false when the connection is gone. */
+  /** Writes one message as one frame; false when the connection is gone or the message cannot be sent. */
   send(message: object): boolean {
     if (!this.writable) return false;
-    this.socket.write(encodeFrame(JSON.stringify(message), this.framing ?? 'ndjson'));
+    let text: string;
+    try {
+      text = JSON.stringify(message);
+    } catch (error) {
+      // Input is bounded (nesting depth), so this should not happen; if it does, the request
+      // gets -32603 rather than no answer, and a delivery is taken back (false).
+      this.log.error('cannot serialize a message', { session: this.id, error: error instanceof Error ? error.message : String(error) });
+      const id = (message as { id?: unknown }).id;
+      if (id === undefined || !('result' in message)) return false;
+      text = JSON.stringify({ jsonrpc: '2.0', id, error: new ProtocolError(ErrorCodes.InternalError).toJson() });
+      this.write(encodeFrame(text, this.framing ?? 'ndjson'));
+      return false;
+    }
+    this.write(encodeFrame(text, this.framing ?? 'ndjson'));
     return true;
+  }
+
+  private write(frame: Buffer): void {
+    this.socket.write(frame);
+    this.bytesWritten += frame.length;
+    if (this.counters) {
+      this.counters.framesSent++;
+      this.counters.bytesSent += frame.length;
+    }
+    // A peer that sends requests but does not read the answers: stop reading its requests
+    // (TCP pushes back on it) until it has taken what it was sent.
+    if (!this.inputPaused && this.socket.writableLength > this.maxOutputBytes) this.pauseInput();
   }
 
   respond(id: RequestId, result: unknown): boolean {
@@ -104,8 +193,9 @@ export class Session {
   }
 
   /** Sends what is queued, then closes. */
-  end(): void {
+  end(reason?: string): void {
     if (this.state === 'closed') return;
+    this.closeReason ??= reason;
     this.state = 'closed';
     this.socket.end();
     // A peer that never reads must not keep the socket open forever.
@@ -139,6 +229,7 @@ export class Session {
 
   private onFrame(text: string, bytes: number): void {
     if (this.state === 'closed') return;
+    if (this.counters) this.counters.framesReceived++;
     this.framing ??= this.decoder.framing;
     let message: unknown;
     try {
@@ -158,6 +249,11 @@ export class Session {
     }
     const { jsonrpc, id, method, params } = message as Record<string, unknown>;
     const validId = typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id));
+    if (nestsDeeperThan(message, this.maxNestingDepth)) {
+      // Refused before anything recursive (validation, serialization) sees it.
+      this.respondError(validId ? (id as RequestId) : null, new ProtocolError(ErrorCodes.InvalidRequest, `invalid request: the message nests arrays and objects deeper than ${this.maxNestingDepth} levels`));
+      return;
+    }
     if (jsonrpc !== '2.0' || typeof method !== 'string' || (id !== undefined && !validId)) {
       // A response from the client (there is nothing it could answer) is ignored, not refused.
       if (jsonrpc === '2.0' && validId && method === undefined && ('result' in message || 'error' in message)) return;
@@ -173,17 +269,98 @@ export class Session {
     // The first frame may fail before any was delivered: answer in the framing the client used.
     this.framing ??= this.decoder.framing;
     if (kind === 'too-large') {
-      this.respondError(null, new ProtocolError(ErrorCodes.FrameTooLarge, message, { limit: this.maxFrameBytes }));
+      this.respondError(null, new ProtocolError(ErrorCodes.FrameTooLarge, message, { limit: this.decoder.frameLimit }));
     } else {
       this.respondError(null, new ProtocolError(ErrorCodes.ParseError, message));
     }
-    if (fatal) this.end();
+    if (fatal) this.end(kind === 'too-large' ? 'frame too large' : 'malformed frame');
+  }
+
+  /**
+   * After authentication, a frame that has begun must keep coming: a peer that sends part of
+   * a frame and then nothing for partialFrameTimeout seconds is dropped. (Before, the
+   * handshake deadline covers it; while reading is paused, the peer is not to blame.)
+   */
+  private watchPartialFrame(): void {
+    if (this.state !== 'authenticated' || this.inputPaused || !this.decoder.inFrame) {
+      if (this.partialFrameTimer) clearTimeout(this.partialFrameTimer);
+      this.partialFrameTimer = undefined;
+      return;
+    }
+    if (this.partialFrameTimer) {
+      this.partialFrameTimer.refresh();
+      return;
+    }
+    this.partialFrameTimer = setTimeout(() => {
+      this.partialFrameTimer = undefined;
+      if (this.state !== 'authenticated' || this.inputPaused || !this.decoder.inFrame) return;
+      this.log.warn('connection dropped: a frame was left unfinished', {
+        session: this.id,
+        name: this.client?.name,
+        address: this.address,
+        seconds: this.partialFrameTimeout,
+        bufferedBytes: this.decoder.bufferedBytes,
+      });
+      this.drop('unfinished frame');
+    }, this.partialFrameTimeout * 1000);
+  }
+
+  private pauseInput(): void {
+    this.inputPaused = true;
+    // Not even the rest of the chunk being read: each request in it could add another answer.
+    this.decoder.suspend();
+    this.socket.pause();
+    this.watchPartialFrame();
+    this.flushedMark = this.bytesWritten - this.socket.writableLength;
+    this.slowConsumerTimer = setTimeout(() => this.checkSlowConsumer(), this.slowConsumerTimeout * 1000);
+  }
+
+  /** 'drain': everything written has been flushed; read requests again. */
+  private resumeInput(): void {
+    if (!this.inputPaused || this.socket.writableLength > this.maxOutputBytes) return;
+    this.inputPaused = false;
+    if (this.slowConsumerTimer) clearTimeout(this.slowConsumerTimer);
+    this.slowConsumerTimer = undefined;
+    // The requests kept from before the pause go first; their answers may pause it again.
+    this.decoder.resume();
+    if (!this.inputPaused && this.state !== 'closed') this.socket.resume();
+    this.watchPartialFrame();
+  }
+
+  /** Still behind after slowConsumerTimeout: fine if it read something since, dropped if not. */
+  private checkSlowConsumer(): void {
+    this.slowConsumerTimer = undefined;
+    if (!this.inputPaused || this.state === 'closed') return;
+    const flushed = this.bytesWritten - this.socket.writableLength;
+    if (flushed > this.flushedMark) {
+      this.flushedMark = flushed;
+      this.slowConsumerTimer = setTimeout(() => this.checkSlowConsumer(), this.slowConsumerTimeout * 1000);
+      return;
+    }
+    this.log.warn('dropped slow consumer: it does not read what it is sent', {
+      session: this.id,
+      name: this.client?.name,
+      address: this.address,
+      unsentBytes: this.socket.writableLength,
+      seconds: this.slowConsumerTimeout,
+    });
+    this.drop('slow consumer');
+  }
+
+  /** Closes at once, without flushing: for peers that broke a limit. */
+  private drop(reason: string): void {
+    this.closeReason ??= reason;
+    if (this.counters) this.counters.connectionsDropped++;
+    this.socket.destroy();
   }
 
   private closed(): void {
     // 'close' fires once per socket, so the host hears of each session's end exactly once.
     this.state = 'closed';
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    if (this.partialFrameTimer) clearTimeout(this.partialFrameTimer);
+    if (this.slowConsumerTimer) clearTimeout(this.slowConsumerTimer);
+    this.handshakeTimer = this.partialFrameTimer = this.slowConsumerTimer = undefined;
     this.host.sessionClosed(this);
   }
 }

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import type { ClientInfo, Event, QueueStats } from '../../src';
+import type { ClientInfo, Event, ManagerStats, QueueStats } from '../../src';
 import { validateDefinition } from '../../src/protocol/validation';
 import { cleanupCli, jsonLines, lines, startServe, type RunningCli, type Serve } from './cliHarness';
 
@@ -26,18 +26,26 @@ describe('cli e2e: stats, workers, ping, tail', function () {
   afterEach(cleanupCli);
 
   describe('stats', () => {
-    it('prints a table with the header and a row of counts per queue', async () => {
+    it('prints a manager line, then a table with the header and a row of counts and rates per queue', async () => {
       await put(serve, ['tasks', '1', '2', '3']);
       await put(serve, ['later', 'x', '--delay', '60']);
       const worker = await serve.client({ name: 'w1' });
       await worker.queue('tasks').get({ timeout: 5 }); // one leased
       const result = await serve.run(['stats']);
       assert.equal(result.code, 0, result.stderr);
-      const [header, ...rows] = lines(result.stdout);
-      assert.deepEqual(header!.split(/\s+/), ['QUEUE', 'READY', 'LEASED', 'DELAYED', 'DEAD', 'MAXSIZE', 'GETTERS', 'PUT', 'ACKED', 'NACKED', 'EXPIRED']);
+      const [managerLine, header, ...rows] = lines(result.stdout);
+      // Open now: w1 and the stats command itself; since start: the two puts besides.
+      assert.match(
+        managerLine!,
+        /^manager \d+\.\d+\.\d+\S*, up \d+ s: 2 connections \(2 sessions; 4 since start, 0 refused, 0 dropped\), 0 auth failures, 0 events dropped, rss \d+\.\d MiB$/,
+      );
+      assert.deepEqual(header!.split(/\s+/), ['QUEUE', 'READY', 'LEASED', 'DELAYED', 'DEAD', 'MAXSIZE', 'GETTERS', 'PUT', 'ACKED', 'NACKED', 'EXPIRED', 'PUT/S', 'ACK/S']);
       const cells = Object.fromEntries(rows.map((row) => [row.split(/\s+/)[0], row.split(/\s+/)]));
-      assert.deepEqual(cells['tasks'], ['tasks', '2', '1', '0', '0', '-', '0', '3', '0', '0', '0']);
-      assert.deepEqual(cells['later'], ['later', '0', '0', '1', '0', '-', '0', '1', '0', '0', '0']);
+      assert.deepEqual(cells['tasks']!.slice(0, 11), ['tasks', '2', '1', '0', '0', '-', '0', '3', '0', '0', '0']);
+      assert.deepEqual(cells['later']!.slice(0, 11), ['later', '0', '0', '1', '0', '-', '0', '1', '0', '0', '0']);
+      // Rates over the manager's young life: 3 puts in a few seconds, no acks.
+      assert.ok(Number(cells['tasks']![11]) > 0, `put rate of tasks: ${cells['tasks']![11]}`);
+      assert.equal(cells['tasks']![12], '0');
       // Sorted by name.
       assert.deepEqual(
         rows.map((row) => row.split(/\s+/)[0]),
@@ -45,10 +53,20 @@ describe('cli e2e: stats, workers, ping, tail', function () {
       );
     });
 
-    it('says so when there are no queues yet', async () => {
+    it('says so when there are no queues yet, below the manager line', async () => {
       const result = await serve.run(['stats']);
       assert.equal(result.code, 0, result.stderr);
-      assert.match(result.stdout, /no queues yet/);
+      const [managerLine, message] = lines(result.stdout);
+      assert.match(managerLine!, /^manager .*, up \d+ s: 1 connection \(1 session; 1 since start, 0 refused, 0 dropped\), 0 auth failures, 0 events dropped, rss /);
+      assert.match(message!, /no queues yet/);
+    });
+
+    it('counts authentication failures in the manager line', async () => {
+      const wrong = await serve.run(['ping', '--authkey', 'not-the-key']);
+      assert.equal(wrong.code, 4, wrong.stderr);
+      const result = await serve.run(['stats']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(lines(result.stdout)[0]!, /, 1 auth failure, /);
     });
 
     it('stats tasks --json prints one QueueStats object', async () => {
@@ -62,12 +80,24 @@ describe('cli e2e: stats, workers, ping, tail', function () {
       assert.equal(stats.totals.put, 2);
     });
 
-    it('stats --json prints {queues: QueueStats[]}', async () => {
+    it('stats --json prints {manager: ManagerStats, queues: QueueStats[]}', async () => {
       await put(serve, ['a', '1']);
       await put(serve, ['b', '1', '2']);
       const result = await serve.run(['stats', '--json']);
       assert.equal(result.code, 0, result.stderr);
-      const { queues } = JSON.parse(result.stdout) as { queues: QueueStats[] };
+      const { manager, queues } = JSON.parse(result.stdout) as { manager: ManagerStats; queues: QueueStats[] };
+      assert.equal(validateDefinition('ManagerStats', manager), undefined, result.stdout);
+      assert.deepEqual(Object.keys(JSON.parse(result.stdout) as object), ['manager', 'queues']);
+      assert.equal(manager.connections.sessions, 1, 'the stats command itself');
+      assert.equal(manager.connections.total, 3, 'two puts and the stats command');
+      assert.ok(manager.frames.received > 0 && manager.bytes.sent > 0 && manager.memory.rss > 0);
+      assert.deepEqual(
+        manager.queues.map((q) => [q.queue, q.ready]).sort(),
+        [
+          ['a', 1],
+          ['b', 2],
+        ],
+      );
       for (const queue of queues) assert.equal(validateDefinition('QueueStats', queue), undefined);
       assert.deepEqual(
         queues.filter((q) => q.queue === 'a' || q.queue === 'b').map((q) => [q.queue, q.ready]).sort(),

@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { Engine, EngineError, ManualClock, type EngineEvent, type EngineOptions, type EngineErrorReason, type Waiter } from '../../src/engine';
+import type { JournalRecord } from '../../src/engine/journal';
 import type { QueueStats, Task, TaskSpec } from '../../src/protocol/generated';
+import { encodeRecord, Replay, scanRecords } from '../../src/store';
 
 /** Shared fixtures for the engine tests: a ManualClock, recorded events and wake-ups, and small wrappers around the callback API. */
 
@@ -24,10 +26,30 @@ export interface Harness {
   tickTo(seconds: number): void;
 }
 
+/**
+ * Every engine a harness makes also journals its changes, through the store's record codec;
+ * after each test, the journal must replay to exactly the state the engine holds. So every
+ * engine test doubles as a test of the journal: the one suite runs against both stores.
+ */
+const journaled: { engine: Engine; records: Buffer[] }[] = [];
+
+afterEach(function checkJournalReplay() {
+  for (const { engine, records } of journaled.splice(0)) {
+    if (this.currentTest?.state === 'failed') continue;
+    const replay = new Replay();
+    for (const record of scanRecords(Buffer.concat(records), 'journal').records) replay.apply(record);
+    assert.deepEqual(replay.state(), engine.exportState(), 'the journal does not replay to the engine state');
+    assert.equal(replay.unmatched, 0, 'a journal record named a task that was not there');
+  }
+});
+
 export function makeHarness(options: Omit<EngineOptions, 'clock' | 'onWake'> = {}): Harness {
   const clock = new ManualClock(START);
   const wakes: number[] = [];
-  const engine = new Engine({ idPrefix: 't', ...options, clock, onWake: (at) => wakes.push(at) });
+  const records: Buffer[] = [];
+  const journal = options.journal ?? { append: (record: JournalRecord) => records.push(encodeRecord(record)) };
+  const engine = new Engine({ idPrefix: 't', ...options, clock, onWake: (at) => wakes.push(at), journal });
+  if (!options.journal) journaled.push({ engine, records });
   const events: EngineEvent[] = [];
   engine.onEvent((event) => events.push(event));
   return {

@@ -380,4 +380,84 @@ describe('protocol/framing', () => {
       assert.deepEqual(events, [{ error: 'invalid-utf8', fatal: true }]);
     });
   });
+
+  describe('suspend, resume, inFrame and setFrameLimit', () => {
+    it('stops delivering in the middle of a chunk and delivers the rest, in order, on resume (NDJSON)', () => {
+      const events: string[] = [];
+      const decoder: FrameDecoder = new FrameDecoder({
+        maxFrameBytes: 1024,
+        onFrame: (frame) => {
+          events.push(frame);
+          if (frame === '{"n":2}') decoder.suspend();
+        },
+        onError: () => assert.fail('no error expected'),
+      });
+      decoder.push(Buffer.from('{"n":1}\n{"n":2}\n{"n":3}\n{"n":'));
+      assert.deepEqual(events, ['{"n":1}', '{"n":2}']);
+      decoder.push(Buffer.from('4}\n'));
+      assert.equal(decoder.deferredBytes, '{"n":3}\n{"n":4}\n'.length);
+      assert.deepEqual(events, ['{"n":1}', '{"n":2}']);
+      decoder.resume();
+      assert.deepEqual(events, ['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}']);
+      assert.equal(decoder.deferredBytes, 0);
+    });
+
+    it('suspends between Content-Length frames and when a held line completes', () => {
+      const events: string[] = [];
+      const decoder: FrameDecoder = new FrameDecoder({
+        maxFrameBytes: 1024,
+        onFrame: (frame) => {
+          events.push(frame);
+          decoder.suspend();
+        },
+        onError: () => assert.fail('no error expected'),
+      });
+      decoder.push(Buffer.concat([contentLengthFrame('{"a":1}'), contentLengthFrame('{"b":2}'), contentLengthFrame('{"c":3}')]));
+      assert.deepEqual(events, ['{"a":1}']);
+      decoder.resume();
+      assert.deepEqual(events, ['{"a":1}', '{"b":2}']);
+      decoder.resume();
+      decoder.resume();
+      assert.deepEqual(events, ['{"a":1}', '{"b":2}', '{"c":3}']);
+
+      const lines: string[] = [];
+      const ndjson: FrameDecoder = new FrameDecoder({ maxFrameBytes: 1024, onFrame: (f) => (lines.push(f), ndjson.suspend()), onError: () => {} });
+      ndjson.push(Buffer.from('{"x"'));
+      ndjson.push(Buffer.from(':1}\n{"y":2}\n'));
+      assert.deepEqual(lines, ['{"x":1}']);
+      ndjson.resume();
+      assert.deepEqual(lines, ['{"x":1}', '{"y":2}']);
+    });
+
+    it('tells whether a frame has begun: a partial line, a header, an announced body; not whitespace', () => {
+      const { decoder } = recorder();
+      assert.equal(decoder.inFrame, false);
+      decoder.push(Buffer.from('{"a":1}\n  '));
+      assert.equal(decoder.inFrame, false, 'whitespace after a line is no frame');
+      decoder.push(Buffer.from('{"b"'));
+      assert.equal(decoder.inFrame, true);
+      decoder.push(Buffer.from(':2}\n'));
+      assert.equal(decoder.inFrame, false);
+      const cl = recorder(1024, 'content-length');
+      cl.decoder.push(Buffer.from('Content-Len'));
+      assert.equal(cl.decoder.inFrame, true);
+      cl.decoder.push(Buffer.from('gth: 7\r\n\r\n'));
+      assert.equal(cl.decoder.inFrame, true, 'a body announced and not arrived');
+      cl.decoder.push(Buffer.from('{"c":3}'));
+      assert.equal(cl.decoder.inFrame, false);
+      assert.deepEqual(cl.frames(), ['{"c":3}']);
+    });
+
+    it('applies a new frame limit to the frames that follow', () => {
+      const { decoder, frames, errors } = recorder(10);
+      assert.equal(decoder.frameLimit, 10);
+      decoder.setFrameLimit(100);
+      decoder.push(Buffer.from(`{"p":"${'x'.repeat(50)}"}\n`));
+      assert.equal(frames().length, 1);
+      decoder.setFrameLimit(10);
+      decoder.push(Buffer.from(`{"p":"${'x'.repeat(50)}"}\n`));
+      assert.deepEqual(errors(), [{ error: 'too-large', fatal: true }]);
+      assert.throws(() => decoder.setFrameLimit(0), RangeError);
+    });
+  });
 });

@@ -104,6 +104,23 @@ const GOOD_EXAMPLES: Record<keyof typeof METHODS, { params: unknown[]; result?: 
   },
   'events/unsubscribe': { params: [{ subscription: 'sub-1' }], result: {} },
   'manager/shutdown': { params: [{}], result: {} },
+  'manager/stats': {
+    params: [{}],
+    result: {
+      version: '0.1.0',
+      startedAt: AT,
+      uptime: 3600.5,
+      connections: { current: 3, sessions: 2, total: 40, refused: 1, dropped: 2, tlsFailures: 0 },
+      authFailures: 5,
+      frames: { received: 1200, sent: 1250 },
+      bytes: { received: 96000, sent: 180000 },
+      events: { sent: 400, dropped: 12 },
+      leases: { held: 1, expired: 3, released: 4 },
+      memory: { rss: 60_000_000, heapUsed: 20_000_000, heapTotal: 30_000_000, external: 2_000_000 },
+      rateWindow: 60,
+      queues: [{ queue: 'jobs', ready: 3, leased: 1, delayed: 0, putsPerSecond: 12.5, acksPerSecond: 11.25 }],
+    },
+  },
   'events/event': {
     params: [
       { subscription: 'sub-1', kind: 'ack', queue: 'jobs', taskId: 't-1', result: 'done', at: AT },

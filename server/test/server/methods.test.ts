@@ -146,6 +146,7 @@ describe('server: methods', () => {
       ['queue/peek', { queue: 'q', max: 'x' }, 'invalid params: "max" must be an integer', '/max'],
       ['queue/purge', { queue: 5 }, 'invalid params: "queue" must be a string', '/queue'],
       ['manager/clients', { x: 1 }, 'invalid params: unknown field "x"', '/x'],
+      ['manager/stats', { verbose: true }, 'invalid params: unknown field "verbose"', '/verbose'],
       ['events/subscribe', { kinds: ['bogus'] }, 'invalid params: "kinds/0" must be one of "put", "get", "ack", "nack", "expired", "dead", "purge", "client-connected", "client-disconnected"', '/kinds/0'],
       ['events/subscribe', { queues: 'q' }, 'invalid params: "queues" must be an array', '/queues'],
       ['events/unsubscribe', {}, 'invalid params: missing required field "subscription"', '/subscription'],

@@ -1,0 +1,620 @@
+#!/usr/bin/env node
+// Taskwire benchmark runner: the seed's multiprocessing manager and Taskwire (TypeScript
+// client one call per task, TypeScript client with batches, Python client) side by side in the
+// same run, a fresh manager per measurement. See bench/README.md.
+//
+//   npm run bench                         the full run (about 15 minutes on 2 cores)
+//   node bench/run.mjs --quick --out DIR  the smoke run (under a minute; CI)
+//   node bench/run.mjs --help
+import { writeFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { killAll, rssBytes, cpuSeconds, machineBusySeconds, sleep } from './lib/proc.mjs';
+import { ALL_SYSTEMS, BENCH, PYTHON, REPO, SYSTEMS, detectDurableOptions, removeDir, snapshotTaskwire, spawnIdle, spawnProducer, spawnWorkers, startManager, tempDir } from './lib/systems.mjs';
+import { percentile, mean } from './lib/stats.mjs';
+import { summarizeCpuProfile } from './lib/profile.mjs';
+import { aggregate, renderMarkdown, renderSvg, evaluateTargets } from './lib/report.mjs';
+
+const WORKLOADS = ['pipeline', 'workers', 'payload', 'latency', 'idle', 'memory', 'durable', 'profile'];
+const QUICK_WORKLOADS = ['pipeline', 'latency', 'idle', 'memory', 'durable'];
+
+const USAGE = `Usage: node bench/run.mjs [options]      (npm run bench -- [options])
+
+Runs the seed's multiprocessing manager and Taskwire side by side and writes
+<out>/latest.json, <out>/latest.md and <out>/pipeline-workers.svg.
+
+Options:
+  --quick              smoke run: tiny N, 1 run, workloads ${QUICK_WORKLOADS.join(',')} (< 1 min)
+  --only LIST          workloads, comma-separated: ${WORKLOADS.join(',')}
+  --systems LIST       systems, comma-separated: ${ALL_SYSTEMS.join(',')}
+  --runs N             repetitions of each measurement (default 5; --quick: 1)
+  --n N                pipeline tasks (default 20000); the other workloads scale from it
+  --workers LIST       worker counts of the "workers" workload (default 1,8,64)
+  --idle-count N       idle connections of the "idle" workload (default 1000)
+  --mem-n N            tasks queued by Taskwire in the "memory" workload (default 1000000)
+  --mem-seed-n N       tasks queued by the seed in the "memory" workload (default 50000)
+  --latency-warmup N   warm-up round trips (default 3000)
+  --latency-count N    timed round trips (default 2000)
+  --ts-max-procs N     most Node worker processes; beyond, connections share them (default 8)
+  --batch-scale K      taskwire-ts-batch pipelines run K × N tasks, so that their clock runs
+                       long enough to mean something (default 5; --quick: 1)
+  --no-snapshot        run server/ as it is instead of a copy of its build taken at the start
+                       (by default a rebuild during the run cannot change what is measured)
+  --dry-run            print the plan and the time estimate, run nothing
+  --render FILE        rewrite latest.md and the SVG from a latest.json (next to it, or --out)
+  --out DIR            where the results go (default bench/results)
+  -h, --help           this text
+`;
+
+function parseOptions(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      systems: { type: 'string' },
+      runs: { type: 'string' },
+      n: { type: 'string' },
+      workers: { type: 'string' },
+      'idle-count': { type: 'string' },
+      'mem-n': { type: 'string' },
+      'mem-seed-n': { type: 'string' },
+      'latency-warmup': { type: 'string' },
+      'latency-count': { type: 'string' },
+      'ts-max-procs': { type: 'string' },
+      'batch-scale': { type: 'string' },
+      'no-snapshot': { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
+      render: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const int = (name, fallback, min = 1) => {
+    if (values[name] === undefined) return fallback;
+    const v = Number(values[name]);
+    if (!Number.isInteger(v) || v < min) usage(`--${name} must be a whole number >= ${min}`);
+    return v;
+  };
+  const list = (name, allowed, fallback) => {
+    if (values[name] === undefined) return fallback;
+    const items = values[name].split(',').map((s) => s.trim()).filter(Boolean);
+    for (const item of items) if (!allowed.includes(item)) usage(`--${name}: unknown "${item}" (use ${allowed.join(', ')})`);
+    return items;
+  };
+  const quick = values.quick;
+  const n = int('n', quick ? 1000 : 20_000);
+  const o = {
+    quick,
+    runs: int('runs', quick ? 1 : 5),
+    runsExplicit: values.runs !== undefined,
+    n,
+    workloads: list('only', WORKLOADS, quick ? QUICK_WORKLOADS : WORKLOADS),
+    systems: list('systems', ALL_SYSTEMS, ALL_SYSTEMS),
+    workersList: values.workers ? values.workers.split(',').map(Number) : quick ? [1, 8] : [1, 8, 64],
+    idleCount: int('idle-count', quick ? 50 : 1000),
+    memN: int('mem-n', quick ? 20_000 : 1_000_000),
+    memSeedN: int('mem-seed-n', quick ? 2_000 : 50_000),
+    latencyWarmup: int('latency-warmup', quick ? 200 : 3000, 0),
+    latencyCount: int('latency-count', quick ? 300 : 2000),
+    tsMaxProcs: int('ts-max-procs', 8),
+    batchScale: int('batch-scale', quick ? 1 : 5),
+    snapshot: !values['no-snapshot'],
+    dryRun: values['dry-run'],
+    render: values.render,
+    outGiven: values.out !== undefined,
+    out: resolve(values.out ?? join(BENCH, 'results')),
+  };
+  if (o.workersList.some((w) => !Number.isInteger(w) || w < 1)) usage('--workers: whole numbers >= 1, comma-separated');
+  // Derived sizes (see bench/README.md, "Choices"): the sweep, payloads and the idle pipeline
+  // use fewer tasks than the main pipeline so that the full run stays near 15 minutes.
+  o.nSweep = Math.max(100, Math.round(n / 4));
+  o.n1k = Math.max(100, Math.round(n / 4));
+  o.n64k = Math.max(50, Math.round(n / 20));
+  o.nIdle = Math.max(100, Math.round(n / 2));
+  o.nDurable = Math.max(100, Math.round(n / 10));
+  return o;
+}
+
+function usage(message) {
+  process.stderr.write(`bench: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The plan: groups (a workload with one configuration) × runs × systems × variants.
+
+/** Rough tasks/s per system for the time estimate, refined by what the run measures. */
+const GUESS_RATE = { seed: 4500, 'taskwire-ts': 2500, 'taskwire-ts-batch': 35000, 'taskwire-py': 1900 };
+
+/**
+ * Tasks a pipeline of this system runs in a group of N: batches run batchScale × N (their clock
+ * would otherwise stop after a fraction of a second), except with 64 KiB payloads.
+ */
+function tasksFor(system, params, o) {
+  return system === 'taskwire-ts-batch' && !(params.size >= 65536) ? params.n * o.batchScale : params.n;
+}
+
+function buildPlan(o, durable) {
+  const groups = [];
+  const want = (w) => o.workloads.includes(w);
+  const pick = (list) => list.filter((s) => o.systems.includes(s));
+  const all = pick(ALL_SYSTEMS);
+  const notes = [];
+  if (want('pipeline')) {
+    groups.push({ workload: 'pipeline', key: 'W=2', title: `pipeline: N = ${fmtInt(o.n)}, W = 2, payload image_url_<i>`, params: { W: 2, n: o.n, size: 0 }, systems: all });
+  }
+  if (want('workers')) {
+    for (const W of o.workersList) {
+      groups.push({ workload: 'workers', key: `W=${W}`, title: `pipeline: N = ${fmtInt(o.nSweep)}, W = ${W}`, params: { W, n: o.nSweep, size: 0 }, systems: all });
+    }
+  }
+  if (want('payload')) {
+    for (const [size, n] of [[1024, o.n1k], [65536, o.n64k]]) {
+      groups.push({ workload: 'payload', key: `${size / 1024} KiB`, title: `pipeline: N = ${fmtInt(n)}, W = 2, payload ${size / 1024} KiB`, params: { W: 2, n, size }, systems: all });
+    }
+  }
+  if (want('latency')) {
+    groups.push({
+      workload: 'latency',
+      key: 'round trip',
+      title: `latency: put one task, wait for its result; ${fmtInt(o.latencyCount)} timed after ${fmtInt(o.latencyWarmup)} warm-up`,
+      params: { warmup: o.latencyWarmup, count: o.latencyCount },
+      systems: pick(['seed', 'taskwire-ts', 'taskwire-py']),
+    });
+  }
+  if (want('idle')) {
+    groups.push({
+      workload: 'idle',
+      key: `${o.idleCount} idle`,
+      title: `pipeline N = ${fmtInt(o.nIdle)}, W = 2, without and with ${fmtInt(o.idleCount)} idle connections blocked in get on another queue`,
+      params: { W: 2, n: o.nIdle, size: 0, idle: o.idleCount },
+      variants: ['without', 'with'],
+      systems: pick(['seed', 'taskwire-ts', 'taskwire-ts-batch']),
+    });
+  }
+  if (want('memory')) {
+    groups.push({
+      workload: 'memory',
+      key: '20-byte tasks',
+      title: `memory: queue 20-byte tasks (Taskwire ${fmtInt(o.memN)} with putMany of 10,000; the seed ${fmtInt(o.memSeedN)}, one put each), then drain them`,
+      params: { n: o.memN, seedN: o.memSeedN },
+      systems: pick(['seed', 'taskwire-ts-batch']),
+      defaultRuns: 3,
+    });
+  }
+  if (want('durable')) {
+    if (durable.fsync) {
+      for (const mode of ['always', 'everysec', 'never']) {
+        groups.push({
+          workload: 'durable',
+          key: `fsync ${mode}`,
+          title: `pipeline: N = ${fmtInt(o.nDurable)}, W = 2, durable store --data-dir (a fresh temporary directory) --fsync ${mode}`,
+          params: { W: 2, n: o.nDurable, size: 0, fsync: mode },
+          systems: pick(['taskwire-ts', 'taskwire-ts-batch']),
+          defaultRuns: 3,
+        });
+      }
+    } else {
+      notes.push('durable: skipped — `taskwire serve --help` has no `--fsync` option yet (the hook runs pipeline with --data-dir DIR --fsync always|everysec|never once it has).');
+    }
+  }
+  if (want('profile')) {
+    groups.push({
+      workload: 'profile',
+      key: 'W=2',
+      title: `profile: pipeline N = ${fmtInt(o.n)}, W = 2, the manager, the producer and one worker each under node --cpu-prof`,
+      params: { W: 2, n: o.n, size: 0, profile: true },
+      systems: pick(['taskwire-ts', 'taskwire-ts-batch']),
+      runs: 1,
+    });
+    groups.push({
+      workload: 'profile',
+      key: '64 KiB',
+      title: `profile: pipeline N = ${fmtInt(o.n64k)}, W = 2, payload 64 KiB, the manager, the producer and one worker each under node --cpu-prof`,
+      params: { W: 2, n: o.n64k, size: 65536, profile: true },
+      systems: pick(['taskwire-ts-batch']),
+      runs: 1,
+    });
+  }
+  const items = [];
+  for (const group of groups) {
+    // Memory and durable default to 3 runs (slow and steady); --runs sets every group.
+    group.runs = group.runs ?? (o.runsExplicit ? o.runs : Math.min(o.runs, group.defaultRuns ?? o.runs));
+    for (let run = 1; run <= group.runs; run++) {
+      for (const system of group.systems) {
+        for (const variant of group.variants ?? [undefined]) items.push({ group, system, variant, run });
+      }
+    }
+  }
+  return { groups, items, notes };
+}
+
+function estimateSeconds(item, o) {
+  const { workload, params } = item.group;
+  const rate = GUESS_RATE[item.system];
+  const lang = SYSTEMS[item.system].language;
+  const procStart = lang === 'ts' ? 0.25 : item.system === 'seed' ? 0.2 : 0.15;
+  const startup = 0.6 + procStart * Math.min(params.W ?? 1, lang === 'ts' ? 8 : 64) / 2;
+  if (workload === 'latency') {
+    const rtt = { seed: 450e-6, 'taskwire-ts': 250e-6, 'taskwire-py': 300e-6 }[item.system] ?? 400e-6;
+    return startup + (params.warmup + params.count) * rtt;
+  }
+  if (workload === 'memory') {
+    if (item.system === 'seed') return 2 + params.seedN / 10_000 + params.seedN / 20_000;
+    return 3 + (2 * params.n) / 250_000;
+  }
+  const big = { seed: 0.35, 'taskwire-ts': 0.18, 'taskwire-ts-batch': 0.02, 'taskwire-py': 0.29 }[item.system];
+  const sizeFactor = params.size >= 65536 ? big : params.size >= 1024 ? 0.8 : 1;
+  let seconds = startup + tasksFor(item.system, params, o) / (rate * sizeFactor);
+  if (params.fsync === 'always') seconds *= item.system === 'taskwire-ts' ? 9 : 4;
+  if (workload === 'idle' && item.variant === 'with') seconds += item.system === 'seed' ? params.idle / 250 : params.idle / 800;
+  if (workload === 'profile') seconds *= 1.5;
+  return seconds;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements. Each starts a fresh manager and stops it (and every process it started).
+
+async function measurePipeline(item, ctx) {
+  const { system, group, variant } = item;
+  const p = group.params;
+  const n = tasksFor(system, p, ctx.o);
+  const extraArgs = [];
+  let dataDir;
+  let profDir;
+  const clientProfDirs = {};
+  if (p.fsync) {
+    dataDir = tempDir('taskwire-bench-data-');
+    if (ctx.durable.dataDir) extraArgs.push('--data-dir', dataDir);
+    extraArgs.push('--fsync', p.fsync);
+  }
+  if (p.profile) {
+    profDir = tempDir('taskwire-bench-prof-');
+    clientProfDirs.producer = tempDir('taskwire-bench-prof-producer-');
+    clientProfDirs.worker = tempDir('taskwire-bench-prof-worker-');
+  }
+  const profFlags = (dir) => (dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : []);
+  const manager = await startManager(SYSTEMS[system].manager, { keyFile: ctx.keyFile, extraArgs, cpuProfDir: profDir });
+  const children = [];
+  const out = {};
+  try {
+    out.rssStart = rssBytes(manager.pid);
+    if (p.idle && variant === 'with') {
+      const idle = spawnIdle(system, manager, ctx.keyFile, p.idle);
+      children.push(idle);
+      await idle.waitFor('warm', 60_000);
+      await sleep(300);
+      out.rssWarm = rssBytes(manager.pid); // one idle connection open already
+      const t0 = Date.now();
+      idle.send('go');
+      const ready = await idle.waitFor('ready', 180_000);
+      out.idleConnectSeconds = (Date.now() - t0) / 1000;
+      if (ready.waitingGetters !== undefined) out.idleWaitingGetters = ready.waitingGetters;
+      await sleep(500);
+      out.rssIdle = rssBytes(manager.pid);
+      out.idleRssIncrease = out.rssIdle - out.rssWarm;
+      out.idleRssIncreaseFromStart = out.rssIdle - out.rssStart;
+      out.idleBytesPerConnection = out.idleRssIncrease / p.idle;
+    }
+    const workers = spawnWorkers(system, manager, ctx.keyFile, p.W, {
+      tsMaxProcs: ctx.o.tsMaxProcs,
+      nodeFlags: (i) => (i === 0 ? profFlags(clientProfDirs.worker) : []),
+    });
+    const producer = spawnProducer(system, manager, ctx.keyFile, { mode: 'pipeline', n, size: p.size }, profFlags(clientProfDirs.producer));
+    children.push(...workers, producer);
+    await Promise.all([...workers, producer].map((c) => c.waitFor('ready', 120_000)));
+    out.tasks = n;
+    out.workerProcesses = workers.length;
+    const cpuOf = (pids) => pids.reduce((a, pid) => a + cpuSeconds(pid), 0);
+    const workerPids = workers.map((w) => w.pid);
+    const cpu0 = cpuSeconds(manager.pid);
+    const p0 = cpuSeconds(producer.pid);
+    const w0 = cpuOf(workerPids);
+    const m0 = machineBusySeconds();
+    producer.send('go');
+    const result = await producer.waitFor('result', item.timeoutMs);
+    const cpu1 = cpuSeconds(manager.pid);
+    const w1 = cpuOf(workerPids);
+    const m1 = machineBusySeconds();
+    const p1 = producer.exited ? NaN : cpuSeconds(producer.pid);
+    if (result.distinct !== n) throw new Error(`${n} tasks put but ${result.distinct} distinct results`);
+    out.elapsed = result.elapsed;
+    out.tasksPerSec = n / result.elapsed;
+    out.managerCpuSeconds = cpu1 - cpu0;
+    out.managerCpuUsPerTask = ((cpu1 - cpu0) / n) * 1e6;
+    out.managerCpuShare = (cpu1 - cpu0) / result.elapsed; // 1.0 = one core busy the whole time
+    out.producerCpuUsPerTask = ((p1 - p0) / n) * 1e6;
+    out.workersCpuUsPerTask = ((w1 - w0) / n) * 1e6;
+    out.machineBusyShare = (m1.busy - m0.busy) / Math.max(1e-9, m1.busy - m0.busy + m1.idle - m0.idle);
+    out.rssEnd = rssBytes(manager.pid);
+    for (const w of workers) if (w.exited) throw new Error(`${w.label} exited early (${w.exitCode})${w.describeStderr()}`);
+    return out;
+  } finally {
+    await Promise.all(children.map((c) => c.end()));
+    await manager.stop();
+    if (dataDir) removeDir(dataDir);
+    if (profDir) {
+      out.profiles = {};
+      for (const [who, dir] of [['manager', profDir], ['producer', clientProfDirs.producer], ['worker', clientProfDirs.worker]]) {
+        try {
+          const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+          out.profiles[who] = file ? summarizeCpuProfile(join(dir, file)) : { error: 'no .cpuprofile written' };
+        } catch (error) {
+          out.profiles[who] = { error: String(error.message ?? error) };
+        }
+        removeDir(dir);
+      }
+    }
+  }
+}
+
+async function measureLatency(item, ctx) {
+  const { system, group } = item;
+  const manager = await startManager(SYSTEMS[system].manager, { keyFile: ctx.keyFile });
+  const children = [];
+  try {
+    const workers = spawnWorkers(system, manager, ctx.keyFile, 1);
+    const producer = spawnProducer(system, manager, ctx.keyFile, { mode: 'latency', ...group.params });
+    children.push(...workers, producer);
+    await Promise.all(children.map((c) => c.waitFor('ready', 60_000)));
+    producer.send('go');
+    const { samples } = await producer.waitFor('result', item.timeoutMs);
+    return { p50: percentile(samples, 50), p90: percentile(samples, 90), p99: percentile(samples, 99), mean: mean(samples), max: Math.max(...samples), count: samples.length };
+  } finally {
+    await Promise.all(children.map((c) => c.end()));
+    await manager.stop();
+  }
+}
+
+async function measureMemory(item, ctx) {
+  const { system, group } = item;
+  const n = system === 'seed' ? group.params.seedN : group.params.n;
+  const manager = await startManager(SYSTEMS[system].manager, { keyFile: ctx.keyFile });
+  const children = [];
+  try {
+    const producer = spawnProducer(system, manager, ctx.keyFile, { mode: 'memory', n });
+    children.push(producer);
+    await producer.waitFor('ready', 60_000);
+    await sleep(500);
+    const rssBefore = rssBytes(manager.pid);
+    producer.send('go');
+    const filled = await producer.waitFor('filled', item.timeoutMs);
+    await sleep(1000);
+    const rssAfter = rssBytes(manager.pid);
+    producer.send('drain');
+    const result = await producer.waitFor('result', item.timeoutMs);
+    await sleep(300);
+    const rssDrained = rssBytes(manager.pid);
+    return {
+      tasks: n,
+      rssBefore,
+      rssAfter,
+      rssDrained,
+      bytesPerTask: (rssAfter - rssBefore) / n,
+      putSeconds: filled.elapsed,
+      putPerSec: n / filled.elapsed,
+      drainSeconds: result.drainElapsed,
+      drainPerSec: n / result.drainElapsed,
+    };
+  } finally {
+    await Promise.all(children.map((c) => c.end()));
+    await manager.stop();
+  }
+}
+
+function measure(item, ctx) {
+  switch (item.group.workload) {
+    case 'latency':
+      return measureLatency(item, ctx);
+    case 'memory':
+      return measureMemory(item, ctx);
+    default:
+      return measurePipeline(item, ctx);
+  }
+}
+
+function headline(item, r) {
+  const w = item.group.workload;
+  if (w === 'latency') return `p50 ${fmtInt(r.p50)} µs, p99 ${fmtInt(r.p99)} µs`;
+  if (w === 'memory') return `${fmtInt(r.bytesPerTask)} B/task (RSS ${mb(r.rssBefore)} → ${mb(r.rssAfter)} MB), drain ${fmtInt(r.drainPerSec)} tasks/s`;
+  let s = `${fmtInt(r.tasksPerSec)} tasks/s (${r.elapsed.toFixed(2)} s, manager CPU ${fmtInt(r.managerCpuUsPerTask)} µs/task)`;
+  if (r.idleRssIncrease !== undefined) s += `, idle RSS +${mb(r.idleRssIncrease)} MB`;
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function fmtInt(x) {
+  return Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—';
+}
+function mb(bytes) {
+  return (bytes / 1048576).toFixed(1);
+}
+function fmtDuration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+function log(line) {
+  process.stderr.write(line + '\n');
+}
+
+function newestMtime(dir) {
+  let newest = 0;
+  const walk = (d) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else newest = Math.max(newest, statSync(path).mtimeMs);
+    }
+  };
+  try {
+    walk(dir);
+  } catch {
+    return undefined;
+  }
+  return newest ? new Date(newest).toISOString() : undefined;
+}
+
+function environment() {
+  const tryRun = (cmd, args) => {
+    try {
+      return execFileSync(cmd, args, { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    python: tryRun(PYTHON, ['--version']),
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
+    commit: tryRun('git', ['rev-parse', '--short', 'HEAD']),
+    serverBuiltAt: newestMtime(join(REPO, 'server', 'dist', 'src')),
+    worktreeDirty: (tryRun('git', ['status', '--porcelain', '--', 'server', 'samples']) ?? '') !== '',
+    taskwireVersion: JSON.parse(readFileSync(join(REPO, 'server', 'package.json'), 'utf8')).version,
+  };
+}
+
+/** Re-renders the Markdown report and the chart from a latest.json, measuring nothing. */
+function render(o) {
+  const file = resolve(o.render);
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  report.targets = evaluateTargets(report.groups);
+  const out = o.outGiven ? o.out : dirname(file);
+  mkdirSync(out, { recursive: true });
+  const markdown = renderMarkdown(report);
+  writeFileSync(join(out, 'latest.md'), markdown);
+  const svg = renderSvg(report.groups);
+  if (svg) writeFileSync(join(out, 'pipeline-workers.svg'), svg);
+  if (out !== dirname(file)) writeFileSync(join(out, 'latest.json'), JSON.stringify(report, null, 2) + '\n');
+  process.stdout.write(markdown);
+  log(`bench: rendered ${join(out, 'latest.md')}${svg ? ' and pipeline-workers.svg' : ''} from ${file}`);
+  return 0;
+}
+
+async function main() {
+  const o = parseOptions(process.argv.slice(2));
+  if (o.render) return render(o);
+  const started = Date.now();
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(signal, () => {
+      log(`\nbench: ${signal}: stopping every process this run started`);
+      killAll();
+      process.exit(130);
+    });
+  }
+  const workDir = tempDir('taskwire-bench-');
+  process.on('exit', () => {
+    killAll();
+    removeDir(workDir);
+  });
+
+  const keyFile = join(workDir, 'authkey');
+  writeFileSync(keyFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  if (o.snapshot) snapshotTaskwire(workDir);
+  const durable = await detectDurableOptions();
+  const env = environment();
+  const { groups, items, notes } = buildPlan(o, durable);
+  const ctx = { o, keyFile, durable };
+
+  for (const item of items) {
+    item.estimate = estimateSeconds(item, o);
+    item.timeoutMs = Math.max(120_000, item.estimate * 20_000);
+  }
+  const estimateTotal = items.reduce((a, i) => a + i.estimate + 0.3, 0);
+  const runCounts = [...new Set(groups.map((g) => g.runs))].sort((x, y) => y - x).join(' or ');
+  log(`taskwire bench: ${items.length} measurements in ${groups.length} groups, ${runCounts || 0} run(s) each; systems ${o.systems.join(', ')}`);
+  log(`  node ${env.node}, ${env.python ?? 'python ?'}, ${env.cpus} CPUs, load ${env.loadavgAtStart.join(' ')}; results to ${o.out}`);
+  log(`  estimated total: ~${fmtDuration(estimateTotal)}`);
+  for (const note of notes) log(`  ${note}`);
+  if (o.dryRun) {
+    for (const g of groups) {
+      const own = items.filter((i) => i.group === g);
+      log(`  ${g.workload} ${g.key}: ${g.title}; ${g.systems.join(', ')}; ${g.runs} run(s); ~${fmtDuration(own.reduce((a, i) => a + i.estimate + 0.3, 0))}`);
+    }
+    return 0;
+  }
+
+  const results = [];
+  const errors = [];
+  // Measured seconds per (group, system, variant), to refine the estimate of what is left.
+  const actual = new Map();
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    const { group } = item;
+    const label = `[${String(i + 1).padStart(String(items.length).length)}/${items.length}] ${group.workload} ${group.key} | ${item.system}${item.variant ? ` (${item.variant})` : ''} | run ${item.run}/${group.runs}`;
+    const t0 = Date.now();
+    let record;
+    try {
+      const r = await measure(item, ctx);
+      record = { workload: group.workload, key: group.key, system: item.system, variant: item.variant, run: item.run, ...r };
+      results.push(record);
+    } catch (error) {
+      record = { workload: group.workload, key: group.key, system: item.system, variant: item.variant, run: item.run, error: String(error.message ?? error) };
+      errors.push(record);
+    }
+    const took = (Date.now() - t0) / 1000;
+    const akey = `${group.workload}|${group.key}|${item.system}|${item.variant}`;
+    actual.set(akey, took);
+    item.estimate = took;
+    let left = 0;
+    for (const rest of items.slice(i + 1)) {
+      const known = actual.get(`${rest.group.workload}|${rest.group.key}|${rest.system}|${rest.variant}`);
+      left += (known ?? rest.estimate) + 0.3;
+    }
+    const elapsed = (Date.now() - started) / 1000;
+    const what = record.error ? `FAILED: ${record.error.split('\n')[0]}` : headline(item, record);
+    log(`${label} … ${what} [${took.toFixed(1)} s; ${fmtDuration(elapsed)} elapsed, ~${fmtDuration(left)} left]`);
+    if (record.error && record.error.includes('\n')) log('    ' + record.error.split('\n').slice(1).join('\n    '));
+  }
+  removeDir(workDir);
+
+  const totalSeconds = (Date.now() - started) / 1000;
+  const summary = aggregate(groups, results);
+  const targets = evaluateTargets(summary);
+  const report = {
+    generatedBy: 'bench/run.mjs',
+    environment: { ...env, loadavgAtEnd: loadavg().map((x) => Math.round(x * 100) / 100) },
+    options: { ...o, out: undefined },
+    durableStore: { fsyncOption: durable.fsync, dataDirOption: durable.dataDir },
+    notes,
+    totalSeconds,
+    systems: Object.fromEntries(o.systems.map((s) => [s, SYSTEMS[s].description])),
+    groups: summary,
+    targets,
+    runs: results,
+    errors,
+  };
+  mkdirSync(o.out, { recursive: true });
+  writeFileSync(join(o.out, 'latest.json'), JSON.stringify(report, null, 2) + '\n');
+  const markdown = renderMarkdown(report);
+  writeFileSync(join(o.out, 'latest.md'), markdown);
+  const svg = renderSvg(summary);
+  if (svg) writeFileSync(join(o.out, 'pipeline-workers.svg'), svg);
+  process.stdout.write(markdown);
+  log(`\nbench: ${results.length} measurements, ${errors.length} failed, in ${fmtDuration(totalSeconds)}; wrote ${join(o.out, 'latest.md')} and latest.json${svg ? ' and pipeline-workers.svg' : ''}`);
+  return errors.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    log(`bench: ${error.stack ?? error}`);
+    killAll();
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,71 @@
+// A Taskwire producer on the TypeScript client.
+//   pipeline, batch false: put one task at a time (awaited), then get the results one at a
+//     time with autoAck; clock from the first put to the last result.
+//   pipeline, batch true: putMany of 100 (awaited), then getMany(1000, autoAck).
+//   latency: put one task, wait for its result; warm-up round trips, then timed ones.
+//   memory: putMany 20-byte tasks in batches of 10,000 ("filled"), then on "drain" take them
+//     all back with getMany(10,000) + ackMany (the runner reads the manager's RSS in between).
+import { config, connect, emit, nowNs, payload, smallPayload, waitFor } from './common.mjs';
+
+const client = await connect('bench-producer', 'producer');
+const tasks = client.queue('tasks');
+const results = client.queue('results');
+await client.ping();
+emit('ready');
+await waitFor('go');
+
+const { mode } = config;
+if (mode === 'pipeline') {
+  const { n, size = 0, batch = false } = config;
+  const urls = Array.from({ length: n }, (_, i) => payload(i, size));
+  const seen = new Set();
+  const start = nowNs();
+  if (batch) {
+    for (let i = 0; i < n; i += 100) {
+      await tasks.putMany(urls.slice(i, i + 100).map((p) => ({ payload: p, replyTo: 'results' })));
+    }
+    while (seen.size < n) {
+      const got = await results.getMany(1000, { timeout: 120, autoAck: true });
+      if (got.length === 0) throw new Error(`no result in 120 s (${seen.size}/${n})`);
+      for (const r of got) seen.add(r.payload.taskId);
+    }
+  } else {
+    for (const url of urls) await tasks.put(url, { replyTo: 'results' });
+    for (let i = 0; i < n; i++) seen.add((await results.get({ timeout: 120, autoAck: true })).payload.taskId);
+  }
+  const elapsed = Number(nowNs() - start) / 1e9;
+  emit('result', { elapsed, n, distinct: seen.size });
+} else if (mode === 'latency') {
+  const { warmup, count } = config;
+  const samples = [];
+  for (let i = 0; i < warmup + count; i++) {
+    const t0 = nowNs();
+    await tasks.put(`image_url_${i}`, { replyTo: 'results' });
+    await results.get({ timeout: 30, autoAck: true });
+    const t1 = nowNs();
+    if (i >= warmup) samples.push(Math.round(Number(t1 - t0) / 100) / 10);
+  }
+  emit('result', { samples });
+} else if (mode === 'memory') {
+  const { n } = config;
+  const step = 10_000;
+  let start = nowNs();
+  for (let i = 0; i < n; i += step) {
+    const specs = [];
+    for (let j = i; j < Math.min(n, i + step); j++) specs.push({ payload: smallPayload(j) });
+    await tasks.putMany(specs);
+  }
+  emit('filled', { elapsed: Number(nowNs() - start) / 1e9, n });
+  await waitFor('drain');
+  start = nowNs();
+  let drained = 0;
+  while (drained < n) {
+    const got = await tasks.getMany(step, { timeout: 30 });
+    if (got.length === 0) throw new Error(`drain stalled at ${drained}/${n}`);
+    await tasks.ackMany(got.map((t) => ({ id: t.id })));
+    drained += got.length;
+  }
+  emit('result', { drainElapsed: Number(nowNs() - start) / 1e9, n });
+}
+client.close();
+// The process stays until the runner closes stdin, so that the runner can still read its CPU time.

@@ -1,0 +1,42 @@
+// Taskwire workers on the TypeScript client. config.conns connections in this process, each
+// an independent worker loop (so W = 64 does not need 64 Node processes on a 2-core box).
+//   batch false: get (timeout 1 s) -> ack with the result (routed to replyTo): one call per task.
+//   batch true:  getMany(100) -> ackMany of the list with the results.
+import { config, connect, emit, taskwire } from './common.mjs';
+
+const { QueueEmptyError } = taskwire;
+const conns = config.conns ?? 1;
+const batch = config.batch ?? false;
+
+async function loop(client) {
+  const tasks = client.queue('tasks');
+  if (batch) {
+    for (;;) {
+      const got = await tasks.getMany(100, { timeout: 1 });
+      if (got.length === 0) continue;
+      await tasks.ackMany(got.map((t) => ({ id: t.id, result: `${t.payload} ---> success` })));
+    }
+  }
+  for (;;) {
+    let t;
+    try {
+      t = await tasks.get({ timeout: 1 });
+    } catch (error) {
+      if (error instanceof QueueEmptyError) continue;
+      throw error;
+    }
+    await t.ack(`${t.payload} ---> success`);
+  }
+}
+
+const clients = await Promise.all(Array.from({ length: conns }, (_, i) => connect(`bench-worker-${process.pid}-${i}`, 'worker')));
+await Promise.all(clients.map((c) => c.ping()));
+emit('ready', { conns });
+await Promise.all(
+  clients.map((c) =>
+    loop(c).catch((error) => {
+      process.stderr.write(`worker: ${error.stack ?? error}\n`);
+      process.exit(1);
+    }),
+  ),
+);

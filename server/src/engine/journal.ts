@@ -1,0 +1,77 @@
+import type { ResolvedQueueOptions } from './queueState';
+
+/**
+ * The engine ↔ store boundary. The engine stays free of I/O: it reports every change of its
+ * durable state as one of these records to an optional sink, and a store keeps them (the file
+ * journal in ../store) and hands back an EngineState to restore() after a restart.
+ *
+ * Records describe results, not requests: a replay needs no clock, no defaults and no engine,
+ * so a record written by one version of the rules replays the same under another.
+ */
+
+/** A task as a store keeps it. Times are ms since the epoch. */
+export interface TaskImage {
+  id: string;
+  /** The queue it is on now (a dead-letter queue after dead-lettering). */
+  queue: string;
+  payload: unknown;
+  priority: number;
+  enqueuedAt: number;
+  attempt: number;
+  ttr?: number;
+  replyTo?: string;
+  maxAttempts?: number;
+  lastError?: string;
+  deadLetteredFrom?: string;
+  /** Set while the task is delayed: when it becomes ready. */
+  readyAt?: number;
+  /** Set while the task is leased (only in an EngineState: leases do not survive a restart). */
+  leased?: true;
+}
+
+/** A queue and its options with every default filled in. */
+export interface QueueImage {
+  name: string;
+  options: ResolvedQueueOptions;
+}
+
+/**
+ * Everything a store keeps: the queues in creation order, and per queue its tasks — ready ones
+ * in delivery order, then delayed ones by due time, then leased ones in lease order.
+ */
+export interface EngineState {
+  queues: QueueImage[];
+  tasks: TaskImage[];
+}
+
+/** One change of durable state, in the order the engine made it. */
+export type JournalRecord =
+  /** A queue was created or its options changed. */
+  | { op: 'queue'; queue: string; options: ResolvedQueueOptions }
+  /** Tasks entered a queue (queue/put or a routed result): ready, or delayed until readyAt. */
+  | { op: 'put'; tasks: TaskImage[] }
+  /** Ready tasks were leased to a session. */
+  | { op: 'lease'; ids: string[] }
+  /** A lease ended without an ack (nack, expiry, release): the task is back with this attempt, ready or delayed until readyAt. */
+  | { op: 'retry'; id: string; attempt: number; readyAt?: number; lastError?: string }
+  /** Delayed tasks became ready. */
+  | { op: 'due'; ids: string[] }
+  /** A task moved to a dead-letter queue, where it is ready. */
+  | { op: 'dead'; id: string; queue: string; from: string; lastError?: string }
+  /** Tasks left for good: acked, or delivered with autoAck. */
+  | { op: 'ack'; ids: string[] }
+  /** Tasks left for good: purged, or dead with no dead-letter queue to go to. */
+  | { op: 'drop'; ids: string[] };
+
+/** Where the engine reports its changes; append must not throw (a store that fails reports it elsewhere). */
+export interface JournalSink {
+  append(record: JournalRecord): void;
+}
+
+/** What restore() put back. */
+export interface RestoreSummary {
+  queues: number;
+  tasks: number;
+  /** Tasks that were leased when the manager stopped: back with attempt + 1 (or dead-lettered). */
+  leasesReturned: number;
+}

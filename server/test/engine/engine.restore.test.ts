@@ -1,0 +1,100 @@
+import { strict as assert } from 'node:assert';
+import type { EngineState, JournalRecord } from '../../src/engine/journal';
+import { counts, getNow, makeHarness, payloads, putNow, START, WORKER } from './harness';
+
+// exportState and restore: what a store keeps and gives back after a restart.
+
+/** A harness whose journal the test reads (and which the replay check leaves alone). */
+function restoredHarness(state: EngineState) {
+  const records: JournalRecord[] = [];
+  const harness = makeHarness({ journal: { append: (record) => records.push(record) } });
+  const summary = harness.engine.restore(state);
+  return { ...harness, records, summary };
+}
+
+describe('Engine exportState and restore', () => {
+  it('exports queues with their options and tasks in delivery order, then delayed by due time, then leased', () => {
+    const { engine } = makeHarness();
+    engine.declareQueue('jobs', { maxsize: 10, ttr: 5 });
+    putNow(engine, 'jobs', [{ payload: 'low' }, { payload: 'high', priority: 2 }, { payload: 'later', delay: 30 }, { payload: 'sooner', delay: 10 }, { payload: 'held' }]);
+    getNow(engine, 'jobs', { max: 1 }); // leases "high"
+    const state = engine.exportState();
+    assert.deepEqual(state.queues, [{ name: 'jobs', options: { maxsize: 10, ttr: 5, maxAttempts: 5, deadLetter: 'jobs.dead' } }]);
+    assert.deepEqual(
+      state.tasks.map((t) => [t.payload, t.readyAt === undefined ? '' : (t.readyAt - START) / 1000, t.leased ?? false]),
+      [
+        ['low', '', false],
+        ['held', '', false],
+        ['sooner', 10, false],
+        ['later', 30, false],
+        ['high', '', true],
+      ],
+    );
+  });
+
+  it('restores every task as it was; leased ones come back ready with attempt + 1, after the ready ones', () => {
+    const a = makeHarness();
+    a.engine.declareQueue('jobs', { ttr: 5, maxAttempts: 3, deadLetter: 'graveyard' });
+    putNow(a.engine, 'jobs', [
+      { payload: 'p0', priority: 1, replyTo: 'results', ttr: 9, maxAttempts: 4 },
+      { payload: 'p1' },
+      { payload: 'p2' },
+      { payload: 'delayed', delay: 20 },
+    ]);
+    const [first] = getNow(a.engine, 'jobs'); // p0, leased
+    a.engine.nack(WORKER, [{ id: first!.id, error: 'flaky', delay: 0 }]); // back, attempt 2, lastError
+    const [p0again] = getNow(a.engine, 'jobs'); // p0 again (priority 1), leased with attempt 2
+    const [p1] = getNow(a.engine, 'jobs');
+    a.engine.nack(WORKER, [{ id: p1!.id, error: 'broken', retry: false }]); // dead: graveyard
+    const before = a.engine.exportState();
+
+    const b = restoredHarness(before);
+    assert.deepEqual(b.records, [], 'restore journals nothing: the store snapshots the restored state');
+    assert.deepEqual(b.summary, { queues: 3, tasks: 4, leasesReturned: 1 });
+    const after = b.engine.exportState();
+    assert.deepEqual(after.queues, before.queues);
+    // p0 was leased: now ready, attempt 3, at the tail of its priority level (its level is alone).
+    const expected = before.tasks.map((t) => {
+      if (t.id !== p0again!.id) return t;
+      const back = { ...t, attempt: 3 };
+      delete back.leased;
+      return back;
+    });
+    const byId = (state: EngineState) => new Map(state.tasks.map((t) => [t.id, t]));
+    assert.deepEqual(byId(after), byId({ queues: [], tasks: expected }));
+    assert.deepEqual(payloads(getNow(b.engine, 'jobs', { max: 10 })), ['p0', 'p2']);
+    assert.deepEqual(counts(b.engine, 'jobs'), { ready: 0, delayed: 1, leased: 2 });
+    const [dead] = getNow(b.engine, 'graveyard');
+    assert.deepEqual([dead!.payload, dead!.deadLetteredFrom, dead!.lastError, dead!.attempt], ['p1', 'jobs', 'broken', 1]);
+  });
+
+  it('keeps a delayed task\'s due time, and makes it ready then', () => {
+    const a = makeHarness();
+    putNow(a.engine, 'jobs', [{ payload: 'later', delay: 30 }]);
+    const b = restoredHarness(a.engine.exportState());
+    b.tick(29);
+    assert.deepEqual(counts(b.engine, 'jobs'), { ready: 0, delayed: 1, leased: 0 });
+    b.tick(1);
+    assert.deepEqual(payloads(getNow(b.engine, 'jobs')), ['later']);
+  });
+
+  it('dead-letters a leased task that used its attempts, as a release would', () => {
+    const a = makeHarness();
+    a.engine.declareQueue('jobs', { maxAttempts: 1 });
+    putNow(a.engine, 'jobs', ['once']);
+    getNow(a.engine, 'jobs');
+    const b = restoredHarness(a.engine.exportState());
+    assert.deepEqual(counts(b.engine, 'jobs'), { ready: 0, delayed: 0, leased: 0 });
+    const [dead] = getNow(b.engine, 'jobs.dead');
+    assert.deepEqual([dead!.payload, dead!.attempt, dead!.deadLetteredFrom], ['once', 1, 'jobs']);
+  });
+
+  it('never hands out a restored id again', () => {
+    const a = makeHarness();
+    const ids = putNow(a.engine, 'jobs', Array.from({ length: 40 }, (_, i) => i));
+    const b = restoredHarness(a.engine.exportState());
+    const [next] = putNow(b.engine, 'jobs', ['new']);
+    assert.equal(ids.at(-1), 't-13');
+    assert.equal(next, 't-14');
+  });
+});

@@ -1,0 +1,285 @@
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, truncateSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import type { TaskwireClient } from '../../src';
+import { cleanupCli, makeHome, startServe, type Serve } from '../cli/cliHarness';
+
+// Crash tests with real processes: `taskwire serve --data-dir` killed with SIGKILL in the middle
+// of a load, then restarted on the same data dir. Run the first one in a loop to shake out
+// timing: for i in $(seq 20); do npx mocha --no-config --exit dist/test/store/crash.test.js -g 'not one'; done
+
+const WORKER_SCRIPT = resolve(__dirname, '../../../test/fixtures/killableWorker.js');
+const LIBRARY_INDEX = resolve(__dirname, '../../src/index.js');
+
+interface ReadyLine {
+  store: string;
+  dataDir: string;
+  fsync: string;
+  recovered: { tasks: number; queues: number; leasesReturned: number; tornRecords: number; skippedRecords: number };
+}
+
+function readyLine(serve: Serve): ReadyLine {
+  for (const line of serve.stdoutLines) {
+    const entry = JSON.parse(line) as { message?: string };
+    if (entry.message === 'ready') return entry as unknown as ReadyLine;
+  }
+  throw new Error(`no ready line: ${serve.stdout}`);
+}
+
+/** A serve on `dataDir` with `--json`; the same home keeps the same key across restarts. */
+function serveArgs(dataDir: string, fsync: string, extra: string[] = []): string[] {
+  return ['--json', '--data-dir', dataDir, '--fsync', fsync, ...extra];
+}
+
+async function killHard(serve: Serve): Promise<number> {
+  const at = Date.now();
+  serve.child.kill('SIGKILL');
+  const { signal } = await serve.exited;
+  assert.equal(signal, 'SIGKILL');
+  return at;
+}
+
+/** Every task on `queue`, taken with autoAck: id → attempt. */
+async function drain(client: TaskwireClient, queue: string): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  for (;;) {
+    const tasks = await client.queue(queue).getMany(1000, { timeout: 0, autoAck: true });
+    if (tasks.length === 0) return found;
+    for (const task of tasks) found.set(task.id, task.attempt);
+  }
+}
+
+interface Load {
+  /** id → when the put that created it was answered. */
+  produced: Map<string, number>;
+  /** id → the attempt a worker received. */
+  received: Map<string, number>;
+  /** Ids whose ack was sent: with the kill, an ack may be applied and never answered. */
+  ackSent: Set<string>;
+  /** id → when its ack was answered. */
+  acked: Map<string, number>;
+  killedAt: number;
+}
+
+/**
+ * Three producers put (batches of 1 to 4) and two workers get and ack (one quick, one that holds
+ * its tasks 30 ms, so some are leased at the kill) until `ms` have passed and enough happened;
+ * then the manager is killed with SIGKILL. Only answers that arrived count.
+ */
+async function loadThenKill(serve: Serve, ms: number): Promise<Load> {
+  const load: Load = { produced: new Map(), received: new Map(), ackSent: new Set(), acked: new Map(), killedAt: 0 };
+  let killing = false;
+  const unexpected: unknown[] = [];
+  const guard = (loop: Promise<void>) => loop.catch((error: unknown) => void (killing || unexpected.push(error)));
+  const producers = await Promise.all([0, 1, 2].map((i) => serve.client({ name: `producer-${i}`, role: 'producer' })));
+  const workers = await Promise.all([0, 1].map((i) => serve.client({ name: `worker-${i}` })));
+  const loops = [
+    ...producers.map((client, p) =>
+      guard(
+        (async () => {
+          const jobs = client.queue('jobs');
+          for (let n = 0; !killing; n++) {
+            const ids = await jobs.putMany(Array.from({ length: 1 + (n % 4) }, (_, i) => ({ payload: `p${p}-${n}-${i}` })));
+            const now = Date.now();
+            for (const id of ids) load.produced.set(id, now);
+          }
+        })(),
+      ),
+    ),
+    ...workers.map((client, w) =>
+      guard(
+        (async () => {
+          const jobs = client.queue('jobs');
+          while (!killing) {
+            const tasks = await jobs.getMany(8, { timeout: 1 });
+            for (const task of tasks) load.received.set(task.id, task.attempt);
+            if (tasks.length === 0) continue;
+            if (w === 1) await new Promise((done) => setTimeout(done, 30));
+            for (const task of tasks) load.ackSent.add(task.id);
+            await jobs.ackMany(tasks.map((task) => ({ id: task.id })));
+            const now = Date.now();
+            for (const task of tasks) load.acked.set(task.id, now);
+          }
+        })(),
+      ),
+    ),
+  ];
+  const started = Date.now();
+  while (Date.now() - started < ms || load.produced.size < 200 || load.acked.size < 50) {
+    if (Date.now() - started > 10_000) throw new Error(`the load did not get going: ${load.produced.size} put, ${load.acked.size} acked`);
+    await new Promise((done) => setTimeout(done, 20));
+  }
+  killing = true;
+  load.killedAt = await killHard(serve);
+  await Promise.all(loops);
+  assert.deepEqual(unexpected, [], 'the load failed before the kill');
+  return load;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
+
+describe('store: crash tests with real processes', function () {
+  this.timeout(60_000);
+  const children: ChildProcess[] = [];
+  afterEach(async () => {
+    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await cleanupCli();
+  });
+
+  it('fsync always, kill -9 under load: not one answered put lost, no acked task back, leased ones back with attempt + 1', async () => {
+    const home = makeHome();
+    const dataDir = join(makeHome(), 'data');
+    const first = await startServe(serveArgs(dataDir, 'always'), { home });
+    const load = await loadThenKill(first, 700);
+
+    const second = await startServe(serveArgs(dataDir, 'always'), { home });
+    const ready = readyLine(second);
+    const present = await drain(await second.client(), 'jobs');
+
+    // Gone after the restart is fine only for a task whose ack was sent (answered or not).
+    const lost = [...load.produced.keys()].filter((id) => !load.ackSent.has(id) && !present.has(id));
+    assert.deepEqual(lost, [], `${lost.length} answered puts lost`);
+    const cameBack = [...load.acked.keys()].filter((id) => present.has(id));
+    assert.deepEqual(cameBack, [], `${cameBack.length} acked tasks came back`);
+    const heldAtKill = [...load.received].filter(([id]) => !load.acked.has(id) && present.has(id));
+    for (const [id, attempt] of heldAtKill) assert.equal(present.get(id), attempt + 1, `task ${id} leased at the kill`);
+    assert.ok(ready.recovered.leasesReturned >= heldAtKill.length);
+    assert.equal(ready.recovered.tasks, present.size);
+    assert.deepEqual([ready.store, ready.fsync, ready.dataDir], ['journal', 'always', dataDir]);
+    console.log(
+      `      always: ${load.produced.size} puts and ${load.acked.size} acks answered before the kill (${load.ackSent.size - load.acked.size} acks in flight); ${present.size} tasks back, ${ready.recovered.leasesReturned} leases returned, ${heldAtKill.length} of them held by a worker`,
+    );
+  });
+
+  it('fsync everysec, kill -9 under load: losses are bounded by the last second (a process crash loses nothing)', async () => {
+    const home = makeHome();
+    const dataDir = join(makeHome(), 'data');
+    const first = await startServe(serveArgs(dataDir, 'everysec'), { home });
+    const load = await loadThenKill(first, 700);
+    const second = await startServe(serveArgs(dataDir, 'everysec'), { home });
+    const present = await drain(await second.client(), 'jobs');
+
+    const lost = [...load.produced].filter(([id]) => !load.ackSent.has(id) && !present.has(id));
+    const cameBack = [...load.acked].filter(([id]) => present.has(id));
+    for (const [id, answeredAt] of [...lost, ...cameBack]) {
+      assert.ok(load.killedAt - answeredAt <= 1500, `task ${id} was answered ${load.killedAt - answeredAt} ms before the kill and not kept`);
+    }
+    console.log(`      everysec: ${load.produced.size} puts and ${load.acked.size} acks answered; lost ${lost.length} puts and ${cameBack.length} acks`);
+  });
+
+  it('workers killed mid-task: their tasks come back with attempt + 1 after a restart, once', async () => {
+    const home = makeHome();
+    const dataDir = join(makeHome(), 'data');
+    const first = await startServe(serveArgs(dataDir, 'always'), { home });
+    const producer = await first.client();
+    const [a, b, c] = await producer.queue('jobs').putMany(['a', 'b', 'c'].map((payload) => ({ payload })));
+    const key = readFileSync(first.authkeyFile, 'utf8').trim();
+    const startWorker = async () => {
+      const child = spawn(process.execPath, [WORKER_SCRIPT], {
+        env: { ...process.env, TASKWIRE_INDEX: LIBRARY_INDEX, TASKWIRE_PORT: String(first.port), TASKWIRE_AUTHKEY: key, WORKER_QUEUE: 'jobs' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      children.push(child);
+      let out = '';
+      child.stdout!.setEncoding('utf8');
+      return new Promise<{ child: ChildProcess; took: string }>((done, fail) => {
+        child.stdout!.on('data', (text: string) => {
+          out += text;
+          const took = /^TOOK (\S+)$/m.exec(out);
+          if (took) done({ child, took: took[1]! });
+        });
+        child.once('exit', () => fail(new Error(`the worker exited: ${out}`)));
+      });
+    };
+    const one = await startWorker();
+    const two = await startWorker();
+    assert.deepEqual([one.took, two.took].sort(), [a, b].sort());
+
+    // Worker one dies first: the manager releases its task (attempt 2) and journals that.
+    one.child.kill('SIGKILL');
+    for (let stats = await producer.queue('jobs').stats(); stats.leased !== 1; stats = await producer.queue('jobs').stats()) {
+      await new Promise((done) => setTimeout(done, 20));
+    }
+    // Then the manager dies while worker two holds its task; then worker two.
+    await killHard(first);
+    two.child.kill('SIGKILL');
+
+    const second = await startServe(serveArgs(dataDir, 'always'), { home });
+    assert.equal(readyLine(second).recovered.leasesReturned, 1);
+    const present = await drain(await second.client(), 'jobs');
+    assert.deepEqual(Object.fromEntries(present), { [one.took]: 2, [two.took]: 2, [c!]: 1 });
+  });
+
+  it('a client that reconnects by itself carries on after the manager restarts', async () => {
+    const home = makeHome();
+    const dataDir = join(makeHome(), 'data');
+    const port = await freePort();
+    const first = await startServe([...serveArgs(dataDir, 'always'), '--port', String(port)], { home });
+    const reconnect = { initialDelay: 50, maxDelay: 200 };
+    const producer = await first.client({ reconnect, role: 'producer' });
+    const worker = await first.client({ reconnect, name: 'worker' });
+    const handled: unknown[] = [];
+    const working = worker.queue('jobs').work(async (task) => {
+      handled.push(task.payload);
+    });
+    await producer.queue('jobs').put('before');
+    const waitFor = async (count: number) => {
+      for (const deadline = Date.now() + 10_000; handled.length < count; await new Promise((done) => setTimeout(done, 20))) {
+        if (Date.now() > deadline) throw new Error(`handled only ${JSON.stringify(handled)}`);
+      }
+    };
+    await waitFor(1);
+    // Acked, not only handled: otherwise it would rightly come back after the crash.
+    await producer.queue('jobs').join();
+    const reconnected = new Promise((done) => producer.once('reconnected', done));
+
+    await killHard(first);
+    const second = await startServe([...serveArgs(dataDir, 'always'), '--port', String(port)], { home });
+    assert.equal(second.port, port);
+    // The put waits for the reconnect, then goes through; the worker's loop carries on.
+    await producer.queue('jobs').put('after');
+    await reconnected;
+    await waitFor(2);
+    assert.deepEqual(handled, ['before', 'after']);
+    worker.close();
+    await working.catch(() => {});
+  });
+
+  it('a torn last record: the manager starts, warns, and has everything before it', async () => {
+    const home = makeHome();
+    const dataDir = join(makeHome(), 'data');
+    const first = await startServe(serveArgs(dataDir, 'always'), { home });
+    const producer = await first.client();
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) ids.push(await producer.queue('jobs').put({ i }));
+    await killHard(first);
+    const journal = readdirSync(dataDir).filter((name) => name.startsWith('journal.'));
+    assert.equal(journal.length, 1);
+    const file = join(dataDir, journal[0]!);
+    const size = readFileSync(file).length;
+    truncateSync(file, size - 3);
+
+    const second = await startServe(serveArgs(dataDir, 'always'), { home });
+    const ready = readyLine(second);
+    assert.deepEqual([ready.recovered.tasks, ready.recovered.tornRecords], [9, 1]);
+    const warning = second.stdoutLines.map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry.level === 'warn');
+    assert.ok(warning, `no warning: ${second.stdout}`);
+    assert.match(String(warning.message), /torn record/);
+    assert.equal(warning.file, file);
+    const present = await drain(await second.client(), 'jobs');
+    assert.deepEqual([...present.keys()], ids.slice(0, 9));
+
+    // The start wrote a fresh snapshot: the torn bytes are gone for good.
+    assert.equal((await second.stop('SIGTERM')).code, 0);
+    const third = await startServe(serveArgs(dataDir, 'always'), { home });
+    assert.deepEqual([readyLine(third).recovered.tasks, readyLine(third).recovered.tornRecords], [0, 0]);
+  });
+});
