@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { killAll, rssBytes, cpuSeconds, machineBusySeconds, sleep } from './lib/proc.mjs';
-import { ALL_SYSTEMS, BENCH, PYTHON, REPO, SYSTEMS, detectDurableOptions, removeDir, snapshotTaskwire, spawnIdle, spawnProducer, spawnWorkers, startManager, tempDir } from './lib/systems.mjs';
+import { ALL_SYSTEMS, BENCH, FLOOR_SYSTEMS, PYTHON, REPO, SYSTEMS, detectDurableOptions, spawnFloor, removeDir, snapshotTaskwire, spawnIdle, spawnProducer, spawnWorkers, startManager, tempDir } from './lib/systems.mjs';
 import { percentile, mean } from './lib/stats.mjs';
 import { summarizeCpuProfile } from './lib/profile.mjs';
 import { aggregate, renderMarkdown, renderSvg, evaluateTargets } from './lib/report.mjs';
@@ -133,7 +133,7 @@ function usage(message) {
 // The plan: groups (a workload with one configuration) × runs × systems × variants.
 
 /** Rough tasks/s per system for the time estimate, refined by what the run measures. */
-const GUESS_RATE = { seed: 4500, 'taskwire-ts': 2500, 'taskwire-ts-batch': 35000, 'taskwire-py': 1900 };
+const GUESS_RATE = { seed: 4500, 'taskwire-ts': 2500, 'taskwire-ts-async': 10000, 'taskwire-ts-batch': 35000, 'taskwire-py': 1900 };
 
 /**
  * Tasks a pipeline of this system runs in a group of N: batches run batchScale × N (their clock
@@ -168,7 +168,8 @@ function buildPlan(o, durable) {
       key: 'round trip',
       title: `latency: put one task, wait for its result; ${fmtInt(o.latencyCount)} timed after ${fmtInt(o.latencyWarmup)} warm-up`,
       params: { warmup: o.latencyWarmup, count: o.latencyCount },
-      systems: pick(['seed', 'taskwire-ts', 'taskwire-py']),
+      // The floors (no queue, four loopback crossings) show what this machine allows at all.
+      systems: [...pick(['seed', 'taskwire-ts', 'taskwire-py']), ...Object.keys(FLOOR_SYSTEMS)],
     });
   }
   if (want('idle')) {
@@ -178,7 +179,7 @@ function buildPlan(o, durable) {
       title: `pipeline N = ${fmtInt(o.nIdle)}, W = 2, without and with ${fmtInt(o.idleCount)} idle connections blocked in get on another queue`,
       params: { W: 2, n: o.nIdle, size: 0, idle: o.idleCount },
       variants: ['without', 'with'],
-      systems: pick(['seed', 'taskwire-ts', 'taskwire-ts-batch']),
+      systems: pick(['seed', 'taskwire-ts', 'taskwire-ts-async', 'taskwire-ts-batch']),
     });
   }
   if (want('memory')) {
@@ -199,7 +200,7 @@ function buildPlan(o, durable) {
           key: `fsync ${mode}`,
           title: `pipeline: N = ${fmtInt(o.nDurable)}, W = 2, durable store --data-dir (a fresh temporary directory) --fsync ${mode}`,
           params: { W: 2, n: o.nDurable, size: 0, fsync: mode },
-          systems: pick(['taskwire-ts', 'taskwire-ts-batch']),
+          systems: pick(['taskwire-ts', 'taskwire-ts-async', 'taskwire-ts-batch']),
           defaultRuns: 3,
         });
       }
@@ -213,7 +214,7 @@ function buildPlan(o, durable) {
       key: 'W=2',
       title: `profile: pipeline N = ${fmtInt(o.n)}, W = 2, the manager, the producer and one worker each under node --cpu-prof`,
       params: { W: 2, n: o.n, size: 0, profile: true },
-      systems: pick(['taskwire-ts', 'taskwire-ts-batch']),
+      systems: pick(['taskwire-ts', 'taskwire-ts-async', 'taskwire-ts-batch']),
       runs: 1,
     });
     groups.push({
@@ -241,7 +242,7 @@ function buildPlan(o, durable) {
 function estimateSeconds(item, o) {
   const { workload, params } = item.group;
   const rate = GUESS_RATE[item.system];
-  const lang = SYSTEMS[item.system].language;
+  const lang = (SYSTEMS[item.system] ?? FLOOR_SYSTEMS[item.system]).language;
   const procStart = lang === 'ts' ? 0.25 : item.system === 'seed' ? 0.2 : 0.15;
   const startup = 0.6 + procStart * Math.min(params.W ?? 1, lang === 'ts' ? 8 : 64) / 2;
   if (workload === 'latency') {
@@ -252,7 +253,7 @@ function estimateSeconds(item, o) {
     if (item.system === 'seed') return 2 + params.seedN / 10_000 + params.seedN / 20_000;
     return 3 + (2 * params.n) / 250_000;
   }
-  const big = { seed: 0.35, 'taskwire-ts': 0.18, 'taskwire-ts-batch': 0.02, 'taskwire-py': 0.29 }[item.system];
+  const big = { seed: 0.35, 'taskwire-ts': 0.18, 'taskwire-ts-async': 0.1, 'taskwire-ts-batch': 0.02, 'taskwire-py': 0.29 }[item.system];
   const sizeFactor = params.size >= 65536 ? big : params.size >= 1024 ? 0.8 : 1;
   let seconds = startup + tasksFor(item.system, params, o) / (rate * sizeFactor);
   if (params.fsync === 'always') seconds *= item.system === 'taskwire-ts' ? 9 : 4;
@@ -359,6 +360,7 @@ async function measurePipeline(item, ctx) {
 
 async function measureLatency(item, ctx) {
   const { system, group } = item;
+  if (FLOOR_SYSTEMS[system]) return measureFloor(item);
   const manager = await startManager(SYSTEMS[system].manager, { keyFile: ctx.keyFile });
   const children = [];
   try {
@@ -368,11 +370,27 @@ async function measureLatency(item, ctx) {
     await Promise.all(children.map((c) => c.waitFor('ready', 60_000)));
     producer.send('go');
     const { samples } = await producer.waitFor('result', item.timeoutMs);
-    return { p50: percentile(samples, 50), p90: percentile(samples, 90), p99: percentile(samples, 99), mean: mean(samples), max: Math.max(...samples), count: samples.length };
+    return latencySummary(samples);
   } finally {
     await Promise.all(children.map((c) => c.end()));
     await manager.stop();
   }
+}
+
+async function measureFloor(item) {
+  const floor = spawnFloor(item.system, item.group.params);
+  try {
+    await floor.waitFor('ready', 60_000);
+    floor.send('go');
+    const { samples } = await floor.waitFor('result', item.timeoutMs);
+    return latencySummary(samples);
+  } finally {
+    await floor.end();
+  }
+}
+
+function latencySummary(samples) {
+  return { p50: percentile(samples, 50), p90: percentile(samples, 90), p99: percentile(samples, 99), mean: mean(samples), max: Math.max(...samples), count: samples.length };
 }
 
 async function measureMemory(item, ctx) {
@@ -591,7 +609,7 @@ async function main() {
     durableStore: { fsyncOption: durable.fsync, dataDirOption: durable.dataDir },
     notes,
     totalSeconds,
-    systems: Object.fromEntries(o.systems.map((s) => [s, SYSTEMS[s].description])),
+    systems: Object.fromEntries([...o.systems.map((s) => [s, SYSTEMS[s].description]), ...(o.workloads.includes('latency') ? Object.entries(FLOOR_SYSTEMS).map(([s, d]) => [s, d.description]) : [])]),
     groups: summary,
     targets,
     runs: results,

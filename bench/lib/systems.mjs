@@ -42,10 +42,18 @@ export const SYSTEMS = {
     language: 'python',
   },
   'taskwire-ts': {
-    description: 'Taskwire manager; TypeScript client, one call per task',
+    description: 'Taskwire manager; TypeScript client, one call per task, each awaited before the next (the shape of the seed\'s synchronous proxies)',
     manager: 'taskwire',
     language: 'ts',
     batch: false,
+  },
+  'taskwire-ts-async': {
+    description: 'Taskwire manager; TypeScript client, one call per task with many in flight: the producer keeps 64 puts (then 64 result gets) outstanding, each worker runs work() with concurrency 16',
+    manager: 'taskwire',
+    language: 'ts',
+    batch: false,
+    inFlight: 64,
+    concurrency: 16,
   },
   'taskwire-ts-batch': {
     description: 'Taskwire manager; TypeScript client, putMany(100) / getMany(100) + ackMany / getMany(1000, autoAck)',
@@ -60,7 +68,30 @@ export const SYSTEMS = {
   },
 };
 
+/**
+ * Not queues: the latency workload's floor, a raw TCP relay crossing the loopback four times
+ * per sample, as a brokered put -> result round trip does (see ts/floor.mjs).
+ */
+export const FLOOR_SYSTEMS = {
+  'floor-node': {
+    description: 'no queue: three Node processes relay a 60-byte line producer → relay → echo → relay → producer (the four loopback crossings of a put → result round trip through a manager)',
+    manager: 'none',
+    language: 'ts',
+  },
+  'floor-python': {
+    description: 'no queue: the same relay between three Python processes',
+    manager: 'none',
+    language: 'python',
+  },
+};
+
 export const ALL_SYSTEMS = Object.keys(SYSTEMS);
+
+/** The floor of the latency workload, as a child process speaking the runner's control protocol. */
+export function spawnFloor(systemName, cfg) {
+  if (FLOOR_SYSTEMS[systemName].language === 'ts') return nodeChild(`${systemName}`, 'ts/floor.mjs', cfg);
+  return pythonChild(`${systemName}`, 'py/floor.py', cfg);
+}
 
 /**
  * Starts a fresh manager of the given kind; resolves with { kind, pid, port, child, stop() }.
@@ -109,7 +140,7 @@ export function spawnWorkers(systemName, manager, keyFile, W, { tsMaxProcs = 8, 
     const procs = Math.min(W, tsMaxProcs);
     return Array.from({ length: procs }, (_, i) => {
       const conns = Math.floor(W / procs) + (i < W % procs ? 1 : 0);
-      return nodeChild(`${systemName} worker ${i + 1}/${procs}`, 'ts/worker.mjs', { ...base, conns, batch: system.batch }, nodeFlags(i));
+      return nodeChild(`${systemName} worker ${i + 1}/${procs}`, 'ts/worker.mjs', { ...base, conns, batch: system.batch, concurrency: system.concurrency ?? 1 }, nodeFlags(i));
     });
   }
   const script = system.language === 'python' ? 'seed/worker.py' : 'py/worker.py';
@@ -118,7 +149,7 @@ export function spawnWorkers(systemName, manager, keyFile, W, { tsMaxProcs = 8, 
 
 export function spawnProducer(systemName, manager, keyFile, cfg, nodeFlags = []) {
   const system = SYSTEMS[systemName];
-  const full = { ...endpoint(manager, keyFile), ...cfg, batch: system.batch ?? false };
+  const full = { ...endpoint(manager, keyFile), ...cfg, batch: system.batch ?? false, inFlight: system.inFlight ?? 1 };
   if (system.language === 'ts') return nodeChild(`${systemName} producer`, 'ts/producer.mjs', full, nodeFlags);
   return pythonChild(`${systemName} producer`, system.language === 'python' ? 'seed/producer.py' : 'py/producer.py', full);
 }

@@ -1,6 +1,8 @@
 // A Taskwire producer on the TypeScript client.
 //   pipeline, batch false: put one task at a time (awaited), then get the results one at a
 //     time with autoAck; clock from the first put to the last result.
+//   pipeline, inFlight K > 1: the same calls, K of them outstanding at a time (an async
+//     client's natural producer: one call per task, without waiting for each answer).
 //   pipeline, batch true: putMany of 100 (awaited), then getMany(1000, autoAck).
 //   latency: put one task, wait for its result; warm-up round trips, then timed ones.
 //   memory: putMany 20-byte tasks in batches of 10,000 ("filled"), then on "drain" take them
@@ -29,6 +31,18 @@ if (mode === 'pipeline') {
       if (got.length === 0) throw new Error(`no result in 120 s (${seen.size}/${n})`);
       for (const r of got) seen.add(r.payload.taskId);
     }
+  } else if (config.inFlight > 1) {
+    let next = 0;
+    await Promise.all(Array.from({ length: config.inFlight }, async () => {
+      while (next < n) await tasks.put(urls[next++], { replyTo: 'results' });
+    }));
+    let asked = 0;
+    await Promise.all(Array.from({ length: config.inFlight }, async () => {
+      while (asked < n) {
+        asked++;
+        seen.add((await results.get({ timeout: 120, autoAck: true })).payload.taskId);
+      }
+    }));
   } else {
     for (const url of urls) await tasks.put(url, { replyTo: 'results' });
     for (let i = 0; i < n; i++) seen.add((await results.get({ timeout: 120, autoAck: true })).payload.taskId);

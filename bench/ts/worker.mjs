@@ -1,12 +1,14 @@
 // Taskwire workers on the TypeScript client. config.conns connections in this process, each
 // an independent worker loop (so W = 64 does not need 64 Node processes on a 2-core box).
 //   batch false: get (timeout 1 s) -> ack with the result (routed to replyTo): one call per task.
+//   concurrency K > 1: QueueHandle.work() with K loops of get -> ack on the connection.
 //   batch true:  getMany(100) -> ackMany of the list with the results.
 import { config, connect, emit, taskwire } from './common.mjs';
 
 const { QueueEmptyError } = taskwire;
 const conns = config.conns ?? 1;
 const batch = config.batch ?? false;
+const concurrency = config.concurrency ?? 1;
 
 async function loop(client) {
   const tasks = client.queue('tasks');
@@ -16,6 +18,11 @@ async function loop(client) {
       if (got.length === 0) continue;
       await tasks.ackMany(got.map((t) => ({ id: t.id, result: `${t.payload} ---> success` })));
     }
+  }
+  if (concurrency > 1) {
+    // work() waits in blocking gets (no timeout) and runs until the process is stopped.
+    await tasks.work((t) => `${t.payload} ---> success`, { concurrency });
+    return;
   }
   for (;;) {
     let t;

@@ -1,13 +1,5 @@
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import {
-  CancellationTokenSource,
-  createMessageConnection,
-  ParameterStructures,
-  RequestType,
-  ResponseError,
-  type MessageConnection,
-} from 'vscode-jsonrpc/node';
 import { clientProof, newNonce, proofMatches, serverProof } from '../protocol/auth';
 import {
   PROTOCOL_VERSIONS,
@@ -17,7 +9,7 @@ import {
   type RequestMap,
   type RequestMethod,
 } from '../protocol/generated';
-import { NdjsonMessageReader, NdjsonMessageWriter } from './ndjsonTransport';
+import { RpcConnection, RpcRequestError } from './rpcConnection';
 import { AbortedError, ConnectError, ConnectionClosedError, remoteError, RequestCancelledError, ServerProofError, TimeoutError } from './errors';
 
 export interface ChannelOptions {
@@ -31,60 +23,42 @@ export interface ChannelOptions {
   connectTimeout: number;
 }
 
-/** The typed handle of each request, made from the generated method table: a method name is written once. */
-const requestTypes = new Map<string, RequestType<unknown, unknown, unknown>>();
-function requestType<M extends RequestMethod>(method: M): RequestType<RequestMap[M]['params'], RequestMap[M]['result'], void> {
-  let type = requestTypes.get(method);
-  if (!type) requestTypes.set(method, (type = new RequestType(method, ParameterStructures.byName)));
-  return type as RequestType<RequestMap[M]['params'], RequestMap[M]['result'], void>;
-}
-
 /** One authenticated connection to a manager. It does not reconnect; TaskwireClient does. */
 export class Channel {
   private closedError: Error | undefined;
   private readonly closeListeners: ((error: Error) => void)[] = [];
 
   private constructor(
-    private readonly socket: Socket,
-    private readonly connection: MessageConnection,
+    private readonly connection: RpcConnection,
     readonly session: AuthenticateResult,
     readonly protocolVersion: string,
   ) {
-    socket.on('close', () => this.markClosed(new ConnectionClosedError('the connection to the manager closed')));
+    connection.onClose(() => this.markClosed(new ConnectionClosedError('the connection to the manager closed')));
   }
 
   /** Connects, runs the mutual handshake and returns a ready channel. */
   static async open(options: ChannelOptions): Promise<Channel> {
     const where = `${options.host}:${options.port}`;
     const socket = await openSocket(options, where);
-    const connection = createMessageConnection(new NdjsonMessageReader(socket), new NdjsonMessageWriter(socket));
-    connection.onError(() => {
-      // Surfaced through the socket's close and rejected requests.
-    });
-    // vscode-jsonrpc leaves requests in flight pending forever when the stream closes; only
-    // dispose() rejects them. Without this, a dropped connection hangs a blocked get (and a
-    // handshake the peer hangs up on) instead of failing with ConnectionClosedError.
-    socket.once('close', () => connection.dispose());
-    connection.listen();
+    const connection = new RpcConnection(socket);
     const timer = setTimeout(() => socket.destroy(new TimeoutError(`the manager at ${where} did not complete the handshake in ${options.connectTimeout} ms`)), options.connectTimeout);
     try {
       const nonce = newNonce();
-      const hello = await sendOrClosed(connection, socket, 'session/hello', {
+      const hello = await handshakeRequest(connection, 'session/hello', {
         protocolVersions: [...PROTOCOL_VERSIONS],
         nonce,
         client: options.client,
       });
       const proof = clientProof(options.key, hello.nonce, nonce, hello.protocolVersion);
-      const auth = await sendOrClosed(connection, socket, 'session/authenticate', { proof });
+      const auth = await handshakeRequest(connection, 'session/authenticate', { proof });
       const expected = serverProof(options.key, hello.nonce, nonce, hello.protocolVersion);
       if (!proofMatches(expected, auth.serverProof)) {
         throw new ServerProofError(`the manager at ${where} failed to prove it knows the authkey: it is not the manager you meant to reach`);
       }
       clearTimeout(timer);
-      return new Channel(socket, connection, auth, hello.protocolVersion);
+      return new Channel(connection, auth, hello.protocolVersion);
     } catch (error) {
       clearTimeout(timer);
-      connection.dispose();
       socket.destroy();
       throw error;
     }
@@ -98,22 +72,20 @@ export class Channel {
   async request<M extends RequestMethod>(method: M, params: RequestMap[M]['params'], signal?: AbortSignal): Promise<RequestMap[M]['result']> {
     if (this.closedError) throw this.closedError;
     if (signal?.aborted) throw new AbortedError(`${method} aborted`);
-    let source: CancellationTokenSource | undefined;
+    const { id, result } = this.connection.request(method, params);
     let onAbort: (() => void) | undefined;
     if (signal) {
-      source = new CancellationTokenSource();
-      onAbort = () => source!.cancel();
+      onAbort = () => this.connection.notify('$/cancelRequest', { id });
       signal.addEventListener('abort', onAbort, { once: true });
     }
     try {
-      return await this.connection.sendRequest(requestType(method), params as never, source?.token);
+      return (await result) as RequestMap[M]['result'];
     } catch (error) {
       const mapped = this.mapError(error);
       if (mapped instanceof RequestCancelledError && signal?.aborted) throw new AbortedError(`${method} aborted`);
       throw mapped;
     } finally {
       if (signal && onAbort) signal.removeEventListener('abort', onAbort);
-      source?.dispose();
     }
   }
 
@@ -128,10 +100,9 @@ export class Channel {
   }
 
   close(): void {
-    this.markClosed(new ConnectionClosedError('the client was closed'));
-    this.connection.dispose();
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+    const error = new ConnectionClosedError('the client was closed');
+    this.markClosed(error);
+    this.connection.close(error);
   }
 
   private markClosed(error: Error): void {
@@ -141,18 +112,13 @@ export class Channel {
   }
 
   private mapError(error: unknown): Error {
-    if (isRemote(error)) return remoteError(error.code, error.message, error.data);
-    if (this.closedError) return this.closedError;
+    if (error instanceof RpcRequestError) {
+      const { failure } = error;
+      if (failure.kind === 'remote') return remoteError(failure.error.code, failure.error.message, failure.error.data);
+      return this.closedError ?? new ConnectionClosedError(`the connection to the manager closed: ${failure.error.message}`);
+    }
     return error instanceof Error ? error : new Error(String(error));
   }
-}
-
-/**
- * vscode-jsonrpc reports its own local failures (write error, connection disposed) as
- * ResponseErrors with codes -32099..-32096; every other code came from the manager.
- */
-function isRemote(error: unknown): error is ResponseError<never> {
-  return error instanceof ResponseError && !(error.code >= -32099 && error.code <= -32090);
 }
 
 function openSocket(options: ChannelOptions, where: string): Promise<Socket> {
@@ -181,22 +147,15 @@ function openSocket(options: ChannelOptions, where: string): Promise<Socket> {
 }
 
 /** A handshake request that fails with the socket's own reason when the manager hangs up. */
-async function sendOrClosed<M extends RequestMethod>(
-  connection: MessageConnection,
-  socket: Socket,
-  method: M,
-  params: RequestMap[M]['params'],
-): Promise<RequestMap[M]['result']> {
-  let closeError: Error | undefined;
-  const onError = (error: Error) => (closeError = error);
-  socket.once('error', onError);
+async function handshakeRequest<M extends RequestMethod>(connection: RpcConnection, method: M, params: RequestMap[M]['params']): Promise<RequestMap[M]['result']> {
   try {
-    return await connection.sendRequest(requestType(method), params as never);
+    return (await connection.request(method, params).result) as RequestMap[M]['result'];
   } catch (error) {
-    if (isRemote(error)) throw remoteError(error.code, error.message, error.data);
-    if (closeError instanceof TimeoutError) throw closeError;
-    throw new ConnectionClosedError(`the manager closed the connection during the handshake${closeError ? `: ${closeError.message}` : ''}`);
-  } finally {
-    socket.off('error', onError);
+    if (!(error instanceof RpcRequestError)) throw error;
+    const { failure } = error;
+    if (failure.kind === 'remote') throw remoteError(failure.error.code, failure.error.message, failure.error.data);
+    if (failure.error instanceof TimeoutError) throw failure.error;
+    const reason = failure.error.message === 'the connection to the manager closed' ? '' : `: ${failure.error.message}`;
+    throw new ConnectionClosedError(`the manager closed the connection during the handshake${reason}`);
   }
 }

@@ -2,5 +2,4 @@ export { connect, TaskwireClient, DEFAULT_CLIENT_PORT, type ConnectOptions, type
 export { QueueHandle, type PutOptions, type GetOptions, type ConsumeOptions, type WorkOptions } from './queue';
 export { ReceivedTask } from './receivedTask';
 export { Channel, type ChannelOptions } from './channel';
-export { NdjsonMessageReader, NdjsonMessageWriter } from './ndjsonTransport';
 export * from './errors';

@@ -105,7 +105,7 @@ export class EventHub {
 
   private deliver(subscription: Subscription, event: Event): void {
     const session = subscription.session;
-    if (session.backlog > this.maxBacklogBytes) {
+    if (session.isBehind(this.maxBacklogBytes)) {
       session.droppedEvents++;
       this.observer.dropped?.(session);
       if (!session.droppingEvents) {
