@@ -56,10 +56,12 @@ export const SYSTEMS = {
     concurrency: 16,
   },
   'taskwire-ts-batch': {
-    description: 'Taskwire manager; TypeScript client, putMany(100) / getMany(100) + ackMany / getMany(1000, autoAck)',
+    description: 'Taskwire manager; TypeScript client with batch calls: putMany(100), 4 in flight / each worker 2 loops of getMany(100) + ackMany / the producer reads results with getMany(1000, autoAck)',
     manager: 'taskwire',
     language: 'ts',
     batch: true,
+    inFlight: 4,
+    concurrency: 2,
   },
   'taskwire-py': {
     description: 'Taskwire manager; the standard-library Python client of samples/python, one call per task',

@@ -3,7 +3,8 @@
 //     time with autoAck; clock from the first put to the last result.
 //   pipeline, inFlight K > 1: the same calls, K of them outstanding at a time (an async
 //     client's natural producer: one call per task, without waiting for each answer).
-//   pipeline, batch true: putMany of 100 (awaited), then getMany(1000, autoAck).
+//   pipeline, batch true: putMany of 100, inFlight of them outstanding at a time, then
+//     getMany(1000, autoAck) until every result is in.
 //   latency: put one task, wait for its result; warm-up round trips, then timed ones.
 //   memory: putMany 20-byte tasks in batches of 10,000 ("filled"), then on "drain" take them
 //     all back with getMany(10,000) + ackMany (the runner reads the manager's RSS in between).
@@ -23,9 +24,14 @@ if (mode === 'pipeline') {
   const seen = new Set();
   const start = nowNs();
   if (batch) {
-    for (let i = 0; i < n; i += 100) {
-      await tasks.putMany(urls.slice(i, i + 100).map((p) => ({ payload: p, replyTo: 'results' })));
-    }
+    let next = 0;
+    await Promise.all(Array.from({ length: config.inFlight ?? 1 }, async () => {
+      while (next < n) {
+        const from = next;
+        next += 100;
+        await tasks.putMany(urls.slice(from, from + 100).map((p) => ({ payload: p, replyTo: 'results' })));
+      }
+    }));
     while (seen.size < n) {
       const got = await results.getMany(1000, { timeout: 120, autoAck: true });
       if (got.length === 0) throw new Error(`no result in 120 s (${seen.size}/${n})`);

@@ -2,7 +2,7 @@
 // an independent worker loop (so W = 64 does not need 64 Node processes on a 2-core box).
 //   batch false: get (timeout 1 s) -> ack with the result (routed to replyTo): one call per task.
 //   concurrency K > 1: QueueHandle.work() with K loops of get -> ack on the connection.
-//   batch true:  getMany(100) -> ackMany of the list with the results.
+//   batch true:  getMany(100) -> ackMany of the list with the results (concurrency such loops).
 import { config, connect, emit, taskwire } from './common.mjs';
 
 const { QueueEmptyError } = taskwire;
@@ -13,11 +13,13 @@ const concurrency = config.concurrency ?? 1;
 async function loop(client) {
   const tasks = client.queue('tasks');
   if (batch) {
-    for (;;) {
-      const got = await tasks.getMany(100, { timeout: 1 });
-      if (got.length === 0) continue;
-      await tasks.ackMany(got.map((t) => ({ id: t.id, result: `${t.payload} ---> success` })));
-    }
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      for (;;) {
+        const got = await tasks.getMany(100, { timeout: 1 });
+        if (got.length === 0) continue;
+        await tasks.ackMany(got.map((t) => ({ id: t.id, result: `${t.payload} ---> success` })));
+      }
+    }));
   }
   if (concurrency > 1) {
     // work() waits in blocking gets (no timeout) and runs until the process is stopped.

@@ -1,4 +1,5 @@
 import type { Task } from '../protocol/generated';
+import { isoTime } from './isoTime';
 import type { QueueState } from './queueState';
 import type { SessionId } from './types';
 
@@ -47,9 +48,9 @@ export class TaskRecord {
       payload: this.payload,
       attempt: this.attempt,
       priority: this.priority,
-      enqueuedAt: new Date(this.enqueuedAt).toISOString(),
+      enqueuedAt: isoTime(this.enqueuedAt),
     };
-    if (this.state === TaskState.Leased) task.leaseUntil = new Date(this.leaseUntil).toISOString();
+    if (this.state === TaskState.Leased) task.leaseUntil = isoTime(this.leaseUntil);
     if (this.replyTo !== undefined) task.replyTo = this.replyTo;
     if (this.lastError !== undefined) task.lastError = this.lastError;
     if (this.deadLetteredFrom !== undefined) task.deadLetteredFrom = this.deadLetteredFrom;

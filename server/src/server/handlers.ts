@@ -49,10 +49,11 @@ function checkBatch(count: number, ctx: HandlerContext, what: string): void {
 }
 
 /** Checks payloads only when the frame itself is larger than the limit: no task in a smaller frame can exceed it. */
-function checkPayloads(values: unknown[], call: Call, ctx: HandlerContext, what: string): void {
+function checkPayloads<T>(items: T[], valueOf: (item: T) => unknown, call: Call, ctx: HandlerContext, what: string): void {
   const limit = ctx.limits.maxPayloadBytes;
   if (call.frameBytes <= limit) return;
-  values.forEach((value, i) => {
+  items.forEach((item, i) => {
+    const value = valueOf(item);
     if (value === undefined) return;
     const size = Buffer.byteLength(JSON.stringify(value));
     if (size > limit) {
@@ -84,7 +85,7 @@ export const handlers: HandlerTable = {
   // {"jsonrpc":"2.0","id":7,"method":"queue/put","params":{"queue":"tasks","tasks":[{"payload":"image_url_0"}]}}
   'queue/put': (params, call, ctx) => {
     checkBatch(params.tasks.length, ctx, 'tasks');
-    checkPayloads(params.tasks.map((t) => t.payload), call, ctx, 'the payload of task');
+    checkPayloads(params.tasks, (t) => t.payload, call, ctx, 'the payload of task');
     const waiter = ctx.engine.put({ queue: params.queue, tasks: params.tasks, timeout: params.timeout, session: call.session.id }, (outcome) => {
       if (Array.isArray(outcome)) call.resolve({ ids: outcome });
       else call.reject(outcome);
@@ -108,7 +109,7 @@ export const handlers: HandlerTable = {
   // {"jsonrpc":"2.0","id":9,"method":"task/ack","params":{"acks":[{"id":"a1b2c3-0","result":"image_url_0 ---> success"}]}}
   'task/ack': (params, call, ctx) => {
     checkBatch(params.acks.length, ctx, 'acks');
-    checkPayloads(params.acks.map((a) => a.result), call, ctx, 'the result of ack');
+    checkPayloads(params.acks, (a) => a.result, call, ctx, 'the result of ack');
     const acked = ctx.engine.ack(call.session.id, params.acks);
     call.session.acked += acked;
     return { acked };
