@@ -182,6 +182,9 @@ export class Engine {
     const records = this.heldBy(session, acks.map((a) => a.id));
     const now = this.clock.now();
     const touched = new Set<QueueState>();
+    // Results bound for each reply queue, enqueued together: a getter waiting there receives
+    // the results of one ack list in one delivery, not one task per delivery.
+    let results: Map<string, TaskSpec[]> | undefined;
     acks.forEach((ack, i) => {
       const record = records[i]!;
       const queue = record.queue;
@@ -192,13 +195,21 @@ export class Engine {
       record.payload = undefined;
       queue.totals.acked++;
       touched.add(queue);
-      this.emit({ kind: 'ack', queue: queue.name, taskId: record.id, attempt: record.attempt, result: ack.result, session, at: now });
+      if (this.listeners.length > 0) this.emit({ kind: 'ack', queue: queue.name, taskId: record.id, attempt: record.attempt, result: ack.result, session, at: now });
       if (record.replyTo !== undefined && ack.result !== undefined) {
-        // Results bypass the reply queue's maxsize: a finished task's result is never dropped.
-        const replyQueue = this.queues.get(record.replyTo) ?? this.createQueue(record.replyTo);
-        this.enqueue(replyQueue, [{ payload: { taskId: record.id, result: ack.result } }], session);
+        results ??= new Map();
+        let specs = results.get(record.replyTo);
+        if (!specs) results.set(record.replyTo, (specs = []));
+        specs.push({ payload: { taskId: record.id, result: ack.result } });
       }
     });
+    if (results) {
+      for (const [name, specs] of results) {
+        // Results bypass the reply queue's maxsize: a finished task's result is never dropped.
+        const replyQueue = this.queues.get(name) ?? this.createQueue(name);
+        this.enqueue(replyQueue, specs, session);
+      }
+    }
     // After the results: a record cut off between the two redelivers a task (at least once)
     // rather than losing its result.
     if (this.journal) this.journal.append({ op: 'ack', ids: records.map((r) => r.id) });
