@@ -203,6 +203,25 @@ describe('Engine leases', () => {
       assert.deepEqual(payloads(waitingForResult.tasks!), [{ taskId: id, result: 'done' }]);
     });
 
+    it('hands the results of one ack list to a waiting getter in one delivery, each reply queue its own', () => {
+      const { engine } = makeHarness();
+      const ids = putNow(engine, 'jobs', [
+        { payload: 'a', replyTo: 'results' },
+        { payload: 'b', replyTo: 'other' },
+        { payload: 'c', replyTo: 'results' },
+        { payload: 'd' },
+      ]);
+      const results = startGet(engine, 'results', { session: 'producer', autoAck: true, max: 10 });
+      const other = startGet(engine, 'other', { session: 'producer', autoAck: true, max: 10 });
+      getNow(engine, 'jobs', { max: 4 });
+      engine.ack(WORKER, ids.map((id) => ({ id, result: `${id} done` })));
+      assert.deepEqual(payloads(results.tasks!), [
+        { taskId: ids[0], result: `${ids[0]} done` },
+        { taskId: ids[2], result: `${ids[2]} done` },
+      ]);
+      assert.deepEqual(payloads(other.tasks!), [{ taskId: ids[1], result: `${ids[1]} done` }]);
+    });
+
     it('delivers results even past the reply queue maxsize: a result is never dropped', () => {
       const { engine } = makeHarness();
       engine.declareQueue('results', { maxsize: 1 });

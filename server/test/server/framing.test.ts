@@ -102,6 +102,23 @@ describe('server: NDJSON framing and envelope', () => {
     });
   }
 
+  it('answers the requests read in one chunk in one write, in order', async () => {
+    const { port } = await fx.server();
+    const raw = await fx.connect(port, 'fr-coalesce');
+    let chunks = 0;
+    raw.socket.on('data', () => chunks++);
+    const queue = queueName('coalesce');
+    const lines = Array.from({ length: 50 }, (_, i) => JSON.stringify({ jsonrpc: '2.0', id: 1000 + i, method: 'queue/put', params: { queue, tasks: [{ payload: i }] } }));
+    raw.write(lines.join('\n') + '\n');
+    const answers = [];
+    for (let i = 0; i < 50; i++) answers.push(await raw.waitFor((m) => m.id === 1000 + i));
+    for (const answer of answers) expectResult('queue/put', answer);
+    // One chunk in, one write out (TCP may still split a write; 50 answers are far from a segment).
+    assert.equal(chunks, 1, `the 50 answers arrived in ${chunks} chunks`);
+    const { tasks } = await call(raw, 'queue/peek', { queue, max: 50 });
+    assert.deepEqual(tasks.map((t: { payload: number }) => t.payload), Array.from({ length: 50 }, (_, i) => i));
+  });
+
   it('ignores a response sent by the client and an unknown notification (no answer)', async () => {
     const { port } = await fx.server();
     const raw = await fx.connect(port, 'fr-ignored');
