@@ -172,7 +172,9 @@ export class ServerExchange {
     const open = this.connection(name);
     const pattern = substitute(rawPattern, this.context);
     const accept = pairedBy ?? ((message: unknown) => match(pattern, message, new Map()) === undefined);
-    const received = await open.wire.take((r) => r.message !== undefined && accept(r.message), within * 1000);
+    // A protocol violation ends the wait at once: it explains the failure better than a timeout.
+    const received = await open.wire.take((r) => this.violations.length > 0 || (r.message !== undefined && accept(r.message)), within * 1000);
+    this.throwViolations();
     if (received === undefined) {
       const seen = open.wire.inbox.map((r) => r.text);
       const state = open.wire.closed ? 'the server closed the connection' : `nothing matching within ${within} s`;
