@@ -42,6 +42,10 @@ const suites = [
   // GOPROXY=off: the Go sample uses the standard library only, and CI has no module proxy.
   { name: 'go', cwd: 'samples/go', command: 'go', args: ['test', '-count=1', '-v', './...'], parser: 'go', env: { GOPROXY: 'off', GOFLAGS: '-mod=mod' }, quiet: /^(=== (RUN|PAUSE|CONT)|\s*--- PASS)/ },
   { name: 'crawler', cwd: 'samples/crawler', command: 'npx', args: ['mocha'], parser: 'mocha' },
+  // The conformance kit itself, as CI users run it: every server case against the reference
+  // server the kit starts (options included), then the Python client through its driver.
+  // The CLI ends each run with "N passed, N failed, N skipped", read by the mocha parser.
+  { name: 'conformance', cwd: '.', command: 'node', args: ['scripts/runConformance.mjs'], parser: 'mocha' },
   // The benchmark's quick smoke run: tiny N, one run, every system; it checks the runner still works (no timings are asserted).
   { name: 'bench-smoke', cwd: '.', command: 'node', args: ['bench/run.mjs', '--quick', '--out', join(root, 'test-output', 'bench')], parser: 'exitCode' },
   // The extension's suite inside a real VS Code (code-server's, offline), then UI tests that

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../version';
 import { CliError, EXIT_CODE_HELP, ExitCode, exitCodeFor } from './exitCodes';
+import { conformanceCommand } from './conformance';
 import { getCommand } from './get';
 import { pingCommand } from './ping';
 import { putCommand } from './put';
@@ -23,7 +24,7 @@ $TASKWIRE_PORT, $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE; default key file ~/.t
 
 ${EXIT_CODE_HELP}`,
     );
-  for (const command of [serveCommand(), putCommand(), getCommand(), statsCommand(), workersCommand(), tailCommand(), pingCommand()]) {
+  for (const command of [serveCommand(), putCommand(), getCommand(), statsCommand(), workersCommand(), tailCommand(), pingCommand(), conformanceCommand()]) {
     program.addCommand(command);
   }
   // Usage errors exit 2 (commander's default is 1), and every command reports through main().

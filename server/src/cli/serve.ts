@@ -24,6 +24,8 @@ interface ServeFlags {
   maxPayloadBytes: number;
   maxBatch: number;
   maxConnections: number;
+  maxSubscriptions: number;
+  handshakeTimeout: number;
   tlsCert?: string;
   tlsKey?: string;
   json?: boolean;
@@ -78,6 +80,8 @@ export function serveCommand(): Command {
     .option('--max-payload-bytes <n>', 'largest task payload or result', parseNumber('max-payload-bytes', { integer: true, min: 1 }), DEFAULT_LIMITS.maxPayloadBytes)
     .option('--max-batch <n>', 'most tasks, acks or nacks in one request', parseNumber('max-batch', { integer: true, min: 1 }), DEFAULT_LIMITS.maxBatch)
     .option('--max-connections <n>', 'most simultaneous connections', parseNumber('max-connections', { integer: true, min: 1 }), DEFAULT_LIMITS.maxConnections)
+    .option('--max-subscriptions <n>', 'most event subscriptions one session holds', parseNumber('max-subscriptions', { integer: true, min: 1 }), DEFAULT_LIMITS.maxSubscriptions)
+    .option('--handshake-timeout <seconds>', 'seconds a connection has to authenticate before it is dropped', parseNumber('handshake-timeout', { min: 0.1 }), DEFAULT_LIMITS.handshakeTimeout)
     .option('--tls-cert <file>', 'serve TLS with this certificate (PEM); needs --tls-key')
     .option('--tls-key <file>', 'private key (PEM) for --tls-cert')
     .addOption(new Option('--data-dir <dir>', 'keep the queues in DIR (a journal and a snapshot) so they survive a restart; default: in memory').env('TASKWIRE_DATA_DIR'))
@@ -142,6 +146,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     maxPayloadBytes: flags.maxPayloadBytes,
     maxBatch: flags.maxBatch,
     maxConnections: flags.maxConnections,
+    maxSubscriptions: flags.maxSubscriptions,
+    handshakeTimeout: flags.handshakeTimeout,
   };
   let server: TaskwireServer;
   try {

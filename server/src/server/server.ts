@@ -374,7 +374,9 @@ export class TaskwireServer implements SessionHost {
         return;
       }
       session.state = 'authenticating';
-      const proof = (params as { proof?: unknown } | null)?.proof;
+      // §4.3: params with any member besides `proof` are a failure, like a wrong proof.
+      const onlyProof = params !== null && typeof params === 'object' && !Array.isArray(params) && Object.keys(params).length === 1;
+      const proof = onlyProof ? (params as { proof?: unknown }).proof : undefined;
       const result = authenticate(session, proof, this.authkey, {
         capabilities: { events: true, framings: ['ndjson', 'content-length'], autoCreateQueues: this.autoCreate },
         limits: {

@@ -1,0 +1,171 @@
+// Loading the kit's case files (spec/conformance/cases/*.json for servers,
+// client-cases/*.json for clients), checked against the case format's own JSON Schema
+// (spec/conformance/case.schema.json) so that a mistake in a case file is reported as such
+// and never as a failure of the implementation under test.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
+import type { Framing } from '../protocol/framing';
+
+export type Level = 'MUST' | 'SHOULD' | 'MAY';
+export const LEVELS: readonly Level[] = ['MUST', 'SHOULD', 'MAY'];
+
+/** Server options a case may need (see ServerRequirements in the case schema). */
+export interface ServerOptionsNeeded {
+  ttr?: number;
+  maxAttempts?: number;
+  maxFrameBytes?: number;
+  maxPayloadBytes?: number;
+  maxBatch?: number;
+  maxSubscriptions?: number;
+  handshakeTimeout?: number;
+  noAutoCreate?: true;
+}
+
+export interface CaseCommon {
+  id: string;
+  /** Anchor of the section of spec/protocol.md, e.g. `s4.3`. */
+  section: string;
+  level: Level;
+  title: string;
+  /** Seconds the whole case may take. */
+  timeout?: number;
+  covers?: string[];
+  /** The file the case came from, relative to the cases folder. */
+  file: string;
+}
+
+export type ServerStep =
+  | { connect: string; framing?: Framing }
+  | { handshake: string; framing?: Framing; client?: Record<string, unknown> }
+  | { send: unknown; on?: string }
+  | { sendRaw: string | (string | Record<string, unknown>)[]; on?: string }
+  | { request: string; params?: unknown; id?: number | string; on?: string; expect?: unknown; within?: number }
+  | { notify: string; params?: unknown; on?: string }
+  | { expect: unknown; on?: string; within?: number }
+  | { expectNoMessage: number; matching?: unknown; on?: string }
+  | { expectClose: string; within?: number }
+  | { expectOpen: string }
+  | { close: string }
+  | { wait: number };
+
+export interface ServerCase extends CaseCommon {
+  kind: 'server';
+  server?: { options?: ServerOptionsNeeded; exclusive?: boolean };
+  steps: ServerStep[];
+}
+
+export type ClientOperation = 'ping' | 'put' | 'get' | 'cancel-get' | 'reconnect';
+
+export type ClientStep =
+  | { accept: string; within?: number }
+  | { expectRequest: string; params?: unknown; on?: string; within?: number }
+  | { expectNotification: string; params?: unknown; on?: string; within?: number }
+  | { respond: Record<string, unknown>; on?: string; delay?: number }
+  | { handshake: string; serverProof?: 'right' | 'wrong'; version?: string; within?: number }
+  | { drop: string }
+  | { expectClose: string; silent?: boolean; within?: number };
+
+export interface ClientCase extends CaseCommon {
+  kind: 'client';
+  operation: ClientOperation;
+  env?: Record<string, string>;
+  script: ClientStep[];
+  outcome: { outcome: 'ok' | 'error'; error?: string[]; value?: unknown };
+}
+
+/** The folder holding case.schema.json, cases/ and client-cases/ in a checkout of the repository. */
+export function defaultCasesRoot(): string {
+  // dist/src/conformance → the repository's spec/conformance
+  return path.resolve(__dirname, '..', '..', '..', '..', 'spec', 'conformance');
+}
+
+/** A case file that is not valid: the file, and what is wrong, in one line. */
+export class CaseFileError extends Error {}
+
+function schemaValidator(root: string) {
+  const schemaPath = path.join(root, 'case.schema.json');
+  if (!existsSync(schemaPath)) throw new CaseFileError(`no case schema at ${schemaPath}: is ${root} a conformance folder?`);
+  const ajv = new Ajv2020({ strict: false, allErrors: false });
+  return ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as object);
+}
+
+function loadFolder(root: string, folder: string): { file: string; cases: Record<string, unknown>[] }[] {
+  const dir = path.join(root, folder);
+  if (!existsSync(dir)) return [];
+  const validate = schemaValidator(root);
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.json'))
+    .sort()
+    .map((name) => {
+      const file = `${folder}/${name}`;
+      let content: unknown;
+      try {
+        content = JSON.parse(readFileSync(path.join(dir, name), 'utf8'));
+      } catch (error) {
+        throw new CaseFileError(`${file}: not valid JSON: ${(error as Error).message}`);
+      }
+      if (!validate(content)) {
+        const first = validate.errors?.[0];
+        throw new CaseFileError(`${file}: does not match case.schema.json: ${first?.instancePath || '/'} ${first?.message ?? ''}`);
+      }
+      return { file, cases: (content as { cases: Record<string, unknown>[] }).cases };
+    });
+}
+
+function checkUniqueIds(cases: CaseCommon[]): void {
+  const seen = new Map<string, string>();
+  for (const c of cases) {
+    const other = seen.get(c.id);
+    if (other !== undefined) throw new CaseFileError(`${c.file}: case id ${c.id} is also used in ${other}`);
+    seen.set(c.id, c.file);
+  }
+}
+
+/** Every server case, in file order. */
+export function loadServerCases(root = defaultCasesRoot()): ServerCase[] {
+  const cases: ServerCase[] = [];
+  for (const { file, cases: raw } of loadFolder(root, 'cases')) {
+    for (const c of raw) {
+      if ('operation' in c) throw new CaseFileError(`${file}: case ${String(c['id'])} is a client case; client cases live in client-cases/`);
+      cases.push({ ...(c as unknown as Omit<ServerCase, 'kind' | 'file'>), kind: 'server', file });
+    }
+  }
+  checkUniqueIds(cases);
+  return cases;
+}
+
+/** Every client case, in file order. */
+export function loadClientCases(root = defaultCasesRoot()): ClientCase[] {
+  const cases: ClientCase[] = [];
+  for (const { file, cases: raw } of loadFolder(root, 'client-cases')) {
+    for (const c of raw) {
+      if (!('operation' in c)) throw new CaseFileError(`${file}: case ${String(c['id'])} is a server case; server cases live in cases/`);
+      cases.push({ ...(c as unknown as Omit<ClientCase, 'kind' | 'file'>), kind: 'client', file });
+    }
+  }
+  checkUniqueIds(cases);
+  return cases;
+}
+
+/** The methods a server case exercises: those its steps send, and those it says it covers. */
+export function methodsCovered(c: ServerCase): Set<string> {
+  const methods = new Set<string>(c.covers ?? []);
+  for (const step of c.steps) {
+    if ('request' in step) methods.add(step.request);
+    if ('notify' in step) methods.add(step.notify);
+    if ('handshake' in step) {
+      methods.add('session/hello');
+      methods.add('session/authenticate');
+    }
+    if ('send' in step && step.send !== null && typeof step.send === 'object' && typeof (step.send as { method?: unknown }).method === 'string') {
+      methods.add((step.send as { method: string }).method);
+    }
+  }
+  return methods;
+}
+
+/** Whether a case is selected by a --level threshold: `must` runs MUST only, `should` MUST and SHOULD, `may` all. */
+export function levelSelected(level: Level, threshold: Level): boolean {
+  return LEVELS.indexOf(level) <= LEVELS.indexOf(threshold);
+}

@@ -1,0 +1,40 @@
+// Shared by the kit's own tests: where the repository's pieces are, and server commands for
+// the reference server and the deliberately broken fixture.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadServerCases } from '../../src/conformance/cases';
+import type { CaseResult } from '../../src/conformance/results';
+import { runServerCases } from '../../src/conformance/serverRunner';
+
+/** dist/test/conformance → the repository root. */
+export const REPO = resolve(__dirname, '..', '..', '..', '..');
+export const BIN = resolve(REPO, 'server', 'bin', 'taskwire.js');
+export const BROKEN_SERVER = resolve(REPO, 'server', 'test', 'fixtures', 'brokenServer.js');
+export const PYTHON_DRIVER = resolve(REPO, 'samples', 'python', 'conformance_driver.py');
+
+/** The placeholders for every option a case may need, in the reference CLI's flags. */
+export const OPTION_FLAGS =
+  '{ttr?--ttr $} {maxAttempts?--max-attempts $} {maxFrameBytes?--max-frame-bytes $} {maxPayloadBytes?--max-payload-bytes $} {maxBatch?--max-batch $} {maxSubscriptions?--max-subscriptions $} {handshakeTimeout?--handshake-timeout $} {noAutoCreate?--no-auto-create}';
+
+export const REFERENCE_SERVER_CMD = `"${process.execPath}" "${BIN}" serve --port {port} --authkey-file {authkeyFile} ${OPTION_FLAGS}`;
+
+export function brokenServerCmd(mode: string): string {
+  return `"${process.execPath}" "${BROKEN_SERVER}" --mode ${mode} --port {port} --authkey-file {authkeyFile} ${OPTION_FLAGS}`;
+}
+
+/** Runs server cases against servers the runner starts from `command`, with a fresh key. */
+export async function runAgainst(command: string, ids?: (id: string) => boolean): Promise<CaseResult[]> {
+  const home = mkdtempSync(join(tmpdir(), 'taskwire-kit-'));
+  const authkeyFile = join(home, 'authkey');
+  const key = randomBytes(16).toString('hex');
+  writeFileSync(authkeyFile, key + '\n', { mode: 0o600 });
+  try {
+    const cases = loadServerCases().filter((c) => ids === undefined || ids(c.id));
+    return await runServerCases(cases, { host: '127.0.0.1', authkey: Buffer.from(key), serverCommand: command, authkeyFile });
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
