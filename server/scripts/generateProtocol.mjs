@@ -2,7 +2,7 @@
 // Generates src/protocol/generated.ts from spec/protocol.json, the protocol's one source of truth.
 // `--check` regenerates in memory and fails when the committed file is stale, so the
 // TypeScript types can never drift from the spec (the test suite runs it too).
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile } from 'json-schema-to-typescript';
@@ -12,6 +12,9 @@ const specPath = join(here, '..', '..', 'spec', 'protocol.json');
 const outPath = join(here, '..', 'src', 'protocol', 'generated.ts');
 // The published package carries its own copy of the spec (validation loads it at run time).
 const packagedSpecPath = join(here, '..', 'protocol.json');
+// ...and of the conformance kit's case files, so that `npx taskwire conformance` works from npm.
+const conformanceSource = join(here, '..', '..', 'spec', 'conformance');
+const packagedConformance = join(here, '..', 'conformance');
 
 // The JSON-RPC envelope is described in the spec for validating examples; the TypeScript side
 // takes those types from the JSON-RPC library, so they are not generated here.
@@ -161,5 +164,7 @@ if (isMain) {
     const current = existsSync(outPath) ? readFileSync(outPath, 'utf8') : '';
     if (current !== text) writeFileSync(outPath, text);
     writeFileSync(packagedSpecPath, readFileSync(specPath));
+    rmSync(packagedConformance, { recursive: true, force: true });
+    cpSync(conformanceSource, packagedConformance, { recursive: true });
   }
 }

@@ -74,10 +74,16 @@ export interface ClientCase extends CaseCommon {
   outcome: { outcome: 'ok' | 'error'; error?: string[]; value?: unknown };
 }
 
-/** The folder holding case.schema.json, cases/ and client-cases/ in a checkout of the repository. */
+/**
+ * The folder holding case.schema.json, cases/ and client-cases/: the repository's
+ * spec/conformance in a checkout, else the copy the published package carries (the build
+ * copies it next to protocol.json).
+ */
 export function defaultCasesRoot(): string {
-  // dist/src/conformance → the repository's spec/conformance
-  return path.resolve(__dirname, '..', '..', '..', '..', 'spec', 'conformance');
+  // From dist/src/conformance: four levels up is the repository, three the package.
+  const inCheckout = path.resolve(__dirname, '..', '..', '..', '..', 'spec', 'conformance');
+  if (existsSync(path.join(inCheckout, 'case.schema.json'))) return inCheckout;
+  return path.resolve(__dirname, '..', '..', '..', 'conformance');
 }
 
 /** A case file that is not valid: the file, and what is wrong, in one line. */

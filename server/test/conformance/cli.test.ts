@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { cleanupCli, makeHome, runCli, startServe } from '../cli/cliHarness';
 import { REFERENCE_SERVER_CMD } from './kit';
 
@@ -35,6 +37,23 @@ describe('taskwire conformance (CLI)', function () {
     const missing = await runCli(['conformance', '--authkey-file', join(makeHome(), 'nope')]);
     assert.equal(missing.code, 4);
     assert.match(missing.stderr, /authkey file .* does not exist/);
+  });
+
+  it('finds its case files when installed from the package, outside a checkout', () => {
+    // The package's own layout (package.json "files"), with no spec/ folder above it.
+    const server = resolve(__dirname, '..', '..', '..');
+    const installed = join(mkdtempSync(join(tmpdir(), 'taskwire-pkg-')), 'taskwire');
+    try {
+      for (const entry of ['bin', 'dist/src', 'conformance', 'protocol.json', 'package.json']) cpSync(join(server, entry), join(installed, entry), { recursive: true });
+      const listed = spawnSync(process.execPath, [join(installed, 'bin', 'taskwire.js'), 'conformance', '--list'], {
+        encoding: 'utf8',
+        env: { ...process.env, NODE_PATH: join(server, '..', 'node_modules') },
+      });
+      assert.equal(listed.status, 0, listed.stderr);
+      assert.match(listed.stdout, /handshake\./);
+    } finally {
+      rmSync(join(installed, '..'), { recursive: true, force: true });
+    }
   });
 
   it('lists cases by level', async () => {
