@@ -235,6 +235,10 @@ export function renderMarkdown(report) {
     out.push('');
     out.push(`${g.title}; one producer, one worker; round trip in µs.`);
     out.push('');
+    if (g.rows.some((r) => r.system.startsWith('floor-'))) {
+      out.push('The floors are not queues: three processes relay one line producer → relay → echo → relay → producer, the four loopback crossings of a put → result round trip through a manager, with no work. No brokered round trip in that language can beat its floor on this machine.');
+      out.push('');
+    }
     out.push(
       table(
         ['system', 'p50 µs', 'min..max', 'p99 µs', 'min..max', 'p50 vs seed', 'p99 vs seed p50', 'mean µs', 'runs ok'],
