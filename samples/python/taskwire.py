@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import hashlib
 import hmac
 import itertools
@@ -39,6 +40,7 @@ import platform
 import queue as _stdlib_queue
 import random
 import secrets
+import select
 import socket
 import ssl
 import sys
@@ -453,11 +455,12 @@ def _proof_matches(expected: str, given: Any) -> bool:
 
 
 class _PlainTransport:
-    """A TCP socket. Reads and writes may run at once in different threads."""
+    """A TCP socket. One thread reads at a time (the channel's leader); many may write."""
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._send_lock = threading.Lock()  # frames from several threads must not interleave
+        self.recv = functools.partial(sock.recv, _RECV_BYTES)
 
     def set_timeout(self, seconds: Optional[float]) -> None:
         self._sock.settimeout(seconds)
@@ -466,8 +469,12 @@ class _PlainTransport:
         with self._send_lock:
             self._sock.sendall(data)
 
-    def recv(self) -> bytes:
-        return self._sock.recv(_RECV_BYTES)
+    def recv_buffered(self) -> Optional[bytes]:
+        """Data already received but not yet returned by :meth:`recv`: none here."""
+        return None
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
 
     def close(self) -> None:
         _close_socket(self._sock)
@@ -477,8 +484,8 @@ class _TlsTransport:
     """TLS over a TCP socket, with the TLS state in memory.
 
     OpenSSL does not allow one TLS connection to be read and written by two threads at
-    once, which a blocking ``SSLSocket`` would do here (the reader thread waits in ``recv``
-    while callers send). So the socket stays plain TCP, used full duplex, and the
+    once, which a blocking ``SSLSocket`` would do here (a thread waits in ``recv`` while
+    others send). So the socket stays plain TCP, used full duplex, and the
     :class:`ssl.SSLObject` is touched only under a lock and never blocks.
     """
 
@@ -492,6 +499,9 @@ class _TlsTransport:
 
     def set_timeout(self, seconds: Optional[float]) -> None:
         self._sock.settimeout(seconds)
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
 
     def handshake(self) -> None:
         """The TLS handshake; runs before any other thread uses the transport."""
@@ -537,18 +547,29 @@ class _TlsTransport:
                 if not self._outgoing.pending:
                     return
 
+    def _read_tls(self) -> Optional[bytes]:
+        """Decrypted data from what was received; None when a whole record is still missing."""
+        with self._tls_lock:
+            try:
+                data: Optional[bytes] = self._tls.read(_RECV_BYTES)
+            except ssl.SSLWantReadError:
+                data = None
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                data = b""
+            produced = self._outgoing.pending
+        if produced:
+            self._send_pending()
+        return data
+
+    def recv_buffered(self) -> Optional[bytes]:
+        """Decrypted data from records already received, without reading the socket."""
+        if not self._incoming.pending and not self._tls.pending():
+            return None
+        return self._read_tls()
+
     def recv(self) -> bytes:
         while True:
-            with self._tls_lock:
-                try:
-                    data: Optional[bytes] = self._tls.read(_RECV_BYTES)
-                except ssl.SSLWantReadError:
-                    data = None
-                except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-                    data = b""
-                produced = self._outgoing.pending
-            if produced:
-                self._send_pending()
+            data = self._read_tls()
             if data is not None:
                 return data
             raw = self._sock.recv(_RECV_BYTES)
@@ -567,7 +588,7 @@ _Transport = Union[_PlainTransport, _TlsTransport]
 
 def _close_socket(sock: socket.socket) -> None:
     try:
-        sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in recv
+        sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in recv or poll
     except OSError:
         pass
     try:
@@ -580,75 +601,143 @@ class _ProtocolViolation(Exception):
     """The manager sent something this version of the protocol does not allow."""
 
 
+class _EndOfStream(Exception):
+    """The manager closed the connection."""
+
+
 class _FrameReader:
-    """Splits the byte stream into NDJSON frames, holding at most ``max_frame_bytes`` of one."""
+    """Splits the byte stream into NDJSON frames, holding at most ``max_frame_bytes`` of one.
+
+    Data is fed in by whoever reads the transport (:meth:`feed`); :meth:`buffered_frame`
+    splits off complete frames without any I/O. The usual case, a read that holds whole
+    frames only, is split without copying the read.
+    """
 
     def __init__(self, recv: Callable[[], bytes], max_frame_bytes: int) -> None:
         self._recv = recv
         self._max = max_frame_bytes
-        self._buffer = bytearray()
-        self._start = 0  # where the next frame begins in the buffer
+        self._data: Union[bytes, bytearray] = b""
+        self._start = 0  # where the next frame begins in _data
         self._scanned = 0  # bytes after _start already known to hold no line feed
 
-    def read_frame(self) -> Optional[bytes]:
-        """The next non-blank frame without its line feed; None at the end of the stream."""
+    def buffered_frame(self) -> Optional[Union[bytes, bytearray]]:
+        """The next complete non-blank frame without its line feed, or None (no I/O)."""
+        data = self._data
         while True:
-            end = self._buffer.find(b"\n", self._start + self._scanned)
-            if end >= 0:
-                line = bytes(self._buffer[self._start:end])
-                self._start = end + 1
-                self._scanned = 0
-                if line.endswith(b"\r"):
-                    line = line[:-1]
-                if len(line) > self._max:
+            end = data.find(b"\n", self._start + self._scanned)
+            if end < 0:
+                self._scanned = len(data) - self._start
+                if self._scanned > self._max + 1:
                     raise _ProtocolViolation(f"the manager sent a frame larger than {self._max} bytes")
-                if line.strip(b" \t\r"):
-                    return line
-                continue
-            self._scanned = len(self._buffer) - self._start
-            if self._scanned > self._max + 1:
+                return None
+            line = data[self._start:end]
+            self._start = end + 1
+            self._scanned = 0
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if len(line) > self._max:
                 raise _ProtocolViolation(f"the manager sent a frame larger than {self._max} bytes")
-            if self._start:
-                # Compacting once per read, not per frame, keeps splitting linear in the input.
-                del self._buffer[: self._start]
-                self._start = 0
+            if line.strip(b" \t\r"):
+                return line
+
+    def feed(self, data: bytes) -> None:
+        """Appends received bytes. Compacting once per read, not per frame, keeps it linear."""
+        if self._start >= len(self._data):
+            self._data = data
+        else:
+            rest = self._data
+            if isinstance(rest, bytearray):
+                del rest[: self._start]
+            else:
+                rest = bytearray(memoryview(rest)[self._start:])
+            rest += data
+            self._data = rest
+        self._start = 0
+
+    def read_frame(self) -> Optional[Union[bytes, bytearray]]:
+        """The next frame, reading as needed; None at the end of the stream (handshake only)."""
+        while True:
+            frame = self.buffered_frame()
+            if frame is not None:
+                return frame
             data = self._recv()
             if not data:
                 return None
-            self._buffer += data
+            self.feed(data)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_ASCII_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+_DECODER = json.JSONDecoder()
+_decode_json = _DECODER.decode
+_scan_json = _DECODER.scan_once  # the C scanner: one value from an index, no white space
 
 
 def _encode(message: Mapping[str, Any]) -> bytes:
     """One NDJSON frame: compact JSON (never a raw line feed) and a line feed."""
     try:
-        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        return text.encode("utf-8") + b"\n"
+        return (_ENCODER.encode(message) + "\n").encode("utf-8")
     except UnicodeEncodeError:
         # A lone surrogate in a string cannot be UTF-8; its \u escape is valid JSON.
-        return json.dumps(message, separators=(",", ":"), allow_nan=False).encode("ascii") + b"\n"
+        return (_ASCII_ENCODER.encode(message) + "\n").encode("ascii")
+
+
+def _encode_request(request_id: int, method: str, params: Mapping[str, Any]) -> bytes:
+    """``_encode`` of a request, without building the envelope object."""
+    try:
+        text = _ENCODER.encode(params)
+        return f'{{"jsonrpc":"2.0","id":{request_id},"method":"{method}","params":{text}}}\n'.encode("utf-8")
+    except UnicodeEncodeError:
+        text = _ASCII_ENCODER.encode(params)
+        return f'{{"jsonrpc":"2.0","id":{request_id},"method":"{method}","params":{text}}}\n'.encode("ascii")
 
 
 # --------------------------------------------------------------------------------------------
 # Channel: one authenticated connection
 # --------------------------------------------------------------------------------------------
 
+#: How long the background reader leaves the socket to the threads making requests after
+#: the last of them stopped reading. Back-to-back requests thus never wake it; events that
+#: arrive while no request is in flight wait at most this long.
+_IDLE_HANDOVER = 0.005
+
+_allocate_lock = threading.Lock
+_BACKGROUND = object()  # the background reader, as the channel's leader
+_monotonic = time.monotonic
+
 
 class _Pending:
     """A request waiting for its response."""
 
-    __slots__ = ("id", "method", "done", "result", "error", "on_result")
+    __slots__ = ("id", "method", "finished", "result", "error", "on_result", "waiter", "signalled")
 
     def __init__(self, request_id: int, method: str, on_result: Optional[Callable[[Any], None]]) -> None:
         self.id = request_id
         self.method = method
-        self.done = threading.Event()
+        self.finished = False  # result or error set; changed under the channel's lock
         self.result: Any = None
         self.error: Optional[BaseException] = None
         self.on_result = on_result
+        self.waiter: Optional[Any] = None  # a held lock its waiting thread blocks on
+        self.signalled = False  # waiter released and not yet re-armed
 
 
 class _Channel:
-    """One authenticated connection to a manager. It never reconnects; :class:`Client` does."""
+    """One authenticated connection to a manager. It never reconnects; :class:`Client` does.
+
+    Reading follows the leader/follower pattern. A thread that made a request and finds
+    nobody reading becomes the *leader*: it reads the socket itself, on its own thread,
+    until its response arrives, dispatching whatever else it reads (other threads'
+    responses, events) on the way; then it splits off the frames it already holds and
+    hands leadership to a waiting *follower*, if any. Followers sleep on a lock of their
+    own until their response is dispatched or they are made leader. A single-threaded
+    caller thus reads its own responses with no thread hand-off at all.
+
+    The background thread reads only when nobody else does: once the connection has been
+    idle (no leader) for ``_IDLE_HANDOVER`` s, it waits for the socket to become readable
+    and then leads one read. It delivers events between requests, detects a dropped
+    connection, and backs up a follower whose promotion was lost (an interrupted wait).
+    """
 
     def __init__(
         self,
@@ -666,6 +755,8 @@ class _Channel:
         self.session_id: str = session.get("sessionId", "")
         self.capabilities: Dict[str, Any] = dict(session.get("capabilities") or {})
         self.limits: Dict[str, Any] = dict(session.get("limits") or {})
+        limit = self.limits.get("maxFrameBytes")
+        self._max_request_bytes: Optional[int] = limit if isinstance(limit, int) else None
         #: Server subscription id -> Subscription, for events of this connection only.
         self.subscriptions: Dict[str, "Subscription"] = {}
         self._transport = transport
@@ -673,11 +764,17 @@ class _Channel:
         self._on_close = on_close
         self._on_event = on_event
         self._ids = itertools.count(3)  # 1 and 2 were the handshake's
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards everything below, and _Pending.finished/waiter
         self._pending: Dict[int, _Pending] = {}
         self._closed_error: Optional[BaseException] = None
         self._frame_error: Optional[RemoteError] = None
-        self._reader = threading.Thread(target=self._read_loop, name=f"taskwire-reader-{where}", daemon=True)
+        self._leader: Optional[object] = None  # who reads the socket: a _Pending, or _BACKGROUND
+        self._released_at = _monotonic() - _IDLE_HANDOVER  # when the last leader stopped
+        self._followers: Dict[int, _Pending] = {}  # waiting for a response, in arrival order
+        self._reader_parked = False  # the background reader waits for the leader to stop
+        self._reader_gate = _allocate_lock()  # the background reader sleeps on it
+        self._reader_gate.acquire()
+        self._reader = threading.Thread(target=self._background_reader, name=f"taskwire-reader-{where}", daemon=True)
 
     def start(self) -> None:
         self._transport.set_timeout(None)
@@ -694,8 +791,10 @@ class _Channel:
     ) -> _Pending:
         """Sends a request and returns its pending entry at once."""
         request_id = next(self._ids)
-        frame = _encode({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
-        self._check_frame_size(frame)
+        frame = _encode_request(request_id, method, params)
+        limit = self._max_request_bytes
+        if limit is not None and len(frame) - 1 > limit:
+            self._frame_too_large(len(frame) - 1, limit)
         pending = _Pending(request_id, method, on_result)
         with self._lock:
             if self._closed_error is not None:
@@ -711,15 +810,43 @@ class _Channel:
         return pending
 
     def wait(self, pending: _Pending, cancel: Optional["CancelToken"] = None) -> Any:
-        """Waits for the response of a request sent with :meth:`send_request`."""
+        """Waits for the response of a request sent with :meth:`send_request`.
+
+        Leads the reading when nobody else does; else sleeps until its response arrives or
+        it is handed the lead.
+        """
         if cancel is not None:
             cancel._register(self, pending)
+        lock = self._lock
         try:
-            pending.done.wait()
+            while True:
+                with lock:
+                    if pending.finished:
+                        break
+                    if self._leader is None:
+                        self._leader = pending
+                        waiter = None
+                    else:
+                        waiter = pending.waiter
+                        if waiter is None:
+                            waiter = pending.waiter = _allocate_lock()
+                            waiter.acquire()
+                        pending.signalled = False
+                        self._followers[pending.id] = pending
+                if waiter is None:
+                    self._lead(pending, pending)
+                else:
+                    waiter.acquire()
         except BaseException:
             # Interrupted (Ctrl+C): withdraw the request so that a blocked get takes nothing.
-            with self._lock:
+            with lock:
                 abandoned = self._pending.pop(pending.id, None) is not None
+                if self._leader is pending:  # interrupted before or after _lead let go
+                    self._leader = None
+                    self._released_at = _monotonic()
+                if self._followers.pop(pending.id, None) is not None or pending.signalled:
+                    # It may have been handed the lead it will not take: pass it on.
+                    self._promote_locked()
             if abandoned:
                 self.notify_quietly("$/cancelRequest", {"id": pending.id})
             raise
@@ -744,46 +871,162 @@ class _Channel:
         except OSError:
             pass
 
-    def _check_frame_size(self, frame: bytes) -> None:
-        limit = self.limits.get("maxFrameBytes")
-        if isinstance(limit, int) and len(frame) - 1 > limit:
-            raise FrameTooLarge(
-                -32004,
-                f"frame too large: the request is {len(frame) - 1} bytes and the manager reads at most "
-                f"{limit}; send fewer or smaller tasks per request",
-                {"limit": limit},
-            )
+    @staticmethod
+    def _frame_too_large(size: int, limit: int) -> None:
+        raise FrameTooLarge(
+            -32004,
+            f"frame too large: the request is {size} bytes and the manager reads at most "
+            f"{limit}; send fewer or smaller tasks per request",
+            {"limit": limit},
+        )
 
-    # -- reading -------------------------------------------------------------------------------
+    # -- reading: leader and followers ---------------------------------------------------------
 
-    def _read_loop(self) -> None:
-        reason: Optional[BaseException] = None
+    def _promote_locked(self) -> None:
+        """With the lock held and nobody leading: wakes the oldest follower to lead."""
+        if self._leader is not None:
+            return
+        followers = self._followers
+        while followers:
+            follower = followers.pop(next(iter(followers)))
+            if not follower.finished and not follower.signalled:
+                follower.signalled = True
+                follower.waiter.release()  # type: ignore[union-attr]
+                return
+        if self._reader_parked:
+            self._reader_parked = False
+            self._reader_gate.release()
+
+    def _stop_leading(self, leader: object) -> None:
+        with self._lock:
+            if self._leader is not leader:
+                return
+            self._leader = None
+            self._released_at = _monotonic()
+            if self._followers or self._reader_parked:
+                self._promote_locked()
+
+    def _lead(self, leader: object, pending: Optional[_Pending]) -> None:
+        """Reads and dispatches until ``pending`` is finished (None: one read), then the
+        frames already received; gives up the lead on return. Runs with the lead taken."""
+        frames = self._frames
+        recv = self._transport.recv
+        in_recv = False
         try:
-            while True:
-                frame = self._frames.read_frame()
-                if frame is None:
-                    break
-                self._dispatch(frame)
-        except _ProtocolViolation as violation:
-            reason = ConnectionClosed(f"dropped the connection to the manager at {self.where}: {violation}")
-        except (OSError, ssl.SSLError) as error:
-            if not self.closed:
-                reason = ConnectionClosed(f"the connection to the manager at {self.where} broke: {error}")
-        except Exception as error:  # a bug must close the connection, not hang its callers
-            log.exception("taskwire: reader failed")
-            reason = ConnectionClosed(f"the connection to the manager at {self.where} failed: {error!r}")
-        if reason is None:
-            # A manager that refused a frame (id null) closes the connection right after;
-            # its answer says more than "closed".
-            reason = self._frame_error or ConnectionClosed(f"the manager at {self.where} closed the connection")
-        self.close(reason)
+            try:
+                while pending is None or not pending.finished:
+                    frame = frames.buffered_frame()
+                    if frame is None:
+                        in_recv = True
+                        data = recv()
+                        in_recv = False
+                        if not data:
+                            raise _EndOfStream()
+                        frames.feed(data)
+                        if pending is None:
+                            break
+                        continue
+                    self._dispatch(frame)
+                # Frames (and TLS records) already received are nobody else's to read: the
+                # socket will not wake the background reader for them.
+                while True:
+                    frame = frames.buffered_frame()
+                    if frame is not None:
+                        self._dispatch(frame)
+                        continue
+                    data = self._transport.recv_buffered()
+                    if data is None:
+                        break
+                    if not data:
+                        raise _EndOfStream()
+                    frames.feed(data)
+            except _EndOfStream:
+                # A manager that refused a frame (id null) closes the connection right after;
+                # its answer says more than "closed".
+                self.close(self._frame_error or ConnectionClosed(f"the manager at {self.where} closed the connection"))
+            except _ProtocolViolation as violation:
+                self.close(ConnectionClosed(f"dropped the connection to the manager at {self.where}: {violation}"))
+            except OSError as error:  # ssl.SSLError included
+                if not self.closed:
+                    self.close(ConnectionClosed(f"the connection to the manager at {self.where} broke: {error}"))
+            except BaseException as error:
+                if in_recv:
+                    raise  # interrupted while waiting for data (Ctrl+C): nothing was lost
+                # Interrupted, or a bug, half-way through a read: the stream cannot be trusted.
+                if isinstance(error, Exception):
+                    log.exception("taskwire: reading from the manager failed")
+                self.close(ConnectionClosed(f"the connection to the manager at {self.where} failed: {error!r}"))
+                if not isinstance(error, Exception):
+                    raise
+        finally:
+            self._stop_leading(leader)
 
-    def _dispatch(self, frame: bytes) -> None:
+    def _background_reader(self) -> None:
+        """Reads when no thread making a request does (events, drops, lost promotions)."""
+        fd = self._transport.fileno()
+        poller = select.poll() if hasattr(select, "poll") else None
+        if poller is not None:
+            poller.register(fd, select.POLLIN)
+        lock = self._lock
+        gate = self._reader_gate
+        while True:
+            with lock:
+                if self._closed_error is not None:
+                    return
+                if self._leader is not None:
+                    self._reader_parked = True  # the leader wakes it when it stops
+                    wait: Optional[float] = None
+                else:
+                    wait = _IDLE_HANDOVER - (_monotonic() - self._released_at)
+                    if wait <= 0 and self._followers:
+                        self._promote_locked()  # a follower whose promotion was lost
+                        wait = _IDLE_HANDOVER
+            if wait is None:
+                gate.acquire()
+                continue
+            if wait > 0:
+                gate.acquire(True, wait)  # released early only by close()
+                continue
+            # Idle: wait for data without taking the lead, so that a thread making a request
+            # can still take it.
+            try:
+                if poller is not None:
+                    poller.poll()
+                else:
+                    select.select([fd], [], [])
+            except (OSError, ValueError):
+                pass  # closed under us: the loop sees it
+            with lock:
+                if self._closed_error is not None:
+                    return
+                if self._leader is not None:
+                    continue
+                self._leader = _BACKGROUND
+            # The data may have gone to a leader meanwhile: read only what is there now.
+            try:
+                if poller is not None:
+                    ready = bool(poller.poll(0))
+                else:
+                    ready = bool(select.select([fd], [], [], 0)[0])
+            except (OSError, ValueError):
+                ready = True  # the read reports the error
+            if ready:
+                self._lead(_BACKGROUND, None)
+            else:
+                self._stop_leading(_BACKGROUND)
+
+    def _dispatch(self, frame: Union[bytes, bytearray]) -> None:
         try:
-            message = json.loads(frame.decode("utf-8"))
+            text = frame.decode("utf-8")
+            try:
+                message, end = _scan_json(text, 0)
+            except StopIteration:
+                end = -1
+            if end != len(text):
+                message = _decode_json(text)  # white space around it, or raises the error
         except (UnicodeDecodeError, ValueError) as error:
             raise _ProtocolViolation(f"it sent a frame that is not UTF-8 JSON ({error})") from None
-        if not isinstance(message, dict):
+        if type(message) is not dict:
             raise _ProtocolViolation("it sent a frame that is not a JSON-RPC object")
         if "method" in message:
             if "id" not in message and message.get("method") == "events/event":
@@ -795,14 +1038,15 @@ class _Channel:
         request_id = message.get("id")
         error_object = message.get("error")
         error: Optional[RemoteError] = None
-        if isinstance(error_object, dict):
+        if error_object is not None and isinstance(error_object, dict):
             error = remote_error(error_object.get("code"), error_object.get("message", ""), error_object.get("data"))
         if request_id is None:
             if error is not None:
                 log.warning("taskwire: the manager at %s refused a frame: %s", self.where, error)
                 self._frame_error = error
             return
-        with self._lock:
+        lock = self._lock
+        with lock:
             pending = self._pending.pop(request_id, None)
         if pending is None:
             return  # the answer to a request its caller abandoned
@@ -817,7 +1061,13 @@ class _Channel:
                     pending.on_result(pending.result)
                 except Exception as hook_error:  # surfaces in the caller's thread
                     pending.error = hook_error
-        pending.done.set()
+        with lock:
+            pending.finished = True
+            if pending.waiter is not None:
+                self._followers.pop(pending.id, None)
+                if not pending.signalled:
+                    pending.signalled = True
+                    pending.waiter.release()
 
     # -- closing -------------------------------------------------------------------------------
 
@@ -829,9 +1079,16 @@ class _Channel:
             self._closed_error = reason or ConnectionClosed("the client was closed")
             pending = list(self._pending.values())
             self._pending.clear()
-        for entry in pending:
-            entry.error = _fresh(self._closed_error)
-            entry.done.set()
+            self._followers.clear()
+            for entry in pending:
+                entry.error = _fresh(self._closed_error)
+                entry.finished = True
+                if entry.waiter is not None and not entry.signalled:
+                    entry.signalled = True
+                    entry.waiter.release()
+            self._reader_parked = False
+            if self._reader_gate.locked():
+                self._reader_gate.release()  # the background reader sees the close at once
         self._transport.close()
         if threading.current_thread() is not self._reader and self._reader.is_alive():
             self._reader.join(timeout=2)
@@ -1685,6 +1942,13 @@ class Client:
         """Sends any request of the protocol and returns its result (or raises its error)."""
         return self._current_channel().request(method, dict(params or {}), cancel)
 
+    def _call(self, method: str, params: Dict[str, Any], cancel: Optional[CancelToken] = None) -> Any:
+        """:meth:`call` with params this module built for the call alone (not copied)."""
+        channel = self._channel
+        if channel is None or channel._closed_error is not None or self._closed:
+            channel = self._current_channel()
+        return channel.request(method, params, cancel)
+
     def queue(self, name: str) -> "Queue":
         """A handle on the queue ``name`` (one per name and client; cheap, nothing is sent)."""
         with self._cond:
@@ -1695,7 +1959,7 @@ class Client:
 
     def ping(self) -> str:
         """A round trip; returns the manager's clock (RFC 3339)."""
-        return self.call("session/ping")["time"]
+        return self._call("session/ping", {})["time"]
 
     def declare(
         self,
@@ -1719,15 +1983,15 @@ class Client:
             params["maxAttempts"] = max_attempts
         if dead_letter is not _UNSET:
             params["deadLetter"] = dead_letter
-        return bool(self.call("queue/declare", params)["created"])
+        return bool(self._call("queue/declare", params)["created"])
 
     def queues(self) -> List[QueueStats]:
         """The stats of every queue of the manager, in creation order."""
-        return self.call("queue/list")["queues"]
+        return self._call("queue/list", {})["queues"]
 
     def stats(self, queue: str) -> QueueStats:
         """A queue's depths (ready, delayed, leased, dead), options and counters."""
-        return self.call("queue/stats", {"queue": queue})
+        return self._call("queue/stats", {"queue": queue})
 
     def put(
         self,
@@ -1744,8 +2008,18 @@ class Client:
         cancel: Optional[CancelToken] = None,
     ) -> str:
         """Puts one task; returns its id. See :meth:`Queue.put`."""
-        spec = TaskSpec(payload, priority, delay, ttr, reply_to, max_attempts)
-        return self._put_chunk(queue, [spec.to_wire()], _blocking_timeout(block, timeout), cancel)[0]
+        spec: Dict[str, Any] = {"payload": payload}
+        if priority is not None:
+            spec["priority"] = priority
+        if delay is not None:
+            spec["delay"] = delay
+        if ttr is not None:
+            spec["ttr"] = ttr
+        if reply_to is not None:
+            spec["replyTo"] = reply_to
+        if max_attempts is not None:
+            spec["maxAttempts"] = max_attempts
+        return self._put_chunk(queue, [spec], _blocking_timeout(block, timeout), cancel)[0]
 
     def put_many(
         self,
@@ -1809,7 +2083,7 @@ class Client:
         params: Dict[str, Any] = {"queue": queue, "tasks": specs}
         if timeout is not None:
             params["timeout"] = timeout
-        return self.call("queue/put", params, cancel=cancel)["ids"]
+        return self._call("queue/put", params, cancel=cancel)["ids"]
 
     def get(
         self,
@@ -1847,7 +2121,7 @@ class Client:
             params["ttr"] = ttr
         if auto_ack:
             params["autoAck"] = True
-        result = self.call("queue/get", params, cancel=cancel)
+        result = self._call("queue/get", params, cancel=cancel)
         return [Task(wire, self) for wire in result["tasks"]]
 
     def ack(self, task: Union[Task, str], result: Any = NO_RESULT) -> None:
@@ -1855,7 +2129,7 @@ class Client:
         entry: Dict[str, Any] = {"id": _task_id(task)}
         if result is not NO_RESULT:
             entry["result"] = result
-        self.call("task/ack", {"acks": [entry]})
+        self._call("task/ack", {"acks": [entry]})
         if isinstance(task, Task):
             task.settled = True
 
@@ -1877,7 +2151,7 @@ class Client:
                 tasks.append(task)
         if not entries:
             return 0
-        acked = int(self.call("task/ack", {"acks": entries})["acked"])
+        acked = int(self._call("task/ack", {"acks": entries})["acked"])
         for task in tasks:
             task.settled = True
         return acked
@@ -1916,7 +2190,7 @@ class Client:
             entries.append(entry)
         if not entries:
             return 0
-        nacked = int(self.call("task/nack", {"nacks": entries})["nacked"])
+        nacked = int(self._call("task/nack", {"nacks": entries})["nacked"])
         for task in tasks:
             if isinstance(task, Task):
                 task.settled = True
@@ -1928,7 +2202,7 @@ class Client:
         params: Dict[str, Any] = {"ids": [_task_id(task) for task in items]}
         if ttr is not None:
             params["ttr"] = ttr
-        lease_until: str = self.call("task/touch", params)["leaseUntil"]
+        lease_until: str = self._call("task/touch", params)["leaseUntil"]
         return lease_until
 
     def join(self, queue: str, timeout: Optional[float] = None, *, cancel: Optional[CancelToken] = None) -> bool:
@@ -1937,24 +2211,24 @@ class Client:
         timeout = _seconds("timeout", timeout)
         if timeout is not None:
             params["timeout"] = timeout
-        return bool(self.call("queue/join", params, cancel=cancel)["done"])
+        return bool(self._call("queue/join", params, cancel=cancel)["done"])
 
     def peek(self, queue: str, max_tasks: int = 1) -> List[Task]:
         """The next ready tasks, untouched (nothing is leased)."""
-        result = self.call("queue/peek", {"queue": queue, "max": max_tasks})
+        result = self._call("queue/peek", {"queue": queue, "max": max_tasks})
         return [Task(wire, self) for wire in result["tasks"]]
 
     def purge(self, queue: str) -> int:
         """Removes every ready and delayed task; returns how many."""
-        return int(self.call("queue/purge", {"queue": queue})["removed"])
+        return int(self._call("queue/purge", {"queue": queue})["removed"])
 
     def clients(self) -> List[ClientInfo]:
         """The worker registry: every session, with what it holds and what it did."""
-        return self.call("manager/clients")["clients"]
+        return self._call("manager/clients", {})["clients"]
 
     def shutdown_manager(self) -> None:
         """Asks the manager to shut down gracefully (any session may)."""
-        self.call("manager/shutdown")
+        self._call("manager/shutdown", {})
 
     # -- events --------------------------------------------------------------------------------
 

@@ -119,3 +119,35 @@ def test_plain_tcp_sets_no_delay(manager: Manager) -> None:
         sock = channel._transport._sock  # type: ignore[union-attr]
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
         assert client.ping()
+
+
+def test_tls_events_in_records_read_along_with_a_response(
+    tls_manager: Manager, certificate: Tuple[Path, Path], qname: str
+) -> None:
+    # Events several TLS records long arrive right behind the put's response: whatever of
+    # them the thread that read the response already received must still reach the
+    # subscription, though the socket may have nothing left to wake the background reader.
+    cert, _ = certificate
+    with tls_manager.connect(tls_ca=cert) as client:
+        events = client.subscribe(queues=[qname], kinds=["put"], include_payload=True)
+        tasks = client.queue(qname)
+        for i in range(20):
+            payload = f"{i}-" + "z" * (40_000 + 997 * i)
+            tasks.put(payload)
+            assert events.get(timeout=10).payload == payload
+
+
+def test_tls_a_blocked_get_leads_while_other_threads_call(
+    tls_manager: Manager, certificate: Tuple[Path, Path], qname: str
+) -> None:
+    cert, _ = certificate
+    with tls_manager.connect(tls_ca=cert) as client:
+        tasks = client.queue(qname)
+        got: List[str] = []
+        getter = threading.Thread(target=lambda: got.append(tasks.get(True, timeout=30).payload))
+        getter.start()
+        for _ in range(30):
+            assert client.ping()
+        tasks.put("for the getter")
+        getter.join(10)
+        assert got == ["for the getter"]
