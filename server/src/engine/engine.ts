@@ -48,6 +48,15 @@ interface TimerEntry {
 const SECOND = 1000;
 
 /**
+ * Timers are dropped lazily: an acked task's lease timer stays in the heap until its deadline.
+ * At a high rate that is rate × ttr entries, each holding its task record (100,000 tasks/s with
+ * a 30 s ttr: three million), which the garbage collector must trace. So the heap is swept of
+ * dead entries whenever it has doubled since the last sweep (and holds at least this many):
+ * O(1) amortized per timer, and never more than about twice the live timers.
+ */
+const TIMER_SWEEP_MIN = 4096;
+
+/**
  * The queue semantics of Taskwire: ready queues by priority, delays, leases, retries with
  * back-off, dead letters, bounded queues with blocking put, blocking get, join and events.
  * Deterministic: it reads time only from its clock and knows nothing of sockets or JSON-RPC.
@@ -65,6 +74,8 @@ export class Engine {
   private readonly sessionLeases = new Map<SessionId, Set<TaskRecord>>();
   private readonly sessionWaiters = new Map<SessionId, Set<AnyWaiter>>();
   private readonly timers = new MinHeap<TimerEntry>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
+  /** The heap size that triggers the next sweep of dead timers. */
+  private timerSweepAt = TIMER_SWEEP_MIN;
   private readonly listeners: ((event: EngineEvent) => void)[] = [];
   private nextId = 0;
   private timerSeq = 0;
@@ -321,6 +332,11 @@ export class Engine {
 
   // ---- time -----------------------------------------------------------------------------
 
+  /** Timer entries held, dead ones not yet swept included (diagnostics; bounded by the sweep). */
+  get timerCount(): number {
+    return this.timers.size;
+  }
+
   /** The earliest pending deadline (ms), if any. */
   nextDeadline(): number | undefined {
     return this.timers.peek()?.at;
@@ -332,19 +348,20 @@ export class Engine {
     const touched = new Set<QueueState>();
     for (let timer = this.timers.peek(); timer && timer.at <= now; timer = this.timers.peek()) {
       this.timers.pop();
+      if (!timerIsLive(timer)) continue;
       const { task, waiter } = timer;
       if (task) {
-        if (task.state === TaskState.Delayed && task.readyAt === timer.at) {
+        if (task.state === TaskState.Delayed) {
           task.queue.delayed--;
           task.state = TaskState.Ready;
           task.queue.ready.push(task, task.priority);
           if (this.journal) this.journal.append({ op: 'due', ids: [task.id] });
           touched.add(task.queue);
-        } else if (task.state === TaskState.Leased && task.leaseUntil === timer.at) {
+        } else {
           touched.add(task.queue);
           this.loseLease(task, 'lease expired');
         }
-      } else if (waiter && waiter.active && waiter.timeoutAt === timer.at) {
+      } else if (waiter) {
         this.timeOut(waiter);
       }
     }
@@ -752,11 +769,23 @@ export class Engine {
     const earliest = this.timers.peek()?.at;
     this.timers.push({ at, seq: this.timerSeq++, task, waiter });
     if (this.onWake && (earliest === undefined || at < earliest)) this.onWake(at);
+    // A sweep only removes entries, so the wake-up already asked for is early at worst.
+    if (this.timers.size >= this.timerSweepAt) {
+      this.timers.retain(timerIsLive);
+      this.timerSweepAt = Math.max(TIMER_SWEEP_MIN, 2 * this.timers.size);
+    }
   }
 
   private emit(event: EngineEvent): void {
     for (const listener of this.listeners) listener(event);
   }
+}
+
+/** True while a timer still means something: the task's current due time or lease end, or a waiter's timeout. */
+function timerIsLive(timer: TimerEntry): boolean {
+  const { task, waiter } = timer;
+  if (task) return (task.state === TaskState.Delayed && task.readyAt === timer.at) || (task.state === TaskState.Leased && task.leaseUntil === timer.at);
+  return waiter !== undefined && waiter.active && waiter.timeoutAt === timer.at;
 }
 
 /** A lease ended without an ack: the task is back, ready or (readyAt) delayed. */

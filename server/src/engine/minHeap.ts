@@ -31,19 +31,24 @@ export class MinHeap<T> {
     const last = items.pop()!;
     if (items.length > 0) {
       items[0] = last;
-      let i = 0;
-      for (;;) {
-        const left = 2 * i + 1;
-        const right = left + 1;
-        let smallest = i;
-        if (left < items.length && this.less(items[left]!, items[smallest]!)) smallest = left;
-        if (right < items.length && this.less(items[right]!, items[smallest]!)) smallest = right;
-        if (smallest === i) break;
-        [items[i], items[smallest]] = [items[smallest]!, items[i]!];
-        i = smallest;
-      }
+      this.siftDown(0);
     }
     return top;
+  }
+
+  private siftDown(start: number): void {
+    const items = this.items;
+    let i = start;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < items.length && this.less(items[left]!, items[smallest]!)) smallest = left;
+      if (right < items.length && this.less(items[right]!, items[smallest]!)) smallest = right;
+      if (smallest === i) break;
+      [items[i], items[smallest]] = [items[smallest]!, items[i]!];
+      i = smallest;
+    }
   }
 
   /** Removes every item for which `drop` is true (O(n)); used by purge. */
@@ -55,6 +60,15 @@ export class MinHeap<T> {
     this.items.length = 0;
     for (const item of kept) this.push(item);
     return removed;
+  }
+
+  /** Keeps only the items for which `keep` is true, rebuilding the heap in O(n). */
+  retain(keep: (item: T) => boolean): void {
+    const items = this.items;
+    let kept = 0;
+    for (const item of items) if (keep(item)) items[kept++] = item;
+    items.length = kept;
+    for (let i = (kept >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
   /** Items in no particular order. */

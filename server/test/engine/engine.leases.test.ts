@@ -26,6 +26,29 @@ describe('Engine leases', () => {
       assert.equal(again!.attempt, 2);
     });
 
+    it('sweeps the timers of acked leases, so they stay bounded, while live deadlines still fire on time', () => {
+      const { engine, tickTo } = makeHarness();
+      // Deadlines that must survive every sweep: a lease never acked, a delayed task, a get that times out.
+      const [kept] = putNow(engine, 'keep', ['held']);
+      getNow(engine, 'keep');
+      putNow(engine, 'later', [{ payload: 'delayed', delay: 20 }]);
+      const waiting = startGet(engine, 'empty', { timeout: 25 });
+      // 50,000 leases acked at once: each leaves a dead lease timer behind.
+      for (let i = 0; i < 500; i++) {
+        putNow(engine, 'jobs', Array.from({ length: 100 }, (_, n) => n));
+        const tasks = getNow(engine, 'jobs', { max: 100 });
+        engine.ack(WORKER, tasks.map((t) => ({ id: t.id })));
+      }
+      assert.ok(engine.timerCount < 10_000, `${engine.timerCount} timers held for 3 live deadlines`);
+      tickTo(20);
+      assert.deepEqual(counts(engine, 'later'), { ready: 1, delayed: 0, leased: 0 });
+      tickTo(25);
+      assert.deepEqual(waiting.tasks, []);
+      tickTo(DEFAULTS.ttr);
+      assert.deepEqual(counts(engine, 'keep'), { ready: 1, delayed: 0, leased: 0 });
+      assert.equal(getNow(engine, 'keep', { session: OTHER_WORKER })[0]!.id, kept);
+    });
+
     it('hands an expired task straight to a waiting getter', () => {
       const { engine, tick } = makeHarness();
       putNow(engine, 'jobs', ['x']);

@@ -75,6 +75,26 @@ describe('MinHeap', () => {
     assert.deepEqual(drain(heap), [1, 2, 3]);
   });
 
+  it('retain keeps what passes, in order, and the heap stays a heap for later pushes and pops', () => {
+    const heap = new MinHeap<Timer>(byTimeThenSeq);
+    const random = seededRandom(7);
+    const all: Timer[] = Array.from({ length: 500 }, (_, seq) => ({ at: Math.floor(random() * 50), seq }));
+    for (const timer of all) heap.push(timer);
+    heap.retain((t) => t.seq % 3 !== 0);
+    const late: Timer[] = [{ at: 0, seq: 1000 }, { at: 25, seq: 1001 }, { at: 99, seq: 1002 }];
+    for (const timer of late) heap.push(timer);
+    const expected = [...all.filter((t) => t.seq % 3 !== 0), ...late].sort((a, b) => a.at - b.at || a.seq - b.seq);
+    assert.deepEqual(drain(heap), expected);
+  });
+
+  it('retain that keeps nothing empties the heap', () => {
+    const heap = new MinHeap<number>((a, b) => a < b);
+    for (const n of [3, 1, 2]) heap.push(n);
+    heap.retain(() => false);
+    assert.equal(heap.size, 0);
+    assert.equal(heap.pop(), undefined);
+  });
+
   it('values lists every item', () => {
     const heap = new MinHeap<number>((a, b) => a < b);
     for (const n of [3, 1, 2]) heap.push(n);
