@@ -19,10 +19,22 @@ one message per line.
 
 Code written for :mod:`multiprocessing.managers` keeps its shape with :class:`QueueManager`.
 
-One :class:`Client` may be shared by many threads: a reader thread matches responses to
-requests by id, so a blocked ``get`` never holds up other calls. By default the client
-reconnects with back-off when the connection drops and re-establishes its subscriptions;
-a call made while it is disconnected waits for the new connection.
+One :class:`Client` may be shared by many threads, and a blocked ``get`` never holds up
+other calls. By default the client reconnects with back-off when the connection drops and
+re-establishes its subscriptions; a call made while it is disconnected waits for the new
+connection.
+
+Threading. Responses are read by the threads that wait for them (leader/follower, see
+:class:`_Channel`): a thread that made a request and finds nobody reading the socket reads
+it itself until its response arrives, dispatching anything else it reads (responses of other
+threads, events) on the way, then hands the reading to a waiting thread if there is one.
+The usual single-threaded loop (put, get, ack) thus costs one write and one read per call
+and no thread switch, like :mod:`multiprocessing.managers`. A background thread reads only
+after no caller has for ``_IDLE_HANDOVER`` (5 ms): it delivers events between calls,
+notices a dropped connection while the client is idle, and backs up a hand-over lost to an
+interrupt. An interrupt (Ctrl+C) withdraws the interrupted call; one that lands while its
+thread splits a read it already made (microseconds), rather than while it waits for data,
+closes the connection (and the client reconnects), since what was read may belong to others.
 """
 
 from __future__ import annotations
@@ -566,8 +578,9 @@ class _TlsTransport:
 
     def recv_buffered(self) -> Optional[bytes]:
         """Decrypted data from records already received, without reading the socket."""
-        if not self._incoming.pending and not self._tls.pending():
-            return None
+        with self._tls_lock:  # the SSLObject is never used by two threads at once
+            if not self._incoming.pending and not self._tls.pending():
+                return None
         return self._read_tls()
 
     def recv(self) -> bytes:
@@ -642,6 +655,21 @@ class _FrameReader:
                 raise _ProtocolViolation(f"the manager sent a frame larger than {self._max} bytes")
             if line.strip(b" \t\r"):
                 return line
+
+    def feed_one(self, data: bytes) -> Optional[bytes]:
+        """Feeds ``data``; when it is exactly one frame and nothing was buffered (the usual
+        case), returns that frame instead of buffering it."""
+        if self._start >= len(self._data) and data[-1:] == b"\n" and data.find(b"\n") == len(data) - 1:
+            self._data = b""
+            self._start = self._scanned = 0
+            line = data[:-1]
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if len(line) > self._max:
+                raise _ProtocolViolation(f"the manager sent a frame larger than {self._max} bytes")
+            return line if line.strip(b" \t\r") else None
+        self.feed(data)
+        return None
 
     def feed(self, data: bytes) -> None:
         """Appends received bytes. Compacting once per read, not per frame, keeps it linear."""
@@ -957,7 +985,9 @@ class _Channel:
                         in_recv = False
                         if not data:
                             raise _EndOfStream()
-                        frames.feed(data)
+                        frame = frames.feed_one(data)
+                        if frame is not None:
+                            self._dispatch(frame)
                         if pending is None:
                             break
                         continue
@@ -1091,26 +1121,33 @@ class _Channel:
         lock = self._lock
         with lock:
             pending = self._pending.pop(request_id, None)
-        if pending is None:
-            return  # the answer to a request its caller abandoned
-        if error is not None:
-            pending.error = error
-        elif "result" not in message:
-            pending.error = ConnectionClosed(f"malformed response from the manager at {self.where}")
-        else:
-            pending.result = message["result"]
-            if pending.on_result is not None:
-                try:
-                    pending.on_result(pending.result)
-                except Exception as hook_error:  # surfaces in the caller's thread
-                    pending.error = hook_error
+            if pending is None:
+                return  # the answer to a request its caller abandoned
+            if error is not None:
+                pending.error = error
+            elif "result" not in message:
+                pending.error = ConnectionClosed(f"malformed response from the manager at {self.where}")
+            else:
+                pending.result = message["result"]
+            hook = pending.on_result
+            if hook is None or pending.error is not None:
+                self._finish_locked(pending)
+                return
+        try:
+            hook(pending.result)
+        except Exception as hook_error:  # surfaces in the caller's thread
+            pending.error = hook_error
         with lock:
-            pending.finished = True
-            if pending.waiter is not None:
-                self._followers.pop(pending.id, None)
-                if not pending.signalled:
-                    pending.signalled = True
-                    pending.waiter.release()
+            self._finish_locked(pending)
+
+    def _finish_locked(self, pending: _Pending) -> None:
+        """Marks a response delivered and wakes its thread; with the lock held."""
+        pending.finished = True
+        if pending.waiter is not None:
+            self._followers.pop(pending.id, None)
+            if not pending.signalled:
+                pending.signalled = True
+                pending.waiter.release()
 
     # -- closing -------------------------------------------------------------------------------
 
@@ -1297,8 +1334,9 @@ class Task:
     ``reply_to``, ``last_error`` and ``dead_lettered_from``. ``raw`` is the task as received.
     """
 
-    def __init__(self, wire: Mapping[str, Any], client: Optional["Client"] = None) -> None:
-        self.raw: Dict[str, Any] = dict(wire)
+    def __init__(self, wire: Mapping[str, Any], client: Optional["Client"] = None, *, _received: bool = False) -> None:
+        # A dict just parsed from a response is nobody else's: it need not be copied.
+        self.raw: Dict[str, Any] = wire if _received else dict(wire)  # type: ignore[assignment]
         self.id: str = wire["id"]
         self.queue: str = wire["queue"]
         self.payload: Any = wire.get("payload")
@@ -2140,10 +2178,17 @@ class Client:
     ) -> Task:
         """Takes one task; :class:`QueueEmpty` (a :class:`queue.Empty`) when none came. See :meth:`Queue.get`."""
         wait = _blocking_timeout(block, timeout)
-        tasks = self.get_many(queue, 1, wait, ttr=ttr, auto_ack=auto_ack, cancel=cancel)
+        params: Dict[str, Any] = {"queue": queue, "max": 1}
+        if wait is not None:
+            params["timeout"] = wait
+        if ttr is not None:
+            params["ttr"] = ttr
+        if auto_ack:
+            params["autoAck"] = True
+        tasks = self._call("queue/get", params, cancel)["tasks"]
         if not tasks:
             raise QueueEmpty(queue, wait)
-        return tasks[0]
+        return Task(tasks[0], self, _received=True)
 
     def get_many(
         self,
@@ -2165,7 +2210,7 @@ class Client:
         if auto_ack:
             params["autoAck"] = True
         result = self._call("queue/get", params, cancel=cancel)
-        return [Task(wire, self) for wire in result["tasks"]]
+        return [Task(wire, self, _received=True) for wire in result["tasks"]]
 
     def ack(self, task: Union[Task, str], result: Any = NO_RESULT) -> None:
         """Completes a task; a ``result`` goes to the task's ``reply_to`` queue."""
@@ -2259,7 +2304,7 @@ class Client:
     def peek(self, queue: str, max_tasks: int = 1) -> List[Task]:
         """The next ready tasks, untouched (nothing is leased)."""
         result = self._call("queue/peek", {"queue": queue, "max": max_tasks})
-        return [Task(wire, self) for wire in result["tasks"]]
+        return [Task(wire, self, _received=True) for wire in result["tasks"]]
 
     def purge(self, queue: str) -> int:
         """Removes every ready and delayed task; returns how many."""
