@@ -184,6 +184,8 @@ Example:
   return selectionOptions(
     new Command('conformance')
       .description('check a Taskwire server (or, with `client`, a client library) against the protocol spec')
+      // `client` has the selection options too: after `client` they are its own, not these.
+      .enablePositionalOptions()
       .addOption(new Option('--host <host>', 'server host').env('TASKWIRE_HOST').default('127.0.0.1'))
       .addOption(new Option('-p, --port <port>', 'server port').env('TASKWIRE_PORT').default(7400).argParser(parsePort))
       .option('--authkey <key>', 'the shared key (prefer --authkey-file)')
