@@ -204,13 +204,13 @@ Exit code 0 when no case failed, 1 when one did (see taskwire --help for the oth
   {NAME}                        the value of a server option a case needs
   {NAME?TEXT}                   TEXT with $ replaced by the option's value, only when a case needs it
 Options cases need: ttr, maxAttempts, maxFrameBytes, maxPayloadBytes, maxBatch,
-maxSubscriptions, handshakeTimeout, noAutoCreate. Without --server-cmd, cases that need
+maxSubscriptions, handshakeTimeout, maxConnections, maxHandshakesPerAddress, noAutoCreate. Without --server-cmd, cases that need
 options (or a server of their own) are skipped with the reason.
 
 Examples:
   taskwire conformance --port 7400 --authkey-file ~/.taskwire/authkey
   taskwire conformance --level must --case handshake.* --junit conformance.xml
-  taskwire conformance --server-cmd "taskwire serve --port {port} --authkey-file {authkeyFile} {ttr?--ttr $} {maxFrameBytes?--max-frame-bytes $} {maxPayloadBytes?--max-payload-bytes $} {maxBatch?--max-batch $} {maxSubscriptions?--max-subscriptions $} {handshakeTimeout?--handshake-timeout $} {noAutoCreate?--no-auto-create}"
+  taskwire conformance --server-cmd "taskwire serve --port {port} --authkey-file {authkeyFile} {ttr?--ttr $} {maxFrameBytes?--max-frame-bytes $} {maxPayloadBytes?--max-payload-bytes $} {maxBatch?--max-batch $} {maxSubscriptions?--max-subscriptions $} {handshakeTimeout?--handshake-timeout $} {maxConnections?--max-connections $} {maxHandshakesPerAddress?--max-handshakes-per-address $} {noAutoCreate?--no-auto-create}"
   taskwire conformance client --cmd "python3 samples/python/conformance_driver.py"`,
     )
     .addCommand(client)

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { once } from 'node:events';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { ConnectionClosedError, ShuttingDownError, type QueueStats } from '../../src';
 import { cleanEnv, cleanupCli, jsonLines, lines, makeHome, runCli, startServe, type Serve } from './cliHarness';
@@ -197,8 +198,29 @@ describe('cli e2e: taskwire serve', function () {
     assert.equal(declared.code, 0, declared.stderr);
   });
 
+  it('--max-handshakes-per-address 1: a second connection still authenticating is refused with 1005; after the handshake, one more is served', async () => {
+    const serve = await startServe(['--max-handshakes-per-address', '1']);
+    const waiting = await openRaw(serve.port);
+    const refused = await openRaw(serve.port);
+    refused.socket.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'session/ping', params: {} }) + '\n');
+    const answer = JSON.parse(await refused.nextLine()) as { id: unknown; error: { code: number; data: { limit: string; max: number } } };
+    assert.equal(answer.id, null);
+    assert.equal(answer.error.code, 1005);
+    assert.deepEqual([answer.error.data.limit, answer.error.data.max], ['maxHandshakesPerAddress', 1]);
+    await refused.closed;
+    waiting.socket.destroy();
+    await waiting.closed;
+    // Authenticated connections do not count: a client in session leaves room for one more.
+    const client = await serve.client();
+    const probe = await openRaw(serve.port);
+    probe.socket.write(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'session/ping', params: {} }) + '\n');
+    assert.equal((JSON.parse(await probe.nextLine()) as { error: { code: number } }).error.code, -32002);
+    assert.ok(await client.ping());
+    probe.socket.destroy();
+  });
+
   it('bad numeric options are usage errors: exit 2', async () => {
-    for (const args of [['--port', '70000'], ['--port', 'abc'], ['--ttr', '0'], ['--max-attempts', '1.5'], ['--max-frame-bytes', '10']]) {
+    for (const args of [['--port', '70000'], ['--port', 'abc'], ['--ttr', '0'], ['--max-attempts', '1.5'], ['--max-frame-bytes', '10'], ['--max-handshakes-per-address', '0']]) {
       const result = await runCli(['serve', ...args]);
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, /invalid/);
@@ -272,4 +294,37 @@ describe('cli e2e: taskwire serve', function () {
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A plain TCP connection to the manager that reads NDJSON lines, without the client library. */
+async function openRaw(port: number): Promise<{ socket: Socket; nextLine: () => Promise<string>; closed: Promise<void> }> {
+  const socket = createConnection({ host: '127.0.0.1', port });
+  await once(socket, 'connect');
+  socket.setEncoding('utf8');
+  socket.on('error', () => {});
+  let buffered = '';
+  let wake: (() => void) | undefined;
+  socket.on('data', (text: string) => {
+    buffered += text;
+    wake?.();
+  });
+  let isClosed = false;
+  const closed = new Promise<void>((resolve) =>
+    socket.once('close', () => {
+      isClosed = true;
+      wake?.();
+      resolve();
+    }),
+  );
+  const nextLine = async (): Promise<string> => {
+    while (!buffered.includes('\n')) {
+      if (isClosed) throw new Error(`the connection closed before a full line; received ${JSON.stringify(buffered)}`);
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+    const end = buffered.indexOf('\n');
+    const line = buffered.slice(0, end);
+    buffered = buffered.slice(end + 1);
+    return line;
+  };
+  return { socket, nextLine, closed };
 }

@@ -23,7 +23,7 @@ export function misbehavingDriverCmd(mode: string): string {
 
 /** The placeholders for every option a case may need, in the reference CLI's flags. */
 export const OPTION_FLAGS =
-  '{ttr?--ttr $} {maxAttempts?--max-attempts $} {maxFrameBytes?--max-frame-bytes $} {maxPayloadBytes?--max-payload-bytes $} {maxBatch?--max-batch $} {maxSubscriptions?--max-subscriptions $} {handshakeTimeout?--handshake-timeout $} {noAutoCreate?--no-auto-create}';
+  '{ttr?--ttr $} {maxAttempts?--max-attempts $} {maxFrameBytes?--max-frame-bytes $} {maxPayloadBytes?--max-payload-bytes $} {maxBatch?--max-batch $} {maxSubscriptions?--max-subscriptions $} {handshakeTimeout?--handshake-timeout $} {maxConnections?--max-connections $} {maxHandshakesPerAddress?--max-handshakes-per-address $} {noAutoCreate?--no-auto-create}';
 
 export const REFERENCE_SERVER_CMD = `"${process.execPath}" "${BIN}" serve --port {port} --authkey-file {authkeyFile} ${OPTION_FLAGS}`;
 
