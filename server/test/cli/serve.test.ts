@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { ConnectionClosedError, ShuttingDownError, type QueueStats } from '../../src';
+import { newNonce } from '../../src/protocol/auth';
 import { cleanEnv, cleanupCli, jsonLines, lines, makeHome, runCli, startServe, type Serve } from './cliHarness';
 
 const HEX_KEY_FILE = /^[0-9a-f]{64}\n$/;
@@ -198,25 +199,22 @@ describe('cli e2e: taskwire serve', function () {
     assert.equal(declared.code, 0, declared.stderr);
   });
 
-  it('--max-handshakes-per-address 1: a second connection still authenticating is refused with 1005; after the handshake, one more is served', async () => {
+  it('--max-handshakes-per-address 1: authenticated connections do not count; a second one still authenticating is refused with 1005', async () => {
     const serve = await startServe(['--max-handshakes-per-address', '1']);
-    const waiting = await openRaw(serve.port);
+    const client = await serve.client();
+    const hello = { jsonrpc: '2.0', id: 1, method: 'session/hello', params: { protocolVersions: ['2026-11'], nonce: newNonce(), client: { name: 'probe' } } };
+    const authenticating = await openRaw(serve.port);
+    authenticating.socket.write(JSON.stringify(hello) + '\n');
+    assert.equal((JSON.parse(await authenticating.nextLine()) as { result: { protocolVersion: string } }).result.protocolVersion, '2026-11');
     const refused = await openRaw(serve.port);
-    refused.socket.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'session/ping', params: {} }) + '\n');
+    refused.socket.write(JSON.stringify(hello) + '\n');
     const answer = JSON.parse(await refused.nextLine()) as { id: unknown; error: { code: number; data: { limit: string; max: number } } };
     assert.equal(answer.id, null);
     assert.equal(answer.error.code, 1005);
     assert.deepEqual([answer.error.data.limit, answer.error.data.max], ['maxHandshakesPerAddress', 1]);
     await refused.closed;
-    waiting.socket.destroy();
-    await waiting.closed;
-    // Authenticated connections do not count: a client in session leaves room for one more.
-    const client = await serve.client();
-    const probe = await openRaw(serve.port);
-    probe.socket.write(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'session/ping', params: {} }) + '\n');
-    assert.equal((JSON.parse(await probe.nextLine()) as { error: { code: number } }).error.code, -32002);
     assert.ok(await client.ping());
-    probe.socket.destroy();
+    authenticating.socket.destroy();
   });
 
   it('bad numeric options are usage errors: exit 2', async () => {
