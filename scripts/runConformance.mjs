@@ -1,25 +1,25 @@
 #!/usr/bin/env node
-// Runs the conformance kit's CLI twice — the server cases against the reference server it
-// starts itself, and the client cases against the Python sample's driver — and ends with one
-// line adding both up: "N passed, N failed, N skipped". Exit code 1 when any case failed.
+// Runs the conformance kit's CLI: the server cases against the reference server it starts
+// itself, then the client cases against the driver of each client library in the
+// repository (Python, TypeScript, Go), and ends with one line adding them all up:
+// "N passed, N failed, N skipped". Exit code 1 when any case failed.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'server', 'bin', 'taskwire.js');
-const options = ['ttr', 'maxAttempts', 'maxFrameBytes', 'maxPayloadBytes', 'maxBatch', 'maxSubscriptions', 'handshakeTimeout']
+const options = ['ttr', 'maxAttempts', 'maxFrameBytes', 'maxPayloadBytes', 'maxBatch', 'maxSubscriptions', 'handshakeTimeout', 'maxConnections', 'maxHandshakesPerAddress']
   .map((name) => `{${name}?--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} $}`)
   .join(' ');
 const serverCmd = `"${process.execPath}" "${bin}" serve --port {port} --authkey-file {authkeyFile} ${options} {noAutoCreate?--no-auto-create}`;
-const runs = [
-  ['conformance', '--server-cmd', serverCmd],
-  ['conformance', 'client', '--cmd', `python3 "${join(root, 'samples', 'python', 'conformance_driver.py')}"`],
-];
 
 const total = { passed: 0, failed: 0, skipped: 0 };
 let failed = false;
-for (const args of runs) {
+
+function countRun(args) {
   const result = spawnSync(process.execPath, [bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   process.stdout.write(result.stdout);
   const counts = [...result.stdout.matchAll(/^(\d+) passed, (\d+) failed, (\d+) skipped$/gm)].at(-1);
@@ -31,6 +31,33 @@ for (const args of runs) {
   } else {
     total.failed += 1;
   }
+}
+
+/** Builds the Go client's driver; undefined (and one failure counted) when it does not build. */
+function buildGoDriver(folder) {
+  const output = join(folder, process.platform === 'win32' ? 'conformance-driver.exe' : 'conformance-driver');
+  // GOPROXY=off: the Go sample uses the standard library only, and CI has no module proxy.
+  const built = spawnSync('go', ['build', '-o', output, './cmd/conformance-driver'], {
+    cwd: join(root, 'samples', 'go'),
+    env: { ...process.env, GOPROXY: 'off', GOFLAGS: '-mod=mod' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (built.status === 0) return output;
+  process.stdout.write(`\ncannot build the Go driver (go build ./cmd/conformance-driver): ${built.error?.message ?? `exit ${built.status}`}\n`);
+  failed = true;
+  total.failed += 1;
+  return undefined;
+}
+
+const goFolder = mkdtempSync(join(tmpdir(), 'taskwire-go-driver-'));
+try {
+  countRun(['conformance', '--server-cmd', serverCmd]);
+  countRun(['conformance', 'client', '--cmd', `python3 "${join(root, 'samples', 'python', 'conformance_driver.py')}"`]);
+  countRun(['conformance', 'client', '--cmd', `"${process.execPath}" "${join(root, 'server', 'dist', 'src', 'conformance', 'typescriptDriver.js')}"`]);
+  const goDriver = buildGoDriver(goFolder);
+  if (goDriver !== undefined) countRun(['conformance', 'client', '--cmd', `"${goDriver}"`]);
+} finally {
+  rmSync(goFolder, { recursive: true, force: true });
 }
 process.stdout.write(`\n${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped\n`);
 process.exitCode = failed || total.failed > 0 ? 1 : 0;

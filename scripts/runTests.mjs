@@ -43,7 +43,7 @@ const suites = [
   { name: 'go', cwd: 'samples/go', command: 'go', args: ['test', '-count=1', '-v', './...'], parser: 'go', env: { GOPROXY: 'off', GOFLAGS: '-mod=mod' }, quiet: /^(=== (RUN|PAUSE|CONT)|\s*--- PASS)/ },
   { name: 'crawler', cwd: 'samples/crawler', command: 'npx', args: ['mocha'], parser: 'mocha' },
   // The conformance kit itself, as CI users run it: every server case against the reference
-  // server the kit starts (options included), then the Python client through its driver.
+  // server the kit starts (options included), then the Python, TypeScript and Go clients through their drivers.
   // The CLI ends each run with "N passed, N failed, N skipped", read by the mocha parser.
   { name: 'conformance', cwd: '.', command: 'node', args: ['scripts/runConformance.mjs'], parser: 'mocha' },
   // The benchmark's quick smoke run: tiny N, one run, every system; it checks the runner still works (no timings are asserted).

@@ -184,6 +184,8 @@ Example:
   return selectionOptions(
     new Command('conformance')
       .description('check a Taskwire server (or, with `client`, a client library) against the protocol spec')
+      // `client` has the selection options too: after `client` they are its own, not these.
+      .enablePositionalOptions()
       .addOption(new Option('--host <host>', 'server host').env('TASKWIRE_HOST').default('127.0.0.1'))
       .addOption(new Option('-p, --port <port>', 'server port').env('TASKWIRE_PORT').default(7400).argParser(parsePort))
       .option('--authkey <key>', 'the shared key (prefer --authkey-file)')
@@ -202,13 +204,13 @@ Exit code 0 when no case failed, 1 when one did (see taskwire --help for the oth
   {NAME}                        the value of a server option a case needs
   {NAME?TEXT}                   TEXT with $ replaced by the option's value, only when a case needs it
 Options cases need: ttr, maxAttempts, maxFrameBytes, maxPayloadBytes, maxBatch,
-maxSubscriptions, handshakeTimeout, noAutoCreate. Without --server-cmd, cases that need
+maxSubscriptions, handshakeTimeout, maxConnections, maxHandshakesPerAddress, noAutoCreate. Without --server-cmd, cases that need
 options (or a server of their own) are skipped with the reason.
 
 Examples:
   taskwire conformance --port 7400 --authkey-file ~/.taskwire/authkey
   taskwire conformance --level must --case handshake.* --junit conformance.xml
-  taskwire conformance --server-cmd "taskwire serve --port {port} --authkey-file {authkeyFile} {ttr?--ttr $} {maxFrameBytes?--max-frame-bytes $} {maxPayloadBytes?--max-payload-bytes $} {maxBatch?--max-batch $} {maxSubscriptions?--max-subscriptions $} {handshakeTimeout?--handshake-timeout $} {noAutoCreate?--no-auto-create}"
+  taskwire conformance --server-cmd "taskwire serve --port {port} --authkey-file {authkeyFile} {ttr?--ttr $} {maxFrameBytes?--max-frame-bytes $} {maxPayloadBytes?--max-payload-bytes $} {maxBatch?--max-batch $} {maxSubscriptions?--max-subscriptions $} {handshakeTimeout?--handshake-timeout $} {maxConnections?--max-connections $} {maxHandshakesPerAddress?--max-handshakes-per-address $} {noAutoCreate?--no-auto-create}"
   taskwire conformance client --cmd "python3 samples/python/conformance_driver.py"`,
     )
     .addCommand(client)

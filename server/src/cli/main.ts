@@ -14,6 +14,9 @@ export function buildProgram(): Command {
   const program = new Command('taskwire')
     .description('Taskwire: queues on the network for workers in any language')
     .version(packageVersion, '-V, --version')
+    // Options after a command name belong to that command; needed so that
+    // `conformance client --case ...` reaches `client` and not its parent's options of the same name.
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',

@@ -24,6 +24,7 @@ interface ServeFlags {
   maxPayloadBytes: number;
   maxBatch: number;
   maxConnections: number;
+  maxHandshakesPerAddress: number;
   maxSubscriptions: number;
   handshakeTimeout: number;
   tlsCert?: string;
@@ -80,6 +81,12 @@ export function serveCommand(): Command {
     .option('--max-payload-bytes <n>', 'largest task payload or result', parseNumber('max-payload-bytes', { integer: true, min: 1 }), DEFAULT_LIMITS.maxPayloadBytes)
     .option('--max-batch <n>', 'most tasks, acks or nacks in one request', parseNumber('max-batch', { integer: true, min: 1 }), DEFAULT_LIMITS.maxBatch)
     .option('--max-connections <n>', 'most simultaneous connections', parseNumber('max-connections', { integer: true, min: 1 }), DEFAULT_LIMITS.maxConnections)
+    .option(
+      '--max-handshakes-per-address <n>',
+      'most connections from one remote address that may be authenticating at once (authenticated ones do not count)',
+      parseNumber('max-handshakes-per-address', { integer: true, min: 1 }),
+      DEFAULT_LIMITS.maxHandshakesPerAddress,
+    )
     .option('--max-subscriptions <n>', 'most event subscriptions one session holds', parseNumber('max-subscriptions', { integer: true, min: 1 }), DEFAULT_LIMITS.maxSubscriptions)
     .option('--handshake-timeout <seconds>', 'seconds a connection has to authenticate before it is dropped', parseNumber('handshake-timeout', { min: 0.1 }), DEFAULT_LIMITS.handshakeTimeout)
     .option('--tls-cert <file>', 'serve TLS with this certificate (PEM); needs --tls-key')
@@ -146,6 +153,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     maxPayloadBytes: flags.maxPayloadBytes,
     maxBatch: flags.maxBatch,
     maxConnections: flags.maxConnections,
+    maxHandshakesPerAddress: flags.maxHandshakesPerAddress,
     maxSubscriptions: flags.maxSubscriptions,
     handshakeTimeout: flags.handshakeTimeout,
   };

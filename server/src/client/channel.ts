@@ -2,6 +2,7 @@ import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { clientProof, newNonce, proofMatches, serverProof } from '../protocol/auth';
 import {
+  ErrorCodes,
   PROTOCOL_VERSIONS,
   type AuthenticateResult,
   type ClientDescription,
@@ -10,7 +11,7 @@ import {
   type RequestMethod,
 } from '../protocol/generated';
 import { RpcConnection, RpcRequestError } from './rpcConnection';
-import { AbortedError, ConnectError, ConnectionClosedError, remoteError, RequestCancelledError, ServerProofError, TimeoutError } from './errors';
+import { AbortedError, ConnectError, ConnectionClosedError, remoteError, RequestCancelledError, ServerProofError, TimeoutError, UnsupportedProtocolVersionError } from './errors';
 
 export interface ChannelOptions {
   host: string;
@@ -49,6 +50,14 @@ export class Channel {
         nonce,
         client: options.client,
       });
+      if (!(PROTOCOL_VERSIONS as readonly string[]).includes(hello.protocolVersion)) {
+        // §10.3: both ends follow the chosen version, so one the client does not speak ends
+        // the handshake; it is as fatal as a -32003 (reconnecting cannot fix it).
+        throw new UnsupportedProtocolVersionError(
+          ErrorCodes.UnsupportedProtocolVersion,
+          `the manager at ${where} chose protocol version ${JSON.stringify(hello.protocolVersion)}, which this client did not offer (it speaks ${PROTOCOL_VERSIONS.join(', ')})`,
+        );
+      }
       const proof = clientProof(options.key, hello.nonce, nonce, hello.protocolVersion);
       const auth = await handshakeRequest(connection, 'session/authenticate', { proof });
       const expected = serverProof(options.key, hello.nonce, nonce, hello.protocolVersion);

@@ -19,6 +19,8 @@ export interface ServerOptionsNeeded {
   maxBatch?: number;
   maxSubscriptions?: number;
   handshakeTimeout?: number;
+  maxConnections?: number;
+  maxHandshakesPerAddress?: number;
   noAutoCreate?: true;
 }
 

@@ -98,8 +98,12 @@ export async function runClientCase(c: ClientCase, options: ClientRunOptions): P
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new CaseFailure(`the case did not finish within ${limit} s (stuck at step ${step})`)), limit * 1000);
     });
+    // A driver that does not support the operation may exit before it connects: its
+    // answer ends the case at once instead of a script step waiting for a connection.
+    const unsupported = exited.then((run) => (lastJsonLine(run.stdout)?.outcome === 'unsupported' ? run : new Promise<never>(() => {})));
     try {
-      await Promise.race([exchange.run((index) => (step = index)), timeout]);
+      const declined = await Promise.race([exchange.run((index) => (step = index)).then(() => undefined), unsupported, timeout]);
+      if (declined !== undefined) return judge(c, declined, finish);
       step = c.script.length + 1;
       const run = await Promise.race([exited, timeout]);
       return judge(c, run, finish);

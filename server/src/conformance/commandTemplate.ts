@@ -66,6 +66,8 @@ export const PLACEHOLDER_NAMES: readonly string[] = [
   'maxBatch',
   'maxSubscriptions',
   'handshakeTimeout',
+  'maxConnections',
+  'maxHandshakesPerAddress',
   'noAutoCreate',
 ];
 

@@ -93,14 +93,16 @@ function compute(operator: string, object: Record<string, unknown>, context: Com
     }
     case '$clientProof':
     case '$serverProof': {
-      const input = argument as { serverNonce?: unknown; clientNonce?: unknown; version?: unknown; key?: unknown };
+      const input = argument as { serverNonce?: unknown; clientNonce?: unknown; version?: unknown; key?: unknown; uppercase?: unknown };
       for (const field of ['serverNonce', 'clientNonce', 'version'] as const) {
         if (typeof input[field] !== 'string') throw new CaseError(`${operator} needs a string "${field}"`);
       }
       // "key" lets a case prove with a wrong key on purpose; by default the key under test.
       const key = typeof input.key === 'string' ? Buffer.from(input.key, 'utf8') : context.authkey;
       const make = operator === '$clientProof' ? clientProof : serverProof;
-      return make(key, input.serverNonce as string, input.clientNonce as string, input.version as string);
+      const proof = make(key, input.serverNonce as string, input.clientNonce as string, input.version as string);
+      // "uppercase": the right HMAC in the wrong case, which §4.3 counts as a wrong proof.
+      return input.uppercase === true ? proof.toUpperCase() : proof;
     }
     case '$repeat': {
       const count = substitute(object['count'], context);

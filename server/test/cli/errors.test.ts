@@ -4,7 +4,7 @@ import { cleanEnv, cleanupCli, lines, makeHome, PACKAGE_VERSION, runCli, startSe
 
 /** Each command and options its --help must mention. */
 const COMMAND_OPTIONS: Record<string, string[]> = {
-  serve: ['--host', '--port', '--authkey', '--authkey-file', '--queue', '--no-auto-create', '--ttr', '--max-attempts', '--max-frame-bytes', '--max-payload-bytes', '--max-batch', '--max-connections', '--tls-cert', '--tls-key', '--json', '--verbose'],
+  serve: ['--host', '--port', '--authkey', '--authkey-file', '--queue', '--no-auto-create', '--ttr', '--max-attempts', '--max-frame-bytes', '--max-payload-bytes', '--max-batch', '--max-connections', '--max-handshakes-per-address', '--tls-cert', '--tls-key', '--json', '--verbose'],
   put: ['--host', '--port', '--authkey', '--authkey-file', '--tls', '--file', '--json', '--string', '--specs', '--priority', '--delay', '--ttr', '--reply-to', '--max-attempts', '--timeout', '--batch', '--quiet'],
   get: ['--host', '--port', '--authkey', '--authkey-file', '--max', '--timeout', '--no-wait', '--payload'],
   stats: ['--host', '--port', '--authkey', '--authkey-file', '--json'],

@@ -1,8 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { once } from 'node:events';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { ConnectionClosedError, ShuttingDownError, type QueueStats } from '../../src';
+import { newNonce } from '../../src/protocol/auth';
 import { cleanEnv, cleanupCli, jsonLines, lines, makeHome, runCli, startServe, type Serve } from './cliHarness';
 
 const HEX_KEY_FILE = /^[0-9a-f]{64}\n$/;
@@ -197,8 +199,26 @@ describe('cli e2e: taskwire serve', function () {
     assert.equal(declared.code, 0, declared.stderr);
   });
 
+  it('--max-handshakes-per-address 1: authenticated connections do not count; a second one still authenticating is refused with 1005', async () => {
+    const serve = await startServe(['--max-handshakes-per-address', '1']);
+    const client = await serve.client();
+    const hello = { jsonrpc: '2.0', id: 1, method: 'session/hello', params: { protocolVersions: ['2026-11'], nonce: newNonce(), client: { name: 'probe' } } };
+    const authenticating = await openRaw(serve.port);
+    authenticating.socket.write(JSON.stringify(hello) + '\n');
+    assert.equal((JSON.parse(await authenticating.nextLine()) as { result: { protocolVersion: string } }).result.protocolVersion, '2026-11');
+    const refused = await openRaw(serve.port);
+    refused.socket.write(JSON.stringify(hello) + '\n');
+    const answer = JSON.parse(await refused.nextLine()) as { id: unknown; error: { code: number; data: { limit: string; max: number } } };
+    assert.equal(answer.id, null);
+    assert.equal(answer.error.code, 1005);
+    assert.deepEqual([answer.error.data.limit, answer.error.data.max], ['maxHandshakesPerAddress', 1]);
+    await refused.closed;
+    assert.ok(await client.ping());
+    authenticating.socket.destroy();
+  });
+
   it('bad numeric options are usage errors: exit 2', async () => {
-    for (const args of [['--port', '70000'], ['--port', 'abc'], ['--ttr', '0'], ['--max-attempts', '1.5'], ['--max-frame-bytes', '10']]) {
+    for (const args of [['--port', '70000'], ['--port', 'abc'], ['--ttr', '0'], ['--max-attempts', '1.5'], ['--max-frame-bytes', '10'], ['--max-handshakes-per-address', '0']]) {
       const result = await runCli(['serve', ...args]);
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, /invalid/);
@@ -272,4 +292,37 @@ describe('cli e2e: taskwire serve', function () {
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A plain TCP connection to the manager that reads NDJSON lines, without the client library. */
+async function openRaw(port: number): Promise<{ socket: Socket; nextLine: () => Promise<string>; closed: Promise<void> }> {
+  const socket = createConnection({ host: '127.0.0.1', port });
+  await once(socket, 'connect');
+  socket.setEncoding('utf8');
+  socket.on('error', () => {});
+  let buffered = '';
+  let wake: (() => void) | undefined;
+  socket.on('data', (text: string) => {
+    buffered += text;
+    wake?.();
+  });
+  let isClosed = false;
+  const closed = new Promise<void>((resolve) =>
+    socket.once('close', () => {
+      isClosed = true;
+      wake?.();
+      resolve();
+    }),
+  );
+  const nextLine = async (): Promise<string> => {
+    while (!buffered.includes('\n')) {
+      if (isClosed) throw new Error(`the connection closed before a full line; received ${JSON.stringify(buffered)}`);
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+    const end = buffered.indexOf('\n');
+    const line = buffered.slice(0, end);
+    buffered = buffered.slice(end + 1);
+    return line;
+  };
+  return { socket, nextLine, closed };
 }

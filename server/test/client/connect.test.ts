@@ -11,6 +11,7 @@ import {
   ServerProofError,
   TaskwireError,
   TimeoutError,
+  UnsupportedProtocolVersionError,
   type ConnectOptions,
   type TaskwireClient,
 } from '../../src';
@@ -170,6 +171,21 @@ describe('client: connect', function () {
       const auth = fake.received[1]!.params as { proof: string };
       assert.match(auth.proof, /^[0-9a-f]{64}$/);
     });
+  });
+
+  it('a manager that chooses a version the client did not offer is refused before authenticate (§10.3)', async () => {
+    const fake = await FakeManager.start({ protocolVersion: '1999-01' });
+    try {
+      const error = await rejection(connect({ host: '127.0.0.1', port: fake.port, authkey: TEST_KEY, reconnect: false }), 5000);
+      assert.ok(error instanceof UnsupportedProtocolVersionError, `got ${error.name}: ${error.message}`);
+      assert.match(error.message, /"1999-01".*did not offer/);
+      assert.deepEqual(fake.received.map((m) => m.method), ['session/hello']);
+      const deadline = Date.now() + 5000;
+      while (fake.sockets.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(fake.sockets.size, 0, 'the client kept the connection open');
+    } finally {
+      await fake.stop();
+    }
   });
 
   describe('against a peer that does not speak the protocol', () => {

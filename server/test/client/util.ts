@@ -69,12 +69,14 @@ export class FakeManager {
   private constructor(
     private readonly server: Server,
     readonly port: number,
+    private readonly protocolVersion: string,
   ) {}
 
-  static async start(): Promise<FakeManager> {
+  /** `protocolVersion`: the version the impostor chooses in its hello answer, whatever was offered. */
+  static async start(options: { protocolVersion?: string } = {}): Promise<FakeManager> {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const fake = new FakeManager(server, (server.address() as AddressInfo).port);
+    const fake = new FakeManager(server, (server.address() as AddressInfo).port, options.protocolVersion ?? '2026-11');
     server.on('connection', (socket) => fake.serve(socket));
     return fake;
   }
@@ -102,7 +104,7 @@ export class FakeManager {
         if (message.id === undefined) continue;
         const reply = (result: unknown) => socket.write(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }) + '\n');
         if (message.method === 'session/hello') {
-          reply({ protocolVersion: '2026-11', nonce: newNonce(), server: { name: 'impostor', version: '0.0.0' } });
+          reply({ protocolVersion: this.protocolVersion, nonce: newNonce(), server: { name: 'impostor', version: '0.0.0' } });
         } else if (message.method === 'session/authenticate') {
           reply({
             sessionId: 'fake-session',

@@ -18,9 +18,9 @@ function casesMentioning(needle: string, prefixes: string[]): string[] {
 describe('conformance kit against a deliberately broken server', function () {
   this.timeout(600_000);
 
-  it('a server that accepts any proof fails the bad-proof and replay cases, and only those', async () => {
+  it('a server that accepts any proof fails the bad-proof, uppercase-proof and replay cases, and only those', async () => {
     const results = await runAgainst(brokenServerCmd('accept-any-proof'), (id) => id.startsWith('handshake.'));
-    assert.deepEqual(failedIds(results), ['handshake.bad-proof', 'handshake.replayed-proof']);
+    assert.deepEqual(failedIds(results), ['handshake.bad-proof', 'handshake.replayed-proof', 'handshake.uppercase-proof']);
     const bad = results.find((r) => r.id === 'handshake.bad-proof')!;
     assert.match(bad.reason!, /session\/authenticate.*at \/error: expected an object/);
     assert.match(bad.actual!, /"result":\{"sessionId"/);

@@ -56,6 +56,16 @@ describe('taskwire conformance (CLI)', function () {
     }
   });
 
+  it('gives `client` its own selection options, after the subcommand name', async () => {
+    const one = await runCli(['conformance', 'client', '--cmd', 'unused-driver', '--list', '--case', 'client.put']);
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(one.stdout.trim().split('\n').length, 1, one.stdout);
+    assert.match(one.stdout, /^client\.put  MUST/);
+    const should = await runCli(['conformance', 'client', '--cmd', 'unused-driver', '--list', '--level', 'should']);
+    assert.doesNotMatch(should.stdout, /  MAY  /);
+    assert.match(should.stdout, /  SHOULD  /);
+  });
+
   it('lists cases by level', async () => {
     const must = await runCli(['conformance', '--list', '--level', 'must']);
     const all = await runCli(['conformance', '--list']);

@@ -13,10 +13,17 @@ export const REPO = resolve(__dirname, '..', '..', '..', '..');
 export const BIN = resolve(REPO, 'server', 'bin', 'taskwire.js');
 export const BROKEN_SERVER = resolve(REPO, 'server', 'test', 'fixtures', 'brokenServer.js');
 export const PYTHON_DRIVER = resolve(REPO, 'samples', 'python', 'conformance_driver.py');
+/** The TypeScript client's driver as the package ships it (dist/src/conformance). */
+export const TYPESCRIPT_DRIVER = resolve(REPO, 'server', 'dist', 'src', 'conformance', 'typescriptDriver.js');
+export const MISBEHAVING_DRIVER = resolve(REPO, 'server', 'test', 'fixtures', 'misbehavingDriver.js');
+
+export function misbehavingDriverCmd(mode: string): string {
+  return `"${process.execPath}" "${MISBEHAVING_DRIVER}" ${mode}`;
+}
 
 /** The placeholders for every option a case may need, in the reference CLI's flags. */
 export const OPTION_FLAGS =
-  '{ttr?--ttr $} {maxAttempts?--max-attempts $} {maxFrameBytes?--max-frame-bytes $} {maxPayloadBytes?--max-payload-bytes $} {maxBatch?--max-batch $} {maxSubscriptions?--max-subscriptions $} {handshakeTimeout?--handshake-timeout $} {noAutoCreate?--no-auto-create}';
+  '{ttr?--ttr $} {maxAttempts?--max-attempts $} {maxFrameBytes?--max-frame-bytes $} {maxPayloadBytes?--max-payload-bytes $} {maxBatch?--max-batch $} {maxSubscriptions?--max-subscriptions $} {handshakeTimeout?--handshake-timeout $} {maxConnections?--max-connections $} {maxHandshakesPerAddress?--max-handshakes-per-address $} {noAutoCreate?--no-auto-create}';
 
 export const REFERENCE_SERVER_CMD = `"${process.execPath}" "${BIN}" serve --port {port} --authkey-file {authkeyFile} ${OPTION_FLAGS}`;
 

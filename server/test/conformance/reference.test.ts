@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { loadClientCases, loadServerCases } from '../../src/conformance/cases';
 import { runClientCases } from '../../src/conformance/clientRunner';
 import type { CaseResult } from '../../src/conformance/results';
-import { brokenServerCmd, PYTHON_DRIVER, REFERENCE_SERVER_CMD, runAgainst } from './kit';
+import { brokenServerCmd, misbehavingDriverCmd, PYTHON_DRIVER, REFERENCE_SERVER_CMD, runAgainst, TYPESCRIPT_DRIVER } from './kit';
 
 function failures(results: CaseResult[]): string {
   return results
@@ -27,11 +27,42 @@ describe('conformance kit against the reference server', function () {
     assert.equal(results.filter((r) => r.verdict === 'pass').length, loadClientCases().length);
   });
 
-  it('fails a client that accepts a wrong server proof or never sends its request', async () => {
-    // `true` exits at once: it connects to nothing, so every case must fail, none pass or hang.
+  it('passes the TypeScript client through its shipped driver', async () => {
+    const results = await runClientCases(loadClientCases(), { command: `"${process.execPath}" "${TYPESCRIPT_DRIVER}"` });
+    assert.equal(failures(results), '');
+    assert.equal(results.filter((r) => r.verdict === 'pass').length, loadClientCases().length);
+  });
+
+  it('fails a driver that never connects', async () => {
+    // `true` exits at once without an outcome: every case must fail, none pass or hang.
     const results = await runClientCases(loadClientCases().filter((c) => c.id === 'client.bad-server-proof' || c.id === 'client.put'), { command: 'true' });
     assert.deepEqual(results.map((r) => r.verdict), ['fail', 'fail']);
     assert.match(results[0]!.reason!, /expected the client to open connection c1/);
+  });
+
+  const handshakeAndPut = (id: string) => ['client.handshake', 'client.bad-server-proof', 'client.put'].includes(id);
+
+  it('fails a client that accepts a wrong server proof in the bad-proof case, and only there', async () => {
+    const results = await runClientCases(loadClientCases().filter((c) => handshakeAndPut(c.id)), { command: misbehavingDriverCmd('accept-any-server-proof') });
+    assert.deepEqual(results.map((r) => [r.id, r.verdict]), [['client.handshake', 'pass'], ['client.bad-server-proof', 'fail'], ['client.put', 'pass']]);
+    const bad = results[1]!;
+    assert.match(bad.reason!, /expected the client to close connection c1/);
+    assert.match(bad.actual!, /session\/ping/);
+  });
+
+  it('fails a client that sends malformed queue/put params in the put case', async () => {
+    const results = await runClientCases(loadClientCases().filter((c) => c.id === 'client.handshake' || c.id === 'client.put'), { command: misbehavingDriverCmd('malformed-put') });
+    assert.deepEqual(results.map((r) => r.verdict), ['pass', 'fail']);
+    assert.match(results[1]!.reason!, /queue\/put params at \/tasks: expected an array/);
+  });
+
+  it('skips a case at once when the driver reports its operation unsupported, before connecting', async () => {
+    const started = Date.now();
+    const results = await runClientCases(loadClientCases().filter((c) => c.id === 'client.reconnect'), { command: misbehavingDriverCmd('unsupported') });
+    assert.equal(results[0]!.verdict, 'skipped');
+    assert.match(results[0]!.reason!, /does not support reconnect/);
+    // Well under the 10 s an accept step waits for a connection.
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
   });
 
   it('skips cases needing a server option the --server-cmd template cannot pass, saying which', async () => {
