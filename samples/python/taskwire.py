@@ -978,7 +978,7 @@ class _Channel:
         try:
             try:
                 while pending is None or not pending.finished:
-                    frame = frames.buffered_frame()
+                    frame = frames.buffered_frame() if frames._start < len(frames._data) else None
                     if frame is None:
                         in_recv = True
                         data = recv()
@@ -995,7 +995,7 @@ class _Channel:
                 # Frames (and TLS records) already received are nobody else's to read: the
                 # socket will not wake the background reader for them.
                 while True:
-                    frame = frames.buffered_frame()
+                    frame = frames.buffered_frame() if frames._start < len(frames._data) else None
                     if frame is not None:
                         self._dispatch(frame)
                         continue
