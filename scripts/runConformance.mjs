@@ -11,11 +11,6 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'server', 'bin', 'taskwire.js');
-const options = ['ttr', 'maxAttempts', 'maxFrameBytes', 'maxPayloadBytes', 'maxBatch', 'maxSubscriptions', 'handshakeTimeout', 'maxConnections', 'maxHandshakesPerAddress']
-  .map((name) => `{${name}?--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} $}`)
-  .join(' ');
-const serverCmd = `"${process.execPath}" "${bin}" serve --port {port} --authkey-file {authkeyFile} ${options} {noAutoCreate?--no-auto-create}`;
-
 const total = { passed: 0, failed: 0, skipped: 0 };
 let failed = false;
 
@@ -51,7 +46,7 @@ function buildGoDriver(folder) {
 
 const goFolder = mkdtempSync(join(tmpdir(), 'taskwire-go-driver-'));
 try {
-  countRun(['conformance', '--server-cmd', serverCmd]);
+  countRun(['conformance', '--reference']);
   countRun(['conformance', 'client', '--cmd', `python3 "${join(root, 'samples', 'python', 'conformance_driver.py')}"`]);
   countRun(['conformance', 'client', '--cmd', `"${process.execPath}" "${join(root, 'server', 'dist', 'src', 'conformance', 'typescriptDriver.js')}"`]);
   const goDriver = buildGoDriver(goFolder);

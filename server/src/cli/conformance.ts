@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { readAuthkeyFile, resolveAuthkey } from '../authkey';
 import { CaseFileError, defaultCasesRoot, levelSelected, loadClientCases, loadServerCases, type CaseCommon, type Level } from '../conformance/cases';
 import { runClientCases } from '../conformance/clientRunner';
-import { checkTemplate, CommandTemplateError } from '../conformance/commandTemplate';
+import { checkTemplate, CommandTemplateError, referenceServerCommand } from '../conformance/commandTemplate';
 import { formatResultText, formatTotals, jsonReport, junitReport, type ReportMeta } from '../conformance/reporters';
 import { totalsOf, type CaseResult } from '../conformance/results';
 import { newRunId, runServerCases } from '../conformance/serverRunner';
@@ -29,6 +29,7 @@ interface ServerFlags extends SelectionFlags {
   authkey?: string;
   authkeyFile?: string;
   serverCmd?: string;
+  reference?: boolean;
 }
 
 interface ClientFlags extends SelectionFlags {
@@ -95,7 +96,9 @@ function list(cases: CaseCommon[]): void {
   for (const c of cases) process.stdout.write(`${c.id}  ${c.level}  §${c.section.slice(1)}  ${c.title}\n`);
 }
 
-async function checkServer(flags: ServerFlags): Promise<void> {
+async function checkServer(given: ServerFlags): Promise<void> {
+  if (given.reference && given.serverCmd !== undefined) throw new CliError('--reference and --server-cmd both say how to start the server: give one', ExitCode.Usage);
+  const flags: ServerFlags = given.reference ? { ...given, serverCmd: referenceServerCommand() } : given;
   const cases = select(loadOrFail(() => loadServerCases(flags.casesDir ?? defaultCasesRoot())), flags);
   if (flags.list) return list(cases);
   let temporaryHome: string | undefined;
@@ -190,7 +193,8 @@ Example:
       .addOption(new Option('-p, --port <port>', 'server port').env('TASKWIRE_PORT').default(7400).argParser(parsePort))
       .option('--authkey <key>', 'the shared key (prefer --authkey-file)')
       .option('--authkey-file <file>', 'file holding the key (else $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE, ~/.taskwire/authkey)')
-      .option('--server-cmd <command>', 'start the server with this command (placeholders below) instead of connecting to --host/--port'),
+      .option('--server-cmd <command>', 'start the server with this command (placeholders below) instead of connecting to --host/--port')
+      .option('--reference', "start this package's own server (taskwire serve) with every option a case needs: the reference run"),
   )
     .addHelpText(
       'after',
@@ -204,13 +208,15 @@ Exit code 0 when no case failed, 1 when one did (see taskwire --help for the oth
   {NAME}                        the value of a server option a case needs
   {NAME?TEXT}                   TEXT with $ replaced by the option's value, only when a case needs it
 Options cases need: ttr, maxAttempts, maxFrameBytes, maxPayloadBytes, maxBatch,
-maxSubscriptions, handshakeTimeout, maxConnections, maxHandshakesPerAddress, noAutoCreate. Without --server-cmd, cases that need
-options (or a server of their own) are skipped with the reason.
+maxSubscriptions, handshakeTimeout, maxConnections, maxHandshakesPerAddress, noAutoCreate.
+Without --server-cmd, cases that need options (or a server of their own) are skipped with the
+reason. --reference is --server-cmd with this installation's taskwire serve and every option.
 
 Examples:
   taskwire conformance --port 7400 --authkey-file ~/.taskwire/authkey
   taskwire conformance --level must --case handshake.* --junit conformance.xml
-  taskwire conformance --server-cmd "taskwire serve --port {port} --authkey-file {authkeyFile} {ttr?--ttr $} {maxFrameBytes?--max-frame-bytes $} {maxPayloadBytes?--max-payload-bytes $} {maxBatch?--max-batch $} {maxSubscriptions?--max-subscriptions $} {handshakeTimeout?--handshake-timeout $} {maxConnections?--max-connections $} {maxHandshakesPerAddress?--max-handshakes-per-address $} {noAutoCreate?--no-auto-create}"
+  taskwire conformance --reference
+  taskwire conformance --server-cmd "./my-server --listen {host}:{port} --key {authkeyFile} {ttr?--lease-seconds $}"
   taskwire conformance client --cmd "python3 samples/python/conformance_driver.py"`,
     )
     .addCommand(client)

@@ -5,6 +5,7 @@
 //                 a token that expands to nothing is dropped
 //   {name?TEXT}   TEXT, with every `$` replaced by the value, when `name` has a value, else
 //                 nothing; a token that is only this is split on spaces into arguments
+import * as path from 'node:path';
 import type { ServerOptionsNeeded } from './cases';
 
 /** A command line that cannot be used: unbalanced quotes, an unknown placeholder. */
@@ -70,6 +71,24 @@ export const PLACEHOLDER_NAMES: readonly string[] = [
   'maxHandshakesPerAddress',
   'noAutoCreate',
 ];
+
+/**
+ * The server options of the placeholders, as the reference server's `taskwire serve` flags:
+ * `{ttr?--ttr $} {maxAttempts?--max-attempts $} ... {noAutoCreate?--no-auto-create}`.
+ */
+export const REFERENCE_OPTION_FLAGS = PLACEHOLDER_NAMES.filter((name) => !['host', 'port', 'authkeyFile'].includes(name))
+  .map((name) => {
+    const flag = `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    return name === 'noAutoCreate' ? `{noAutoCreate?${flag}}` : `{${name}?${flag} $}`;
+  })
+  .join(' ');
+
+/** The template that starts this installation's own server (`taskwire serve`) with every option. */
+export function referenceServerCommand(): string {
+  // dist/src/conformance → the package's bin/taskwire.js
+  const bin = path.resolve(__dirname, '..', '..', '..', 'bin', 'taskwire.js');
+  return `"${process.execPath}" "${bin}" serve --port {port} --authkey-file {authkeyFile} ${REFERENCE_OPTION_FLAGS}`;
+}
 
 /** Placeholder names the template uses. */
 export function placeholdersIn(template: string): Set<string> {

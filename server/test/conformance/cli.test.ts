@@ -92,6 +92,16 @@ describe('taskwire conformance (CLI)', function () {
     assert.match(readFileSync(junit, 'utf8'), /<skipped message="needs the server started with maxBatch=2/);
   });
 
+  it('--reference starts this package\'s own server with the options a case needs', async () => {
+    const result = await runCli(['conformance', '--reference', '--case', 'queue.get-batch-limit', '--case', 'session.ping']);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /^PASS MUST .*queue\.get-batch-limit/m);
+    assert.match(result.stdout, /^2 passed, 0 failed, 0 skipped$/m);
+    const both = await runCli(['conformance', '--reference', '--server-cmd', 'my-server {port}']);
+    assert.equal(both.code, 2);
+    assert.equal(both.stderr.trim(), 'taskwire: error: --reference and --server-cmd both say how to start the server: give one');
+  });
+
   it('exits 1 and shows expected and actual when a case fails', async () => {
     const result = await runCli(['conformance', '--server-cmd', REFERENCE_SERVER_CMD.replace('--authkey-file {authkeyFile}', '--authkey wrong-key'), '--case', 'session.ping']);
     assert.equal(result.code, 1);

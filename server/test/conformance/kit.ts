@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadServerCases } from '../../src/conformance/cases';
+import { REFERENCE_OPTION_FLAGS, referenceServerCommand } from '../../src/conformance/commandTemplate';
 import type { CaseResult } from '../../src/conformance/results';
 import { runServerCases } from '../../src/conformance/serverRunner';
 
@@ -22,10 +23,9 @@ export function misbehavingDriverCmd(mode: string): string {
 }
 
 /** The placeholders for every option a case may need, in the reference CLI's flags. */
-export const OPTION_FLAGS =
-  '{ttr?--ttr $} {maxAttempts?--max-attempts $} {maxFrameBytes?--max-frame-bytes $} {maxPayloadBytes?--max-payload-bytes $} {maxBatch?--max-batch $} {maxSubscriptions?--max-subscriptions $} {handshakeTimeout?--handshake-timeout $} {maxConnections?--max-connections $} {maxHandshakesPerAddress?--max-handshakes-per-address $} {noAutoCreate?--no-auto-create}';
+export const OPTION_FLAGS = REFERENCE_OPTION_FLAGS;
 
-export const REFERENCE_SERVER_CMD = `"${process.execPath}" "${BIN}" serve --port {port} --authkey-file {authkeyFile} ${OPTION_FLAGS}`;
+export const REFERENCE_SERVER_CMD = referenceServerCommand();
 
 export function brokenServerCmd(mode: string): string {
   return `"${process.execPath}" "${BROKEN_SERVER}" --mode ${mode} --port {port} --authkey-file {authkeyFile} ${OPTION_FLAGS}`;
