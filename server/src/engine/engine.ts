@@ -383,7 +383,7 @@ export class Engine {
     for (const timer of this.timers.values()) {
       const task = timer.task;
       // A task also has stale timers (an old lease end): only its current due time counts.
-      if (!task || task.state !== TaskState.Delayed || task.readyAt !== timer.at || seen.has(task)) continue;
+      if (!task || task.state !== TaskState.Delayed || !timerIsLive(timer) || seen.has(task)) continue;
       seen.add(task);
       let list = delayed.get(task.queue);
       if (!list) delayed.set(task.queue, (list = []));

@@ -51,14 +51,14 @@ export class MinHeap<T> {
     }
   }
 
-  /** Removes every item for which `drop` is true (O(n)); used by purge. */
+  /** Removes every item for which `drop` is true (O(n)) and returns them; used by purge. */
   removeWhere(drop: (item: T) => boolean): T[] {
     const removed: T[] = [];
-    const kept: T[] = [];
-    for (const item of this.items) (drop(item) ? removed : kept).push(item);
-    if (removed.length === 0) return removed;
-    this.items.length = 0;
-    for (const item of kept) this.push(item);
+    this.retain((item) => {
+      if (!drop(item)) return true;
+      removed.push(item);
+      return false;
+    });
     return removed;
   }
 

@@ -22,13 +22,10 @@ export function misbehavingDriverCmd(mode: string): string {
   return `"${process.execPath}" "${MISBEHAVING_DRIVER}" ${mode}`;
 }
 
-/** The placeholders for every option a case may need, in the reference CLI's flags. */
-export const OPTION_FLAGS = REFERENCE_OPTION_FLAGS;
-
 export const REFERENCE_SERVER_CMD = referenceServerCommand();
 
 export function brokenServerCmd(mode: string): string {
-  return `"${process.execPath}" "${BROKEN_SERVER}" --mode ${mode} --port {port} --authkey-file {authkeyFile} ${OPTION_FLAGS}`;
+  return `"${process.execPath}" "${BROKEN_SERVER}" --mode ${mode} --port {port} --authkey-file {authkeyFile} ${REFERENCE_OPTION_FLAGS}`;
 }
 
 /** Runs server cases against servers the runner starts from `command`, with a fresh key. */

@@ -9,6 +9,7 @@ import type { Framing } from '../../src/protocol/framing';
 import { validateDefinition } from '../../src/protocol/validation';
 import type { Logger } from '../../src/server/logger';
 import { call, expectServes, queueName, type Fixture, type Json, type RawConnection } from '../server/fixture';
+import { MessageInbox } from '../helpers/inbox';
 
 /** mulberry32: a tiny, fast, seedable generator; the same seed gives the same sequence everywhere. */
 export function prng(seed: number): () => number {
@@ -57,31 +58,24 @@ export type Message = Json;
  * RawConnection it never throws on what it reads; anything that is not a well-formed frame
  * of JSON is recorded in `garbage`, for the test to assert on.
  */
-export class HostileConnection {
-  readonly messages: Message[] = [];
+export class HostileConnection extends MessageInbox<Message> {
   readonly garbage: string[] = [];
-  closed = false;
   receivedBytes = 0;
   private buffer: Buffer = Buffer.alloc(0);
   private serverFraming: Framing | undefined;
-  private waiters: (() => void)[] = [];
   private nextId = 1;
 
   private constructor(
-    readonly socket: Socket,
+    socket: Socket,
     /** How this side writes requests made with request(). */
     readonly framing: Framing,
   ) {
+    super(socket);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       this.receivedBytes += chunk.length;
       this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
       this.parse();
-      this.wake();
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      this.closed = true;
       this.wake();
     });
   }
@@ -122,18 +116,6 @@ export class HostileConnection {
     return this.request('session/authenticate', { proof: clientProof(key, hello.result.nonce, nonce, hello.result.protocolVersion) });
   }
 
-  /** The first message matching `match` (removed from `messages`). */
-  async waitFor(match: (message: Message) => boolean, timeoutMs = 5000): Promise<Message> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const index = this.messages.findIndex(match);
-      if (index >= 0) return this.messages.splice(index, 1)[0];
-      if (this.closed) throw new Error(`connection closed before the expected message; got ${JSON.stringify(this.messages).slice(0, 500)}`);
-      if (Date.now() >= deadline) throw new Error(`timed out waiting for a message; got ${JSON.stringify(this.messages).slice(0, 500)}`);
-      await this.idle(deadline);
-    }
-  }
-
   /** Resolves with true when a message matches, false when the connection closed first; throws after timeoutMs. */
   async answeredOrClosed(match: (message: Message) => boolean, timeoutMs = 5000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
@@ -143,28 +125,6 @@ export class HostileConnection {
       if (Date.now() >= deadline) throw new Error('neither answered nor closed');
       await this.idle(deadline);
     }
-  }
-
-  async waitForClose(timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.closed) {
-      if (Date.now() >= deadline) throw new Error('the connection stayed open');
-      await this.idle(deadline);
-    }
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
-  private idle(deadline: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, Math.max(0, Math.min(deadline - Date.now(), 250)));
-      this.waiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
   }
 
   private parse(): void {
@@ -198,10 +158,6 @@ export class HostileConnection {
         this.garbage.push(text.slice(0, 200));
       }
     }
-  }
-
-  private wake(): void {
-    for (const waiter of this.waiters.splice(0)) waiter();
   }
 }
 

@@ -1,6 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect, TaskwireServer, type ConnectOptions, type ServerOptions, type TaskwireClient } from '../../src';
 import { clientProof, newNonce, serverProof } from '../../src/protocol/auth';
+import { MessageInbox } from './inbox';
 
 export const TEST_KEY = Buffer.from('test-authkey-0123456789');
 
@@ -41,24 +42,17 @@ export type WireMessage = Record<string, unknown> & { id?: unknown; result?: unk
  * A raw NDJSON (or Content-Length) connection for wire-level tests: send exact bytes,
  * read exact messages, see the connection close.
  */
-export class RawConnection {
-  readonly messages: WireMessage[] = [];
-  closed = false;
+export class RawConnection extends MessageInbox<WireMessage> {
   private buffer = '';
-  private waiters: (() => void)[] = [];
   private nextId = 1;
 
-  private constructor(readonly socket: Socket) {
+  private constructor(socket: Socket) {
+    super(socket);
     socket.setNoDelay(true);
     socket.setEncoding('utf8');
     socket.on('data', (text: string) => {
       this.buffer += text;
       this.parse();
-      this.wake();
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      this.closed = true;
       this.wake();
     });
   }
@@ -113,45 +107,6 @@ export class RawConnection {
     return id;
   }
 
-  /** Resolves with (and removes) the first message matching `match`. */
-  async waitFor(match: (message: WireMessage) => boolean, timeoutMs = 5000): Promise<WireMessage> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const index = this.messages.findIndex(match);
-      if (index >= 0) return this.messages.splice(index, 1)[0]!;
-      if (this.closed) throw new Error(`connection closed before the expected message; got ${JSON.stringify(this.messages)}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for a message; got ${JSON.stringify(this.messages)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  /** Resolves when the server closes the connection. */
-  async waitForClose(timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.closed) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error('the connection stayed open');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
   private parse(): void {
     for (;;) {
       const newline = this.buffer.indexOf('\n');
@@ -160,10 +115,6 @@ export class RawConnection {
       this.buffer = this.buffer.slice(newline + 1);
       if (line.trim()) this.messages.push(JSON.parse(line) as WireMessage);
     }
-  }
-
-  private wake(): void {
-    for (const waiter of this.waiters.splice(0)) waiter();
   }
 }
 

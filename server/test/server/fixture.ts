@@ -8,6 +8,7 @@ import type { ClientDescription } from '../../src/protocol/generated';
 import { validateDefinition, validateResult } from '../../src/protocol/validation';
 import type { ServerOptions } from '../../src/server/options';
 import { RawConnection, startServer, TEST_KEY, type RunningServer, type WireMessage } from '../helpers/harness';
+import { MessageInbox } from '../helpers/inbox';
 
 export { RawConnection, TEST_KEY, type RunningServer, type WireMessage };
 
@@ -205,25 +206,18 @@ export async function waitForStats(raw: RawConnection, queue: string, check: (st
 // ---- Content-Length framing -----------------------------------------------------------------
 
 /** A raw connection that speaks LSP-style Content-Length framing. */
-export class FramedConnection {
-  readonly messages: WireMessage[] = [];
+export class FramedConnection extends MessageInbox<WireMessage> {
   /** Every byte received, for checking the framing of answers. */
   received = Buffer.alloc(0);
-  closed = false;
   private buffer = Buffer.alloc(0);
-  private waiters: (() => void)[] = [];
   private nextId = 1;
 
-  constructor(readonly socket: Socket) {
+  constructor(socket: Socket) {
+    super(socket);
     socket.on('data', (chunk: Buffer) => {
       this.received = Buffer.concat([this.received, chunk]);
       this.buffer = Buffer.concat([this.buffer, chunk]);
       this.parse();
-      this.wake();
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      this.closed = true;
       this.wake();
     });
   }
@@ -244,39 +238,6 @@ export class FramedConnection {
     return this.waitFor((m) => m.id === id, timeoutMs);
   }
 
-  async waitFor(match: (message: WireMessage) => boolean, timeoutMs = 5000): Promise<WireMessage> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const index = this.messages.findIndex(match);
-      if (index >= 0) return this.messages.splice(index, 1)[0]!;
-      if (this.closed) throw new Error(`connection closed before the expected message; got ${JSON.stringify(this.messages)}`);
-      if (Date.now() >= deadline) throw new Error(`timed out waiting for a message; got ${JSON.stringify(this.messages)}`);
-      await this.idle(deadline);
-    }
-  }
-
-  async waitForClose(timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.closed) {
-      if (Date.now() >= deadline) throw new Error('the connection stayed open');
-      await this.idle(deadline);
-    }
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
-  private idle(deadline: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-      this.waiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
   private parse(): void {
     for (;;) {
       const end = this.buffer.indexOf('\r\n\r\n');
@@ -290,9 +251,5 @@ export class FramedConnection {
       this.buffer = this.buffer.subarray(end + 4 + length);
       this.messages.push(JSON.parse(body) as WireMessage);
     }
-  }
-
-  private wake(): void {
-    for (const waiter of this.waiters.splice(0)) waiter();
   }
 }
