@@ -6,7 +6,7 @@ export * from './client';
 export { TaskwireServer } from './server/server';
 export { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type ServerLimits, type ServerOptions, type QueueDeclaration } from './server/options';
 export { jsonLogger, textLogger, silentLogger, type Logger } from './server/logger';
-export { JournalStore, type FsyncMode, type JournalStoreOptions, type TaskStore } from './store';
+export { DataDirLock, DataDirLockedError, JournalStore, type FsyncMode, type JournalStoreOptions, type LockHolder, type TaskStore } from './store';
 export { resolveAuthkey, readAuthkeyFile, generateAuthkeyFile, defaultAuthkeyFile, taskwireHome } from './authkey';
 export type * from './protocol/generated';
 export { PROTOCOL_VERSIONS, ErrorCodes, METHODS } from './protocol/generated';

@@ -147,7 +147,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   const log: Logger = flags.json ? jsonLogger(process.stdout, flags.verbose) : textLogger(process.stderr, flags.verbose);
   const { key, where, file } = loadKey(flags);
   const tls = flags.tlsCert ? { cert: readPem(flags.tlsCert), key: readPem(flags.tlsKey!) } : undefined;
-  const store = openStore(flags, log);
+  const store = await openStore(flags, log);
   const limits: Partial<ServerLimits> = {
     maxFrameBytes: flags.maxFrameBytes,
     maxPayloadBytes: flags.maxPayloadBytes,
@@ -234,14 +234,14 @@ async function serve(flags: ServeFlags): Promise<void> {
 }
 
 /** Opens --data-dir, reporting what recovery found; undefined without --data-dir. */
-function openStore(flags: ServeFlags, log: Logger): JournalStore | undefined {
+async function openStore(flags: ServeFlags, log: Logger): Promise<JournalStore | undefined> {
   if (!flags.dataDir) {
     if (flags.fsync !== undefined || flags.repair) throw new CliError(`${flags.fsync !== undefined ? '--fsync' : '--repair'} needs --data-dir: without it the manager keeps nothing on disk`, ExitCode.Usage);
     return undefined;
   }
   let store: JournalStore;
   try {
-    store = JournalStore.open(flags.dataDir, { fsync: flags.fsync ?? 'always', repair: flags.repair === true });
+    store = await JournalStore.open(flags.dataDir, { fsync: flags.fsync ?? 'always', repair: flags.repair === true });
   } catch (error) {
     if (error instanceof CorruptRecordError) {
       throw new CliError(`${error.message}; start with --repair to skip the damaged records (what they held is lost), or restore the data dir from a backup`, ExitCode.Failure);

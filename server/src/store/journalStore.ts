@@ -2,7 +2,8 @@ import { closeSync, fdatasync, fdatasyncSync, openSync, renameSync, unlinkSync, 
 import { join, resolve } from 'node:path';
 import type { EngineState, JournalRecord } from '../engine/journal';
 import { DEFAULT_COMPACTION, FORMAT, shouldCompact, writeSnapshot, writeSnapshotInTurns, type CompactionPolicy } from './compaction';
-import { fsyncDir, journalGenerations, journalName, lockDataDir, SNAPSHOT, SNAPSHOT_TMP } from './dataDir';
+import { fsyncDir, journalGenerations, journalName, SNAPSHOT, SNAPSHOT_TMP } from './dataDir';
+import { DataDirLock } from './dataDirLock';
 import { encodeRecord } from './records';
 import { recover, type RecoveryReport } from './recovery';
 import type { TaskStore } from './store';
@@ -43,7 +44,7 @@ export class JournalStore implements TaskStore {
   readonly recovered: EngineState;
   readonly recovery: RecoveryReport;
   private readonly policy: CompactionPolicy;
-  private readonly releaseLock: () => void;
+  private readonly lock: DataDirLock;
   private nextGeneration: number;
   private fd = -1;
   private journalBytes = 0;
@@ -69,29 +70,32 @@ export class JournalStore implements TaskStore {
   /** fdatasync calls on the journal since open: with group commit, far fewer than answers. */
   syncs = 0;
 
-  private constructor(dir: string, options: JournalStoreOptions) {
-    this.dir = resolve(dir);
+  private constructor(dir: string, lock: DataDirLock, options: JournalStoreOptions) {
+    this.dir = dir;
+    this.lock = lock;
     this.fsync = options.fsync ?? 'always';
     this.policy = { ...DEFAULT_COMPACTION, ...options.compaction };
-    this.releaseLock = lockDataDir(this.dir);
-    try {
-      const { state, report, nextGeneration } = recover(this.dir, { repair: options.repair });
-      this.recovered = state;
-      this.recovery = report;
-      this.nextGeneration = nextGeneration;
-    } catch (error) {
-      this.releaseLock();
-      throw error;
-    }
+    const { state, report, nextGeneration } = recover(this.dir, { repair: options.repair });
+    this.recovered = state;
+    this.recovery = report;
+    this.nextGeneration = nextGeneration;
   }
 
   /**
-   * Claims `dir` (created if missing) and recovers what it holds. Throws CorruptRecordError
-   * (file and offset) for a damaged record in the middle of a file unless `repair`,
-   * DataDirLockedError when another manager uses it, DataDirError for anything else unusable.
+   * Claims `dir` (created if missing) and recovers what it holds. Rejects with
+   * CorruptRecordError (file and offset) for a damaged record in the middle of a file unless
+   * `repair`, DataDirLockedError when another live manager uses it, DataDirError for anything
+   * else unusable. A lock left by a manager that died is taken over (see dataDirLock.ts).
    */
-  static open(dir: string, options: JournalStoreOptions = {}): JournalStore {
-    return new JournalStore(dir, options);
+  static async open(dir: string, options: JournalStoreOptions = {}): Promise<JournalStore> {
+    const absolute = resolve(dir);
+    const lock = await DataDirLock.acquire(absolute);
+    try {
+      return new JournalStore(absolute, lock, options);
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
   }
 
   /** The current journal and how much of it is known to be on the disk: what a power cut now would keep. */
@@ -155,7 +159,7 @@ export class JournalStore implements TaskStore {
     } finally {
       if (this.fd >= 0) closeSync(this.fd);
       this.fd = -1;
-      this.releaseLock();
+      await this.lock.release();
     }
   }
 

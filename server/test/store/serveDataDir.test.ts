@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { HEADER_BYTES } from '../../src/store/records';
 import { cleanupCli, makeHome, runCli, startServe } from '../cli/cliHarness';
@@ -58,7 +59,7 @@ describe('cli e2e: taskwire serve --data-dir', function () {
     const first = await startServe(['--data-dir', dataDir]);
     const second = await runCli(['serve', '--port', '0', '--data-dir', dataDir]);
     assert.equal(second.code, 1);
-    assert.match(second.stderr, new RegExp(`the data dir ${escape(dataDir)} is in use by another manager \\(pid ${first.child.pid}\\)`));
+    assert.match(second.stderr, new RegExp(`^taskwire: error: the data dir ${escape(dataDir)} is in use by another manager \\(pid ${first.child.pid} on ${escape(hostname())}, since \\d{4}-\\d\\d-\\d\\dT[^)]+\\); stop that manager first, or give this one another --data-dir`));
   });
 
   it('stops at a damaged record in the middle with the file and the offset, and starts with --repair', async () => {

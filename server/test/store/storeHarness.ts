@@ -4,7 +4,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { JournalStore, type JournalStoreOptions } from '../../src/store';
-import { LOCK } from '../../src/store/dataDir';
+import { LOCK } from '../../src/store/dataDirLock';
 import { startServer, type RunningServer } from '../helpers/harness';
 
 const dirs: string[] = [];
@@ -28,7 +28,7 @@ export interface StoreServer extends RunningServer {
 /** A manager on a JournalStore in `dataDir` (a fresh one by default); stop() closes both. */
 export async function startStoreServer(options: JournalStoreOptions & { dataDir?: string } = {}): Promise<StoreServer> {
   const dataDir = options.dataDir ?? join(tempDir(), 'data');
-  const store = JournalStore.open(dataDir, options);
+  const store = await JournalStore.open(dataDir, options);
   try {
     const running = await startServer({ store });
     return { ...running, store, dataDir };
@@ -63,7 +63,7 @@ export function processCrash(store: JournalStore): string {
 function copyDir(from: string, to: string, copy: (name: string, from: string, to: string) => void): void {
   mkdirSync(to, { recursive: true });
   for (const name of readdirSync(from)) {
-    // The lock names the live manager's pid; a copy is nobody's.
+    // The lock is the live manager's socket; a copy is nobody's.
     if (name === LOCK) continue;
     copy(name, join(from, name), join(to, name));
   }
