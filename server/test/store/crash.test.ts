@@ -3,8 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, truncateSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import type { TaskwireClient } from '../../src';
 import { cleanupCli, makeHome, startServe, type Serve } from '../cli/cliHarness';
+import { assertNothingLost, drain, loadThenKill } from './crashLoad';
 
 // Crash tests with real processes: `taskwire serve --data-dir` killed with SIGKILL in the middle
 // of a load, then restarted on the same data dir. Run the first one in a loop to shake out
@@ -41,83 +41,6 @@ async function killHard(serve: Serve): Promise<number> {
   return at;
 }
 
-/** Every task on `queue`, taken with autoAck: id → attempt. */
-async function drain(client: TaskwireClient, queue: string): Promise<Map<string, number>> {
-  const found = new Map<string, number>();
-  for (;;) {
-    const tasks = await client.queue(queue).getMany(1000, { timeout: 0, autoAck: true });
-    if (tasks.length === 0) return found;
-    for (const task of tasks) found.set(task.id, task.attempt);
-  }
-}
-
-interface Load {
-  /** id → when the put that created it was answered. */
-  produced: Map<string, number>;
-  /** id → the attempt a worker received. */
-  received: Map<string, number>;
-  /** Ids whose ack was sent: with the kill, an ack may be applied and never answered. */
-  ackSent: Set<string>;
-  /** id → when its ack was answered. */
-  acked: Map<string, number>;
-  killedAt: number;
-}
-
-/**
- * Three producers put (batches of 1 to 4) and two workers get and ack (one quick, one that holds
- * its tasks 30 ms, so some are leased at the kill) until `ms` have passed and enough happened;
- * then the manager is killed with SIGKILL. Only answers that arrived count.
- */
-async function loadThenKill(serve: Serve, ms: number): Promise<Load> {
-  const load: Load = { produced: new Map(), received: new Map(), ackSent: new Set(), acked: new Map(), killedAt: 0 };
-  let killing = false;
-  const unexpected: unknown[] = [];
-  const guard = (loop: Promise<void>) => loop.catch((error: unknown) => void (killing || unexpected.push(error)));
-  const producers = await Promise.all([0, 1, 2].map((i) => serve.client({ name: `producer-${i}`, role: 'producer' })));
-  const workers = await Promise.all([0, 1].map((i) => serve.client({ name: `worker-${i}` })));
-  const loops = [
-    ...producers.map((client, p) =>
-      guard(
-        (async () => {
-          const jobs = client.queue('jobs');
-          for (let n = 0; !killing; n++) {
-            const ids = await jobs.putMany(Array.from({ length: 1 + (n % 4) }, (_, i) => ({ payload: `p${p}-${n}-${i}` })));
-            const now = Date.now();
-            for (const id of ids) load.produced.set(id, now);
-          }
-        })(),
-      ),
-    ),
-    ...workers.map((client, w) =>
-      guard(
-        (async () => {
-          const jobs = client.queue('jobs');
-          while (!killing) {
-            const tasks = await jobs.getMany(8, { timeout: 1 });
-            for (const task of tasks) load.received.set(task.id, task.attempt);
-            if (tasks.length === 0) continue;
-            if (w === 1) await new Promise((done) => setTimeout(done, 30));
-            for (const task of tasks) load.ackSent.add(task.id);
-            await jobs.ackMany(tasks.map((task) => ({ id: task.id })));
-            const now = Date.now();
-            for (const task of tasks) load.acked.set(task.id, now);
-          }
-        })(),
-      ),
-    ),
-  ];
-  const started = Date.now();
-  while (Date.now() - started < ms || load.produced.size < 200 || load.acked.size < 50) {
-    if (Date.now() - started > 10_000) throw new Error(`the load did not get going: ${load.produced.size} put, ${load.acked.size} acked`);
-    await new Promise((done) => setTimeout(done, 20));
-  }
-  killing = true;
-  load.killedAt = await killHard(serve);
-  await Promise.all(loops);
-  assert.deepEqual(unexpected, [], 'the load failed before the kill');
-  return load;
-}
-
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
@@ -138,24 +61,18 @@ describe('store: crash tests with real processes', function () {
     const home = makeHome();
     const dataDir = join(makeHome(), 'data');
     const first = await startServe(serveArgs(dataDir, 'always'), { home });
-    const load = await loadThenKill(first, 700);
+    const load = await loadThenKill((options) => first.client(options), () => killHard(first), 700);
 
     const second = await startServe(serveArgs(dataDir, 'always'), { home });
     const ready = readyLine(second);
     const present = await drain(await second.client(), 'jobs');
 
-    // Gone after the restart is fine only for a task whose ack was sent (answered or not).
-    const lost = [...load.produced.keys()].filter((id) => !load.ackSent.has(id) && !present.has(id));
-    assert.deepEqual(lost, [], `${lost.length} answered puts lost`);
-    const cameBack = [...load.acked.keys()].filter((id) => present.has(id));
-    assert.deepEqual(cameBack, [], `${cameBack.length} acked tasks came back`);
-    const heldAtKill = [...load.received].filter(([id]) => !load.acked.has(id) && present.has(id));
-    for (const [id, attempt] of heldAtKill) assert.equal(present.get(id), attempt + 1, `task ${id} leased at the kill`);
-    assert.ok(ready.recovered.leasesReturned >= heldAtKill.length);
+    const { heldAtKill } = assertNothingLost(load, present);
+    assert.ok(ready.recovered.leasesReturned >= heldAtKill);
     assert.equal(ready.recovered.tasks, present.size);
     assert.deepEqual([ready.store, ready.fsync, ready.dataDir], ['journal', 'always', dataDir]);
     console.log(
-      `      always: ${load.produced.size} puts and ${load.acked.size} acks answered before the kill (${load.ackSent.size - load.acked.size} acks in flight); ${present.size} tasks back, ${ready.recovered.leasesReturned} leases returned, ${heldAtKill.length} of them held by a worker`,
+      `      always: ${load.produced.size} puts and ${load.acked.size} acks answered before the kill (${load.ackSent.size - load.acked.size} acks in flight); ${present.size} tasks back, ${ready.recovered.leasesReturned} leases returned, ${heldAtKill} of them held by a worker`,
     );
   });
 
@@ -163,7 +80,7 @@ describe('store: crash tests with real processes', function () {
     const home = makeHome();
     const dataDir = join(makeHome(), 'data');
     const first = await startServe(serveArgs(dataDir, 'everysec'), { home });
-    const load = await loadThenKill(first, 700);
+    const load = await loadThenKill((options) => first.client(options), () => killHard(first), 700);
     const second = await startServe(serveArgs(dataDir, 'everysec'), { home });
     const present = await drain(await second.client(), 'jobs');
 
