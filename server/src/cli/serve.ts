@@ -20,6 +20,7 @@ interface ServeFlags {
   autoCreate: boolean;
   ttr: number;
   maxAttempts: number;
+  maxCrashes: number;
   maxFrameBytes: number;
   maxPayloadBytes: number;
   maxBatch: number;
@@ -94,6 +95,12 @@ export function serveCommand(): Command {
     .addOption(new Option('--data-dir <dir>', 'keep the queues in DIR (a journal and a snapshot) so they survive a restart; default: in memory').env('TASKWIRE_DATA_DIR'))
     .addOption(new Option('--fsync <mode>', 'with --data-dir: when to sync the journal to the disk: always (before answering; default), everysec, never').choices(FSYNC_MODES))
     .option('--repair', 'with --data-dir: skip damaged records in the middle of the journal instead of refusing to start (what they held is lost)')
+    .option(
+      '--max-crashes <n>',
+      'with --data-dir: dead-letter a task that was leased through N manager crashes, as a possible poison task (0: never); a crash never uses up a task\'s attempts',
+      parseNumber('max-crashes', { integer: true }),
+      DEFAULTS.maxCrashes,
+    )
     .option('--json', 'log one JSON object per line')
     .option('-v, --verbose', 'log more (TLS failures, debug detail)')
     .addHelpText(
@@ -165,7 +172,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       port: flags.port,
       ...(tls ? { tls } : {}),
       limits,
-      engine: { ttr: flags.ttr, maxAttempts: flags.maxAttempts },
+      engine: { ttr: flags.ttr, maxAttempts: flags.maxAttempts, maxCrashes: flags.maxCrashes },
       autoCreateQueues: flags.autoCreate,
       queues: flags.queue,
       log,

@@ -309,9 +309,10 @@ export class Engine {
 
   /**
    * Ends a session: withdraws its waiters (without calling them) and puts every task it
-   * holds back at once with attempt + 1 (or into the dead-letter queue).
+   * holds back at once with attempt + 1 (or into the dead-letter queue when that was its last
+   * attempt, unless `managerStopping`: a manager's shutdown is no fault of the task's).
    */
-  releaseSession(session: SessionId, reason = 'session closed'): number {
+  releaseSession(session: SessionId, reason = 'session closed', managerStopping = false): number {
     const waiters = this.sessionWaiters.get(session);
     if (waiters) for (const waiter of [...waiters]) this.withdraw(waiter);
     this.sessionWaiters.delete(session);
@@ -323,7 +324,7 @@ export class Engine {
       // Before loseLease: dead-lettering moves the record to another queue, and it is this
       // queue that may now have room for putters or be idle for joiners.
       touched.add(record.queue);
-      this.loseLease(record, reason);
+      this.loseLease(record, reason, managerStopping);
     }
     this.sessionLeases.delete(session);
     for (const queue of touched) this.afterRemoval(queue);
@@ -408,9 +409,9 @@ export class Engine {
 
   /**
    * Loads what a store recovered, into a new engine before any other call. Tasks that were
-   * leased come back as after a release (attempt + 1, or dead-lettered when their attempts are
-   * used up); delayed ones keep their due time. Nothing is journaled: the store snapshots the
-   * state once restored.
+   * leased (the manager crashed: a clean stop releases every lease first) come back with
+   * attempt + 1, see returnAfterCrash; delayed ones keep their due time. Nothing is journaled:
+   * the store snapshots the state once restored.
    */
   restore(state: EngineState): RestoreSummary {
     const journal = this.journal;
@@ -429,6 +430,7 @@ export class Engine {
         record.attempt = image.attempt;
         record.lastError = image.lastError;
         record.deadLetteredFrom = image.deadLetteredFrom;
+        record.crashes = image.crashes ?? 0;
         // New ids must not repeat a restored one.
         const counter = idPattern.exec(image.id)?.[1];
         if (counter !== undefined) this.nextId = Math.max(this.nextId, parseInt(counter, 36) + 1);
@@ -436,7 +438,7 @@ export class Engine {
         else if (image.readyAt !== undefined) this.hold(record, image.readyAt);
         else queue.ready.push(record, record.priority);
       }
-      for (const record of leased) this.retryOrBury(record, 0, undefined);
+      for (const record of leased) this.returnAfterCrash(record);
       return { queues: state.queues.length, tasks: state.tasks.length, leasesReturned: leased.length };
     } finally {
       this.journal = journal;
@@ -594,14 +596,46 @@ export class Engine {
     record.state = TaskState.Ready;
   }
 
-  /** A lease that ended without ack or nack (expiry, disconnect): back at once, attempt + 1. */
-  private loseLease(record: TaskRecord, reason: string): void {
+  /**
+   * A lease that ended without ack or nack (expiry, disconnect): back at once, attempt + 1.
+   * `managerStopping`: the manager itself is shutting down, which is no fault of the task: it
+   * comes back even when that was its last attempt.
+   */
+  private loseLease(record: TaskRecord, reason: string, managerStopping = false): void {
     const session = record.leaseSession;
     this.endLease(record);
     record.queue.totals.expired++;
     this.emit({ kind: 'expired', queue: record.queue.name, taskId: record.id, attempt: record.attempt, error: reason, session, at: this.clock.now() });
-    this.retryOrBury(record, 0, session);
+    if (managerStopping) this.requeue(record);
+    else this.retryOrBury(record, 0, session);
     this.serveGetters(record.queue);
+  }
+
+  /**
+   * A task that was leased when the manager crashed. The worker received it and may have done
+   * part of it, so it comes back with attempt + 1; but a crash is the manager's failure, not
+   * the task's, so it never uses up the task's last attempt (five crashes must not dead-letter
+   * the innocent tasks that were merely leased at each). A task leased through `maxCrashes`
+   * crashes is dead-lettered instead: it may be what kills the manager (a poison task), and
+   * would otherwise kill every manager that hands it out.
+   */
+  private returnAfterCrash(record: TaskRecord): void {
+    record.crashes++;
+    const limit = this.defaults.maxCrashes;
+    if (limit > 0 && record.crashes >= limit) {
+      record.lastError = `leased when the manager crashed, ${record.crashes} times: dead-lettered as a possible poison task`;
+      this.bury(record, undefined);
+      return;
+    }
+    this.requeue(record);
+  }
+
+  /** Back to the ready queue at once with attempt + 1, whatever its attempts so far. */
+  private requeue(record: TaskRecord): void {
+    record.attempt++;
+    record.state = TaskState.Ready;
+    record.queue.ready.push(record, record.priority);
+    if (this.journal) this.journal.append(retryRecord(record));
   }
 
   /** After a failed attempt: retry after `delay` seconds with attempt + 1, or dead-letter. */
@@ -813,6 +847,7 @@ function imageOf(record: TaskRecord): TaskImage {
   if (record.deadLetteredFrom !== undefined) image.deadLetteredFrom = record.deadLetteredFrom;
   if (record.state === TaskState.Delayed) image.readyAt = record.readyAt;
   if (record.state === TaskState.Leased) image.leased = true;
+  if (record.crashes > 0) image.crashes = record.crashes;
   return image;
 }
 

@@ -27,6 +27,8 @@ export interface TaskImage {
   readyAt?: number;
   /** Set while the task is leased (only in an EngineState: leases do not survive a restart). */
   leased?: true;
+  /** Manager crashes the task was leased through (absent: none). */
+  crashes?: number;
 }
 
 /** A queue and its options with every default filled in. */
@@ -72,6 +74,6 @@ export interface JournalSink {
 export interface RestoreSummary {
   queues: number;
   tasks: number;
-  /** Tasks that were leased when the manager stopped: back with attempt + 1 (or dead-lettered). */
+  /** Tasks that were leased when the manager crashed: back with attempt + 1 (or dead-lettered after maxCrashes). */
   leasesReturned: number;
 }

@@ -26,6 +26,8 @@ export class TaskRecord {
   leaseUntil = 0;
   /** The lease length in force (s), reused by touch without ttr. */
   leaseTtr = 0;
+  /** Manager crashes this task was leased through: see Engine.restore. */
+  crashes = 0;
 
   constructor(
     readonly id: string,

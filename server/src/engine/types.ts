@@ -10,6 +10,12 @@ export interface EngineDefaults {
   retryBackoffBase: number;
   /** Longest retry back-off, in seconds. */
   retryBackoffCap: number;
+  /**
+   * Manager crashes a task may be leased through before a restart dead-letters it as a
+   * possible poison task (one that kills the manager); 0 = never. A crash never uses up a
+   * task's maxAttempts: see Engine.restore.
+   */
+  maxCrashes: number;
 }
 
 export const DEFAULTS: EngineDefaults = {
@@ -17,6 +23,7 @@ export const DEFAULTS: EngineDefaults = {
   maxAttempts: 5,
   retryBackoffBase: 1,
   retryBackoffCap: 300,
+  maxCrashes: 3,
 };
 
 /** Options of one queue as declared. */

@@ -184,7 +184,7 @@ export class TaskwireServer implements SessionHost {
         session.respondError(id, shuttingDown);
       }
       session.pending.clear();
-      const released = this.engine.releaseSession(session.id, 'manager shut down');
+      const released = this.engine.releaseSession(session.id, 'manager shut down', true);
       this.counters.leasesReleased += released;
       if (released > 0) this.log.info('released leases', { session: session.id, tasks: released });
       // After the requests already read in this turn (answered -32005), not before, and after

@@ -1,13 +1,14 @@
 import { strict as assert } from 'node:assert';
 import type { EngineState, JournalRecord } from '../../src/engine/journal';
+import type { EngineDefaults } from '../../src/engine/types';
 import { counts, getNow, makeHarness, payloads, putNow, START, WORKER } from './harness';
 
 // exportState and restore: what a store keeps and gives back after a restart.
 
 /** A harness whose journal the test reads (and which the replay check leaves alone). */
-function restoredHarness(state: EngineState) {
+function restoredHarness(state: EngineState, defaults: Partial<EngineDefaults> = {}) {
   const records: JournalRecord[] = [];
-  const harness = makeHarness({ journal: { append: (record) => records.push(record) } });
+  const harness = makeHarness({ defaults, journal: { append: (record) => records.push(record) } });
   const summary = harness.engine.restore(state);
   return { ...harness, records, summary };
 }
@@ -56,7 +57,7 @@ describe('Engine exportState and restore', () => {
     // p0 was leased: now ready, attempt 3, at the tail of its priority level (its level is alone).
     const expected = before.tasks.map((t) => {
       if (t.id !== p0again!.id) return t;
-      const back = { ...t, attempt: 3 };
+      const back = { ...t, attempt: 3, crashes: 1 };
       delete back.leased;
       return back;
     });
@@ -78,15 +79,79 @@ describe('Engine exportState and restore', () => {
     assert.deepEqual(payloads(getNow(b.engine, 'jobs')), ['later']);
   });
 
-  it('dead-letters a leased task that used its attempts, as a release would', () => {
+  it('a crash never uses up a task\'s last attempt: leased on its last attempt, it comes back with attempt + 1', () => {
     const a = makeHarness();
     a.engine.declareQueue('jobs', { maxAttempts: 1 });
     putNow(a.engine, 'jobs', ['once']);
     getNow(a.engine, 'jobs');
     const b = restoredHarness(a.engine.exportState());
-    assert.deepEqual(counts(b.engine, 'jobs'), { ready: 0, delayed: 0, leased: 0 });
+    assert.deepEqual(counts(b.engine, 'jobs.dead'), { ready: 0, delayed: 0, leased: 0 });
+    const [back] = getNow(b.engine, 'jobs');
+    assert.deepEqual([back!.payload, back!.attempt], ['once', 2]);
+    // Its next real failure is past its attempts: dead-lettered then, as any task would be.
+    b.engine.nack(WORKER, [{ id: back!.id, error: 'failed' }]);
     const [dead] = getNow(b.engine, 'jobs.dead');
-    assert.deepEqual([dead!.payload, dead!.attempt, dead!.deadLetteredFrom], ['once', 1, 'jobs']);
+    assert.deepEqual([dead!.payload, dead!.attempt, dead!.lastError], ['once', 2, 'failed']);
+  });
+
+  it('a task leased through maxCrashes crashes is dead-lettered as a possible poison task; tasks leased at a single crash are not', () => {
+    let state: EngineState;
+    {
+      const a = makeHarness();
+      a.engine.declareQueue('jobs', { maxAttempts: 1 });
+      putNow(a.engine, 'suspect', ['poison']);
+      putNow(a.engine, 'jobs', ['innocent-0', 'innocent-1', 'innocent-2', 'innocent-3', 'innocent-4']);
+      state = a.engine.exportState();
+    }
+    // Five crashes: the poison task is leased at each (until it is dead-lettered), and each
+    // innocent task at one of them (a returned task goes to the back of its queue).
+    const deadAfter: number[] = [];
+    for (let crash = 1; crash <= 5; crash++) {
+      const b = restoredHarness(state);
+      if (counts(b.engine, 'suspect.dead').ready > 0) deadAfter.push(crash - 1);
+      getNow(b.engine, 'suspect');
+      assert.deepEqual(payloads(getNow(b.engine, 'jobs')), [`innocent-${crash - 1}`]);
+      state = b.engine.exportState();
+    }
+    const last = restoredHarness(state);
+    assert.equal(deadAfter[0], 3, 'the poison task is dead-lettered at the restart after its third crash');
+    const [dead] = getNow(last.engine, 'suspect.dead');
+    assert.deepEqual([dead!.payload, dead!.attempt, dead!.lastError], ['poison', 3, 'leased when the manager crashed, 3 times: dead-lettered as a possible poison task']);
+    // Every innocent task is back, on its last attempt's successor, none dead-lettered.
+    const alive = getNow(last.engine, 'jobs', { max: 10 });
+    assert.deepEqual(alive.map((task) => [task.payload, task.attempt]), [0, 1, 2, 3, 4].map((n) => [`innocent-${n}`, 2]));
+    assert.deepEqual(counts(last.engine, 'jobs.dead'), { ready: 0, delayed: 0, leased: 0 });
+  });
+
+  it('maxCrashes 0: a crash never dead-letters', () => {
+    let state: EngineState;
+    {
+      const a = makeHarness({ defaults: { maxCrashes: 0 } });
+      putNow(a.engine, 'jobs', ['poison']);
+      state = a.engine.exportState();
+    }
+    for (let crash = 0; crash < 10; crash++) {
+      const b = restoredHarness(state, { maxCrashes: 0 });
+      getNow(b.engine, 'jobs');
+      state = b.engine.exportState();
+    }
+    const last = restoredHarness(state, { maxCrashes: 0 });
+    const [task] = getNow(last.engine, 'jobs');
+    assert.deepEqual([task!.payload, task!.attempt], ['poison', 11]);
+  });
+
+  it('a manager\'s shutdown releases leases without dead-lettering; a worker\'s disconnect on the last attempt dead-letters', () => {
+    const { engine } = makeHarness();
+    engine.declareQueue('jobs', { maxAttempts: 1 });
+    putNow(engine, 'jobs', ['a', 'b']);
+    getNow(engine, 'jobs', { max: 1, session: 'stopping' });
+    getNow(engine, 'jobs', { max: 1, session: 'leaving' });
+    engine.releaseSession('stopping', 'manager shut down', true);
+    engine.releaseSession('leaving', 'client disconnected');
+    const [back] = getNow(engine, 'jobs');
+    assert.deepEqual([back!.payload, back!.attempt], ['a', 2]);
+    const [dead] = getNow(engine, 'jobs.dead');
+    assert.deepEqual([dead!.payload, dead!.attempt], ['b', 1]);
   });
 
   it('never hands out a restored id again', () => {

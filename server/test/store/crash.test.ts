@@ -135,6 +135,34 @@ describe('store: crash tests with real processes', function () {
     assert.deepEqual(Object.fromEntries(present), { [one.took]: 2, [two.took]: 2, [c!]: 1 });
   });
 
+  it('five crashes: a task leased at each is dead-lettered at the third as a possible poison task; tasks leased at one crash keep going, even past maxAttempts', async () => {
+    const home = makeHome();
+    const dataDir = join(makeHome(), 'data');
+    const args = serveArgs(dataDir, 'always', ['--max-attempts', '1']);
+    let serve = await startServe(args, { home });
+    const setup = await serve.client();
+    await setup.queue('suspect').put('poison');
+    await setup.queue('jobs').putMany([0, 1, 2, 3, 4].map((n) => ({ payload: `innocent-${n}` })));
+    const deadAtRestart: number[] = [];
+    for (let crash = 1; crash <= 5; crash++) {
+      const worker = await serve.client({ name: 'worker' });
+      await worker.queue('suspect').getMany(1, { timeout: 0 });
+      const [innocent] = await worker.queue('jobs').getMany(1, { timeout: 0 });
+      assert.equal(innocent?.payload, `innocent-${crash - 1}`);
+      await killHard(serve);
+      serve = await startServe(args, { home });
+      const stats = await (await serve.client()).queue('suspect.dead').stats();
+      if (stats.ready > 0) deadAtRestart.push(crash);
+    }
+    assert.equal(deadAtRestart[0], 3, `the poison task was dead-lettered at restarts ${JSON.stringify(deadAtRestart)}`);
+    const checker = await serve.client();
+    const [dead] = await checker.queue('suspect.dead').getMany(10, { timeout: 0, autoAck: true });
+    assert.deepEqual([dead?.payload, dead?.lastError], ['poison', 'leased when the manager crashed, 3 times: dead-lettered as a possible poison task']);
+    const alive = await checker.queue('jobs').getMany(10, { timeout: 0, autoAck: true });
+    assert.deepEqual(alive.map((task) => [task.payload, task.attempt]), [0, 1, 2, 3, 4].map((n) => [`innocent-${n}`, 2]));
+    assert.equal((await checker.queue('jobs.dead').stats()).ready, 0);
+  });
+
   it('a client that reconnects by itself carries on after the manager restarts', async () => {
     const home = makeHome();
     const dataDir = join(makeHome(), 'data');

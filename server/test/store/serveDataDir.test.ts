@@ -45,7 +45,7 @@ describe('cli e2e: taskwire serve --data-dir', function () {
   it('documents the options in --help and refuses --fsync or --repair without --data-dir', async () => {
     const help = await runCli(['serve', '--help']);
     assert.equal(help.code, 0);
-    for (const text of ['--data-dir <dir>', '--fsync <mode>', 'everysec', '--repair', 'Durability:']) assert.ok(help.stdout.includes(text), `--help lacks ${text}`);
+    for (const text of ['--data-dir <dir>', '--fsync <mode>', 'everysec', '--repair', '--max-crashes <n>', 'Durability:']) assert.ok(help.stdout.includes(text), `--help lacks ${text}`);
     const fsync = await runCli(['serve', '--port', '0', '--fsync', 'never']);
     assert.equal(fsync.code, 2);
     assert.match(fsync.stderr, /--fsync needs --data-dir/);
