@@ -42,6 +42,13 @@ export class CliError extends Error {
   }
 }
 
+/** A command that has already said everything on stdout and only has its exit code left to give. */
+export class ExitWith extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CliError) return error.exitCode;
   if (error instanceof QueueEmptyError) return ExitCode.Empty;

@@ -1,8 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../version';
-import { CliError, EXIT_CODE_HELP, ExitCode, exitCodeFor } from './exitCodes';
+import { CliError, EXIT_CODE_HELP, ExitCode, exitCodeFor, ExitWith } from './exitCodes';
 import { conformanceCommand } from './conformance';
 import { getCommand } from './get';
+import { journalCommand } from './journal';
 import { pingCommand } from './ping';
 import { putCommand } from './put';
 import { serveCommand } from './serve';
@@ -27,7 +28,7 @@ $TASKWIRE_PORT, $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE; default key file ~/.t
 
 ${EXIT_CODE_HELP}`,
     );
-  for (const command of [serveCommand(), putCommand(), getCommand(), statsCommand(), workersCommand(), tailCommand(), pingCommand(), conformanceCommand()]) {
+  for (const command of [serveCommand(), putCommand(), getCommand(), statsCommand(), workersCommand(), tailCommand(), pingCommand(), journalCommand(), conformanceCommand()]) {
     program.addCommand(command);
   }
   // Usage errors exit 2 (commander's default is 1), and every command reports through main().
@@ -54,6 +55,7 @@ export async function main(argv: string[]): Promise<number> {
       if (error.exitCode === 0) return ExitCode.Ok;
       return ExitCode.Usage;
     }
+    if (error instanceof ExitWith) return error.exitCode;
     // Argument parsers throw CliError; commander wraps nothing else.
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`taskwire: error: ${message.split('\n')[0]}\n`);

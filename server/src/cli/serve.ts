@@ -251,7 +251,10 @@ async function openStore(flags: ServeFlags, log: Logger): Promise<JournalStore |
     store = await JournalStore.open(flags.dataDir, { fsync: flags.fsync ?? 'always', repair: flags.repair === true });
   } catch (error) {
     if (error instanceof CorruptRecordError) {
-      throw new CliError(`${error.message}; start with --repair to skip the damaged records (what they held is lost), or restore the data dir from a backup`, ExitCode.Failure);
+      throw new CliError(
+        `${error.message}; start with --repair to skip the damaged records (what they held is lost), or restore the data dir from a backup; \`taskwire journal check ${flags.dataDir}\` lists every damaged record`,
+        ExitCode.Failure,
+      );
     }
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EPERM' || code === 'ENOTDIR' || code === 'EROFS') throw new CliError(`cannot use the data dir ${flags.dataDir}: ${(error as Error).message}`, ExitCode.Failure);

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { HEADER_BYTES } from '../../src/store/records';
 import { cleanupCli, makeHome, runCli, startServe } from '../cli/cliHarness';
 
@@ -80,7 +80,7 @@ describe('cli e2e: taskwire serve --data-dir', function () {
 
     const refused = await runCli(['serve', '--port', '0', '--data-dir', dataDir], { env: first.env });
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, new RegExp(`^taskwire: error: ${escape(file)} is corrupt at offset ${damagedAt}: a checksum mismatch, and valid records follow at offset ${offsets[4]}; start with --repair`));
+    assert.match(refused.stderr, new RegExp(`^taskwire: error: ${escape(file)} is corrupt at offset ${damagedAt}: a checksum mismatch, and valid records follow at offset ${offsets[4]}; start with --repair .*; \`taskwire journal check ${escape(dataDir)}\` lists every damaged record$`, 'm'));
     assert.equal(refused.stderr.trim().split('\n').length, 1);
 
     const repaired = await startServe(['--data-dir', dataDir, '--repair', '--json'], { home });
@@ -91,6 +91,83 @@ describe('cli e2e: taskwire serve --data-dir', function () {
     assert.deepEqual(ready.recovered, { tasks: 2, queues: 1, leasesReturned: 0, tornRecords: 0, skippedRecords: 1 });
     const got = await repaired.run(['get', 'jobs', '--max', '5', '--no-wait', '--payload']);
     assert.deepEqual(got.stdout.trim().split('\n'), ['"one"', '"three"']);
+  });
+
+  /** A data dir with tasks "one", "two", "three" put and the manager killed; returns the journal's record offsets. */
+  async function threeTasksThenKill(): Promise<{ home: string; dataDir: string; file: string; offsets: number[] }> {
+    const home = makeHome();
+    const dataDir = join(makeHome(), 'data');
+    const serve = await startServe(['--data-dir', dataDir], { home });
+    for (const payload of ['one', 'two', 'three']) assert.equal((await serve.run(['put', 'jobs', payload])).code, 0);
+    serve.child.kill('SIGKILL');
+    await serve.exited;
+    const file = journalFile(dataDir);
+    return { home, dataDir, file, offsets: recordOffsets(readFileSync(file)) };
+  }
+
+  it('taskwire journal check: a clean dir and a torn tail are ok (exit 0); a flipped byte in the middle is damage (exit 1) with the file and offset', async () => {
+    const { dataDir, file, offsets } = await threeTasksThenKill();
+    const clean = await runCli(['journal', 'check', dataDir]);
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.match(clean.stdout, /^ {2}3 tasks in 1 queue$/m);
+    assert.match(clean.stdout, /^ok: a manager starts on it$/m);
+
+    const bytes = readFileSync(file);
+    writeFileSync(file, bytes.subarray(0, bytes.length - 3));
+    const torn = await runCli(['journal', 'check', dataDir]);
+    assert.equal(torn.code, 0, torn.stdout);
+    assert.match(torn.stdout, new RegExp(`^  torn tail: ${escape(basename(file))} at offset ${offsets[4]} \\(\\d+ bytes\\): .* dropped at the next start$`, 'm'));
+    assert.match(torn.stdout, /^ok: a manager starts on it \(dropping the torn tail, with a warning\)$/m);
+
+    const damaged = Buffer.from(bytes);
+    damaged[offsets[3]! + HEADER_BYTES + 5]! ^= 0x20;
+    writeFileSync(file, damaged);
+    const bad = await runCli(['journal', 'check', dataDir]);
+    assert.equal(bad.code, 1, bad.stdout);
+    assert.match(bad.stdout, new RegExp(`^  DAMAGED: ${escape(basename(file))} at offset ${offsets[3]} \\(${offsets[4]! - offsets[3]!} bytes\\): a checksum mismatch`, 'm'));
+    assert.match(bad.stdout, new RegExp(`^damaged: a manager refuses to start on it. \`taskwire journal repair ${escape(dataDir)}\` \\(or \`taskwire serve --repair\`\\) skips the damaged records`, 'm'));
+    const json = await runCli(['journal', 'check', dataDir, '--json']);
+    assert.equal(json.code, 1);
+    const report = JSON.parse(json.stdout) as { ok: boolean; tasks: number; damaged: { file: string; offset: number }[] };
+    assert.deepEqual([report.ok, report.tasks, report.damaged.map((d) => [d.file, d.offset])], [false, 2, [[file, offsets[3]]]]);
+    // check only reads: the file is as it was.
+    assert.deepEqual(readFileSync(file), damaged);
+  });
+
+  it('taskwire journal repair: rewrites the dir without the damaged record, after which check is clean and a manager starts', async () => {
+    const { home, dataDir, file, offsets } = await threeTasksThenKill();
+    const bytes = readFileSync(file);
+    bytes[offsets[3]! + HEADER_BYTES + 5]! ^= 0x20;
+    writeFileSync(file, bytes);
+    const repaired = await runCli(['journal', 'repair', dataDir]);
+    assert.equal(repaired.code, 0, repaired.stderr);
+    assert.match(repaired.stdout, new RegExp(`^${escape(dataDir)}: rewritten with 2 tasks in 1 queue; skipped 1 damaged stretch \\(\\d+ bytes: what they held is lost\\)$`, 'm'));
+    assert.equal((await runCli(['journal', 'check', dataDir])).code, 0);
+    const serve = await startServe(['--data-dir', dataDir], { home });
+    const got = await serve.run(['get', 'jobs', '--max', '5', '--no-wait', '--payload']);
+    assert.deepEqual(got.stdout.trim().split('\n'), ['"one"', '"three"']);
+  });
+
+  it('taskwire journal: repair refuses while a manager runs (check says it runs); both refuse a dir that holds no data', async () => {
+    const dataDir = join(makeHome(), 'data');
+    const serve = await startServe(['--data-dir', dataDir]);
+    assert.equal((await serve.run(['put', 'jobs', 'x'])).code, 0);
+    const refused = await runCli(['journal', 'repair', dataDir]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, new RegExp(`^taskwire: error: the data dir ${escape(dataDir)} is in use by another manager \\(pid ${serve.child.pid} on .*\\(repair needs the manager stopped\\)$`, 'm'));
+    const check = await runCli(['journal', 'check', dataDir]);
+    assert.equal(check.code, 0);
+    assert.match(check.stdout, new RegExp(`^  a manager runs on it \\(pid ${serve.child.pid} on ${escape(hostname())}\\): its last write may be in progress`, 'm'));
+
+    const empty = makeHome();
+    for (const verb of ['check', 'repair']) {
+      const none = await runCli(['journal', verb, empty]);
+      assert.equal(none.code, 2);
+      assert.equal(none.stderr, `taskwire: error: ${empty} holds no Taskwire data (no snapshot, no journal): is it the directory given to --data-dir?\n`);
+      const missing = await runCli(['journal', verb, join(empty, 'nope')]);
+      assert.equal(missing.code, 2);
+      assert.equal(missing.stderr, `taskwire: error: ${join(empty, 'nope')} does not exist\n`);
+    }
   });
 });
 
