@@ -17,17 +17,10 @@ import {
 } from '../../src';
 import { startServer, TEST_KEY, type RunningServer } from '../helpers/harness';
 import { FakeManager, rejection, TempDirs } from './util';
+import { freePort } from '../helpers/os';
 
 /** Environment variables the key and address resolution reads; cleared for each test and restored after. */
 const ENV_VARS = ['TASKWIRE_AUTHKEY', 'TASKWIRE_AUTHKEY_FILE', 'TASKWIRE_HOME', 'TASKWIRE_HOST', 'TASKWIRE_PORT'] as const;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('client: connect', function () {
   let running: RunningServer;

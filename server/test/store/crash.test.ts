@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, truncateSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { cleanupCli, makeHome, startServe, type Serve } from '../cli/cliHarness';
 import { assertNothingLost, drain, loadThenKill } from './crashLoad';
+import { freePort } from '../helpers/os';
 
 // Crash tests with real processes: `taskwire serve --data-dir` killed with SIGKILL in the middle
 // of a load, then restarted on the same data dir. Run the first one in a loop to shake out
@@ -39,14 +39,6 @@ async function killHard(serve: Serve): Promise<number> {
   const { signal } = await serve.exited;
   assert.equal(signal, 'SIGKILL');
   return at;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
 }
 
 describe('store: crash tests with real processes', function () {

@@ -1,11 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { connect, type ConnectOptions, type TaskwireClient } from '../../src';
 import { cleanEnv, cleanupCli, makeHome } from '../cli/cliHarness';
 import { assertNothingLost, drain, loadThenKill } from './crashLoad';
+import { freePort, processState } from '../helpers/os';
 
 // A supervisor's view of a crash: `npx taskwire serve --data-dir` under load, its whole process
 // group (npx and node) killed with SIGKILL, and started again at once on the same directory,
@@ -66,23 +65,6 @@ async function startManager(launcher: Launcher, args: string[], home: string): P
     child.once('error', (error) => fail(new Error(`cannot start the manager: ${error.message}`)));
     child.once('exit', (code, signal) => fail(new Error(`the manager exited (${code ?? signal}) before it was ready\n${output()}`)));
   });
-}
-
-/** The state letter of a process in /proc (R, S, Z...), or undefined once it is gone. */
-function processState(pid: number): string | undefined {
-  try {
-    return /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
-  } catch {
-    return undefined;
-  }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
 }
 
 function median(values: number[]): number {

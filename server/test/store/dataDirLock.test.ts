@@ -1,11 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DataDirLock, DataDirLockedError } from '../../src/store';
 import { LOCK } from '../../src/store/dataDirLock';
 import { removeTempDirs, tempDir } from './storeHarness';
+import { processState } from '../helpers/os';
 
 // The data dir's lock is a Unix socket the holder listens on: the kernel closes it when the
 // holder dies, whatever state it is left in. These tests kill real processes to show it.
@@ -44,15 +45,6 @@ function killed(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promis
     child.once('exit', () => done());
     child.kill(signal);
   });
-}
-
-/** The state letter of a process in /proc (R, S, Z...), or undefined once it is gone. */
-function processState(pid: number): string | undefined {
-  try {
-    return /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
-  } catch {
-    return undefined;
-  }
 }
 
 async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
