@@ -57,10 +57,19 @@ const MAX_SOCKET_PATH = process.platform === 'linux' ? 107 : 103;
 const HOLDER_ANSWER_MS = 1000;
 /** Takeover rounds before giving up: each round is lost only to another manager starting at that very moment. */
 const TAKEOVER_ROUNDS = 8;
+/** A holder whose process is exiting: probe again after this long, for at most DYING_PATIENCE_MS. */
+const DYING_RETRY_MS = 20;
+const DYING_PATIENCE_MS = 3000;
 /** `lock.stale-<pid>-<random>`: a dead holder's socket moved aside during a takeover. */
 const ASIDE_INFIX = '.stale-';
 
-type Probe = { state: 'live'; holder: LockHolder | undefined } | { state: 'stale' } | { state: 'gone' } | { state: 'unknown'; error: Error };
+type Probe =
+  | { state: 'live'; holder: LockHolder | undefined }
+  /** Accepted, then closed without a word: the holder is exiting (a dead process's descriptors close when its last thread is gone). */
+  | { state: 'dying' }
+  | { state: 'stale' }
+  | { state: 'gone' }
+  | { state: 'unknown'; error: Error };
 
 /**
  * A held lock. `release()` closes the socket (which also removes `DIR/lock`); a crash releases
@@ -95,6 +104,7 @@ export class DataDirLock {
     // their inode numbers cannot be reused by a new socket while other claims compare them.
     const movedAside: string[] = [];
     try {
+      let dyingSince: number | undefined;
       for (let round = 0; round < TAKEOVER_ROUNDS; round++) {
         const server = createServer({ allowHalfOpen: false }, (socket) => {
           socket.on('error', () => {});
@@ -106,9 +116,19 @@ export class DataDirLock {
           removeLeftovers(dir);
           return new DataDirLock(dir, server, dirFd);
         }
-        await takeOverIfStale(dir, file, address, movedAside);
+        if ((await takeOverIfStale(dir, file, address, movedAside)) !== 'dying') {
+          dyingSince = undefined;
+          continue;
+        }
+        dyingSince ??= Date.now();
+        // A holder exits in milliseconds; one that keeps closing connections unanswered is something else.
+        if (Date.now() - dyingSince > DYING_PATIENCE_MS) {
+          throw new Error(`the lock ${file} accepts connections and closes them without naming a manager: is something other than a Taskwire manager listening there? stop it, or give this manager another --data-dir`);
+        }
+        round--;
+        await new Promise((done) => setTimeout(done, DYING_RETRY_MS));
       }
-      throw new Error(`could not take the lock ${file}: other managers kept starting on ${dir} at the same time`);
+      throw new Error(`could not take the lock ${file}: it kept changing hands (other managers starting on ${dir} at the same time?); try again`);
     } catch (error) {
       if (dirFd !== undefined) closeSync(dirFd);
       throw error;
@@ -152,12 +172,13 @@ function listen(server: Server, address: string): Promise<boolean> {
  * `movedAside`) until the claim is decided: freed, its number could be given to that new
  * socket, and the comparison would be fooled.
  */
-async function takeOverIfStale(dir: string, file: string, address: string, movedAside: string[]): Promise<void> {
+async function takeOverIfStale(dir: string, file: string, address: string, movedAside: string[]): Promise<'dying' | undefined> {
   const before = statOrUndefined(file);
   if (!before) return;
   const probe = await probeLock(address);
   if (probe.state === 'live') throw new DataDirLockedError(dir, probe.holder);
   if (probe.state === 'gone') return;
+  if (probe.state === 'dying') return 'dying';
   if (probe.state === 'unknown') throw new Error(`cannot tell whether a manager holds ${file}: ${probe.error.message}`);
   const aside = `${file}${ASIDE_INFIX}${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
@@ -231,9 +252,10 @@ export function probeLock(address: string): Promise<Probe> {
       text += chunk;
       if (text.includes('\n')) finish({ state: 'live', holder: parseHolder(text) });
     });
-    socket.on('end', () => finish({ state: 'live', holder: parseHolder(text) }));
+    // A live holder answers at once on accept; closed with nothing said, it is going away.
+    socket.on('end', () => finish(text === '' ? { state: 'dying' } : { state: 'live', holder: parseHolder(text) }));
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      if (connected) return finish({ state: 'live', holder: parseHolder(text) });
+      if (connected) return finish(text === '' ? { state: 'dying' } : { state: 'live', holder: parseHolder(text) });
       if (error.code === 'ENOENT') return finish({ state: 'gone' });
       // EAGAIN: the holder's accept backlog is full; it is alive, only busy.
       if (error.code === 'EAGAIN') return finish({ state: 'live', holder: undefined });

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DataDirLock, DataDirLockedError } from '../../src/store';
 import { LOCK } from '../../src/store/dataDirLock';
@@ -123,6 +124,20 @@ describe('store: the data dir lock', function () {
       assert.match(error.message, new RegExp(`^the data dir ${dir} is in use by another manager: its lock ${join(dir, LOCK)} accepts connections but the manager did not say who it is \\(it may be stopped with SIGSTOP, or very busy\\)`));
     } finally {
       holder.kill('SIGCONT');
+    }
+  });
+
+  it('something else listening on the lock that closes connections unanswered is refused with what to do', async () => {
+    const dir = join(tempDir(), 'data');
+    mkdirSync(dir, { recursive: true });
+    const impostor = createServer((socket) => socket.destroy());
+    await new Promise<void>((done) => impostor.listen(join(dir, LOCK), done));
+    try {
+      await assert.rejects(DataDirLock.acquire(dir), {
+        message: `the lock ${join(dir, LOCK)} accepts connections and closes them without naming a manager: is something other than a Taskwire manager listening there? stop it, or give this manager another --data-dir`,
+      });
+    } finally {
+      await new Promise<void>((done) => impostor.close(() => done()));
     }
   });
 
