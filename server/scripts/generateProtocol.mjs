@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// Generates src/protocol/generated.ts from spec/protocol.json, the protocol's one source of truth.
-// `--check` regenerates in memory and fails when the committed file is stale, so the
-// TypeScript types can never drift from the spec (the test suite runs it too).
+// Generates from spec/protocol.json, the protocol's one source of truth:
+// - src/protocol/generated.ts: the types (the JSON-RPC envelope included), the method table,
+//   the error codes and their registry rows;
+// - src/protocol/specDocument.ts: the spec itself as a module, for validation at run time
+//   (no file to find on disk, whatever the layout the package is installed in).
+// `--check` regenerates in memory and fails when a committed file is stale, so the
+// TypeScript side can never drift from the spec (the test suite runs it too).
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,15 +14,13 @@ import { compile } from 'json-schema-to-typescript';
 const here = dirname(fileURLToPath(import.meta.url));
 const specPath = join(here, '..', '..', 'spec', 'protocol.json');
 const outPath = join(here, '..', 'src', 'protocol', 'generated.ts');
+const specModulePath = join(here, '..', 'src', 'protocol', 'specDocument.ts');
 // The published package carries its own copy of the spec (validation loads it at run time).
 const packagedSpecPath = join(here, '..', 'protocol.json');
 // ...and of the conformance kit's case files, so that `npx taskwire conformance` works from npm.
 const conformanceSource = join(here, '..', '..', 'spec', 'conformance');
 const packagedConformance = join(here, '..', 'conformance');
 
-// The JSON-RPC envelope is described in the spec for validating examples; the TypeScript side
-// takes those types from the JSON-RPC library, so they are not generated here.
-const ENVELOPE_DEFS = new Set(['JsonRpcRequest', 'JsonRpcNotification', 'JsonRpcError', 'JsonRpcResponse']);
 
 /**
  * A copy of the $defs shaped for type generation: validation-only keywords beside a $ref
@@ -33,10 +35,7 @@ function forTypes(defs) {
     return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, strip(v)]));
   };
   const out = {};
-  for (const [name, schema] of Object.entries(defs)) {
-    if (ENVELOPE_DEFS.has(name)) continue;
-    out[name] = strip(schema);
-  }
+  for (const [name, schema] of Object.entries(defs)) out[name] = strip(schema);
   out.JsonValue = { ...out.JsonValue, tsType: 'unknown' };
   return out;
 }
@@ -80,6 +79,9 @@ export async function generate() {
   lines.push(`export const PROTOCOL_VERSIONS = ${JSON.stringify(spec.protocolVersions)} as const;`);
   lines.push('');
   lines.push(types.trim());
+  lines.push('');
+  lines.push('/** The `error` member of a JSON-RPC response, as both ends send and receive it. */');
+  lines.push('export type WireError = JsonRpcError;');
   lines.push('');
   lines.push('/** Every request: its params and result types. */');
   lines.push('export interface RequestMap {');
@@ -150,19 +152,39 @@ export async function generate() {
   return lines.join('\n');
 }
 
+/** The spec as a TypeScript module: the JSON object, typed by what validation reads of it. */
+export function specModule() {
+  const spec = JSON.parse(readFileSync(specPath, 'utf8'));
+  return [
+    '// Generated from spec/protocol.json by server/scripts/generateProtocol.mjs. Do not edit.',
+    '// The protocol document itself, for validating messages against its schemas at run time.',
+    "import type { ProtocolSpec } from './validation';",
+    '',
+    `export const PROTOCOL_SPEC: ProtocolSpec = ${JSON.stringify(spec, null, 2)};`,
+    '',
+  ].join('\n');
+}
+
 const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
 if (isMain) {
-  const text = await generate();
+  const outputs = [
+    [outPath, await generate()],
+    [specModulePath, specModule()],
+  ];
   if (process.argv.includes('--check')) {
-    const current = existsSync(outPath) ? readFileSync(outPath, 'utf8') : '';
-    if (current !== text) {
-      console.error(`${outPath} is stale: run \`npm run generate -w server\` and commit the result.`);
-      process.exit(1);
+    for (const [path, text] of outputs) {
+      const current = existsSync(path) ? readFileSync(path, 'utf8') : '';
+      if (current !== text) {
+        console.error(`${path} is stale: run \`npm run generate -w server\` and commit the result.`);
+        process.exit(1);
+      }
     }
     console.log('generated protocol types are up to date');
   } else {
-    const current = existsSync(outPath) ? readFileSync(outPath, 'utf8') : '';
-    if (current !== text) writeFileSync(outPath, text);
+    for (const [path, text] of outputs) {
+      const current = existsSync(path) ? readFileSync(path, 'utf8') : '';
+      if (current !== text) writeFileSync(path, text);
+    }
     writeFileSync(packagedSpecPath, readFileSync(specPath));
     rmSync(packagedConformance, { recursive: true, force: true });
     cpSync(conformanceSource, packagedConformance, { recursive: true });

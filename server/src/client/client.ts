@@ -13,11 +13,13 @@ import type {
   RequestMap,
   RequestMethod,
   SubscribeParams,
+  Task,
 } from '../protocol/generated';
 import { packageVersion } from '../version';
 import { Channel } from './channel';
 import { AuthenticationFailedError, ConnectionClosedError, ServerProofError, TaskwireError, UnsupportedProtocolVersionError } from './errors';
 import { QueueHandle } from './queue';
+import type { Requester } from './requester';
 
 export const DEFAULT_CLIENT_PORT = 7400;
 
@@ -83,7 +85,7 @@ export async function connect(options: ConnectOptions = {}): Promise<TaskwireCli
  * connection drops fails with ConnectionClosedError (it may or may not have been applied),
  * and consume()/work() loops simply carry on.
  */
-export class TaskwireClient extends EventEmitter {
+export class TaskwireClient extends EventEmitter implements Requester {
   readonly host: string;
   readonly port: number;
   private readonly key: Buffer;
@@ -93,6 +95,8 @@ export class TaskwireClient extends EventEmitter {
   private connecting: Promise<void> | undefined;
   private readonly subscriptions = new Set<LocalSubscription>();
   private readonly reconnectOptions: Required<ReconnectOptions> | undefined;
+  /** Set by the first connection, which connect() makes before it returns the client. */
+  private lastLimits!: Limits;
 
   constructor(private readonly options: ConnectOptions = {}) {
     super();
@@ -117,9 +121,9 @@ export class TaskwireClient extends EventEmitter {
     return this.channel?.session.sessionId;
   }
 
-  /** The manager's limits (batch size, frame and payload sizes). */
+  /** The limits the manager announced; while reconnecting, those of the last connection. */
   get limits(): Limits {
-    return this.channel?.session.limits ?? { maxBatch: 1000, maxFrameBytes: 16 * 1024 * 1024, maxPayloadBytes: 8 * 1024 * 1024, maxSubscriptions: 32 };
+    return this.channel?.session.limits ?? this.lastLimits;
   }
 
   get isClosed(): boolean {
@@ -201,6 +205,10 @@ export class TaskwireClient extends EventEmitter {
     await this.currentChannel();
   }
 
+  leaseLost(task: Task, error: Error): void {
+    this.emit('lease-lost', task, error);
+  }
+
   close(): void {
     if (this.closedByUser) return;
     this.closedByUser = true;
@@ -240,6 +248,7 @@ export class TaskwireClient extends EventEmitter {
         if (subscription.serverId === event.subscription) subscription.listener(event);
       }
     });
+    this.lastLimits = channel.session.limits;
     channel.onClose((error) => {
       if (this.isClosed || channel !== this.channel) return;
       this.emit('disconnected', error);

@@ -1,4 +1,4 @@
-import { ErrorCodes, type ErrorData } from '../protocol/generated';
+import { ErrorCodes, type ErrorCode, type ErrorData } from '../protocol/generated';
 
 /** Base of every error the client library throws. */
 export class TaskwireError extends Error {
@@ -36,7 +36,10 @@ export class LeaseUnknownError extends RemoteError {}
 export class PayloadTooLargeError extends RemoteError {}
 export class LimitExceededError extends RemoteError {}
 
-const REMOTE_ERRORS: Record<number, new (code: number, message: string, data?: ErrorData) => RemoteError> = {
+type RemoteErrorClass = new (code: number, message: string, data?: ErrorData) => RemoteError;
+
+/** One class per code of the spec's registry: a code added to the spec fails to compile here until it has its class. */
+const REMOTE_ERRORS = {
   [ErrorCodes.ParseError]: ParseError,
   [ErrorCodes.InvalidRequest]: InvalidRequestError,
   [ErrorCodes.MethodNotFound]: MethodNotFoundError,
@@ -53,11 +56,11 @@ const REMOTE_ERRORS: Record<number, new (code: number, message: string, data?: E
   [ErrorCodes.LeaseUnknown]: LeaseUnknownError,
   [ErrorCodes.PayloadTooLarge]: PayloadTooLargeError,
   [ErrorCodes.LimitExceeded]: LimitExceededError,
-};
+} as const satisfies Record<ErrorCode, RemoteErrorClass>;
 
-/** The typed error for a wire error. */
+/** The typed error for a wire error; a code this version does not know (a newer manager's) is a plain RemoteError. */
 export function remoteError(code: number, message: string, data?: ErrorData): RemoteError {
-  const ErrorClass = REMOTE_ERRORS[code] ?? RemoteError;
+  const ErrorClass = (REMOTE_ERRORS as Readonly<Record<number, RemoteErrorClass | undefined>>)[code] ?? RemoteError;
   return new ErrorClass(code, message, data);
 }
 

@@ -1,5 +1,5 @@
 import type { DeclareParams, Nack, QueueStats, Task, TaskSpec } from '../protocol/generated';
-import type { TaskwireClient } from './client';
+import { ackTask, nackTask, touchTasks, type Requester } from './requester';
 import { AbortedError, ConnectionClosedError, LeaseUnknownError, QueueEmptyError, ShuttingDownError } from './errors';
 import { ReceivedTask } from './receivedTask';
 
@@ -47,12 +47,12 @@ export interface WorkOptions extends ConsumeOptions {
 export class QueueHandle<P = unknown> {
   constructor(
     readonly name: string,
-    private readonly client: TaskwireClient,
+    private readonly requester: Requester,
   ) {}
 
   /** Creates the queue with options, or changes the options of the existing queue. */
   async declare(options: Omit<DeclareParams, 'queue'> = {}): Promise<{ created: boolean }> {
-    const { created } = await this.client.request('queue/declare', { queue: this.name, ...options });
+    const { created } = await this.requester.request('queue/declare', { queue: this.name, ...options });
     return { created };
   }
 
@@ -69,10 +69,10 @@ export class QueueHandle<P = unknown> {
    */
   async putMany(tasks: (TaskSpec & { payload: P })[], options: { timeout?: number; signal?: AbortSignal } = {}): Promise<string[]> {
     const ids: string[] = [];
-    const batch = this.client.limits.maxBatch;
+    const batch = this.requester.limits.maxBatch;
     for (let i = 0; i < tasks.length; i += batch) {
       const params = { queue: this.name, tasks: tasks.slice(i, i + batch), ...(options.timeout !== undefined ? { timeout: options.timeout } : {}) };
-      const result = await this.client.request('queue/put', params, options.signal);
+      const result = await this.requester.request('queue/put', params, options.signal);
       ids.push(...result.ids);
     }
     return ids;
@@ -88,51 +88,48 @@ export class QueueHandle<P = unknown> {
   /** Takes up to `max` tasks as soon as one is ready; [] when the timeout passes. */
   async getMany(max: number, options: GetOptions = {}): Promise<ReceivedTask<P>[]> {
     const { signal, ...rest } = options;
-    const { tasks } = await this.client.request('queue/get', { queue: this.name, max, ...definedOnly(rest) }, signal);
-    return tasks.map((task) => new ReceivedTask<P>(task, this.client));
+    const { tasks } = await this.requester.request('queue/get', { queue: this.name, max, ...definedOnly(rest) }, signal);
+    return tasks.map((task) => new ReceivedTask<P>(task, this.requester));
   }
 
   /** Completes a task (by id or object), with an optional result. */
   async ack(task: string | Task, result?: unknown): Promise<void> {
-    const id = typeof task === 'string' ? task : task.id;
-    await this.client.request('task/ack', { acks: [result === undefined ? { id } : { id, result }] });
+    await ackTask(this.requester, typeof task === 'string' ? task : task.id, result);
   }
 
   /** Completes many tasks in one request. */
   async ackMany(acks: { id: string; result?: unknown }[]): Promise<number> {
-    return (await this.client.request('task/ack', { acks })).acked;
+    return (await this.requester.request('task/ack', { acks })).acked;
   }
 
   /** Gives a task back for a retry, or with `retry: false` to the dead-letter queue. */
   async nack(task: string | Task, options: Omit<Nack, 'id'> = {}): Promise<void> {
-    const id = typeof task === 'string' ? task : task.id;
-    await this.client.request('task/nack', { nacks: [{ id, ...options }] });
+    await nackTask(this.requester, typeof task === 'string' ? task : task.id, options);
   }
 
   /** Extends leases; resolves with the earliest new lease end. */
   async touch(tasks: string | Task | (string | Task)[], ttr?: number): Promise<string> {
-    const ids = (Array.isArray(tasks) ? tasks : [tasks]).map((t) => (typeof t === 'string' ? t : t.id));
-    return (await this.client.request('task/touch', ttr === undefined ? { ids } : { ids, ttr })).leaseUntil;
+    return touchTasks(this.requester, (Array.isArray(tasks) ? tasks : [tasks]).map((t) => (typeof t === 'string' ? t : t.id)), ttr);
   }
 
   /** Waits until nothing is ready, delayed or leased; false when the timeout passed first. */
   async join(options: { timeout?: number; signal?: AbortSignal } = {}): Promise<boolean> {
     const params = options.timeout === undefined ? { queue: this.name } : { queue: this.name, timeout: options.timeout };
-    return (await this.client.request('queue/join', params, options.signal)).done;
+    return (await this.requester.request('queue/join', params, options.signal)).done;
   }
 
   async stats(): Promise<QueueStats> {
-    return this.client.request('queue/stats', { queue: this.name });
+    return this.requester.request('queue/stats', { queue: this.name });
   }
 
   /** The next ready tasks, untouched. */
   async peek(max = 1): Promise<Task[]> {
-    return (await this.client.request('queue/peek', { queue: this.name, max })).tasks;
+    return (await this.requester.request('queue/peek', { queue: this.name, max })).tasks;
   }
 
   /** Removes every ready and delayed task; resolves with how many. */
   async purge(): Promise<number> {
-    return (await this.client.request('queue/purge', { queue: this.name })).removed;
+    return (await this.requester.request('queue/purge', { queue: this.name })).removed;
   }
 
   /**
@@ -198,7 +195,7 @@ export class QueueHandle<P = unknown> {
   /** The next tasks for consume/work; undefined when it is time to stop. */
   private async nextBatch(options: ConsumeOptions): Promise<ReceivedTask<P>[] | undefined> {
     for (;;) {
-      if (options.signal?.aborted || this.client.isClosed) return undefined;
+      if (options.signal?.aborted || this.requester.isClosed) return undefined;
       try {
         const tasks = await this.getMany(options.prefetch ?? 1, {
           ...(options.idleTimeout !== undefined ? { timeout: options.idleTimeout } : {}),
@@ -210,8 +207,8 @@ export class QueueHandle<P = unknown> {
       } catch (error) {
         if (error instanceof AbortedError) return undefined;
         // A dropped connection: the manager gave our leases back; carry on once reconnected.
-        if ((error instanceof ConnectionClosedError || error instanceof ShuttingDownError) && this.client.willReconnect) {
-          await this.client.waitUntilConnected();
+        if ((error instanceof ConnectionClosedError || error instanceof ShuttingDownError) && this.requester.willReconnect) {
+          await this.requester.waitUntilConnected();
           continue;
         }
         throw error;
@@ -226,7 +223,7 @@ export class QueueHandle<P = unknown> {
     } catch (error) {
       // The manager released the lease (expiry, disconnect, shutdown): the task is redelivered.
       if (error instanceof LeaseUnknownError || error instanceof ConnectionClosedError || error instanceof ShuttingDownError) {
-        this.client.emit('lease-lost', task, error);
+        this.requester.leaseLost(task, error);
         return;
       }
       throw error;

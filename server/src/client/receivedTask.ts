@@ -1,5 +1,5 @@
 import type { Nack, Task } from '../protocol/generated';
-import type { TaskwireClient } from './client';
+import { ackTask, nackTask, touchTasks, type Requester } from './requester';
 
 /** A task this client holds a lease on (or took with autoAck), with the calls that settle it. */
 export class ReceivedTask<P = unknown> implements Task {
@@ -18,7 +18,7 @@ export class ReceivedTask<P = unknown> implements Task {
 
   constructor(
     task: Task,
-    private readonly client: TaskwireClient,
+    private readonly requester: Requester,
   ) {
     this.id = task.id;
     this.queue = task.queue;
@@ -34,7 +34,7 @@ export class ReceivedTask<P = unknown> implements Task {
 
   /** Completes the task; a result goes to the task's replyTo queue. */
   async ack(result?: unknown): Promise<void> {
-    await this.client.request('task/ack', { acks: [result === undefined ? { id: this.id } : { id: this.id, result }] });
+    await ackTask(this.requester, this.id, result);
     this.settled = true;
   }
 
@@ -43,18 +43,17 @@ export class ReceivedTask<P = unknown> implements Task {
    * `retry: false` straight to the dead-letter queue (a permanent failure).
    */
   async nack(options: Omit<Nack, 'id'> = {}): Promise<void> {
-    await this.client.request('task/nack', { nacks: [{ id: this.id, ...options }] });
+    await nackTask(this.requester, this.id, options);
     this.settled = true;
   }
 
   /** Extends the lease by `ttr` seconds from now (default: the lease's own length). */
   async touch(ttr?: number): Promise<void> {
-    const { leaseUntil } = await this.client.request('task/touch', ttr === undefined ? { ids: [this.id] } : { ids: [this.id], ttr });
-    this.leaseUntil = leaseUntil;
+    this.leaseUntil = await touchTasks(this.requester, [this.id], ttr);
   }
 
   toJSON(): Task {
-    const { client: _client, settled: _settled, ...task } = this as unknown as Task & { client: unknown; settled: unknown };
+    const { requester: _requester, settled: _settled, ...task } = this as unknown as Task & { requester: unknown; settled: unknown };
     return task;
   }
 }

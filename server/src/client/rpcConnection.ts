@@ -1,13 +1,6 @@
 import type { Socket } from 'node:net';
 import { FrameDecoder } from '../protocol/framing';
-import type { ErrorData } from '../protocol/generated';
-
-/** A JSON-RPC error object as the manager sent it. */
-export interface WireError {
-  code: number;
-  message: string;
-  data?: ErrorData;
-}
+import type { WireError } from '../protocol/generated';
 
 /** Why a request did not get a result: the manager's error, or the connection ended. */
 export type RequestFailure = { kind: 'remote'; error: WireError } | { kind: 'closed'; error: Error };

@@ -1,14 +1,7 @@
 // Errors that cross the wire: a numeric code from the spec's error registry, a message a
 // person understands, and structured data. Local failures (closed connection, timeout,
 // framing) are other classes; they become one of these only at the wire.
-import { ERROR_REGISTRY, ErrorCodes, type ErrorCode, type ErrorData } from './generated';
-
-/** The `error` member of a JSON-RPC response. */
-export interface WireError {
-  code: number;
-  message: string;
-  data?: ErrorData;
-}
+import { ERROR_REGISTRY, ErrorCodes, type ErrorCode, type ErrorData, type WireError } from './generated';
 
 type RegistryEntry = (typeof ERROR_REGISTRY)[ErrorCode];
 

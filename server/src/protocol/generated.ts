@@ -39,6 +39,14 @@ export type EventKind =
   | 'purge'
   | 'client-connected'
   | 'client-disconnected';
+export type JsonRpcResponse = JsonRpcResponse1 & JsonRpcResponse2;
+export type JsonRpcResponse1 =
+  | {
+      result: unknown;
+    }
+  | {
+      error: unknown;
+    };
 
 /**
  * No parameters: an empty object (or params omitted).
@@ -545,6 +553,31 @@ export interface ErrorData {
    */
   maxsize?: number;
 }
+export interface JsonRpcRequest {
+  jsonrpc: '2.0';
+  id: number | string;
+  method: string;
+  params?: {} | unknown[];
+}
+export interface JsonRpcNotification {
+  jsonrpc: '2.0';
+  method: string;
+  params?: {} | unknown[];
+}
+export interface JsonRpcError {
+  code: number;
+  message: string;
+  data?: ErrorData;
+}
+export interface JsonRpcResponse2 {
+  jsonrpc: '2.0';
+  id: number | string | null;
+  result?: unknown;
+  error?: JsonRpcError;
+}
+
+/** The `error` member of a JSON-RPC response, as both ends send and receive it. */
+export type WireError = JsonRpcError;
 
 /** Every request: its params and result types. */
 export interface RequestMap {

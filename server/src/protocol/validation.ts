@@ -1,9 +1,9 @@
 // Validation of params (and results) against spec/protocol.json, the protocol's source of
 // truth, with messages that name the offending field in plain words.
-import * as path from 'node:path';
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import { METHODS, type MethodDescriptor } from './generated';
 import { invalidParams, methodNotFound, type ProtocolError } from './errors';
+import { PROTOCOL_SPEC } from './specDocument';
 
 /** The parts of spec/protocol.json this module reads. */
 export interface ProtocolSpec {
@@ -12,20 +12,13 @@ export interface ProtocolSpec {
   methods: unknown[];
   errors: unknown[];
   $defs: Record<string, unknown>;
+  /** The rest of the document ($schema, title, ...), which validation does not read. */
+  [member: string]: unknown;
 }
 
-/**
- * spec/protocol.json. The published package carries it as `protocol.json` at its root (the
- * build copies it there), three levels above this file in dist/src/protocol; a checkout
- * falls back to the repository's spec folder.
- */
+/** spec/protocol.json, compiled in (specDocument.ts is generated from it at build time). */
 export function loadProtocolSpec(): ProtocolSpec {
-  try {
-    return require('../../../protocol.json') as ProtocolSpec;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
-  }
-  return require(path.join(__dirname, '..', '..', '..', '..', 'spec', 'protocol.json')) as ProtocolSpec;
+  return PROTOCOL_SPEC;
 }
 
 /** Keywords that annotate a schema without constraining the instance. */

@@ -4,7 +4,7 @@
 // causes an internal error), never stalls a connection (each one ends answered or closed),
 // logs no error, and a client connected before it all is served as before with its lease.
 import { strict as assert } from 'node:assert';
-import { ErrorCodes } from '../../src/protocol/generated';
+import { ErrorCodes, PROTOCOL_VERSIONS, type NotificationMethod, type RequestMethod } from '../../src/protocol/generated';
 import { eventually } from '../helpers/harness';
 import { TEST_KEY, useFixture, type Json } from '../server/fixture';
 import { bystander, HostileConnection, managerStats, Random, recordingLogger, wireProblem } from './util';
@@ -19,27 +19,6 @@ const MAX_FRAME_BYTES = 1024 * 1024;
 const DEEP = 100_000;
 
 const QUEUES = ['fz-a', 'fz-b', 'fz-c', 'fz-c.dead', 'fz-d'];
-const METHODS = [
-  'session/ping',
-  'queue/declare',
-  'queue/list',
-  'queue/stats',
-  'queue/put',
-  'queue/get',
-  'task/ack',
-  'task/nack',
-  'task/touch',
-  'queue/join',
-  'queue/peek',
-  'queue/purge',
-  'manager/clients',
-  'manager/stats',
-  'events/subscribe',
-  'events/unsubscribe',
-  'session/hello',
-  'session/authenticate',
-  '$/cancelRequest',
-];
 const ODD_METHODS = ['constructor', '__proto__', 'toString', 'hasOwnProperty', '', ' ', 'queue/', 'QUEUE/PUT', 'events/event', '$/x', 'manager/shutdown '];
 
 /** A random JSON value a few levels deep. */
@@ -87,42 +66,44 @@ function wrongValue(r: Random): unknown {
   ])();
 }
 
-/** Well-formed params for `method` (sometimes with a blocking timeout, never one that outlives the test). */
+type ClientMethod = Exclude<RequestMethod | NotificationMethod, 'events/event'>;
+
+/**
+ * Well-formed params for each method a client sends (sometimes with a blocking timeout, never
+ * one that outlives the test): a method added to the spec fails to compile here until it has
+ * its entry, and so is fuzzed from its first day.
+ */
+const GOOD_PARAMS: Record<ClientMethod, (r: Random, queue: string) => Json> = {
+  'session/hello': (r) => ({ protocolVersions: [...PROTOCOL_VERSIONS], nonce: Buffer.alloc(32, r.int(0, 255)).toString('base64'), client: { name: 'fuzz' } }),
+  'session/authenticate': (r) => ({ proof: r.bytes(32).toString('hex') }),
+  'session/ping': () => ({}),
+  'queue/declare': (r, queue) => ({ queue, maxsize: r.int(0, 5), ttr: r.pick([0.05, 1, 60]), maxAttempts: r.int(0, 3) }),
+  'queue/list': () => ({}),
+  'queue/stats': (_r, queue) => ({ queue }),
+  'queue/purge': (_r, queue) => ({ queue }),
+  'queue/put': (r, queue) => ({ queue, tasks: Array.from({ length: r.int(1, 4) }, () => ({ payload: randomJson(r), priority: r.int(-3, 3), ...(r.chance(0.2) ? { delay: 0.05 } : {}) })), timeout: r.pick([0, 0.05]) }),
+  'queue/get': (r, queue) => ({ queue, max: r.int(1, 5), timeout: r.pick([0, 0.05, 0.2]), ...(r.chance(0.3) ? { ttr: 0.1 } : {}), autoAck: r.chance(0.3) }),
+  'queue/join': (r, queue) => ({ queue, timeout: r.pick([0, 0.05]) }),
+  'queue/peek': (r, queue) => ({ queue, max: r.int(1, 10) }),
+  'task/ack': (r) => ({ acks: [{ id: `t-${r.int(0, 99)}`, result: randomJson(r) }] }),
+  'task/nack': (r) => ({ nacks: [{ id: `t-${r.int(0, 99)}`, error: 'fuzz', delay: 0 }] }),
+  'task/touch': (r) => ({ ids: [`t-${r.int(0, 99)}`], ttr: 1 }),
+  'events/subscribe': (r, queue) => ({ queues: [queue], kinds: ['put', 'ack'], includePayload: r.chance(0.5) }),
+  'events/unsubscribe': (r) => ({ subscription: `sub-${r.int(0, 9)}` }),
+  'manager/clients': () => ({}),
+  'manager/stats': () => ({}),
+  // Fuzzed as a method name only (see METHODS): a well-formed one would stop the manager under test.
+  'manager/shutdown': () => ({}),
+  '$/cancelRequest': (r) => ({ id: r.int(0, 50) }),
+};
+
+/** Every method a client sends, but the one that would stop the manager under test. */
+const METHODS = (Object.keys(GOOD_PARAMS) as ClientMethod[]).filter((method) => method !== 'manager/shutdown');
+
 function goodParams(r: Random, method: string): Json {
   const queue = r.pick(QUEUES);
-  switch (method) {
-    case 'queue/declare':
-      return { queue, maxsize: r.int(0, 5), ttr: r.pick([0.05, 1, 60]), maxAttempts: r.int(0, 3) };
-    case 'queue/stats':
-    case 'queue/purge':
-      return { queue };
-    case 'queue/put':
-      return { queue, tasks: Array.from({ length: r.int(1, 4) }, () => ({ payload: randomJson(r), priority: r.int(-3, 3), ...(r.chance(0.2) ? { delay: 0.05 } : {}) })), timeout: r.pick([0, 0.05]) };
-    case 'queue/get':
-      return { queue, max: r.int(1, 5), timeout: r.pick([0, 0.05, 0.2]), ...(r.chance(0.3) ? { ttr: 0.1 } : {}), autoAck: r.chance(0.3) };
-    case 'task/ack':
-      return { acks: [{ id: `t-${r.int(0, 99)}`, result: randomJson(r) }] };
-    case 'task/nack':
-      return { nacks: [{ id: `t-${r.int(0, 99)}`, error: 'fuzz', delay: 0 }] };
-    case 'task/touch':
-      return { ids: [`t-${r.int(0, 99)}`], ttr: 1 };
-    case 'queue/join':
-      return { queue, timeout: r.pick([0, 0.05]) };
-    case 'queue/peek':
-      return { queue, max: r.int(1, 10) };
-    case 'events/subscribe':
-      return { queues: [queue], kinds: ['put', 'ack'], includePayload: r.chance(0.5) };
-    case 'events/unsubscribe':
-      return { subscription: `sub-${r.int(0, 9)}` };
-    case 'session/hello':
-      return { protocolVersions: ['2026-11'], nonce: Buffer.alloc(32, r.int(0, 255)).toString('base64'), client: { name: 'fuzz' } };
-    case 'session/authenticate':
-      return { proof: r.bytes(32).toString('hex') };
-    case '$/cancelRequest':
-      return { id: r.int(0, 50) };
-    default:
-      return {};
-  }
+  // hasOwn: the odd method names include "constructor" and "__proto__".
+  return Object.hasOwn(GOOD_PARAMS, method) ? GOOD_PARAMS[method as ClientMethod](r, queue) : {};
 }
 
 /** Replaces, removes or adds one member somewhere inside `params`. */

@@ -1,6 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect, TaskwireServer, type ConnectOptions, type ServerOptions, type TaskwireClient } from '../../src';
 import { clientProof, newNonce, serverProof } from '../../src/protocol/auth';
+import { PROTOCOL_VERSIONS } from '../../src/protocol/generated';
 import { MessageInbox } from './inbox';
 
 export const TEST_KEY = Buffer.from('test-authkey-0123456789');
@@ -73,7 +74,7 @@ export class RawConnection extends MessageInbox<WireMessage> {
 
   async handshake(key: Buffer, name = 'raw'): Promise<WireMessage> {
     const nonce = newNonce();
-    const hello = (await this.request('session/hello', { protocolVersions: ['2026-11'], nonce, client: { name } })) as WireMessage & {
+    const hello = (await this.request('session/hello', { protocolVersions: [...PROTOCOL_VERSIONS], nonce, client: { name } })) as WireMessage & {
       result: { nonce: string; protocolVersion: string };
     };
     if (!hello.result) throw new Error(`hello failed: ${JSON.stringify(hello)}`);

@@ -1,0 +1,38 @@
+import type { Limits, Nack, RequestMap, RequestMethod, Task } from '../protocol/generated';
+
+/**
+ * What a queue handle and a received task need of a connection to the manager: a way to send a
+ * request, the limits it announced, and whether a dropped connection will come back.
+ * TaskwireClient implements it; nothing else in the client depends on the whole client.
+ */
+export interface Requester {
+  /** Sends a request; waits for a reconnect in progress. */
+  request<M extends RequestMethod>(method: M, params: RequestMap[M]['params'], signal?: AbortSignal): Promise<RequestMap[M]['result']>;
+  /** The limits the manager announced (batch size, frame and payload sizes). */
+  readonly limits: Limits;
+  /** Closed for good: by the caller, or by an error no reconnect can fix. */
+  readonly isClosed: boolean;
+  /** True when a dropped connection will be re-established. */
+  readonly willReconnect: boolean;
+  /** Resolves when connected; rejects when the client is closed for good. */
+  waitUntilConnected(): Promise<void>;
+  /** Reports a task whose lease was gone when it was settled (it will be delivered again). */
+  leaseLost(task: Task, error: Error): void;
+}
+
+// The settle requests, built in one place for QueueHandle and ReceivedTask.
+
+/** Completes one task, with an optional result for its replyTo queue. */
+export async function ackTask(requester: Requester, id: string, result?: unknown): Promise<void> {
+  await requester.request('task/ack', { acks: [result === undefined ? { id } : { id, result }] });
+}
+
+/** Gives one task back for a retry, or with `retry: false` to the dead-letter queue. */
+export async function nackTask(requester: Requester, id: string, options: Omit<Nack, 'id'> = {}): Promise<void> {
+  await requester.request('task/nack', { nacks: [{ id, ...options }] });
+}
+
+/** Extends leases by `ttr` seconds (default: each lease's own length); resolves with the earliest new lease end. */
+export async function touchTasks(requester: Requester, ids: string[], ttr?: number): Promise<string> {
+  return (await requester.request('task/touch', ttr === undefined ? { ids } : { ids, ttr })).leaseUntil;
+}

@@ -1,0 +1,1930 @@
+// Generated from spec/protocol.json by server/scripts/generateProtocol.mjs. Do not edit.
+// The protocol document itself, for validating messages against its schemas at run time.
+import type { ProtocolSpec } from './validation';
+
+export const PROTOCOL_SPEC: ProtocolSpec = {
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://taskwire.dev/spec/protocol.json",
+  "title": "Taskwire protocol",
+  "description": "The machine-readable source of truth of the Taskwire protocol: the method table and every type, as JSON Schema 2020-12. spec/protocol.md is the normative prose.",
+  "protocolVersions": [
+    "2026-11"
+  ],
+  "methods": [
+    {
+      "method": "session/hello",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-11",
+      "summary": "First message of every connection: offers protocol versions and a client nonce; the server answers with the chosen version and its own nonce.",
+      "params": {
+        "$ref": "#/$defs/HelloParams"
+      },
+      "result": {
+        "$ref": "#/$defs/HelloResult"
+      },
+      "errors": [
+        -32602,
+        -32003,
+        -32005
+      ]
+    },
+    {
+      "method": "session/authenticate",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-11",
+      "summary": "Proves knowledge of the authkey; the server answers with its own proof, the session id, capabilities and limits.",
+      "params": {
+        "$ref": "#/$defs/AuthenticateParams"
+      },
+      "result": {
+        "$ref": "#/$defs/AuthenticateResult"
+      },
+      "errors": [
+        -32001,
+        -32002
+      ]
+    },
+    {
+      "method": "session/ping",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-11",
+      "summary": "Liveness check; answers the server's clock.",
+      "params": {
+        "$ref": "#/$defs/EmptyParams"
+      },
+      "result": {
+        "$ref": "#/$defs/PingResult"
+      },
+      "errors": [
+        -32602
+      ]
+    },
+    {
+      "method": "queue/declare",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-11",
+      "summary": "Creates a queue with options, or updates the options of an existing one.",
+      "params": {
+        "$ref": "#/$defs/DeclareParams"
+      },
+      "result": {
+        "$ref": "#/$defs/DeclareResult"
+      },
+      "errors": [
+        -32602
+      ]
+    },
+    {
+      "method": "queue/list",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-11",
+      "summary": "Statistics of every queue.",
+      "params": {
+        "$ref": "#/$defs/EmptyParams"
+      },
+      "result": {
+        "$ref": "#/$defs/ListResult"
+      },
+      "errors": [
+        -32602
+      ]
+    },
+    {
+      "method": "queue/stats",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-11",
+      "summary": "Statistics of one queue.",
+      "params": {
+        "$ref": "#/$defs/QueueParams"
+      },
+      "result": {
+        "$ref": "#/$defs/QueueStats"
+      },
+      "errors": [
+        -32602,
+        1001
+      ]
+    },
+    {
+      "method": "queue/put",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-11",
+      "summary": "Enqueues one or more tasks, all or none; blocks while the queue has no room for all of them, up to timeout.",
+      "params": {
+        "$ref": "#/$defs/PutParams"
+      },
+      "result": {
+        "$ref": "#/$defs/PutResult"
+      },
+      "errors": [
+        -32602,
+        -32800,
+        1001,
+        1002,
+        1004,
+        1005
+      ],
+      "blocking": true
+    },
+    {
+      "method": "queue/get",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-11",
+      "summary": "Leases up to max ready tasks to this session; blocks until one is ready, up to timeout.",
+      "params": {
+        "$ref": "#/$defs/GetParams"
+      },
+      "result": {
+        "$ref": "#/$defs/GetResult"
+      },
+      "errors": [
+        -32602,
+        -32800,
+        1001,
+        1005
+      ],
+      "blocking": true
+    },
+    {
+      "method": "task/ack",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-11",
+      "summary": "Completes leased tasks, optionally with results that are routed to each task's replyTo queue.",
+      "params": {
+        "$ref": "#/$defs/AckParams"
+      },
+      "result": {
+        "$ref": "#/$defs/AckResult"
+      },
+      "errors": [
+        -32602,
+        1003,
+        1004,
+        1005
+      ]
+    },
+    {
+      "method": "task/nack",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-11",
+      "summary": "Gives leased tasks back for a retry (after delay, or an exponential back-off), or to the dead-letter queue once maxAttempts is reached or when retry is false.",
+      "params": {
+        "$ref": "#/$defs/NackParams"
+      },
+      "result": {
+        "$ref": "#/$defs/NackResult"
+      },
+      "errors": [
+        -32602,
+        1003,
+        1005
+      ]
+    },
+    {
+      "method": "task/touch",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-11",
+      "summary": "Extends the leases of tasks this session holds by ttr seconds from now.",
+      "params": {
+        "$ref": "#/$defs/TouchParams"
+      },
+      "result": {
+        "$ref": "#/$defs/TouchResult"
+      },
+      "errors": [
+        -32602,
+        1003,
+        1005
+      ]
+    },
+    {
+      "method": "queue/join",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-11",
+      "summary": "Waits until the queue has nothing ready, delayed or leased (Python's Queue.join), up to timeout.",
+      "params": {
+        "$ref": "#/$defs/JoinParams"
+      },
+      "result": {
+        "$ref": "#/$defs/JoinResult"
+      },
+      "errors": [
+        -32602,
+        -32800,
+        1001
+      ],
+      "blocking": true
+    },
+    {
+      "method": "queue/peek",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-11",
+      "summary": "The next ready tasks in delivery order, without leasing or removing anything.",
+      "params": {
+        "$ref": "#/$defs/PeekParams"
+      },
+      "result": {
+        "$ref": "#/$defs/PeekResult"
+      },
+      "errors": [
+        -32602,
+        1001,
+        1005
+      ]
+    },
+    {
+      "method": "queue/purge",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-11",
+      "summary": "Removes every ready and delayed task; leased tasks stay with their holders.",
+      "params": {
+        "$ref": "#/$defs/QueueParams"
+      },
+      "result": {
+        "$ref": "#/$defs/PurgeResult"
+      },
+      "errors": [
+        -32602,
+        1001
+      ]
+    },
+    {
+      "method": "manager/clients",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-11",
+      "summary": "The worker registry: every authenticated connection, what it holds and what it has done.",
+      "params": {
+        "$ref": "#/$defs/EmptyParams"
+      },
+      "result": {
+        "$ref": "#/$defs/ClientsResult"
+      },
+      "errors": [
+        -32602
+      ]
+    },
+    {
+      "method": "events/subscribe",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-11",
+      "summary": "Starts a stream of events/event notifications, filtered by queue and kind.",
+      "params": {
+        "$ref": "#/$defs/SubscribeParams"
+      },
+      "result": {
+        "$ref": "#/$defs/SubscribeResult"
+      },
+      "errors": [
+        -32602,
+        1005
+      ]
+    },
+    {
+      "method": "events/unsubscribe",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-11",
+      "summary": "Ends a subscription of this session.",
+      "params": {
+        "$ref": "#/$defs/UnsubscribeParams"
+      },
+      "result": {
+        "$ref": "#/$defs/EmptyResult"
+      },
+      "errors": [
+        -32602
+      ]
+    },
+    {
+      "method": "manager/shutdown",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-11",
+      "summary": "Shuts the manager down gracefully: answers, releases every lease, closes every connection, stops listening.",
+      "params": {
+        "$ref": "#/$defs/EmptyParams"
+      },
+      "result": {
+        "$ref": "#/$defs/EmptyResult"
+      },
+      "errors": [
+        -32602,
+        -32005
+      ]
+    },
+    {
+      "method": "manager/stats",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-11",
+      "summary": "Manager-wide counters (connections, authentication failures, traffic, events, leases, memory) and each queue's depth and put and ack rates over the last minute.",
+      "params": {
+        "$ref": "#/$defs/EmptyParams"
+      },
+      "result": {
+        "$ref": "#/$defs/ManagerStats"
+      },
+      "errors": [
+        -32602
+      ]
+    },
+    {
+      "method": "events/event",
+      "kind": "notification",
+      "direction": "serverToClient",
+      "since": "2026-11",
+      "summary": "One observation for a subscription of this session.",
+      "params": {
+        "$ref": "#/$defs/Event"
+      }
+    },
+    {
+      "method": "$/cancelRequest",
+      "kind": "notification",
+      "direction": "clientToServer",
+      "since": "2026-11",
+      "summary": "Cancels a blocked queue/get, queue/put or queue/join of this session, which then answers -32800.",
+      "params": {
+        "$ref": "#/$defs/CancelParams"
+      }
+    }
+  ],
+  "errors": [
+    {
+      "code": -32700,
+      "name": "ParseError",
+      "message": "parse error",
+      "description": "The frame is not valid JSON (or not UTF-8). NDJSON: the connection survives. Content-Length: the connection is closed."
+    },
+    {
+      "code": -32600,
+      "name": "InvalidRequest",
+      "message": "invalid request",
+      "description": "Not a JSON-RPC 2.0 request object; batches (arrays) are refused with this code."
+    },
+    {
+      "code": -32601,
+      "name": "MethodNotFound",
+      "message": "method not found",
+      "description": "No such method."
+    },
+    {
+      "code": -32602,
+      "name": "InvalidParams",
+      "message": "invalid params",
+      "description": "The params violate the method's schema; the message names the field and data.field holds its JSON Pointer."
+    },
+    {
+      "code": -32603,
+      "name": "InternalError",
+      "message": "internal error",
+      "description": "An unexpected server failure; no detail is sent."
+    },
+    {
+      "code": -32001,
+      "name": "AuthenticationFailed",
+      "message": "authentication failed",
+      "description": "Bad or malformed proof. Sent after a short delay with no detail; the connection is then closed."
+    },
+    {
+      "code": -32002,
+      "name": "NotAuthenticated",
+      "message": "not authenticated",
+      "description": "A method other than session/hello and session/authenticate before a successful authenticate, or authenticate before hello; the connection is then closed."
+    },
+    {
+      "code": -32003,
+      "name": "UnsupportedProtocolVersion",
+      "message": "unsupported protocol version",
+      "description": "No version in common; data.supported lists the server's. The connection is then closed."
+    },
+    {
+      "code": -32004,
+      "name": "FrameTooLarge",
+      "message": "frame too large",
+      "description": "A frame exceeds the server's frame limit; data.limit holds it. The connection is then closed."
+    },
+    {
+      "code": -32005,
+      "name": "ShuttingDown",
+      "message": "shutting down",
+      "description": "The manager is shutting down and accepts no new work."
+    },
+    {
+      "code": -32800,
+      "name": "RequestCancelled",
+      "message": "request cancelled",
+      "description": "A blocked request was cancelled by $/cancelRequest."
+    },
+    {
+      "code": 1001,
+      "name": "QueueNotFound",
+      "message": "queue not found",
+      "reason": "queue_not_found",
+      "description": "The queue does not exist and the server does not create queues on first use."
+    },
+    {
+      "code": 1002,
+      "name": "QueueFull",
+      "message": "queue full",
+      "reason": "queue_full",
+      "description": "The queue had no room for all the tasks before the timeout (timeout 0: at once), or the tasks can never fit its maxsize."
+    },
+    {
+      "code": 1003,
+      "name": "LeaseUnknown",
+      "message": "unknown or expired lease",
+      "reason": "lease_unknown",
+      "description": "ack, nack or touch of a task this session does not hold (never leased, expired, released, or held by another session); data.ids lists them. Nothing in the request is applied."
+    },
+    {
+      "code": 1004,
+      "name": "PayloadTooLarge",
+      "message": "payload too large",
+      "reason": "payload_too_large",
+      "description": "A task payload or result exceeds the server's payload limit; data.limit holds it."
+    },
+    {
+      "code": 1005,
+      "name": "LimitExceeded",
+      "message": "limit exceeded",
+      "reason": "limit_exceeded",
+      "description": "A server limit (connections, subscriptions, batch size) is exceeded; data.limit names it and data.max holds its value."
+    }
+  ],
+  "$defs": {
+    "QueueName": {
+      "description": "A queue name: 1 to 195 characters of letters, digits and . _ - : /",
+      "type": "string",
+      "pattern": "^[A-Za-z0-9._:/-]{1,195}$"
+    },
+    "TaskId": {
+      "description": "A task id assigned by the server, unique for the manager's lifetime.",
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 200
+    },
+    "Seconds": {
+      "description": "A duration in seconds (fractions allowed).",
+      "type": "number",
+      "minimum": 0,
+      "maximum": 31536000
+    },
+    "Timestamp": {
+      "description": "An ISO-8601 UTC timestamp.",
+      "type": "string",
+      "format": "date-time"
+    },
+    "JsonValue": {
+      "description": "Any JSON value."
+    },
+    "EmptyParams": {
+      "description": "No parameters: an empty object (or params omitted).",
+      "type": "object",
+      "additionalProperties": false
+    },
+    "EmptyResult": {
+      "type": "object",
+      "additionalProperties": false
+    },
+    "ClientDescription": {
+      "description": "Who is connecting; shown in the worker registry.",
+      "type": "object",
+      "properties": {
+        "name": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 200
+        },
+        "version": {
+          "type": "string",
+          "maxLength": 100
+        },
+        "language": {
+          "type": "string",
+          "maxLength": 100
+        },
+        "host": {
+          "type": "string",
+          "maxLength": 255
+        },
+        "pid": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "role": {
+          "$ref": "#/$defs/ClientRole"
+        },
+        "labels": {
+          "type": "object",
+          "maxProperties": 64,
+          "additionalProperties": {
+            "type": "string",
+            "maxLength": 1000
+          }
+        }
+      },
+      "required": [
+        "name"
+      ],
+      "additionalProperties": false
+    },
+    "ClientRole": {
+      "description": "Labels the connection in the worker registry only.",
+      "enum": [
+        "worker",
+        "producer",
+        "monitor"
+      ]
+    },
+    "HelloParams": {
+      "type": "object",
+      "properties": {
+        "protocolVersions": {
+          "description": "The versions the client speaks.",
+          "type": "array",
+          "items": {
+            "type": "string",
+            "maxLength": 100
+          },
+          "minItems": 1,
+          "maxItems": 32
+        },
+        "nonce": {
+          "description": "32 bytes from a cryptographic RNG, base64.",
+          "type": "string",
+          "minLength": 40,
+          "maxLength": 100
+        },
+        "client": {
+          "$ref": "#/$defs/ClientDescription"
+        }
+      },
+      "required": [
+        "protocolVersions",
+        "nonce",
+        "client"
+      ],
+      "additionalProperties": false
+    },
+    "HelloResult": {
+      "type": "object",
+      "properties": {
+        "protocolVersion": {
+          "description": "The newest version both sides know.",
+          "type": "string"
+        },
+        "nonce": {
+          "description": "The server's fresh 32 bytes, base64.",
+          "type": "string"
+        },
+        "server": {
+          "type": "object",
+          "properties": {
+            "name": {
+              "type": "string"
+            },
+            "version": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "name",
+            "version"
+          ],
+          "additionalProperties": false
+        }
+      },
+      "required": [
+        "protocolVersion",
+        "nonce",
+        "server"
+      ],
+      "additionalProperties": false
+    },
+    "AuthenticateParams": {
+      "type": "object",
+      "properties": {
+        "proof": {
+          "description": "Lowercase hex HMAC-SHA256(authkey, \"taskwire-client\\n\" + serverNonce + \"\\n\" + clientNonce + \"\\n\" + protocolVersion).",
+          "type": "string"
+        }
+      },
+      "required": [
+        "proof"
+      ],
+      "additionalProperties": false
+    },
+    "Capabilities": {
+      "type": "object",
+      "properties": {
+        "events": {
+          "description": "events/subscribe is served.",
+          "type": "boolean"
+        },
+        "framings": {
+          "description": "The framings the server accepts.",
+          "type": "array",
+          "items": {
+            "enum": [
+              "ndjson",
+              "content-length"
+            ]
+          }
+        },
+        "autoCreateQueues": {
+          "description": "Queues are created on first use.",
+          "type": "boolean"
+        }
+      },
+      "required": [
+        "events",
+        "framings",
+        "autoCreateQueues"
+      ],
+      "additionalProperties": false
+    },
+    "Limits": {
+      "type": "object",
+      "properties": {
+        "maxFrameBytes": {
+          "description": "The largest frame the server reads.",
+          "type": "integer",
+          "minimum": 1
+        },
+        "maxPayloadBytes": {
+          "description": "The largest payload or result (as compact JSON).",
+          "type": "integer",
+          "minimum": 1
+        },
+        "maxBatch": {
+          "description": "The most tasks, acks, nacks or ids in one request, and the largest get max.",
+          "type": "integer",
+          "minimum": 1
+        },
+        "maxSubscriptions": {
+          "description": "The most subscriptions one session may hold.",
+          "type": "integer",
+          "minimum": 1
+        }
+      },
+      "required": [
+        "maxFrameBytes",
+        "maxPayloadBytes",
+        "maxBatch",
+        "maxSubscriptions"
+      ],
+      "additionalProperties": false
+    },
+    "AuthenticateResult": {
+      "type": "object",
+      "properties": {
+        "sessionId": {
+          "type": "string"
+        },
+        "serverProof": {
+          "description": "Lowercase hex HMAC-SHA256(authkey, \"taskwire-server\\n\" + serverNonce + \"\\n\" + clientNonce + \"\\n\" + protocolVersion).",
+          "type": "string"
+        },
+        "capabilities": {
+          "$ref": "#/$defs/Capabilities"
+        },
+        "limits": {
+          "$ref": "#/$defs/Limits"
+        }
+      },
+      "required": [
+        "sessionId",
+        "serverProof",
+        "capabilities",
+        "limits"
+      ],
+      "additionalProperties": false
+    },
+    "PingResult": {
+      "type": "object",
+      "properties": {
+        "time": {
+          "$ref": "#/$defs/Timestamp"
+        }
+      },
+      "required": [
+        "time"
+      ],
+      "additionalProperties": false
+    },
+    "DeclareParams": {
+      "type": "object",
+      "properties": {
+        "queue": {
+          "$ref": "#/$defs/QueueName"
+        },
+        "maxsize": {
+          "description": "Bound on ready + delayed + leased; 0 means unbounded.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "ttr": {
+          "description": "Default lease length (time to run) in seconds.",
+          "$ref": "#/$defs/Seconds",
+          "exclusiveMinimum": 0,
+          "type": "number"
+        },
+        "maxAttempts": {
+          "description": "Deliveries before a task is dead-lettered; 0 means unlimited.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "deadLetter": {
+          "description": "The dead-letter queue's name; null keeps dead tasks nowhere (they are dropped with a dead event). Default <queue>.dead.",
+          "oneOf": [
+            {
+              "$ref": "#/$defs/QueueName"
+            },
+            {
+              "type": "null"
+            }
+          ]
+        }
+      },
+      "required": [
+        "queue"
+      ],
+      "additionalProperties": false
+    },
+    "DeclareResult": {
+      "type": "object",
+      "properties": {
+        "queue": {
+          "$ref": "#/$defs/QueueName"
+        },
+        "created": {
+          "type": "boolean"
+        }
+      },
+      "required": [
+        "queue",
+        "created"
+      ],
+      "additionalProperties": false
+    },
+    "QueueParams": {
+      "type": "object",
+      "properties": {
+        "queue": {
+          "$ref": "#/$defs/QueueName"
+        }
+      },
+      "required": [
+        "queue"
+      ],
+      "additionalProperties": false
+    },
+    "QueueTotals": {
+      "description": "Counters since the manager started.",
+      "type": "object",
+      "properties": {
+        "put": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "acked": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "nacked": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "expired": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "deadLettered": {
+          "type": "integer",
+          "minimum": 0
+        }
+      },
+      "required": [
+        "put",
+        "acked",
+        "nacked",
+        "expired",
+        "deadLettered"
+      ],
+      "additionalProperties": false
+    },
+    "QueueStats": {
+      "type": "object",
+      "properties": {
+        "queue": {
+          "$ref": "#/$defs/QueueName"
+        },
+        "ready": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "leased": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "delayed": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "dead": {
+          "description": "Tasks waiting in this queue's dead-letter queue.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "maxsize": {
+          "description": "0 means unbounded.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "waitingGetters": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "waitingPutters": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "ttr": {
+          "$ref": "#/$defs/Seconds"
+        },
+        "maxAttempts": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "deadLetter": {
+          "oneOf": [
+            {
+              "$ref": "#/$defs/QueueName"
+            },
+            {
+              "type": "null"
+            }
+          ]
+        },
+        "totals": {
+          "$ref": "#/$defs/QueueTotals"
+        }
+      },
+      "required": [
+        "queue",
+        "ready",
+        "leased",
+        "delayed",
+        "dead",
+        "maxsize",
+        "waitingGetters",
+        "totals"
+      ],
+      "additionalProperties": false
+    },
+    "ListResult": {
+      "type": "object",
+      "properties": {
+        "queues": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/QueueStats"
+          }
+        }
+      },
+      "required": [
+        "queues"
+      ],
+      "additionalProperties": false
+    },
+    "TaskSpec": {
+      "type": "object",
+      "properties": {
+        "payload": {
+          "$ref": "#/$defs/JsonValue"
+        },
+        "priority": {
+          "description": "Higher first; default 0.",
+          "type": "integer",
+          "minimum": -1000000,
+          "maximum": 1000000
+        },
+        "delay": {
+          "description": "Seconds to hold the task back.",
+          "$ref": "#/$defs/Seconds"
+        },
+        "ttr": {
+          "description": "Lease length for this task, overriding the queue's.",
+          "$ref": "#/$defs/Seconds",
+          "exclusiveMinimum": 0,
+          "type": "number"
+        },
+        "replyTo": {
+          "description": "Queue that receives {taskId, result} when the task is acked with a result.",
+          "$ref": "#/$defs/QueueName"
+        },
+        "maxAttempts": {
+          "description": "Overrides the queue's maxAttempts; 0 means unlimited.",
+          "type": "integer",
+          "minimum": 0
+        }
+      },
+      "required": [
+        "payload"
+      ],
+      "additionalProperties": false
+    },
+    "PutParams": {
+      "type": "object",
+      "properties": {
+        "queue": {
+          "$ref": "#/$defs/QueueName"
+        },
+        "tasks": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/TaskSpec"
+          },
+          "minItems": 1
+        },
+        "timeout": {
+          "description": "Seconds to wait for room; absent: wait as long as it takes; 0: never block.",
+          "$ref": "#/$defs/Seconds"
+        }
+      },
+      "required": [
+        "queue",
+        "tasks"
+      ],
+      "additionalProperties": false
+    },
+    "PutResult": {
+      "type": "object",
+      "properties": {
+        "ids": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/TaskId"
+          }
+        }
+      },
+      "required": [
+        "ids"
+      ],
+      "additionalProperties": false
+    },
+    "GetParams": {
+      "type": "object",
+      "properties": {
+        "queue": {
+          "$ref": "#/$defs/QueueName"
+        },
+        "max": {
+          "description": "Up to this many tasks (default 1), returned as soon as one is ready.",
+          "type": "integer",
+          "minimum": 1
+        },
+        "timeout": {
+          "description": "Seconds to wait for a task; absent: wait until one arrives; 0: never block.",
+          "$ref": "#/$defs/Seconds"
+        },
+        "ttr": {
+          "description": "Lease length for these tasks, overriding task and queue.",
+          "$ref": "#/$defs/Seconds",
+          "exclusiveMinimum": 0,
+          "type": "number"
+        },
+        "autoAck": {
+          "description": "Remove the tasks on delivery (at-most-once).",
+          "type": "boolean"
+        }
+      },
+      "required": [
+        "queue"
+      ],
+      "additionalProperties": false
+    },
+    "Task": {
+      "type": "object",
+      "properties": {
+        "id": {
+          "$ref": "#/$defs/TaskId"
+        },
+        "queue": {
+          "$ref": "#/$defs/QueueName"
+        },
+        "payload": {
+          "$ref": "#/$defs/JsonValue"
+        },
+        "attempt": {
+          "description": "1 on the first delivery, plus one for every lease that ended without an ack.",
+          "type": "integer",
+          "minimum": 1
+        },
+        "priority": {
+          "type": "integer"
+        },
+        "enqueuedAt": {
+          "$ref": "#/$defs/Timestamp"
+        },
+        "leaseUntil": {
+          "description": "When the lease ends unless touched; absent when not leased (peek, autoAck).",
+          "$ref": "#/$defs/Timestamp"
+        },
+        "replyTo": {
+          "$ref": "#/$defs/QueueName"
+        },
+        "lastError": {
+          "description": "The error of the last nack, if any.",
+          "type": "string"
+        },
+        "deadLetteredFrom": {
+          "description": "On a dead letter: the queue it came from.",
+          "$ref": "#/$defs/QueueName"
+        }
+      },
+      "required": [
+        "id",
+        "queue",
+        "payload",
+        "attempt",
+        "priority",
+        "enqueuedAt"
+      ],
+      "additionalProperties": false
+    },
+    "GetResult": {
+      "type": "object",
+      "properties": {
+        "tasks": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/Task"
+          }
+        }
+      },
+      "required": [
+        "tasks"
+      ],
+      "additionalProperties": false
+    },
+    "Ack": {
+      "type": "object",
+      "properties": {
+        "id": {
+          "$ref": "#/$defs/TaskId"
+        },
+        "result": {
+          "$ref": "#/$defs/JsonValue"
+        }
+      },
+      "required": [
+        "id"
+      ],
+      "additionalProperties": false
+    },
+    "AckParams": {
+      "type": "object",
+      "properties": {
+        "acks": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/Ack"
+          },
+          "minItems": 1
+        }
+      },
+      "required": [
+        "acks"
+      ],
+      "additionalProperties": false
+    },
+    "AckResult": {
+      "type": "object",
+      "properties": {
+        "acked": {
+          "type": "integer",
+          "minimum": 0
+        }
+      },
+      "required": [
+        "acked"
+      ],
+      "additionalProperties": false
+    },
+    "Nack": {
+      "type": "object",
+      "properties": {
+        "id": {
+          "$ref": "#/$defs/TaskId"
+        },
+        "error": {
+          "description": "Why the task failed; kept as the task's lastError.",
+          "type": "string",
+          "maxLength": 10000
+        },
+        "delay": {
+          "description": "Seconds before the retry; default: exponential back-off.",
+          "$ref": "#/$defs/Seconds"
+        },
+        "retry": {
+          "description": "false: the failure is permanent, so the task goes to the dead-letter queue at once instead of being retried (default true).",
+          "type": "boolean"
+        }
+      },
+      "required": [
+        "id"
+      ],
+      "additionalProperties": false
+    },
+    "NackParams": {
+      "type": "object",
+      "properties": {
+        "nacks": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/Nack"
+          },
+          "minItems": 1
+        }
+      },
+      "required": [
+        "nacks"
+      ],
+      "additionalProperties": false
+    },
+    "NackResult": {
+      "type": "object",
+      "properties": {
+        "nacked": {
+          "type": "integer",
+          "minimum": 0
+        }
+      },
+      "required": [
+        "nacked"
+      ],
+      "additionalProperties": false
+    },
+    "TouchParams": {
+      "type": "object",
+      "properties": {
+        "ids": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/TaskId"
+          },
+          "minItems": 1
+        },
+        "ttr": {
+          "description": "New lease length from now; default: each task's lease length.",
+          "$ref": "#/$defs/Seconds",
+          "exclusiveMinimum": 0,
+          "type": "number"
+        }
+      },
+      "required": [
+        "ids"
+      ],
+      "additionalProperties": false
+    },
+    "TouchResult": {
+      "type": "object",
+      "properties": {
+        "leaseUntil": {
+          "description": "The earliest new lease end among the tasks.",
+          "$ref": "#/$defs/Timestamp"
+        }
+      },
+      "required": [
+        "leaseUntil"
+      ],
+      "additionalProperties": false
+    },
+    "JoinParams": {
+      "type": "object",
+      "properties": {
+        "queue": {
+          "$ref": "#/$defs/QueueName"
+        },
+        "timeout": {
+          "description": "Seconds to wait; absent: as long as it takes; 0: never block.",
+          "$ref": "#/$defs/Seconds"
+        }
+      },
+      "required": [
+        "queue"
+      ],
+      "additionalProperties": false
+    },
+    "JoinResult": {
+      "type": "object",
+      "properties": {
+        "done": {
+          "type": "boolean"
+        }
+      },
+      "required": [
+        "done"
+      ],
+      "additionalProperties": false
+    },
+    "PeekParams": {
+      "type": "object",
+      "properties": {
+        "queue": {
+          "$ref": "#/$defs/QueueName"
+        },
+        "max": {
+          "description": "Default 1.",
+          "type": "integer",
+          "minimum": 1
+        }
+      },
+      "required": [
+        "queue"
+      ],
+      "additionalProperties": false
+    },
+    "PeekResult": {
+      "type": "object",
+      "properties": {
+        "tasks": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/Task"
+          }
+        }
+      },
+      "required": [
+        "tasks"
+      ],
+      "additionalProperties": false
+    },
+    "PurgeResult": {
+      "type": "object",
+      "properties": {
+        "removed": {
+          "type": "integer",
+          "minimum": 0
+        }
+      },
+      "required": [
+        "removed"
+      ],
+      "additionalProperties": false
+    },
+    "ClientInfo": {
+      "type": "object",
+      "properties": {
+        "sessionId": {
+          "type": "string"
+        },
+        "name": {
+          "type": "string"
+        },
+        "role": {
+          "$ref": "#/$defs/ClientRole"
+        },
+        "version": {
+          "type": "string"
+        },
+        "language": {
+          "type": "string"
+        },
+        "host": {
+          "type": "string"
+        },
+        "pid": {
+          "type": "integer"
+        },
+        "address": {
+          "description": "The peer's address and port as the server sees it.",
+          "type": "string"
+        },
+        "connectedAt": {
+          "$ref": "#/$defs/Timestamp"
+        },
+        "lastSeenAt": {
+          "$ref": "#/$defs/Timestamp"
+        },
+        "leased": {
+          "description": "Tasks this session holds now.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "acked": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "nacked": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "labels": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          }
+        }
+      },
+      "required": [
+        "sessionId",
+        "name",
+        "role",
+        "address",
+        "connectedAt",
+        "lastSeenAt",
+        "leased",
+        "acked",
+        "nacked"
+      ],
+      "additionalProperties": false
+    },
+    "ClientsResult": {
+      "type": "object",
+      "properties": {
+        "clients": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/ClientInfo"
+          }
+        }
+      },
+      "required": [
+        "clients"
+      ],
+      "additionalProperties": false
+    },
+    "ManagerStats": {
+      "description": "The result of manager/stats: counters since the manager started, and the state of its queues now.",
+      "type": "object",
+      "properties": {
+        "version": {
+          "description": "The server software's version.",
+          "type": "string"
+        },
+        "startedAt": {
+          "$ref": "#/$defs/Timestamp"
+        },
+        "uptime": {
+          "description": "Seconds since the manager started.",
+          "type": "number",
+          "minimum": 0
+        },
+        "connections": {
+          "$ref": "#/$defs/ConnectionCounters"
+        },
+        "authFailures": {
+          "description": "Failed session/authenticate requests.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "frames": {
+          "$ref": "#/$defs/TrafficCounters"
+        },
+        "bytes": {
+          "$ref": "#/$defs/TrafficCounters"
+        },
+        "events": {
+          "$ref": "#/$defs/EventCounters"
+        },
+        "leases": {
+          "$ref": "#/$defs/LeaseCounters"
+        },
+        "memory": {
+          "$ref": "#/$defs/MemoryUsage"
+        },
+        "rateWindow": {
+          "description": "Seconds the queues' rates were measured over: about the last minute, less while the manager is younger than that.",
+          "type": "number",
+          "minimum": 0
+        },
+        "queues": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/QueueActivity"
+          }
+        }
+      },
+      "required": [
+        "version",
+        "startedAt",
+        "uptime",
+        "connections",
+        "authFailures",
+        "frames",
+        "bytes",
+        "events",
+        "leases",
+        "memory",
+        "rateWindow",
+        "queues"
+      ],
+      "additionalProperties": false
+    },
+    "ConnectionCounters": {
+      "description": "Connections of the manager.",
+      "type": "object",
+      "properties": {
+        "current": {
+          "description": "Open connections, authenticated or not.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "sessions": {
+          "description": "Open connections that have authenticated.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "total": {
+          "description": "Connections accepted since the manager started (refused ones not included).",
+          "type": "integer",
+          "minimum": 0
+        },
+        "refused": {
+          "description": "Connections refused over a connection limit.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "dropped": {
+          "description": "Connections the server closed because of a limit: the handshake deadline, a frame left unfinished, output the peer did not read.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "tlsFailures": {
+          "description": "TLS handshakes that failed (0 without TLS).",
+          "type": "integer",
+          "minimum": 0
+        }
+      },
+      "required": [
+        "current",
+        "sessions",
+        "total",
+        "refused",
+        "dropped",
+        "tlsFailures"
+      ],
+      "additionalProperties": false
+    },
+    "TrafficCounters": {
+      "description": "Frames or bytes since the manager started, after TLS.",
+      "type": "object",
+      "properties": {
+        "received": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "sent": {
+          "type": "integer",
+          "minimum": 0
+        }
+      },
+      "required": [
+        "received",
+        "sent"
+      ],
+      "additionalProperties": false
+    },
+    "EventCounters": {
+      "description": "events/event notifications since the manager started.",
+      "type": "object",
+      "properties": {
+        "sent": {
+          "description": "Notifications written to subscribers.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "dropped": {
+          "description": "Notifications dropped because the subscriber's connection was too far behind (§6.1).",
+          "type": "integer",
+          "minimum": 0
+        }
+      },
+      "required": [
+        "sent",
+        "dropped"
+      ],
+      "additionalProperties": false
+    },
+    "LeaseCounters": {
+      "description": "Leases of every queue.",
+      "type": "object",
+      "properties": {
+        "held": {
+          "description": "Leases held now.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "expired": {
+          "description": "Leases that ended because their ttr ran out, since the manager started.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "released": {
+          "description": "Leases given back because their session closed or the manager shut down, since the manager started.",
+          "type": "integer",
+          "minimum": 0
+        }
+      },
+      "required": [
+        "held",
+        "expired",
+        "released"
+      ],
+      "additionalProperties": false
+    },
+    "MemoryUsage": {
+      "description": "The manager process's memory, in bytes.",
+      "type": "object",
+      "properties": {
+        "rss": {
+          "description": "Resident set size.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "heapUsed": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "heapTotal": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "external": {
+          "description": "Memory outside the JavaScript heap, such as buffers.",
+          "type": "integer",
+          "minimum": 0
+        }
+      },
+      "required": [
+        "rss",
+        "heapUsed",
+        "heapTotal",
+        "external"
+      ],
+      "additionalProperties": false
+    },
+    "QueueActivity": {
+      "description": "One queue's depth now and its rates over rateWindow.",
+      "type": "object",
+      "properties": {
+        "queue": {
+          "$ref": "#/$defs/QueueName"
+        },
+        "ready": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "leased": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "delayed": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "putsPerSecond": {
+          "description": "Tasks that entered the queue per second (QueueTotals.put).",
+          "type": "number",
+          "minimum": 0
+        },
+        "acksPerSecond": {
+          "description": "Tasks acked per second (QueueTotals.acked).",
+          "type": "number",
+          "minimum": 0
+        }
+      },
+      "required": [
+        "queue",
+        "ready",
+        "leased",
+        "delayed",
+        "putsPerSecond",
+        "acksPerSecond"
+      ],
+      "additionalProperties": false
+    },
+    "EventKind": {
+      "enum": [
+        "put",
+        "get",
+        "ack",
+        "nack",
+        "expired",
+        "dead",
+        "purge",
+        "client-connected",
+        "client-disconnected"
+      ]
+    },
+    "SubscribeParams": {
+      "type": "object",
+      "properties": {
+        "queues": {
+          "description": "Only events of these queues (client events always pass); absent: all.",
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/QueueName"
+          },
+          "maxItems": 1000
+        },
+        "kinds": {
+          "description": "Only these kinds; absent: all.",
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/EventKind"
+          }
+        },
+        "includePayload": {
+          "description": "Carry task payloads on put, get and dead events (results on ack events are always carried).",
+          "type": "boolean"
+        }
+      },
+      "additionalProperties": false
+    },
+    "SubscribeResult": {
+      "type": "object",
+      "properties": {
+        "subscription": {
+          "type": "string"
+        }
+      },
+      "required": [
+        "subscription"
+      ],
+      "additionalProperties": false
+    },
+    "UnsubscribeParams": {
+      "type": "object",
+      "properties": {
+        "subscription": {
+          "type": "string"
+        }
+      },
+      "required": [
+        "subscription"
+      ],
+      "additionalProperties": false
+    },
+    "Event": {
+      "type": "object",
+      "properties": {
+        "subscription": {
+          "type": "string"
+        },
+        "kind": {
+          "$ref": "#/$defs/EventKind"
+        },
+        "queue": {
+          "$ref": "#/$defs/QueueName"
+        },
+        "taskId": {
+          "$ref": "#/$defs/TaskId"
+        },
+        "attempt": {
+          "type": "integer",
+          "minimum": 1
+        },
+        "payload": {
+          "$ref": "#/$defs/JsonValue"
+        },
+        "result": {
+          "$ref": "#/$defs/JsonValue"
+        },
+        "error": {
+          "type": "string"
+        },
+        "count": {
+          "description": "On purge: how many tasks were removed.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "client": {
+          "description": "The session that caused the event, or that connected or disconnected.",
+          "$ref": "#/$defs/EventClient"
+        },
+        "at": {
+          "$ref": "#/$defs/Timestamp"
+        }
+      },
+      "required": [
+        "subscription",
+        "kind",
+        "at"
+      ],
+      "additionalProperties": false
+    },
+    "EventClient": {
+      "type": "object",
+      "properties": {
+        "sessionId": {
+          "type": "string"
+        },
+        "name": {
+          "type": "string"
+        },
+        "role": {
+          "$ref": "#/$defs/ClientRole"
+        },
+        "address": {
+          "type": "string"
+        }
+      },
+      "required": [
+        "sessionId",
+        "name"
+      ],
+      "additionalProperties": false
+    },
+    "CancelParams": {
+      "type": "object",
+      "properties": {
+        "id": {
+          "type": [
+            "integer",
+            "string"
+          ]
+        }
+      },
+      "required": [
+        "id"
+      ],
+      "additionalProperties": false
+    },
+    "ErrorData": {
+      "description": "The data member of an error response. Application errors (1000-1999) always carry reason.",
+      "type": "object",
+      "properties": {
+        "reason": {
+          "type": "string"
+        },
+        "field": {
+          "description": "-32602: JSON Pointer of the offending field.",
+          "type": "string"
+        },
+        "limit": {
+          "description": "-32004, 1004, 1005: the limit's name or size.",
+          "type": [
+            "string",
+            "integer"
+          ]
+        },
+        "max": {
+          "type": "integer"
+        },
+        "supported": {
+          "description": "-32003: the versions the server speaks.",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "ids": {
+          "description": "1003: the task ids not held.",
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        },
+        "queue": {
+          "type": "string"
+        },
+        "maxsize": {
+          "description": "1002: the queue's maxsize.",
+          "type": "integer"
+        }
+      }
+    },
+    "JsonRpcRequest": {
+      "type": "object",
+      "properties": {
+        "jsonrpc": {
+          "const": "2.0"
+        },
+        "id": {
+          "type": [
+            "integer",
+            "string"
+          ]
+        },
+        "method": {
+          "type": "string"
+        },
+        "params": {
+          "type": [
+            "object",
+            "array"
+          ]
+        }
+      },
+      "required": [
+        "jsonrpc",
+        "id",
+        "method"
+      ],
+      "additionalProperties": false
+    },
+    "JsonRpcNotification": {
+      "type": "object",
+      "properties": {
+        "jsonrpc": {
+          "const": "2.0"
+        },
+        "method": {
+          "type": "string"
+        },
+        "params": {
+          "type": [
+            "object",
+            "array"
+          ]
+        }
+      },
+      "required": [
+        "jsonrpc",
+        "method"
+      ],
+      "additionalProperties": false
+    },
+    "JsonRpcError": {
+      "type": "object",
+      "properties": {
+        "code": {
+          "type": "integer"
+        },
+        "message": {
+          "type": "string"
+        },
+        "data": {
+          "$ref": "#/$defs/ErrorData"
+        }
+      },
+      "required": [
+        "code",
+        "message"
+      ],
+      "additionalProperties": false
+    },
+    "JsonRpcResponse": {
+      "type": "object",
+      "properties": {
+        "jsonrpc": {
+          "const": "2.0"
+        },
+        "id": {
+          "type": [
+            "integer",
+            "string",
+            "null"
+          ]
+        },
+        "result": true,
+        "error": {
+          "$ref": "#/$defs/JsonRpcError"
+        }
+      },
+      "required": [
+        "jsonrpc",
+        "id"
+      ],
+      "oneOf": [
+        {
+          "required": [
+            "result"
+          ],
+          "properties": {
+            "result": true
+          }
+        },
+        {
+          "required": [
+            "error"
+          ],
+          "properties": {
+            "error": true
+          }
+        }
+      ],
+      "additionalProperties": false
+    }
+  }
+};
