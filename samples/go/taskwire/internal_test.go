@@ -138,3 +138,20 @@ func TestDurationsOnTheWire(t *testing.T) {
 		t.Errorf("1.5 s: got %v", s)
 	}
 }
+
+// The back-off doubles from InitialDelay up to MaxDelay, each delay drawn between half and
+// all of its step, and never overflows however long the manager stays away.
+func TestReconnectDelaySchedule(t *testing.T) {
+	r := ReconnectOptions{InitialDelay: 100 * time.Millisecond, MaxDelay: 5 * time.Second}.withDefaults()
+	for attempt := 1; attempt <= 200; attempt++ {
+		step := min(100*time.Millisecond<<min(attempt-1, 10), 5*time.Second)
+		for range 20 {
+			if d := r.delay(attempt); d < step/2 || d > step {
+				t.Fatalf("attempt %d waits %v, want between %v and %v", attempt, d, step/2, step)
+			}
+		}
+	}
+	if d := (ReconnectOptions{}).withDefaults(); d.InitialDelay != DefaultReconnectInitialDelay || d.MaxDelay != DefaultReconnectMaxDelay || d.MaxAttempts != 0 {
+		t.Errorf("defaults %+v", d)
+	}
+}
