@@ -2,6 +2,7 @@ package taskwire
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -153,5 +154,14 @@ func TestReconnectDelaySchedule(t *testing.T) {
 	}
 	if d := (ReconnectOptions{}).withDefaults(); d.InitialDelay != DefaultReconnectInitialDelay || d.MaxDelay != DefaultReconnectMaxDelay || d.MaxAttempts != 0 {
 		t.Errorf("defaults %+v", d)
+	}
+}
+
+func TestReconnectDelayWithHugeBounds(t *testing.T) {
+	r := ReconnectOptions{InitialDelay: time.Hour, MaxDelay: math.MaxInt64}.withDefaults()
+	for _, attempt := range []int{1, 2, 40, 100, 10_000} {
+		if d := r.delay(attempt); d < time.Hour/2 {
+			t.Fatalf("attempt %d waits %v: the doubling overflowed", attempt, d)
+		}
 	}
 }

@@ -48,14 +48,20 @@ func (r ReconnectOptions) withDefaults() ReconnectOptions {
 
 // delay is the wait before the given attempt (1 for the first).
 func (r ReconnectOptions) delay(attempt int) time.Duration {
-	d := r.MaxDelay
-	if attempt <= 32 { // beyond, the doubling has long passed any MaxDelay
-		d = min(r.InitialDelay<<(attempt-1), r.MaxDelay)
-		if d <= 0 { // overflowed
-			d = r.MaxDelay
+	step := r.InitialDelay
+	for i := 1; i < attempt && step < r.MaxDelay; i++ {
+		if step > r.MaxDelay/2 {
+			step = r.MaxDelay // doubling would pass it (or overflow)
+			break
 		}
+		step *= 2
 	}
-	return time.Duration(float64(d) * (0.5 + rand.Float64()/2))
+	step = min(step, r.MaxDelay)
+	d := time.Duration(float64(step) * (0.5 + rand.Float64()/2))
+	if d <= 0 || d > step { // float rounding at the top of the range
+		d = step
+	}
+	return d
 }
 
 // ConnectionEventKind names a change in a Client's connection.
