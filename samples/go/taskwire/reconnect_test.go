@@ -1,8 +1,10 @@
 package taskwire_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -530,5 +532,101 @@ func TestReconnectDisabled(t *testing.T) {
 	}
 	if client.Connected() || len(events.all()) != 1 {
 		t.Errorf("connected %v, events %v: want one disconnected event and nothing more", client.Connected(), events.all())
+	}
+}
+
+// fakeManagers serves one connection with each of serves, in order, on one port.
+func fakeManagers(t *testing.T, serves ...func(p *fakePeer) error) string {
+	t.Helper()
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		defer listener.Close()
+		for _, serve := range serves {
+			conn, err := listener.Accept()
+			if err != nil {
+				done <- err
+				return
+			}
+			conn.SetDeadline(time.Now().Add(20 * time.Second))
+			err = serve(&fakePeer{t: t, conn: conn, lines: bufio.NewReader(conn)})
+			conn.Close()
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	t.Cleanup(func() {
+		listener.Close()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("fake manager: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("fake manager: did not finish")
+		}
+	})
+	return listener.Addr().String()
+}
+
+// Retrying cannot fix a peer that cannot prove the key or a manager that speaks none of
+// our versions: the client stops at the first such answer.
+func TestReconnectStopsAtAnImpostorOrAVersionMismatch(t *testing.T) {
+	// An honest manager that answers one ping and goes away.
+	honestThenGone := func(p *fakePeer) error {
+		if err := p.handshake(fakeKey); err != nil {
+			return err
+		}
+		ping, err := p.read("session/ping")
+		if err != nil {
+			return err
+		}
+		return p.reply(ping, map[string]string{"time": "2026-11-03T09:14:07.512Z"})
+	}
+	cases := []struct {
+		name  string
+		then  func(p *fakePeer) error
+		match error
+	}{
+		{"impostor", func(p *fakePeer) error { return p.handshake("a key the impostor guessed") }, taskwire.ErrServerProof},
+		{"version", func(p *fakePeer) error {
+			hello, err := p.read("session/hello")
+			if err != nil {
+				return err
+			}
+			return p.send(map[string]any{"jsonrpc": "2.0", "id": hello.ID, "error": map[string]any{
+				"code": -32003, "message": "unsupported protocol version", "data": map[string]any{"supported": []string{"2031-01"}},
+			}})
+		}, taskwire.ErrUnsupportedProtocolVersion},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			addr := fakeManagers(t, honestThenGone, c.then)
+			events := newConnectionLog()
+			client, err := taskwire.Dial(testContext(t), taskwire.Options{Addr: addr, Authkey: []byte(fakeKey), Reconnect: fastReconnect, OnConnectionEvent: events.record})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { client.Close() })
+			if _, err := client.Ping(testContext(t)); err != nil {
+				t.Fatal(err)
+			}
+			gaveUp := events.waitFor(t, "gave-up", kind(taskwire.GaveUp))
+			if !errors.Is(gaveUp.Err, c.match) || !errors.Is(client.Err(), c.match) {
+				t.Fatalf("gave up with %v (client error %v), want %v", gaveUp.Err, client.Err(), c.match)
+			}
+			if _, err := client.Ping(testContext(t)); !errors.Is(err, c.match) {
+				t.Errorf("ping: %v, want %v", err, c.match)
+			}
+			if n := events.count(taskwire.Reconnecting); n != 1 {
+				t.Errorf("%d attempts, want 1: %v", n, events.all())
+			}
+		})
 	}
 }
