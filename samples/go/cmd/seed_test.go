@@ -249,3 +249,86 @@ func TestWorkerWithTheWrongKey(t *testing.T) {
 		t.Errorf("stderr: %s", &worker.stderr)
 	}
 }
+
+// The manager restarts (on the same port and data dir) while the worker program has a task
+// in hand: the worker reconnects, reports the lost lease, runs the task again (attempt 2)
+// and goes on with new tasks.
+func TestWorkerCarriesOnWhenTheManagerRestarts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	programs(t)
+	manager, err := managertest.Start(t.TempDir(), "--data-dir", filepath.Join(t.TempDir(), "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := manager.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	client, err := taskwire.Dial(ctx, taskwire.Options{Addr: manager.Addr, AuthkeyFile: manager.AuthkeyFile, Name: "go-cmd-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	tasks, results := client.Queue("tasks"), client.Queue("results")
+
+	// Each "download" takes 3 s: time enough to restart the manager during the first.
+	worker := start(ctx, t, "worker", nil, "-addr", manager.Addr, "-authkey-file", manager.AuthkeyFile, "-sleep", "3s", "-timeout", "1m")
+	waitForGetters(ctx, t, tasks, 1)
+	first, err := tasks.Put(ctx, "image_url_0", taskwire.WithReplyTo("results"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for held(ctx, t, client) != 1 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := manager.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := manager.StartAgain(); err != nil {
+		t.Fatal(err)
+	}
+	second, err := tasks.Put(ctx, "image_url_1", taskwire.WithReplyTo("results")) // waits for the test client's own reconnect
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for range 2 {
+		result, err := results.Get(ctx, taskwire.GetOptions{Timeout: 30 * time.Second})
+		if err != nil {
+			t.Fatalf("waiting for results: %v\nworker stdout:\n%s\nstderr:\n%s", err, &worker.stdout, &worker.stderr)
+		}
+		var routed struct {
+			TaskID string `json:"taskId"`
+			Result string `json:"result"`
+		}
+		if err := result.Decode(&routed); err != nil {
+			t.Fatal(err)
+		}
+		got[routed.TaskID+" "+routed.Result] = true
+		if err := result.Ack(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !got[first+" image_url_0 ---> success"] || !got[second+" image_url_1 ---> success"] {
+		t.Errorf("results %v", got)
+	}
+
+	if err := worker.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	worker.wait(t, 130)
+	out := worker.stdout.String()
+	for _, want := range []string{
+		"lost the connection to the manager",
+		"reconnected to the manager",
+		fmt.Sprintf("task %s went back to the queue with the lost connection; it will be run again", first),
+		fmt.Sprintf("run task %s: image_url_0 (attempt 2)", first),
+		fmt.Sprintf("run task %s: image_url_1 (attempt 1)", second),
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the worker did not print %q:\n%s", want, out)
+		}
+	}
+}

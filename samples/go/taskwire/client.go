@@ -7,12 +7,43 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 )
 
+// Client is a connection to a manager that reconnects by itself (see Options.Reconnect).
+// It is safe for concurrent use.
+type Client struct {
+	addr      string
+	key       []byte
+	tls       *tls.Config
+	me        clientDescription
+	reconnect ReconnectOptions // with its defaults applied
+	onEvent   func(ConnectionEvent)
+
+	// life ends with Close: it cancels a reconnect's wait and dial.
+	life context.Context
+	stop context.CancelFunc
+
+	mu      sync.Mutex
+	conn    *conn                      // the current connection (possibly closed while reconnecting)
+	err     error                      // set once the client is closed for good; requests return it
+	done    chan struct{}              // closed when err is set
+	changed chan struct{}              // closed and replaced whenever conn or err changes
+	subs    map[*subscription]struct{} // re-established on every new connection
+
+	// subMu orders subscribing against re-subscribing after a reconnect, so that no
+	// subscription is made on a connection that is being replaced and then forgotten.
+	subMu sync.Mutex
+	// eventsMu keeps connection events in order: one drop's events are all reported before
+	// the next drop's.
+	eventsMu sync.Mutex
+}
+
 // Dial connects to a manager and runs the handshake: the client proves it holds the key,
 // then checks the manager's proof. When ctx has no deadline, connecting and the handshake
-// are bounded by DefaultDialTimeout.
+// are bounded by DefaultDialTimeout. The first connection is not retried, so that a wrong
+// address or key is reported at once; later drops are (see Options.Reconnect).
 //
 // A wrong key gives an error for which errors.Is(err, ErrAuthenticationFailed) holds; a
 // peer that cannot prove it holds the key gives ErrServerProof.
@@ -21,25 +52,90 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr := resolveAddr(opts.Addr)
+	c := &Client{
+		addr:      resolveAddr(opts.Addr),
+		key:       key,
+		tls:       opts.TLS,
+		me:        opts.description(),
+		reconnect: opts.Reconnect.withDefaults(),
+		onEvent:   opts.OnConnectionEvent,
+		done:      make(chan struct{}),
+		changed:   make(chan struct{}),
+		subs:      map[*subscription]struct{}{},
+	}
+	c.life, c.stop = context.WithCancel(context.Background())
+	cn, err := c.connect(ctx)
+	if err == nil {
+		if err = c.publish(cn); err != nil {
+			cn.close(err)
+		}
+	}
+	if err != nil {
+		c.stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// connect opens a connection and runs the handshake.
+func (c *Client) connect(ctx context.Context) (*conn, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultDialTimeout)
 		defer cancel()
 	}
-	conn, err := dialConn(ctx, addr, opts.TLS)
+	netConn, err := dialConn(ctx, c.addr, c.tls)
 	if err != nil {
-		return nil, fmt.Errorf("taskwire: cannot connect to the manager at %s: %w", addr, err)
+		return nil, fmt.Errorf("taskwire: cannot connect to the manager at %s: %w", c.addr, err)
 	}
-	c := newClient(conn, addr)
-	if err := c.handshake(ctx, key, opts.description()); err != nil {
-		c.Close()
+	cn := newConn(netConn, c.addr, c.connectionLost)
+	if err := cn.handshake(ctx, c.key, c.me); err != nil {
+		cn.close(fmt.Errorf("%w: the handshake failed", ErrClosed))
 		if errors.Is(err, ErrServerProof) {
-			return nil, fmt.Errorf("%w: the peer at %s is not the manager you meant to reach", err, addr)
+			return nil, fmt.Errorf("%w: the peer at %s is not the manager you meant to reach", err, c.addr)
 		}
-		return nil, fmt.Errorf("%w (handshake with %s)", err, addr)
+		return nil, fmt.Errorf("%w (handshake with %s)", err, c.addr)
 	}
-	return c, nil
+	return cn, nil
+}
+
+// publish makes cn the connection requests use. It fails when cn has already dropped
+// (its drop went unnoticed, as it was not yet the client's) or the client was closed;
+// the caller then closes cn.
+func (c *Client) publish(cn *conn) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
+	}
+	// Checked under c.mu: a drop from now on finds cn published and starts a reconnect.
+	if err := cn.err(); err != nil {
+		return err
+	}
+	c.conn = cn
+	c.signalLocked()
+	return nil
+}
+
+// signalLocked wakes whoever waits for a connection or for the client's end.
+func (c *Client) signalLocked() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// endLocked closes the client for good with err and returns the subscriptions to end.
+func (c *Client) endLocked(err error) []*subscription {
+	if c.err == nil {
+		close(c.done)
+	}
+	c.err = err
+	subs := make([]*subscription, 0, len(c.subs))
+	for sub := range c.subs {
+		subs = append(subs, sub)
+	}
+	c.subs = map[*subscription]struct{}{}
+	c.signalLocked()
+	return subs
 }
 
 // dialConn opens the TCP (or TLS) connection. Go sets TCP_NODELAY on TCP connections by
@@ -52,20 +148,71 @@ func dialConn(ctx context.Context, addr string, config *tls.Config) (net.Conn, e
 	return dialer.DialContext(ctx, "tcp", addr)
 }
 
+// current returns the connection to send on, waiting for a reconnect in progress (as long
+// as ctx allows). It returns the client's error once it is closed for good.
+func (c *Client) current(ctx context.Context) (*conn, error) {
+	for {
+		c.mu.Lock()
+		cn, err, changed := c.conn, c.err, c.changed
+		c.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		if !cn.isClosed() {
+			return cn, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (waiting to reconnect to the manager at %s)", ctx.Err(), c.addr)
+		}
+	}
+}
+
+// call sends a request on the current connection.
+func (c *Client) call(ctx context.Context, method string, params, result any, onResult func(json.RawMessage)) error {
+	_, err := c.callOn(ctx, method, params, result, onResult)
+	return err
+}
+
+// callOn is call that also returns the connection the request went on, for the leases
+// its answer grants.
+func (c *Client) callOn(ctx context.Context, method string, params, result any, onResult func(json.RawMessage)) (*conn, error) {
+	cn, err := c.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return cn, cn.call(ctx, method, params, result, onResult)
+}
+
+// Call sends any request of the protocol and decodes its result into result (which may
+// be nil). It is the way to methods this package does not wrap, such as queue/declare.
+func (c *Client) Call(ctx context.Context, method string, params, result any) error {
+	return c.call(ctx, method, params, result, nil)
+}
+
+// session is the current (or last) connection, for what its handshake said.
+func (c *Client) session() *conn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.conn
+}
+
 // Addr is the manager's address as dialled.
 func (c *Client) Addr() string { return c.addr }
 
-// SessionID is the id the manager gave this connection's session.
-func (c *Client) SessionID() string { return c.sessionID }
+// SessionID is the id the manager gave the current connection's session; a reconnect
+// opens a new session with a new id.
+func (c *Client) SessionID() string { return c.session().sessionID }
 
 // ProtocolVersion is the protocol version the manager chose in the handshake.
-func (c *Client) ProtocolVersion() string { return c.protocolVersion }
+func (c *Client) ProtocolVersion() string { return c.session().protocolVersion }
 
 // Limits are the limits the manager announced: batch, frame and payload sizes.
-func (c *Client) Limits() Limits { return c.limits }
+func (c *Client) Limits() Limits { return c.session().limits }
 
 // Capabilities are what the manager announced it supports.
-func (c *Client) Capabilities() Capabilities { return c.capabilities }
+func (c *Client) Capabilities() Capabilities { return c.session().capabilities }
 
 // Queue returns a handle on the named queue. Handles are cheap; the manager creates the
 // queue on first use (unless it runs with --no-auto-create).
@@ -101,22 +248,52 @@ func (c *Client) Queues(ctx context.Context) ([]QueueStats, error) {
 }
 
 // AckMany completes several tasks this client holds in one request, all or none, and
-// returns how many were acked. If any is not held (ErrLeaseUnknown), none is acked.
+// returns how many were acked. If any is not held (ErrLeaseUnknown), none is acked. It goes
+// on the current connection: ids leased on an earlier connection are not held there and
+// give ErrLeaseUnknown (Task.Ack tells a lost lease apart with ErrLeaseLost).
 func (c *Client) AckMany(ctx context.Context, acks ...Ack) (int, error) {
 	wire := make([]wireAck, len(acks))
 	for i, ack := range acks {
-		wire[i].ID = ack.ID
-		if ack.Result != nil {
-			result, err := json.Marshal(ack.Result)
-			if err != nil {
-				return 0, fmt.Errorf("taskwire: encode the result of task %s: %w", ack.ID, err)
-			}
-			wire[i].Result = result
+		w, err := ack.wire()
+		if err != nil {
+			return 0, err
 		}
+		wire[i] = w
 	}
 	var result struct {
 		Acked int `json:"acked"`
 	}
 	err := c.call(ctx, "task/ack", map[string]any{"acks": wire}, &result, nil)
 	return result.Acked, err
+}
+
+// wire encodes the ack's result.
+func (ack Ack) wire() (wireAck, error) {
+	w := wireAck{ID: ack.ID}
+	if ack.Result != nil {
+		result, err := json.Marshal(ack.Result)
+		if err != nil {
+			return wireAck{}, fmt.Errorf("taskwire: encode the result of task %s: %w", ack.ID, err)
+		}
+		w.Result = result
+	}
+	return w, nil
+}
+
+// Close closes the client: the connection, a reconnect in progress and every
+// subscription. The manager gives the tasks this client holds back to their queues at
+// once (each redelivered with its attempt plus one); requests still waiting, and any made
+// later, fail with ErrClosed. Close returns at once, also during a reconnect's back-off.
+func (c *Client) Close() error {
+	closed := fmt.Errorf("%w: the client was closed", ErrClosed)
+	c.mu.Lock()
+	subs := c.endLocked(closed)
+	cn := c.conn
+	c.mu.Unlock()
+	c.stop()
+	for _, sub := range subs {
+		sub.end()
+	}
+	cn.close(closed)
+	return nil
 }

@@ -25,20 +25,24 @@ const cancelGrace = 5 * time.Second
 // $/cancelRequest (spec §6.2).
 var blocking = map[string]bool{"queue/get": true, "queue/put": true, "queue/join": true}
 
-// Client is an authenticated connection to a manager. It is safe for concurrent use.
-type Client struct {
-	conn net.Conn
-	addr string
+// conn is one connection to a manager and, after the handshake, its session. A Client
+// holds one at a time and replaces it when it reconnects; a conn never reconnects.
+type conn struct {
+	netConn net.Conn
+	addr    string
 
 	writeMu sync.Mutex // one frame at a time, each in one Write
 	lastID  atomic.Int64
 
 	mu       sync.Mutex
 	pending  map[int64]*pendingCall
-	subs     map[string]*subscription
-	closeErr error // set once the connection is closed, for good
-	frameErr error // the last error the manager answered to a frame rather than a request
+	subs     map[string]*subscription // by the manager's subscription id on this connection
+	closeErr error                    // set once the connection is closed
+	frameErr error                    // the last error the manager answered to a frame rather than a request
 
+	// onClose runs once on the reader goroutine after the connection closed and every
+	// pending call failed; the Client decides there whether to reconnect.
+	onClose    func(*conn)
 	readerDone chan struct{}
 
 	// Set by the handshake and read-only afterwards.
@@ -61,47 +65,51 @@ type response struct {
 	err    error
 }
 
-func newClient(conn net.Conn, addr string) *Client {
-	c := &Client{
-		conn:       conn,
+func newConn(netConn net.Conn, addr string, onClose func(*conn)) *conn {
+	cn := &conn{
+		netConn:    netConn,
 		addr:       addr,
 		pending:    map[int64]*pendingCall{},
 		subs:       map[string]*subscription{},
+		onClose:    onClose,
 		readerDone: make(chan struct{}),
 	}
-	go c.readLoop()
-	return c
+	go cn.readLoop()
+	return cn
 }
 
-// Call sends any request of the protocol and decodes its result into result (which may
-// be nil). It is the way to methods this package does not wrap, such as queue/declare.
-func (c *Client) Call(ctx context.Context, method string, params, result any) error {
-	return c.call(ctx, method, params, result, nil)
+// err is why the connection closed; nil while it is open.
+func (cn *conn) err() error {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return cn.closeErr
 }
 
-func (c *Client) call(ctx context.Context, method string, params, result any, onResult func(json.RawMessage)) error {
+func (cn *conn) isClosed() bool { return cn.err() != nil }
+
+func (cn *conn) call(ctx context.Context, method string, params, result any, onResult func(json.RawMessage)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if params == nil {
 		params = emptyParams{}
 	}
-	id := c.lastID.Add(1)
+	id := cn.lastID.Add(1)
 	frame, err := json.Marshal(outgoingRequest{JSONRPC: "2.0", ID: id, Method: method, Params: params})
 	if err != nil {
 		return fmt.Errorf("taskwire: encode the params of %s: %w", method, err)
 	}
 	call := &pendingCall{done: make(chan response, 1), onResult: onResult}
-	c.mu.Lock()
-	if c.closeErr != nil {
-		c.mu.Unlock()
-		return c.closeErr
+	cn.mu.Lock()
+	if cn.closeErr != nil {
+		cn.mu.Unlock()
+		return cn.closeErr
 	}
-	c.pending[id] = call
-	c.mu.Unlock()
+	cn.pending[id] = call
+	cn.mu.Unlock()
 
-	if err := c.write(frame); err != nil {
-		c.forget(id)
+	if err := cn.write(frame); err != nil {
+		cn.forget(id)
 		return err
 	}
 	select {
@@ -113,7 +121,7 @@ func (c *Client) call(ctx context.Context, method string, params, result any, on
 	if !blocking[method] {
 		// The manager will answer anyway and may apply the request; stop waiting for it,
 		// unless the answer is already on its way.
-		if c.forget(id) {
+		if cn.forget(id) {
 			return ctx.Err()
 		}
 		return decodeResponse(<-call.done, result)
@@ -122,7 +130,7 @@ func (c *Client) call(ctx context.Context, method string, params, result any, on
 	// Withdraw the request on the manager, so that a cancelled get cannot lease a task
 	// nobody will work on. The manager then answers exactly once: -32800, or the result
 	// if the request completed before the cancellation arrived.
-	_ = c.notify("$/cancelRequest", map[string]int64{"id": id})
+	_ = cn.notify("$/cancelRequest", map[string]int64{"id": id})
 	timer := time.NewTimer(cancelGrace)
 	defer timer.Stop()
 	select {
@@ -133,33 +141,33 @@ func (c *Client) call(ctx context.Context, method string, params, result any, on
 		// The request took effect (tasks leased, tasks put): report it rather than lose it.
 		return decodeResponse(r, result)
 	case <-timer.C:
-		c.forget(id)
+		cn.forget(id)
 		return ctx.Err()
 	}
 }
 
 // notify sends a notification; no answer comes.
-func (c *Client) notify(method string, params any) error {
+func (cn *conn) notify(method string, params any) error {
 	frame, err := json.Marshal(outgoingNotification{JSONRPC: "2.0", Method: method, Params: params})
 	if err != nil {
 		return err
 	}
-	return c.write(frame)
+	return cn.write(frame)
 }
 
 // write sends one frame in one Write call (spec §2.1: a frame split over two writes
 // stalls on Nagle's algorithm and delayed acknowledgements).
-func (c *Client) write(frame []byte) error {
+func (cn *conn) write(frame []byte) error {
 	frame = append(frame, '\n')
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	if _, err := c.conn.Write(frame); err != nil {
+	cn.writeMu.Lock()
+	defer cn.writeMu.Unlock()
+	if _, err := cn.netConn.Write(frame); err != nil {
 		// A frame written in part would garble every later one: the connection is done.
-		c.conn.Close()
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.closeErr != nil {
-			return c.closeErr
+		cn.netConn.Close()
+		cn.mu.Lock()
+		defer cn.mu.Unlock()
+		if cn.closeErr != nil {
+			return cn.closeErr
 		}
 		return fmt.Errorf("%w: %w", ErrClosed, err)
 	}
@@ -167,11 +175,11 @@ func (c *Client) write(frame []byte) error {
 }
 
 // forget drops a pending call; false when the reader already took it to deliver an answer.
-func (c *Client) forget(id int64) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, ok := c.pending[id]
-	delete(c.pending, id)
+func (cn *conn) forget(id int64) bool {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	_, ok := cn.pending[id]
+	delete(cn.pending, id)
 	return ok
 }
 
@@ -189,10 +197,10 @@ func decodeResponse(r response, result any) error {
 }
 
 // readLoop reads frames until the connection ends, then fails what is still pending.
-func (c *Client) readLoop() {
+func (cn *conn) readLoop() {
 	// No bound on a frame's length: a get's answer may be larger than maxFrameBytes (spec
 	// §9.4), and the peer proved it holds the key before it is trusted with requests.
-	reader := bufio.NewReaderSize(c.conn, 64*1024)
+	reader := bufio.NewReaderSize(cn.netConn, 64*1024)
 	var cause error
 	for cause == nil {
 		line, err := reader.ReadBytes('\n')
@@ -204,13 +212,13 @@ func (c *Client) readLoop() {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue // spec §3.2: blank lines are ignored
 		}
-		cause = c.dispatch(line)
+		cause = cn.dispatch(line)
 	}
-	c.finish(cause)
+	cn.finish(cause)
 }
 
 // dispatch handles one frame; an error ends the connection.
-func (c *Client) dispatch(line []byte) error {
+func (cn *conn) dispatch(line []byte) error {
 	// encoding/json would replace invalid UTF-8 silently; spec §3.1 asks to detect it.
 	if !utf8.Valid(line) {
 		return errors.New("the manager sent a frame that is not valid UTF-8")
@@ -221,7 +229,7 @@ func (c *Client) dispatch(line []byte) error {
 	}
 	if msg.Method != "" {
 		if msg.Method == "events/event" {
-			c.deliverEvent(msg.Params)
+			cn.deliverEvent(msg.Params)
 		}
 		return nil // the server sends no other notification in 2026-11
 	}
@@ -231,16 +239,16 @@ func (c *Client) dispatch(line []byte) error {
 		// id null: an answer to a frame rather than a request (spec §8.1), such as
 		// -32004 before the manager closes the connection. Keep it to explain the close.
 		if remote != nil {
-			c.mu.Lock()
-			c.frameErr = remote
-			c.mu.Unlock()
+			cn.mu.Lock()
+			cn.frameErr = remote
+			cn.mu.Unlock()
 		}
 		return nil
 	}
-	c.mu.Lock()
-	call := c.pending[id]
-	delete(c.pending, id)
-	c.mu.Unlock()
+	cn.mu.Lock()
+	call := cn.pending[id]
+	delete(cn.pending, id)
+	cn.mu.Unlock()
 	if call == nil {
 		return nil // the caller stopped waiting
 	}
@@ -262,46 +270,58 @@ func remoteError(e *wireError) error {
 	return &RemoteError{Code: e.Code, Message: e.Message, Data: e.Data}
 }
 
-// finish marks the client closed and fails every pending request and subscription.
-func (c *Client) finish(cause error) {
-	c.mu.Lock()
-	if c.closeErr == nil {
+// deliverEvent hands an event to its subscription without ever blocking the reader: a
+// slow subscriber must not hold up the answers to requests.
+func (cn *conn) deliverEvent(params json.RawMessage) {
+	var event Event
+	if json.Unmarshal(params, &event) != nil {
+		return
+	}
+	cn.mu.Lock()
+	sub := cn.subs[event.Subscription]
+	cn.mu.Unlock()
+	if sub != nil {
+		sub.deliver(event)
+	}
+}
+
+// finish marks the connection closed, fails every pending request, and tells the client.
+func (cn *conn) finish(cause error) {
+	cn.mu.Lock()
+	if cn.closeErr == nil {
 		switch {
-		case c.frameErr != nil:
-			c.closeErr = fmt.Errorf("%w: %w", ErrClosed, c.frameErr)
+		case cn.frameErr != nil:
+			cn.closeErr = fmt.Errorf("%w: %w", ErrClosed, cn.frameErr)
 		case errors.Is(cause, io.EOF):
-			c.closeErr = fmt.Errorf("%w: the manager closed the connection", ErrClosed)
+			cn.closeErr = fmt.Errorf("%w: the manager closed the connection", ErrClosed)
 		default:
-			c.closeErr = fmt.Errorf("%w: %w", ErrClosed, cause)
+			cn.closeErr = fmt.Errorf("%w: %w", ErrClosed, cause)
 		}
 	}
-	pending := c.pending
-	c.pending = map[int64]*pendingCall{}
-	for _, sub := range c.subs {
-		sub.closed = true
-		close(sub.events)
-	}
-	c.subs = map[string]*subscription{}
-	closeErr := c.closeErr
-	c.mu.Unlock()
+	pending := cn.pending
+	cn.pending = map[int64]*pendingCall{}
+	cn.subs = map[string]*subscription{}
+	closeErr := cn.closeErr
+	cn.mu.Unlock()
 
 	for _, call := range pending {
 		call.done <- response{err: closeErr}
 	}
-	c.conn.Close()
-	close(c.readerDone)
+	cn.netConn.Close()
+	if cn.onClose != nil {
+		cn.onClose(cn)
+	}
+	close(cn.readerDone)
 }
 
-// Close closes the connection. The manager gives the tasks this client holds back to
-// their queues at once (each redelivered with its attempt plus one) and ends its
-// subscriptions; requests still waiting fail with ErrClosed.
-func (c *Client) Close() error {
-	c.mu.Lock()
-	if c.closeErr == nil {
-		c.closeErr = fmt.Errorf("%w: the client was closed", ErrClosed)
+// close closes the connection with reason as the error of the requests still waiting
+// (unless it already closed), and waits until they have failed.
+func (cn *conn) close(reason error) {
+	cn.mu.Lock()
+	if cn.closeErr == nil {
+		cn.closeErr = reason
 	}
-	c.mu.Unlock()
-	c.conn.Close()
-	<-c.readerDone
-	return nil
+	cn.mu.Unlock()
+	cn.netConn.Close()
+	<-cn.readerDone
 }

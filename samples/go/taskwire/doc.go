@@ -34,11 +34,29 @@
 //
 // Errors the manager answers are *RemoteError values; match them with errors.Is against
 // ErrQueueFull, ErrLeaseUnknown and the other sentinels of the error registry, or use
-// errors.As for the code and data. Local conditions are ErrEmpty, ErrClosed,
-// ErrServerProof and ErrNoAuthkey.
+// errors.As for the code and data. Local conditions are ErrEmpty, ErrClosed, ErrLeaseLost
+// (*LeaseLostError), ErrServerProof and ErrNoAuthkey.
 //
 // A Client is safe for concurrent use by several goroutines; a Task is meant for the one
-// goroutine that works on it. A Client does not reconnect: when its connection drops,
-// requests fail with ErrClosed, the manager releases the tasks it held, and a program that
-// wants to carry on dials again.
+// goroutine that works on it.
+//
+// A Client reconnects by itself when its connection drops (Options.Reconnect): after a
+// back-off of 100 ms doubling up to 5 s, with jitter, it dials again, runs a new handshake
+// and makes its subscriptions again on the new connection, whose session is a new one.
+// Calls made meanwhile wait for the new connection (or for their context); a call in
+// flight when the connection dropped fails with ErrClosed (or ErrShuttingDown from a
+// manager that is stopping) and may or may not have been applied. The leases of the old
+// session are gone: the manager gives those tasks to their queue again (attempt plus one),
+// and Ack, Nack or Touch of such a task returns a *LeaseLostError. A wrong key, a peer
+// that cannot prove the key or a version mismatch stops the reconnecting for good: calls
+// then return that error. A worker loop carries on through a drop like this:
+//
+//	task, err := tasks.Get(ctx, taskwire.GetOptions{})
+//	if (errors.Is(err, taskwire.ErrClosed) || errors.Is(err, taskwire.ErrShuttingDown)) && client.WillReconnect() {
+//		continue // the next Get waits for the reconnect
+//	}
+//	...
+//	if err := task.Ack(ctx, result); errors.Is(err, taskwire.ErrLeaseLost) {
+//		continue // the task went back to its queue with the old connection
+//	}
 package taskwire

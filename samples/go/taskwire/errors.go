@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Local errors: nothing was answered by a manager.
@@ -18,7 +19,46 @@ var (
 	// ErrServerProof is returned (wrapped) by Dial when the peer failed to prove that it
 	// holds the key: it is not the manager you meant to reach.
 	ErrServerProof = errors.New("taskwire: the manager failed to prove it knows the authkey")
+	// ErrLeaseLost is matched by a *LeaseLostError: Ack, Nack or Touch of a task whose lease
+	// ended with the connection that took it.
+	ErrLeaseLost = errors.New("taskwire: lease lost with its connection")
 )
+
+// LeaseLostError is returned by Task.Ack, Nack and Touch when the connection that leased
+// the task has closed (it dropped, the manager shut down, or the client was closed). A
+// session's leases end with it: the manager gave the task back to its queue (attempt plus
+// one) and delivers it again, to this client after it reconnects or to another worker.
+// Nothing is sent on a later connection, where the ack could only fail or, should the task
+// have come back to this client, settle a lease this call never held.
+//
+// errors.Is(err, ErrLeaseLost) and errors.Is(err, ErrLeaseUnknown) hold for it (the manager
+// would answer ErrLeaseUnknown), and so do the errors it wraps: ErrClosed, or
+// ErrShuttingDown when the manager refused the request as it stopped.
+type LeaseLostError struct {
+	// IDs are the tasks whose lease was lost.
+	IDs []string
+	// InFlight is set when the request was sent and the connection closed before its
+	// answer came: the manager may have applied it just before it released the lease.
+	InFlight bool
+	// Err is why the connection ended.
+	Err error
+}
+
+func (e *LeaseLostError) Error() string {
+	when := "the connection that leased it had closed"
+	if e.InFlight {
+		when = "the connection that leased it closed before the manager answered (it may have been applied)"
+	}
+	return fmt.Sprintf("taskwire: lease of task %s lost: %s, and the task is delivered again (%v)", strings.Join(e.IDs, ", "), when, e.Err)
+}
+
+// Unwrap returns why the connection ended.
+func (e *LeaseLostError) Unwrap() error { return e.Err }
+
+// Is matches ErrLeaseLost and ErrLeaseUnknown.
+func (e *LeaseLostError) Is(target error) bool {
+	return target == ErrLeaseLost || target == ErrLeaseUnknown
+}
 
 // The codes of the protocol's error registry (spec §8.2).
 const (

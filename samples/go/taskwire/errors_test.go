@@ -108,13 +108,14 @@ func TestBatchAboveTheLimit(t *testing.T) {
 	}
 }
 
-// A manager stopped by its operator answers blocked requests with -32005 and closes.
+// A manager stopped by its operator answers blocked requests with -32005 and closes; a
+// client that does not reconnect is then closed (reconnect_test.go has one that does).
 func TestManagerShutdown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a manager of its own")
 	}
 	own := startManager(t)
-	client, err := taskwire.Dial(testContext(t), taskwire.Options{Addr: own.Addr, AuthkeyFile: own.AuthkeyFile})
+	client, err := taskwire.Dial(testContext(t), taskwire.Options{Addr: own.Addr, AuthkeyFile: own.AuthkeyFile, Reconnect: taskwire.ReconnectOptions{Disabled: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

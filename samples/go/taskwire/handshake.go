@@ -18,21 +18,21 @@ const Version = "0.1.0"
 
 // handshake runs session/hello and session/authenticate (spec §4) and checks the
 // manager's proof. Nothing else is sent before it succeeds.
-func (c *Client) handshake(ctx context.Context, key []byte, me clientDescription) error {
+func (cn *conn) handshake(ctx context.Context, key []byte, me clientDescription) error {
 	nonce, err := newNonce()
 	if err != nil {
 		return err
 	}
 	var hello helloResult
-	err = c.call(ctx, "session/hello", helloParams{ProtocolVersions: []string{ProtocolVersion}, Nonce: nonce, Client: me}, &hello, nil)
+	err = cn.call(ctx, "session/hello", helloParams{ProtocolVersions: []string{ProtocolVersion}, Nonce: nonce, Client: me}, &hello, nil)
 	if err != nil {
 		return err
 	}
 	if hello.ProtocolVersion != ProtocolVersion {
-		return fmt.Errorf("taskwire: the manager chose protocol version %q, which was not offered", hello.ProtocolVersion)
+		return fmt.Errorf("%w: the manager chose protocol version %q, which was not offered", ErrUnsupportedProtocolVersion, hello.ProtocolVersion)
 	}
 	var auth authenticateResult
-	err = c.call(ctx, "session/authenticate", authenticateParams{Proof: clientProof(key, hello.Nonce, nonce, hello.ProtocolVersion)}, &auth, nil)
+	err = cn.call(ctx, "session/authenticate", authenticateParams{Proof: clientProof(key, hello.Nonce, nonce, hello.ProtocolVersion)}, &auth, nil)
 	if err != nil {
 		return err
 	}
@@ -40,10 +40,10 @@ func (c *Client) handshake(ctx context.Context, key []byte, me clientDescription
 	if !hmac.Equal([]byte(want), []byte(auth.ServerProof)) {
 		return ErrServerProof
 	}
-	c.sessionID = auth.SessionID
-	c.protocolVersion = hello.ProtocolVersion
-	c.limits = auth.Limits
-	c.capabilities = auth.Capabilities
+	cn.sessionID = auth.SessionID
+	cn.protocolVersion = hello.ProtocolVersion
+	cn.limits = auth.Limits
+	cn.capabilities = auth.Capabilities
 	return nil
 }
 

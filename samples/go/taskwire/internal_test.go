@@ -2,6 +2,7 @@ package taskwire
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -136,5 +137,31 @@ func TestDurationsOnTheWire(t *testing.T) {
 	}
 	if s := seconds(1500 * time.Millisecond); s == nil || *s != 1.5 {
 		t.Errorf("1.5 s: got %v", s)
+	}
+}
+
+// The back-off doubles from InitialDelay up to MaxDelay, each delay drawn between half and
+// all of its step, and never overflows however long the manager stays away.
+func TestReconnectDelaySchedule(t *testing.T) {
+	r := ReconnectOptions{InitialDelay: 100 * time.Millisecond, MaxDelay: 5 * time.Second}.withDefaults()
+	for attempt := 1; attempt <= 200; attempt++ {
+		step := min(100*time.Millisecond<<min(attempt-1, 10), 5*time.Second)
+		for range 20 {
+			if d := r.delay(attempt); d < step/2 || d > step {
+				t.Fatalf("attempt %d waits %v, want between %v and %v", attempt, d, step/2, step)
+			}
+		}
+	}
+	if d := (ReconnectOptions{}).withDefaults(); d.InitialDelay != DefaultReconnectInitialDelay || d.MaxDelay != DefaultReconnectMaxDelay || d.MaxAttempts != 0 {
+		t.Errorf("defaults %+v", d)
+	}
+}
+
+func TestReconnectDelayWithHugeBounds(t *testing.T) {
+	r := ReconnectOptions{InitialDelay: time.Hour, MaxDelay: math.MaxInt64}.withDefaults()
+	for _, attempt := range []int{1, 2, 40, 100, 10_000} {
+		if d := r.delay(attempt); d < time.Hour/2 {
+			t.Fatalf("attempt %d waits %v: the doubling overflowed", attempt, d)
+		}
 	}
 }

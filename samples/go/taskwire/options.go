@@ -54,6 +54,13 @@ type Options struct {
 	Role Role
 	// Labels are shown in the worker registry (at most 64).
 	Labels map[string]string
+	// Reconnect says how the client reconnects when its connection drops. The zero value
+	// reconnects with back-off until Close; Reconnect.Disabled turns it off.
+	Reconnect ReconnectOptions
+	// OnConnectionEvent, when set, is told of drops and reconnects (see ConnectionEvent).
+	// It is called from a goroutine of the client, one event at a time and in order, and
+	// must return soon: reconnecting waits for it.
+	OnConnectionEvent func(ConnectionEvent)
 }
 
 // ErrNoAuthkey is returned by Dial when no key was given and none was found in the

@@ -71,7 +71,7 @@ func (q *Queue) PutMany(ctx context.Context, tasks []TaskSpec, opts ...PutOption
 		}
 		wire[i] = w
 	}
-	batch := max(q.client.limits.MaxBatch, 1)
+	batch := max(q.client.Limits().MaxBatch, 1)
 	ids := make([]string, 0, len(tasks))
 	for start := 0; start < len(wire); start += batch {
 		params := putParams{Queue: q.name, Tasks: wire[start:min(start+batch, len(wire))], Timeout: seconds(settings.timeout)}
@@ -135,14 +135,15 @@ func (q *Queue) Get(ctx context.Context, opts GetOptions) (*Task, error) {
 func (q *Queue) GetMany(ctx context.Context, n int, opts GetOptions) ([]*Task, error) {
 	params := getParams{Queue: q.name, Max: n, Timeout: seconds(opts.Timeout), TTR: seconds(opts.TTR), AutoAck: opts.AutoAck}
 	var result tasksResult
-	if err := q.client.call(ctx, "queue/get", params, &result, nil); err != nil {
+	cn, err := q.client.callOn(ctx, "queue/get", params, &result, nil)
+	if err != nil {
 		return nil, err
 	}
 	if len(result.Tasks) == 0 {
 		return nil, ErrEmpty
 	}
 	for _, task := range result.Tasks {
-		task.client = q.client
+		task.client, task.conn = q.client, cn
 	}
 	return result.Tasks, nil
 }

@@ -66,14 +66,9 @@ func seconds(name string, fallback float64) (time.Duration, error) {
 
 func drive(op string) outcome {
 	switch op {
-	case "ping", "put", "get", "cancel-get":
-	case "reconnect":
-		return outcome{Outcome: "unsupported", Reason: "the Go client does not reconnect: a program calls Dial again"}
+	case "ping", "put", "get", "cancel-get", "reconnect":
 	default:
 		return outcome{Outcome: "unsupported", Reason: fmt.Sprintf("unknown operation %q", op)}
-	}
-	if setting("RECONNECT", "0") == "1" {
-		return outcome{Outcome: "unsupported", Reason: "the Go client does not reconnect: a program calls Dial again"}
 	}
 	value, err := operate(op)
 	if err != nil {
@@ -94,8 +89,12 @@ func operate(op string) (any, error) {
 	}
 	dialCtx, cancelDial := context.WithTimeout(context.Background(), connectTimeout)
 	defer cancelDial()
+	reconnect := taskwire.ReconnectOptions{Disabled: true}
+	if op == "reconnect" || setting("RECONNECT", "0") == "1" {
+		reconnect = taskwire.ReconnectOptions{InitialDelay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond, MaxAttempts: 20}
+	}
 	// Addr and key come from TASKWIRE_HOST, TASKWIRE_PORT and TASKWIRE_AUTHKEY_FILE.
-	client, err := taskwire.Dial(dialCtx, taskwire.Options{Name: "conformance-driver"})
+	client, err := taskwire.Dial(dialCtx, taskwire.Options{Name: "conformance-driver", Reconnect: reconnect})
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +121,22 @@ func operate(op string) (any, error) {
 			return nil, err
 		}
 		return map[string]any{"id": task.ID, "payload": task.Payload, "attempt": task.Attempt}, nil
+	case "reconnect":
+		first, err := client.Ping(ctx)
+		if err != nil {
+			return nil, err
+		}
+		// The kit drops the connection after the first ping. A ping already on the dropped
+		// connection fails with ErrClosed; the client's reconnect makes the retry go through
+		// a new connection.
+		second, err := client.Ping(ctx)
+		if errors.Is(err, taskwire.ErrClosed) {
+			second, err = client.Ping(ctx)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []string{first.UTC().Format(timeFormat), second.UTC().Format(timeFormat)}, nil
 	default: // cancel-get
 		after, err := seconds("CANCEL_AFTER", 0.3)
 		if err != nil {

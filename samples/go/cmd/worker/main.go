@@ -8,6 +8,11 @@
 //
 // Ctrl+C withdraws a waiting get; a task in hand goes back to the queue when the
 // connection closes, and another worker takes it (with attempt 2).
+//
+// When the manager restarts (or the network drops the connection), the worker reconnects
+// with back-off and carries on. The task it had in hand went back to the queue with the
+// old connection: its ack reports the lost lease, and the task comes again (attempt 2),
+// to this worker or another. A wrong key after a restart ends the worker with exit code 1.
 package main
 
 import (
@@ -54,7 +59,10 @@ func main() {
 }
 
 func run(ctx context.Context, cfg config) error {
-	client, err := taskwire.Dial(ctx, taskwire.Options{Addr: cfg.addr, AuthkeyFile: cfg.authkeyFile, Name: "go-worker", Role: taskwire.RoleWorker})
+	client, err := taskwire.Dial(ctx, taskwire.Options{
+		Addr: cfg.addr, AuthkeyFile: cfg.authkeyFile, Name: "go-worker", Role: taskwire.RoleWorker,
+		OnConnectionEvent: report, // reconnecting is on by default
+	})
 	if err != nil {
 		return err
 	}
@@ -63,12 +71,15 @@ func run(ctx context.Context, cfg config) error {
 	fmt.Printf("worker %d connected to %s; waiting for tasks\n", pid, client.Addr())
 
 	tasks := client.Queue("tasks")
-	for done := 0; ; done++ {
+	for done := 0; ; {
 		task, err := tasks.Get(ctx, taskwire.GetOptions{Timeout: cfg.timeout})
-		if errors.Is(err, taskwire.ErrEmpty) {
+		switch {
+		case errors.Is(err, taskwire.ErrEmpty):
 			fmt.Printf("task queue is empty: worker %d exits after %d tasks\n", pid, done)
 			return nil
-		} else if err != nil {
+		case lostConnection(err) && client.WillReconnect():
+			continue // the next get waits for the reconnect
+		case err != nil:
 			return err
 		}
 		url := text(task.Payload)
@@ -76,9 +87,32 @@ func run(ctx context.Context, cfg config) error {
 		if err := download(ctx, cfg.sleep); err != nil {
 			return err
 		}
-		if err := task.Ack(ctx, url+" ---> success"); err != nil {
+		err = task.Ack(ctx, url+" ---> success")
+		if errors.Is(err, taskwire.ErrLeaseLost) {
+			fmt.Printf("task %s went back to the queue with the lost connection; it will be run again\n", task.ID)
+			continue
+		} else if err != nil {
 			return err
 		}
+		done++
+	}
+}
+
+// lostConnection tells the errors of a request the connection's end interrupted: the
+// connection dropped, or the manager is shutting down.
+func lostConnection(err error) bool {
+	return errors.Is(err, taskwire.ErrClosed) || errors.Is(err, taskwire.ErrShuttingDown)
+}
+
+// report prints what happens to the connection.
+func report(event taskwire.ConnectionEvent) {
+	switch event.Kind {
+	case taskwire.Disconnected:
+		fmt.Printf("lost the connection to the manager (%v); reconnecting\n", event.Err)
+	case taskwire.Reconnected:
+		fmt.Printf("reconnected to the manager (session %s); waiting for tasks\n", event.SessionID)
+	case taskwire.GaveUp:
+		fmt.Printf("stopped reconnecting: %v\n", event.Err)
 	}
 }
 

@@ -38,6 +38,8 @@ type Manager struct {
 	// Authkey is the key.
 	Authkey []byte
 
+	dir    string
+	args   []string
 	cmd    *exec.Cmd
 	output *lockedBuffer
 	exited chan struct{}
@@ -47,58 +49,91 @@ type Manager struct {
 // it, with args added to `serve` (for example "--queue", "bounded:maxsize=1"). It returns
 // once the manager logged that it is ready.
 func Start(dir string, args ...string) (*Manager, error) {
-	root, err := RepoRoot()
-	if err != nil {
-		return nil, err
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		return nil, fmt.Errorf("the tests run the reference manager with Node.js, which is not on PATH: %w", err)
-	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	m := &Manager{AuthkeyFile: filepath.Join(dir, "authkey"), Authkey: []byte(hex.EncodeToString(key)), output: &lockedBuffer{}, exited: make(chan struct{})}
+	m := &Manager{AuthkeyFile: filepath.Join(dir, "authkey"), Authkey: []byte(hex.EncodeToString(key)), output: &lockedBuffer{}, dir: dir, args: args}
 	if err := os.WriteFile(m.AuthkeyFile, append(bytes.Clone(m.Authkey), '\n'), 0o600); err != nil {
 		return nil, err
 	}
+	if err := m.start(0); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
 
-	serve := append([]string{filepath.Join(root, "server", "bin", "taskwire.js"), "serve", "--port", "0", "--authkey-file", m.AuthkeyFile, "--json"}, args...)
+// StartAgain starts a manager that has stopped (Stop, Kill) again on the same port, with
+// the same arguments (for --data-dir, the same queues) and the key AuthkeyFile holds now.
+func (m *Manager) StartAgain() error {
+	select {
+	case <-m.exited:
+	default:
+		return errors.New("the manager is still running")
+	}
+	content, err := os.ReadFile(m.AuthkeyFile)
+	if err != nil {
+		return err
+	}
+	m.Authkey = bytes.TrimRight(content, " \t\r\n")
+	_, port, err := net.SplitHostPort(m.Addr)
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return err
+	}
+	return m.start(n)
+}
+
+// start runs `taskwire serve` on port (0: any free port) and waits for its "ready" line.
+func (m *Manager) start(port int) error {
+	root, err := RepoRoot()
+	if err != nil {
+		return err
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return fmt.Errorf("the tests run the reference manager with Node.js, which is not on PATH: %w", err)
+	}
+	serve := append([]string{filepath.Join(root, "server", "bin", "taskwire.js"), "serve", "--port", strconv.Itoa(port), "--authkey-file", m.AuthkeyFile, "--json"}, m.args...)
 	m.cmd = exec.Command(node, serve...)
-	m.cmd.Dir = dir
+	m.cmd.Dir = m.dir
 	m.cmd.Env = WithoutTaskwireEnv(os.Environ())
 	m.cmd.Stderr = m.output
+	m.exited = make(chan struct{})
 	// A pipe of our own rather than StdoutPipe: Wait closes that one when the process
 	// exits, possibly before its last lines were read.
 	stdout, stdoutWriter, err := os.Pipe()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	m.cmd.Stdout = stdoutWriter
 	err = m.cmd.Start()
 	stdoutWriter.Close()
 	if err != nil {
 		stdout.Close()
-		return nil, err
+		return err
 	}
 
 	ready := make(chan int, 1)
 	go m.readLog(stdout, ready)
+	cmd, exited := m.cmd, m.exited
 	go func() {
-		_ = m.cmd.Wait()
-		close(m.exited)
+		_ = cmd.Wait()
+		close(exited)
 	}()
 	select {
 	case port := <-ready:
 		m.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		return m, nil
-	case <-m.exited:
-		return nil, fmt.Errorf("the manager exited before it was ready (%v):\n%s", m.cmd.ProcessState, m.output)
+		return nil
+	case <-exited:
+		return fmt.Errorf("the manager exited before it was ready (%v):\n%s", cmd.ProcessState, m.output)
 	case <-time.After(startTimeout):
-		_ = m.cmd.Process.Kill()
-		<-m.exited
-		return nil, fmt.Errorf("the manager was not ready in %v:\n%s", startTimeout, m.output)
+		_ = cmd.Process.Kill()
+		<-exited
+		return fmt.Errorf("the manager was not ready in %v:\n%s", startTimeout, m.output)
 	}
 }
 
@@ -146,6 +181,16 @@ func (m *Manager) Stop() error {
 		<-m.exited
 		return fmt.Errorf("the manager did not stop in %v after SIGTERM; killed", stopTimeout)
 	}
+}
+
+// Kill kills the manager with SIGKILL, as a crash would, and waits for it to exit. It
+// writes nothing more: what it had not made durable is lost.
+func (m *Manager) Kill() error {
+	if err := m.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	<-m.exited
+	return nil
 }
 
 // RepoRoot finds the repository root from the working directory (go test runs in the
