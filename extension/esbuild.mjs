@@ -12,20 +12,21 @@ import * as esbuild from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const serverRoot = join(here, '..', 'server');
-const specFile = join(here, '..', 'spec', 'protocol.json');
+/** The `exports` of server/package.json, as source files under server/src. */
+const ENTRY_POINTS = {
+  taskwire: ['index.ts'],
+  'taskwire/client': ['client', 'index.ts'],
+  'taskwire/server': ['server', 'index.ts'],
+  'taskwire/cli': ['cli', 'main.ts'],
+};
 const serverVersion = JSON.parse(readFileSync(join(serverRoot, 'package.json'), 'utf8')).version;
 
 /** The parts of the server a bundle cannot load from disk, resolved at build time instead. */
 const taskwireFromSource = {
   name: 'taskwire-from-source',
   setup(build) {
-    // The client library and server, from source (types are checked by tsc through the same path).
-    build.onResolve({ filter: /^taskwire$/ }, () => ({ path: join(serverRoot, 'src', 'index.ts') }));
-    // validation.ts requires the spec at a path relative to the compiled package; in a bundle
-    // that path does not exist, so the spec is inlined (esbuild bundles a literal JSON require).
-    build.onResolve({ filter: /[\\/]protocol\.json$/ }, (args) =>
-      /[\\/]server[\\/]src[\\/]protocol[\\/]validation\.ts$/.test(args.importer) ? { path: specFile } : undefined,
-    );
+    // The package's entry points, from source (types are checked by tsc through the same paths).
+    build.onResolve({ filter: /^taskwire(\/(client|server|cli))?$/ }, (args) => ({ path: join(serverRoot, 'src', ...ENTRY_POINTS[args.path]) }));
     // version.ts reads ../../package.json beside the compiled file, which a bundle does not have.
     build.onLoad({ filter: /[\\/]server[\\/]src[\\/]version\.ts$/ }, () => ({
       contents: `export const packageVersion: string = ${JSON.stringify(serverVersion)};\n`,

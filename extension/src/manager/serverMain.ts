@@ -1,6 +1,6 @@
 // Entry of dist/server.js: the `taskwire` CLI (the same as server/bin/taskwire.js), bundled so
 // the extension can run a manager as a child process without node_modules.
-import { main } from '../../../server/src/cli/main';
+import { main } from 'taskwire/cli';
 
 // A manager outlives the VS Code window that started it: when that window's extension host
 // goes away, the pipe its log lines were written to breaks, and the manager carries on

@@ -1,5 +1,13 @@
+/**
+ * `taskwire/client`: the client library (connect, queues, received tasks, events, errors), the
+ * key helpers it uses, and the protocol's generated types.
+ */
 export { connect, TaskwireClient, DEFAULT_CLIENT_PORT, type ConnectOptions, type ReconnectOptions, type Subscription } from './client';
 export { QueueHandle, type PutOptions, type GetOptions, type ConsumeOptions, type WorkOptions } from './queue';
 export { ReceivedTask } from './receivedTask';
+export type { Requester } from './requester';
 export { Channel, type ChannelOptions } from './channel';
 export * from './errors';
+export { resolveAuthkey, readAuthkeyFile, generateAuthkeyFile, defaultAuthkeyFile, taskwireHome } from '../authkey';
+export type * from '../protocol/generated';
+export { PROTOCOL_VERSIONS, ErrorCodes, METHODS } from '../protocol/generated';
