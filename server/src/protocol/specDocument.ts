@@ -1,6 +1,16 @@
 // Generated from spec/protocol.json by server/scripts/generateProtocol.mjs. Do not edit.
 // The protocol document itself, for validating messages against its schemas at run time.
-import type { ProtocolSpec } from './validation';
+
+/** The parts of spec/protocol.json that validation reads. */
+export interface ProtocolSpec {
+  $id: string;
+  protocolVersions: string[];
+  methods: unknown[];
+  errors: unknown[];
+  $defs: Record<string, unknown>;
+  /** The rest of the document ($schema, title, ...), which validation does not read. */
+  [member: string]: unknown;
+}
 
 export const PROTOCOL_SPEC: ProtocolSpec = {
   "$schema": "https://json-schema.org/draft/2020-12/schema",

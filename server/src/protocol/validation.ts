@@ -3,18 +3,9 @@
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import { METHODS, type MethodDescriptor } from './generated';
 import { invalidParams, methodNotFound, type ProtocolError } from './errors';
-import { PROTOCOL_SPEC } from './specDocument';
+import { PROTOCOL_SPEC, type ProtocolSpec } from './specDocument';
 
-/** The parts of spec/protocol.json this module reads. */
-export interface ProtocolSpec {
-  $id: string;
-  protocolVersions: string[];
-  methods: unknown[];
-  errors: unknown[];
-  $defs: Record<string, unknown>;
-  /** The rest of the document ($schema, title, ...), which validation does not read. */
-  [member: string]: unknown;
-}
+export type { ProtocolSpec };
 
 /** spec/protocol.json, compiled in (specDocument.ts is generated from it at build time). */
 export function loadProtocolSpec(): ProtocolSpec {
