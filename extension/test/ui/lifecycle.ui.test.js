@@ -81,9 +81,9 @@ describe('closing the VS Code window (UI)', function () {
 
     // ...then connects to the outside one (the address comes from the settings, the key is typed).
     await runCommand(page, 'Taskwire: Connect to a Manager…');
-    await answer(page, `127.0.0.1:${outsidePort}`);
-    await answer(page, 'Enter the key');
-    await answer(page, key);
+    await answer(page, /connect to a manager/, `127.0.0.1:${outsidePort}`);
+    await answer(page, /Pick a key file/, 'Enter the key');
+    await answer(page, /authkey \(it is never sent/, key);
     await waitForRow(page, 'Manager', /^Manager\s*remote/, 60_000);
     await waitForRow(page, 'Manager', /^State\s*connected/);
 

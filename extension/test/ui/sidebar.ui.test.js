@@ -97,8 +97,8 @@ describe('the Taskwire sidebar in VS Code (UI)', function () {
 
     // Enqueue from the palette; the worker acks with a result that shows in Results.
     await runCommand(page, 'Taskwire: Enqueue a Task…');
-    await answer(page, 'tasks');
-    await answer(page, '"image_url_0"');
+    await answer(page, /enqueue a task on/, 'tasks');
+    await answer(page, /The payload: JSON/, '"image_url_0"');
     await waitForRow(page, 'Results', /image_url_0 ---> success/);
     await waitForRow(page, 'Queues', /tasks/);
     await page.screenshot({ path: join(SCREENSHOTS, '3-workers-and-results.png') });

@@ -33,10 +33,15 @@ async function runCommand(page, title) {
   await page.keyboard.press('Enter');
 }
 
-/** Answers the quick input that is open now. */
-async function answer(page, text) {
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
+/**
+ * Answers a quick input once it shows `expected` (a RegExp for its title, prompt or an item).
+ * Waiting for the prompt's own text matters: right after the previous answer the widget is
+ * still on screen, and text typed then is wiped when the next prompt takes it over.
+ */
+async function answer(page, expected, text) {
+  const widget = page.locator('.quick-input-widget').filter({ hasText: expected });
+  await widget.waitFor({ state: 'visible' });
+  const input = widget.locator('input');
   await input.fill(text);
   await page.keyboard.press('Enter');
 }
