@@ -19,8 +19,11 @@ function openssl(dir: string, args: string[]): void {
   }
 }
 
-/** A certificate authority (ca.pem), a server certificate it signed for 127.0.0.1 and localhost, and an unrelated CA. */
-function makeCertificates(): { dir: string; ca: string; cert: string; key: string; otherCa: string } {
+/**
+ * A certificate authority (ca.pem), a server certificate it signed for 127.0.0.1 and localhost,
+ * one it signed for another host only, and an unrelated CA.
+ */
+function makeCertificates(): { dir: string; ca: string; cert: string; key: string; otherCa: string; elsewhereCert: string } {
   const dir = mkdtempSync(join(tmpdir(), 'taskwire-tls-'));
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   const caExtensions = ['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'];
@@ -29,7 +32,17 @@ function makeCertificates(): { dir: string; ca: string; cert: string; key: strin
   openssl(dir, ['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
   writeFileSync(join(dir, 'server.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n');
   openssl(dir, ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', '1', '-days', '2', '-out', 'server.pem', '-extfile', 'server.ext']);
-  return { dir, ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server.key'), otherCa: join(dir, 'other-ca.pem') };
+  // The same key, certified for another host only.
+  writeFileSync(join(dir, 'elsewhere.ext'), 'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:elsewhere.example\n');
+  openssl(dir, ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', '2', '-days', '2', '-out', 'elsewhere.pem', '-extfile', 'elsewhere.ext']);
+  return {
+    dir,
+    ca: join(dir, 'ca.pem'),
+    cert: join(dir, 'server.pem'),
+    key: join(dir, 'server.key'),
+    otherCa: join(dir, 'other-ca.pem'),
+    elsewhereCert: join(dir, 'elsewhere.pem'),
+  };
 }
 
 const SETTINGS = ['host', 'port', 'tls', 'tlsCaFile'] as const;
@@ -96,6 +109,28 @@ describe('a manager that serves TLS', () => {
     );
     assert.deepEqual(message.actions, ['Open TLS settings', 'Retry']);
     assert.equal(api.model.connection.status, 'disconnected');
+  });
+
+  it('with a certificate for another host, says which host it is not for', async () => {
+    const elsewhere = await startOutsideManager(keyFile, ['--tls-cert', certificates.elsewhereCert, '--tls-key', certificates.key]);
+    try {
+      const mark = new Date();
+      const address = await vscode.commands.executeCommand('taskwire.manager.connect', {
+        host: '127.0.0.1',
+        port: elsewhere.port,
+        authkeyFile: keyFile,
+        tlsCaFile: certificates.ca,
+      });
+      assert.equal(address, undefined);
+      const message = await waitForNotification(api, mark, /over TLS/);
+      assert.equal(
+        message.message,
+        `Cannot connect to the Taskwire manager at 127.0.0.1:${elsewhere.port} over TLS: its certificate is not for 127.0.0.1 (ERR_TLS_CERT_ALTNAME_INVALID): ` +
+          'connect with a host name or IP address the certificate lists in its subjectAltName.',
+      );
+    } finally {
+      elsewhere.manager.kill('SIGKILL');
+    }
   });
 
   it('without taskwire.tls, tells that the manager may serve TLS', async () => {
