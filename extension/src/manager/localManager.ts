@@ -41,7 +41,7 @@ export interface ManagerExit {
 
 const READY_TIMEOUT_MS = 20_000;
 /** How long a stop waits for a graceful exit (SIGTERM) before it kills the process group. */
-export const STOP_GRACE_MS = 10_000;
+const STOP_GRACE_MS = 10_000;
 /** After SIGKILL, how long to wait for the exit to be reported (it is near-instant). */
 const KILL_WAIT_MS = 2_000;
 
@@ -63,7 +63,7 @@ export class LocalManager implements vscode.Disposable {
   private child: ChildProcess | undefined;
   private stopping = false;
   /** The stop in progress, so a second stop (deactivate, then dispose) waits for the same one. */
-  private stopped: Promise<void> | undefined;
+  private stopInProgress: Promise<void> | undefined;
   private lastLine: string | undefined;
   private readonly exitEmitter = new vscode.EventEmitter<ManagerExit>();
   private readonly changeEmitter = new vscode.EventEmitter<void>();
@@ -168,15 +168,15 @@ export class LocalManager implements vscode.Disposable {
   stop(graceMs = STOP_GRACE_MS): Promise<void> {
     const child = this.child;
     if (!child) return Promise.resolve();
-    this.stopped ??= this.terminate(child, graceMs).finally(() => {
-      this.stopped = undefined;
+    this.stopInProgress ??= this.terminate(child, graceMs).finally(() => {
+      this.stopInProgress = undefined;
       if (this.child === child) {
         this.child = undefined;
         this.info = undefined;
         this.changeEmitter.fire();
       }
     });
-    return this.stopped;
+    return this.stopInProgress;
   }
 
   private async terminate(child: ChildProcess, graceMs: number): Promise<void> {
