@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { connect, type TaskwireClient } from 'taskwire';
 import * as vscode from 'vscode';
 import type { TaskwireApi } from '../../src/api';
@@ -74,6 +74,8 @@ describe('a manager that serves TLS', () => {
     await vscode.commands.executeCommand('taskwire.manager.disconnect');
     await configure({});
     manager?.kill('SIGKILL');
+    if (certificates) rmSync(certificates.dir, { recursive: true, force: true });
+    if (keyFile) rmSync(dirname(keyFile), { recursive: true, force: true });
   });
 
   it('connects with the CA from taskwire.tlsCaFile and shows the queues', async () => {

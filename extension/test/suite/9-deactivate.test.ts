@@ -2,8 +2,9 @@
 // when the window closes, reloads or the extension is disabled. VS Code would then dispose the
 // extension's subscriptions; here they stay, so the model still works for the next case.
 import * as assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { connect, type TaskwireClient } from 'taskwire';
 import * as vscode from 'vscode';
 import type { TaskwireApi } from '../../src/api';
@@ -111,6 +112,7 @@ describe('deactivation (window closed, extension disabled)', () => {
       client?.close();
       await vscode.commands.executeCommand('taskwire.manager.disconnect');
       manager.kill('SIGKILL');
+      rmSync(dirname(keyFile), { recursive: true, force: true });
     }
   });
 });
