@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, once, what the extension's tests need to run a real VS Code without internet:
 # the VS Code build inside the npm package code-server (4.100.3 = VS Code 1.100.3, the last
-# release that runs on Node 20) and Debian's Chromium to drive its workbench. Skips what is
+# release that runs on Node 20), Debian's Chromium to drive its workbench and openssl for the
+# TLS tests' certificates. Skips what is
 # already there, so CI and a fresh machine get it from the same command.
 # Prints the code-server folder on its last line.
 set -euo pipefail
@@ -14,11 +15,13 @@ STAMP="$ROOT/.complete"
 log() { printf '[setup-vscode] %s\n' "$*" >&2; }
 
 # Debian packages: Kerberos headers for code-server's native module, ripgrep (its search binary
-# is normally downloaded from GitHub), Chromium for the workbench.
+# is normally downloaded from GitHub), Chromium for the workbench, openssl for the TLS tests'
+# certificates.
 missing=()
 dpkg -s libkrb5-dev >/dev/null 2>&1 || missing+=(libkrb5-dev)
 command -v rg >/dev/null 2>&1 || missing+=(ripgrep)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     log "missing Debian packages: ${missing[*]} (run as root, or install them with apt-get)"

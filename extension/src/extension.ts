@@ -33,6 +33,12 @@ export function activate(context: vscode.ExtensionContext): TaskwireApi {
     resultsKept: settings.resultsKept,
   });
   activeModel = model;
+  // VS Code calls deactivate() before it disposes the subscriptions, so deactivate still finds it.
+  context.subscriptions.push({
+    dispose: () => {
+      if (activeModel === model) activeModel = undefined;
+    },
+  });
   const notifier = new Notifier();
   const tail = new EventTail(model.connection);
   const setContext = (key: string, value: unknown) => void vscode.commands.executeCommand('setContext', key, value);
@@ -113,9 +119,19 @@ export function activate(context: vscode.ExtensionContext): TaskwireApi {
   return { model, views, treeViews, notifications: notifier, statusBar };
 }
 
-/** Stops the manager this window started; the rest is disposed through context.subscriptions. */
+/**
+ * VS Code gives deactivate() about 5 s before the extension host exits; the manager must be
+ * gone by then, or it would outlive the window (it is detached, in its own process group).
+ */
+const DEACTIVATE_GRACE_MS = 3_000;
+
+/**
+ * VS Code deactivates the extension when the window closes, reloads, or the extension is
+ * disabled (its extension host restarts). Stops the manager this window started — SIGTERM to
+ * its process group, SIGKILL after DEACTIVATE_GRACE_MS — and leaves a manager it merely
+ * connected to running (the connection is closed with the subscriptions). The rest is disposed
+ * through context.subscriptions.
+ */
 export async function deactivate(): Promise<void> {
-  const model = activeModel;
-  activeModel = undefined;
-  await model?.stopLocal();
+  await activeModel?.stopLocal(DEACTIVATE_GRACE_MS);
 }

@@ -132,6 +132,9 @@ export function managerCommands(ctx: CommandContext): CommandTable {
       case 'no-key':
         notifier.error(failure.message, enterKey(address), pickKeyFile(address));
         break;
+      case 'tls':
+        notifier.error(failure.message, { title: 'Open TLS settings', run: () => vscode.commands.executeCommand('workbench.action.openSettings', 'taskwire.tls') }, retry);
+        break;
       case 'refused':
         notifier.error(failure.message, retry, ...(LOOPBACK.has(address.host) ? [{ title: 'Start a local manager', run: () => start({ port: address.port }) }] : []));
         break;

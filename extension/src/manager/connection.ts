@@ -3,6 +3,7 @@ import {
   AuthenticationFailedError,
   connect,
   ConnectError,
+  ConnectionClosedError,
   ServerProofError,
   TimeoutError,
   UnsupportedProtocolVersionError,
@@ -28,7 +29,7 @@ export interface ManagerAddress {
  */
 export type ConnectionStatus = 'disconnected' | 'connecting' | 'connected' | 'stopped';
 
-export type ConnectFailureReason = 'refused' | 'unreachable' | 'timeout' | 'auth' | 'impostor' | 'version' | 'no-key' | 'other';
+export type ConnectFailureReason = 'refused' | 'unreachable' | 'timeout' | 'auth' | 'impostor' | 'version' | 'no-key' | 'tls' | 'other';
 
 /** Why a connection could not be opened, in words for a notification. */
 export class ConnectFailure extends Error {
@@ -186,6 +187,35 @@ function tlsOption(address: ManagerAddress): boolean | { ca: Buffer } {
   }
 }
 
+/** Node's codes for a server certificate that does not verify against the trusted CAs. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+]);
+
+/** What went wrong in a TLS handshake, and which setting fixes it; undefined when it was not TLS. */
+function describeTlsFailure(code: string | undefined, address: ManagerAddress): string | undefined {
+  if (code === undefined) return undefined;
+  const trusted = address.tlsCaFile ? `the certificate authority in ${address.tlsCaFile}` : 'a certificate authority this machine trusts';
+  if (UNTRUSTED_CERTIFICATE.has(code)) {
+    const fix = address.tlsCaFile ? 'Set taskwire.tlsCaFile to' : 'For a self-signed certificate, set taskwire.tlsCaFile to';
+    return `its certificate is not signed by ${trusted} (${code}). ${fix} the PEM file of the CA that signed the manager's certificate.`;
+  }
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return `its certificate is not valid now (${code}): renew the manager's certificate.`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return `its certificate is not for ${address.host} (${code}): connect with a host name or IP address the certificate lists in its subjectAltName.`;
+  }
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
+    return `the manager does not speak TLS (${code}): turn off taskwire.tls and clear taskwire.tlsCaFile, or start it with --tls-cert and --tls-key.`;
+  }
+  return undefined;
+}
+
 /** A failed connect in the words a notification needs, with a reason the caller can act on. */
 export function describeConnectFailure(error: unknown, address: ManagerAddress): ConnectFailure {
   if (error instanceof ConnectFailure) return error;
@@ -205,10 +235,16 @@ export function describeConnectFailure(error: unknown, address: ManagerAddress):
   }
   if (error instanceof ConnectError) {
     const code = (error.cause as NodeJS.ErrnoException | undefined)?.code;
+    const tls = describeTlsFailure(code, address);
+    if (tls) return new ConnectFailure('tls', `Cannot connect to the Taskwire manager at ${where} over TLS: ${tls}`);
     if (code === 'ECONNREFUSED') {
       return new ConnectFailure('refused', `Cannot connect to the Taskwire manager at ${where}: connection refused — no manager is listening there.`);
     }
     return new ConnectFailure('unreachable', `Cannot connect to the Taskwire manager at ${where}: ${message.replace(/^cannot connect to the manager at [^:]+:\d+: /, '')}.`);
+  }
+  if (error instanceof ConnectionClosedError && /during the handshake/.test(message) && !address.tls && !address.tlsCaFile) {
+    // A manager serving TLS reads a plain client's first bytes as a broken TLS handshake and hangs up.
+    return new ConnectFailure('other', `Cannot connect to the Taskwire manager at ${where}: ${message}. If it serves TLS (taskwire serve --tls-cert), turn on taskwire.tls.`);
   }
   if (/^(no authkey|authkey file|cannot read authkey file)/.test(message)) {
     return new ConnectFailure('no-key', `No usable key for the Taskwire manager at ${where}: ${message}.`);

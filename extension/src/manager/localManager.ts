@@ -40,7 +40,10 @@ export interface ManagerExit {
 }
 
 const READY_TIMEOUT_MS = 20_000;
-const STOP_TIMEOUT_MS = 10_000;
+/** How long a stop waits for a graceful exit (SIGTERM) before it kills the process group. */
+const STOP_GRACE_MS = 10_000;
+/** After SIGKILL, how long to wait for the exit to be reported (it is near-instant). */
+const KILL_WAIT_MS = 2_000;
 
 /** The fields of one `--json` log line of `taskwire serve`. */
 interface LogLine {
@@ -59,6 +62,8 @@ interface LogLine {
 export class LocalManager implements vscode.Disposable {
   private child: ChildProcess | undefined;
   private stopping = false;
+  /** The stop in progress, so a second stop (deactivate, then dispose) waits for the same one. */
+  private stopInProgress: Promise<void> | undefined;
   private lastLine: string | undefined;
   private readonly exitEmitter = new vscode.EventEmitter<ManagerExit>();
   private readonly changeEmitter = new vscode.EventEmitter<void>();
@@ -82,7 +87,7 @@ export class LocalManager implements vscode.Disposable {
   async start(port: number, keyFile: string): Promise<LocalManagerInfo> {
     if (this.child) throw new ManagerStartError(`a local manager is already running (pid ${this.child.pid})`);
     const args = [this.serverScript, 'serve', '--host', '127.0.0.1', '--port', String(port), '--authkey-file', keyFile, '--json'];
-    this.log.info(`starting: ${process.execPath} ${args.join(' ')}`);
+    this.write('info', `starting: ${process.execPath} ${args.join(' ')}`);
     // ELECTRON_RUN_AS_NODE: on desktop VS Code, execPath is Electron; it then runs as plain Node.
     const child = spawn(process.execPath, args, {
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
@@ -104,7 +109,7 @@ export class LocalManager implements vscode.Disposable {
     createInterface({ input: child.stderr! }).on('line', (text) => {
       stderr += `${text}\n`;
       this.lastLine = text;
-      this.log.error(text);
+      this.write('error', text);
     });
     // 'close', not 'exit': by then everything it wrote to stderr has been read.
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
@@ -147,7 +152,7 @@ export class LocalManager implements vscode.Disposable {
       if (this.child !== child) return;
       this.child = undefined;
       this.info = undefined;
-      this.log.warn(`the manager exited (${describeExit(code, signal)})`);
+      this.write('warn', `the manager exited (${describeExit(code, signal)})`);
       this.changeEmitter.fire();
       if (!this.stopping) this.exitEmitter.fire({ port: listening, code, signal, lastLine: this.lastLine });
     });
@@ -155,24 +160,37 @@ export class LocalManager implements vscode.Disposable {
     return this.info;
   }
 
-  /** Stops the manager gracefully (SIGTERM: leases released, clients closed), then by force. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the manager gracefully (SIGTERM: leases released, clients closed); after `graceMs`
+   * without an exit, kills it (SIGKILL). Both signals go to its whole process group, so nothing
+   * it started survives it. Resolves once the process has exited and been reaped.
+   */
+  stop(graceMs = STOP_GRACE_MS): Promise<void> {
     const child = this.child;
-    if (!child) return;
-    this.stopping = true;
-    const exited = new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) resolve();
-      else child.once('exit', () => resolve());
+    if (!child) return Promise.resolve();
+    this.stopInProgress ??= this.terminate(child, graceMs).finally(() => {
+      this.stopInProgress = undefined;
+      if (this.child === child) {
+        this.child = undefined;
+        this.info = undefined;
+        this.changeEmitter.fire();
+      }
     });
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    await exited;
-    clearTimeout(timer);
-    if (this.child === child) {
-      this.child = undefined;
-      this.info = undefined;
-      this.changeEmitter.fire();
-    }
+    return this.stopInProgress;
+  }
+
+  private async terminate(child: ChildProcess, graceMs: number): Promise<void> {
+    this.stopping = true;
+    const exited = new Promise<boolean>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve(true);
+      else child.once('exit', () => resolve(true));
+    });
+    const within = (ms: number) => Promise.race([exited, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref())]);
+    signalGroup(child, 'SIGTERM');
+    if (await within(graceMs)) return;
+    signalGroup(child, 'SIGKILL');
+    this.write('warn', `the manager did not exit within ${graceMs / 1000} s of SIGTERM: killed it (SIGKILL)`);
+    if (!(await within(KILL_WAIT_MS))) this.write('error', `the manager (pid ${child.pid}) did not exit after SIGKILL`);
   }
 
   dispose(): void {
@@ -187,19 +205,46 @@ export class LocalManager implements vscode.Disposable {
     try {
       line = JSON.parse(text) as LogLine;
     } catch {
-      this.log.info(text);
+      this.write('info', text);
       return undefined;
     }
     const { time: _time, level, message, ...fields } = line;
     const rest = Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : '';
     const shown = `${message ?? ''}${rest}`;
     this.lastLine = shown;
-    if (level === 'error') this.log.error(shown);
-    else if (level === 'warn') this.log.warn(shown);
-    else if (level === 'debug') this.log.debug(shown);
-    else this.log.info(shown);
+    this.write(level === 'error' || level === 'warn' || level === 'debug' ? level : 'info', shown);
     return line;
   }
+
+  /**
+   * Writes to the output channel. While VS Code deactivates the extension, the channel is
+   * disposed as soon as deactivate() yields, and writing to it throws "Channel has been
+   * closed": that must not stop the stop (a throw before SIGKILL left a manager running).
+   */
+  private write(level: 'debug' | 'info' | 'warn' | 'error', text: string): void {
+    try {
+      this.log[level](text);
+    } catch {
+      // the channel is closed: the window is going away, and nobody can read it any more
+    }
+  }
+}
+
+/**
+ * Sends `signal` to the manager's process group (it leads one: it was spawned detached), or to
+ * the process alone where there are no process groups (Windows) or the group is already gone.
+ */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (process.platform !== 'win32' && child.pid !== undefined) {
+    try {
+      process.kill(-child.pid, signal);
+      return;
+    } catch {
+      // ESRCH: no such group any more; fall through to the process itself.
+    }
+  }
+  child.kill(signal);
 }
 
 export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {

@@ -110,10 +110,13 @@ export class TaskwireModel implements vscode.Disposable {
     }
   }
 
-  /** Stops the manager this window started (disconnecting first if connected to it). */
-  async stopLocal(): Promise<void> {
+  /**
+   * Stops the manager this window started (disconnecting first if connected to it); a manager
+   * it only connected to is left alone. `graceMs`: how long to wait for a graceful exit.
+   */
+  async stopLocal(graceMs?: number): Promise<void> {
     if (this.isLocal) this.connection.close();
-    await this.localManager.stop();
+    await this.localManager.stop(graceMs);
   }
 
   /**

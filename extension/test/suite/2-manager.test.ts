@@ -1,13 +1,11 @@
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import * as vscode from 'vscode';
 import type { TaskwireApi } from '../../src/api';
-import { activateExtension, descriptionOf, EXTENSION_ID, ensureLocalManager, rootItems, shownSince, waitFor, waitForNotification } from './helpers';
+import { activateExtension, descriptionOf, ensureLocalManager, rootItems, shownSince, startOutsideManager, waitFor, waitForNotification } from './helpers';
 
 describe('the local manager', () => {
   let api: TaskwireApi;
@@ -119,20 +117,3 @@ describe('the local manager', () => {
     assert.equal(again.port, local.port);
   });
 });
-
-/** `taskwire serve` started by the test (as a user would in a terminal), on a free port. */
-async function startOutsideManager(keyFile: string): Promise<{ manager: ChildProcess; port: number }> {
-  const serverJs = join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'server.js');
-  const manager = spawn(process.execPath, [serverJs, 'serve', '--port', '0', '--authkey-file', keyFile, '--json'], {
-    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    createInterface({ input: manager.stdout! }).on('line', (line) => {
-      const parsed = JSON.parse(line) as { message?: string; port?: number };
-      if (parsed.message === 'ready' && parsed.port) resolve(parsed.port);
-    });
-    manager.once('exit', (code) => reject(new Error(`the manager exited (${code})`)));
-  });
-  return { manager, port };
-}

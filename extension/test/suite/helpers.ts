@@ -1,4 +1,10 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { connect, type TaskwireClient } from 'taskwire';
 import * as vscode from 'vscode';
 import type { TaskwireApi } from '../../src/api';
@@ -111,4 +117,39 @@ export function shownSince(api: TaskwireApi, mark: Date) {
 /** Waits for a notification shown since `mark` whose message matches. */
 export function waitForNotification(api: TaskwireApi, mark: Date, pattern: RegExp) {
   return waitFor(`a notification matching ${pattern}`, () => shownSince(api, mark).find((m) => pattern.test(m.message)));
+}
+
+/** `taskwire serve` started by the test (as a user would in a terminal), on a free port. */
+export async function startOutsideManager(keyFile: string, extraArgs: string[] = []): Promise<{ manager: ChildProcess; port: number }> {
+  const serverJs = join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'server.js');
+  const manager = spawn(process.execPath, [serverJs, 'serve', '--port', '0', '--authkey-file', keyFile, '--json', ...extraArgs], {
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: manager.stdout! }).on('line', (line) => {
+      const parsed = JSON.parse(line) as { message?: string; port?: number };
+      if (parsed.message === 'ready' && parsed.port) resolve(parsed.port);
+    });
+    manager.once('exit', (code) => reject(new Error(`the manager exited (${code})`)));
+  });
+  return { manager, port };
+}
+
+/** A fresh key in a 0600 key file, as `taskwire serve --authkey-file` reads it. */
+export function writeKeyFile(): { key: string; keyFile: string } {
+  const keyFile = join(mkdtempSync(join(tmpdir(), 'taskwire-key-')), 'authkey');
+  const key = randomBytes(16).toString('hex');
+  writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
+  return { key, keyFile };
+}
+
+/** Whether a process with this pid exists (signal 0 probes without signalling). */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -9,6 +9,7 @@ const { existsSync, mkdirSync, readdirSync } = require('node:fs');
 const { createServer } = require('node:net');
 const { join, resolve } = require('node:path');
 const { EXTENSION_ROOT, ensureCodeServer, freePort, launchBrowser, startCodeServer } = require('../launch/codeServer');
+const { answer, eventually, openSidebar, runCommand, viewRows, waitForRow } = require('./workbench');
 
 const REPO_ROOT = resolve(EXTENSION_ROOT, '..');
 const OUTPUT = join(REPO_ROOT, 'test-output');
@@ -23,29 +24,10 @@ function findFile(dir, name) {
   return undefined;
 }
 
-async function eventually(check, what, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** The text of every visible row of one sidebar view (by its title). */
-async function viewRows(page, title) {
-  const pane = page.locator('.pane').filter({ has: page.locator(`.pane-header[aria-label^="${title}"]`) });
-  return pane.locator('.monaco-list-row').allInnerTexts();
-}
-
-async function waitForRow(page, title, pattern, timeoutMs = 30_000) {
-  return eventually(async () => (await viewRows(page, title)).find((text) => pattern.test(text)), `a row matching ${pattern} in the ${title} view`, timeoutMs);
-}
-
 /**
- * A local manager outlives VS Code by design (a crash of either side must not take the other
- * down), so each test stops the one it started: the pid is on the Manager view's row.
+ * Cleanup kills code-server with SIGKILL: its extension host ends without deactivating the
+ * extension, and a local manager outlives that by design (a crash of either side must not take
+ * the other down), so each test stops the one it started: the pid is on the Manager view's row.
  */
 async function stopLocalManager(page) {
   const rows = await viewRows(page, 'Manager').catch(() => []);
@@ -58,31 +40,6 @@ async function stopLocalManager(page) {
       // already gone
     }
   }
-}
-
-/** Runs a command from the palette by its title. */
-async function runCommand(page, title) {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row').filter({ hasText: title }).first().waitFor();
-  await page.keyboard.press('Enter');
-}
-
-/** Answers the quick input that is open now. */
-async function answer(page, text) {
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(text);
-  await page.keyboard.press('Enter');
-}
-
-async function openSidebar(page) {
-  const item = page.locator('.activitybar a.action-label[aria-label^="Taskwire"]');
-  await item.waitFor({ timeout: 60_000 });
-  await item.click();
-  await page.locator('.pane-header[aria-label^="Manager"]').waitFor();
 }
 
 describe('the Taskwire sidebar in VS Code (UI)', function () {
@@ -140,8 +97,8 @@ describe('the Taskwire sidebar in VS Code (UI)', function () {
 
     // Enqueue from the palette; the worker acks with a result that shows in Results.
     await runCommand(page, 'Taskwire: Enqueue a Task…');
-    await answer(page, 'tasks');
-    await answer(page, '"image_url_0"');
+    await answer(page, /enqueue a task on/, 'tasks');
+    await answer(page, /The payload: JSON/, '"image_url_0"');
     await waitForRow(page, 'Results', /image_url_0 ---> success/);
     await waitForRow(page, 'Queues', /tasks/);
     await page.screenshot({ path: join(SCREENSHOTS, '3-workers-and-results.png') });
