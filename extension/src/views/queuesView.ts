@@ -2,6 +2,7 @@ import type { QueueStats } from 'taskwire';
 import * as vscode from 'vscode';
 import type { TaskwireModel } from '../model/model';
 import { plural } from './format';
+import { ModelTreeProvider } from './modelTreeProvider';
 
 /** A queue, with its counts as the description and its totals in the tooltip. */
 export class QueueItem extends vscode.TreeItem {
@@ -55,17 +56,9 @@ function queueTooltip(s: QueueStats): vscode.MarkdownString {
 }
 
 /** The Queues view: every queue of the connected manager. */
-export class QueuesTreeProvider implements vscode.TreeDataProvider<QueueItem>, vscode.Disposable {
-  private readonly changeEmitter = new vscode.EventEmitter<QueueItem | undefined>();
-  private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
-  readonly onDidChangeTreeData = this.changeEmitter.event;
-
+export class QueuesTreeProvider extends ModelTreeProvider<QueueItem> {
   constructor(private readonly model: TaskwireModel) {
-    this.disposables.push(model.queues.onDidChange(() => this.changeEmitter.fire(undefined)));
-  }
-
-  getTreeItem(item: QueueItem): vscode.TreeItem {
-    return item;
+    super(model.queues.onDidChange);
   }
 
   getChildren(item?: QueueItem): QueueItem[] {
@@ -78,9 +71,5 @@ export class QueuesTreeProvider implements vscode.TreeDataProvider<QueueItem>, v
     const queues = this.model.queues.queues;
     if (queues.length === 0) return undefined;
     return `${plural(queues.length, 'queue')}, ${plural(this.model.queues.totalReady, 'task')} ready`;
-  }
-
-  dispose(): void {
-    for (const d of this.disposables) d.dispose();
   }
 }

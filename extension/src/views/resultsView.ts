@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { TaskwireModel } from '../model/model';
 import type { ResultEntry } from '../model/resultStore';
 import { formatTime, jsonBlock, oneLine } from './format';
+import { ModelTreeProvider } from './modelTreeProvider';
 
 /** An acknowledged task; expands to its payload and result. */
 export class ResultItem extends vscode.TreeItem {
@@ -38,17 +39,9 @@ export class ResultDetailItem extends vscode.TreeItem {
 export type ResultsNode = ResultItem | ResultDetailItem;
 
 /** The Results view: the latest acknowledged results, newest first. */
-export class ResultsTreeProvider implements vscode.TreeDataProvider<ResultsNode>, vscode.Disposable {
-  private readonly changeEmitter = new vscode.EventEmitter<ResultsNode | undefined>();
-  private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
-  readonly onDidChangeTreeData = this.changeEmitter.event;
-
+export class ResultsTreeProvider extends ModelTreeProvider<ResultsNode> {
   constructor(private readonly model: TaskwireModel) {
-    this.disposables.push(model.results.onDidChange(() => this.changeEmitter.fire(undefined)));
-  }
-
-  getTreeItem(item: ResultsNode): vscode.TreeItem {
-    return item;
+    super(model.results.onDidChange);
   }
 
   getChildren(item?: ResultsNode): ResultsNode[] {
@@ -63,9 +56,5 @@ export class ResultsTreeProvider implements vscode.TreeDataProvider<ResultsNode>
 
   getParent(item: ResultsNode): ResultsNode | undefined {
     return item instanceof ResultDetailItem ? item.parent : undefined;
-  }
-
-  dispose(): void {
-    for (const d of this.disposables) d.dispose();
   }
 }

@@ -2,6 +2,7 @@ import type { ClientInfo } from 'taskwire';
 import * as vscode from 'vscode';
 import type { TaskwireModel } from '../model/model';
 import { formatDuration, formatTime } from './format';
+import { ModelTreeProvider } from './modelTreeProvider';
 
 const ROLE_ICONS: Record<string, string> = { worker: 'tools', producer: 'arrow-up', monitor: 'eye' };
 
@@ -56,25 +57,13 @@ function escape(text: string): string {
 }
 
 /** The Workers view: every client connected to the manager (manager/clients). */
-export class WorkersTreeProvider implements vscode.TreeDataProvider<WorkerItem>, vscode.Disposable {
-  private readonly changeEmitter = new vscode.EventEmitter<WorkerItem | undefined>();
-  private readonly disposables: vscode.Disposable[] = [this.changeEmitter];
-  readonly onDidChangeTreeData = this.changeEmitter.event;
-
+export class WorkersTreeProvider extends ModelTreeProvider<WorkerItem> {
   constructor(private readonly model: TaskwireModel) {
-    this.disposables.push(model.workers.onDidChange(() => this.changeEmitter.fire(undefined)));
-  }
-
-  getTreeItem(item: WorkerItem): vscode.TreeItem {
-    return item;
+    super(model.workers.onDidChange);
   }
 
   getChildren(item?: WorkerItem): WorkerItem[] {
     if (item) return [];
     return this.model.workers.clients.map((client) => new WorkerItem(client, this.model.workers.isSelf(client)));
-  }
-
-  dispose(): void {
-    for (const d of this.disposables) d.dispose();
   }
 }
