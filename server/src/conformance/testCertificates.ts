@@ -53,7 +53,7 @@ CN = localhost
 const SERVER_EXTENSIONS = `basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectAltName = NAMES
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 `;
@@ -76,16 +76,19 @@ function openssl(args: string[], dir: string): void {
   if (run.status !== 0) throw new CertificateError(`cannot make a test certificate: openssl ${args[0]} failed: ${run.stderr.trim()}`);
 }
 
+/** The names the server certificate is for, unless told otherwise. */
+export const TEST_CERTIFICATE_NAMES = ['IP:127.0.0.1', 'DNS:localhost'];
+
 /**
  * Makes a fresh CA and a server certificate signed by it in `dir` (created if needed):
  * ca.pem, server.pem, server.key. Elliptic-curve keys: instant to generate.
  */
-export function makeTestCertificates(dir: string): TestCertificates {
+export function makeTestCertificates(dir: string, names: readonly string[] = TEST_CERTIFICATE_NAMES): TestCertificates {
   mkdirSync(dir, { recursive: true });
   const file = (name: string) => path.join(dir, name);
   writeFileSync(file('ca.cnf'), CA_CONFIG);
   writeFileSync(file('server.cnf'), SERVER_REQUEST_CONFIG);
-  writeFileSync(file('server.ext'), SERVER_EXTENSIONS);
+  writeFileSync(file('server.ext'), SERVER_EXTENSIONS.replace('NAMES', names.join(', ')));
   const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   openssl(['req', '-x509', '-config', 'ca.cnf', ...ecKey, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', String(VALID_DAYS)], dir);
   openssl(['req', '-new', '-config', 'server.cnf', ...ecKey, '-keyout', 'server.key', '-out', 'server.csr'], dir);

@@ -43,9 +43,23 @@ function isTlsRecordType(byte: number | undefined): boolean {
   return byte !== undefined && byte >= 0x14 && byte <= 0x17;
 }
 
+/** OpenSSL's words for the verification failures a test setup meets most (Node gives only the code). */
+const VERIFY_ERRORS: Readonly<Record<string, string>> = {
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'unable to verify the first certificate',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'unable to get local issuer certificate',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate',
+  SELF_SIGNED_CERT_IN_CHAIN: 'self-signed certificate in certificate chain',
+  CERT_HAS_EXPIRED: 'certificate has expired',
+  CERT_NOT_YET_VALID: 'certificate is not yet valid',
+};
+
 /** Why a certificate is refused: not trusted, or not for `name`; undefined when it is fine. */
 function certificateProblem(socket: TLSSocket, name: string): string | undefined {
-  if (!socket.authorized) return `the server's certificate is not trusted: ${String(socket.authorizationError)}`;
+  if (!socket.authorized) {
+    // Typed as an Error, but Node gives the OpenSSL code as a string.
+    const code = String(socket.authorizationError as unknown);
+    return `the server's certificate is not trusted: ${VERIFY_ERRORS[code] ?? code}`;
+  }
   const mismatch = checkServerIdentity(name, socket.getPeerCertificate() as PeerCertificate);
   return mismatch === undefined ? undefined : `the server's certificate is not for ${name}: ${mismatch.message}`;
 }
@@ -143,7 +157,10 @@ export class WireConnection {
         succeed(false);
       });
       socket.once('error', (error: NodeJS.ErrnoException) => {
-        if (tls && tcpConnected) return fail(new ConnectionFailedError(`cannot connect to ${where}: the TLS handshake failed: ${error.message} (does the server speak TLS?)`, 'tls'));
+        // OpenSSL's messages carry a source location; its reason is what a reader needs.
+        const reason = (error as { reason?: unknown }).reason;
+        const why = typeof reason === 'string' ? reason : error.message;
+        if (tls && tcpConnected) return fail(new ConnectionFailedError(`cannot connect to ${where}: the TLS handshake failed: ${why} (does the server speak TLS?)`, 'tls'));
         fail(new ConnectionFailedError(`cannot connect to ${where}: ${error.code ?? error.message}`));
       });
       // A TLS server that closes without a handshake (it refused us) gives 'close' without 'error' at times.
