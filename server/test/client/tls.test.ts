@@ -4,14 +4,15 @@
 // start); and refused, with an error that says what to do, for a wrong CA, a wrong name, and
 // a client speaking the other transport.
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { connect, ConnectError, ConnectionClosedError, type TaskwireClient } from '../../src';
 import type { TestCertificates } from '../../src/conformance/testCertificates';
 import { makeCertificates, removeCertificates } from '../helpers/certificates';
 import { startServer, TEST_KEY, type RunningServer } from '../helpers/harness';
 import { cleanEnv, cleanupCli, runCli } from '../cli/cliHarness';
-import { rejection } from './util';
+import { rejection, TempDirs } from './util';
 
 /** dist/test/client → the package's compiled library, as `require('taskwire')` would load it. */
 const LIBRARY = resolve(__dirname, '..', '..', 'src');
@@ -146,6 +147,36 @@ describe('client: TLS', function () {
         "(Hostname/IP does not match certificate's altnames: Host: manager.example.com. is not in the cert's altnames: IP Address:127.0.0.1, DNS:localhost); " +
         'connect by a name or address the certificate lists',
     );
+  });
+
+  it('the self-signed examples of the README and of `taskwire serve --help` work as printed', async () => {
+    const readme = readFileSync(resolve(__dirname, '..', '..', '..', '..', 'README.md'), 'utf8');
+    const tlsSection = readme.slice(readme.indexOf('## TLS'));
+    const fromReadme = /```sh\n([\s\S]*?)\nnpx taskwire serve/.exec(tlsSection)?.[1];
+    assert.ok(fromReadme, 'the README has a TLS section with the openssl commands before `npx taskwire serve`');
+    const help = (await runCli(['serve', '--help'])).stdout;
+    const fromHelp = /^TLS:.*\n.*\n((?: {2}(?:openssl|printf| {2}-).*\n)+)/m.exec(help)?.[1];
+    assert.ok(fromHelp, `serve --help has the openssl commands:\n${help}`);
+    const temp = new TempDirs();
+    try {
+      for (const [where, commands] of [['README', fromReadme], ['serve --help', fromHelp]] as const) {
+        const dir = temp.make('taskwire-tls-docs-');
+        const made = spawnSync('bash', ['-e', '-c', commands], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+        assert.equal(made.status, 0, `${where}: ${made.stderr}`);
+        const server = await startServer({ tls: { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) } });
+        try {
+          for (const host of ['127.0.0.1', 'localhost']) {
+            const client = await connect({ host, port: server.port, authkey: TEST_KEY, reconnect: false, tls: { ca: readFileSync(join(dir, 'ca.pem')) } });
+            assert.match(await client.ping(), /^\d{4}-/, `${where}: ${host}`);
+            client.close();
+          }
+        } finally {
+          await server.stop();
+        }
+      }
+    } finally {
+      temp.cleanup();
+    }
   });
 
   it('the wrong key over TLS still fails authentication', async () => {
