@@ -1,12 +1,11 @@
 // Runs server cases one after another against a server: one the user runs (--host/--port),
 // or servers the runner starts itself (--server-cmd), one per set of server options the
-// cases need and one for each case that needs a server of its own.
+// cases need and one for each case that needs a server of its own; over TLS when asked.
 import { randomBytes } from 'node:crypto';
 import type { ServerCase, ServerOptionsNeeded } from './cases';
-import { placeholdersIn } from './commandTemplate';
+import { placeholdersIn, type ServerTlsFiles } from './commandTemplate';
 import { CaseError } from './pattern';
 import { CaseFailure, type CaseResult } from './results';
-import type { ServerTlsFiles } from './commandTemplate';
 import { ServerExchange, type ServerTarget } from './serverExchange';
 import { ServerProcess, ServerStartError } from './serverProcess';
 import type { TlsTrust } from './wireConnection';
