@@ -2,7 +2,7 @@
 // Runs every test suite of the repository — the server's and each sample's, in their own
 // languages — and ends with one line counting them all: "N passed, N failed, N skipped".
 // Usage: node scripts/runTests.mjs [suite-name ...]
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,10 @@ function run(suite) {
     });
   });
 }
+
+// System tools the suites call (openssl, for the TLS tests), installed on a clean CI machine;
+// without them the tests that need them fail and say which tool is missing.
+if (process.platform !== 'win32') spawnSync('bash', [join(root, 'scripts', 'setupTestTools.sh')], { stdio: 'inherit' });
 
 const only = process.argv.slice(2);
 const selected = suites.filter((s) => (only.length === 0 || only.includes(s.name)) && existsSync(join(root, s.cwd)));

@@ -495,6 +495,17 @@ class _PlainTransport:
         _close_socket(self._sock)
 
 
+#: OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH.
+_NAME_MISMATCH_CODES = (62, 64)
+
+
+def _certificate_hint(verify_code: int) -> str:
+    """What to do about a certificate the client refused: a wrong name, or an unknown CA."""
+    if verify_code in _NAME_MISMATCH_CODES:
+        return "(connect by a name or address the certificate lists, or pass server_hostname= with one)"
+    return "(pass tls_ca= with the CA that signed the manager's certificate, or add that CA to the system's trust store)"
+
+
 class _TlsTransport:
     """TLS over a TCP socket, with the TLS state in memory.
 
@@ -1216,7 +1227,7 @@ def _open_channel(
             except ssl.SSLCertVerificationError as error:
                 raise ConnectError(
                     f"TLS with the manager at {where} failed: {error.verify_message or error} "
-                    "(pass tls_ca= with the manager's certificate or CA)"
+                    + _certificate_hint(error.verify_code)
                 ) from None
             except ssl.SSLError as error:
                 raise ConnectError(

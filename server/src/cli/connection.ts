@@ -39,8 +39,8 @@ export function withConnectionOptions(command: Command): Command {
     // tool uses (--authkey, --authkey-file, $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE, default file).
     .option('--authkey <key>', 'the shared key (prefer --authkey-file: arguments are visible to other users)')
     .option('--authkey-file <file>', 'file holding the key (else $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE, ~/.taskwire/authkey)')
-    .option('--tls', 'connect with TLS')
-    .option('--tls-ca <file>', 'trust this CA certificate (PEM) for TLS; implies --tls');
+    .option('--tls', "connect with TLS, trusting the system's CAs (and NODE_EXTRA_CA_CERTS)")
+    .option('--tls-ca <file>', "connect with TLS, trusting this CA certificate (PEM): the one that signed the manager's certificate");
 }
 
 /** Connects for a one-shot command: no reconnect, a clear one-line error when it fails. */

@@ -110,6 +110,17 @@ The authkey: --authkey, $TASKWIRE_AUTHKEY, --authkey-file, $TASKWIRE_AUTHKEY_FIL
 ${defaultAuthkeyFile()} (generated with 32 random bytes, mode 0600, when missing).
 Clients on this machine find that default file by themselves.
 
+TLS: with --tls-cert and --tls-key the manager speaks only TLS on its port; clients verify the
+certificate and the host name they connect by. A CA and a certificate it signs, for localhost:
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \\
+    -subj "/CN=My Taskwire CA" -addext "keyUsage = critical, keyCertSign, cRLSign" -keyout ca.key -out ca.pem
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \\
+    -keyout key.pem -out manager.csr
+  printf 'basicConstraints = critical, CA:FALSE\\nextendedKeyUsage = serverAuth\\nsubjectAltName = DNS:localhost, IP:127.0.0.1\\nauthorityKeyIdentifier = keyid\\n' > manager.ext
+  openssl x509 -req -in manager.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 825 -extfile manager.ext -out cert.pem
+  taskwire serve --tls-cert cert.pem --tls-key key.pem
+  taskwire ping --tls-ca ca.pem      (TypeScript: tls: { ca }; Python: tls_ca=; Go: taskwire.TLSConfigWithCA)
+
 Examples:
   taskwire serve
   taskwire serve --port 8001 --authkey-file ./authkey --queue tasks:maxsize=1000 --queue results

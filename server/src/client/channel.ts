@@ -42,6 +42,9 @@ export class Channel {
     const where = `${options.host}:${options.port}`;
     const socket = await openSocket(options, where);
     const connection = new RpcConnection(socket);
+    // A TLS manager closes a plain client's connection without a word: say what that may mean.
+    let answered = false;
+    if (!options.tls) socket.once('data', () => (answered = true));
     const timer = setTimeout(() => socket.destroy(new TimeoutError(`the manager at ${where} did not complete the handshake in ${options.connectTimeout} ms`)), options.connectTimeout);
     try {
       const nonce = newNonce();
@@ -69,6 +72,9 @@ export class Channel {
     } catch (error) {
       clearTimeout(timer);
       socket.destroy();
+      if (!options.tls && !answered && error instanceof ConnectionClosedError) {
+        throw new ConnectionClosedError(`${error.message} without answering (if it serves TLS there, connect with TLS: tls: { ca } or tls: true; --tls-ca or --tls)`);
+      }
       throw error;
     }
   }
@@ -142,8 +148,7 @@ function openSocket(options: ChannelOptions, where: string): Promise<Socket> {
     }, options.connectTimeout);
     const onError = (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      const why = error.code === 'ECONNREFUSED' ? 'connection refused (is `taskwire serve` running there?)' : error.message;
-      reject(new ConnectError(`cannot connect to the manager at ${where}: ${why}`, error));
+      reject(new ConnectError(`cannot connect to the manager at ${where}: ${connectFailure(error, options.host)}`, error));
     };
     socket.once('error', onError);
     socket.once(tlsOptions ? 'secureConnect' : 'connect', () => {
@@ -153,6 +158,27 @@ function openSocket(options: ChannelOptions, where: string): Promise<Socket> {
       resolve(socket);
     });
   });
+}
+
+/** OpenSSL's certificate verification failures, by the code Node gives them (CERT_HAS_EXPIRED, ...). */
+const UNTRUSTED_CERTIFICATE = /CERT|ISSUER|SELF_SIGNED|LEAF_SIGNATURE|INVALID_CA/;
+
+/** Why a connection failed, in words that say what to do about it. */
+function connectFailure(error: NodeJS.ErrnoException, host: string): string {
+  if (error.code === 'ECONNREFUSED') return 'connection refused (is `taskwire serve` running there?)';
+  if (error.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    // `host` on the error is the name checked: the servername when one was given.
+    const checked = (error as { host?: unknown }).host;
+    return `its TLS certificate is not for ${typeof checked === 'string' ? checked : host} (${error.message}); connect by a name or address the certificate lists`;
+  }
+  if (error.code !== undefined && UNTRUSTED_CERTIFICATE.test(error.code)) {
+    return `its TLS certificate is not trusted (${error.message}); give the CA that signed it (tls: { ca }, --tls-ca) or add that CA to the system's trust store`;
+  }
+  // OpenSSL's own errors carry a long location text; its reason is what matters.
+  if (error.code === 'ERR_SSL_WRONG_VERSION_NUMBER') return 'the TLS handshake failed (wrong version number): the manager does not serve TLS on this port; connect without TLS';
+  const reason = (error as { reason?: unknown }).reason;
+  if (typeof reason === 'string' && error.code?.startsWith('ERR_SSL_')) return `the TLS handshake failed (${reason})`;
+  return error.message;
 }
 
 /** A handshake request that fails with the socket's own reason when the manager hangs up. */

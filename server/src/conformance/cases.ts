@@ -37,8 +37,12 @@ export interface CaseCommon {
   file: string;
 }
 
+/** Whom the kit's TLS client trusts for a connection: the run's CA (default) or a CA that signed nothing. */
+export type Trust = 'unrelated-ca';
+
 export type ServerStep =
-  | { connect: string; framing?: Framing }
+  | { connect: string; framing?: Framing; transport?: 'tcp' }
+  | { certificateRefused: string; trust?: Trust; servername?: string; within?: number }
   | { handshake: string; framing?: Framing; client?: Record<string, unknown> }
   | { send: unknown; on?: string }
   | { sendRaw: string | (string | Record<string, unknown>)[]; on?: string }
@@ -53,7 +57,8 @@ export type ServerStep =
 
 export interface ServerCase extends CaseCommon {
   kind: 'server';
-  server?: { options?: ServerOptionsNeeded; exclusive?: boolean };
+  /** tls: the case checks TLS itself and runs only when the run is over TLS. */
+  server?: { options?: ServerOptionsNeeded; exclusive?: boolean; tls?: true };
   steps: ServerStep[];
 }
 
@@ -86,6 +91,15 @@ export function defaultCasesRoot(): string {
   const inCheckout = path.resolve(__dirname, '..', '..', '..', '..', 'spec', 'conformance');
   if (existsSync(path.join(inCheckout, 'case.schema.json'))) return inCheckout;
   return path.resolve(__dirname, '..', '..', '..', 'conformance');
+}
+
+/**
+ * The certificate of a CA that signed nothing (its key was thrown away), for cases where the
+ * kit must trust the wrong CA: from the cases folder, else from the kit's own copy.
+ */
+export function loadUnrelatedCa(root = defaultCasesRoot()): Buffer {
+  const own = path.join(root, 'tls', 'unrelated-ca.pem');
+  return readFileSync(existsSync(own) ? own : path.join(defaultCasesRoot(), 'tls', 'unrelated-ca.pem'));
 }
 
 /** A case file that is not valid: the file, and what is wrong, in one line. */

@@ -4,7 +4,8 @@
 //   {name}        the value of `name` (port, host, authkeyFile, or a server option);
 //                 a token that expands to nothing is dropped
 //   {name?TEXT}   TEXT, with every `$` replaced by the value, when `name` has a value, else
-//                 nothing; a token that is only this is split on spaces into arguments
+//                 nothing; a token that is only this is split on the spaces of TEXT into
+//                 arguments (a value with spaces, such as a path, stays one argument)
 import * as path from 'node:path';
 import type { ServerOptionsNeeded } from './cases';
 
@@ -70,13 +71,21 @@ export const PLACEHOLDER_NAMES: readonly string[] = [
   'maxConnections',
   'maxHandshakesPerAddress',
   'noAutoCreate',
+  'tlsCert',
+  'tlsKey',
 ];
 
+/** Placeholders that are not server options of a case but of the whole run. */
+const RUN_PLACEHOLDERS = ['host', 'port', 'authkeyFile', 'tlsCert', 'tlsKey'];
+
+/** The server options a case may need (every placeholder but where to listen, the key and TLS). */
+export const CASE_OPTION_NAMES: readonly string[] = PLACEHOLDER_NAMES.filter((name) => !RUN_PLACEHOLDERS.includes(name));
+
 /**
- * The server options of the placeholders, as the reference server's `taskwire serve` flags:
- * `{ttr?--ttr $} {maxAttempts?--max-attempts $} ... {noAutoCreate?--no-auto-create}`.
+ * The server options of the placeholders and TLS, as the reference server's `taskwire serve`
+ * flags: `{ttr?--ttr $} ... {noAutoCreate?--no-auto-create} {tlsCert?--tls-cert $} {tlsKey?--tls-key $}`.
  */
-export const REFERENCE_OPTION_FLAGS = PLACEHOLDER_NAMES.filter((name) => !['host', 'port', 'authkeyFile'].includes(name))
+export const REFERENCE_OPTION_FLAGS = [...CASE_OPTION_NAMES, 'tlsCert', 'tlsKey']
   .map((name) => {
     const flag = `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
     return name === 'noAutoCreate' ? `{noAutoCreate?${flag}}` : `{${name}?${flag} $}`;
@@ -115,12 +124,12 @@ export function expandCommand(template: string, values: Readonly<Record<string, 
     const whole = WHOLE_CONDITIONAL.exec(token);
     if (whole) {
       const value = text(whole[1]!);
-      if (value !== undefined) args.push(...whole[2]!.replace(/\$/g, value).split(/\s+/).filter((part) => part !== ''));
+      if (value !== undefined) args.push(...whole[2]!.split(/\s+/).filter((part) => part !== '').map((part) => part.replace(/\$/g, () => value)));
       continue;
     }
     const expanded = token.replace(PLACEHOLDER, (_, name: string, conditional: string | undefined, body: string | undefined) => {
       const value = text(name);
-      if (conditional !== undefined) return value === undefined ? '' : body!.replace(/\$/g, value);
+      if (conditional !== undefined) return value === undefined ? '' : body!.replace(/\$/g, () => value);
       return value ?? '';
     });
     if (expanded !== '' || token.search(PLACEHOLDER) === -1) args.push(expanded);
@@ -128,7 +137,13 @@ export function expandCommand(template: string, values: Readonly<Record<string, 
   return args;
 }
 
-/** Values for a server command: the connection placeholders and a case's options. */
-export function serverCommandValues(host: string, port: number, authkeyFile: string, options: ServerOptionsNeeded = {}): Record<string, string | number | boolean | undefined> {
-  return { host, port, authkeyFile, ...options };
+/** The certificate and key a server started for a TLS run serves ({tlsCert}, {tlsKey}). */
+export interface ServerTlsFiles {
+  certFile: string;
+  keyFile: string;
+}
+
+/** Values for a server command: the connection placeholders, TLS files and a case's options. */
+export function serverCommandValues(host: string, port: number, authkeyFile: string, options: ServerOptionsNeeded = {}, tls?: ServerTlsFiles): Record<string, string | number | boolean | undefined> {
+  return { host, port, authkeyFile, ...(tls ? { tlsCert: tls.certFile, tlsKey: tls.keyFile } : {}), ...options };
 }

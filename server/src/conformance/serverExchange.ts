@@ -8,13 +8,17 @@ import type { ServerCase, ServerStep } from './cases';
 import { ServerMessageValidator } from './messageValidator';
 import { CaseError, describe, match, substitute, type ComputeContext, type Variables } from './pattern';
 import { CaseFailure } from './results';
-import { WireConnection, type ReceivedMessage } from './wireConnection';
+import { ConnectionFailedError, WireConnection, type ReceivedMessage, type TlsTrust } from './wireConnection';
 
 /** Where the server under test is and the key it holds. */
 export interface ServerTarget {
   host: string;
   port: number;
   authkey: Buffer;
+  /** Set when the run is over TLS: every connection uses it unless a step says `transport: "tcp"`. */
+  tls?: TlsTrust;
+  /** A CA that signed nothing, for `certificateRefused` with `trust: "unrelated-ca"`. */
+  unrelatedCa?: Buffer;
 }
 
 /** Seconds a step waits for a message or a close unless it says `within`. */
@@ -73,7 +77,8 @@ export class ServerExchange {
   }
 
   private async runStep(step: ServerStep): Promise<void> {
-    if ('connect' in step) return void (await this.open(step.connect, step.framing));
+    if ('connect' in step) return void (await this.open(step.connect, step.framing, step.transport));
+    if ('certificateRefused' in step) return this.certificateRefused(step);
     if ('handshake' in step) return this.handshake(step.handshake, step.framing, step.client);
     if ('send' in step) return this.send(step.on, substitute(step.send, this.context));
     if ('sendRaw' in step) return this.sendRaw(step.on, step.sendRaw);
@@ -94,14 +99,36 @@ export class ServerExchange {
     throw new CaseError(`unknown step ${describe(step)}`);
   }
 
-  private async open(name: string, framing: Framing = 'ndjson'): Promise<OpenConnection> {
+  private async open(name: string, framing: Framing = 'ndjson', transport?: 'tcp'): Promise<OpenConnection> {
     if (this.connections.has(name)) throw new CaseError(`connection ${name} is opened twice`);
-    const wire = await WireConnection.open(this.target.host, this.target.port, framing);
+    const tls = transport === 'tcp' ? undefined : this.target.tls;
+    const wire = await WireConnection.open(this.target.host, this.target.port, framing, tls ? { tls } : {});
     const open: OpenConnection = { wire, validator: new ServerMessageValidator(), nextId: 1, rawLine: '' };
     wire.onReceive = (received) => this.validate(name, open, received);
     wire.onStreamError = (message) => this.violations.push(`on connection ${name}: the server's bytes are not valid ${framing} frames: ${message}`);
     this.connections.set(name, open);
     return open;
+  }
+
+  /** Opens a TLS connection that must fail on the kit's check of the server's certificate. */
+  private async certificateRefused(step: Extract<ServerStep, { certificateRefused: string }>): Promise<void> {
+    if (this.target.tls === undefined) throw new CaseError('certificateRefused needs a run over TLS: mark the case "server": {"tls": true}');
+    if (step.trust === 'unrelated-ca' && this.target.unrelatedCa === undefined) throw new CaseError('no unrelated CA was loaded (spec/conformance/tls/unrelated-ca.pem)');
+    const tls: TlsTrust = {
+      ...(step.trust === 'unrelated-ca' ? { ca: this.target.unrelatedCa } : this.target.tls.ca ? { ca: this.target.tls.ca } : {}),
+      ...(step.servername !== undefined ? { servername: step.servername } : this.target.tls.servername !== undefined ? { servername: this.target.tls.servername } : {}),
+    };
+    const trusting = step.trust === 'unrelated-ca' ? 'a CA that signed nothing' : "the run's CA";
+    const expected = `the kit's TLS client refuses the certificate (trusting ${trusting}${step.servername !== undefined ? `, expecting the name ${step.servername}` : ''})`;
+    let wire: WireConnection;
+    try {
+      wire = await WireConnection.open(this.target.host, this.target.port, 'ndjson', { tls, timeoutMs: (step.within ?? DEFAULT_WITHIN) * 1000 });
+    } catch (error) {
+      if (error instanceof ConnectionFailedError && error.kind === 'certificate') return;
+      throw new CaseFailure(`connection ${step.certificateRefused} failed, but not on the certificate`, expected, (error as Error).message);
+    }
+    wire.close();
+    throw new CaseFailure(`connection ${step.certificateRefused}: the server's certificate was accepted`, expected, 'the TLS handshake completed and the certificate verified');
   }
 
   private validate(name: string, open: OpenConnection, received: ReceivedMessage): void {
@@ -177,7 +204,11 @@ export class ServerExchange {
     this.throwViolations();
     if (received === undefined) {
       const seen = open.wire.inbox.map((r) => r.text);
-      const state = open.wire.closed ? 'the server closed the connection' : `nothing matching within ${within} s`;
+      const state = open.wire.peerSpokeTls
+        ? 'the server answered in TLS on a plain connection (is it a TLS server? run the kit with --tls or --tls-ca)'
+        : open.wire.closed
+          ? 'the server closed the connection'
+          : `nothing matching within ${within} s`;
       throw new CaseFailure(`expected ${what ?? 'a message'} on connection ${name}: ${state}`, describe(pattern, 2000), seen.length > 0 ? `unmatched messages: ${seen.join('\n')}` : 'no message');
     }
     const mismatch = match(pattern, received.message, this.variables);

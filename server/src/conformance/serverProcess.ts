@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect as netConnect } from 'node:net';
 import type { ServerOptionsNeeded } from './cases';
-import { expandCommand, serverCommandValues } from './commandTemplate';
+import { expandCommand, serverCommandValues, type ServerTlsFiles } from './commandTemplate';
 
 /** The server did not come up: its command failed, exited, or never accepted a connection. */
 export class ServerStartError extends Error {}
@@ -67,10 +67,14 @@ export class ServerProcess {
     });
   }
 
-  /** Starts the command on a free port and resolves once it accepts connections. */
-  static async start(template: string, host: string, authkeyFile: string, options: ServerOptionsNeeded): Promise<ServerProcess> {
+  /**
+   * Starts the command on a free port and resolves once it accepts connections (TCP
+   * connections: a TLS server is ready when its port is, and a probe that sends nothing costs
+   * it nothing but a dropped connection).
+   */
+  static async start(template: string, host: string, authkeyFile: string, options: ServerOptionsNeeded, tls?: ServerTlsFiles): Promise<ServerProcess> {
     const port = await freePort(host);
-    const args = expandCommand(template, serverCommandValues(host, port, authkeyFile, options));
+    const args = expandCommand(template, serverCommandValues(host, port, authkeyFile, options, tls));
     if (args.length === 0) throw new ServerStartError('--server-cmd is empty');
     // detached: a process group of its own, stopped as a whole by stop().
     const child = spawn(args[0]!, args.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });

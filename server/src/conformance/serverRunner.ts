@@ -1,13 +1,14 @@
 // Runs server cases one after another against a server: one the user runs (--host/--port),
 // or servers the runner starts itself (--server-cmd), one per set of server options the
-// cases need and one for each case that needs a server of its own.
+// cases need and one for each case that needs a server of its own; over TLS when asked.
 import { randomBytes } from 'node:crypto';
 import type { ServerCase, ServerOptionsNeeded } from './cases';
-import { placeholdersIn } from './commandTemplate';
+import { placeholdersIn, type ServerTlsFiles } from './commandTemplate';
 import { CaseError } from './pattern';
 import { CaseFailure, type CaseResult } from './results';
 import { ServerExchange, type ServerTarget } from './serverExchange';
 import { ServerProcess, ServerStartError } from './serverProcess';
+import type { TlsTrust } from './wireConnection';
 
 /** Seconds a case may take unless it says otherwise. */
 export const DEFAULT_CASE_TIMEOUT = 20;
@@ -21,6 +22,11 @@ export interface ServerRunOptions {
   serverCommand?: string;
   /** The key file given to the server command ({authkeyFile}). */
   authkeyFile?: string;
+  /**
+   * A run over TLS: how the kit checks the server's certificate, the files a started server
+   * serves ({tlsCert}, {tlsKey}; required with serverCommand), and a CA that signed nothing.
+   */
+  tls?: { trust: TlsTrust; serverFiles?: ServerTlsFiles; unrelatedCa: Buffer };
   /** Distinguishes this run's queues from other runs' on the same server. */
   runId?: string;
   onResult?: (result: CaseResult) => void;
@@ -42,6 +48,7 @@ function skipped(c: ServerCase, reason: string): CaseResult {
 
 /** Why a case cannot run in this setting, or undefined when it can. */
 function skipReason(c: ServerCase, options: ServerRunOptions): string | undefined {
+  if (c.server?.tls && options.tls === undefined) return 'checks TLS: run with --tls (the kit makes a certificate for a server it starts) or --tls-ca FILE';
   const needed = c.server?.options ?? {};
   if (options.serverCommand === undefined) {
     if (c.server?.exclusive) return 'needs a server of its own (it stops or counts the whole server): run with --server-cmd';
@@ -94,7 +101,7 @@ export async function runServerCases(cases: readonly ServerCase[], options: Serv
     else report(skipped(c, reason));
   }
   if (options.serverCommand === undefined) {
-    const target = { host: options.host, port: options.port ?? 7400, authkey: options.authkey };
+    const target = targetAt(options, options.port ?? 7400);
     for (const c of runnable) report(await runServerCase(c, target, runId));
   } else {
     // Groups: one server per distinct option set, and one per exclusive case.
@@ -108,17 +115,21 @@ export async function runServerCases(cases: readonly ServerCase[], options: Serv
   return cases.map((c) => results.get(c.id)!);
 }
 
+function targetAt(options: ServerRunOptions, port: number): ServerTarget {
+  return { host: options.host, port, authkey: options.authkey, ...(options.tls ? { tls: options.tls.trust, unrelatedCa: options.tls.unrelatedCa } : {}) };
+}
+
 async function runGroup(group: ServerCase[], options: ServerRunOptions, runId: string, report: (result: CaseResult) => void): Promise<void> {
   let server: ServerProcess;
   try {
-    server = await ServerProcess.start(options.serverCommand!, options.host, options.authkeyFile!, group[0]!.server?.options ?? {});
+    server = await ServerProcess.start(options.serverCommand!, options.host, options.authkeyFile!, group[0]!.server?.options ?? {}, options.tls?.serverFiles);
   } catch (error) {
     const reason = error instanceof ServerStartError ? error.message : String(error);
     for (const c of group) report({ id: c.id, level: c.level, section: c.section, title: c.title, file: c.file, verdict: 'fail', reason: `the server did not start: ${reason.split('\n')[0]}`, actual: reason, seconds: 0 });
     return;
   }
   try {
-    const target = { host: options.host, port: server.port, authkey: options.authkey };
+    const target = targetAt(options, server.port);
     for (const c of group) report(await runServerCase(c, target, runId));
   } finally {
     await server.stop();

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { loadServerCases } from '../../src/conformance/cases';
 import { REFERENCE_OPTION_FLAGS, referenceServerCommand } from '../../src/conformance/commandTemplate';
 import type { CaseResult } from '../../src/conformance/results';
-import { runServerCases } from '../../src/conformance/serverRunner';
+import { runServerCases, type ServerRunOptions } from '../../src/conformance/serverRunner';
 
 /** dist/test/conformance → the repository root. */
 export const REPO = resolve(__dirname, '..', '..', '..', '..');
@@ -28,15 +28,15 @@ export function brokenServerCmd(mode: string): string {
   return `"${process.execPath}" "${BROKEN_SERVER}" --mode ${mode} --port {port} --authkey-file {authkeyFile} ${REFERENCE_OPTION_FLAGS}`;
 }
 
-/** Runs server cases against servers the runner starts from `command`, with a fresh key. */
-export async function runAgainst(command: string, ids?: (id: string) => boolean): Promise<CaseResult[]> {
+/** Runs server cases against servers the runner starts from `command`, with a fresh key (over TLS when `tls` is given). */
+export async function runAgainst(command: string, ids?: (id: string) => boolean, tls?: ServerRunOptions['tls']): Promise<CaseResult[]> {
   const home = mkdtempSync(join(tmpdir(), 'taskwire-kit-'));
   const authkeyFile = join(home, 'authkey');
   const key = randomBytes(16).toString('hex');
   writeFileSync(authkeyFile, key + '\n', { mode: 0o600 });
   try {
     const cases = loadServerCases().filter((c) => ids === undefined || ids(c.id));
-    return await runServerCases(cases, { host: '127.0.0.1', authkey: Buffer.from(key), serverCommand: command, authkeyFile });
+    return await runServerCases(cases, { host: '127.0.0.1', authkey: Buffer.from(key), serverCommand: command, authkeyFile, ...(tls ? { tls } : {}) });
   } finally {
     rmSync(home, { recursive: true, force: true });
   }

@@ -39,6 +39,8 @@ describe('conformance pattern language', () => {
     const template = 'serve --port {port} --key "{authkeyFile}" {ttr?--ttr $} {noAutoCreate?--no-auto-create}';
     assert.deepEqual(expandCommand(template, { port: 5, authkeyFile: '/tmp/a b' }), ['serve', '--port', '5', '--key', '/tmp/a b']);
     assert.deepEqual(expandCommand(template, { port: 5, authkeyFile: 'k', ttr: 1, noAutoCreate: true }), ['serve', '--port', '5', '--key', 'k', '--ttr', '1', '--no-auto-create']);
+    // A value with spaces (a path) stays one argument; `$` patterns in a value are not special.
+    assert.deepEqual(expandCommand('serve {tlsCert?--tls-cert $} {tlsKey?--key=$}', { tlsCert: '/tmp/a b/cert.pem', tlsKey: '/k$&' }), ['serve', '--tls-cert', '/tmp/a b/cert.pem', '--key=/k$&']);
     assert.throws(() => expandCommand('serve {prot}', {}), /unknown placeholder \{prot\}/);
   });
 
