@@ -3,7 +3,7 @@ import {
   AuthenticationFailedError,
   connect,
   ConnectError,
-  ConnectionClosedError,
+  HandshakeClosedError,
   ServerProofError,
   TimeoutError,
   UnsupportedProtocolVersionError,
@@ -242,9 +242,10 @@ export function describeConnectFailure(error: unknown, address: ManagerAddress):
     }
     return new ConnectFailure('unreachable', `Cannot connect to the Taskwire manager at ${where}: ${message.replace(/^cannot connect to the manager at [^:]+:\d+: /, '')}.`);
   }
-  if (error instanceof ConnectionClosedError && /during the handshake/.test(message) && !address.tls && !address.tlsCaFile) {
-    // A manager serving TLS reads a plain client's first bytes as a broken TLS handshake and hangs up.
-    return new ConnectFailure('other', `Cannot connect to the Taskwire manager at ${where}: ${message}. If it serves TLS (taskwire serve --tls-cert), turn on taskwire.tls.`);
+  if (error instanceof HandshakeClosedError && !address.tls && !address.tlsCaFile) {
+    // A manager serving TLS reads a plain client's first bytes as a broken TLS handshake and
+    // hangs up. The library's hint names its own options; this one names the setting.
+    return new ConnectFailure('other', `Cannot connect to the Taskwire manager at ${where}: ${error.detail}. If it serves TLS (taskwire serve --tls-cert), turn on taskwire.tls.`);
   }
   if (/^(no authkey|authkey file|cannot read authkey file)/.test(message)) {
     return new ConnectFailure('no-key', `No usable key for the Taskwire manager at ${where}: ${message}.`);

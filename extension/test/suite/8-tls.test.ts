@@ -143,7 +143,7 @@ describe('a manager that serves TLS', () => {
     const message = await waitForNotification(api, mark, /Cannot connect/);
     assert.equal(
       message.message,
-      `Cannot connect to the Taskwire manager at 127.0.0.1:${port}: the manager closed the connection during the handshake. ` +
+      `Cannot connect to the Taskwire manager at 127.0.0.1:${port}: the manager closed the connection during the handshake without answering. ` +
         'If it serves TLS (taskwire serve --tls-cert), turn on taskwire.tls.',
     );
     assert.equal(api.model.connection.status, 'disconnected');

@@ -11,7 +11,7 @@ import {
   type RequestMethod,
 } from '../protocol/generated';
 import { RpcConnection, RpcRequestError } from './rpcConnection';
-import { AbortedError, ConnectError, ConnectionClosedError, remoteError, RequestCancelledError, ServerProofError, TimeoutError, UnsupportedProtocolVersionError } from './errors';
+import { AbortedError, ConnectError, ConnectionClosedError, HandshakeClosedError, RequestCancelledError, ServerProofError, TimeoutError, UnsupportedProtocolVersionError, remoteError } from './errors';
 
 export interface ChannelOptions {
   host: string;
@@ -73,7 +73,7 @@ export class Channel {
       clearTimeout(timer);
       socket.destroy();
       if (!options.tls && !answered && error instanceof ConnectionClosedError) {
-        throw new ConnectionClosedError(`${error.message} without answering (if it serves TLS there, connect with TLS: tls: { ca } or tls: true; --tls-ca or --tls)`);
+        throw new HandshakeClosedError(`${error.message} without answering`, 'if it serves TLS there, connect with TLS: tls: { ca } or tls: true; --tls-ca or --tls');
       }
       throw error;
     }

@@ -86,6 +86,19 @@ export class ConnectError extends TaskwireError {
 /** The connection closed while a request was in flight, or the client was closed. */
 export class ConnectionClosedError extends TaskwireError {}
 
+/**
+ * The manager hung up during the handshake without answering a word: most often a manager that
+ * serves TLS, reached without TLS. `detail` is what happened; the message adds what to try.
+ */
+export class HandshakeClosedError extends ConnectionClosedError {
+  constructor(
+    readonly detail: string,
+    hint: string,
+  ) {
+    super(`${detail} (${hint})`);
+  }
+}
+
 /** The manager did not prove it knows the key: it is not the manager you meant. */
 export class ServerProofError extends TaskwireError {}
 
