@@ -10,6 +10,7 @@ import { CorruptRecordError, FSYNC_MODES, JournalStore, type FsyncMode, type Rec
 import { packageVersion } from '../version';
 import { BYTE_SIZE_HELP, parseByteSize } from './byteSize';
 import { parseNumber, parsePort } from './connection';
+import { bytes as formatSize } from './format';
 import { CliError, ExitCode } from './exitCodes';
 
 interface ServeFlags {
@@ -241,7 +242,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       [
         `Taskwire manager ${packageVersion} listening on ${shownHost}:${port}${tls ? ' (TLS)' : ''} — protocol ${PROTOCOL_VERSIONS.at(-1)}`,
         store ? `Store: ${store.dir} (fsync ${store.fsync}); ${recoveredText(store.recovery, server.restored?.leasesReturned ?? 0)}` : `Store: in memory (queued tasks are lost when the manager stops)`,
-        `Memory: queued payloads up to ${server.limits.maxQueuedBytes === 0 ? 'no limit' : formatSize(server.limits.maxQueuedBytes)} (--max-queued-bytes)`,
+        `Memory: queued payloads ${server.limits.maxQueuedBytes === 0 ? 'unlimited' : `up to ${formatSize(server.limits.maxQueuedBytes)}`} (--max-queued-bytes)`,
         `Authkey: ${where}`,
         ...keyHint(file),
         `Try:  npx taskwire put tasks image_url_0${portFlag}   npx taskwire get tasks${portFlag}   npx taskwire tail${portFlag}`,
@@ -300,11 +301,6 @@ function parseSizeFlag(name: string) {
     if (bytes === undefined) throw new CliError(`invalid ${name} "${value}": expected ${BYTE_SIZE_HELP}; 0 or none: unlimited`, ExitCode.Usage);
     return bytes;
   };
-}
-
-/** The default in --help: "1.0 GiB" rather than 1086324736. */
-function formatSize(bytes: number): string {
-  return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`;
 }
 
 function readPem(path: string): Buffer {
