@@ -208,7 +208,8 @@ Exit code 0 when no case failed, 1 when one did (see taskwire --help for the oth
   {NAME}                        the value of a server option a case needs
   {NAME?TEXT}                   TEXT with $ replaced by the option's value, only when a case needs it
 Options cases need: ttr, maxAttempts, maxFrameBytes, maxPayloadBytes, maxBatch,
-maxSubscriptions, handshakeTimeout, maxConnections, maxHandshakesPerAddress, noAutoCreate.
+maxSubscriptions, handshakeTimeout, maxConnections, maxHandshakesPerAddress, maxQueuedBytes,
+noAutoCreate.
 Without --server-cmd, cases that need options (or a server of their own) are skipped with the
 reason. --reference is --server-cmd with this installation's taskwire serve and every option.
 

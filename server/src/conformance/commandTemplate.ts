@@ -69,6 +69,7 @@ export const PLACEHOLDER_NAMES: readonly string[] = [
   'handshakeTimeout',
   'maxConnections',
   'maxHandshakesPerAddress',
+  'maxQueuedBytes',
   'noAutoCreate',
 ];
 
