@@ -26,6 +26,9 @@ type Limits struct {
 	MaxPayloadBytes  int `json:"maxPayloadBytes"`  // the largest payload or result, as compact JSON
 	MaxBatch         int `json:"maxBatch"`         // the most tasks, acks, nacks or ids in one request
 	MaxSubscriptions int `json:"maxSubscriptions"` // the most subscriptions one session holds
+	// MaxQueuedBytes is the manager's budget for queued payloads, as compact JSON bytes; 0 when
+	// the manager has none or does not say.
+	MaxQueuedBytes int64 `json:"maxQueuedBytes,omitempty"`
 }
 
 // Capabilities are what the manager announced it supports in the handshake.

@@ -274,7 +274,8 @@ Exit code 0 when no case failed, 1 when one did (see taskwire --help for the oth
   {NAME?TEXT}                   TEXT with $ replaced by the option's value, only when a case needs it
   {tlsCert} {tlsKey}            with --tls: the certificate and key files the server must serve
 Options cases need: ttr, maxAttempts, maxFrameBytes, maxPayloadBytes, maxBatch,
-maxSubscriptions, handshakeTimeout, maxConnections, maxHandshakesPerAddress, noAutoCreate.
+maxSubscriptions, handshakeTimeout, maxConnections, maxHandshakesPerAddress, maxQueuedBytes,
+noAutoCreate.
 Without --server-cmd, cases that need options (or a server of their own) are skipped with the
 reason. --reference is --server-cmd with this installation's taskwire serve and every option.
 

@@ -8,7 +8,9 @@ import { TaskwireServer } from '../server/server';
 import { DEFAULTS } from '../engine';
 import { CorruptRecordError, FSYNC_MODES, JournalStore, type FsyncMode, type RecoveryReport } from '../store';
 import { packageVersion } from '../version';
+import { BYTE_SIZE_HELP, parseByteSize } from './byteSize';
 import { parseNumber, parsePort } from './connection';
+import { bytes as formatSize } from './format';
 import { CliError, ExitCode } from './exitCodes';
 
 interface ServeFlags {
@@ -27,6 +29,7 @@ interface ServeFlags {
   maxConnections: number;
   maxHandshakesPerAddress: number;
   maxSubscriptions: number;
+  maxQueuedBytes?: number;
   handshakeTimeout: number;
   tlsCert?: string;
   tlsKey?: string;
@@ -38,7 +41,7 @@ interface ServeFlags {
 }
 
 /**
- * `--queue NAME[:key=value,...]`, e.g. `--queue tasks:maxsize=1000,ttr=30,maxAttempts=3,deadLetter=failed`.
+ * `--queue NAME[:key=value,...]`, e.g. `--queue tasks:maxsize=1000,maxBytes=64MiB,ttr=30,maxAttempts=3,deadLetter=failed`.
  */
 export function parseQueueDeclaration(value: string, previous: QueueDeclaration[] = []): QueueDeclaration[] {
   const [name, rest] = value.split(/:(.*)/s, 2) as [string, string | undefined];
@@ -53,6 +56,12 @@ export function parseQueueDeclaration(value: string, previous: QueueDeclaration[
         if (!Number.isInteger(number) || number < 0) throw new CliError(`invalid ${key} "${raw}" in --queue ${value}: expected a whole number >= 0`, ExitCode.Usage);
         declaration[key.trim() as 'maxsize' | 'maxAttempts'] = number;
         break;
+      case 'maxBytes': {
+        const bytes = parseByteSize(raw);
+        if (bytes === undefined) throw new CliError(`invalid maxBytes "${raw}" in --queue ${value}: expected ${BYTE_SIZE_HELP}; 0 or none: unbounded`, ExitCode.Usage);
+        declaration.maxBytes = bytes;
+        break;
+      }
       case 'ttr':
         if (!(number > 0)) throw new CliError(`invalid ttr "${raw}" in --queue ${value}: expected seconds > 0`, ExitCode.Usage);
         declaration.ttr = number;
@@ -61,7 +70,7 @@ export function parseQueueDeclaration(value: string, previous: QueueDeclaration[
         declaration.deadLetter = raw === '' || raw === 'none' ? null : raw;
         break;
       default:
-        throw new CliError(`unknown queue option "${key}" in --queue ${value}: use maxsize, ttr, maxAttempts or deadLetter`, ExitCode.Usage);
+        throw new CliError(`unknown queue option "${key}" in --queue ${value}: use maxsize, maxBytes, ttr, maxAttempts or deadLetter`, ExitCode.Usage);
     }
   }
   return [...previous, declaration];
@@ -74,7 +83,7 @@ export function serveCommand(): Command {
     .addOption(new Option('-p, --port <port>', 'port to listen on (0: any free port)').env('TASKWIRE_PORT').default(7400).argParser(parsePort))
     .option('--authkey <key>', 'the shared key (prefer --authkey-file: arguments are visible to other users)')
     .option('--authkey-file <file>', 'read the key from this file; one is generated there if missing')
-    .option('-q, --queue <spec>', 'declare a queue: NAME[:maxsize=N,ttr=SECONDS,maxAttempts=N,deadLetter=QUEUE|none] (repeatable)', parseQueueDeclaration, [])
+    .option('-q, --queue <spec>', 'declare a queue: NAME[:maxsize=N,maxBytes=SIZE,ttr=SECONDS,maxAttempts=N,deadLetter=QUEUE|none] (repeatable)', parseQueueDeclaration, [])
     .option('--no-auto-create', 'refuse queues that were not declared (error 1001) instead of creating them on first use')
     .option('--ttr <seconds>', 'default lease length', parseNumber('ttr', { min: 0.001 }), DEFAULTS.ttr)
     .option('--max-attempts <n>', 'default deliveries before a task is dead-lettered (0: unlimited)', parseNumber('max-attempts', { integer: true }), DEFAULTS.maxAttempts)
@@ -87,6 +96,11 @@ export function serveCommand(): Command {
       'most connections from one remote address that may be authenticating at once (authenticated ones do not count)',
       parseNumber('max-handshakes-per-address', { integer: true, min: 1 }),
       DEFAULT_LIMITS.maxHandshakesPerAddress,
+    )
+    .option(
+      '--max-queued-bytes <size>',
+      `budget for the payloads of every queued task, as JSON bytes: puts beyond it wait, or fail with 1002 (0 or none: unlimited; default: a quarter of the smaller of memory and the JS heap limit, here ${formatSize(DEFAULT_LIMITS.maxQueuedBytes)})`,
+      parseSizeFlag('max-queued-bytes'),
     )
     .option('--max-subscriptions <n>', 'most event subscriptions one session holds', parseNumber('max-subscriptions', { integer: true, min: 1 }), DEFAULT_LIMITS.maxSubscriptions)
     .option('--handshake-timeout <seconds>', 'seconds a connection has to authenticate before it is dropped', parseNumber('handshake-timeout', { min: 0.1 }), DEFAULT_LIMITS.handshakeTimeout)
@@ -126,6 +140,13 @@ Examples:
   taskwire serve --port 8001 --authkey-file ./authkey --queue tasks:maxsize=1000 --queue results
   taskwire serve --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem --json
   taskwire serve --data-dir /var/lib/taskwire --fsync everysec
+  taskwire serve --max-queued-bytes 2GiB --queue uploads:maxBytes=256MiB
+
+Memory: queued tasks live in the manager's memory. --max-queued-bytes bounds the payloads of
+all of them together (ready, delayed, leased and dead-lettered, measured as compact JSON),
+maxBytes=SIZE one queue's, and maxsize=N one queue's task count. A put that does not fit
+waits for room (or fails with error 1002 "queue full" once its timeout passes; at once with
+timeout 0, or when it could never fit), and the manager keeps serving everyone else.
 
 Durability: without --data-dir, queued tasks are lost when the manager stops. With it, every
 change is journaled before it is answered; on start the manager replays the journal: tasks put
@@ -173,6 +194,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     maxConnections: flags.maxConnections,
     maxHandshakesPerAddress: flags.maxHandshakesPerAddress,
     maxSubscriptions: flags.maxSubscriptions,
+    maxQueuedBytes: flags.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes,
     handshakeTimeout: flags.handshakeTimeout,
   };
   let server: TaskwireServer;
@@ -231,13 +253,14 @@ async function serve(flags: ServeFlags): Promise<void> {
     const storeFields = store
       ? { store: 'journal', dataDir: store.dir, fsync: store.fsync, recovered: recoveredFields(store.recovery, server.restored?.leasesReturned ?? 0) }
       : { store: 'memory' };
-    log.info('ready', { version: packageVersion, protocol: PROTOCOL_VERSIONS.at(-1), address, port, authkey: where, ...storeFields });
+    log.info('ready', { version: packageVersion, protocol: PROTOCOL_VERSIONS.at(-1), address, port, authkey: where, maxQueuedBytes: server.limits.maxQueuedBytes, ...storeFields });
   } else {
     const portFlag = port === 7400 ? '' : ` --port ${port}`;
     process.stderr.write(
       [
         `Taskwire manager ${packageVersion} listening on ${shownHost}:${port}${tls ? ' (TLS)' : ''} — protocol ${PROTOCOL_VERSIONS.at(-1)}`,
         store ? `Store: ${store.dir} (fsync ${store.fsync}); ${recoveredText(store.recovery, server.restored?.leasesReturned ?? 0)}` : `Store: in memory (queued tasks are lost when the manager stops)`,
+        `Memory: queued payloads ${server.limits.maxQueuedBytes === 0 ? 'unlimited' : `up to ${formatSize(server.limits.maxQueuedBytes)}`} (--max-queued-bytes)`,
         `Authkey: ${where}`,
         ...keyHint(file),
         `Try:  npx taskwire put tasks image_url_0${portFlag}   npx taskwire get tasks${portFlag}   npx taskwire tail${portFlag}`,
@@ -291,6 +314,14 @@ function recoveredText(report: RecoveryReport, leasesReturned: number): string {
   if (report.torn.length > 0) parts.push(`${plural(report.torn.length, 'torn record')} dropped`);
   if (report.skipped.length > 0) parts.push(`${plural(report.skipped.length, 'damaged part')} skipped (--repair)`);
   return parts.join(', ');
+}
+
+function parseSizeFlag(name: string) {
+  return (value: string): number => {
+    const bytes = parseByteSize(value);
+    if (bytes === undefined) throw new CliError(`invalid ${name} "${value}": expected ${BYTE_SIZE_HELP}; 0 or none: unlimited`, ExitCode.Usage);
+    return bytes;
+  };
 }
 
 function readPem(path: string): Buffer {

@@ -42,6 +42,8 @@ export function statsCommand(): Command {
               count(s.delayed),
               count(s.dead),
               s.maxsize === 0 ? '-' : count(s.maxsize),
+              s.bytes === undefined ? '-' : cell(bytes(s.bytes)),
+              !s.maxBytes ? '-' : cell(bytes(s.maxBytes)),
               count(s.waitingGetters),
               count(s.totals.put),
               count(s.totals.acked),
@@ -54,7 +56,7 @@ export function statsCommand(): Command {
             }
             return row;
           });
-        const headers = ['QUEUE', 'READY', 'LEASED', 'DELAYED', 'DEAD', 'MAXSIZE', 'GETTERS', 'PUT', 'ACKED', 'NACKED', 'EXPIRED'];
+        const headers = ['QUEUE', 'READY', 'LEASED', 'DELAYED', 'DEAD', 'MAXSIZE', 'BYTES', 'MAXBYTES', 'GETTERS', 'PUT', 'ACKED', 'NACKED', 'EXPIRED'];
         if (manager) headers.push('PUT/S', 'ACK/S');
         process.stdout.write(table(headers, rows) + '\n');
       } finally {
@@ -73,9 +75,14 @@ async function managerStats(client: TaskwireClient): Promise<ManagerStats | unde
   }
 }
 
+/** "12.3 MiB" as one table cell: "12.3MiB". */
+function cell(text: string): string {
+  return text.replace(' ', '');
+}
+
 /**
  * One line above the table:
- * `manager 0.1.0, up 2 h 5 min: 3 connections (2 sessions; 17 since start, 0 refused, 1 dropped), 4 auth failures, 0 events dropped, rss 59.0 MiB`
+ * `manager 0.1.0, up 2 h 5 min: 3 connections (2 sessions; 17 since start, 0 refused, 1 dropped), 4 auth failures, 0 events dropped, rss 59.0 MiB, queued 12.3 MiB of 1.0 GiB`
  */
 export function managerLine(m: ManagerStats): string {
   const c = m.connections;
@@ -83,6 +90,13 @@ export function managerLine(m: ManagerStats): string {
   return (
     `manager ${m.version}, up ${duration(m.uptime)}: ` +
     `${plural(c.current, 'connection')} (${plural(c.sessions, 'session')}; ${count(c.total)} since start, ${count(c.refused)} refused, ${count(c.dropped)} dropped), ` +
-    `${plural(m.authFailures, 'auth failure')}, ${plural(m.events.dropped, 'event')} dropped, rss ${bytes(m.memory.rss)}`
+    `${plural(m.authFailures, 'auth failure')}, ${plural(m.events.dropped, 'event')} dropped, rss ${bytes(m.memory.rss)}` +
+    queuedText(m)
   );
+}
+
+/** The byte budget, from a manager that reports it. */
+function queuedText(m: ManagerStats): string {
+  if (m.queuedBytes === undefined) return '';
+  return `, queued ${bytes(m.queuedBytes)} ${m.maxQueuedBytes ? `of ${bytes(m.maxQueuedBytes)}` : '(no limit)'}`;
 }

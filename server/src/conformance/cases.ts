@@ -21,6 +21,7 @@ export interface ServerOptionsNeeded {
   handshakeTimeout?: number;
   maxConnections?: number;
   maxHandshakesPerAddress?: number;
+  maxQueuedBytes?: number;
   noAutoCreate?: true;
 }
 

@@ -70,6 +70,7 @@ export const PLACEHOLDER_NAMES: readonly string[] = [
   'handshakeTimeout',
   'maxConnections',
   'maxHandshakesPerAddress',
+  'maxQueuedBytes',
   'noAutoCreate',
   'tlsCert',
   'tlsKey',

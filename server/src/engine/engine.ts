@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { Ack, Nack, QueueStats, Task, TaskSpec } from '../protocol/generated';
 import type { Clock } from './clock';
 import type { Deque } from './deque';
-import { EngineError } from './engineError';
+import { EngineError, type QueueLimit } from './engineError';
 import type { EngineState, JournalRecord, JournalSink, RestoreSummary, TaskImage } from './journal';
 import { MinHeap } from './minHeap';
+import { payloadBytes } from './payloadBytes';
 import { QueueState, type ResolvedQueueOptions } from './queueState';
 import { TaskRecord, TaskState } from './taskRecord';
 import {
@@ -36,6 +37,12 @@ export interface EngineOptions {
    * journal.ts). Without it the engine is purely in memory.
    */
   journal?: JournalSink;
+  /**
+   * The manager-wide budget for the payload bytes (payloadBytes.ts) of every task held —
+   * ready, delayed, leased and dead-lettered; 0 or absent = unlimited. Puts beyond it wait
+   * like puts on a full queue (see put).
+   */
+  maxQueuedBytes?: number;
 }
 
 interface TimerEntry {
@@ -77,6 +84,15 @@ export class Engine {
   /** The heap size that triggers the next sweep of dead timers. */
   private timerSweepAt = TIMER_SWEEP_MIN;
   private readonly listeners: ((event: EngineEvent) => void)[] = [];
+  /** See EngineOptions.maxQueuedBytes; 0 = unlimited. */
+  readonly maxQueuedBytes: number;
+  private heldBytes = 0;
+  /**
+   * Queues whose first waiting put fits the queue's own bounds but not the byte budget, in
+   * the order they started waiting: the budget admits them in turn, and no put overtakes them.
+   */
+  private readonly budgetLine = new Set<QueueState>();
+  private servingBudgetLine = false;
   private nextId = 0;
   private timerSeq = 0;
 
@@ -87,6 +103,12 @@ export class Engine {
     this.idPrefix = options.idPrefix ?? randomBytes(3).toString('hex');
     this.onWake = options.onWake;
     this.journal = options.journal;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? 0;
+  }
+
+  /** The payload bytes of every task held (ready, delayed, leased, dead-lettered): what maxQueuedBytes bounds. */
+  get queuedBytes(): number {
+    return this.heldBytes;
   }
 
   /** Observes every engine event; returns a function that stops observing. */
@@ -105,7 +127,7 @@ export class Engine {
     if (existing) {
       existing.options = { ...existing.options, ...definedOnly(options) };
       if (this.journal) this.journal.append({ op: 'queue', queue: name, options: { ...existing.options } });
-      // A larger maxsize may let blocked putters in.
+      // A larger maxsize or maxBytes may let blocked putters in.
       this.servePutters(existing);
       return { queue: name, created: false };
     }
@@ -142,23 +164,29 @@ export class Engine {
       return undefined;
     }
     const count = request.tasks.length;
-    if (queue.options.maxsize > 0 && count > queue.options.maxsize) {
-      done(this.queueFull(queue, count, 'more tasks than its maxsize'));
+    const sizes = request.tasks.map((spec) => payloadBytes(spec.payload));
+    let bytes = 0;
+    for (const size of sizes) bytes += size;
+    const never = this.neverFits(queue, count, bytes);
+    if (never) {
+      done(never);
       return undefined;
     }
     // FIFO fairness: a put may not overtake putters already waiting for room.
-    if (queue.activePutters === 0 && queue.hasRoomFor(count)) {
-      done(this.enqueue(queue, request.tasks, request.session));
+    if (queue.activePutters === 0 && queue.hasRoomFor(count, bytes) && this.budgetAdmits(queue, bytes)) {
+      done(this.enqueue(queue, request.tasks, sizes, request.session));
       return undefined;
     }
     if (request.timeout === 0) {
-      done(this.queueFull(queue, count));
+      done(this.queueFull(queue, count, bytes));
       return undefined;
     }
-    const waiter: PutWaiter = { kind: 'put', request, done, active: true, timeoutAt: undefined };
+    const waiter: PutWaiter = { kind: 'put', request, sizes, bytes, done, active: true, timeoutAt: undefined };
     queue.putters.push(waiter);
     queue.activePutters++;
     this.track(waiter, request.session, request.timeout);
+    // At the head of its queue and waiting for the budget only: it takes its place in the line.
+    if (this.maxQueuedBytes > 0 && queue.activePutters === 1 && queue.hasRoomFor(count, bytes)) this.budgetLine.add(queue);
     return { cancel: () => this.withdraw(waiter) };
   }
 
@@ -201,6 +229,7 @@ export class Engine {
       const queue = record.queue;
       this.endLease(record);
       record.state = TaskState.Gone;
+      this.release(record);
       // The lease's timer stays in the heap until its deadline (timers are dropped lazily):
       // without this, every acked payload would stay in memory for up to its ttr.
       record.payload = undefined;
@@ -218,7 +247,7 @@ export class Engine {
       for (const [name, specs] of results) {
         // Results bypass the reply queue's maxsize: a finished task's result is never dropped.
         const replyQueue = this.queues.get(name) ?? this.createQueue(name);
-        this.enqueue(replyQueue, specs, session);
+        this.enqueue(replyQueue, specs, specs.map((spec) => payloadBytes(spec.payload)), session);
       }
     }
     // After the results: a record cut off between the two redelivers a task (at least once)
@@ -286,12 +315,18 @@ export class Engine {
   purge(queueName: string, session?: SessionId): number {
     const queue = this.requireQueue(queueName);
     const removed = queue.ready.clear();
-    for (const record of removed) record.state = TaskState.Gone;
+    for (const record of removed) {
+      record.state = TaskState.Gone;
+      this.release(record);
+    }
     // Delayed tasks sit in the timer heap; marking them gone makes their timers no-ops. A task
     // held back by a nack also has its old lease timer there: count tasks, not timers.
     const delayedTimers = this.timers.removeWhere((t) => t.task !== undefined && t.task.queue === queue && t.task.state === TaskState.Delayed);
     const delayed = new Set(delayedTimers.map((timer) => timer.task!));
-    for (const record of delayed) record.state = TaskState.Gone;
+    for (const record of delayed) {
+      record.state = TaskState.Gone;
+      this.release(record);
+    }
     const count = removed.length + delayed.size;
     queue.delayed = 0;
     if (count > 0 && this.journal) this.journal.append({ op: 'drop', ids: [...removed, ...delayed].map((r) => r.id) });
@@ -419,14 +454,16 @@ export class Engine {
     try {
       for (const { name, options } of state.queues) {
         const existing = this.queues.get(name);
-        if (existing) existing.options = { ...options };
+        // A journal written before an option existed lacks it: the default fills in.
+        if (existing) existing.options = { ...existing.options, ...definedOnly(options) };
         else this.createQueue(name, options);
       }
       const idPattern = new RegExp(`^${this.idPrefix.replace(/[^0-9A-Za-z]/g, '\\$&')}-([0-9a-z]+)$`);
       const leased: TaskRecord[] = [];
       for (const image of state.tasks) {
         const queue = this.queues.get(image.queue) ?? this.createQueue(image.queue);
-        const record = new TaskRecord(image.id, queue, image.payload, image.priority, image.enqueuedAt, image.ttr, image.replyTo, image.maxAttempts);
+        const record = new TaskRecord(image.id, queue, image.payload, image.priority, image.enqueuedAt, image.ttr, image.replyTo, image.maxAttempts, payloadBytes(image.payload));
+        this.hold(record);
         record.attempt = image.attempt;
         record.lastError = image.lastError;
         record.deadLetteredFrom = image.deadLetteredFrom;
@@ -435,7 +472,7 @@ export class Engine {
         const counter = idPattern.exec(image.id)?.[1];
         if (counter !== undefined) this.nextId = Math.max(this.nextId, parseInt(counter, 36) + 1);
         if (image.leased) leased.push(record);
-        else if (image.readyAt !== undefined) this.hold(record, image.readyAt);
+        else if (image.readyAt !== undefined) this.delay(record, image.readyAt);
         else queue.ready.push(record, record.priority);
       }
       for (const record of leased) this.returnAfterCrash(record);
@@ -453,6 +490,7 @@ export class Engine {
     const isDeadLetterQueue = name.endsWith('.dead');
     const resolved: ResolvedQueueOptions = {
       maxsize: 0,
+      maxBytes: 0,
       ttr: this.defaults.ttr,
       maxAttempts: isDeadLetterQueue ? 0 : this.defaults.maxAttempts,
       deadLetter: isDeadLetterQueue ? null : `${name}.dead`,
@@ -477,15 +515,115 @@ export class Engine {
     return dlq ? dlq.size : 0;
   }
 
-  private queueFull(queue: QueueState, count: number, why?: string): EngineError {
-    const detail = why ?? `no room for ${count} task${count === 1 ? '' : 's'}`;
-    return new EngineError('queue_full', `"${queue.name}" has ${detail} (maxsize ${queue.options.maxsize})`, {
-      queue: queue.name,
-      maxsize: queue.options.maxsize,
-    });
+  /** queue_full at once for a put that no amount of waiting would let in. */
+  private neverFits(queue: QueueState, count: number, bytes: number): EngineError | undefined {
+    const { maxsize, maxBytes } = queue.options;
+    if (maxsize > 0 && count > maxsize) return this.fullError(queue, 'maxsize', maxsize, `"${queue.name}" has more tasks than its maxsize (maxsize ${maxsize})`);
+    const what = `${tasks(count)} of ${bytes} bytes`;
+    if (maxBytes > 0 && bytes > maxBytes) return this.fullError(queue, 'maxBytes', maxBytes, `"${queue.name}" can never take ${what} (maxBytes ${maxBytes})`);
+    if (this.maxQueuedBytes > 0 && bytes > this.maxQueuedBytes) {
+      return this.fullError(queue, 'maxQueuedBytes', this.maxQueuedBytes, `the manager can never hold ${what} (maxQueuedBytes ${this.maxQueuedBytes})`);
+    }
+    return undefined;
   }
 
-  private enqueue(queue: QueueState, specs: TaskSpec[], session: SessionId | undefined): string[] {
+  /** queue_full for a put that found no room (timeout 0) or waited in vain, naming the bound in the way. */
+  private queueFull(queue: QueueState, count: number, bytes: number): EngineError {
+    // A put that fits, but waits behind others on the queue, waits for what the first of them does.
+    const head = this.headPutter(queue);
+    const limit = this.boundInTheWay(queue, count, bytes) ?? (head && this.boundInTheWay(queue, head.request.tasks.length, head.bytes)) ?? 'maxsize';
+    const { maxsize, maxBytes } = queue.options;
+    switch (limit) {
+      case 'maxsize':
+        return this.fullError(queue, limit, maxsize, `"${queue.name}" has no room for ${tasks(count)} (maxsize ${maxsize})`);
+      case 'maxBytes':
+        return this.fullError(queue, limit, maxBytes, `"${queue.name}" has no room for ${tasks(count)} of ${bytes} bytes (maxBytes ${maxBytes}, ${queue.bytes} held)`);
+      case 'maxQueuedBytes':
+        return this.fullError(
+          queue,
+          limit,
+          this.maxQueuedBytes,
+          `the manager has no room for ${tasks(count)} of ${bytes} bytes in "${queue.name}" (maxQueuedBytes ${this.maxQueuedBytes}, ${this.heldBytes} held)`,
+        );
+    }
+  }
+
+  /** The first bound that keeps a put of `count` tasks of `bytes` out of the queue now, if any. */
+  private boundInTheWay(queue: QueueState, count: number, bytes: number): QueueLimit | undefined {
+    const { maxsize, maxBytes } = queue.options;
+    if (maxsize > 0 && queue.size + count > maxsize) return 'maxsize';
+    if (maxBytes > 0 && queue.bytes + bytes > maxBytes) return 'maxBytes';
+    if (!this.budgetAdmits(queue, bytes)) return 'maxQueuedBytes';
+    return undefined;
+  }
+
+  private fullError(queue: QueueState, limit: QueueLimit, max: number, message: string): EngineError {
+    return new EngineError('queue_full', message, { queue: queue.name, maxsize: queue.options.maxsize, limit, max });
+  }
+
+  // ---- the byte budget ------------------------------------------------------------------
+
+  /** A task enters the manager's holdings (put, result, restore): its bytes count until it leaves. */
+  private hold(record: TaskRecord): void {
+    record.queue.bytes += record.bytes;
+    this.heldBytes += record.bytes;
+  }
+
+  /** A task left for good (acked, purged, dropped): its bytes no longer count. */
+  private release(record: TaskRecord): void {
+    record.queue.bytes -= record.bytes;
+    this.heldBytes -= record.bytes;
+  }
+
+  /**
+   * True when the budget lets a put of `bytes` into `queue` now: there is room, and no other
+   * queue's put is ahead of it in the line.
+   */
+  private budgetAdmits(queue: QueueState, bytes: number): boolean {
+    if (this.maxQueuedBytes === 0) return true;
+    const first = this.lineHead();
+    return (first === undefined || first === queue) && this.heldBytes + bytes <= this.maxQueuedBytes;
+  }
+
+  /** The first queue of the budget line whose head put still waits for the budget (others leave the line). */
+  private lineHead(): QueueState | undefined {
+    for (const queue of this.budgetLine) {
+      const head = this.headPutter(queue);
+      if (head && queue.hasRoomFor(head.request.tasks.length, head.bytes)) return queue;
+      this.budgetLine.delete(queue);
+    }
+    return undefined;
+  }
+
+  /** The first active waiting put of the queue (withdrawn ones ahead of it are dropped). */
+  private headPutter(queue: QueueState): PutWaiter | undefined {
+    while (queue.activePutters > 0) {
+      const waiter = queue.putters.peekAt(0)!;
+      if (waiter.active) return waiter;
+      queue.putters.shift();
+    }
+    return undefined;
+  }
+
+  /** Bytes were freed or the line changed: admits waiting puts in the line's order while they fit. */
+  private serveBudgetLine(): void {
+    // Admitting a put can free bytes again (a getter with autoAck takes it at once): the loop
+    // below sees them, so a nested call has nothing to add.
+    if (this.budgetLine.size === 0 || this.servingBudgetLine) return;
+    this.servingBudgetLine = true;
+    try {
+      for (let first = this.lineHead(); first !== undefined; ) {
+        this.admitPutters(first);
+        const next = this.lineHead();
+        if (next === first) return; // its head still waits for the budget: nobody overtakes it
+        first = next;
+      }
+    } finally {
+      this.servingBudgetLine = false;
+    }
+  }
+
+  private enqueue(queue: QueueState, specs: TaskSpec[], sizes: number[], session: SessionId | undefined): string[] {
     const now = this.clock.now();
     const ids = new Array<string>(specs.length);
     const images: TaskImage[] | undefined = this.journal ? new Array(specs.length) : undefined;
@@ -493,11 +631,12 @@ export class Engine {
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i]!;
       const id = `${this.idPrefix}-${(this.nextId++).toString(36)}`;
-      const record = new TaskRecord(id, queue, spec.payload, spec.priority ?? 0, now, spec.ttr, spec.replyTo, spec.maxAttempts);
+      const record = new TaskRecord(id, queue, spec.payload, spec.priority ?? 0, now, spec.ttr, spec.replyTo, spec.maxAttempts, sizes[i]!);
       ids[i] = id;
       queue.totals.put++;
+      this.hold(record);
       if (spec.delay !== undefined && spec.delay > 0) {
-        this.hold(record, now + spec.delay * SECOND);
+        this.delay(record, now + spec.delay * SECOND);
       } else {
         queue.ready.push(record, record.priority);
         readyAdded = true;
@@ -511,7 +650,7 @@ export class Engine {
   }
 
   /** Holds a task back until `readyAt`. */
-  private hold(record: TaskRecord, readyAt: number): void {
+  private delay(record: TaskRecord, readyAt: number): void {
     record.state = TaskState.Delayed;
     record.readyAt = readyAt;
     record.queue.delayed++;
@@ -565,6 +704,7 @@ export class Engine {
       for (const record of records) this.emit({ kind: 'get', queue: queue.name, taskId: record.id, attempt: record.attempt, payload: record.payload, session: request.session, at: now });
     }
     if (request.autoAck) {
+      for (const record of records) this.release(record);
       queue.totals.acked += records.length;
       this.afterRemoval(queue);
     }
@@ -651,7 +791,7 @@ export class Engine {
     }
     record.attempt++;
     if (delay > 0) {
-      this.hold(record, this.clock.now() + delay * SECOND);
+      this.delay(record, this.clock.now() + delay * SECOND);
       if (this.journal) this.journal.append(retryRecord(record));
     } else {
       record.state = TaskState.Ready;
@@ -669,10 +809,14 @@ export class Engine {
     const target = from.options.deadLetter;
     if (target === null || target === from.name) {
       record.state = TaskState.Gone;
+      this.release(record);
       if (this.journal) this.journal.append({ op: 'drop', ids: [record.id] });
       return;
     }
     const dlq = this.queues.get(target) ?? this.createQueue(target, { maxAttempts: 0, deadLetter: null });
+    // Still held, now by the dead-letter queue: the manager's total does not change.
+    from.bytes -= record.bytes;
+    dlq.bytes += record.bytes;
     record.queue = dlq;
     record.deadLetteredFrom = from.name;
     record.state = TaskState.Ready;
@@ -722,19 +866,27 @@ export class Engine {
     }
   }
 
+  /** Room may have appeared in the queue or in the budget: admits its waiting puts, then the budget line's. */
   private servePutters(queue: QueueState): void {
-    while (queue.activePutters > 0) {
-      let waiter = queue.putters.peekAt(0)!;
-      if (!waiter.active) {
-        queue.putters.shift();
-        continue;
+    this.admitPutters(queue);
+    this.serveBudgetLine();
+  }
+
+  /** Admits the queue's waiting puts in order while they fit; a head that waits for the budget joins its line. */
+  private admitPutters(queue: QueueState): void {
+    for (let waiter = this.headPutter(queue); waiter !== undefined; waiter = this.headPutter(queue)) {
+      if (!queue.hasRoomFor(waiter.request.tasks.length, waiter.bytes)) return;
+      if (!this.budgetAdmits(queue, waiter.bytes)) {
+        this.budgetLine.add(queue);
+        return;
       }
-      if (!queue.hasRoomFor(waiter.request.tasks.length)) return;
+      // Its turn is used: the queue's next put, if it must wait for the budget, queues up behind the others.
+      this.budgetLine.delete(queue);
       queue.putters.shift();
       waiter.active = false;
       queue.activePutters--;
       this.untrack(waiter, waiter.request.session);
-      waiter.done(this.enqueue(queue, waiter.request.tasks, waiter.request.session));
+      waiter.done(this.enqueue(queue, waiter.request.tasks, waiter.sizes, waiter.request.session));
     }
   }
 
@@ -746,12 +898,12 @@ export class Engine {
     this.serveGetters(queue);
     this.afterRemoval(queue);
     if (!waiter.active) return;
+    // Before it leaves: those behind it may go in at once, and the error tells what kept it out.
+    const full = waiter.kind === 'put' ? this.queueFull(queue, waiter.request.tasks.length, waiter.bytes) : undefined;
     this.withdraw(waiter);
     if (waiter.kind === 'get') waiter.deliver([]);
-    else if (waiter.kind === 'put') {
-      const queue = this.queues.get(waiter.request.queue)!;
-      waiter.done(this.queueFull(queue, waiter.request.tasks.length));
-    } else waiter.done(false);
+    else if (waiter.kind === 'put') waiter.done(full!);
+    else waiter.done(false);
   }
 
   /** Deactivates a waiter without calling it. */
@@ -854,6 +1006,10 @@ function imageOf(record: TaskRecord): TaskImage {
 /** Removes withdrawn waiters, keeping the order of the rest; amortized O(1) by the callers' threshold. */
 function dropWithdrawn<W extends { active: boolean }>(waiters: Deque<W>): void {
   for (const waiter of waiters.clear()) if (waiter.active) waiters.push(waiter);
+}
+
+function tasks(count: number): string {
+  return `${count} task${count === 1 ? '' : 's'}`;
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

@@ -1,12 +1,15 @@
 /** The semantic reasons the engine refuses an operation; the server maps each to one wire code. */
 export type EngineErrorReason = 'queue_not_found' | 'queue_full' | 'lease_unknown';
 
+/** The bound a put did not fit (queue_full): the queue's maxsize or maxBytes, or the manager's maxQueuedBytes. */
+export type QueueLimit = 'maxsize' | 'maxBytes' | 'maxQueuedBytes';
+
 /** An expected refusal by the engine, with a reason and details; never an unexpected failure. */
 export class EngineError extends Error {
   constructor(
     readonly reason: EngineErrorReason,
     message: string,
-    readonly details: { queue?: string; ids?: string[]; maxsize?: number } = {},
+    readonly details: { queue?: string; ids?: string[]; maxsize?: number; limit?: QueueLimit; max?: number } = {},
   ) {
     super(message);
     this.name = 'EngineError';

@@ -7,6 +7,8 @@ import type { GetWaiter, JoinWaiter, PutWaiter } from './waiters';
 /** Options of a queue with every default filled in. */
 export interface ResolvedQueueOptions {
   maxsize: number;
+  /** Bound on the payload bytes of ready + delayed + leased tasks; 0 = unbounded. */
+  maxBytes: number;
   ttr: number;
   maxAttempts: number;
   deadLetter: string | null;
@@ -17,6 +19,8 @@ export class QueueState {
   readonly ready = new ReadyQueue<TaskRecord>();
   delayed = 0;
   leased = 0;
+  /** The payload bytes (payloadBytes.ts) of its ready, delayed and leased tasks: what maxBytes bounds. */
+  bytes = 0;
   readonly getters = new Deque<GetWaiter>();
   readonly putters = new Deque<PutWaiter>();
   readonly joiners = new Set<JoinWaiter>();
@@ -39,8 +43,10 @@ export class QueueState {
     return this.size === 0;
   }
 
-  hasRoomFor(count: number): boolean {
-    return this.options.maxsize === 0 || this.size + count <= this.options.maxsize;
+  /** Room for `count` more tasks of `bytes` payload bytes in all, within maxsize and maxBytes. */
+  hasRoomFor(count: number, bytes: number): boolean {
+    const { maxsize, maxBytes } = this.options;
+    return (maxsize === 0 || this.size + count <= maxsize) && (maxBytes === 0 || this.bytes + bytes <= maxBytes);
   }
 
   stats(dead: number): QueueStats {
@@ -51,6 +57,8 @@ export class QueueState {
       delayed: this.delayed,
       dead,
       maxsize: this.options.maxsize,
+      bytes: this.bytes,
+      maxBytes: this.options.maxBytes,
       waitingGetters: this.activeGetters,
       waitingPutters: this.activePutters,
       ttr: this.options.ttr,

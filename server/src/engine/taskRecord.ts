@@ -40,6 +40,8 @@ export class TaskRecord {
     readonly ttr: number | undefined,
     readonly replyTo: string | undefined,
     readonly maxAttempts: number | undefined,
+    /** Its payload's size as compact JSON (payloadBytes.ts), counted against the byte bounds until it leaves. */
+    readonly bytes: number,
   ) {}
 
   /** The wire form. */

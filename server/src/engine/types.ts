@@ -30,6 +30,8 @@ export const DEFAULTS: EngineDefaults = {
 export interface QueueOptions {
   /** 0 = unbounded. */
   maxsize?: number;
+  /** Bound on the queue's payload bytes (payloadBytes.ts); 0 = unbounded. */
+  maxBytes?: number;
   ttr?: number;
   maxAttempts?: number;
   /** null: dead tasks are dropped. */

@@ -19,6 +19,9 @@ export interface GetWaiter {
 export interface PutWaiter {
   readonly kind: 'put';
   readonly request: PutRequest;
+  /** The payload bytes of each task, and their sum: what the put needs of the byte bounds. */
+  readonly sizes: number[];
+  readonly bytes: number;
   readonly done: (outcome: string[] | EngineError) => void;
   active: boolean;
   timeoutAt: number | undefined;

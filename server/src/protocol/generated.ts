@@ -132,6 +132,10 @@ export interface Limits {
    * The most subscriptions one session may hold.
    */
   maxSubscriptions: number;
+  /**
+   * The manager's budget for the payload bytes (as compact JSON) of all its queued tasks: ready, delayed, leased and dead-lettered; 0 means unlimited. Optional.
+   */
+  maxQueuedBytes?: number;
 }
 export interface AuthenticateResult {
   sessionId: string;
@@ -151,6 +155,10 @@ export interface DeclareParams {
    * Bound on ready + delayed + leased; 0 means unbounded.
    */
   maxsize?: number;
+  /**
+   * Bound on the payload bytes (as compact JSON) of ready + delayed + leased tasks; 0 means unbounded.
+   */
+  maxBytes?: number;
   ttr?: Seconds;
   /**
    * Deliveries before a task is dead-lettered; 0 means unlimited.
@@ -191,6 +199,14 @@ export interface QueueStats {
    * 0 means unbounded.
    */
   maxsize: number;
+  /**
+   * The payload bytes (as compact JSON) of its ready, delayed and leased tasks. Optional.
+   */
+  bytes?: number;
+  /**
+   * Bound on bytes; 0 means unbounded. Optional.
+   */
+  maxBytes?: number;
   waitingGetters: number;
   waitingPutters?: number;
   ttr?: Seconds;
@@ -378,6 +394,14 @@ export interface ManagerStats {
    * Seconds the queues' rates were measured over: about the last minute, less while the manager is younger than that.
    */
   rateWindow: number;
+  /**
+   * The payload bytes (as compact JSON) of every task the manager holds: ready, delayed, leased and dead-lettered. Optional.
+   */
+  queuedBytes?: number;
+  /**
+   * The budget for queuedBytes (limits.maxQueuedBytes); 0 means unlimited. Optional.
+   */
+  maxQueuedBytes?: number;
   queues: QueueActivity[];
 }
 /**
@@ -535,9 +559,12 @@ export interface ErrorData {
    */
   field?: string;
   /**
-   * -32004, 1004, 1005: the limit's name or size.
+   * -32004, 1004, 1005: the limit's name or size; 1002: the bound the put did not fit (maxsize, maxBytes or maxQueuedBytes).
    */
   limit?: string | number;
+  /**
+   * 1005, 1002: the value of the limit named by limit.
+   */
   max?: number;
   /**
    * -32003: the versions the server speaks.
@@ -699,7 +726,7 @@ export const ErrorCodes = {
   RequestCancelled: -32800,
   /** The queue does not exist and the server does not create queues on first use. */
   QueueNotFound: 1001,
-  /** The queue had no room for all the tasks before the timeout (timeout 0: at once), or the tasks can never fit its maxsize. */
+  /** The queue had no room for all the tasks before the timeout (timeout 0: at once), or the tasks can never fit: within the queue's maxsize and maxBytes and the manager's maxQueuedBytes. data.limit names the bound (maxsize, maxBytes or maxQueuedBytes) and data.max holds its value. */
   QueueFull: 1002,
   /** ack, nack or touch of a task this session does not hold (never leased, expired, released, or held by another session); data.ids lists them. Nothing in the request is applied. */
   LeaseUnknown: 1003,

@@ -1,6 +1,7 @@
 import type { EngineDefaults } from '../engine';
 import type { TaskStore } from '../store/store';
 import type { Logger } from './logger';
+import { defaultMaxQueuedBytes } from './memoryBudget';
 
 /** Limits the server enforces; announced to clients in the authenticate result. */
 export interface ServerLimits {
@@ -32,6 +33,20 @@ export interface ServerLimits {
   maxOutputBytes: number;
   /** Seconds unsent output may stay above maxOutputBytes without shrinking before the connection is dropped (default 60). */
   slowConsumerTimeout: number;
+  /**
+   * The manager-wide budget for the payload bytes (compact JSON) of every task it holds —
+   * ready, delayed, leased, dead-lettered; 0 = unlimited. Puts beyond it wait (or fail) like
+   * puts on a full queue. Default: a quarter of the smaller of the machine's memory and the
+   * JavaScript heap's limit (memoryBudget.ts).
+   */
+  maxQueuedBytes: number;
+  /**
+   * Bytes of the frames of a connection's blocked requests (puts waiting for room, gets
+   * waiting for a task) past which the server reads no more of it until one is answered
+   * (default 16 MiB): a waiting put holds its payload, and without this a client could pile up
+   * any number of them, beyond every queue's and the budget's bound.
+   */
+  maxBlockedBytes: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -49,6 +64,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   partialFrameTimeout: 60,
   maxOutputBytes: 16 * 1024 * 1024,
   slowConsumerTimeout: 60,
+  maxQueuedBytes: defaultMaxQueuedBytes(),
+  maxBlockedBytes: 16 * 1024 * 1024,
 };
 
 export const DEFAULT_PORT = 7400;
@@ -57,6 +74,7 @@ export const DEFAULT_HOST = '127.0.0.1';
 export interface QueueDeclaration {
   name: string;
   maxsize?: number;
+  maxBytes?: number;
   ttr?: number;
   maxAttempts?: number;
   deadLetter?: string | null;

@@ -82,7 +82,14 @@ export class TaskwireServer implements SessionHost {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.autoCreate = options.autoCreateQueues ?? true;
     this.store = options.store;
-    this.engine = new Engine({ clock: systemClock, defaults: options.engine, autoCreate: this.autoCreate, onWake: this.timer.wake, journal: this.store });
+    this.engine = new Engine({
+      clock: systemClock,
+      defaults: options.engine,
+      autoCreate: this.autoCreate,
+      onWake: this.timer.wake,
+      journal: this.store,
+      maxQueuedBytes: this.limits.maxQueuedBytes,
+    });
     this.timer.attach(this.engine);
     this.restored = this.store ? this.engine.restore(this.store.recovered) : undefined;
     for (const queue of options.queues ?? []) {
@@ -138,7 +145,11 @@ export class TaskwireServer implements SessionHost {
 
   /** The manager-wide counters and queue activity that manager/stats answers. */
   stats(): ManagerStats {
-    return this.counters.snapshot({ current: this.sessions.size, sessions: this.authenticatedSessions.size });
+    return {
+      ...this.counters.snapshot({ current: this.sessions.size, sessions: this.authenticatedSessions.size }),
+      queuedBytes: this.engine.queuedBytes,
+      maxQueuedBytes: this.engine.maxQueuedBytes,
+    };
   }
 
   /** Starts listening; resolves with the bound address. */
@@ -179,11 +190,10 @@ export class TaskwireServer implements SessionHost {
     this.net.close();
     const shuttingDown = new ProtocolError(ErrorCodes.ShuttingDown, 'shutting down: the manager is stopping');
     for (const session of this.sessions) {
-      for (const [id, waiter] of session.pending) {
+      for (const [id, waiter] of session.unblockAll()) {
         waiter.cancel();
         session.respondError(id, shuttingDown);
       }
-      session.pending.clear();
       const released = this.engine.releaseSession(session.id, 'manager shut down', true);
       this.counters.leasesReleased += released;
       if (released > 0) this.log.info('released leases', { session: session.id, tasks: released });
@@ -221,7 +231,7 @@ export class TaskwireServer implements SessionHost {
       session.respondError(id, invalid ?? methodNotFound(method));
       return;
     }
-    if (session.pending.has(id)) {
+    if (session.isBlocked(id)) {
       // Reusing the id of a blocked request would make it impossible to cancel or answer apart.
       session.respondError(id, new ProtocolError(ErrorCodes.InvalidRequest, `invalid request: id ${JSON.stringify(id)} is already used by a request that has not been answered`));
       return;
@@ -239,9 +249,8 @@ export class TaskwireServer implements SessionHost {
     if (session.state !== 'authenticated' || method !== '$/cancelRequest') return;
     const id = (params as { id?: unknown } | null)?.id;
     if (typeof id !== 'string' && typeof id !== 'number') return;
-    const waiter = session.pending.get(id);
+    const waiter = session.unblock(id);
     if (!waiter) return;
-    session.pending.delete(id);
     waiter.cancel();
     session.respondError(id, new ProtocolError(ErrorCodes.RequestCancelled, 'request cancelled'));
   }
@@ -250,7 +259,7 @@ export class TaskwireServer implements SessionHost {
     this.sessions.delete(session);
     this.leaveHandshake(session);
     this.events.dropSession(session);
-    session.pending.clear();
+    session.unblockAll();
     const released = this.engine.releaseSession(session.id, 'client disconnected');
     this.counters.leasesReleased += released;
     if (this.authenticatedSessions.delete(session.id)) {
@@ -301,6 +310,7 @@ export class TaskwireServer implements SessionHost {
       partialFrameTimeout: this.limits.partialFrameTimeout,
       maxOutputBytes: this.limits.maxOutputBytes,
       slowConsumerTimeout: this.limits.slowConsumerTimeout,
+      maxBlockedBytes: this.limits.maxBlockedBytes,
       counters: this.counters,
       log: this.log,
     });
@@ -384,6 +394,7 @@ export class TaskwireServer implements SessionHost {
           maxPayloadBytes: this.limits.maxPayloadBytes,
           maxBatch: this.limits.maxBatch,
           maxSubscriptions: this.limits.maxSubscriptions,
+          maxQueuedBytes: this.limits.maxQueuedBytes,
         },
       });
       if (!result) {
@@ -421,7 +432,7 @@ export class TaskwireServer implements SessionHost {
       resolve(result: unknown): boolean {
         if (settled) return false;
         settled = true;
-        session.pending.delete(id);
+        session.unblock(id);
         if (!store) return session.respond(id, result);
         store.onDurable((failure) => {
           if (failure) session.respondError(id, new ProtocolError(ErrorCodes.InternalError, `internal error: the manager could not save the change (${failure.message}) and is stopping`));
@@ -433,13 +444,13 @@ export class TaskwireServer implements SessionHost {
       reject(error: unknown): void {
         if (settled) return;
         settled = true;
-        session.pending.delete(id);
+        session.unblock(id);
         const protocolError = toProtocolError(error, log, method);
         if (store) store.onDurable(() => session.respondError(id, protocolError));
         else session.respondError(id, protocolError);
       },
       defer(waiter) {
-        if (!settled) session.pending.set(id, waiter);
+        if (!settled) session.block(id, waiter, frameBytes);
       },
     };
   }

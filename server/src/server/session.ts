@@ -46,6 +46,8 @@ export interface SessionOptions {
   maxOutputBytes?: number;
   /** Seconds unsent output may stay above maxOutputBytes without shrinking before the connection is dropped. */
   slowConsumerTimeout?: number;
+  /** Frame bytes of blocked requests past which the connection is not read until one is answered. */
+  maxBlockedBytes?: number;
   counters?: SessionCounters;
   log?: Logger;
 }
@@ -72,8 +74,9 @@ export class Session {
   droppingEvents = false;
   /** Why the server closed the connection, when it did (for the log). */
   closeReason: string | undefined;
-  /** Blocking requests in flight, by request id, so $/cancelRequest can find them. */
-  readonly pending = new Map<RequestId, Waiter>();
+  /** Blocking requests in flight, by request id (so $/cancelRequest can find them), with the bytes of their frames. */
+  private readonly blocked = new Map<RequestId, { waiter: Waiter; bytes: number }>();
+  private blockedBytes = 0;
   readonly subscriptions = new Set<string>();
   private readonly decoder: FrameDecoder;
   private readonly maxFrameBytes: number;
@@ -81,6 +84,7 @@ export class Session {
   private readonly partialFrameTimeout: number;
   private readonly maxOutputBytes: number;
   private readonly slowConsumerTimeout: number;
+  private readonly maxBlockedBytes: number;
   private readonly counters: SessionCounters | undefined;
   private readonly log: Logger;
   private handshakeTimer: NodeJS.Timeout | undefined;
@@ -93,6 +97,9 @@ export class Session {
   private flushScheduled = false;
   /** Reading is paused because the peer does not read what it is sent. */
   private inputPaused = false;
+  /** Reading is paused because its blocked requests hold more than maxBlockedBytes. */
+  private pausedForBlocked = false;
+  private resumeForBlockedScheduled = false;
   private slowConsumerTimer: NodeJS.Timeout | undefined;
   /** Bytes flushed when the slow-consumer timer was last armed: progress is flushing more. */
   private flushedMark = 0;
@@ -108,6 +115,7 @@ export class Session {
     this.partialFrameTimeout = options.partialFrameTimeout ?? DEFAULT_LIMITS.partialFrameTimeout;
     this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_LIMITS.maxOutputBytes;
     this.slowConsumerTimeout = options.slowConsumerTimeout ?? DEFAULT_LIMITS.slowConsumerTimeout;
+    this.maxBlockedBytes = options.maxBlockedBytes ?? DEFAULT_LIMITS.maxBlockedBytes;
     this.counters = options.counters;
     this.log = options.log ?? silentLogger;
     socket.setNoDelay(true);
@@ -163,6 +171,46 @@ export class Session {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
     this.decoder.setFrameLimit(this.maxFrameBytes);
+  }
+
+  /**
+   * Registers a request that waits (a put for room, a get for a task). While the frames of the
+   * blocked requests add up to more than maxBlockedBytes, the connection is not read: a waiting
+   * put holds its payload, and the peer's further requests wait in TCP, not in the manager.
+   */
+  block(id: RequestId, waiter: Waiter, bytes: number): void {
+    this.blocked.set(id, { waiter, bytes });
+    this.blockedBytes += bytes;
+    if (this.blockedBytes > this.maxBlockedBytes && !this.pausedForBlocked) {
+      this.pausedForBlocked = true;
+      if (!this.inputPaused) this.stopReading();
+    }
+  }
+
+  /** Forgets a blocked request (answered, cancelled, abandoned); returns its waiter if it was blocked. */
+  unblock(id: RequestId): Waiter | undefined {
+    const entry = this.blocked.get(id);
+    if (!entry) return undefined;
+    this.blocked.delete(id);
+    this.blockedBytes -= entry.bytes;
+    if (this.pausedForBlocked && this.blockedBytes <= this.maxBlockedBytes && !this.resumeForBlockedScheduled) {
+      // Later, not now: this runs inside the engine (a put served by another session's ack), and
+      // reading resumes with the requests kept meanwhile, which go to the engine in turn.
+      this.resumeForBlockedScheduled = true;
+      setImmediate(() => this.resumeForBlocked());
+    }
+    return entry.waiter;
+  }
+
+  isBlocked(id: RequestId): boolean {
+    return this.blocked.has(id);
+  }
+
+  /** Forgets every blocked request; returns them (shutdown answers them, a close abandons them). */
+  unblockAll(): [RequestId, Waiter][] {
+    const all = [...this.blocked].map(([id, entry]): [RequestId, Waiter] => [id, entry.waiter]);
+    for (const [id] of all) this.unblock(id);
+    return all;
   }
 
   /** Writes one message as one frame; false when the connection is gone or the message cannot be sent. */
@@ -318,7 +366,7 @@ export class Session {
    * handshake deadline covers it; while reading is paused, the peer is not to blame.)
    */
   private watchPartialFrame(): void {
-    if (this.state !== 'authenticated' || this.inputPaused || !this.decoder.inFrame) {
+    if (this.state !== 'authenticated' || this.inputPaused || this.pausedForBlocked || !this.decoder.inFrame) {
       if (this.partialFrameTimer) clearTimeout(this.partialFrameTimer);
       this.partialFrameTimer = undefined;
       return;
@@ -329,7 +377,7 @@ export class Session {
     }
     this.partialFrameTimer = setTimeout(() => {
       this.partialFrameTimer = undefined;
-      if (this.state !== 'authenticated' || this.inputPaused || !this.decoder.inFrame) return;
+      if (this.state !== 'authenticated' || this.inputPaused || this.pausedForBlocked || !this.decoder.inFrame) return;
       this.log.warn('connection dropped: a frame was left unfinished', {
         session: this.id,
         name: this.client?.name,
@@ -343,10 +391,7 @@ export class Session {
 
   private pauseInput(): void {
     this.inputPaused = true;
-    // Not even the rest of the chunk being read: each request in it could add another answer.
-    this.decoder.suspend();
-    this.socket.pause();
-    this.watchPartialFrame();
+    if (!this.pausedForBlocked) this.stopReading();
     this.flushedMark = this.bytesWritten - this.socket.writableLength;
     this.slowConsumerTimer = setTimeout(() => this.checkSlowConsumer(), this.slowConsumerTimeout * 1000);
   }
@@ -357,9 +402,29 @@ export class Session {
     this.inputPaused = false;
     if (this.slowConsumerTimer) clearTimeout(this.slowConsumerTimer);
     this.slowConsumerTimer = undefined;
-    // The requests kept from before the pause go first; their answers may pause it again.
+    if (!this.pausedForBlocked) this.startReading();
+  }
+
+  private resumeForBlocked(): void {
+    this.resumeForBlockedScheduled = false;
+    if (!this.pausedForBlocked || this.blockedBytes > this.maxBlockedBytes) return;
+    this.pausedForBlocked = false;
+    if (!this.inputPaused) this.startReading();
+  }
+
+  private stopReading(): void {
+    // Not even the rest of the chunk being read: each request in it could add another answer.
+    this.decoder.suspend();
+    this.socket.pause();
+    this.watchPartialFrame();
+  }
+
+  private startReading(): void {
+    if (this.state === 'closed') return;
+    // The requests kept from before the pause go first; they may pause it again.
     this.decoder.resume();
-    if (!this.inputPaused && this.state !== 'closed') this.socket.resume();
+    // (A handler may have closed the connection meanwhile: resuming a destroyed socket is harmless.)
+    if (!this.inputPaused && !this.pausedForBlocked) this.socket.resume();
     this.watchPartialFrame();
   }
 

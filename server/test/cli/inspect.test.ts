@@ -37,15 +37,16 @@ describe('cli e2e: stats, workers, ping, tail', function () {
       // Open now: w1 and the stats command itself; since start: the two puts besides.
       assert.match(
         managerLine!,
-        /^manager \d+\.\d+\.\d+\S*, up \d+ s: 2 connections \(2 sessions; 4 since start, 0 refused, 0 dropped\), 0 auth failures, 0 events dropped, rss \d+\.\d MiB$/,
+        /^manager \d+\.\d+\.\d+\S*, up \d+ s: 2 connections \(2 sessions; 4 since start, 0 refused, 0 dropped\), 0 auth failures, 0 events dropped, rss \d+\.\d MiB, queued 6 B of \d+\.\d GiB$/,
       );
-      assert.deepEqual(header!.split(/\s+/), ['QUEUE', 'READY', 'LEASED', 'DELAYED', 'DEAD', 'MAXSIZE', 'GETTERS', 'PUT', 'ACKED', 'NACKED', 'EXPIRED', 'PUT/S', 'ACK/S']);
+      assert.deepEqual(header!.split(/\s+/), ['QUEUE', 'READY', 'LEASED', 'DELAYED', 'DEAD', 'MAXSIZE', 'BYTES', 'MAXBYTES', 'GETTERS', 'PUT', 'ACKED', 'NACKED', 'EXPIRED', 'PUT/S', 'ACK/S']);
       const cells = Object.fromEntries(rows.map((row) => [row.split(/\s+/)[0], row.split(/\s+/)]));
-      assert.deepEqual(cells['tasks']!.slice(0, 11), ['tasks', '2', '1', '0', '0', '-', '0', '3', '0', '0', '0']);
-      assert.deepEqual(cells['later']!.slice(0, 11), ['later', '0', '0', '1', '0', '-', '0', '1', '0', '0', '0']);
+      // Payloads 1, 2, 3 (JSON numbers: a byte each) and "x" (3 bytes); none bounded.
+      assert.deepEqual(cells['tasks']!.slice(0, 13), ['tasks', '2', '1', '0', '0', '-', '3B', '-', '0', '3', '0', '0', '0']);
+      assert.deepEqual(cells['later']!.slice(0, 13), ['later', '0', '0', '1', '0', '-', '3B', '-', '0', '1', '0', '0', '0']);
       // Rates over the manager's young life: 3 puts in a few seconds, no acks.
-      assert.ok(Number(cells['tasks']![11]) > 0, `put rate of tasks: ${cells['tasks']![11]}`);
-      assert.equal(cells['tasks']![12], '0');
+      assert.ok(Number(cells['tasks']![13]) > 0, `put rate of tasks: ${cells['tasks']![13]}`);
+      assert.equal(cells['tasks']![14], '0');
       // Sorted by name.
       assert.deepEqual(
         rows.map((row) => row.split(/\s+/)[0]),

@@ -16,7 +16,7 @@ function fullQueue(options: { maxAttempts?: number; deadLetter?: string | null }
 function assertQueueFull(outcome: string[] | EngineError | undefined, queue = 'jobs', maxsize = 2): void {
   assert.ok(outcome instanceof EngineError, `expected queue_full, got ${JSON.stringify(outcome)}`);
   assert.equal(outcome.reason, 'queue_full');
-  assert.deepEqual(outcome.details, { queue, maxsize });
+  assert.deepEqual(outcome.details, { queue, maxsize, limit: 'maxsize', max: maxsize });
 }
 
 describe('Engine bounded queues', () => {

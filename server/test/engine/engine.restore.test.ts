@@ -20,7 +20,7 @@ describe('Engine exportState and restore', () => {
     putNow(engine, 'jobs', [{ payload: 'low' }, { payload: 'high', priority: 2 }, { payload: 'later', delay: 30 }, { payload: 'sooner', delay: 10 }, { payload: 'held' }]);
     getNow(engine, 'jobs', { max: 1 }); // leases "high"
     const state = engine.exportState();
-    assert.deepEqual(state.queues, [{ name: 'jobs', options: { maxsize: 10, ttr: 5, maxAttempts: 5, deadLetter: 'jobs.dead' } }]);
+    assert.deepEqual(state.queues, [{ name: 'jobs', options: { maxsize: 10, maxBytes: 0, ttr: 5, maxAttempts: 5, deadLetter: 'jobs.dead' } }]);
     assert.deepEqual(
       state.tasks.map((t) => [t.payload, t.readyAt === undefined ? '' : (t.readyAt - START) / 1000, t.leased ?? false]),
       [

@@ -215,6 +215,8 @@ describe('Engine basics', () => {
         delayed: 0,
         dead: 0,
         maxsize: 10,
+        bytes: 0,
+        maxBytes: 0,
         waitingGetters: 0,
         waitingPutters: 0,
         ttr: 30,

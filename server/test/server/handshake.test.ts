@@ -2,6 +2,7 @@
 // way a connection can fail to authenticate.
 import { strict as assert } from 'node:assert';
 import { clientProof, newNonce, serverProof } from '../../src/protocol/auth';
+import { defaultMaxQueuedBytes } from '../../src/server/memoryBudget';
 import {
   call,
   expectError,
@@ -39,17 +40,17 @@ describe('server: handshake', () => {
     assert.notEqual(auth.serverProof, proof, 'the server proof is not the client proof reflected');
     assert.match(auth.sessionId, /\S/);
     assert.deepEqual(auth.capabilities, { events: true, framings: ['ndjson', 'content-length'], autoCreateQueues: true });
-    assert.deepEqual(auth.limits, { maxFrameBytes: 16 * 1024 * 1024, maxPayloadBytes: 8 * 1024 * 1024, maxBatch: 10_000, maxSubscriptions: 32 });
+    assert.deepEqual(auth.limits, { maxFrameBytes: 16 * 1024 * 1024, maxPayloadBytes: 8 * 1024 * 1024, maxBatch: 10_000, maxSubscriptions: 32, maxQueuedBytes: defaultMaxQueuedBytes() });
 
     assert.match((await call(raw, 'session/ping')).time, /^\d{4}-\d\d-\d\dT/);
     await expectServes(raw);
   });
 
   it('announces the configured limits and capabilities', async () => {
-    const { port } = await fx.server({ autoCreateQueues: false, limits: { maxFrameBytes: 4096, maxPayloadBytes: 1000, maxBatch: 7, maxSubscriptions: 2 } });
+    const { port } = await fx.server({ autoCreateQueues: false, limits: { maxFrameBytes: 4096, maxPayloadBytes: 1000, maxBatch: 7, maxSubscriptions: 2, maxQueuedBytes: 5000 } });
     const raw = await fx.open(port);
     const auth = expectResult('session/authenticate', await handshake(raw, { name: 'hs-limits' }));
-    assert.deepEqual(auth.limits, { maxFrameBytes: 4096, maxPayloadBytes: 1000, maxBatch: 7, maxSubscriptions: 2 });
+    assert.deepEqual(auth.limits, { maxFrameBytes: 4096, maxPayloadBytes: 1000, maxBatch: 7, maxSubscriptions: 2, maxQueuedBytes: 5000 });
     assert.equal(auth.capabilities.autoCreateQueues, false);
   });
 
