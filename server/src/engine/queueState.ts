@@ -43,6 +43,16 @@ export class QueueState {
     return this.size === 0;
   }
 
+  /** The first active waiting put (withdrawn ones ahead of it are dropped). */
+  headPutter(): PutWaiter | undefined {
+    while (this.activePutters > 0) {
+      const waiter = this.putters.peekAt(0)!;
+      if (waiter.active) return waiter;
+      this.putters.shift();
+    }
+    return undefined;
+  }
+
   /** Room for `count` more tasks of `bytes` payload bytes in all, within maxsize and maxBytes. */
   hasRoomFor(count: number, bytes: number): boolean {
     const { maxsize, maxBytes } = this.options;

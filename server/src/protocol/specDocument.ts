@@ -454,7 +454,7 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       "name": "QueueFull",
       "message": "queue full",
       "reason": "queue_full",
-      "description": "The queue had no room for all the tasks before the timeout (timeout 0: at once), or the tasks can never fit its maxsize."
+      "description": "The queue had no room for all the tasks before the timeout (timeout 0: at once), or the tasks can never fit: within the queue's maxsize and maxBytes and the manager's maxQueuedBytes. data.limit names the bound (maxsize, maxBytes or maxQueuedBytes) and data.max holds its value."
     },
     {
       "code": 1003,
@@ -692,6 +692,11 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
           "description": "The most subscriptions one session may hold.",
           "type": "integer",
           "minimum": 1
+        },
+        "maxQueuedBytes": {
+          "description": "The manager's budget for the payload bytes (as compact JSON) of all its queued tasks: ready, delayed, leased and dead-lettered; 0 means unlimited. Optional.",
+          "type": "integer",
+          "minimum": 0
         }
       },
       "required": [
@@ -747,6 +752,11 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
         },
         "maxsize": {
           "description": "Bound on ready + delayed + leased; 0 means unbounded.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "maxBytes": {
+          "description": "Bound on the payload bytes (as compact JSON) of ready + delayed + leased tasks; 0 means unbounded.",
           "type": "integer",
           "minimum": 0
         },
@@ -865,6 +875,16 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
         },
         "maxsize": {
           "description": "0 means unbounded.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "bytes": {
+          "description": "The payload bytes (as compact JSON) of its ready, delayed and leased tasks. Optional.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "maxBytes": {
+          "description": "Bound on bytes; 0 means unbounded. Optional.",
           "type": "integer",
           "minimum": 0
         },
@@ -1427,6 +1447,16 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
           "type": "number",
           "minimum": 0
         },
+        "queuedBytes": {
+          "description": "The payload bytes (as compact JSON) of every task the manager holds: ready, delayed, leased and dead-lettered. Optional.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "maxQueuedBytes": {
+          "description": "The budget for queuedBytes (limits.maxQueuedBytes); 0 means unlimited. Optional.",
+          "type": "integer",
+          "minimum": 0
+        },
         "queues": {
           "type": "array",
           "items": {
@@ -1792,13 +1822,14 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
           "type": "string"
         },
         "limit": {
-          "description": "-32004, 1004, 1005: the limit's name or size.",
+          "description": "-32004, 1004, 1005: the limit's name or size; 1002: the bound the put did not fit (maxsize, maxBytes or maxQueuedBytes).",
           "type": [
             "string",
             "integer"
           ]
         },
         "max": {
+          "description": "1005, 1002: the value of the limit named by limit.",
           "type": "integer"
         },
         "supported": {
