@@ -13,9 +13,9 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Seque
 from .cancel import CancelToken
 from .connection import Reconnect, _Connection
 from .constants import DEFAULT_MAX_FRAME_BYTES
+from .errors import QueueEmpty
 from .framing import _encode
 from .queue import Queue
-from .errors import QueueEmpty
 from .types import _UNSET, NO_RESULT, ClientInfo, QueueStats, Task, TaskSpec
 
 
@@ -42,7 +42,6 @@ def _task_id(task: Union[Task, str, Mapping[str, Any]]) -> str:
     if isinstance(task, Mapping) and isinstance(task.get("id"), str):
         return task["id"]
     raise TypeError(f"expected a Task or a task id, not {type(task).__name__}")
-
 
 
 class Client(_Connection):
