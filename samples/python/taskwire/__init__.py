@@ -1,6 +1,6 @@
 """Taskwire client for Python: queues on the network, with nothing but the standard library.
 
-A Taskwire *manager* (``npx taskwire serve``) holds named queues. This module connects to
+A Taskwire *manager* (``npx taskwire serve``) holds named queues. This package connects to
 it over TCP (optionally TLS), proves that it holds the shared key, and puts, takes and
 acknowledges tasks. It speaks protocol version 2026-11 (``spec/protocol.md``): JSON-RPC 2.0,
 one message per line.

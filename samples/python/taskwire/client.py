@@ -67,7 +67,7 @@ class Client(_Connection):
         return self._current_channel().request(method, dict(params or {}), cancel)
 
     def _call(self, method: str, params: Dict[str, Any], cancel: Optional[CancelToken] = None) -> Any:
-        """:meth:`call` with params this module built for the call alone (not copied)."""
+        """:meth:`call` with params this package built for the call alone (not copied)."""
         channel = self._channel
         if channel is None or channel._closed_error is not None or self._closed:
             channel = self._current_channel()

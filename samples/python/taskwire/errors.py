@@ -18,7 +18,7 @@ class TaskwireWarning(UserWarning):
 
 
 class TaskwireError(Exception):
-    """Base of every error this module raises."""
+    """Base of every error this package raises."""
 
 
 class RemoteError(TaskwireError):
