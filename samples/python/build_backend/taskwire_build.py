@@ -5,7 +5,7 @@ comes with setuptools 65.5 and no `wheel`, and a machine without access to PyPI 
 it, so `pip install --no-build-isolation` would fail there with "invalid command
 'bdist_wheel'". When `wheel` is importable, every hook is setuptools' own. When it is not,
 setuptools still computes the metadata (its `egg_info` command needs no `wheel`) and this
-module zips the pure-Python modules and that metadata into a `py3-none-any` wheel.
+module zips the pure-Python package and that metadata into a `py3-none-any` wheel.
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ def _egg_info(work_dir: str) -> Path:
     return egg_info
 
 
-def _metadata(work_dir: str) -> Tuple[str, str, List[str], bytes]:
-    """(distribution name, version, top-level modules, METADATA) as setuptools computes them."""
+def _metadata(work_dir: str) -> Tuple[str, str, List[str], List[str], bytes]:
+    """(distribution name, version, top-level names, Python sources, METADATA) as setuptools
+    computes them; the sources are the files of the packages and modules, relative paths."""
     egg_info = _egg_info(work_dir)
     pkg_info = (egg_info / "PKG-INFO").read_bytes()
     fields = {}
@@ -59,7 +60,12 @@ def _metadata(work_dir: str) -> Tuple[str, str, List[str], bytes]:
             key, _, value = line.partition(":")
             fields[key] = value.strip()
     modules = (egg_info / "top_level.txt").read_text(encoding="utf-8").split()
-    return fields["Name"], fields["Version"], modules, pkg_info
+    sources = [
+        path
+        for path in (egg_info / "SOURCES.txt").read_text(encoding="utf-8").splitlines()
+        if path.endswith(".py") and (path.split("/")[0] in modules or path[: -len(".py")] in modules)
+    ]
+    return fields["Name"], fields["Version"], modules, sources, pkg_info
 
 
 def _dist_info_files(name: str, version: str, modules: List[str], metadata: bytes) -> Dict[str, bytes]:
@@ -90,7 +96,7 @@ def _write_wheel(wheel_directory: str, name: str, version: str, files: Dict[str,
 
 def _prepare_metadata(metadata_directory: str) -> str:
     with tempfile.TemporaryDirectory() as work_dir:
-        name, version, modules, metadata = _metadata(work_dir)
+        name, version, modules, _sources, metadata = _metadata(work_dir)
     for path, data in _dist_info_files(name, version, modules, metadata).items():
         target = Path(metadata_directory, path)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -110,8 +116,8 @@ def build_wheel(
     if _have_wheel():
         return _setuptools.build_wheel(wheel_directory, config_settings, metadata_directory)
     with tempfile.TemporaryDirectory() as work_dir:
-        name, version, modules, metadata = _metadata(work_dir)
-    files = {f"{module}.py": Path(f"{module}.py").read_bytes() for module in modules}
+        name, version, modules, sources, metadata = _metadata(work_dir)
+    files = {path: Path(path).read_bytes() for path in sources}
     files.update(_dist_info_files(name, version, modules, metadata))
     return _write_wheel(wheel_directory, name, version, files)
 
@@ -128,7 +134,7 @@ def build_editable(
     if _have_wheel():
         return _setuptools.build_editable(wheel_directory, config_settings, metadata_directory)
     with tempfile.TemporaryDirectory() as work_dir:
-        name, version, modules, metadata = _metadata(work_dir)
+        name, version, modules, _sources, metadata = _metadata(work_dir)
     # A .pth file puts this source directory on sys.path: edits take effect without reinstalling.
     files = {f"__editable__.{name}.pth": (os.path.abspath(".") + "\n").encode("utf-8")}
     files.update(_dist_info_files(name, version, modules, metadata))

@@ -10,7 +10,7 @@ from typing import Dict, List
 import pytest
 
 import taskwire
-from conftest import Manager, wait_until
+from conftest import Manager, fake_handshake, fake_manager, read_json, send_json, wait_until
 
 
 def test_get_raises_queue_empty_after_its_timeout(client: taskwire.Client, qname: str) -> None:
@@ -102,6 +102,30 @@ def test_cancel_token_on_put_and_join(client: taskwire.Client, qname: str) -> No
     threading.Timer(0.2, join_token.cancel).start()
     with pytest.raises(taskwire.RequestCancelled):
         tasks.join(cancel=join_token)
+
+
+def test_a_cancel_token_sends_nothing_for_a_call_the_manager_never_holds() -> None:
+    # Only the spec's blocking methods (queue/put, queue/get, queue/join) can be withdrawn: a
+    # $/cancelRequest for any other call would be one the manager has nothing to do with.
+    token = taskwire.CancelToken()
+
+    def manager(conn, reader, seen):
+        fake_handshake(conn, reader, b"biu")
+        stats = read_json(reader)
+        token.cancel()  # while the call waits for its answer
+        send_json(conn, {"jsonrpc": "2.0", "id": stats["id"], "result": {"queue": "q", "ready": 0}})
+        seen["after"] = [read_json(reader)]
+        while seen["after"][-1]["method"] != "session/ping":
+            seen["after"].append(read_json(reader))
+        send_json(conn, {"jsonrpc": "2.0", "id": seen["after"][-1]["id"], "result": {"time": "2026-11-03T09:14:07.512Z"}})
+        conn.recv(1024)
+
+    with fake_manager(manager) as (port, seen):
+        with taskwire.connect("127.0.0.1", port, authkey=b"biu", reconnect=False) as client:
+            assert client.call("queue/stats", {"queue": "q"}, cancel=token) == {"queue": "q", "ready": 0}
+            assert client.ping() == "2026-11-03T09:14:07.512Z"
+    assert "error" not in seen
+    assert [message["method"] for message in seen["after"]] == ["session/ping"]
 
 
 def test_many_threads_share_one_client(client: taskwire.Client, qname: str) -> None:

@@ -20,10 +20,27 @@ REGISTRY = json.loads((REPO_ROOT / "spec" / "protocol.json").read_text())["error
 @pytest.mark.parametrize("entry", REGISTRY, ids=[entry["name"] for entry in REGISTRY])
 def test_each_registry_code_has_its_class(entry: dict) -> None:
     error = taskwire.remote_error(entry["code"], entry["message"], {"reason": entry.get("reason")})
-    assert type(error).__name__ == entry["name"]
+    assert type(error).__name__ == entry["name"], (
+        f"the spec's error {entry['name']} ({entry['code']}) has no class: add it to taskwire/errors.py "
+        "(with CODE, MESSAGE and REASON), to its _REMOTE_ERRORS and to __all__"
+    )
     assert type(error).CODE == error.code == entry["code"]
     assert isinstance(error, taskwire.RemoteError) and isinstance(error, taskwire.TaskwireError)
     assert error.reason == entry.get("reason")
+    # The class states the registry's message and reason, so a user can match on them.
+    assert (type(error).MESSAGE, type(error).REASON) == (entry["message"], entry.get("reason"))
+    assert entry["name"] in taskwire.__all__
+
+
+def test_every_remote_error_class_is_in_the_registry() -> None:
+    # The other way round: no class (or table entry) for a code the spec no longer has.
+    classes = {
+        value.__name__: value
+        for value in vars(taskwire).values()
+        if isinstance(value, type) and issubclass(value, taskwire.RemoteError) and value is not taskwire.RemoteError
+    }
+    assert sorted(classes) == sorted(entry["name"] for entry in REGISTRY)
+    assert sorted(taskwire.errors._REMOTE_ERRORS) == sorted(entry["code"] for entry in REGISTRY)
 
 
 def test_unknown_codes_are_remote_errors() -> None:

@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-# The client is one file in samples/python; `pip install ./samples/python` makes this unneeded.
+# The client is the package samples/python/taskwire; `pip install ./samples/python` makes this unneeded.
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "python"))
 import taskwire  # noqa: E402
 

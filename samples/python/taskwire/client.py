@@ -1,0 +1,406 @@
+"""The client: every call of the protocol, on the connection :class:`_Connection` keeps.
+
+The calls here are the hot path of the benchmarks (bench/py): each builds its params dict
+once and hands it to the channel without copying (``_call``).
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+
+from .cancel import CancelToken
+from .connection import Reconnect, _Connection
+from .constants import DEFAULT_MAX_FRAME_BYTES
+from .errors import QueueEmpty
+from .framing import _encode
+from .queue import Queue
+from .types import _UNSET, NO_RESULT, ClientInfo, QueueStats, Task, TaskSpec
+
+
+def _seconds(name: str, value: Optional[float]) -> Optional[float]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"'{name}' must be a non-negative number")
+    return value
+
+
+def _blocking_timeout(block: bool, timeout: Optional[float]) -> Optional[float]:
+    """queue.Queue's (block, timeout) as the protocol's timeout: absent, 0 or seconds."""
+    if not block:
+        return 0
+    return _seconds("timeout", timeout)
+
+
+def _task_id(task: Union[Task, str, Mapping[str, Any]]) -> str:
+    if isinstance(task, Task):
+        return task.id
+    if isinstance(task, str):
+        return task
+    if isinstance(task, Mapping) and isinstance(task.get("id"), str):
+        return task["id"]
+    raise TypeError(f"expected a Task or a task id, not {type(task).__name__}")
+
+
+class Client(_Connection):
+    """A connection to a Taskwire manager. Use :func:`connect` to make one.
+
+    Thread-safe: share one client between threads. Blocking calls (``get``, ``put`` into a
+    full queue, ``join``) wait on the manager without holding up other calls.
+
+    Reconnects by default: when the connection drops, a background thread reconnects with
+    back-off and re-subscribes; calls made meanwhile wait for it. A call in flight when the
+    connection dropped raises :class:`ConnectionClosed`; leases held then were released by
+    the manager and their tasks are delivered again. A wrong key or an impostor ends the
+    reconnecting for good: calls then raise that error. ``reconnect=False`` makes every
+    call after a drop raise :class:`ConnectionClosed`.
+    """
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def call(
+        self, method: str, params: Optional[Mapping[str, Any]] = None, *, cancel: Optional[CancelToken] = None
+    ) -> Any:
+        """Sends any request of the protocol and returns its result (or raises its error)."""
+        return self._current_channel().request(method, dict(params or {}), cancel)
+
+    def _call(self, method: str, params: Dict[str, Any], cancel: Optional[CancelToken] = None) -> Any:
+        """:meth:`call` with params this package built for the call alone (not copied)."""
+        channel = self._channel
+        if channel is None or channel._closed_error is not None or self._closed:
+            channel = self._current_channel()
+        return channel.request(method, params, cancel)
+
+    def queue(self, name: str) -> "Queue":
+        """A handle on the queue ``name`` (one per name and client; cheap, nothing is sent)."""
+        with self._cond:
+            handle = self._queues.get(name)
+            if handle is None:
+                handle = self._queues[name] = Queue(self, name)
+            return handle
+
+    def ping(self) -> str:
+        """A round trip; returns the manager's clock (RFC 3339)."""
+        return self._call("session/ping", {})["time"]
+
+    def declare(
+        self,
+        queue: str,
+        *,
+        maxsize: Optional[int] = None,
+        ttr: Optional[float] = None,
+        max_attempts: Optional[int] = None,
+        dead_letter: Optional[str] = _UNSET,
+    ) -> bool:
+        """Creates a queue with options, or changes the given options; True when created.
+
+        ``dead_letter=None`` drops dead tasks; leave it out to keep the current setting.
+        """
+        params: Dict[str, Any] = {"queue": queue}
+        if maxsize is not None:
+            params["maxsize"] = maxsize
+        if ttr is not None:
+            params["ttr"] = ttr
+        if max_attempts is not None:
+            params["maxAttempts"] = max_attempts
+        if dead_letter is not _UNSET:
+            params["deadLetter"] = dead_letter
+        return bool(self._call("queue/declare", params)["created"])
+
+    def queues(self) -> List[QueueStats]:
+        """The stats of every queue of the manager, in creation order."""
+        return self._call("queue/list", {})["queues"]
+
+    def stats(self, queue: str) -> QueueStats:
+        """A queue's depths (ready, delayed, leased, dead), options and counters."""
+        return self._call("queue/stats", {"queue": queue})
+
+    def put(
+        self,
+        queue: str,
+        payload: Any,
+        block: bool = True,
+        timeout: Optional[float] = None,
+        *,
+        priority: Optional[int] = None,
+        delay: Optional[float] = None,
+        ttr: Optional[float] = None,
+        reply_to: Optional[str] = None,
+        max_attempts: Optional[int] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> str:
+        """Puts one task; returns its id. See :meth:`Queue.put`."""
+        spec: Dict[str, Any] = {"payload": payload}
+        if priority is not None:
+            spec["priority"] = priority
+        if delay is not None:
+            spec["delay"] = delay
+        if ttr is not None:
+            spec["ttr"] = ttr
+        if reply_to is not None:
+            spec["replyTo"] = reply_to
+        if max_attempts is not None:
+            spec["maxAttempts"] = max_attempts
+        return self._put_chunk(queue, [spec], _blocking_timeout(block, timeout), cancel)[0]
+
+    def put_many(
+        self,
+        queue: str,
+        items: Iterable[Any],
+        timeout: Optional[float] = None,
+        *,
+        priority: Optional[int] = None,
+        delay: Optional[float] = None,
+        ttr: Optional[float] = None,
+        reply_to: Optional[str] = None,
+        max_attempts: Optional[int] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> List[str]:
+        """Puts many tasks in as few requests as the manager's limits allow. See :meth:`Queue.put_many`."""
+        timeout = _seconds("timeout", timeout)
+        shared = TaskSpec(None, priority, delay, ttr, reply_to, max_attempts)
+        specs = [
+            (item if isinstance(item, TaskSpec) else TaskSpec(item)).merged_with(shared).to_wire() for item in items
+        ]
+        ids: List[str] = []
+        for chunk in self._chunks(queue, specs, timeout):
+            ids.extend(self._put_chunk(queue, chunk, timeout, cancel))
+        return ids
+
+    def _chunks(
+        self, queue: str, specs: List[Dict[str, Any]], timeout: Optional[float]
+    ) -> Iterator[List[Dict[str, Any]]]:
+        """Splits a put so that each request fits ``maxBatch`` and ``maxFrameBytes`` (spec §9.4)."""
+        if not specs:
+            return
+        self._current_channel()  # the limits are the current connection's
+        limits = self.limits
+        max_batch = int(limits.get("maxBatch") or 10_000)
+        max_frame = int(limits.get("maxFrameBytes") or 16 * 1024 * 1024)
+        envelope = len(
+            _encode(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 2**53,
+                    "method": "queue/put",
+                    "params": {"queue": queue, "tasks": [], **({"timeout": timeout} if timeout is not None else {})},
+                }
+            )
+        )
+        chunk: List[Dict[str, Any]] = []
+        size = envelope
+        for spec in specs:
+            spec_size = len(_encode(spec))  # its line feed stands for the comma
+            if chunk and (len(chunk) >= max_batch or size + spec_size > max_frame):
+                yield chunk
+                chunk, size = [], envelope
+            chunk.append(spec)
+            size += spec_size
+        if chunk:
+            yield chunk
+
+    def _put_chunk(
+        self, queue: str, specs: List[Dict[str, Any]], timeout: Optional[float], cancel: Optional[CancelToken]
+    ) -> List[str]:
+        params: Dict[str, Any] = {"queue": queue, "tasks": specs}
+        if timeout is not None:
+            params["timeout"] = timeout
+        return self._call("queue/put", params, cancel=cancel)["ids"]
+
+    def get(
+        self,
+        queue: str,
+        block: bool = True,
+        timeout: Optional[float] = None,
+        *,
+        ttr: Optional[float] = None,
+        auto_ack: bool = False,
+        cancel: Optional[CancelToken] = None,
+    ) -> Task:
+        """Takes one task; :class:`QueueEmpty` (a :class:`queue.Empty`) when none came. See :meth:`Queue.get`."""
+        wait = _blocking_timeout(block, timeout)
+        params: Dict[str, Any] = {"queue": queue, "max": 1}
+        if wait is not None:
+            params["timeout"] = wait
+        if ttr is not None:
+            params["ttr"] = ttr
+        if auto_ack:
+            params["autoAck"] = True
+        tasks = self._call("queue/get", params, cancel)["tasks"]
+        if not tasks:
+            raise QueueEmpty(queue, wait)
+        return Task(tasks[0], self, _received=True)
+
+    def get_many(
+        self,
+        queue: str,
+        max_tasks: int,
+        timeout: Optional[float] = None,
+        *,
+        ttr: Optional[float] = None,
+        auto_ack: bool = False,
+        cancel: Optional[CancelToken] = None,
+    ) -> List[Task]:
+        """Takes up to ``max_tasks`` tasks as soon as one is ready; [] after ``timeout``."""
+        params: Dict[str, Any] = {"queue": queue, "max": max_tasks}
+        timeout = _seconds("timeout", timeout)
+        if timeout is not None:
+            params["timeout"] = timeout
+        if ttr is not None:
+            params["ttr"] = ttr
+        if auto_ack:
+            params["autoAck"] = True
+        result = self._call("queue/get", params, cancel=cancel)
+        return [Task(wire, self, _received=True) for wire in result["tasks"]]
+
+    def ack(self, task: Union[Task, str], result: Any = NO_RESULT) -> None:
+        """Completes a task; a ``result`` goes to the task's ``reply_to`` queue."""
+        entry: Dict[str, Any] = {"id": _task_id(task)}
+        if result is not NO_RESULT:
+            entry["result"] = result
+        self._call("task/ack", {"acks": [entry]})
+        if isinstance(task, Task):
+            task.settled = True
+
+    def ack_many(self, acks: Iterable[Union[Task, str, Tuple[Union[Task, str], Any]]]) -> int:
+        """Completes many tasks in one all-or-nothing request.
+
+        Each item is a task (or id), or a ``(task, result)`` pair. Returns the number acked.
+        """
+        entries: List[Dict[str, Any]] = []
+        tasks: List[Task] = []
+        for item in acks:
+            if isinstance(item, tuple):
+                task, result = item
+                entries.append({"id": _task_id(task), "result": result})
+            else:
+                task = item
+                entries.append({"id": _task_id(task)})
+            if isinstance(task, Task):
+                tasks.append(task)
+        if not entries:
+            return 0
+        acked = int(self._call("task/ack", {"acks": entries})["acked"])
+        for task in tasks:
+            task.settled = True
+        return acked
+
+    def nack(
+        self,
+        task: Union[Task, str],
+        error: Optional[str] = None,
+        delay: Optional[float] = None,
+        retry: bool = True,
+    ) -> None:
+        """Gives a task back for a retry (after ``delay`` s, default the manager's back-off).
+
+        ``retry=False``: a permanent failure, dead-lettered at once.
+        """
+        self.nack_many([task], error=error, delay=delay, retry=retry)
+
+    def nack_many(
+        self,
+        tasks: Iterable[Union[Task, str]],
+        error: Optional[str] = None,
+        delay: Optional[float] = None,
+        retry: bool = True,
+    ) -> int:
+        """Gives many tasks back in one all-or-nothing request, with the same error and delay."""
+        tasks = list(tasks)
+        entries: List[Dict[str, Any]] = []
+        for task in tasks:
+            entry: Dict[str, Any] = {"id": _task_id(task)}
+            if error is not None:
+                entry["error"] = error
+            if delay is not None:
+                entry["delay"] = delay
+            if not retry:
+                entry["retry"] = False
+            entries.append(entry)
+        if not entries:
+            return 0
+        nacked = int(self._call("task/nack", {"nacks": entries})["nacked"])
+        for task in tasks:
+            if isinstance(task, Task):
+                task.settled = True
+        return nacked
+
+    def touch(self, tasks: Union[Task, str, Sequence[Union[Task, str]]], ttr: Optional[float] = None) -> str:
+        """Extends leases to ``ttr`` seconds from now; returns the earliest new lease end."""
+        items = [tasks] if isinstance(tasks, (Task, str)) else list(tasks)
+        params: Dict[str, Any] = {"ids": [_task_id(task) for task in items]}
+        if ttr is not None:
+            params["ttr"] = ttr
+        lease_until: str = self._call("task/touch", params)["leaseUntil"]
+        return lease_until
+
+    def join(self, queue: str, timeout: Optional[float] = None, *, cancel: Optional[CancelToken] = None) -> bool:
+        """Waits until the queue holds nothing (ready, delayed or leased); False on timeout."""
+        params: Dict[str, Any] = {"queue": queue}
+        timeout = _seconds("timeout", timeout)
+        if timeout is not None:
+            params["timeout"] = timeout
+        return bool(self._call("queue/join", params, cancel=cancel)["done"])
+
+    def peek(self, queue: str, max_tasks: int = 1) -> List[Task]:
+        """The next ready tasks, untouched (nothing is leased)."""
+        result = self._call("queue/peek", {"queue": queue, "max": max_tasks})
+        return [Task(wire, self, _received=True) for wire in result["tasks"]]
+
+    def purge(self, queue: str) -> int:
+        """Removes every ready and delayed task; returns how many."""
+        return int(self._call("queue/purge", {"queue": queue})["removed"])
+
+    def clients(self) -> List[ClientInfo]:
+        """The worker registry: every session, with what it holds and what it did."""
+        return self._call("manager/clients", {})["clients"]
+
+    def shutdown_manager(self) -> None:
+        """Asks the manager to shut down gracefully (any session may)."""
+        self._call("manager/shutdown", {})
+
+
+def connect(
+    host: Optional[str] = None,
+    port: Optional[int] = None,
+    *,
+    authkey: Union[bytes, str, None] = None,
+    authkey_file: Union[str, "os.PathLike[str]", None] = None,
+    tls: Union[bool, ssl.SSLContext, None] = None,
+    tls_ca: Union[str, "os.PathLike[str]", None] = None,
+    server_hostname: Optional[str] = None,
+    name: Optional[str] = None,
+    role: str = "worker",
+    labels: Optional[Mapping[str, str]] = None,
+    reconnect: Union[bool, Reconnect] = True,
+    connect_timeout: float = 10.0,
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+) -> Client:
+    """Connects to a manager and authenticates (both sides prove they hold the key).
+
+    ``host``/``port`` default to ``$TASKWIRE_HOST``/``$TASKWIRE_PORT``, else 127.0.0.1:7400.
+    The key: ``authkey``, ``authkey_file``, ``$TASKWIRE_AUTHKEY``, ``$TASKWIRE_AUTHKEY_FILE``,
+    else ``$TASKWIRE_HOME/authkey`` (``~/.taskwire/authkey``). TLS: ``tls=True`` (system CAs),
+    ``tls_ca=path`` (trust that certificate) or an :class:`ssl.SSLContext`. ``name``,
+    ``role`` (worker, producer, monitor) and ``labels`` show in the worker registry.
+
+        with taskwire.connect(port=7400, authkey_file="authkey") as client:
+            client.queue("tasks").put("image_url_0")
+    """
+    return Client(
+        host,
+        port,
+        authkey=authkey,
+        authkey_file=authkey_file,
+        tls=tls,
+        tls_ca=tls_ca,
+        server_hostname=server_hostname,
+        name=name,
+        role=role,
+        labels=labels,
+        reconnect=reconnect,
+        connect_timeout=connect_timeout,
+        max_frame_bytes=max_frame_bytes,
+    ).open()

@@ -1,0 +1,230 @@
+"""Values: tasks, task specs, events, and the shapes of what a manager answers (stats,
+clients, limits) as typed dicts, named after the spec's types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, TypedDict
+
+from .errors import TaskwireError
+
+if TYPE_CHECKING:
+    from .client import Client
+
+
+class _NoResult:
+    """The type of :data:`NO_RESULT`."""
+
+    _instance: Optional["_NoResult"] = None
+
+    def __new__(cls) -> "_NoResult":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NO_RESULT"
+
+    def __reduce__(self) -> str:
+        return "NO_RESULT"
+
+
+#: "No result" for :meth:`Task.ack`; ``None`` is a result (JSON null) and is routed.
+NO_RESULT: Any = _NoResult()
+
+_UNSET: Any = object()  # an option left out, where None has a meaning of its own
+
+
+class Task:
+    """A task taken from (or peeked at on) a queue, with the calls that settle it.
+
+    Attributes follow the protocol's ``Task`` (snake_case): ``id``, ``queue``, ``payload``,
+    ``attempt``, ``priority``, ``enqueued_at``, ``lease_until`` (None when not leased),
+    ``reply_to``, ``last_error`` and ``dead_lettered_from``. ``raw`` is the task as received.
+    """
+
+    def __init__(self, wire: Mapping[str, Any], client: Optional["Client"] = None, *, _received: bool = False) -> None:
+        # A dict just parsed from a response is nobody else's: it need not be copied.
+        self.raw: Dict[str, Any] = wire if _received else dict(wire)  # type: ignore[assignment]
+        self.id: str = wire["id"]
+        self.queue: str = wire["queue"]
+        self.payload: Any = wire.get("payload")
+        self.attempt: int = wire.get("attempt", 1)
+        self.priority: int = wire.get("priority", 0)
+        self.enqueued_at: Optional[str] = wire.get("enqueuedAt")
+        self.lease_until: Optional[str] = wire.get("leaseUntil")
+        self.reply_to: Optional[str] = wire.get("replyTo")
+        self.last_error: Optional[str] = wire.get("lastError")
+        self.dead_lettered_from: Optional[str] = wire.get("deadLetteredFrom")
+        #: True once this object acked or nacked the task.
+        self.settled = False
+        self._client = client
+
+    def _owner(self) -> "Client":
+        if self._client is None:
+            raise TaskwireError("this task is not bound to a client")
+        return self._client
+
+    def ack(self, result: Any = NO_RESULT) -> None:
+        """Completes the task; a ``result`` (any JSON value) goes to its ``reply_to`` queue."""
+        self._owner().ack(self, result)
+
+    def nack(self, error: Optional[str] = None, delay: Optional[float] = None, retry: bool = True) -> None:
+        """Gives the task back: retried after ``delay`` s (default: the manager's back-off).
+
+        ``retry=False`` marks a permanent failure: the task goes to the dead-letter queue at once.
+        """
+        self._owner().nack(self, error=error, delay=delay, retry=retry)
+
+    def touch(self, ttr: Optional[float] = None) -> str:
+        """Extends the lease by ``ttr`` seconds from now (default: its own length)."""
+        lease_until = self._owner().touch(self, ttr)
+        self.lease_until = lease_until
+        return lease_until
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The task as the protocol's ``Task`` object."""
+        return dict(self.raw)
+
+    def __repr__(self) -> str:
+        return f"Task(id={self.id!r}, queue={self.queue!r}, payload={self.payload!r}, attempt={self.attempt})"
+
+
+@dataclass
+class TaskSpec:
+    """A task with its own options, for :meth:`Queue.put_many` (spec ``TaskSpec``)."""
+
+    payload: Any
+    priority: Optional[int] = None
+    delay: Optional[float] = None
+    ttr: Optional[float] = None
+    reply_to: Optional[str] = None
+    max_attempts: Optional[int] = None
+
+    def merged_with(self, defaults: "TaskSpec") -> "TaskSpec":
+        """This spec, with the options it leaves out taken from ``defaults``."""
+        return TaskSpec(
+            self.payload,
+            *(
+                mine if mine is not None else default
+                for mine, default in (
+                    (self.priority, defaults.priority),
+                    (self.delay, defaults.delay),
+                    (self.ttr, defaults.ttr),
+                    (self.reply_to, defaults.reply_to),
+                    (self.max_attempts, defaults.max_attempts),
+                )
+            ),
+        )
+
+    def to_wire(self) -> Dict[str, Any]:
+        spec: Dict[str, Any] = {"payload": self.payload}
+        for name, wire_name in (
+            ("priority", "priority"),
+            ("delay", "delay"),
+            ("ttr", "ttr"),
+            ("reply_to", "replyTo"),
+            ("max_attempts", "maxAttempts"),
+        ):
+            value = getattr(self, name)
+            if value is not None:
+                spec[wire_name] = value
+        return spec
+
+
+@dataclass(frozen=True)
+class Event:
+    """One ``events/event`` notification (spec §6.1), snake_case; ``raw`` is as received.
+
+    ``payload`` and ``result`` are None both when absent and when null; ``"payload" in
+    event.raw`` tells them apart.
+    """
+
+    subscription: str
+    kind: str
+    at: str
+    queue: Optional[str] = None
+    task_id: Optional[str] = None
+    attempt: Optional[int] = None
+    payload: Any = None
+    result: Any = None
+    error: Optional[str] = None
+    count: Optional[int] = None
+    client: Optional[Dict[str, Any]] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_wire(cls, params: Mapping[str, Any]) -> "Event":
+        return cls(
+            subscription=str(params.get("subscription", "")),
+            kind=str(params.get("kind", "")),
+            at=str(params.get("at", "")),
+            queue=params.get("queue"),
+            task_id=params.get("taskId"),
+            attempt=params.get("attempt"),
+            payload=params.get("payload"),
+            result=params.get("result"),
+            error=params.get("error"),
+            count=params.get("count"),
+            client=params.get("client"),
+            raw=dict(params),
+        )
+
+
+class QueueTotals(TypedDict, total=False):
+    """Counters of a queue since the manager started (spec ``QueueTotals``)."""
+
+    put: int
+    acked: int
+    nacked: int
+    expired: int
+    deadLettered: int
+
+
+class QueueStats(TypedDict, total=False):
+    """A queue's depths, options and counters (spec ``QueueStats``), as received."""
+
+    queue: str
+    ready: int
+    leased: int
+    delayed: int
+    dead: int
+    maxsize: int
+    waitingGetters: int
+    waitingPutters: int
+    ttr: float
+    maxAttempts: int
+    deadLetter: Optional[str]
+    totals: QueueTotals
+
+
+class ClientInfo(TypedDict, total=False):
+    """One session of the worker registry (spec ``ClientInfo``), as received."""
+
+    sessionId: str
+    name: str
+    role: str
+    version: str
+    language: str
+    host: str
+    pid: int
+    address: str
+    connectedAt: str
+    lastSeenAt: str
+    leased: int
+    acked: int
+    nacked: int
+    labels: Dict[str, str]
+
+
+class Limits(TypedDict):
+    """What the manager announces it accepts (spec ``Limits``), from ``session/authenticate``.
+
+    The client splits puts by ``maxBatch`` and ``maxFrameBytes`` and refuses a request above
+    ``maxFrameBytes`` before sending it; tests/test_spec_parity.py keeps the keys the spec's.
+    """
+
+    maxFrameBytes: int
+    maxPayloadBytes: int
+    maxBatch: int
+    maxSubscriptions: int
