@@ -217,14 +217,19 @@ class ClientInfo(TypedDict, total=False):
     labels: Dict[str, str]
 
 
-class Limits(TypedDict):
+class _RequiredLimits(TypedDict):
+    maxFrameBytes: int
+    maxPayloadBytes: int
+    maxBatch: int
+    maxSubscriptions: int
+
+
+class Limits(_RequiredLimits, total=False):
     """What the manager announces it accepts (spec ``Limits``), from ``session/authenticate``.
 
     The client splits puts by ``maxBatch`` and ``maxFrameBytes`` and refuses a request above
     ``maxFrameBytes`` before sending it; tests/test_spec_parity.py keeps the keys the spec's.
     """
 
-    maxFrameBytes: int
-    maxPayloadBytes: int
-    maxBatch: int
-    maxSubscriptions: int
+    #: The manager's budget for queued payload bytes; 0 (or absent) means unlimited.
+    maxQueuedBytes: int
