@@ -1,0 +1,80 @@
+import type { Ack, Nack, QueueStats, Task } from '../protocol/generated';
+import type { EngineError } from './engineError';
+import type { EngineEvent, GetRequest, PutRequest, QueueOptions, SessionId, Waiter } from './types';
+import type { Deliver } from './waiters';
+
+/** A value now (the in-process engine), or later (a backend on a remote store). */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * Queue state as the server sees it: the one interface between the server's handlers and
+ * wherever the queues live. The in-process engine (with or without its journal: LocalQueues)
+ * implements it; a backend on a shared store implements it the same way, and the server holds
+ * no branch for either.
+ *
+ * The contract, for every implementation (tested by one behavioural suite,
+ * server/test/backend/queueBackendContract.ts, that any implementation runs):
+ *
+ * - **Refusals** are EngineErrors (queue_not_found, queue_full, lease_unknown), thrown or
+ *   rejected by the MaybePromise methods and passed to `done` by put; anything else thrown is
+ *   a failure of the backend itself.
+ * - **All or none**: a put of several tasks enqueues them all or none; an ack, nack or touch of
+ *   several ids applies to all (every id held by the session, each once) or fails with
+ *   lease_unknown and changes nothing.
+ * - **Order**: within a queue, higher priority first, then the order tasks became ready. A
+ *   task whose lease ended (expiry, release, retry) becomes ready again at the tail.
+ * - **Waiting**: put (on a full queue), get (on an empty one) and join return a Waiter when
+ *   they wait, and then call back exactly once: when served, or on their timeout (put:
+ *   queue_full; get: []; join: false). cancel() withdraws a waiter without calling it back.
+ *   Waiting requests are served in the order they started waiting.
+ * - **Leases**: a get without autoAck leases each task to the session for its ttr; the lease
+ *   ends by ack, nack, expiry (the task comes back with attempt + 1), or releaseSession. A
+ *   task whose attempts are used up goes to the queue's dead-letter queue.
+ * - **Delivery**: `deliver` returns false when the session is gone; the backend then takes the
+ *   tasks back as if never handed out.
+ * - **Durability**: whenDurable calls back once every change made so far is as durable as the
+ *   backend promises; an answer that reports a change is sent only then.
+ */
+export interface QueueBackend {
+  /** Creates the queue with options, or changes the options of the existing one. */
+  declareQueue(name: string, options: QueueOptions): MaybePromise<{ queue: string; created: boolean }>;
+  listQueues(): MaybePromise<QueueStats[]>;
+  queueStats(name: string): MaybePromise<QueueStats>;
+
+  /** Enqueues all the tasks or none; `done` gets the new ids or a queue_full/queue_not_found error. */
+  put(request: PutRequest, done: (outcome: string[] | EngineError) => void): Waiter | undefined;
+  /** Leases (or with autoAck removes) up to `max` ready tasks; waits up to the timeout for one. */
+  get(request: GetRequest, deliver: Deliver): Waiter | undefined;
+  /** Calls back true once nothing is ready, delayed or leased; false on timeout. */
+  join(queue: string, timeout: number | undefined, session: SessionId | undefined, done: (joined: boolean) => void): Waiter | undefined;
+
+  /** Completes leased tasks; results go to their replyTo queues. Resolves with how many. */
+  ack(session: SessionId, acks: Ack[]): MaybePromise<number>;
+  /** Gives leased tasks back for a retry (after a delay or the back-off), or with retry: false to the dead-letter queue. */
+  nack(session: SessionId, nacks: Nack[]): MaybePromise<number>;
+  /** Extends leases by `ttr` seconds (default: each lease's own length); resolves with the earliest new end (ms). */
+  touch(session: SessionId, ids: string[], ttr?: number): MaybePromise<number>;
+  /** The next ready tasks in delivery order, untouched. */
+  peek(queue: string, max: number): MaybePromise<Task[]>;
+  /** Removes every ready and delayed task; leased ones stay with their holders. Resolves with how many. */
+  purge(queue: string, session?: SessionId): MaybePromise<number>;
+
+  /** How many tasks the session holds (for the worker registry). */
+  leasedBy(session: SessionId): number;
+  /**
+   * The session ended: withdraws its waiters and gives back every task it holds, with
+   * attempt + 1 (`managerStopping`: the manager's own shutdown, which never uses up a last attempt).
+   */
+  releaseSession(session: SessionId, reason: string, managerStopping?: boolean): MaybePromise<number>;
+
+  /** Observes every change (put, get, ack, nack, expired, dead, purge); returns a function that stops observing. */
+  onEvent(listener: (event: EngineEvent) => void): () => void;
+  /** The payload bytes of every task held, and their budget (0: none). */
+  readonly queuedBytes: number;
+  readonly maxQueuedBytes: number;
+
+  /** Calls back once every change made so far is as durable as the backend promises (with the error if it can no longer keep them). */
+  whenDurable(callback: (failure?: Error) => void): void;
+  /** Stops timers and writes what is pending; the backend is not used afterwards. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,132 @@
+import type { Ack, Nack, QueueStats, Task } from '../protocol/generated';
+import { Engine, systemClock, type Clock, type EngineDefaults, type EngineEvent, type QueueOptions, type SessionId, type Waiter } from '../engine';
+import type { EngineError } from '../engine/engineError';
+import type { RestoreSummary } from '../engine/journal';
+import type { QueueBackend } from '../engine/queueBackend';
+import type { GetRequest, PutRequest } from '../engine/types';
+import type { Deliver } from '../engine/waiters';
+import type { TaskStore } from '../store/store';
+import { EngineTimer } from './engineTimer';
+import type { QueueDeclaration } from './options';
+
+export interface LocalQueuesOptions {
+  defaults?: Partial<EngineDefaults>;
+  /** Create queues on first use (default true). */
+  autoCreate?: boolean;
+  /** The budget for queued payload bytes; 0 or absent: none. */
+  maxQueuedBytes?: number;
+  /** Queues to declare at start (after a restore, so their options win). */
+  queues?: QueueDeclaration[];
+  /** Keeps the queues beyond the process (the journal of --data-dir); absent: in memory only. */
+  store?: TaskStore;
+  /** Called once if the store can no longer keep changes: the manager must stop. */
+  onStoreFailure?: (error: Error) => void;
+  clock?: Clock;
+}
+
+/**
+ * The queues of one manager process: the engine, driven by a real timer, with its journal when
+ * there is a store. Everything the server asks of queue state goes through QueueBackend; this
+ * is the implementation that keeps it in this process.
+ */
+export class LocalQueues implements QueueBackend {
+  readonly engine: Engine;
+  /** What was restored from the store at start. */
+  readonly restored: RestoreSummary | undefined;
+  private readonly timer = new EngineTimer();
+  private readonly store: TaskStore | undefined;
+
+  constructor(options: LocalQueuesOptions = {}) {
+    this.store = options.store;
+    this.engine = new Engine({
+      clock: options.clock ?? systemClock,
+      defaults: options.defaults,
+      autoCreate: options.autoCreate ?? true,
+      onWake: this.timer.wake,
+      journal: this.store,
+      maxQueuedBytes: options.maxQueuedBytes,
+    });
+    this.timer.attach(this.engine);
+    this.restored = this.store ? this.engine.restore(this.store.recovered) : undefined;
+    for (const { name, ...queueOptions } of options.queues ?? []) this.engine.declareQueue(name, queueOptions);
+    this.store?.start(
+      () => this.engine.exportState(),
+      (error) => options.onStoreFailure?.(error),
+    );
+  }
+
+  declareQueue(name: string, options: QueueOptions): { queue: string; created: boolean } {
+    return this.engine.declareQueue(name, options);
+  }
+
+  listQueues(): QueueStats[] {
+    return this.engine.listQueues();
+  }
+
+  queueStats(name: string): QueueStats {
+    return this.engine.queueStats(name);
+  }
+
+  put(request: PutRequest, done: (outcome: string[] | EngineError) => void): Waiter | undefined {
+    return this.engine.put(request, done);
+  }
+
+  get(request: GetRequest, deliver: Deliver): Waiter | undefined {
+    return this.engine.get(request, deliver);
+  }
+
+  join(queue: string, timeout: number | undefined, session: SessionId | undefined, done: (joined: boolean) => void): Waiter | undefined {
+    return this.engine.join(queue, timeout, session, done);
+  }
+
+  ack(session: SessionId, acks: Ack[]): number {
+    return this.engine.ack(session, acks);
+  }
+
+  nack(session: SessionId, nacks: Nack[]): number {
+    return this.engine.nack(session, nacks);
+  }
+
+  touch(session: SessionId, ids: string[], ttr?: number): number {
+    return this.engine.touch(session, ids, ttr);
+  }
+
+  peek(queue: string, max: number): Task[] {
+    return this.engine.peek(queue, max);
+  }
+
+  purge(queue: string, session?: SessionId): number {
+    return this.engine.purge(queue, session);
+  }
+
+  leasedBy(session: SessionId): number {
+    return this.engine.leasedBy(session);
+  }
+
+  releaseSession(session: SessionId, reason: string, managerStopping = false): number {
+    return this.engine.releaseSession(session, reason, managerStopping);
+  }
+
+  onEvent(listener: (event: EngineEvent) => void): () => void {
+    return this.engine.onEvent(listener);
+  }
+
+  get queuedBytes(): number {
+    return this.engine.queuedBytes;
+  }
+
+  get maxQueuedBytes(): number {
+    return this.engine.maxQueuedBytes;
+  }
+
+  whenDurable(callback: (failure?: Error) => void): void {
+    // In memory a change is as durable as it gets once made.
+    if (this.store) this.store.onDurable(callback);
+    else callback();
+  }
+
+  async close(): Promise<void> {
+    this.timer.stop();
+    await this.store?.close();
+  }
+}

@@ -1,0 +1,229 @@
+import { strict as assert } from 'node:assert';
+import { EngineError, type EngineEvent } from '../../src/engine';
+import type { MaybePromise, QueueBackend } from '../../src/engine/queueBackend';
+import type { Task, TaskSpec } from '../../src/protocol/generated';
+
+// The behaviour every QueueBackend owes the server (the contract in src/engine/queueBackend.ts),
+// written once against the interface alone and run for each implementation: real time, short
+// leases and delays, no fake clock (a backend on a remote store has none to fake).
+
+export interface OpenedBackend {
+  backend: QueueBackend;
+  close(): Promise<void>;
+}
+
+/** A result now or later, as one promise; a synchronous throw becomes a rejection. */
+function call<T>(operation: () => MaybePromise<T>): Promise<T> {
+  return new Promise<T>((resolve) => resolve(operation()));
+}
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+function put(backend: QueueBackend, queue: string, tasks: TaskSpec[], options: { timeout?: number; session?: string } = {}): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    backend.put({ queue, tasks, timeout: options.timeout ?? 0, session: options.session }, (outcome) => (outcome instanceof EngineError ? reject(outcome) : resolve(outcome)));
+  });
+}
+
+interface GetOptions {
+  max?: number;
+  timeout?: number;
+  ttr?: number;
+  autoAck?: boolean;
+}
+
+function get(backend: QueueBackend, session: string, queue: string, options: GetOptions = {}): Promise<Task[]> {
+  return new Promise((resolve) => {
+    backend.get({ queue, session, max: options.max ?? 1, timeout: options.timeout ?? 0, ttr: options.ttr, autoAck: options.autoAck ?? false }, (tasks) => {
+      resolve(tasks);
+      return true;
+    });
+  });
+}
+
+async function refusal(promise: Promise<unknown>, reason: string): Promise<EngineError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof EngineError, `expected an EngineError, got ${String(error)}`);
+    assert.equal(error.reason, reason);
+    return error;
+  }
+  assert.fail(`expected ${reason}, but it succeeded`);
+}
+
+let unique = 0;
+/** A queue name of its own per test, so tests never see each other's tasks. */
+function queueName(what: string): string {
+  return `contract-${what}-${process.pid}-${unique++}`;
+}
+
+/** Runs the contract's suite against the backends `open` makes (one per test). */
+export function describeQueueBackend(name: string, open: () => Promise<OpenedBackend>): void {
+  describe(`QueueBackend contract: ${name}`, function () {
+    this.timeout(20_000);
+    let opened: OpenedBackend;
+    let backend: QueueBackend;
+    beforeEach(async () => {
+      opened = await open();
+      backend = opened.backend;
+    });
+    afterEach(async () => opened.close());
+
+    it('delivers higher priority first, then in the order tasks became ready; a task carries its fields', async () => {
+      const queue = queueName('order');
+      const ids = await put(backend, queue, [{ payload: 'a' }, { payload: 'b', priority: 2 }, { payload: 'c' }], { session: 'producer' });
+      assert.equal(new Set(ids).size, 3);
+      const tasks = await get(backend, 'worker', queue, { max: 10 });
+      assert.deepEqual(
+        tasks.map((t) => t.payload),
+        ['b', 'a', 'c'],
+      );
+      const [first] = tasks;
+      assert.deepEqual([first!.id, first!.queue, first!.attempt, first!.priority], [ids[1], queue, 1, 2]);
+      assert.ok(!Number.isNaN(Date.parse(first!.enqueuedAt)) && first!.leaseUntil !== undefined);
+    });
+
+    it('a waiting get is served by a later put; one that times out gets []; a withdrawn one is never called', async () => {
+      const queue = queueName('wait');
+      assert.deepEqual(await get(backend, 'w1', queue, { timeout: 0 }), []);
+      const started = Date.now();
+      assert.deepEqual(await get(backend, 'w1', queue, { timeout: 0.2 }), []);
+      assert.ok(Date.now() - started >= 150, 'the get did not wait for its timeout');
+
+      let withdrawnCalled = false;
+      const withdrawn = backend.get({ queue, session: 'w2', max: 1, timeout: 5, autoAck: false }, () => ((withdrawnCalled = true), true));
+      assert.ok(withdrawn, 'a get on an empty queue waits');
+      withdrawn.cancel();
+      const waiting = get(backend, 'w3', queue, { timeout: 5 });
+      await put(backend, queue, [{ payload: 'x' }]);
+      const [task] = await waiting;
+      assert.equal(task?.payload, 'x');
+      assert.equal(withdrawnCalled, false);
+    });
+
+    it('ack removes the task and routes its result to replyTo; acking a task not held is lease_unknown and changes nothing', async () => {
+      const queue = queueName('ack');
+      const results = queueName('results');
+      const [id] = await put(backend, queue, [{ payload: 'job', replyTo: results }]);
+      const [task] = await get(backend, 'w', queue);
+      await refusal(call(() => backend.ack('someone-else', [{ id: task!.id }])), 'lease_unknown');
+      await refusal(call(() => backend.ack('w', [{ id: task!.id }, { id: 'no-such-task' }])), 'lease_unknown');
+      assert.equal((await call(() => backend.queueStats(queue))).leased, 1, 'a refused ack changed something');
+      assert.equal(await call(() => backend.ack('w', [{ id: task!.id, result: 'done' }])), 1);
+      const stats = await call(() => backend.queueStats(queue));
+      assert.deepEqual([stats.ready, stats.leased, stats.delayed], [0, 0, 0]);
+      const [result] = await get(backend, 'r', results, { autoAck: true });
+      assert.deepEqual(result?.payload, { taskId: id, result: 'done' });
+    });
+
+    it('nack with a delay brings the task back with attempt + 1 after it; retry: false dead-letters it with the error', async () => {
+      const queue = queueName('nack');
+      await put(backend, queue, [{ payload: 'flaky' }, { payload: 'broken' }]);
+      const [flaky, broken] = await get(backend, 'w', queue, { max: 2 });
+      await call(() => backend.nack('w', [{ id: flaky!.id, error: 'try later', delay: 0.2 }]));
+      await call(() => backend.nack('w', [{ id: broken!.id, error: 'bad input', retry: false }]));
+      assert.equal((await call(() => backend.queueStats(queue))).delayed, 1);
+      assert.deepEqual(await get(backend, 'w', queue), []);
+      const [again] = await get(backend, 'w', queue, { timeout: 5 });
+      assert.deepEqual([again?.payload, again?.attempt, again?.lastError], ['flaky', 2, 'try later']);
+      const [dead] = await get(backend, 'w', `${queue}.dead`, { autoAck: true });
+      assert.deepEqual([dead?.payload, dead?.lastError, dead?.deadLetteredFrom], ['broken', 'bad input', queue]);
+    });
+
+    it('a lease that expires gives the task back with attempt + 1; touch keeps a lease alive past its ttr', async () => {
+      const queue = queueName('lease');
+      await put(backend, queue, [{ payload: 'slow' }, { payload: 'kept' }]);
+      const [slow, kept] = await get(backend, 'w', queue, { max: 2, ttr: 0.3 });
+      await sleep(150);
+      await call(() => backend.touch('w', [kept!.id], 2));
+      const [back] = await get(backend, 'other', queue, { timeout: 5 });
+      assert.deepEqual([back?.id, back?.attempt], [slow!.id, 2]);
+      assert.equal(await call(() => backend.ack('w', [{ id: kept!.id }])), 1, 'the touched lease ended early');
+    });
+
+    it('releaseSession gives a session\'s tasks back at once with attempt + 1 and withdraws its waiting requests', async () => {
+      const queue = queueName('release');
+      await put(backend, queue, [{ payload: 'held' }]);
+      await get(backend, 'leaving', queue);
+      let calledBack = false;
+      backend.get({ queue: queueName('other'), session: 'leaving', max: 1, timeout: 5, autoAck: false }, () => ((calledBack = true), true));
+      assert.equal(backend.leasedBy('leaving'), 1);
+      assert.equal(await call(() => backend.releaseSession('leaving', 'client disconnected')), 1);
+      assert.equal(backend.leasedBy('leaving'), 0);
+      const [task] = await get(backend, 'next', queue);
+      assert.deepEqual([task?.payload, task?.attempt], ['held', 2]);
+      assert.equal(calledBack, false);
+    });
+
+    it('a full queue (maxsize) refuses a put that will not wait, and lets a waiting put in when a task leaves', async () => {
+      const queue = queueName('full');
+      await call(() => backend.declareQueue(queue, { maxsize: 1 }));
+      await put(backend, queue, [{ payload: 'first' }]);
+      const full = await refusal(put(backend, queue, [{ payload: 'second' }], { timeout: 0 }), 'queue_full');
+      assert.equal(full.details.limit, 'maxsize');
+      await refusal(put(backend, queue, [{ payload: 'a' }, { payload: 'b' }], { timeout: 5 }), 'queue_full'); // can never fit
+      const waiting = put(backend, queue, [{ payload: 'second' }], { timeout: 5 });
+      const [task] = await get(backend, 'w', queue);
+      await call(() => backend.ack('w', [{ id: task!.id }]));
+      assert.equal((await waiting).length, 1);
+      assert.equal((await call(() => backend.queueStats(queue))).ready, 1);
+    });
+
+    it('a delayed task is neither seen nor taken before its time; peek takes nothing; purge leaves leased tasks', async () => {
+      const queue = queueName('delay');
+      await put(backend, queue, [{ payload: 'later', delay: 0.3 }, { payload: 'now' }, { payload: 'held' }]);
+      assert.deepEqual((await call(() => backend.peek(queue, 10))).map((t) => t.payload), ['now', 'held']);
+      const [now] = await get(backend, 'w', queue);
+      assert.equal(now?.payload, 'now');
+      assert.equal((await call(() => backend.queueStats(queue))).delayed, 1);
+      await sleep(400);
+      assert.deepEqual((await call(() => backend.peek(queue, 10))).map((t) => t.payload), ['held', 'later']);
+      assert.equal(await call(() => backend.purge(queue, 'admin')), 2);
+      const stats = await call(() => backend.queueStats(queue));
+      assert.deepEqual([stats.ready, stats.delayed, stats.leased], [0, 0, 1]);
+    });
+
+    it('join calls back true once the queue is idle, false when its timeout passes first', async () => {
+      const queue = queueName('join');
+      await put(backend, queue, [{ payload: 'x' }]);
+      const timedOut = await new Promise<boolean>((done) => backend.join(queue, 0.1, 'j', done));
+      assert.equal(timedOut, false);
+      const joined = new Promise<boolean>((done) => backend.join(queue, 5, 'j', done));
+      const [task] = await get(backend, 'w', queue);
+      await call(() => backend.ack('w', [{ id: task!.id }]));
+      assert.equal(await joined, true);
+    });
+
+    it('a delivery the session cannot take (deliver returns false) is taken back as if never handed out', async () => {
+      const queue = queueName('gone');
+      await put(backend, queue, [{ payload: 'x' }]);
+      await new Promise<void>((done) => {
+        backend.get({ queue, session: 'gone', max: 1, timeout: 0, autoAck: false }, () => {
+          done();
+          return false;
+        });
+      });
+      const [task] = await get(backend, 'w', queue);
+      assert.deepEqual([task?.payload, task?.attempt], ['x', 1]);
+    });
+
+    it('lists queues with their stats, reports put, get, ack and nack as events, and answers once durable', async () => {
+      const queue = queueName('stats');
+      const events: EngineEvent[] = [];
+      const stop = backend.onEvent((event) => event.queue === queue && events.push(event));
+      await put(backend, queue, [{ payload: 'a' }, { payload: 'b' }], { session: 'p' });
+      const [a, b] = await get(backend, 'w', queue, { max: 2 });
+      await call(() => backend.ack('w', [{ id: a!.id }]));
+      await call(() => backend.nack('w', [{ id: b!.id, retry: false }]));
+      stop();
+      assert.deepEqual(
+        events.map((e) => e.kind),
+        ['put', 'put', 'get', 'get', 'ack', 'nack', 'dead'],
+      );
+      const listed = (await call(() => backend.listQueues())).find((q) => q.queue === queue);
+      assert.deepEqual([listed?.totals.put, listed?.totals.acked, listed?.totals.nacked, listed?.dead], [2, 1, 1, 1]);
+      await new Promise<void>((done, fail) => backend.whenDurable((failure) => (failure ? fail(failure) : done())));
+    });
+  });
+}
