@@ -532,6 +532,10 @@ export interface ErrorData {
   limit?: string | number;
   max?: number;
   /**
+   * 1005 with limit "authFailureBackoff": seconds until proofs from the client's address are checked again.
+   */
+  retryAfter?: number;
+  /**
    * -32003: the versions the server speaks.
    */
   supported?: string[];
