@@ -393,7 +393,7 @@ export interface ConnectionCounters {
    */
   refused: number;
   /**
-   * Connections the server closed because of a limit: the handshake deadline, a frame left unfinished, output the peer did not read.
+   * Connections the server closed because of a limit: the hello or handshake deadline, room made for a newer connection, a frame left unfinished, output the peer did not read.
    */
   dropped: number;
   /**

@@ -28,7 +28,7 @@ export interface SessionCounters {
   framesSent: number;
   bytesReceived: number;
   bytesSent: number;
-  /** Connections the server closed because of a limit (deadline, idle partial frame, unread output). */
+  /** Connections the server closed because of a limit (a deadline, room made for a newer one, idle partial frame, unread output). */
   connectionsDropped: number;
 }
 
