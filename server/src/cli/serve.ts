@@ -31,6 +31,8 @@ interface ServeFlags {
   maxSubscriptions: number;
   maxQueuedBytes?: number;
   handshakeTimeout: number;
+  helloTimeout: number;
+  maxAuthFailureBackoff: number;
   tlsCert?: string;
   tlsKey?: string;
   json?: boolean;
@@ -93,7 +95,7 @@ export function serveCommand(): Command {
     .option('--max-connections <n>', 'most simultaneous connections', parseNumber('max-connections', { integer: true, min: 1 }), DEFAULT_LIMITS.maxConnections)
     .option(
       '--max-handshakes-per-address <n>',
-      'most connections from one remote address that may be authenticating at once (authenticated ones do not count)',
+      'most connections from one remote address that may be authenticating at once; beyond, the oldest of them is closed to make room (authenticated ones do not count)',
       parseNumber('max-handshakes-per-address', { integer: true, min: 1 }),
       DEFAULT_LIMITS.maxHandshakesPerAddress,
     )
@@ -104,6 +106,13 @@ export function serveCommand(): Command {
     )
     .option('--max-subscriptions <n>', 'most event subscriptions one session holds', parseNumber('max-subscriptions', { integer: true, min: 1 }), DEFAULT_LIMITS.maxSubscriptions)
     .option('--handshake-timeout <seconds>', 'seconds a connection has to authenticate before it is dropped', parseNumber('handshake-timeout', { min: 0.1 }), DEFAULT_LIMITS.handshakeTimeout)
+    .option('--hello-timeout <seconds>', 'seconds a new connection has to send session/hello before it is dropped', parseNumber('hello-timeout', { min: 0.1 }), DEFAULT_LIMITS.helloTimeout)
+    .option(
+      '--max-auth-failure-backoff <seconds>',
+      'longest time the proofs of an address go unchecked after failed authentications (the back-off doubles with each failure in a row)',
+      parseNumber('max-auth-failure-backoff', { integer: true, min: 1 }),
+      DEFAULT_LIMITS.maxAuthFailureBackoff,
+    )
     .option('--tls-cert <file>', 'serve TLS with this certificate (PEM); needs --tls-key')
     .option('--tls-key <file>', 'private key (PEM) for --tls-cert')
     .addOption(new Option('--data-dir <dir>', 'keep the queues in DIR (a journal and a snapshot) so they survive a restart; default: in memory').env('TASKWIRE_DATA_DIR'))
@@ -196,6 +205,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     maxSubscriptions: flags.maxSubscriptions,
     maxQueuedBytes: flags.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes,
     handshakeTimeout: flags.handshakeTimeout,
+    helloTimeout: flags.helloTimeout,
+    maxAuthFailureBackoff: flags.maxAuthFailureBackoff,
   };
   let server: TaskwireServer;
   try {

@@ -425,7 +425,7 @@ export interface ConnectionCounters {
    */
   refused: number;
   /**
-   * Connections the server closed because of a limit: the handshake deadline, a frame left unfinished, output the peer did not read.
+   * Connections the server closed because of a limit: the hello or handshake deadline, room made for a newer connection, a frame left unfinished, output the peer did not read.
    */
   dropped: number;
   /**
@@ -566,6 +566,10 @@ export interface ErrorData {
    * 1005, 1002: the value of the limit named by limit.
    */
   max?: number;
+  /**
+   * 1005 with limit "authFailureBackoff": seconds until proofs from the client's address are checked again.
+   */
+  retryAfter?: number;
   /**
    * -32003: the versions the server speaks.
    */

@@ -1505,7 +1505,7 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
           "minimum": 0
         },
         "dropped": {
-          "description": "Connections the server closed because of a limit: the handshake deadline, a frame left unfinished, output the peer did not read.",
+          "description": "Connections the server closed because of a limit: the hello or handshake deadline, room made for a newer connection, a frame left unfinished, output the peer did not read.",
           "type": "integer",
           "minimum": 0
         },
@@ -1831,6 +1831,11 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
         "max": {
           "description": "1005, 1002: the value of the limit named by limit.",
           "type": "integer"
+        },
+        "retryAfter": {
+          "description": "1005 with limit \"authFailureBackoff\": seconds until proofs from the client's address are checked again.",
+          "type": "number",
+          "minimum": 0
         },
         "supported": {
           "description": "-32003: the versions the server speaks.",

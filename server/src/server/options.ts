@@ -13,17 +13,21 @@ export interface ServerLimits {
   maxBatch: number;
   /** Most subscriptions per session (default 32). */
   maxSubscriptions: number;
-  /** Most simultaneous connections, authenticated or not (default 10,000). */
+  /** Most simultaneous connections, authenticated or not (default 10,000); at the limit, the oldest unauthenticated one makes room, and only when every connection is authenticated is a newcomer refused. */
   maxConnections: number;
   /** Seconds a connection has to authenticate (default 10). */
   handshakeTimeout: number;
-  /** Milliseconds before an authentication failure is answered (default 250). */
+  /** Seconds a connection has to send its session/hello; one that stays silent is closed sooner than the handshake deadline (default 2; never above handshakeTimeout). */
+  helloTimeout: number;
+  /** Milliseconds before an authentication failure is answered (default 250); also the first back-off of an address after a failure. */
   authFailureDelay: number;
+  /** Seconds: the longest an address's proofs go unchecked after failures in a row (default 30). */
+  maxAuthFailureBackoff: number;
   /** Bytes of unsent output past which event notifications to a session are dropped (default 8 MiB). */
   maxEventBacklogBytes: number;
   /** Largest frame read before the connection has authenticated (default 256 KiB; never above maxFrameBytes). */
   maxHandshakeFrameBytes: number;
-  /** Most connections from one remote address that have not authenticated yet (default 128). */
+  /** Most connections from one remote address that have not authenticated yet (default 128); beyond, the oldest of them is closed to make room. */
   maxHandshakesPerAddress: number;
   /** Deepest nesting of arrays and objects in a message, the message itself being level 1 (default 256). */
   maxNestingDepth: number;
@@ -56,7 +60,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxSubscriptions: 32,
   maxConnections: 10_000,
   handshakeTimeout: 10,
+  helloTimeout: 2,
   authFailureDelay: 250,
+  maxAuthFailureBackoff: 30,
   maxEventBacklogBytes: 8 * 1024 * 1024,
   maxHandshakeFrameBytes: 256 * 1024,
   maxHandshakesPerAddress: 128,

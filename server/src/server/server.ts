@@ -17,9 +17,14 @@ import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type ServerLimits, type Ser
 import { Session, type SessionHost } from './session';
 import type { TaskStore } from '../store/store';
 import { ThrottledLog } from './throttle';
+import { AuthThrottle, HandshakeRoster } from './admission';
 
-/** Sockets being refused at once (waiting to read their first frame); beyond, refused without an answer. */
-const MAX_PENDING_REFUSALS = 256;
+/**
+ * Sockets being closed with an explanation at once (a refusal waiting for the first frame, an
+ * evicted handshake whose notice is being flushed); beyond, they are closed without a word,
+ * so a flood cannot make the manager hold a socket per connection for seconds.
+ */
+const MAX_EXPLAINED_CLOSES = 256;
 
 /** Engine refusals map to wire codes in this one table. */
 const ENGINE_ERROR_CODES: Record<EngineErrorReason, number> = {
@@ -59,11 +64,12 @@ export class TaskwireServer implements SessionHost {
   /** Manager-wide counters, for manager/stats. */
   readonly counters: ManagerCounters;
   private readonly throttled: ThrottledLog;
-  /** Connections not authenticated yet, by remote address (for maxHandshakesPerAddress). */
-  private readonly handshakesByAddress = new Map<string, number>();
-  /** The remote address each such connection is counted under. */
-  private readonly handshaking = new Map<Session, string>();
-  private pendingRefusals = 0;
+  /** Connections not authenticated yet, oldest first, by remote address and overall (admission.ts). */
+  private readonly handshaking = new HandshakeRoster<Session>();
+  /** Failed proofs per remote address, and the back-off they earned. */
+  private readonly authThrottle: AuthThrottle;
+  /** Refused or evicted sockets still being told why (bounded by MAX_EXPLAINED_CLOSES). */
+  private explainedCloses = 0;
   /** Where queue state is kept beyond the process; none: in memory only. */
   private readonly store: TaskStore | undefined;
   /** What was restored from the store at start. */
@@ -80,6 +86,7 @@ export class TaskwireServer implements SessionHost {
     this.authkey = options.authkey;
     this.log = options.log ?? silentLogger;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.authThrottle = new AuthThrottle({ baseDelayMs: this.limits.authFailureDelay, maxDelayMs: this.limits.maxAuthFailureBackoff * 1000 });
     this.autoCreate = options.autoCreateQueues ?? true;
     this.store = options.store;
     this.engine = new Engine({
@@ -270,6 +277,11 @@ export class TaskwireServer implements SessionHost {
         address: session.address,
         seconds: this.limits.handshakeTimeout,
       });
+    } else if (session.closeReason === 'hello deadline') {
+      this.throttled.warn('hello-deadline', 'connection dropped: no session/hello within the hello deadline', {
+        address: session.address,
+        seconds: Math.min(this.limits.helloTimeout, this.limits.handshakeTimeout),
+      });
     } else {
       this.log.debug('connection closed before authenticating', { address: session.address, reason: session.closeReason });
     }
@@ -278,6 +290,12 @@ export class TaskwireServer implements SessionHost {
 
   // ---- internals ------------------------------------------------------------------------
 
+  /**
+   * A new connection. At a limit, the oldest connection that has not authenticated (a silent
+   * one first) is closed to make room rather than the newcomer refused: unauthenticated
+   * sockets cannot keep a client with the key out. Only when every connection is an
+   * authenticated session is a newcomer refused (maxConnections).
+   */
   private accept(socket: Socket): void {
     if (this.shuttingDown) {
       socket.destroy();
@@ -288,23 +306,33 @@ export class TaskwireServer implements SessionHost {
       socket.destroy(); // already gone
       return;
     }
-    if (this.sessions.size >= this.limits.maxConnections) {
-      this.refuse(socket, 'maxConnections', this.limits.maxConnections, `limit exceeded: the manager serves at most ${this.limits.maxConnections} connections`);
-      return;
+    // One from the same address makes room first: a flood from one address then only ever
+    // displaces its own connections.
+    if (this.handshaking.countFrom(remote) >= this.limits.maxHandshakesPerAddress) {
+      const max = this.limits.maxHandshakesPerAddress;
+      const why = `at most ${max} connections from one address may be authenticating at once`;
+      const victim = this.handshaking.victim(remote);
+      // None: every one of them arrived in this same burst and has not been read yet.
+      if (!victim) {
+        this.refuse(socket, 'maxHandshakesPerAddress', max, `limit exceeded: ${why}`);
+        return;
+      }
+      this.evict(victim, 'maxHandshakesPerAddress', max, why);
     }
-    const handshakes = this.handshakesByAddress.get(remote) ?? 0;
-    if (handshakes >= this.limits.maxHandshakesPerAddress) {
-      this.refuse(
-        socket,
-        'maxHandshakesPerAddress',
-        this.limits.maxHandshakesPerAddress,
-        `limit exceeded: at most ${this.limits.maxHandshakesPerAddress} connections from one address may be authenticating at once`,
-      );
-      return;
+    if (this.sessions.size >= this.limits.maxConnections) {
+      const max = this.limits.maxConnections;
+      const victim = this.handshaking.victim();
+      // None: every connection is an authenticated session (or too new to tell).
+      if (!victim) {
+        this.refuse(socket, 'maxConnections', max, `limit exceeded: the manager serves at most ${max} connections`);
+        return;
+      }
+      this.evict(victim, 'maxConnections', max, `the manager serves at most ${max} connections`);
     }
     const session = new Session(socket, this, {
       maxFrameBytes: this.limits.maxFrameBytes,
       handshakeTimeout: this.limits.handshakeTimeout,
+      helloTimeout: this.limits.helloTimeout,
       maxHandshakeFrameBytes: this.limits.maxHandshakeFrameBytes,
       maxNestingDepth: this.limits.maxNestingDepth,
       partialFrameTimeout: this.limits.partialFrameTimeout,
@@ -315,20 +343,33 @@ export class TaskwireServer implements SessionHost {
       log: this.log,
     });
     this.sessions.add(session);
-    this.handshakesByAddress.set(remote, handshakes + 1);
-    this.handshaking.set(session, remote);
+    this.handshaking.add(session, remote);
+    session.shieldUntilRead();
     this.counters.connectionsTotal++;
     this.log.debug('connection opened', { address: session.address });
   }
 
+  /**
+   * Closes an unauthenticated connection to make room for a newer one. It stops counting at
+   * once (its socket may take a moment to close); one that has said hello is told why, with
+   * the 1005 a refused newcomer would have had, as long as few closes are being explained.
+   */
+  private evict(victim: Session, limit: string, max: number, why: string): void {
+    this.throttled.warn(`evicted:${limit}`, `connection closed to make room for a newer one: ${limit} reached`, { address: victim.address, state: victim.state, limit, max });
+    this.log.debug('evicted', { address: victim.address, state: victim.state, limit, ageMs: Date.now() - victim.connectedAt });
+    this.sessions.delete(victim);
+    this.handshaking.remove(victim);
+    const explain = this.explainedCloses < MAX_EXPLAINED_CLOSES && victim.framing !== undefined;
+    if (explain) {
+      this.explainedCloses++;
+      victim.socket.once('close', () => this.explainedCloses--);
+    }
+    victim.evict(explain ? new ProtocolError(ErrorCodes.LimitExceeded, `limit exceeded: closed to make room for a newer connection; ${why}`, { limit, max }) : undefined);
+  }
+
   /** The session no longer counts against its address's handshake limit (authenticated or closed). */
   private leaveHandshake(session: Session): void {
-    const remote = this.handshaking.get(session);
-    if (remote === undefined) return;
-    this.handshaking.delete(session);
-    const left = (this.handshakesByAddress.get(remote) ?? 1) - 1;
-    if (left > 0) this.handshakesByAddress.set(remote, left);
-    else this.handshakesByAddress.delete(remote);
+    this.handshaking.remove(session);
   }
 
   /** Over a connection limit: answer the first message, in the client's framing, with why. */
@@ -337,12 +378,12 @@ export class TaskwireServer implements SessionHost {
     const address = `${socket.remoteAddress}:${socket.remotePort}`;
     this.throttled.warn(`refused:${limit}`, `connection refused: ${limit} reached`, { address, limit, max });
     socket.on('error', () => {});
-    if (this.pendingRefusals >= MAX_PENDING_REFUSALS) {
+    if (this.explainedCloses >= MAX_EXPLAINED_CLOSES) {
       // A flood: explaining to each one would hold a socket per connection for seconds.
       socket.destroy();
       return;
     }
-    this.pendingRefusals++;
+    this.explainedCloses++;
     const error = new ProtocolError(ErrorCodes.LimitExceeded, message, { limit, max });
     socket.setNoDelay(true);
     socket.once('data', (chunk: Buffer) => {
@@ -353,7 +394,7 @@ export class TaskwireServer implements SessionHost {
     timer.unref();
     socket.once('close', () => {
       clearTimeout(timer);
-      this.pendingRefusals--;
+      this.explainedCloses--;
     });
   }
 
@@ -371,6 +412,8 @@ export class TaskwireServer implements SessionHost {
       }
       try {
         session.respond(id, hello(session, params as HelloParams, packageVersion));
+        // Its authenticate is the next thing to read: not evicted before it could arrive.
+        session.shieldUntilRead();
       } catch (error) {
         session.respondError(id, toProtocolError(error, this.log, method));
         session.end();
@@ -381,6 +424,24 @@ export class TaskwireServer implements SessionHost {
       if (this.shuttingDown) {
         session.respondError(id, new ProtocolError(ErrorCodes.ShuttingDown, 'shutting down: the manager accepts no new connections'));
         session.end();
+        return;
+      }
+      // Proofs from an address that has just failed are not checked until its back-off ends,
+      // whatever connection they come on: its guesses do not multiply with its connections.
+      const remote = this.handshaking.addressOf(session) ?? session.socket.remoteAddress ?? session.address;
+      const throttledMs = this.authThrottle.remainingMs(remote, Date.now());
+      if (throttledMs > 0) {
+        this.throttled.warn('auth-throttled', 'authentication refused: the address is backing off after failed authentications', { address: session.address });
+        const retryAfter = Math.ceil(throttledMs / 100) / 10;
+        session.respondError(
+          id,
+          new ProtocolError(ErrorCodes.LimitExceeded, `limit exceeded: too many failed authentications from this address; the proof was not checked; retry in ${retryAfter} s`, {
+            limit: 'authFailureBackoff',
+            max: Math.ceil(this.limits.maxAuthFailureBackoff),
+            retryAfter,
+          }),
+        );
+        session.end('authentication throttled');
         return;
       }
       session.state = 'authenticating';
@@ -399,6 +460,7 @@ export class TaskwireServer implements SessionHost {
       });
       if (!result) {
         this.counters.authFailures++;
+        this.authThrottle.failed(remote, Date.now());
         this.throttled.warn('auth-failed', 'authentication failed', { address: session.address, name: session.client?.name });
         // The delay slows guessing; the answer says nothing about what was wrong.
         setTimeout(() => {
@@ -407,6 +469,7 @@ export class TaskwireServer implements SessionHost {
         }, this.limits.authFailureDelay);
         return;
       }
+      this.authThrottle.succeeded(remote);
       this.leaveHandshake(session);
       session.respond(id, result);
       this.authenticatedSessions.set(session.id, session);

@@ -28,7 +28,7 @@ export interface SessionCounters {
   framesSent: number;
   bytesReceived: number;
   bytesSent: number;
-  /** Connections the server closed because of a limit (deadline, idle partial frame, unread output). */
+  /** Connections the server closed because of a limit (a deadline, room made for a newer one, idle partial frame, unread output). */
   connectionsDropped: number;
 }
 
@@ -36,6 +36,8 @@ export interface SessionOptions {
   maxFrameBytes: number;
   /** Seconds to authenticate. */
   handshakeTimeout: number;
+  /** Seconds to send session/hello (a silent connection is closed then; capped at handshakeTimeout). */
+  helloTimeout?: number;
   /** The frame limit until the connection has authenticated (capped at maxFrameBytes). */
   maxHandshakeFrameBytes?: number;
   /** Deepest nesting of arrays and objects in a message; deeper ones are refused with -32600. */
@@ -72,6 +74,8 @@ export class Session {
   droppedEvents = 0;
   /** True while events to this session are being dropped (its output is too far behind). */
   droppingEvents = false;
+  /** Not to be evicted yet: see shieldUntilRead(). */
+  shielded = false;
   /** Why the server closed the connection, when it did (for the log). */
   closeReason: string | undefined;
   /** Blocking requests in flight, by request id (so $/cancelRequest can find them), with the bytes of their frames. */
@@ -138,12 +142,22 @@ export class Session {
       // A reset or broken pipe: 'close' follows and cleans up.
     });
     socket.on('close', () => this.closed());
+    // Two deadlines on one timer: a connection that has not said hello by helloTimeout is
+    // closed then (a client sends hello as soon as it connects; a silent socket only holds a
+    // place), one that has but has not authenticated by handshakeTimeout at that point.
+    const handshakeMs = options.handshakeTimeout * 1000;
+    const helloMs = Math.min((options.helloTimeout ?? DEFAULT_LIMITS.helloTimeout) * 1000, handshakeMs);
     this.handshakeTimer = setTimeout(() => {
       if (this.state === 'authenticated' || this.state === 'closed') return;
-      this.closeReason = 'handshake deadline';
-      if (this.counters) this.counters.connectionsDropped++;
-      this.destroy();
-    }, options.handshakeTimeout * 1000);
+      if (this.state === 'new' && helloMs < handshakeMs) {
+        this.drop('hello deadline');
+        return;
+      }
+      this.handshakeTimer = setTimeout(() => {
+        if (this.state === 'authenticated' || this.state === 'closed') return;
+        this.drop('handshake deadline');
+      }, handshakeMs - helloMs);
+    }, helloMs);
   }
 
   get writable(): boolean {
@@ -288,6 +302,35 @@ export class Session {
 
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /**
+   * Shields the connection from eviction until the event loop has polled its socket once
+   * more, so that what the peer already sent (a hello, an authenticate) is read before the
+   * connection can be chosen to make room. A setImmediate callback runs right after the
+   * current poll phase; one scheduled from it, right after the next one.
+   */
+  shieldUntilRead(): void {
+    this.shielded = true;
+    setImmediate(() => setImmediate(() => (this.shielded = false)));
+  }
+
+  /**
+   * Closes a connection that has not authenticated, to make room for a newer one. One that
+   * has sent a frame (so its framing is known) is told why first, when there is a notice; a
+   * silent one is just closed.
+   */
+  evict(notice: ProtocolError | undefined): void {
+    if (this.state === 'closed') return;
+    this.closeReason = 'evicted';
+    if (this.counters) this.counters.connectionsDropped++;
+    if (this.framing === undefined || notice === undefined) {
+      this.state = 'closed';
+      this.socket.destroy();
+      return;
+    }
+    this.respondError(null, notice);
+    this.end();
   }
 
   info(leased: number): ClientInfo {

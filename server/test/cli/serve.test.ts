@@ -199,26 +199,27 @@ describe('cli e2e: taskwire serve', function () {
     assert.equal(declared.code, 0, declared.stderr);
   });
 
-  it('--max-handshakes-per-address 1: authenticated connections do not count; a second one still authenticating is refused with 1005', async () => {
+  it('--max-handshakes-per-address 1: authenticated connections do not count; a newcomer makes the one still authenticating close with 1005', async () => {
     const serve = await startServe(['--max-handshakes-per-address', '1']);
     const client = await serve.client();
     const hello = { jsonrpc: '2.0', id: 1, method: 'session/hello', params: { protocolVersions: ['2026-11'], nonce: newNonce(), client: { name: 'probe' } } };
-    const authenticating = await openRaw(serve.port);
-    authenticating.socket.write(JSON.stringify(hello) + '\n');
-    assert.equal((JSON.parse(await authenticating.nextLine()) as { result: { protocolVersion: string } }).result.protocolVersion, '2026-11');
-    const refused = await openRaw(serve.port);
-    refused.socket.write(JSON.stringify(hello) + '\n');
-    const answer = JSON.parse(await refused.nextLine()) as { id: unknown; error: { code: number; data: { limit: string; max: number } } };
-    assert.equal(answer.id, null);
-    assert.equal(answer.error.code, 1005);
-    assert.deepEqual([answer.error.data.limit, answer.error.data.max], ['maxHandshakesPerAddress', 1]);
-    await refused.closed;
+    const older = await openRaw(serve.port);
+    older.socket.write(JSON.stringify(hello) + '\n');
+    assert.equal((JSON.parse(await older.nextLine()) as { result: { protocolVersion: string } }).result.protocolVersion, '2026-11');
+    const newer = await openRaw(serve.port);
+    newer.socket.write(JSON.stringify(hello) + '\n');
+    assert.equal((JSON.parse(await newer.nextLine()) as { result: { protocolVersion: string } }).result.protocolVersion, '2026-11');
+    const notice = JSON.parse(await older.nextLine()) as { id: unknown; error: { code: number; data: { limit: string; max: number } } };
+    assert.equal(notice.id, null);
+    assert.equal(notice.error.code, 1005);
+    assert.deepEqual([notice.error.data.limit, notice.error.data.max], ['maxHandshakesPerAddress', 1]);
+    await older.closed;
     assert.ok(await client.ping());
-    authenticating.socket.destroy();
+    newer.socket.destroy();
   });
 
   it('bad numeric options are usage errors: exit 2', async () => {
-    for (const args of [['--port', '70000'], ['--port', 'abc'], ['--ttr', '0'], ['--max-attempts', '1.5'], ['--max-frame-bytes', '10'], ['--max-handshakes-per-address', '0']]) {
+    for (const args of [['--port', '70000'], ['--port', 'abc'], ['--ttr', '0'], ['--max-attempts', '1.5'], ['--max-frame-bytes', '10'], ['--max-handshakes-per-address', '0'], ['--hello-timeout', '0'], ['--max-auth-failure-backoff', '0.5']]) {
       const result = await runCli(['serve', ...args]);
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, /invalid/);

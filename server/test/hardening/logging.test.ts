@@ -4,6 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
+import { readAuthkeyFile } from '../../src/authkey';
 import { jsonLogger } from '../../src/server/logger';
 import { cleanupCli, jsonLines, startServe } from '../cli/cliHarness';
 import { eventually } from '../helpers/harness';
@@ -29,22 +30,24 @@ describe('hardening: structured logs', function () {
       const lines = () => jsonLines<Line>(serve.stdout);
       const client = await serve.client({ name: 'logged-client' });
       await client.queue('logged').put('x');
-      // Twenty wrong proofs.
+      // Twenty wrong proofs, each from its own address (from one address, the back-off would refuse most unchecked).
       for (let i = 0; i < 20; i++) {
-        const conn = await HostileConnection.open(serve.port);
+        const conn = await HostileConnection.open(serve.port, 'ndjson', `127.0.3.${i + 1}`);
         const answer = await conn.handshake(Buffer.from('wrong key'), 'guesser');
         assert.equal(answer.error?.code, -32001);
         conn.close();
       }
-      // Ten connections over --max-connections 3 (the client and two silent ones hold the slots).
+      // Ten connections over --max-connections 3 (the client and two other sessions hold the slots:
+      // a connection that has not authenticated would be closed to make room instead).
       await eventually(async () => (await client.managerStats()).connections.current === 1, 5000, 'the guessers to be gone');
-      const silent = await Promise.all([HostileConnection.open(serve.port), HostileConnection.open(serve.port)]);
+      const holders = await Promise.all([HostileConnection.open(serve.port), HostileConnection.open(serve.port)]);
+      for (const conn of holders) assert.ok((await conn.handshake(readAuthkeyFile(serve.authkeyFile), 'holder')).result);
       for (let i = 0; i < 10; i++) {
         const conn = await HostileConnection.open(serve.port);
         conn.send('session/ping');
         await conn.waitForClose();
       }
-      for (const conn of silent) conn.close();
+      for (const conn of holders) conn.close();
       client.close();
       await serve.waitFor('the disconnect', () => lines().some((l) => l.message === 'client disconnected' && l.name === 'logged-client'));
       const result = await serve.stop('SIGTERM');
