@@ -21,23 +21,28 @@ import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'server', 'bin', 'taskwire.js');
-const { values: flags } = isMainThread ? parseArgs({
-  options: {
-    slowloris: { type: 'string', default: '600' },
-    flood: { type: 'string', default: '3000' },
-    attempts: { type: 'string', default: '10' },
-    'give-up-ms': { type: 'string', default: '12000' },
-    'attacker-address': { type: 'string', default: '127.0.0.1' },
-    'serve-args': { type: 'string', default: '' },
-  },
-}) : { values: workerData.flags };
+const { values: flags } = isMainThread
+  ? parseArgs({
+      options: {
+        slowloris: { type: 'string', default: '600' },
+        flood: { type: 'string', default: '3000' },
+        attempts: { type: 'string', default: '10' },
+        'give-up-ms': { type: 'string', default: '12000' },
+        'attacker-address': { type: 'string', default: '127.0.0.1' },
+        'serve-args': { type: 'string', default: '' },
+      },
+    })
+  : { values: workerData.flags };
 const KEY = 'bench-admission-key';
 const VERSION = '2026-11';
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function startManager() {
   const home = mkdtempSync(join(tmpdir(), 'tw-admission-'));
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--authkey', KEY, ...flags['serve-args'].split(' ').filter(Boolean)], { env: { ...process.env, TASKWIRE_HOME: home }, stdio: ['ignore', 'ignore', process.env.ADMISSION_DEBUG ? 'pipe' : 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--authkey', KEY, ...flags['serve-args'].split(' ').filter(Boolean)], {
+    env: { ...process.env, TASKWIRE_HOME: home },
+    stdio: ['ignore', 'ignore', process.env.ADMISSION_DEBUG ? 'pipe' : 'pipe'],
+  });
   let stderr = '';
   return new Promise((resolve, reject) => {
     child.stderr.on('data', (chunk) => {
@@ -163,7 +168,9 @@ if (!isMainThread) {
 /** The kernel's count of connections dropped because a listen queue was full (Linux; this network namespace). */
 function listenOverflows() {
   try {
-    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
+    const lines = readFileSync('/proc/net/netstat', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('TcpExt:'));
     const names = lines[0].split(/\s+/);
     const values = lines[1].split(/\s+/);
     return Number(values[names.indexOf('ListenOverflows')]);
@@ -185,8 +192,7 @@ async function scenario(name, kinds) {
     if (outcome.ms !== undefined) {
       times.push(Math.round(outcome.ms));
       connectTimes.push(Math.round(outcome.connectMs));
-    }
-    else errors.push(outcome.error);
+    } else errors.push(outcome.error);
     await sleep(500);
   }
   await attack.stop();
@@ -196,7 +202,17 @@ async function scenario(name, kinds) {
   times.splice(0, times.length, ...order.map((i) => times[i]));
   connectTimes.splice(0, connectTimes.length, ...order.map((i) => connectTimes[i]));
   console.log(
-    JSON.stringify({ scenario: name, attempts: Number(flags.attempts), authenticated: times.length, msMedian: times[Math.floor(times.length / 2)] ?? null, msMax: times.at(-1) ?? null, times, connectMs: connectTimes, errors: [...new Set(errors)], attackersClosedByManager: closed, listenQueueOverflows: overflowsBefore === null ? null : listenOverflows() - overflowsBefore }),
+    JSON.stringify({
+      scenario: name,
+      attempts: Number(flags.attempts),
+      authenticated: times.length,
+      msMedian: times[Math.floor(times.length / 2)] ?? null,
+      msMax: times.at(-1) ?? null,
+      times,
+      connectMs: connectTimes,
+      errors: [...new Set(errors)],
+      attackersClosedByManager: closed,
+      listenQueueOverflows: overflowsBefore === null ? null : listenOverflows() - overflowsBefore,
+    }),
   );
 }
-

@@ -48,7 +48,10 @@ function engineRound() {
   engine.put({ queue: 'tasks', tasks: specs, session: 'producer' }, () => {});
   let got = [];
   engine.get({ queue: 'tasks', max: BATCH, session: 'worker', autoAck: false }, (delivered) => ((got = delivered), true));
-  engine.ack('worker', got.map((t) => ({ id: t.id, result: `${t.payload} ---> success` })));
+  engine.ack(
+    'worker',
+    got.map((t) => ({ id: t.id, result: `${t.payload} ---> success` })),
+  );
   engine.get({ queue: 'results', max: BATCH, session: 'producer', autoAck: true }, () => true);
 }
 

@@ -13,7 +13,23 @@ import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { killAll, rssBytes, cpuSeconds, machineBusySeconds, sleep } from './lib/proc.mjs';
-import { ALL_SYSTEMS, BENCH, FLOOR_SYSTEMS, PYTHON, REPO, SYSTEMS, detectDurableOptions, spawnFloor, removeDir, snapshotTaskwire, spawnIdle, spawnProducer, spawnWorkers, startManager, tempDir } from './lib/systems.mjs';
+import {
+  ALL_SYSTEMS,
+  BENCH,
+  FLOOR_SYSTEMS,
+  PYTHON,
+  REPO,
+  SYSTEMS,
+  detectDurableOptions,
+  spawnFloor,
+  removeDir,
+  snapshotTaskwire,
+  spawnIdle,
+  spawnProducer,
+  spawnWorkers,
+  startManager,
+  tempDir,
+} from './lib/systems.mjs';
 import { percentile, mean } from './lib/stats.mjs';
 import { summarizeCpuProfile } from './lib/profile.mjs';
 import { aggregate, renderMarkdown, renderSvg, evaluateTargets } from './lib/report.mjs';
@@ -86,7 +102,10 @@ function parseOptions(argv) {
   };
   const list = (name, allowed, fallback) => {
     if (values[name] === undefined) return fallback;
-    const items = values[name].split(',').map((s) => s.trim()).filter(Boolean);
+    const items = values[name]
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     for (const item of items) if (!allowed.includes(item)) usage(`--${name}: unknown "${item}" (use ${allowed.join(', ')})`);
     return items;
   };
@@ -158,7 +177,10 @@ function buildPlan(o, durable) {
     }
   }
   if (want('payload')) {
-    for (const [size, n] of [[1024, o.n1k], [65536, o.n64k]]) {
+    for (const [size, n] of [
+      [1024, o.n1k],
+      [65536, o.n64k],
+    ]) {
       groups.push({ workload: 'payload', key: `${size / 1024} KiB`, title: `pipeline: N = ${fmtInt(n)}, W = 2, payload ${size / 1024} KiB`, params: { W: 2, n, size }, systems: all });
     }
   }
@@ -244,7 +266,7 @@ function estimateSeconds(item, o) {
   const rate = GUESS_RATE[item.system];
   const lang = (SYSTEMS[item.system] ?? FLOOR_SYSTEMS[item.system]).language;
   const procStart = lang === 'ts' ? 0.25 : item.system === 'seed' ? 0.2 : 0.15;
-  const startup = 0.6 + procStart * Math.min(params.W ?? 1, lang === 'ts' ? 8 : 64) / 2;
+  const startup = 0.6 + (procStart * Math.min(params.W ?? 1, lang === 'ts' ? 8 : 64)) / 2;
   if (workload === 'latency') {
     const rtt = { seed: 450e-6, 'taskwire-ts': 250e-6, 'taskwire-py': 300e-6 }[item.system] ?? 400e-6;
     return startup + (params.warmup + params.count) * rtt;
@@ -345,7 +367,11 @@ async function measurePipeline(item, ctx) {
     if (dataDir) removeDir(dataDir);
     if (profDir) {
       out.profiles = {};
-      for (const [who, dir] of [['manager', profDir], ['producer', clientProfDirs.producer], ['worker', clientProfDirs.worker]]) {
+      for (const [who, dir] of [
+        ['manager', profDir],
+        ['producer', clientProfDirs.producer],
+        ['worker', clientProfDirs.worker],
+      ]) {
         try {
           const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
           out.profiles[who] = file ? summarizeCpuProfile(join(dir, file)) : { error: 'no .cpuprofile written' };

@@ -18,7 +18,10 @@ const parsers = {
   },
   /** pytest's summary: "3 failed, 40 passed, 2 skipped in 4.1s" (any order, any subset). */
   pytest(output) {
-    const line = output.split('\n').reverse().find((l) => / in [\d.]+s/.test(l) && /(passed|failed|error|skipped)/.test(l));
+    const line = output
+      .split('\n')
+      .reverse()
+      .find((l) => / in [\d.]+s/.test(l) && /(passed|failed|error|skipped)/.test(l));
     if (!line) return undefined;
     const count = (word) => Number(new RegExp(`(\\d+) ${word}`).exec(line)?.[1] ?? 0);
     return { passed: count('passed'), failed: count('failed') + count('errors?'), skipped: count('skipped') };
@@ -36,6 +39,9 @@ const parsers = {
 };
 
 const suites = [
+  // The formatter's verdict on every TypeScript and JavaScript file (one config at the root:
+  // .prettierrc.json); `npm run format` fixes what it reports.
+  { name: 'format', cwd: '.', command: 'npx', args: ['prettier', '--check', '.'], parser: 'exitCode' },
   { name: 'server', cwd: 'server', command: 'npx', args: ['mocha'], parser: 'mocha' },
   { name: 'seed-typescript', cwd: 'samples/seed-typescript', command: 'npx', args: ['mocha'], parser: 'mocha' },
   { name: 'python', cwd: 'samples/python', command: 'python3', args: ['-m', 'pytest', '-q', '-p', 'no:cacheprovider'], parser: 'pytest' },

@@ -75,7 +75,8 @@ export function evaluateTargets(summary) {
   const tsAsync = rowOf(pipe, 'taskwire-ts-async');
   const batch = rowOf(pipe, 'taskwire-ts-batch');
   const py = rowOf(pipe, 'taskwire-py');
-  if (tsAsync?.vsSeed?.tasksPerSec !== undefined) add('pipeline W=2, one call per task, calls in flight (taskwire-ts-async) ≥ 3× seed', `${x(tsAsync.vsSeed.tasksPerSec)} seed`, tsAsync.vsSeed.tasksPerSec >= 3);
+  if (tsAsync?.vsSeed?.tasksPerSec !== undefined)
+    add('pipeline W=2, one call per task, calls in flight (taskwire-ts-async) ≥ 3× seed', `${x(tsAsync.vsSeed.tasksPerSec)} seed`, tsAsync.vsSeed.tasksPerSec >= 3);
   if (ts?.vsSeed?.tasksPerSec !== undefined) add('pipeline W=2, one call per task, each awaited (taskwire-ts) ≥ 3× seed', `${x(ts.vsSeed.tasksPerSec)} seed`, ts.vsSeed.tasksPerSec >= 3);
   if (py?.vsSeed?.tasksPerSec !== undefined) add('pipeline W=2, one call per task (taskwire-py) ≥ 3× seed', `${x(py.vsSeed.tasksPerSec)} seed`, py.vsSeed.tasksPerSec >= 3);
   if (batch?.vsSeed?.tasksPerSec !== undefined) add('pipeline W=2, batches (taskwire-ts-batch) ≥ 25× seed', `${x(batch.vsSeed.tasksPerSec)} seed`, batch.vsSeed.tasksPerSec >= 25);
@@ -84,7 +85,11 @@ export function evaluateTargets(summary) {
   const lseed = rowOf(lat, 'seed');
   if (lts?.vsSeed?.p50 !== undefined) {
     add('latency p50 (taskwire-ts) ≤ ½ seed p50', `${int(lts.metrics.p50.median)} µs vs seed ${int(lseed.metrics.p50.median)} µs = ${x(lts.vsSeed.p50)}`, lts.vsSeed.p50 <= 0.5);
-    add('latency p99 (taskwire-ts) ≤ 2 × seed p50', `${int(lts.metrics.p99.median)} µs vs 2 × ${int(lseed.metrics.p50.median)} = ${int(2 * lseed.metrics.p50.median)} µs`, lts.vsSeed.p99OverSeedP50 <= 2);
+    add(
+      'latency p99 (taskwire-ts) ≤ 2 × seed p50',
+      `${int(lts.metrics.p99.median)} µs vs 2 × ${int(lseed.metrics.p50.median)} = ${int(2 * lseed.metrics.p50.median)} µs`,
+      lts.vsSeed.p99OverSeedP50 <= 2,
+    );
   }
   const mem = rowOf(find(summary, 'memory'), 'taskwire-ts-batch');
   if (mem?.metrics.bytesPerTask) add('manager memory ≤ 300 bytes per queued 20-byte task', `${int(mem.metrics.bytesPerTask.median)} B/task`, mem.metrics.bytesPerTask.median <= 300);
@@ -94,7 +99,11 @@ export function evaluateTargets(summary) {
     if (!w?.metrics.idleRssIncrease) continue;
     const count = idle.params.idle;
     const inc = w.metrics.idleRssIncrease.median;
-    add(`${int(count)} idle connections: manager RSS increase < ${count === 1000 ? '50 MB' : `${(50 * count) / 1000} MB (50 MB per 1,000)`} (${system})`, `+${mb(inc)} MB (${int(inc / count)} B/connection)`, inc < (50 * 1048576 * count) / 1000);
+    add(
+      `${int(count)} idle connections: manager RSS increase < ${count === 1000 ? '50 MB' : `${(50 * count) / 1000} MB (50 MB per 1,000)`} (${system})`,
+      `+${mb(inc)} MB (${int(inc / count)} B/connection)`,
+      inc < (50 * 1048576 * count) / 1000,
+    );
     if (w.withOverWithout !== undefined) {
       const r = w.withOverWithout;
       add(
@@ -165,7 +174,9 @@ export function renderMarkdown(report) {
     `${env.date} · commit ${env.commit ?? '?'}${env.worktreeDirty ? ' + uncommitted changes in server/ or samples/' : ''}${env.serverBuiltAt ? ` (server build of ${env.serverBuiltAt.slice(0, 16).replace('T', ' ')} UTC${report.options.snapshot ? ', snapshot taken at the start' : ''})` : ''} · taskwire ${env.taskwireVersion} · node ${env.node} · ${env.python ?? 'python ?'} · ${env.cpus} × ${env.cpuModel ?? 'CPU'} · ${env.memoryGiB} GiB · load ${env.loadavgAtStart.join(' ')} → ${env.loadavgAtEnd.join(' ')} · ${report.options.quick ? 'QUICK (smoke) run, ' : ''}${report.options.runs} run(s) per measurement · total ${Math.round(report.totalSeconds)} s`,
   );
   out.push('');
-  out.push('Medians over runs, with min..max; "vs seed" divides by the seed\'s median measured in the same run (throughput: higher is better; latency and memory: lower is better). Every measurement starts a fresh manager. Machines like this one are shared and noisy: compare ratios, not absolute numbers across runs.');
+  out.push(
+    'Medians over runs, with min..max; "vs seed" divides by the seed\'s median measured in the same run (throughput: higher is better; latency and memory: lower is better). Every measurement starts a fresh manager. Machines like this one are shared and noisy: compare ratios, not absolute numbers across runs.',
+  );
   out.push('');
   out.push('Systems:');
   for (const [name, description] of Object.entries(report.systems)) out.push(`- **${name}**: ${description}`);
@@ -178,7 +189,12 @@ export function renderMarkdown(report) {
       out.push('**Quick (smoke) run**: tiny N and one run, JIT not warmed up — these numbers only show that every path works; judge the targets on a full run.');
       out.push('');
     }
-    out.push(table(['target', 'measured (medians)', ''], targets.map((t) => [t.target, t.measured, t.pass ? 'met' : '**not met**'])));
+    out.push(
+      table(
+        ['target', 'measured (medians)', ''],
+        targets.map((t) => [t.target, t.measured, t.pass ? 'met' : '**not met**']),
+      ),
+    );
     out.push('');
   }
 
@@ -200,7 +216,9 @@ export function renderMarkdown(report) {
     cols.sort((a, b) => a.params.W - b.params.W);
     out.push('## Workers');
     out.push('');
-    out.push(`Pipeline throughput (tasks/s, median, and × seed) against the number of workers W. N = ${int(sweep[0].params.n)}${cols.some((c) => c.fromPipeline) ? ` (the W = 2 column is the pipeline above, N = ${int(pipe.params.n)})` : ''}. TypeScript workers: W processes up to ${report.options.tsMaxProcs}, beyond that ${report.options.tsMaxProcs} processes with W / ${report.options.tsMaxProcs} connections each; Python workers (seed, taskwire-py): W processes.`);
+    out.push(
+      `Pipeline throughput (tasks/s, median, and × seed) against the number of workers W. N = ${int(sweep[0].params.n)}${cols.some((c) => c.fromPipeline) ? ` (the W = 2 column is the pipeline above, N = ${int(pipe.params.n)})` : ''}. TypeScript workers: W processes up to ${report.options.tsMaxProcs}, beyond that ${report.options.tsMaxProcs} processes with W / ${report.options.tsMaxProcs} connections each; Python workers (seed, taskwire-py): W processes.`,
+    );
     out.push('');
     const systems = [...new Set(cols.flatMap((c) => c.rows.map((r) => r.system)))];
     out.push(
@@ -236,7 +254,9 @@ export function renderMarkdown(report) {
     out.push(`${g.title}; one producer, one worker; round trip in µs.`);
     out.push('');
     if (g.rows.some((r) => r.system.startsWith('floor-'))) {
-      out.push('The floors are not queues: three processes relay one line producer → relay → echo → relay → producer, the four loopback crossings of a put → result round trip through a manager, with no work. No brokered round trip in that language can beat its floor on this machine.');
+      out.push(
+        'The floors are not queues: three processes relay one line producer → relay → echo → relay → producer, the four loopback crossings of a put → result round trip through a manager, with no work. No brokered round trip in that language can beat its floor on this machine.',
+      );
       out.push('');
     }
     out.push(
@@ -261,7 +281,9 @@ export function renderMarkdown(report) {
   for (const g of groups.filter((g) => g.workload === 'idle')) {
     out.push('## Idle connections');
     out.push('');
-    out.push(`${g.title}. Taskwire's idle connections are TypeScript clients in one Node process; the seed's are threads of one Python process, each with its own connection (the manager serves each with a thread). The RSS increase is the manager's VmRSS after the ${int(g.params.idle)} connections opened minus before, with one idle connection already open (so the one-time costs of a first connection are left out; the column "from a fresh manager" includes them).`);
+    out.push(
+      `${g.title}. Taskwire's idle connections are TypeScript clients in one Node process; the seed's are threads of one Python process, each with its own connection (the manager serves each with a thread). The RSS increase is the manager's VmRSS after the ${int(g.params.idle)} connections opened minus before, with one idle connection already open (so the one-time costs of a first connection are left out; the column "from a fresh manager" includes them).`,
+    );
     out.push('');
     const systems = [...new Set(g.rows.map((r) => r.system))];
     out.push(
@@ -333,7 +355,9 @@ export function renderMarkdown(report) {
   if (profiles.length) {
     out.push('## Where the time goes: `node --cpu-prof`');
     out.push('');
-    out.push("Self time with idle left out, as a share of each process's busy time; each process's whole lifetime is profiled (start-up and connecting included). `writeBuffer` is the native socket write (the syscall; on loopback it includes handing the bytes to the receiving socket and waking its reader).");
+    out.push(
+      "Self time with idle left out, as a share of each process's busy time; each process's whole lifetime is profiled (start-up and connecting included). `writeBuffer` is the native socket write (the syscall; on loopback it includes handing the bytes to the receiving socket and waking its reader).",
+    );
     out.push('');
   }
   for (const g of profiles) {
@@ -356,9 +380,19 @@ export function renderMarkdown(report) {
         }
         out.push(`**${who}**: busy ${int(p.activeMs)} ms of ${int(p.totalMs)} ms profiled.`);
         out.push('');
-        out.push(table(['area (self time)', 'ms', '%'], p.areas.slice(0, who === 'manager' ? 15 : 8).map((a) => [tidyLocation(a.area).replace(/\.js$/, ''), int(a.selfMs), a.percent.toFixed(1)])));
+        out.push(
+          table(
+            ['area (self time)', 'ms', '%'],
+            p.areas.slice(0, who === 'manager' ? 15 : 8).map((a) => [tidyLocation(a.area).replace(/\.js$/, ''), int(a.selfMs), a.percent.toFixed(1)]),
+          ),
+        );
         out.push('');
-        out.push(table(['function', 'location', 'self ms', '%'], p.functions.slice(0, who === 'manager' ? 20 : 8).map((f) => [`\`${f.function}\``, tidyLocation(f.location), int(f.selfMs), f.percent.toFixed(1)])));
+        out.push(
+          table(
+            ['function', 'location', 'self ms', '%'],
+            p.functions.slice(0, who === 'manager' ? 20 : 8).map((f) => [`\`${f.function}\``, tidyLocation(f.location), int(f.selfMs), f.percent.toFixed(1)]),
+          ),
+        );
         out.push('');
       }
     }
@@ -394,9 +428,7 @@ export function renderSvg(summary) {
   const systems = [...new Set(cols.flatMap((c) => c.rows.map((r) => r.system)))];
   const series = systems.map((s) => ({
     system: s,
-    points: cols
-      .map((c) => ({ W: c.params.W, m: rowOf(c, s)?.metrics.tasksPerSec }))
-      .filter((p) => p.m && Number.isFinite(p.m.median)),
+    points: cols.map((c) => ({ W: c.params.W, m: rowOf(c, s)?.metrics.tasksPerSec })).filter((p) => p.m && Number.isFinite(p.m.median)),
   }));
   const values = series.flatMap((s) => s.points.flatMap((p) => [p.m.min, p.m.max]));
   if (values.length === 0) return undefined;
@@ -431,7 +463,9 @@ export function renderSvg(summary) {
   }
   parts.push(`<text x="${(left + W - right) / 2}" y="${H - 16}" text-anchor="middle">workers W (log scale)</text>`);
   const ns = [...new Set(cols.map((c) => c.params.n))];
-  parts.push(`<text x="${left}" y="40" font-size="11" fill="#555">N = ${ns.map((n) => n.toLocaleString('en-US')).join(' / ')} tasks per run (taskwire-ts-batch runs more, see latest.md); 2-core machine</text>`);
+  parts.push(
+    `<text x="${left}" y="40" font-size="11" fill="#555">N = ${ns.map((n) => n.toLocaleString('en-US')).join(' / ')} tasks per run (taskwire-ts-batch runs more, see latest.md); 2-core machine</text>`,
+  );
   parts.push(`<line x1="${left}" y1="${H - bottom}" x2="${W - right}" y2="${H - bottom}" stroke="#444"/>`);
   parts.push(`<line x1="${left}" y1="${top}" x2="${left}" y2="${H - bottom}" stroke="#444"/>`);
   series.forEach((s, i) => {
@@ -442,7 +476,9 @@ export function renderSvg(summary) {
     for (const p of s.points) {
       const xx = xOf(p.W).toFixed(1);
       parts.push(`<line x1="${xx}" y1="${yOf(p.m.min).toFixed(1)}" x2="${xx}" y2="${yOf(p.m.max).toFixed(1)}" stroke="${color}" stroke-width="1"/>`);
-      parts.push(`<circle cx="${xx}" cy="${yOf(p.m.median).toFixed(1)}" r="4" fill="${color}"><title>${s.system}, W = ${p.W}: ${Math.round(p.m.median)} tasks/s (${Math.round(p.m.min)}..${Math.round(p.m.max)})</title></circle>`);
+      parts.push(
+        `<circle cx="${xx}" cy="${yOf(p.m.median).toFixed(1)}" r="4" fill="${color}"><title>${s.system}, W = ${p.W}: ${Math.round(p.m.median)} tasks/s (${Math.round(p.m.min)}..${Math.round(p.m.max)})</title></circle>`,
+      );
     }
     const ly = top + 10 + i * 22;
     parts.push(`<line x1="${W - right + 16}" y1="${ly}" x2="${W - right + 40}" y2="${ly}" stroke="${color}" stroke-width="3"/>`);

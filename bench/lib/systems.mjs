@@ -42,13 +42,14 @@ export const SYSTEMS = {
     language: 'python',
   },
   'taskwire-ts': {
-    description: 'Taskwire manager; TypeScript client, one call per task, each awaited before the next (the shape of the seed\'s synchronous proxies)',
+    description: "Taskwire manager; TypeScript client, one call per task, each awaited before the next (the shape of the seed's synchronous proxies)",
     manager: 'taskwire',
     language: 'ts',
     batch: false,
   },
   'taskwire-ts-async': {
-    description: 'Taskwire manager; TypeScript client, one call per task with many in flight: the producer keeps 64 puts (then 64 result gets) outstanding, each worker runs work() with concurrency 16',
+    description:
+      'Taskwire manager; TypeScript client, one call per task with many in flight: the producer keeps 64 puts (then 64 result gets) outstanding, each worker runs work() with concurrency 16',
     manager: 'taskwire',
     language: 'ts',
     batch: false,
@@ -56,7 +57,8 @@ export const SYSTEMS = {
     concurrency: 16,
   },
   'taskwire-ts-batch': {
-    description: 'Taskwire manager; TypeScript client with batch calls: putMany(100), 4 in flight / each worker 2 loops of getMany(100) + ackMany / the producer reads results with getMany(1000, autoAck)',
+    description:
+      'Taskwire manager; TypeScript client with batch calls: putMany(100), 4 in flight / each worker 2 loops of getMany(100) + ackMany / the producer reads results with getMany(1000, autoAck)',
     manager: 'taskwire',
     language: 'ts',
     batch: true,

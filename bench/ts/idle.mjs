@@ -8,7 +8,10 @@ const { count, parallel = 50 } = config;
 
 async function openIdle(i) {
   const client = await connect(`bench-idle-${i}`, 'worker');
-  client.queue('idle').get().catch(() => {});
+  client
+    .queue('idle')
+    .get()
+    .catch(() => {});
   await client.ping(); // the get was read before this answer
   return client;
 }

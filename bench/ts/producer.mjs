@@ -25,13 +25,15 @@ if (mode === 'pipeline') {
   const start = nowNs();
   if (batch) {
     let next = 0;
-    await Promise.all(Array.from({ length: config.inFlight ?? 1 }, async () => {
-      while (next < n) {
-        const from = next;
-        next += 100;
-        await tasks.putMany(urls.slice(from, from + 100).map((p) => ({ payload: p, replyTo: 'results' })));
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: config.inFlight ?? 1 }, async () => {
+        while (next < n) {
+          const from = next;
+          next += 100;
+          await tasks.putMany(urls.slice(from, from + 100).map((p) => ({ payload: p, replyTo: 'results' })));
+        }
+      }),
+    );
     while (seen.size < n) {
       const got = await results.getMany(1000, { timeout: 120, autoAck: true });
       if (got.length === 0) throw new Error(`no result in 120 s (${seen.size}/${n})`);
@@ -39,16 +41,20 @@ if (mode === 'pipeline') {
     }
   } else if (config.inFlight > 1) {
     let next = 0;
-    await Promise.all(Array.from({ length: config.inFlight }, async () => {
-      while (next < n) await tasks.put(urls[next++], { replyTo: 'results' });
-    }));
+    await Promise.all(
+      Array.from({ length: config.inFlight }, async () => {
+        while (next < n) await tasks.put(urls[next++], { replyTo: 'results' });
+      }),
+    );
     let asked = 0;
-    await Promise.all(Array.from({ length: config.inFlight }, async () => {
-      while (asked < n) {
-        asked++;
-        seen.add((await results.get({ timeout: 120, autoAck: true })).payload.taskId);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: config.inFlight }, async () => {
+        while (asked < n) {
+          asked++;
+          seen.add((await results.get({ timeout: 120, autoAck: true })).payload.taskId);
+        }
+      }),
+    );
   } else {
     for (const url of urls) await tasks.put(url, { replyTo: 'results' });
     for (let i = 0; i < n; i++) seen.add((await results.get({ timeout: 120, autoAck: true })).payload.taskId);

@@ -13,13 +13,15 @@ const concurrency = config.concurrency ?? 1;
 async function loop(client) {
   const tasks = client.queue('tasks');
   if (batch) {
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      for (;;) {
-        const got = await tasks.getMany(100, { timeout: 1 });
-        if (got.length === 0) continue;
-        await tasks.ackMany(got.map((t) => ({ id: t.id, result: `${t.payload} ---> success` })));
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        for (;;) {
+          const got = await tasks.getMany(100, { timeout: 1 });
+          if (got.length === 0) continue;
+          await tasks.ackMany(got.map((t) => ({ id: t.id, result: `${t.payload} ---> success` })));
+        }
+      }),
+    );
   }
   if (concurrency > 1) {
     // work() waits in blocking gets (no timeout) and runs until the process is stopped.

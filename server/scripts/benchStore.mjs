@@ -93,7 +93,7 @@ async function batched(port) {
     })(),
     (async () => {
       const q = worker.queue('bench');
-      for (let done = 0; done < N; ) {
+      for (let done = 0; done < N;) {
         const tasks = await q.getMany(100, { timeout: 1 });
         await q.ackMany(tasks.map((t) => ({ id: t.id })));
         done += tasks.length;

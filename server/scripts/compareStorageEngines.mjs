@@ -29,7 +29,10 @@ const payload = (i) => ({ url: `https://example.org/images/${i}.png`, size: 1024
 const engines = {
   journal: async (dir) => {
     const store = JournalStore.open(dir, { fsync: 'always' });
-    store.start(() => ({ queues: [], tasks: [] }), (error) => console.error(error));
+    store.start(
+      () => ({ queues: [], tasks: [] }),
+      (error) => console.error(error),
+    );
     const commit = (record) => {
       store.append(record);
       return new Promise((resolve, reject) => store.onDurable((error) => (error ? reject(error) : resolve())));

@@ -21,7 +21,6 @@ const packagedSpecPath = join(here, '..', 'protocol.json');
 const conformanceSource = join(here, '..', '..', 'spec', 'conformance');
 const packagedConformance = join(here, '..', 'conformance');
 
-
 /**
  * A copy of the $defs shaped for type generation: validation-only keywords beside a $ref
  * (minimum, description, ...) would make the compiler mint a new alias per use, and a JSON
@@ -135,7 +134,7 @@ export async function generate() {
   }
   lines.push('} as const satisfies Record<RequestMethod | NotificationMethod, MethodDescriptor>;');
   lines.push('');
-  lines.push('/** Error codes from the spec\'s error registry. */');
+  lines.push("/** Error codes from the spec's error registry. */");
   lines.push('export const ErrorCodes = {');
   for (const e of spec.errors) lines.push(`  /** ${e.description} */\n  ${e.name}: ${e.code},`);
   lines.push('} as const;');

@@ -35,19 +35,19 @@ export function managerCommands(ctx: CommandContext): CommandTable {
   const start = async (args?: StartArgs): Promise<ManagerAddress | undefined> => {
     const port = args?.port ?? ctx.settings().localManagerPort;
     try {
-      return await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Window, title: `Taskwire: starting a manager on port ${port}` },
-        () => model.startLocal(port),
-      );
+      return await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Taskwire: starting a manager on port ${port}` }, () => model.startLocal(port));
     } catch (error) {
       if (error instanceof PortInUseError) {
         notifier.error(
           `Port ${port} is already in use: another manager (or another program) listens there.`,
           { title: 'Connect to it', run: () => connect({ host: LOCAL_HOST, port }) },
-          { title: 'Use another port…', run: async () => {
-            const other = await askPort(port);
-            if (other !== undefined) await start({ port: other });
-          } },
+          {
+            title: 'Use another port…',
+            run: async () => {
+              const other = await askPort(port);
+              if (other !== undefined) await start({ port: other });
+            },
+          },
         );
       } else if (error instanceof ConnectFailure) {
         reportConnectFailure(error, { host: LOCAL_HOST, port });
@@ -112,10 +112,7 @@ export function managerCommands(ctx: CommandContext): CommandTable {
 
   const connectWith = async (address: ManagerAddress, key: string): Promise<ManagerAddress | undefined> => {
     try {
-      await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Window, title: `Taskwire: connecting to ${address.host}:${address.port}` },
-        () => model.connect(address, key),
-      );
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Taskwire: connecting to ${address.host}:${address.port}` }, () => model.connect(address, key));
       return address;
     } catch (error) {
       reportConnectFailure(error instanceof ConnectFailure ? error : new ConnectFailure('other', messageOf(error)), address, key);
@@ -224,7 +221,7 @@ export function parseAddress(text: string): { host: string; port: number } | und
 async function askAddress(value: string): Promise<ManagerAddress | undefined> {
   const text = await vscode.window.showInputBox({
     title: 'Taskwire: connect to a manager',
-    prompt: 'The manager\'s address, host:port',
+    prompt: "The manager's address, host:port",
     value,
     ignoreFocusOut: true,
     validateInput: (v) => (parseAddress(v) ? undefined : 'Expected host:port, for example 127.0.0.1:7400'),
@@ -246,7 +243,7 @@ async function askPort(taken: number): Promise<number | undefined> {
 async function askKey(address: ManagerAddress): Promise<string | undefined> {
   const defaultFile = defaultAuthkeyFile();
   const choices: (vscode.QuickPickItem & { id: 'type' | 'file' | 'default' })[] = [
-    { id: 'type', label: '$(key) Enter the key…', description: 'kept in VS Code\'s secret storage' },
+    { id: 'type', label: '$(key) Enter the key…', description: "kept in VS Code's secret storage" },
     { id: 'file', label: '$(file) Pick a key file…', description: 'the file the manager reads with --authkey-file' },
   ];
   if (LOOPBACK.has(address.host) && existsSync(defaultFile)) {
@@ -266,7 +263,7 @@ async function askKey(address: ManagerAddress): Promise<string | undefined> {
 function askKeyText(address: ManagerAddress): Thenable<string | undefined> {
   return vscode.window.showInputBox({
     title: `Taskwire: the key of ${address.host}:${address.port}`,
-    prompt: 'The manager\'s authkey (it is never sent: both sides prove they know it). Stored in VS Code\'s secret storage.',
+    prompt: "The manager's authkey (it is never sent: both sides prove they know it). Stored in VS Code's secret storage.",
     password: true,
     ignoreFocusOut: true,
     validateInput: (v) => (v.length > 0 ? undefined : 'The key cannot be empty'),

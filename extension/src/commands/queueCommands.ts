@@ -12,7 +12,11 @@ export function queueCommands(ctx: CommandContext): CommandTable {
   /** Runs `body` with the client, reporting "not connected" and failures as notifications. */
   const withClient = async <T>(what: string, body: () => Promise<T>): Promise<T | undefined> => {
     if (!model.connection.connected) {
-      notifier.error(`Cannot ${what}: not connected to a Taskwire manager.`, { title: 'Start a local manager', run: () => vscode.commands.executeCommand('taskwire.manager.start') }, { title: 'Connect to a manager…', run: () => vscode.commands.executeCommand('taskwire.manager.connect') });
+      notifier.error(
+        `Cannot ${what}: not connected to a Taskwire manager.`,
+        { title: 'Start a local manager', run: () => vscode.commands.executeCommand('taskwire.manager.start') },
+        { title: 'Connect to a manager…', run: () => vscode.commands.executeCommand('taskwire.manager.connect') },
+      );
       return undefined;
     }
     try {
@@ -133,11 +137,7 @@ export function queueCommands(ctx: CommandContext): CommandTable {
       if (options?.confirm !== true) {
         const stats = model.queues.find(queue);
         const count = stats ? ` its ${plural(stats.ready + stats.delayed, 'ready or delayed task')}` : ' every ready and delayed task';
-        const answer = await vscode.window.showWarningMessage(
-          `Purge "${queue}"?`,
-          { modal: true, detail: `This removes${count} for good. Tasks that workers hold now are not affected.` },
-          'Purge',
-        );
+        const answer = await vscode.window.showWarningMessage(`Purge "${queue}"?`, { modal: true, detail: `This removes${count} for good. Tasks that workers hold now are not affected.` }, 'Purge');
         if (answer !== 'Purge') return undefined;
       }
       const removed = await model.connection.client.queue(queue).purge();

@@ -132,7 +132,11 @@ export class LocalManager implements vscode.Disposable {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       if (outcome.kind === 'error') throw new ManagerStartError(`cannot run the manager (${process.execPath}): ${outcome.error.message}`);
       if (/already in use/.test(stderr)) throw new PortInUseError(port);
-      const said = stderr.trim().split('\n').pop()?.replace(/^taskwire: error: /, '');
+      const said = stderr
+        .trim()
+        .split('\n')
+        .pop()
+        ?.replace(/^taskwire: error: /, '');
       if (outcome.kind === 'timeout') throw new ManagerStartError(`the manager did not report ready within ${READY_TIMEOUT_MS / 1000} s${said ? `: ${said}` : ''}`);
       throw new ManagerStartError(`the manager exited at once (${describeExit(outcome.code, outcome.signal)})${said ? `: ${said}` : ''}`);
     }

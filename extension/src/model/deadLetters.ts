@@ -27,9 +27,7 @@ export async function requeueDeadLetters(
     // timeout 0: never wait; a lease long enough for a put and an ack even on a slow link.
     const tasks = await dead.getMany(Math.min(batchSize, total - moved), { timeout: 0, ttr: 60 });
     if (tasks.length === 0) break;
-    await target.putMany(
-      tasks.map((t) => ({ payload: t.payload, priority: t.priority, ...(t.replyTo !== undefined ? { replyTo: t.replyTo } : {}) })),
-    );
+    await target.putMany(tasks.map((t) => ({ payload: t.payload, priority: t.priority, ...(t.replyTo !== undefined ? { replyTo: t.replyTo } : {}) })));
     await dead.ackMany(tasks.map((t) => ({ id: t.id })));
     moved += tasks.length;
     options.onProgress?.(moved, total);

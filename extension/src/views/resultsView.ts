@@ -12,7 +12,15 @@ export class ResultItem extends vscode.TreeItem {
     this.id = `taskwire.result/${entry.taskId}/${entry.at.getTime()}`;
     this.description = [entry.queue, entry.taskId, entry.worker, formatTime(entry.at)].filter(Boolean).join(' · ');
     this.tooltip = new vscode.MarkdownString(
-      [`**${entry.queue}** task \`${entry.taskId}\`${entry.worker ? ` acked by ${entry.worker}` : ''} at ${formatTime(entry.at)}`, '', 'Payload:', entry.hasPayload ? jsonBlock(entry.payload) : '_not seen_', '', 'Result:', entry.hasResult ? jsonBlock(entry.result) : '_none_'].join('\n'),
+      [
+        `**${entry.queue}** task \`${entry.taskId}\`${entry.worker ? ` acked by ${entry.worker}` : ''} at ${formatTime(entry.at)}`,
+        '',
+        'Payload:',
+        entry.hasPayload ? jsonBlock(entry.payload) : '_not seen_',
+        '',
+        'Result:',
+        entry.hasResult ? jsonBlock(entry.result) : '_none_',
+      ].join('\n'),
     );
     this.iconPath = new vscode.ThemeIcon('check');
     this.contextValue = 'taskwire.result';
@@ -49,7 +57,12 @@ export class ResultsTreeProvider extends ModelTreeProvider<ResultsNode> {
     if (item instanceof ResultDetailItem) return [];
     const e = item.entry;
     return [
-      new ResultDetailItem(item, 'Payload', e.hasPayload ? oneLine(e.payload) : '(not seen: put before this window connected)', e.hasPayload ? new vscode.MarkdownString(jsonBlock(e.payload)) : 'The task was put before this window connected.'),
+      new ResultDetailItem(
+        item,
+        'Payload',
+        e.hasPayload ? oneLine(e.payload) : '(not seen: put before this window connected)',
+        e.hasPayload ? new vscode.MarkdownString(jsonBlock(e.payload)) : 'The task was put before this window connected.',
+      ),
       new ResultDetailItem(item, 'Result', e.hasResult ? oneLine(e.result) : '(none)', new vscode.MarkdownString(e.hasResult ? jsonBlock(e.result) : 'Acked without a result.')),
     ];
   }

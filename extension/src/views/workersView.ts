@@ -15,15 +15,7 @@ export class WorkerItem extends vscode.TreeItem {
     super(client.name, vscode.TreeItemCollapsibleState.None);
     this.id = `taskwire.client/${client.sessionId}`;
     const where = [client.host, client.pid !== undefined ? `pid ${client.pid}` : undefined].filter(Boolean).join(' ');
-    this.description = [
-      isSelf ? `${client.role} (this window)` : client.role,
-      client.language,
-      where || client.address,
-      `holds ${client.leased}`,
-      `done ${client.acked}`,
-    ]
-      .filter(Boolean)
-      .join(' · ');
+    this.description = [isSelf ? `${client.role} (this window)` : client.role, client.language, where || client.address, `holds ${client.leased}`, `done ${client.acked}`].filter(Boolean).join(' · ');
     this.tooltip = workerTooltip(client);
     this.iconPath = new vscode.ThemeIcon(ROLE_ICONS[client.role] ?? 'person');
     this.contextValue = `taskwire.client.${client.role}`;
@@ -47,9 +39,7 @@ function workerTooltip(c: ClientInfo): vscode.MarkdownString {
     ['session', c.sessionId],
     ...Object.entries(c.labels ?? {}).map(([k, v]): [string, string | undefined] => [`label ${k}`, v]),
   ];
-  return new vscode.MarkdownString(
-    [`**${escape(c.name)}**`, '', '| | |', '|---|---|', ...rows.filter(([, v]) => v !== undefined).map(([k, v]) => `| ${k} | ${escape(v!)} |`)].join('\n'),
-  );
+  return new vscode.MarkdownString([`**${escape(c.name)}**`, '', '| | |', '|---|---|', ...rows.filter(([, v]) => v !== undefined).map(([k, v]) => `| ${k} | ${escape(v!)} |`)].join('\n'));
 }
 
 function escape(text: string): string {

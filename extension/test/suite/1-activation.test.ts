@@ -43,7 +43,10 @@ describe('activation', () => {
 
   it('has no setting for the key', () => {
     const keys = Object.keys(contributes.configuration.properties);
-    assert.deepEqual(keys.filter((k) => /key|secret|password/i.test(k)), []);
+    assert.deepEqual(
+      keys.filter((k) => /key|secret|password/i.test(k)),
+      [],
+    );
     assert.equal(vscode.workspace.getConfiguration('taskwire').get('port'), 7400);
     assert.equal(vscode.workspace.getConfiguration('taskwire').get('resultsKept'), 100);
   });

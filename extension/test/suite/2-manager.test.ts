@@ -85,7 +85,10 @@ describe('the local manager', () => {
     assert.deepEqual(message.actions, ['Restart', 'Show log']);
     await waitFor('the state to be stopped', () => api.model.connection.status === 'stopped');
     assert.equal(await descriptionOf(api.views.manager, 'State'), 'stopped unexpectedly');
-    assert.ok(shownSince(api, mark).every((m) => m.severity !== 'error'), 'no error on top of the warning');
+    assert.ok(
+      shownSince(api, mark).every((m) => m.severity !== 'error'),
+      'no error on top of the warning',
+    );
     await ensureLocalManager(api);
     assert.equal(api.model.connection.status, 'connected');
   });

@@ -114,9 +114,7 @@ describe('the Queues view and its commands', () => {
     try {
       await producer.queue(queue).putMany([{ payload: 'broken-1' }, { payload: 'broken-2' }]);
       for (const task of await worker.queue(queue).getMany(2, { timeout: 5 })) await task.nack({ error: 'permanent', retry: false });
-      const item = await waitFor('2 dead letters in the view', async () =>
-        (await rootItems<QueueItem>(api.views.queues)).find((i) => i.queue === queue && i.stats.dead === 2),
-      );
+      const item = await waitFor('2 dead letters in the view', async () => (await rootItems<QueueItem>(api.views.queues)).find((i) => i.queue === queue && i.stats.dead === 2));
       assert.equal(item.contextValue, 'taskwire.queue.withDead');
       const moved = await vscode.commands.executeCommand<number>('taskwire.queue.requeueDead', item);
       assert.equal(moved, 2);

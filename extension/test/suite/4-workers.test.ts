@@ -21,9 +21,7 @@ describe('the Workers view', () => {
   });
 
   it('lists this window as a monitor', async () => {
-    const self = await waitFor('this window in the Workers view', async () =>
-      (await rootItems<WorkerItem>(api.views.workers)).find((i) => String(i.description).includes('(this window)')),
-    );
+    const self = await waitFor('this window in the Workers view', async () => (await rootItems<WorkerItem>(api.views.workers)).find((i) => String(i.description).includes('(this window)')));
     assert.equal(self.client.role, 'monitor');
   });
 
@@ -63,9 +61,7 @@ describe('the Workers view', () => {
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     try {
-      await waitFor('the CLI client in the Workers view', async () =>
-        (await rootItems<WorkerItem>(api.views.workers)).find((i) => i.client.name === 'taskwire-cli' && i.client.pid === child.pid),
-      );
+      await waitFor('the CLI client in the Workers view', async () => (await rootItems<WorkerItem>(api.views.workers)).find((i) => i.client.name === 'taskwire-cli' && i.client.pid === child.pid));
       await vscode.commands.executeCommand('taskwire.queue.enqueue', queue, '{"from": "vscode"}');
       assert.equal(await exited, 0, output);
       assert.deepEqual(JSON.parse(output), { from: 'vscode' });

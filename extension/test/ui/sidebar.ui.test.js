@@ -78,7 +78,11 @@ describe('the Taskwire sidebar in VS Code (UI)', function () {
     await page.screenshot({ path: join(SCREENSHOTS, '2-error-port-in-use.png') });
     await new Promise((r) => blocker.close(r));
     await page.keyboard.press('Escape');
-    await toast.locator('.codicon-notifications-clear, .codicon-close').first().click().catch(() => {});
+    await toast
+      .locator('.codicon-notifications-clear, .codicon-close')
+      .first()
+      .click()
+      .catch(() => {});
 
     // Start it for real.
     await page.getByRole('button', { name: 'Start a local manager', exact: true }).click();

@@ -140,14 +140,20 @@ describe('samples/crawler: a distributed image crawl in three languages', functi
       const bytes = readFileSync(join(out, image.category, image.name));
       assert.equal(createHash('sha256').update(bytes).digest('hex'), image.sha256, `${image.path} on disk`);
     }
-    assert.equal(summary.bytes, good.reduce((sum, image) => sum + image.size, 0));
+    assert.equal(
+      summary.bytes,
+      good.reduce((sum, image) => sum + image.size, 0),
+    );
 
     // Broken links are permanent failures: dead-lettered on their first attempt.
     assert.deepEqual(summary.failed.map((f) => new URL(f.url).pathname).sort(), broken.map((image) => image.path).sort());
     for (const failure of summary.failed) assert.equal(failure.error, 'HTTP 404');
     const observer = await connect({ port, authkeyFile: join(home, 'authkey'), reconnect: false });
     const dead = await observer.queue('crawl.images.dead').peek(100);
-    assert.deepEqual(dead.map((t) => t.attempt), broken.map(() => 1));
+    assert.deepEqual(
+      dead.map((t) => t.attempt),
+      broken.map(() => 1),
+    );
     assert.equal((await observer.queue('crawl.images').stats()).ready, 0);
     observer.close();
 
@@ -161,6 +167,9 @@ describe('samples/crawler: a distributed image crawl in three languages', functi
     // Three languages took part.
     const languages = new Set(summary.results.map((r) => r.language));
     assert.deepEqual([...languages].sort(), ['go', 'python', 'typescript']);
-    assert.equal(Object.values(summary.perWorker).reduce((a, b) => a + b, 0), good.length);
+    assert.equal(
+      Object.values(summary.perWorker).reduce((a, b) => a + b, 0),
+      good.length,
+    );
   });
 });

@@ -61,7 +61,10 @@ function start(program: 'scheduler' | 'worker', port: number, downloadSeconds = 
 const expectedResults = Array.from({ length: 10 }, (_, i) => `result in image_url_${i} ---> success`);
 
 function resultLines(output: string): string[] {
-  return output.split('\n').filter((line) => line.startsWith('result in ')).sort();
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('result in '))
+    .sort();
 }
 
 describe('samples/seed-typescript: the seed scheduler and workers', () => {

@@ -70,9 +70,7 @@ function select<T extends CaseCommon>(all: T[], flags: SelectionFlags): T[] {
   for (const id of [...flags.case, ...flags.exclude]) {
     if (!all.some((c) => names(id, c))) throw new CliError(`unknown case id "${id}" (see --list)`, ExitCode.Usage);
   }
-  return all.filter(
-    (c) => levelSelected(c.level, threshold) && (flags.case.length === 0 || flags.case.some((id) => names(id, c))) && !flags.exclude.some((id) => names(id, c)),
-  );
+  return all.filter((c) => levelSelected(c.level, threshold) && (flags.case.length === 0 || flags.case.some((id) => names(id, c))) && !flags.exclude.some((id) => names(id, c)));
 }
 
 function loadOrFail<T>(load: () => T): T {
@@ -123,7 +121,8 @@ function readPemFlag(flag: string, file: string): Buffer {
  */
 function tlsOfRun(flags: ServerFlags, privateFolder: () => string): ServerRunOptions['tls'] {
   if (!flags.tls && flags.tlsCa === undefined && flags.tlsCert === undefined && flags.tlsKey === undefined) return undefined;
-  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new CliError('--tls-cert and --tls-key go together: give both, or neither to let the kit make a certificate', ExitCode.Usage);
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined))
+    throw new CliError('--tls-cert and --tls-key go together: give both, or neither to let the kit make a certificate', ExitCode.Usage);
   const unrelatedCa = loadUnrelatedCa(flags.casesDir ?? defaultCasesRoot());
   if (flags.serverCmd === undefined) {
     if (flags.tlsCert !== undefined) throw new CliError('--tls-cert and --tls-key are for a server the kit starts (--reference or --server-cmd); for a running server give --tls-ca', ExitCode.Usage);
@@ -138,7 +137,8 @@ function tlsOfRun(flags: ServerFlags, privateFolder: () => string): ServerRunOpt
     readPemFlag('--tls-key', flags.tlsKey!);
     return { trust: { ca }, serverFiles: { certFile: flags.tlsCert, keyFile: flags.tlsKey! }, unrelatedCa };
   }
-  if (flags.tlsCa !== undefined) throw new CliError('--tls-ca with a server the kit starts needs the certificate it signed: give --tls-cert and --tls-key too (or only --tls, and the kit makes all three)', ExitCode.Usage);
+  if (flags.tlsCa !== undefined)
+    throw new CliError('--tls-ca with a server the kit starts needs the certificate it signed: give --tls-cert and --tls-key too (or only --tls, and the kit makes all three)', ExitCode.Usage);
   try {
     const made = makeTestCertificates(path.join(privateFolder(), 'tls'));
     return { trust: { ca: made.ca }, serverFiles: { certFile: made.certFile, keyFile: made.keyFile }, unrelatedCa };
@@ -151,7 +151,10 @@ function tlsOfRun(flags: ServerFlags, privateFolder: () => string): ServerRunOpt
 async function checkServer(given: ServerFlags): Promise<void> {
   if (given.reference && given.serverCmd !== undefined) throw new CliError('--reference and --server-cmd both say how to start the server: give one', ExitCode.Usage);
   const flags: ServerFlags = given.reference ? { ...given, serverCmd: referenceServerCommand() } : given;
-  const cases = select(loadOrFail(() => loadServerCases(flags.casesDir ?? defaultCasesRoot())), flags);
+  const cases = select(
+    loadOrFail(() => loadServerCases(flags.casesDir ?? defaultCasesRoot())),
+    flags,
+  );
   if (flags.list) return list(cases);
   let temporaryHome: string | undefined;
   // The runner's own files (a key, certificates) go in a private folder, removed afterwards.
@@ -181,7 +184,12 @@ async function checkServer(given: ServerFlags): Promise<void> {
         (await WireConnection.open(flags.host, flags.port, 'ndjson', tls ? { tls: tls.trust } : {})).close();
       } catch (error) {
         if (error instanceof ConnectionFailedError) {
-          const hint = error.kind === 'network' ? 'is the server running? or let the kit start it with --server-cmd' : error.kind === 'certificate' ? 'give the CA that signed its certificate with --tls-ca' : 'does it serve TLS?';
+          const hint =
+            error.kind === 'network'
+              ? 'is the server running? or let the kit start it with --server-cmd'
+              : error.kind === 'certificate'
+                ? 'give the CA that signed its certificate with --tls-ca'
+                : 'does it serve TLS?';
           throw new CliError(`${error.message} (${hint})`, ExitCode.Unreachable);
         }
         throw error;
@@ -208,7 +216,10 @@ async function checkServer(given: ServerFlags): Promise<void> {
 }
 
 async function checkClient(flags: ClientFlags): Promise<void> {
-  const cases = select(loadOrFail(() => loadClientCases(flags.casesDir ?? defaultCasesRoot())), flags);
+  const cases = select(
+    loadOrFail(() => loadClientCases(flags.casesDir ?? defaultCasesRoot())),
+    flags,
+  );
   if (flags.list) return list(cases);
   try {
     checkTemplate(flags.cmd);

@@ -32,15 +32,17 @@ export function parseNumber(name: string, { integer = false, min = 0 } = {}) {
 
 /** The options every client command shares: where the manager is and how to prove the key. */
 export function withConnectionOptions(command: Command): Command {
-  return command
-    .addOption(new Option('--host <host>', 'manager host').env('TASKWIRE_HOST').default('127.0.0.1'))
-    .addOption(new Option('-p, --port <port>', 'manager port').env('TASKWIRE_PORT').default(7400).argParser(parsePort))
-    // No .env() here: the key is looked up by resolveAuthkey, in the one order every Taskwire
-    // tool uses (--authkey, --authkey-file, $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE, default file).
-    .option('--authkey <key>', 'the shared key (prefer --authkey-file: arguments are visible to other users)')
-    .option('--authkey-file <file>', 'file holding the key (else $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE, ~/.taskwire/authkey)')
-    .option('--tls', "connect with TLS, trusting the system's CAs (and NODE_EXTRA_CA_CERTS)")
-    .option('--tls-ca <file>', "connect with TLS, trusting this CA certificate (PEM): the one that signed the manager's certificate");
+  return (
+    command
+      .addOption(new Option('--host <host>', 'manager host').env('TASKWIRE_HOST').default('127.0.0.1'))
+      .addOption(new Option('-p, --port <port>', 'manager port').env('TASKWIRE_PORT').default(7400).argParser(parsePort))
+      // No .env() here: the key is looked up by resolveAuthkey, in the one order every Taskwire
+      // tool uses (--authkey, --authkey-file, $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE, default file).
+      .option('--authkey <key>', 'the shared key (prefer --authkey-file: arguments are visible to other users)')
+      .option('--authkey-file <file>', 'file holding the key (else $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE, ~/.taskwire/authkey)')
+      .option('--tls', "connect with TLS, trusting the system's CAs (and NODE_EXTRA_CA_CERTS)")
+      .option('--tls-ca <file>', "connect with TLS, trusting this CA certificate (PEM): the one that signed the manager's certificate")
+  );
 }
 
 /** Connects for a one-shot command: no reconnect, a clear one-line error when it fails. */

@@ -1,14 +1,4 @@
-import {
-  AuthenticationFailedError,
-  ConnectError,
-  ConnectionClosedError,
-  QueueEmptyError,
-  QueueFullError,
-  RemoteError,
-  ServerProofError,
-  ShuttingDownError,
-  TimeoutError,
-} from '../client/errors';
+import { AuthenticationFailedError, ConnectError, ConnectionClosedError, QueueEmptyError, QueueFullError, RemoteError, ServerProofError, ShuttingDownError, TimeoutError } from '../client/errors';
 
 /** Exit codes scripts can rely on; documented in `taskwire --help` and the README. */
 export const ExitCode = {

@@ -33,7 +33,7 @@ export function duration(secondsIn: number): string {
 
 /** A JSON value shortened for one line. */
 export function brief(value: unknown, max = 80): string {
-  const text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? 'undefined';
+  const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? 'undefined');
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 

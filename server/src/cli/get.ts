@@ -10,11 +10,7 @@ interface GetFlags extends ConnectionFlags {
 }
 
 export function getCommand(): Command {
-  return withConnectionOptions(
-    new Command('get')
-      .description('take tasks off a queue and print them, one JSON object per line')
-      .argument('<queue>', 'queue name'),
-  )
+  return withConnectionOptions(new Command('get').description('take tasks off a queue and print them, one JSON object per line').argument('<queue>', 'queue name'))
     .option('-n, --max <n>', 'take up to N tasks', parseNumber('max', { integer: true, min: 1 }), 1)
     .option('-t, --timeout <seconds>', 'wait at most this long for a task (default: until one arrives)', parseNumber('timeout'))
     .option('--no-wait', 'do not wait: exit 5 at once when the queue is empty')

@@ -63,14 +63,18 @@ async function check(dir: string, json: boolean): Promise<number> {
   }
   const ok = report.skipped.length === 0;
   if (json) {
-    process.stdout.write(`${JSON.stringify({ dir, ok, files: report.files, queues: report.queues, tasks: report.tasks, leased: report.leased, torn: report.torn, damaged: report.skipped, runningManager })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ dir, ok, files: report.files, queues: report.queues, tasks: report.tasks, leased: report.leased, torn: report.torn, damaged: report.skipped, runningManager })}\n`,
+    );
     return ok ? ExitCode.Ok : ExitCode.Failure;
   }
   const plural = (n: number, word: string) => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
   const where = (stretch: DamagedStretch) => `${basename(stretch.file)} at offset ${stretch.offset.toLocaleString('en-US')} (${plural(stretch.bytes, 'byte')}): ${stretch.reason}`;
   const lines = [`${dir}: ${report.files.map((file) => basename(file)).join(', ')}`];
   if (runningManager) lines.push(`  a manager runs on it (${runningManager}): its last write may be in progress, and what it holds in memory is newer than the files`);
-  lines.push(`  ${plural(report.tasks, 'task')} in ${plural(report.queues, 'queue')}${report.leased > 0 ? `; ${plural(report.leased, 'task')} leased when it stopped (back with attempt + 1 at the next start)` : ''}`);
+  lines.push(
+    `  ${plural(report.tasks, 'task')} in ${plural(report.queues, 'queue')}${report.leased > 0 ? `; ${plural(report.leased, 'task')} leased when it stopped (back with attempt + 1 at the next start)` : ''}`,
+  );
   for (const torn of report.torn) lines.push(`  torn tail: ${where(torn)} — a write cut short by a crash, never answered; dropped at the next start`);
   for (const damaged of report.skipped) lines.push(`  DAMAGED: ${where(damaged)}`);
   lines.push(
@@ -105,7 +109,9 @@ async function repair(dir: string): Promise<void> {
   const lost = report.skipped.reduce((sum, stretch) => sum + stretch.bytes, 0);
   process.stdout.write(
     `${dir}: rewritten with ${plural(report.tasks, 'task')} in ${plural(report.queues, 'queue')}; ` +
-      (report.skipped.length > 0 ? `skipped ${report.skipped.length} damaged ${report.skipped.length === 1 ? 'stretch' : 'stretches'} (${plural(lost, 'byte')}: what they held is lost)` : 'nothing was damaged') +
+      (report.skipped.length > 0
+        ? `skipped ${report.skipped.length} damaged ${report.skipped.length === 1 ? 'stretch' : 'stretches'} (${plural(lost, 'byte')}: what they held is lost)`
+        : 'nothing was damaged') +
       (report.torn.length > 0 ? `; dropped ${plural(report.torn.length, 'torn record')}` : '') +
       '\n',
   );

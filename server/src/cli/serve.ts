@@ -120,7 +120,7 @@ export function serveCommand(): Command {
     .option('--repair', 'with --data-dir: skip damaged records in the middle of the journal instead of refusing to start (what they held is lost)')
     .option(
       '--max-crashes <n>',
-      'with --data-dir: dead-letter a task that was leased through N manager crashes, as a possible poison task (0: never); a crash never uses up a task\'s attempts',
+      "with --data-dir: dead-letter a task that was leased through N manager crashes, as a possible poison task (0: never); a crash never uses up a task's attempts",
       parseNumber('max-crashes', { integer: true }),
       DEFAULTS.maxCrashes,
     )
@@ -261,16 +261,16 @@ async function serve(flags: ServeFlags): Promise<void> {
   });
   const shownHost = address.includes(':') ? `[${address}]` : address;
   if (flags.json) {
-    const storeFields = store
-      ? { store: 'journal', dataDir: store.dir, fsync: store.fsync, recovered: recoveredFields(store.recovery, server.restored?.leasesReturned ?? 0) }
-      : { store: 'memory' };
+    const storeFields = store ? { store: 'journal', dataDir: store.dir, fsync: store.fsync, recovered: recoveredFields(store.recovery, server.restored?.leasesReturned ?? 0) } : { store: 'memory' };
     log.info('ready', { version: packageVersion, protocol: PROTOCOL_VERSIONS.at(-1), address, port, authkey: where, maxQueuedBytes: server.limits.maxQueuedBytes, ...storeFields });
   } else {
     const portFlag = port === 7400 ? '' : ` --port ${port}`;
     process.stderr.write(
       [
         `Taskwire manager ${packageVersion} listening on ${shownHost}:${port}${tls ? ' (TLS)' : ''} — protocol ${PROTOCOL_VERSIONS.at(-1)}`,
-        store ? `Store: ${store.dir} (fsync ${store.fsync}); ${recoveredText(store.recovery, server.restored?.leasesReturned ?? 0)}` : `Store: in memory (queued tasks are lost when the manager stops)`,
+        store
+          ? `Store: ${store.dir} (fsync ${store.fsync}); ${recoveredText(store.recovery, server.restored?.leasesReturned ?? 0)}`
+          : `Store: in memory (queued tasks are lost when the manager stops)`,
         `Memory: queued payloads ${server.limits.maxQueuedBytes === 0 ? 'unlimited' : `up to ${formatSize(server.limits.maxQueuedBytes)}`} (--max-queued-bytes)`,
         `Authkey: ${where}`,
         ...keyHint(file),
@@ -288,7 +288,8 @@ async function serve(flags: ServeFlags): Promise<void> {
 /** Opens --data-dir, reporting what recovery found; undefined without --data-dir. */
 async function openStore(flags: ServeFlags, log: Logger): Promise<JournalStore | undefined> {
   if (!flags.dataDir) {
-    if (flags.fsync !== undefined || flags.repair) throw new CliError(`${flags.fsync !== undefined ? '--fsync' : '--repair'} needs --data-dir: without it the manager keeps nothing on disk`, ExitCode.Usage);
+    if (flags.fsync !== undefined || flags.repair)
+      throw new CliError(`${flags.fsync !== undefined ? '--fsync' : '--repair'} needs --data-dir: without it the manager keeps nothing on disk`, ExitCode.Usage);
     return undefined;
   }
   let store: JournalStore;

@@ -9,10 +9,8 @@ interface StatsFlags extends ConnectionFlags {
 }
 
 export function statsCommand(): Command {
-  return withConnectionOptions(
-    new Command('stats').description('show the manager\'s counters, and queue depths, counters and rates').argument('[queue]', 'one queue (default: every queue)'),
-  )
-    .option('--json', 'print the raw statistics as JSON: {manager, queues} (with QUEUE: that queue\'s QueueStats)')
+  return withConnectionOptions(new Command('stats').description("show the manager's counters, and queue depths, counters and rates").argument('[queue]', 'one queue (default: every queue)'))
+    .option('--json', "print the raw statistics as JSON: {manager, queues} (with QUEUE: that queue's QueueStats)")
     .action(async (queue: string | undefined, flags: StatsFlags) => {
       const client = await connectFromFlags(flags, 'monitor');
       try {

@@ -10,7 +10,7 @@ interface WorkersFlags extends ConnectionFlags {
 export function workersCommand(): Command {
   return withConnectionOptions(new Command('workers').description('show who is connected: workers, producers and monitors'))
     .option('--json', 'print the registry as JSON')
-    .option('-a, --all', 'include this command\'s own connection')
+    .option('-a, --all', "include this command's own connection")
     .action(async (flags: WorkersFlags) => {
       const client = await connectFromFlags(flags, 'monitor');
       try {

@@ -1,15 +1,7 @@
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { clientProof, newNonce, proofMatches, serverProof } from '../protocol/auth';
-import {
-  ErrorCodes,
-  PROTOCOL_VERSIONS,
-  type AuthenticateResult,
-  type ClientDescription,
-  type NotificationMap,
-  type RequestMap,
-  type RequestMethod,
-} from '../protocol/generated';
+import { ErrorCodes, PROTOCOL_VERSIONS, type AuthenticateResult, type ClientDescription, type NotificationMap, type RequestMap, type RequestMethod } from '../protocol/generated';
 import { RpcConnection, RpcRequestError } from './rpcConnection';
 import { AbortedError, ConnectError, ConnectionClosedError, HandshakeClosedError, RequestCancelledError, ServerProofError, TimeoutError, UnsupportedProtocolVersionError, remoteError } from './errors';
 

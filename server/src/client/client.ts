@@ -2,19 +2,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { resolveAuthkey, type AuthkeySource } from '../authkey';
-import type {
-  ClientInfo,
-  ClientRole,
-  DeclareParams,
-  Event,
-  Limits,
-  ManagerStats,
-  QueueStats,
-  RequestMap,
-  RequestMethod,
-  SubscribeParams,
-  Task,
-} from '../protocol/generated';
+import type { ClientInfo, ClientRole, DeclareParams, Event, Limits, ManagerStats, QueueStats, RequestMap, RequestMethod, SubscribeParams, Task } from '../protocol/generated';
 import { packageVersion } from '../version';
 import { Channel } from './channel';
 import { AuthenticationFailedError, ConnectionClosedError, ServerProofError, TaskwireError, UnsupportedProtocolVersionError } from './errors';
@@ -104,9 +92,7 @@ export class TaskwireClient extends EventEmitter implements Requester {
     this.port = options.port ?? (process.env.TASKWIRE_PORT ? Number(process.env.TASKWIRE_PORT) : DEFAULT_CLIENT_PORT);
     this.key = resolveAuthkey(options).key;
     const reconnect = options.reconnect ?? true;
-    this.reconnectOptions = reconnect
-      ? { initialDelay: 100, maxDelay: 5000, maxAttempts: Infinity, ...(reconnect === true ? {} : reconnect) }
-      : undefined;
+    this.reconnectOptions = reconnect ? { initialDelay: 100, maxDelay: 5000, maxAttempts: Infinity, ...(reconnect === true ? {} : reconnect) } : undefined;
     // An 'error' nobody listens to must not crash the program: it is also thrown to callers.
     this.on('error', () => {});
   }

@@ -68,7 +68,10 @@ export function remoteError(code: number, message: string, data?: ErrorData): Re
 
 /** A get with a timeout found nothing (Python's queue.Empty). */
 export class QueueEmptyError extends TaskwireError {
-  constructor(readonly queue: string, timeout: number | undefined) {
+  constructor(
+    readonly queue: string,
+    timeout: number | undefined,
+  ) {
     super(`queue "${queue}" is empty${timeout ? ` (waited ${timeout} s)` : ''}`);
   }
 }

@@ -109,7 +109,11 @@ export class QueueHandle<P = unknown> {
 
   /** Extends leases; resolves with the earliest new lease end. */
   async touch(tasks: string | Task | (string | Task)[], ttr?: number): Promise<string> {
-    return touchTasks(this.requester, (Array.isArray(tasks) ? tasks : [tasks]).map((t) => (typeof t === 'string' ? t : t.id)), ttr);
+    return touchTasks(
+      this.requester,
+      (Array.isArray(tasks) ? tasks : [tasks]).map((t) => (typeof t === 'string' ? t : t.id)),
+      ttr,
+    );
   }
 
   /** Waits until nothing is ready, delayed or leased; false when the timeout passed first. */

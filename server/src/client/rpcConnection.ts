@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { FrameDecoder } from '../protocol/framing';
+import { FrameDecoder, frameText } from '../protocol/framing';
 import type { WireError } from '../protocol/generated';
 
 /** Why a request did not get a result: the manager's error, or the connection ended. */
@@ -92,7 +92,7 @@ export class RpcConnection {
   }
 
   private write(line: string): void {
-    this.outgoing += line + '\n';
+    this.outgoing += frameText(line, 'ndjson');
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     // process.nextTick runs after the promise continuations of this turn, so requests made

@@ -132,10 +132,14 @@ export class ClientExchange {
     const connection = this.connection(name);
     const received = await connection.wire.take(() => true, within * 1000);
     if (received === undefined) {
-      throw new CaseFailure(`expected the client to send ${method} on connection ${name} within ${within} s: ${connection.wire.closed ? 'it closed the connection' : 'it sent nothing'}`, `a ${kind} ${method}`, 'nothing');
+      throw new CaseFailure(
+        `expected the client to send ${method} on connection ${name} within ${within} s: ${connection.wire.closed ? 'it closed the connection' : 'it sent nothing'}`,
+        `a ${kind} ${method}`,
+        'nothing',
+      );
     }
     const message = received.message as Record<string, unknown> | undefined;
-    if (message === undefined || message['method'] !== method || ('id' in message) !== (kind === 'request')) {
+    if (message === undefined || message['method'] !== method || 'id' in message !== (kind === 'request')) {
       throw new CaseFailure(`expected the client to send ${kind} ${method} on connection ${name}`, `a ${kind} ${method}`, received.text);
     }
     if (params !== undefined) {
@@ -167,7 +171,8 @@ export class ClientExchange {
     const authenticate = await this.expectMessage(name, 'session/authenticate', 'request', undefined, within);
     const expected = clientProof(this.authkey, serverNonce, clientNonce, chosen);
     const given = (authenticate['params'] as { proof?: unknown } | undefined)?.proof;
-    if (given !== expected) throw new CaseFailure('the client proof is not HMAC-SHA256(authkey, "taskwire-client\\n" serverNonce "\\n" clientNonce "\\n" version) in lowercase hex (§4.3)', expected, describe(given));
+    if (given !== expected)
+      throw new CaseFailure('the client proof is not HMAC-SHA256(authkey, "taskwire-client\\n" serverNonce "\\n" clientNonce "\\n" version) in lowercase hex (§4.3)', expected, describe(given));
     // A wrong proof is one made with another key: well-formed, so only a real check rejects it.
     const key = proofKind === 'right' ? this.authkey : randomBytes(32);
     const result = { sessionId: `s-conformance-${randomBytes(3).toString('hex')}`, serverProof: serverProof(key, serverNonce, clientNonce, chosen), ...ANNOUNCED };
@@ -177,11 +182,19 @@ export class ClientExchange {
   private async expectClose(name: string, silent: boolean, within: number): Promise<void> {
     const connection = this.connection(name);
     if (!(await connection.wire.waitForClose(within * 1000))) {
-      throw new CaseFailure(`expected the client to close connection ${name} within ${within} s`, 'the connection closed', `still open; it sent: ${connection.wire.inbox.map((r) => r.text).join('\n') || 'nothing more'}`);
+      throw new CaseFailure(
+        `expected the client to close connection ${name} within ${within} s`,
+        'the connection closed',
+        `still open; it sent: ${connection.wire.inbox.map((r) => r.text).join('\n') || 'nothing more'}`,
+      );
     }
     // Messages no step took are what the client sent after the last expected one.
     if (silent && connection.wire.inbox.length > 0) {
-      throw new CaseFailure(`the client sent more on connection ${name} before closing it (§4.3: it must close without sending anything more)`, 'nothing more', connection.wire.inbox.map((r) => r.text).join('\n'));
+      throw new CaseFailure(
+        `the client sent more on connection ${name} before closing it (§4.3: it must close without sending anything more)`,
+        'nothing more',
+        connection.wire.inbox.map((r) => r.text).join('\n'),
+      );
     }
   }
 }

@@ -111,7 +111,8 @@ export async function runClientCase(c: ClientCase, options: ClientRunOptions): P
       // The script failed: the driver's own words help explain why.
       const run = await Promise.race([exited, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), Math.max(0, Math.min(2000, deadline - Date.now()))))]);
       const driverSaid = run ? `driver exit ${run.code ?? run.signal}; stdout: ${tail(run.stdout) || '(nothing)'}; stderr: ${tail(run.stderr) || '(nothing)'}` : 'the driver was still running';
-      if (error instanceof CaseFailure) return finish('fail', { reason: `step ${step}: ${error.message}`, expected: error.expected, actual: [error.actual, driverSaid].filter((s) => s !== undefined).join('\n'), step });
+      if (error instanceof CaseFailure)
+        return finish('fail', { reason: `step ${step}: ${error.message}`, expected: error.expected, actual: [error.actual, driverSaid].filter((s) => s !== undefined).join('\n'), step });
       if (error instanceof CaseError) return finish('fail', { reason: `step ${step}: the case file is wrong: ${error.message}`, step });
       throw error;
     } finally {
@@ -133,9 +134,18 @@ function judge(c: ClientCase, run: DriverRun, finish: (verdict: CaseResult['verd
   if (outcome.outcome === 'unsupported') return finish('skipped', { reason: `the driver does not support ${c.operation}: ${outcome.reason ?? 'no reason given'}` });
   if (run.code !== 0) return finish('fail', { reason: `the driver exited with ${run.code ?? run.signal}; a driver exits 0 whenever it prints an outcome`, actual: said });
   const wanted = c.outcome;
-  if (outcome.outcome !== wanted.outcome) return finish('fail', { reason: `the client's operation ended with ${outcome.outcome}${outcome.error ? ` (${outcome.error}: ${outcome.message ?? ''})` : ''}, expected ${wanted.outcome}`, expected: describe(wanted), actual: describe(outcome) });
+  if (outcome.outcome !== wanted.outcome)
+    return finish('fail', {
+      reason: `the client's operation ended with ${outcome.outcome}${outcome.error ? ` (${outcome.error}: ${outcome.message ?? ''})` : ''}, expected ${wanted.outcome}`,
+      expected: describe(wanted),
+      actual: describe(outcome),
+    });
   if (wanted.outcome === 'error' && wanted.error !== undefined && !wanted.error.includes(String(outcome.error))) {
-    return finish('fail', { reason: `the client reported error class ${JSON.stringify(outcome.error)}, expected ${wanted.error.map((e) => JSON.stringify(e)).join(' or ')}`, expected: describe(wanted), actual: describe(outcome) });
+    return finish('fail', {
+      reason: `the client reported error class ${JSON.stringify(outcome.error)}, expected ${wanted.error.map((e) => JSON.stringify(e)).join(' or ')}`,
+      expected: describe(wanted),
+      actual: describe(outcome),
+    });
   }
   if (wanted.value !== undefined) {
     const mismatch = match(wanted.value, outcome.value, new Map());

@@ -125,7 +125,13 @@ export function expandCommand(template: string, values: Readonly<Record<string, 
     const whole = WHOLE_CONDITIONAL.exec(token);
     if (whole) {
       const value = text(whole[1]!);
-      if (value !== undefined) args.push(...whole[2]!.split(/\s+/).filter((part) => part !== '').map((part) => part.replace(/\$/g, () => value)));
+      if (value !== undefined)
+        args.push(
+          ...whole[2]!
+            .split(/\s+/)
+            .filter((part) => part !== '')
+            .map((part) => part.replace(/\$/g, () => value)),
+        );
       continue;
     }
     const expanded = token.replace(PLACEHOLDER, (_, name: string, conditional: string | undefined, body: string | undefined) => {

@@ -73,7 +73,8 @@ export class ServerMessageValidator {
     if (envelope !== undefined) return [`notification ${describe(record)} is not a JSON-RPC 2.0 notification: ${envelope}`];
     const method = String(record['method']);
     const row = descriptor(method);
-    if (row === undefined || row.kind !== 'notification' || row.direction !== 'serverToClient') return [`the server sent notification ${JSON.stringify(method)}, which is not a server-to-client notification of the method table`];
+    if (row === undefined || row.kind !== 'notification' || row.direction !== 'serverToClient')
+      return [`the server sent notification ${JSON.stringify(method)}, which is not a server-to-client notification of the method table`];
     const problem = validateParams(method, record['params']);
     return problem === undefined ? [] : [`${method} params do not match the spec: ${problem.message}`];
   }

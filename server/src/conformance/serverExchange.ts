@@ -73,7 +73,11 @@ export class ServerExchange {
   private throwViolations(): void {
     if (this.violations.length === 0) return;
     const [first, ...rest] = this.violations;
-    throw new CaseFailure(`protocol violation: ${first}${rest.length > 0 ? ` (and ${rest.length} more)` : ''}`, 'messages that conform to spec/protocol.json', rest.length > 0 ? rest.join('\n') : undefined);
+    throw new CaseFailure(
+      `protocol violation: ${first}${rest.length > 0 ? ` (and ${rest.length} more)` : ''}`,
+      'messages that conform to spec/protocol.json',
+      rest.length > 0 ? rest.join('\n') : undefined,
+    );
   }
 
   private async runStep(step: ServerStep): Promise<void> {
@@ -223,13 +227,22 @@ export class ServerExchange {
     const open = this.connection(name);
     const pattern = matching === undefined ? '$any' : substitute(matching, this.context);
     const received = await open.wire.take((r) => r.message === undefined || match(pattern, r.message, new Map()) === undefined, seconds * 1000);
-    if (received !== undefined) throw new CaseFailure(`expected no ${matching === undefined ? '' : 'matching '}message on connection ${name} for ${seconds} s`, matching === undefined ? 'nothing' : `nothing matching ${describe(pattern)}`, received.text);
+    if (received !== undefined)
+      throw new CaseFailure(
+        `expected no ${matching === undefined ? '' : 'matching '}message on connection ${name} for ${seconds} s`,
+        matching === undefined ? 'nothing' : `nothing matching ${describe(pattern)}`,
+        received.text,
+      );
   }
 
   private async expectClose(name: string, within = DEFAULT_WITHIN): Promise<void> {
     const open = this.connection(name);
     if (!(await open.wire.waitForClose(within * 1000))) {
-      throw new CaseFailure(`expected the server to close connection ${name} within ${within} s`, 'the connection closed', `still open; unmatched messages: ${open.wire.inbox.map((r) => r.text).join('\n') || 'none'}`);
+      throw new CaseFailure(
+        `expected the server to close connection ${name} within ${within} s`,
+        'the connection closed',
+        `still open; unmatched messages: ${open.wire.inbox.map((r) => r.text).join('\n') || 'none'}`,
+      );
     }
   }
 

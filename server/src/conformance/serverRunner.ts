@@ -125,7 +125,8 @@ async function runGroup(group: ServerCase[], options: ServerRunOptions, runId: s
     server = await ServerProcess.start(options.serverCommand!, options.host, options.authkeyFile!, group[0]!.server?.options ?? {}, options.tls?.serverFiles);
   } catch (error) {
     const reason = error instanceof ServerStartError ? error.message : String(error);
-    for (const c of group) report({ id: c.id, level: c.level, section: c.section, title: c.title, file: c.file, verdict: 'fail', reason: `the server did not start: ${reason.split('\n')[0]}`, actual: reason, seconds: 0 });
+    for (const c of group)
+      report({ id: c.id, level: c.level, section: c.section, title: c.title, file: c.file, verdict: 'fail', reason: `the server did not start: ${reason.split('\n')[0]}`, actual: reason, seconds: 0 });
     return;
   }
   try {

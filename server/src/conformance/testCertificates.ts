@@ -69,9 +69,7 @@ export function opensslMissing(): string | undefined {
 function openssl(args: string[], dir: string): void {
   const run = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8', timeout: 60_000 });
   if (run.error) {
-    throw new CertificateError(
-      `cannot make a test certificate: openssl cannot be run (${run.error.message}); install it (Debian: apt-get install openssl) or give a certificate and key`,
-    );
+    throw new CertificateError(`cannot make a test certificate: openssl cannot be run (${run.error.message}); install it (Debian: apt-get install openssl) or give a certificate and key`);
   }
   if (run.status !== 0) throw new CertificateError(`cannot make a test certificate: openssl ${args[0]} failed: ${run.stderr.trim()}`);
 }
@@ -93,7 +91,24 @@ export function makeTestCertificates(dir: string, names: readonly string[] = TES
   openssl(['req', '-x509', '-config', 'ca.cnf', ...ecKey, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', String(VALID_DAYS)], dir);
   openssl(['req', '-new', '-config', 'server.cnf', ...ecKey, '-keyout', 'server.key', '-out', 'server.csr'], dir);
   openssl(
-    ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', `0x${randomBytes(8).toString('hex')}`, '-days', String(VALID_DAYS), '-extfile', 'server.ext', '-out', 'server.pem'],
+    [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-set_serial',
+      `0x${randomBytes(8).toString('hex')}`,
+      '-days',
+      String(VALID_DAYS),
+      '-extfile',
+      'server.ext',
+      '-out',
+      'server.pem',
+    ],
     dir,
   );
   return {

@@ -29,12 +29,7 @@ export function queueFull(queue: QueueState, count: number, bytes: number, budge
     case 'maxBytes':
       return fullError(queue, limit, maxBytes, `"${queue.name}" has no room for ${tasks(count)} of ${bytes} bytes (maxBytes ${maxBytes}, ${queue.bytes} held)`);
     case 'maxQueuedBytes':
-      return fullError(
-        queue,
-        limit,
-        budget.max,
-        `the manager has no room for ${tasks(count)} of ${bytes} bytes in "${queue.name}" (maxQueuedBytes ${budget.max}, ${budget.held} held)`,
-      );
+      return fullError(queue, limit, budget.max, `the manager has no room for ${tasks(count)} of ${bytes} bytes in "${queue.name}" (maxQueuedBytes ${budget.max}, ${budget.held} held)`);
   }
 }
 

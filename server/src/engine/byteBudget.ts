@@ -65,7 +65,7 @@ export class ByteBudget {
     if (this.line.size === 0 || this.serving) return;
     this.serving = true;
     try {
-      for (let first = this.lineHead(); first !== undefined; ) {
+      for (let first = this.lineHead(); first !== undefined;) {
         admit(first);
         const next = this.lineHead();
         if (next === first) return; // its head still waits for the budget: nobody overtakes it

@@ -14,16 +14,7 @@ import { attemptsUsedUp, backoffSeconds, poisonVerdict } from './retryPolicy';
 import { exportState } from './snapshot';
 import { QueueState, type ResolvedQueueOptions } from './queueState';
 import { TaskRecord, TaskState } from './taskRecord';
-import {
-  DEFAULTS,
-  type EngineDefaults,
-  type EngineEvent,
-  type GetRequest,
-  type PutRequest,
-  type QueueOptions,
-  type SessionId,
-  type Waiter,
-} from './types';
+import { DEFAULTS, type EngineDefaults, type EngineEvent, type GetRequest, type PutRequest, type QueueOptions, type SessionId, type Waiter } from './types';
 import { WaiterRegistry } from './waiterRegistry';
 import type { AnyWaiter, Deliver, GetWaiter, JoinWaiter, PutWaiter } from './waiters';
 
@@ -211,7 +202,10 @@ export class Engine {
 
   /** Completes leased tasks, all or none; routes results to replyTo queues. */
   ack(session: SessionId, acks: Ack[]): number {
-    const records = this.leases.heldBy(session, acks.map((a) => a.id));
+    const records = this.leases.heldBy(
+      session,
+      acks.map((a) => a.id),
+    );
     const now = this.clock.now();
     const touched = new Set<QueueState>();
     // Results bound for each reply queue, enqueued together: a getter waiting there receives
@@ -240,7 +234,12 @@ export class Engine {
       for (const [name, specs] of results) {
         // Results bypass the reply queue's maxsize: a finished task's result is never dropped.
         const replyQueue = this.queues.get(name) ?? this.createQueue(name);
-        this.enqueue(replyQueue, specs, specs.map((spec) => payloadBytes(spec.payload)), session);
+        this.enqueue(
+          replyQueue,
+          specs,
+          specs.map((spec) => payloadBytes(spec.payload)),
+          session,
+        );
       }
     }
     // After the results: a record cut off between the two redelivers a task (at least once)
@@ -252,7 +251,10 @@ export class Engine {
 
   /** Gives leased tasks back for a retry or (retry: false, or attempts used up) to the dead-letter queue, all or none. */
   nack(session: SessionId, nacks: Nack[]): number {
-    const records = this.leases.heldBy(session, nacks.map((n) => n.id));
+    const records = this.leases.heldBy(
+      session,
+      nacks.map((n) => n.id),
+    );
     const now = this.clock.now();
     const touched = new Set<QueueState>();
     nacks.forEach((nack, i) => {
@@ -295,7 +297,9 @@ export class Engine {
 
   /** The next ready tasks in delivery order; nothing is leased or removed. */
   peek(queueName: string, max: number): Task[] {
-    return this.requireQueue(queueName).ready.peek(max).map((r) => r.toTask());
+    return this.requireQueue(queueName)
+      .ready.peek(max)
+      .map((r) => r.toTask());
   }
 
   /** Removes every ready and delayed task; leased tasks stay with their holders. */

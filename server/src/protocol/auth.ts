@@ -41,9 +41,7 @@ export function proofMatches(expectedHex: string, givenHex: unknown): boolean {
 }
 
 function proof(label: string, key: Buffer, serverNonce: string, clientNonce: string, version: string): string {
-  return createHmac('sha256', key)
-    .update(`${label}\n${serverNonce}\n${clientNonce}\n${version}`, 'utf8')
-    .digest('hex');
+  return createHmac('sha256', key).update(`${label}\n${serverNonce}\n${clientNonce}\n${version}`, 'utf8').digest('hex');
 }
 
 function digest(text: string): Buffer {

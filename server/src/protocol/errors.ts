@@ -35,12 +35,9 @@ export class ProtocolError extends Error {
     else if (data !== undefined) this.data = data;
   }
 
-
   /** The `error` member of a JSON-RPC response. */
   toJson(): WireError {
-    return this.data === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, data: this.data };
+    return this.data === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, data: this.data };
   }
 }
 

@@ -1,6 +1,9 @@
 // Splitting a byte stream into JSON-RPC frames and writing frames back, for both framings the
 // protocol knows: newline-delimited JSON (normative) and LSP-style Content-Length headers.
-// Server and client share this one module so both ends agree byte for byte.
+// Server and client share this one module so both ends agree byte for byte. It is longer than
+// most modules because the decoder's fast paths (frames decoded in place from a chunk, ASCII
+// without the UTF-8 validator, a geometric buffer for split frames) and their limits belong
+// together: each guards the others' assumptions.
 
 import { isAscii } from 'node:buffer';
 
@@ -77,8 +80,12 @@ export function detectFraming(firstByte: number): Framing | undefined {
  * never produces one.
  */
 export function encodeFrame(json: string, framing: Framing): Buffer {
-  if (framing === 'ndjson') return Buffer.from(json + '\n', 'utf8');
-  return Buffer.from(`Content-Length: ${Buffer.byteLength(json, 'utf8')}\r\n\r\n${json}`, 'utf8');
+  return Buffer.from(frameText(json, framing), 'utf8');
+}
+
+/** The same frame as text, for a writer that gathers a turn's frames into one string before one conversion. */
+export function frameText(json: string, framing: Framing): string {
+  return framing === 'ndjson' ? json + '\n' : `Content-Length: ${Buffer.byteLength(json, 'utf8')}\r\n\r\n${json}`;
 }
 
 /**

@@ -76,9 +76,7 @@ function validatorFor(name: string): ValidateFunction | undefined {
 }
 
 function methodDescriptor(method: string): MethodDescriptor | undefined {
-  return Object.prototype.hasOwnProperty.call(METHODS, method)
-    ? (METHODS as Readonly<Record<string, MethodDescriptor>>)[method]
-    : undefined;
+  return Object.prototype.hasOwnProperty.call(METHODS, method) ? (METHODS as Readonly<Record<string, MethodDescriptor>>)[method] : undefined;
 }
 
 /**
@@ -135,13 +133,9 @@ interface Problem {
 function describeFirstError(errors: readonly ErrorObject[], rootName: string): Problem {
   if (errors.length === 0) return { message: `${rootName} does not match the schema`, field: '' };
   const rank = (e: ErrorObject) => (e.keyword === 'oneOf' || e.keyword === 'anyOf' ? 2 : e.keyword === 'type' ? 1 : 0);
-  const best = [...errors].sort(
-    (a, b) => b.instancePath.split('/').length - a.instancePath.split('/').length || rank(a) - rank(b),
-  )[0]!;
+  const best = [...errors].sort((a, b) => b.instancePath.split('/').length - a.instancePath.split('/').length || rank(a) - rank(b))[0]!;
   if (best.keyword === 'type') {
-    const types = errors
-      .filter((e) => e.keyword === 'type' && e.instancePath === best.instancePath)
-      .flatMap((e) => String(e.params['type']).split(','));
+    const types = errors.filter((e) => e.keyword === 'type' && e.instancePath === best.instancePath).flatMap((e) => String(e.params['type']).split(','));
     return { message: `${subject(best.instancePath, rootName)} must be ${typeNames(types)}`, field: best.instancePath };
   }
   return describeError(best, rootName);

@@ -1,4 +1,5 @@
-import type { Engine, Waiter } from '../engine';
+import type { Waiter } from '../engine';
+import type { MaybePromise, QueueBackend } from '../engine/queueBackend';
 import { ProtocolError } from '../protocol/errors';
 import { ErrorCodes, type RequestMap, type RequestMethod } from '../protocol/generated';
 import type { EventHub } from './events';
@@ -16,9 +17,9 @@ export interface Call {
   defer(waiter: Waiter): void;
 }
 
-/** What handlers may touch: the engine, the event hub, the registry and server-level actions. */
+/** What handlers may touch: the queues (through QueueBackend), the event hub, the registry and server-level actions. */
 export interface HandlerContext {
-  readonly engine: Engine;
+  readonly queues: QueueBackend;
   readonly events: EventHub;
   readonly limits: { maxBatch: number; maxPayloadBytes: number; maxSubscriptions: number };
   clients(): RequestMap['manager/clients']['result'];
@@ -31,11 +32,28 @@ export interface HandlerContext {
 /** A reply now, or DEFERRED when the handler will answer through call.resolve/reject. */
 export const DEFERRED = Symbol('deferred');
 
-type Handler<M extends RequestMethod> = (
-  params: RequestMap[M]['params'],
-  call: Call,
-  ctx: HandlerContext,
-) => RequestMap[M]['result'] | typeof DEFERRED;
+/**
+ * The reply made of a backend's answer: at once when the backend answered at once (the
+ * in-process queues), otherwise when its promise settles (a backend on a remote store).
+ */
+function reply<T, R>(value: MaybePromise<T>, call: Call, toResult: (value: T) => R): R | typeof DEFERRED {
+  if (!(value instanceof Promise)) return toResult(value);
+  value.then(
+    (settled) => {
+      try {
+        call.resolve(toResult(settled));
+      } catch (error) {
+        call.reject(error);
+      }
+    },
+    (error: unknown) => call.reject(error),
+  );
+  return DEFERRED;
+}
+
+const same = <T>(value: T): T => value;
+
+type Handler<M extends RequestMethod> = (params: RequestMap[M]['params'], call: Call, ctx: HandlerContext) => RequestMap[M]['result'] | typeof DEFERRED;
 
 type HandlerTable = { [M in Exclude<RequestMethod, 'session/hello' | 'session/authenticate'>]: Handler<M> };
 
@@ -64,29 +82,29 @@ function checkPayloads<T>(items: T[], valueOf: (item: T) => unknown, call: Call,
 
 /**
  * The method table. Each handler only maps wire params to an engine call and back; the
- * semantics live in the engine. A one-line example of each wire message sits above it.
+ * semantics live behind QueueBackend. A one-line example of each wire message sits above it.
  */
 export const handlers: HandlerTable = {
   // {"jsonrpc":"2.0","id":3,"method":"session/ping","params":{}}
   'session/ping': () => ({ time: new Date().toISOString() }),
 
   // {"jsonrpc":"2.0","id":4,"method":"queue/declare","params":{"queue":"tasks","maxsize":100,"ttr":30}}
-  'queue/declare': (params, _call, ctx) => {
+  'queue/declare': (params, call, ctx) => {
     const { queue, ...options } = params;
-    return ctx.engine.declareQueue(queue, options);
+    return reply(ctx.queues.declareQueue(queue, options), call, same);
   },
 
   // {"jsonrpc":"2.0","id":5,"method":"queue/list","params":{}}
-  'queue/list': (_params, _call, ctx) => ({ queues: ctx.engine.listQueues() }),
+  'queue/list': (_params, call, ctx) => reply(ctx.queues.listQueues(), call, (queues) => ({ queues })),
 
   // {"jsonrpc":"2.0","id":6,"method":"queue/stats","params":{"queue":"tasks"}}
-  'queue/stats': (params, _call, ctx) => ctx.engine.queueStats(params.queue),
+  'queue/stats': (params, call, ctx) => reply(ctx.queues.queueStats(params.queue), call, same),
 
   // {"jsonrpc":"2.0","id":7,"method":"queue/put","params":{"queue":"tasks","tasks":[{"payload":"image_url_0"}]}}
   'queue/put': (params, call, ctx) => {
     checkBatch(params.tasks.length, ctx, 'tasks');
     checkPayloads(params.tasks, (t) => t.payload, call, ctx, 'the payload of task');
-    const waiter = ctx.engine.put({ queue: params.queue, tasks: params.tasks, timeout: params.timeout, session: call.session.id }, (outcome) => {
+    const waiter = ctx.queues.put({ queue: params.queue, tasks: params.tasks, timeout: params.timeout, session: call.session.id }, (outcome) => {
       if (Array.isArray(outcome)) call.resolve({ ids: outcome });
       else call.reject(outcome);
     });
@@ -98,9 +116,8 @@ export const handlers: HandlerTable = {
   'queue/get': (params, call, ctx) => {
     const max = params.max ?? 1;
     checkBatch(max, ctx, 'tasks asked for');
-    const waiter = ctx.engine.get(
-      { queue: params.queue, max, timeout: params.timeout, ttr: params.ttr, autoAck: params.autoAck === true, session: call.session.id },
-      (tasks) => call.resolve({ tasks }),
+    const waiter = ctx.queues.get({ queue: params.queue, max, timeout: params.timeout, ttr: params.ttr, autoAck: params.autoAck === true, session: call.session.id }, (tasks) =>
+      call.resolve({ tasks }),
     );
     if (waiter) call.defer(waiter);
     return DEFERRED;
@@ -110,42 +127,43 @@ export const handlers: HandlerTable = {
   'task/ack': (params, call, ctx) => {
     checkBatch(params.acks.length, ctx, 'acks');
     checkPayloads(params.acks, (a) => a.result, call, ctx, 'the result of ack');
-    const acked = ctx.engine.ack(call.session.id, params.acks);
-    call.session.acked += acked;
-    return { acked };
+    return reply(ctx.queues.ack(call.session.id, params.acks), call, (acked) => {
+      call.session.acked += acked;
+      return { acked };
+    });
   },
 
   // {"jsonrpc":"2.0","id":10,"method":"task/nack","params":{"nacks":[{"id":"a1b2c3-0","error":"timeout","delay":5}]}}
   'task/nack': (params, call, ctx) => {
     checkBatch(params.nacks.length, ctx, 'nacks');
-    const nacked = ctx.engine.nack(call.session.id, params.nacks);
-    call.session.nacked += nacked;
-    return { nacked };
+    return reply(ctx.queues.nack(call.session.id, params.nacks), call, (nacked) => {
+      call.session.nacked += nacked;
+      return { nacked };
+    });
   },
 
   // {"jsonrpc":"2.0","id":11,"method":"task/touch","params":{"ids":["a1b2c3-0"],"ttr":120}}
   'task/touch': (params, call, ctx) => {
     checkBatch(params.ids.length, ctx, 'ids');
-    const until = ctx.engine.touch(call.session.id, params.ids, params.ttr);
-    return { leaseUntil: new Date(until).toISOString() };
+    return reply(ctx.queues.touch(call.session.id, params.ids, params.ttr), call, (until) => ({ leaseUntil: new Date(until).toISOString() }));
   },
 
   // {"jsonrpc":"2.0","id":12,"method":"queue/join","params":{"queue":"tasks","timeout":60}}
   'queue/join': (params, call, ctx) => {
-    const waiter = ctx.engine.join(params.queue, params.timeout, call.session.id, (done) => call.resolve({ done }));
+    const waiter = ctx.queues.join(params.queue, params.timeout, call.session.id, (done) => call.resolve({ done }));
     if (waiter) call.defer(waiter);
     return DEFERRED;
   },
 
   // {"jsonrpc":"2.0","id":13,"method":"queue/peek","params":{"queue":"tasks","max":10}}
-  'queue/peek': (params, _call, ctx) => {
+  'queue/peek': (params, call, ctx) => {
     const max = params.max ?? 1;
     checkBatch(max, ctx, 'tasks asked for');
-    return { tasks: ctx.engine.peek(params.queue, max) };
+    return reply(ctx.queues.peek(params.queue, max), call, (tasks) => ({ tasks }));
   },
 
   // {"jsonrpc":"2.0","id":14,"method":"queue/purge","params":{"queue":"tasks"}}
-  'queue/purge': (params, call, ctx) => ({ removed: ctx.engine.purge(params.queue, call.session.id) }),
+  'queue/purge': (params, call, ctx) => reply(ctx.queues.purge(params.queue, call.session.id), call, (removed) => ({ removed })),
 
   // {"jsonrpc":"2.0","id":15,"method":"manager/clients","params":{}}
   'manager/clients': (_params, _call, ctx) => ctx.clients(),

@@ -38,12 +38,7 @@ export function hello(session: Session, params: HelloParams, serverVersion: stri
  * the key too. Returns undefined on a bad proof; the caller answers -32001 after a delay.
  * `{"jsonrpc":"2.0","id":2,"method":"session/authenticate","params":{"proof":"9f2c…"}}`
  */
-export function authenticate(
-  session: Session,
-  proof: unknown,
-  authkey: Buffer,
-  rest: Omit<AuthenticateResult, 'sessionId' | 'serverProof'>,
-): AuthenticateResult | undefined {
+export function authenticate(session: Session, proof: unknown, authkey: Buffer, rest: Omit<AuthenticateResult, 'sessionId' | 'serverProof'>): AuthenticateResult | undefined {
   const version = session.protocolVersion!;
   const expected = clientProof(authkey, session.serverNonce!, session.clientNonce!, version);
   if (!proofMatches(expected, proof)) return undefined;

@@ -1,21 +1,21 @@
 import { createServer as createTcpServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { Engine, EngineError, systemClock, type EngineErrorReason } from '../engine';
 import type { RestoreSummary } from '../engine/journal';
-import { methodNotFound, ProtocolError } from '../protocol/errors';
+import type { MaybePromise } from '../engine/queueBackend';
+import { ProtocolError } from '../protocol/errors';
 import { detectFraming, encodeFrame } from '../protocol/framing';
 import { ErrorCodes, type EventClient, type HelloParams, type ManagerStats } from '../protocol/generated';
 import { validateParams } from '../protocol/validation';
 import { packageVersion } from '../version';
 import { ManagerCounters } from './counters';
-import { EngineTimer } from './engineTimer';
 import { EventHub } from './events';
-import { DEFERRED, handlers, type Call, type HandlerContext } from './handlers';
+import { dispatch, toProtocolError } from './dispatch';
+import type { HandlerContext } from './handlers';
+import { LocalQueues } from './localQueues';
 import { authenticate, hello } from './handshake';
 import { silentLogger, type Logger } from './logger';
 import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type ServerLimits, type ServerOptions } from './options';
 import { Session, type SessionHost } from './session';
-import type { TaskStore } from '../store/store';
 import { ThrottledLog } from './throttle';
 import { AuthThrottle, HandshakeRoster } from './admission';
 
@@ -26,31 +26,18 @@ import { AuthThrottle, HandshakeRoster } from './admission';
  */
 const MAX_EXPLAINED_CLOSES = 256;
 
-/** Engine refusals map to wire codes in this one table. */
-const ENGINE_ERROR_CODES: Record<EngineErrorReason, number> = {
-  queue_not_found: ErrorCodes.QueueNotFound,
-  queue_full: ErrorCodes.QueueFull,
-  lease_unknown: ErrorCodes.LeaseUnknown,
-};
-
-function toProtocolError(error: unknown, log: Logger, method: string): ProtocolError {
-  if (error instanceof ProtocolError) return error;
-  if (error instanceof EngineError) {
-    const code = ENGINE_ERROR_CODES[error.reason];
-    const registry = new ProtocolError(code);
-    return new ProtocolError(code, `${registry.message}: ${error.message}`, { ...registry.data, ...error.details });
-  }
-  // Unexpected: logged here with its stack, sent as -32603 with no detail.
-  log.error('internal error', { method, error: error instanceof Error ? error.stack : String(error) });
-  return new ProtocolError(ErrorCodes.InternalError);
-}
-
 /**
  * The Taskwire manager: accepts TCP or TLS connections, runs the handshake, dispatches
- * methods to the engine, keeps the worker registry and fans out events.
+ * methods to the queues (through QueueBackend), keeps the worker registry and fans out events.
+ *
+ * Admission (admission.ts), the handshake's steps (handshake.ts) and dispatch (dispatch.ts) are
+ * modules of their own; this class holds what ties them to the live connections: accepting,
+ * evicting and refusing sockets, the handshake's state per session, shutdown. That is why it
+ * is longer than most modules.
  */
 export class TaskwireServer implements SessionHost {
-  readonly engine: Engine;
+  /** This process's queues: the engine, with the journal of --data-dir when there is one. */
+  readonly queues: LocalQueues;
   readonly limits: ServerLimits;
   private readonly authkey: Buffer;
   private readonly log: Logger;
@@ -58,7 +45,6 @@ export class TaskwireServer implements SessionHost {
   private readonly sessions = new Set<Session>();
   private readonly authenticatedSessions = new Map<string, Session>();
   private readonly events: EventHub;
-  private readonly timer = new EngineTimer();
   private readonly context: HandlerContext;
   private readonly autoCreate: boolean;
   /** Manager-wide counters, for manager/stats. */
@@ -70,8 +56,6 @@ export class TaskwireServer implements SessionHost {
   private readonly authThrottle: AuthThrottle;
   /** Refused or evicted sockets still being told why (bounded by MAX_EXPLAINED_CLOSES). */
   private explainedCloses = 0;
-  /** Where queue state is kept beyond the process; none: in memory only. */
-  private readonly store: TaskStore | undefined;
   /** What was restored from the store at start. */
   readonly restored: RestoreSummary | undefined;
   /** Why the manager stopped on its own: the store could no longer keep changes. */
@@ -88,44 +72,33 @@ export class TaskwireServer implements SessionHost {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.authThrottle = new AuthThrottle({ baseDelayMs: this.limits.authFailureDelay, maxDelayMs: this.limits.maxAuthFailureBackoff * 1000 });
     this.autoCreate = options.autoCreateQueues ?? true;
-    this.store = options.store;
-    this.engine = new Engine({
-      clock: systemClock,
+    this.queues = new LocalQueues({
       defaults: options.engine,
       autoCreate: this.autoCreate,
-      onWake: this.timer.wake,
-      journal: this.store,
       maxQueuedBytes: this.limits.maxQueuedBytes,
-    });
-    this.timer.attach(this.engine);
-    this.restored = this.store ? this.engine.restore(this.store.recovered) : undefined;
-    for (const queue of options.queues ?? []) {
-      const { name, ...rest } = queue;
-      this.engine.declareQueue(name, rest);
-    }
-    this.store?.start(
-      () => this.engine.exportState(),
-      (error) => {
+      queues: options.queues,
+      store: options.store,
+      onStoreFailure: (error) => {
         this.storeFailure = error;
         this.log.error('the store failed: the manager stops, as it can no longer keep changes', { error: error.message });
         void this.shutdown();
       },
-    );
-    this.counters = new ManagerCounters(this.engine);
+    });
+    this.restored = this.queues.restored;
+    this.counters = new ManagerCounters(this.queues);
     this.throttled = new ThrottledLog(this.log);
     this.events = new EventHub((id) => this.describeSession(id), this.limits.maxEventBacklogBytes, {
       sent: () => this.counters.eventsSent++,
       dropped: () => this.counters.eventsDropped++,
-      startedDropping: (session) =>
-        this.log.warn('dropping events for a slow subscriber', { session: session.id, name: session.client?.name, address: session.address, unsentBytes: session.backlog }),
+      startedDropping: (session) => this.log.warn('dropping events for a slow subscriber', { session: session.id, name: session.client?.name, address: session.address, unsentBytes: session.backlog }),
       stoppedDropping: (session, dropped) => this.log.info('events flow again to a slow subscriber', { session: session.id, name: session.client?.name, dropped }),
     });
-    this.engine.onEvent((event) => this.events.publishEngineEvent(event));
+    this.queues.onEvent((event) => this.events.publishEngineEvent(event));
     this.context = {
-      engine: this.engine,
+      queues: this.queues,
       events: this.events,
       limits: this.limits,
-      clients: () => ({ clients: [...this.authenticatedSessions.values()].map((s) => s.info(this.engine.leasedBy(s.id))) }),
+      clients: () => ({ clients: [...this.authenticatedSessions.values()].map((s) => s.info(this.queues.leasedBy(s.id))) }),
       stats: () => this.stats(),
       shutdown: (by) => {
         if (by) this.log.info('shutdown requested', { session: by.id, name: by.client?.name, address: by.address });
@@ -154,8 +127,8 @@ export class TaskwireServer implements SessionHost {
   stats(): ManagerStats {
     return {
       ...this.counters.snapshot({ current: this.sessions.size, sessions: this.authenticatedSessions.size }),
-      queuedBytes: this.engine.queuedBytes,
-      maxQueuedBytes: this.engine.maxQueuedBytes,
+      queuedBytes: this.queues.queuedBytes,
+      maxQueuedBytes: this.queues.maxQueuedBytes,
     };
   }
 
@@ -201,15 +174,14 @@ export class TaskwireServer implements SessionHost {
         waiter.cancel();
         session.respondError(id, shuttingDown);
       }
-      const released = this.engine.releaseSession(session.id, 'manager shut down', true);
-      this.counters.leasesReleased += released;
-      if (released > 0) this.log.info('released leases', { session: session.id, tasks: released });
+      whenSettled(this.queues.releaseSession(session.id, 'manager shut down', true), (released) => {
+        this.counters.leasesReleased += released;
+        if (released > 0) this.log.info('released leases', { session: session.id, tasks: released });
+      });
       // After the requests already read in this turn (answered -32005), not before, and after
-      // answers that wait for the store.
-      if (this.store) this.store.onDurable(() => session.end());
-      else setImmediate(() => session.end());
+      // answers that wait to be durable.
+      this.queues.whenDurable(() => setImmediate(() => session.end()));
     }
-    this.timer.stop();
     this.counters.stop();
     this.throttled.flushAll();
     this.maybeClosed();
@@ -231,25 +203,7 @@ export class TaskwireServer implements SessionHost {
       session.respondError(id, new ProtocolError(ErrorCodes.InvalidRequest, 'invalid request: the session is already authenticated'));
       return;
     }
-    const handler = (handlers as Record<string, ((p: unknown, c: Call, x: HandlerContext) => unknown) | undefined>)[method];
-    // A method with no handler (a notification's name, say) is not found, whatever its params.
-    const invalid = handler ? validateParams(method, params) : methodNotFound(method);
-    if (invalid || !handler) {
-      session.respondError(id, invalid ?? methodNotFound(method));
-      return;
-    }
-    if (session.isBlocked(id)) {
-      // Reusing the id of a blocked request would make it impossible to cancel or answer apart.
-      session.respondError(id, new ProtocolError(ErrorCodes.InvalidRequest, `invalid request: id ${JSON.stringify(id)} is already used by a request that has not been answered`));
-      return;
-    }
-    const call = this.makeCall(session, id, frameBytes, method);
-    try {
-      const result = handler(params ?? {}, call, this.context);
-      if (result !== DEFERRED) call.resolve(result);
-    } catch (error) {
-      call.reject(error);
-    }
+    dispatch(session, id, method, params, frameBytes, this.context, this.log);
   }
 
   handleNotification(session: Session, method: string, params: unknown): void {
@@ -267,8 +221,9 @@ export class TaskwireServer implements SessionHost {
     this.leaveHandshake(session);
     this.events.dropSession(session);
     session.unblockAll();
-    const released = this.engine.releaseSession(session.id, 'client disconnected');
-    this.counters.leasesReleased += released;
+    const releasing = this.queues.releaseSession(session.id, 'client disconnected');
+    const released = typeof releasing === 'number' ? releasing : undefined;
+    whenSettled(releasing, (count) => (this.counters.leasesReleased += count));
     if (this.authenticatedSessions.delete(session.id)) {
       this.log.info('client disconnected', { session: session.id, name: session.client?.name, address: session.address, released, reason: session.closeReason });
       this.events.publishClientEvent('client-disconnected', this.eventClient(session));
@@ -483,41 +438,6 @@ export class TaskwireServer implements SessionHost {
     session.end();
   }
 
-  private makeCall(session: Session, id: string | number, frameBytes: number, method: string): Call {
-    let settled = false;
-    const log = this.log;
-    // With a store, an answer waits until the changes made so far are durable: nobody hears of
-    // a task that a crash could still lose. Answers keep their order (onDurable is FIFO).
-    const store = this.store;
-    return {
-      session,
-      frameBytes,
-      resolve(result: unknown): boolean {
-        if (settled) return false;
-        settled = true;
-        session.unblock(id);
-        if (!store) return session.respond(id, result);
-        store.onDurable((failure) => {
-          if (failure) session.respondError(id, new ProtocolError(ErrorCodes.InternalError, `internal error: the manager could not save the change (${failure.message}) and is stopping`));
-          else session.respond(id, result);
-        });
-        // A connection that closes while its answer waits releases what it was given (attempt + 1).
-        return session.writable;
-      },
-      reject(error: unknown): void {
-        if (settled) return;
-        settled = true;
-        session.unblock(id);
-        const protocolError = toProtocolError(error, log, method);
-        if (store) store.onDurable(() => session.respondError(id, protocolError));
-        else session.respondError(id, protocolError);
-      },
-      defer(waiter) {
-        if (!settled) session.block(id, waiter, frameBytes);
-      },
-    };
-  }
-
   private describeSession(id: string): EventClient | undefined {
     const session = this.authenticatedSessions.get(id);
     return session ? this.eventClient(session) : undefined;
@@ -531,12 +451,17 @@ export class TaskwireServer implements SessionHost {
     if (this.shuttingDown && this.sessions.size === 0 && this.resolveClosed) {
       const resolveClosed = this.resolveClosed;
       this.resolveClosed = undefined;
-      if (!this.store) return resolveClosed();
-      this.store.close().then(resolveClosed, (error: Error) => {
+      this.queues.close().then(resolveClosed, (error: Error) => {
         this.storeFailure ??= error;
         this.log.error('the store could not be closed cleanly', { error: error.message });
         resolveClosed();
       });
     }
   }
+}
+
+/** Runs `then` with the value now, or when the promise settles (a failure is the backend's to report). */
+function whenSettled<T>(value: MaybePromise<T>, then: (value: T) => void): void {
+  if (value instanceof Promise) value.then(then, () => {});
+  else then(value);
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { nestsDeeperThan } from '../protocol/depth';
-import { FrameDecoder, type Framing } from '../protocol/framing';
+import { FrameDecoder, frameText, type Framing } from '../protocol/framing';
 import { ProtocolError } from '../protocol/errors';
 import { ErrorCodes, type ClientDescription, type ClientInfo } from '../protocol/generated';
 import type { Waiter } from '../engine';
@@ -56,7 +56,9 @@ export interface SessionOptions {
 
 /**
  * One connection: framing, the JSON-RPC envelope, and what the registry shows about it.
- * It knows nothing of queues.
+ * It knows nothing of queues. It is longer than most modules because a connection's input and
+ * output limits (back-pressure, blocked requests and their bytes, partial frames, the
+ * handshake's smaller frames) act on each other and on one socket, and read best side by side.
  */
 export class Session {
   readonly id = randomBytes(8).toString('hex');
@@ -253,7 +255,7 @@ export class Session {
    * manager's time per task.
    */
   private write(json: string): void {
-    this.outgoing += this.framing === 'content-length' ? `Content-Length: ${Buffer.byteLength(json, 'utf8')}\r\n\r\n${json}` : json + '\n';
+    this.outgoing += frameText(json, this.framing ?? 'ndjson');
     if (this.counters) this.counters.framesSent++;
     if (this.outgoing.length >= FLUSH_EARLY_CHARS) this.flush();
     else if (!this.flushScheduled) {
@@ -378,7 +380,10 @@ export class Session {
     const validId = typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id));
     if (nestsDeeperThan(message, this.maxNestingDepth)) {
       // Refused before anything recursive (validation, serialization) sees it.
-      this.respondError(validId ? (id as RequestId) : null, new ProtocolError(ErrorCodes.InvalidRequest, `invalid request: the message nests arrays and objects deeper than ${this.maxNestingDepth} levels`));
+      this.respondError(
+        validId ? (id as RequestId) : null,
+        new ProtocolError(ErrorCodes.InvalidRequest, `invalid request: the message nests arrays and objects deeper than ${this.maxNestingDepth} levels`),
+      );
       return;
     }
     if (jsonrpc !== '2.0' || typeof method !== 'string' || (id !== undefined && !validId)) {

@@ -55,7 +55,7 @@ function* snapshotSlices(generation: number, state: EngineState): Generator<Buff
 }
 
 function writeAll(fd: number, buffer: Buffer): void {
-  for (let written = 0; written < buffer.length; ) written += writeSync(fd, buffer, written);
+  for (let written = 0; written < buffer.length;) written += writeSync(fd, buffer, written);
 }
 
 /** Writes `state` to snapshot.tmp and syncs it, at once; the caller renames it into place. Returns its size. */

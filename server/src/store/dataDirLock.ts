@@ -123,7 +123,9 @@ export class DataDirLock {
         dyingSince ??= Date.now();
         // A holder exits in milliseconds; one that keeps closing connections unanswered is something else.
         if (Date.now() - dyingSince > DYING_PATIENCE_MS) {
-          throw new Error(`the lock ${file} accepts connections and closes them without naming a manager: is something other than a Taskwire manager listening there? stop it, or give this manager another --data-dir`);
+          throw new Error(
+            `the lock ${file} accepts connections and closes them without naming a manager: is something other than a Taskwire manager listening there? stop it, or give this manager another --data-dir`,
+          );
         }
         round--;
         await new Promise((done) => setTimeout(done, DYING_RETRY_MS));

@@ -200,7 +200,7 @@ export class JournalStore implements TaskStore {
     const buffer = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.chunkBytes);
     this.chunks = [];
     this.chunkBytes = 0;
-    for (let written = 0; written < buffer.length; ) written += writeSync(this.fd, buffer, written);
+    for (let written = 0; written < buffer.length;) written += writeSync(this.fd, buffer, written);
     this.journalBytes += buffer.length;
   }
 

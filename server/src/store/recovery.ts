@@ -75,7 +75,10 @@ export function recover(dir: string, options: { repair?: boolean } = {}): Recove
   const expectedFirst = firstGeneration || 1;
   generations.forEach((generation, i) => {
     const expected = expectedFirst + i;
-    if (generation !== expected) throw new DataDirError(`${join(dir, journalName(expected))} is missing (the files there do not follow each other: a copy taken during a compaction? copy the data dir again, or restore another backup)`);
+    if (generation !== expected)
+      throw new DataDirError(
+        `${join(dir, journalName(expected))} is missing (the files there do not follow each other: a copy taken during a compaction? copy the data dir again, or restore another backup)`,
+      );
   });
   let unsealed: string | undefined;
   for (const generation of generations) {

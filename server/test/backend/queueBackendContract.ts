@@ -107,8 +107,14 @@ export function describeQueueBackend(name: string, open: () => Promise<OpenedBac
       const results = queueName('results');
       const [id] = await put(backend, queue, [{ payload: 'job', replyTo: results }]);
       const [task] = await get(backend, 'w', queue);
-      await refusal(call(() => backend.ack('someone-else', [{ id: task!.id }])), 'lease_unknown');
-      await refusal(call(() => backend.ack('w', [{ id: task!.id }, { id: 'no-such-task' }])), 'lease_unknown');
+      await refusal(
+        call(() => backend.ack('someone-else', [{ id: task!.id }])),
+        'lease_unknown',
+      );
+      await refusal(
+        call(() => backend.ack('w', [{ id: task!.id }, { id: 'no-such-task' }])),
+        'lease_unknown',
+      );
       assert.equal((await call(() => backend.queueStats(queue))).leased, 1, 'a refused ack changed something');
       assert.equal(await call(() => backend.ack('w', [{ id: task!.id, result: 'done' }])), 1);
       const stats = await call(() => backend.queueStats(queue));
@@ -142,7 +148,7 @@ export function describeQueueBackend(name: string, open: () => Promise<OpenedBac
       assert.equal(await call(() => backend.ack('w', [{ id: kept!.id }])), 1, 'the touched lease ended early');
     });
 
-    it('releaseSession gives a session\'s tasks back at once with attempt + 1 and withdraws its waiting requests', async () => {
+    it("releaseSession gives a session's tasks back at once with attempt + 1 and withdraws its waiting requests", async () => {
       const queue = queueName('release');
       await put(backend, queue, [{ payload: 'held' }]);
       await get(backend, 'leaving', queue);
@@ -173,12 +179,18 @@ export function describeQueueBackend(name: string, open: () => Promise<OpenedBac
     it('a delayed task is neither seen nor taken before its time; peek takes nothing; purge leaves leased tasks', async () => {
       const queue = queueName('delay');
       await put(backend, queue, [{ payload: 'later', delay: 0.3 }, { payload: 'now' }, { payload: 'held' }]);
-      assert.deepEqual((await call(() => backend.peek(queue, 10))).map((t) => t.payload), ['now', 'held']);
+      assert.deepEqual(
+        (await call(() => backend.peek(queue, 10))).map((t) => t.payload),
+        ['now', 'held'],
+      );
       const [now] = await get(backend, 'w', queue);
       assert.equal(now?.payload, 'now');
       assert.equal((await call(() => backend.queueStats(queue))).delayed, 1);
       await sleep(400);
-      assert.deepEqual((await call(() => backend.peek(queue, 10))).map((t) => t.payload), ['held', 'later']);
+      assert.deepEqual(
+        (await call(() => backend.peek(queue, 10))).map((t) => t.payload),
+        ['held', 'later'],
+      );
       assert.equal(await call(() => backend.purge(queue, 'admin')), 2);
       const stats = await call(() => backend.queueStats(queue));
       assert.deepEqual([stats.ready, stats.delayed, stats.leased], [0, 0, 1]);

@@ -40,7 +40,10 @@ describe('cli e2e: byte bounds', function () {
     const stats = await first.run(['stats']);
     assert.equal(stats.code, 0, stats.stderr);
     assert.match(stats.stdout, /, queued 500 B of 10\.0 KiB\n/);
-    const row = stats.stdout.split('\n').find((line) => line.startsWith('capped '))!.split(/\s+/);
+    const row = stats.stdout
+      .split('\n')
+      .find((line) => line.startsWith('capped '))!
+      .split(/\s+/);
     assert.deepEqual(row.slice(5, 8), ['-', '500B', '600B']);
     assert.equal((await first.stop('SIGTERM')).code, 0);
 

@@ -103,7 +103,11 @@ describe('cli e2e: taskwire get', function () {
   });
 
   it('bad --max or --timeout: exit 2', async () => {
-    for (const args of [['--max', '0'], ['--max', '1.5'], ['--timeout', '-1']]) {
+    for (const args of [
+      ['--max', '0'],
+      ['--max', '1.5'],
+      ['--timeout', '-1'],
+    ]) {
       const result = await serve.run(['get', 'tasks', ...args]);
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
     }

@@ -92,16 +92,16 @@ describe('cli e2e: stats, workers, ping, tail', function () {
       assert.equal(manager.connections.sessions, 1, 'the stats command itself');
       assert.equal(manager.connections.total, 3, 'two puts and the stats command');
       assert.ok(manager.frames.received > 0 && manager.bytes.sent > 0 && manager.memory.rss > 0);
-      assert.deepEqual(
-        manager.queues.map((q) => [q.queue, q.ready]).sort(),
-        [
-          ['a', 1],
-          ['b', 2],
-        ],
-      );
+      assert.deepEqual(manager.queues.map((q) => [q.queue, q.ready]).sort(), [
+        ['a', 1],
+        ['b', 2],
+      ]);
       for (const queue of queues) assert.equal(validateDefinition('QueueStats', queue), undefined);
       assert.deepEqual(
-        queues.filter((q) => q.queue === 'a' || q.queue === 'b').map((q) => [q.queue, q.ready]).sort(),
+        queues
+          .filter((q) => q.queue === 'a' || q.queue === 'b')
+          .map((q) => [q.queue, q.ready])
+          .sort(),
         [
           ['a', 1],
           ['b', 2],
@@ -124,7 +124,10 @@ describe('cli e2e: stats, workers, ping, tail', function () {
       assert.match(row, /^w1\s+worker\s+/);
       assert.match(row, new RegExp(`\\s${process.pid}\\s`));
       // Its own connection is left out by default.
-      assert.equal(rows.some((r) => r.startsWith('taskwire-cli')), false);
+      assert.equal(
+        rows.some((r) => r.startsWith('taskwire-cli')),
+        false,
+      );
     });
 
     it('--json lists ClientInfo objects; --all includes the command itself', async () => {
@@ -142,7 +145,10 @@ describe('cli e2e: stats, workers, ping, tail', function () {
 
       const all = await serve.run(['workers', '--json', '--all']);
       const everyone = (JSON.parse(all.stdout) as { clients: ClientInfo[] }).clients;
-      assert.ok(everyone.some((c) => c.name === 'taskwire-cli' && c.role === 'monitor'), all.stdout);
+      assert.ok(
+        everyone.some((c) => c.name === 'taskwire-cli' && c.role === 'monitor'),
+        all.stdout,
+      );
     });
 
     it('says so when nobody is connected', async () => {

@@ -189,7 +189,13 @@ describe('cli e2e: taskwire put', function () {
   });
 
   it('bad option values are usage errors: exit 2 before connecting', async () => {
-    for (const args of [['--priority', 'high'], ['--delay', '-1'], ['--ttr', '0'], ['--batch', '0'], ['--timeout', 'soon']]) {
+    for (const args of [
+      ['--priority', 'high'],
+      ['--delay', '-1'],
+      ['--ttr', '0'],
+      ['--batch', '0'],
+      ['--timeout', 'soon'],
+    ]) {
       const result = await serve.run(['put', 'tasks', '1', ...args]);
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, /invalid/);

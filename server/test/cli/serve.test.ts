@@ -118,7 +118,10 @@ describe('cli e2e: taskwire serve', function () {
     const result = await serve.stop('SIGTERM');
     assert.equal(result.code, 0);
     const all = jsonLines<Record<string, unknown>>(result.stdout); // every line is JSON
-    assert.ok(all.some((e) => e['message'] === 'stopped'), result.stdout);
+    assert.ok(
+      all.some((e) => e['message'] === 'stopped'),
+      result.stdout,
+    );
   });
 
   it('a port already in use: exit 3 and one line saying "already in use"', async () => {
@@ -219,7 +222,16 @@ describe('cli e2e: taskwire serve', function () {
   });
 
   it('bad numeric options are usage errors: exit 2', async () => {
-    for (const args of [['--port', '70000'], ['--port', 'abc'], ['--ttr', '0'], ['--max-attempts', '1.5'], ['--max-frame-bytes', '10'], ['--max-handshakes-per-address', '0'], ['--hello-timeout', '0'], ['--max-auth-failure-backoff', '0.5']]) {
+    for (const args of [
+      ['--port', '70000'],
+      ['--port', 'abc'],
+      ['--ttr', '0'],
+      ['--max-attempts', '1.5'],
+      ['--max-frame-bytes', '10'],
+      ['--max-handshakes-per-address', '0'],
+      ['--hello-timeout', '0'],
+      ['--max-auth-failure-backoff', '0.5'],
+    ]) {
       const result = await runCli(['serve', ...args]);
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, /invalid/);

@@ -172,7 +172,10 @@ describe('client: connect', function () {
       const error = await rejection(connect({ host: '127.0.0.1', port: fake.port, authkey: TEST_KEY, reconnect: false }), 5000);
       assert.ok(error instanceof UnsupportedProtocolVersionError, `got ${error.name}: ${error.message}`);
       assert.match(error.message, /"1999-01".*did not offer/);
-      assert.deepEqual(fake.received.map((m) => m.method), ['session/hello']);
+      assert.deepEqual(
+        fake.received.map((m) => m.method),
+        ['session/hello'],
+      );
       const deadline = Date.now() + 5000;
       while (fake.sockets.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
       assert.equal(fake.sockets.size, 0, 'the client kept the connection open');

@@ -1,15 +1,5 @@
 import { strict as assert } from 'node:assert';
-import {
-  InvalidParamsError,
-  LeaseUnknownError,
-  LimitExceededError,
-  PayloadTooLargeError,
-  QueueFullError,
-  QueueNotFoundError,
-  RemoteError,
-  TaskwireError,
-  type TaskwireClient,
-} from '../../src';
+import { InvalidParamsError, LeaseUnknownError, LimitExceededError, PayloadTooLargeError, QueueFullError, QueueNotFoundError, RemoteError, TaskwireError, type TaskwireClient } from '../../src';
 import { startServer, type RunningServer } from '../helpers/harness';
 import { rejection } from './util';
 

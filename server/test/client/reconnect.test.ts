@@ -1,14 +1,5 @@
 import { strict as assert } from 'node:assert';
-import {
-  AuthenticationFailedError,
-  connect,
-  ConnectionClosedError,
-  TaskwireServer,
-  type ConnectOptions,
-  type Event,
-  type ReceivedTask,
-  type TaskwireClient,
-} from '../../src';
+import { AuthenticationFailedError, connect, ConnectionClosedError, TaskwireServer, type ConnectOptions, type Event, type ReceivedTask, type TaskwireClient } from '../../src';
 import { eventually, TEST_KEY } from '../helpers/harness';
 import { CuttableProxy, nextEvent, rejection, within } from './util';
 
@@ -86,7 +77,7 @@ describe('client: reconnect', function () {
     await new Promise((resolve) => setTimeout(resolve, 100));
     const second = await serve(TEST_KEY, port);
     const id = await within(pending, 10_000, 'the put made while disconnected');
-    assert.equal(second.engine.queueStats('waits').ready, 1);
+    assert.equal(second.queues.queueStats('waits').ready, 1);
     assert.equal(typeof id, 'string');
   });
 
@@ -201,7 +192,7 @@ describe('client: reconnect', function () {
       proxy = await CuttableProxy.start(port);
       const client = await open({ port: proxy.port, reconnect: false });
       const pending = client.queue('blocked').get(); // waits forever on the manager
-      await eventually(() => server.engine.queueStats('blocked').waitingGetters === 1, 5000, 'the getter to wait');
+      await eventually(() => server.queues.queueStats('blocked').waitingGetters === 1, 5000, 'the getter to wait');
       proxy.cut();
       const error = await rejection(pending, 5000);
       assert.ok(error instanceof ConnectionClosedError, `got ${error.name}: ${error.message}`);
@@ -219,17 +210,17 @@ describe('client: reconnect', function () {
           controller.abort();
         }
       })();
-      await eventually(() => server.engine.queueStats('cut-jobs').waitingGetters === 1, 5000, 'the getter to wait');
+      await eventually(() => server.queues.queueStats('cut-jobs').waitingGetters === 1, 5000, 'the getter to wait');
       const reconnected = nextEvent(consumer, 'reconnected', 10_000);
       proxy.cut();
       await reconnected;
       // The first connection's waiter is gone with its session; the new one waits.
-      await eventually(() => server.engine.queueStats('cut-jobs').waitingGetters === 1, 5000, 'the getter to wait again');
+      await eventually(() => server.queues.queueStats('cut-jobs').waitingGetters === 1, 5000, 'the getter to wait again');
       const producer = await open({ name: 'producer', reconnect: false });
       await producer.queue('cut-jobs').put('after the cut');
       await within(loop, 10_000, 'the consume loop');
       assert.deepEqual(seen, ['after the cut']);
-      assert.equal(server.engine.queueStats('cut-jobs').totals.acked, 1);
+      assert.equal(server.queues.queueStats('cut-jobs').totals.acked, 1);
     });
   });
 

@@ -136,10 +136,7 @@ describe('client: TLS', function () {
   });
 
   it('a certificate for other names: ConnectError naming the name checked and the names it lists', async () => {
-    const error = await rejection(
-      connect({ host: '127.0.0.1', port: running!.port, authkey: TEST_KEY, reconnect: false, tls: { ca: certs.ca, servername: 'manager.example.com' } }),
-      10_000,
-    );
+    const error = await rejection(connect({ host: '127.0.0.1', port: running!.port, authkey: TEST_KEY, reconnect: false, tls: { ca: certs.ca, servername: 'manager.example.com' } }), 10_000);
     assert.ok(error instanceof ConnectError, `got ${error.name}: ${error.message}`);
     assert.equal(
       error.message,
@@ -159,7 +156,10 @@ describe('client: TLS', function () {
     assert.ok(fromHelp, `serve --help has the openssl commands:\n${help}`);
     const temp = new TempDirs();
     try {
-      for (const [where, commands] of [['README', fromReadme], ['serve --help', fromHelp]] as const) {
+      for (const [where, commands] of [
+        ['README', fromReadme],
+        ['serve --help', fromHelp],
+      ] as const) {
         const dir = temp.make('taskwire-tls-docs-');
         const made = spawnSync('bash', ['-e', '-c', commands], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
         assert.equal(made.status, 0, `${where}: ${made.stderr}`);
@@ -187,10 +187,7 @@ describe('client: TLS', function () {
   it('a plain-TCP client on the TLS port fails at once, suggesting TLS', async () => {
     const error = await rejection(connect({ host: '127.0.0.1', port: running!.port, authkey: TEST_KEY, reconnect: false }), 8000);
     assert.ok(error instanceof ConnectionClosedError, `got ${error.name}: ${error.message}`);
-    assert.equal(
-      error.message,
-      'the manager closed the connection during the handshake without answering (if it serves TLS there, connect with TLS: tls: { ca } or tls: true; --tls-ca or --tls)',
-    );
+    assert.equal(error.message, 'the manager closed the connection during the handshake without answering (if it serves TLS there, connect with TLS: tls: { ca } or tls: true; --tls-ca or --tls)');
   });
 
   it('a TLS client on a plain port fails at once, saying the manager does not serve TLS there', async () => {

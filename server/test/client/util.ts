@@ -37,11 +37,7 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
 
 /** Resolves with the arguments of the next `event` emitted by `emitter`. */
 export function nextEvent(emitter: EventEmitter, event: string, ms = 5000): Promise<unknown[]> {
-  return within(
-    new Promise<unknown[]>((resolve) => emitter.once(event, (...args: unknown[]) => resolve(args))),
-    ms,
-    `event "${event}"`,
-  );
+  return within(new Promise<unknown[]>((resolve) => emitter.once(event, (...args: unknown[]) => resolve(args))), ms, `event "${event}"`);
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -18,9 +18,7 @@ class Worker {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private waiters: (() => void)[] = [];
 
-  constructor(
-    readonly child: ChildProcess,
-  ) {
+  constructor(readonly child: ChildProcess) {
     let buffer = '';
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (text: string) => {

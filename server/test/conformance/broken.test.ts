@@ -4,7 +4,10 @@ import type { CaseResult } from '../../src/conformance/results';
 import { brokenServerCmd, runAgainst } from './kit';
 
 function failedIds(results: CaseResult[]): string[] {
-  return results.filter((r) => r.verdict === 'fail').map((r) => r.id).sort();
+  return results
+    .filter((r) => r.verdict === 'fail')
+    .map((r) => r.id)
+    .sort();
 }
 
 /** Ids of the cases whose file text contains `needle` (what a broken behaviour must trip). */

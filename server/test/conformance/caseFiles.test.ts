@@ -54,8 +54,19 @@ describe('conformance case files', () => {
       writeFileSync(join(root, 'case.schema.json'), readFileSync(join(REPO, 'spec', 'conformance', 'case.schema.json')));
       mkdirSync(join(root, 'cases'));
       writeFileSync(join(root, 'cases', 'bad.json'), JSON.stringify({ cases: [{ id: 'x.y', section: 's1', level: 'OFTEN', title: 't', steps: [{ wait: 1 }] }] }));
-      assert.throws(() => loadServerCases(root), (error: unknown) => error instanceof CaseFileError && /cases\/bad\.json/.test(error.message));
-      writeFileSync(join(root, 'cases', 'bad.json'), JSON.stringify({ cases: [{ id: 'x.y', section: 's1', level: 'MUST', title: 't', steps: [{ wait: 1 }] }, { id: 'x.y', section: 's1', level: 'MUST', title: 't', steps: [{ wait: 1 }] }] }));
+      assert.throws(
+        () => loadServerCases(root),
+        (error: unknown) => error instanceof CaseFileError && /cases\/bad\.json/.test(error.message),
+      );
+      writeFileSync(
+        join(root, 'cases', 'bad.json'),
+        JSON.stringify({
+          cases: [
+            { id: 'x.y', section: 's1', level: 'MUST', title: 't', steps: [{ wait: 1 }] },
+            { id: 'x.y', section: 's1', level: 'MUST', title: 't', steps: [{ wait: 1 }] },
+          ],
+        }),
+      );
       assert.throws(() => loadServerCases(root), /case id x\.y is also used/);
     } finally {
       rmSync(root, { recursive: true, force: true });

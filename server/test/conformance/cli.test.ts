@@ -92,7 +92,7 @@ describe('taskwire conformance (CLI)', function () {
     assert.match(readFileSync(junit, 'utf8'), /<skipped message="needs the server started with maxBatch=2/);
   });
 
-  it('--reference starts this package\'s own server with the options a case needs', async () => {
+  it("--reference starts this package's own server with the options a case needs", async () => {
     const result = await runCli(['conformance', '--reference', '--case', 'queue.get-batch-limit', '--case', 'session.ping']);
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.match(result.stdout, /^PASS MUST .*queue\.get-batch-limit/m);

@@ -41,4 +41,3 @@ export async function runAgainst(command: string, ids?: (id: string) => boolean,
     rmSync(home, { recursive: true, force: true });
   }
 }
-

@@ -26,7 +26,10 @@ describe('conformance pattern language', () => {
   });
 
   it('computes nonces and proofs', () => {
-    const vars: Variables = new Map([['sn', 'S'], ['cn', 'C']]);
+    const vars: Variables = new Map([
+      ['sn', 'S'],
+      ['cn', 'C'],
+    ]);
     const proof = substitute({ $clientProof: { serverNonce: '${sn}', clientNonce: '${cn}', version: '2026-11' } }, { variables: vars, authkey: Buffer.from('biu') });
     assert.equal(proof, clientProof(Buffer.from('biu'), 'S', 'C', '2026-11'));
     const nonce = substitute({ $nonce: 'mine' }, { variables: vars, authkey: Buffer.from('biu') });

@@ -43,30 +43,55 @@ describe('conformance kit against the reference server', function () {
 
   it('fails a driver that never connects', async () => {
     // `true` exits at once without an outcome: every case must fail, none pass or hang.
-    const results = await runClientCases(loadClientCases().filter((c) => c.id === 'client.bad-server-proof' || c.id === 'client.put'), { command: 'true' });
-    assert.deepEqual(results.map((r) => r.verdict), ['fail', 'fail']);
+    const results = await runClientCases(
+      loadClientCases().filter((c) => c.id === 'client.bad-server-proof' || c.id === 'client.put'),
+      { command: 'true' },
+    );
+    assert.deepEqual(
+      results.map((r) => r.verdict),
+      ['fail', 'fail'],
+    );
     assert.match(results[0]!.reason!, /expected the client to open connection c1/);
   });
 
   const handshakeAndPut = (id: string) => ['client.handshake', 'client.bad-server-proof', 'client.put'].includes(id);
 
   it('fails a client that accepts a wrong server proof in the bad-proof case, and only there', async () => {
-    const results = await runClientCases(loadClientCases().filter((c) => handshakeAndPut(c.id)), { command: misbehavingDriverCmd('accept-any-server-proof') });
-    assert.deepEqual(results.map((r) => [r.id, r.verdict]), [['client.handshake', 'pass'], ['client.bad-server-proof', 'fail'], ['client.put', 'pass']]);
+    const results = await runClientCases(
+      loadClientCases().filter((c) => handshakeAndPut(c.id)),
+      { command: misbehavingDriverCmd('accept-any-server-proof') },
+    );
+    assert.deepEqual(
+      results.map((r) => [r.id, r.verdict]),
+      [
+        ['client.handshake', 'pass'],
+        ['client.bad-server-proof', 'fail'],
+        ['client.put', 'pass'],
+      ],
+    );
     const bad = results[1]!;
     assert.match(bad.reason!, /expected the client to close connection c1/);
     assert.match(bad.actual!, /session\/ping/);
   });
 
   it('fails a client that sends malformed queue/put params in the put case', async () => {
-    const results = await runClientCases(loadClientCases().filter((c) => c.id === 'client.handshake' || c.id === 'client.put'), { command: misbehavingDriverCmd('malformed-put') });
-    assert.deepEqual(results.map((r) => r.verdict), ['pass', 'fail']);
+    const results = await runClientCases(
+      loadClientCases().filter((c) => c.id === 'client.handshake' || c.id === 'client.put'),
+      { command: misbehavingDriverCmd('malformed-put') },
+    );
+    assert.deepEqual(
+      results.map((r) => r.verdict),
+      ['pass', 'fail'],
+    );
     assert.match(results[1]!.reason!, /queue\/put params at \/tasks: expected an array/);
   });
 
   it('skips a case at once when the driver reports its operation unsupported, before connecting', async () => {
     const started = Date.now();
-    const results = await runClientCases(loadClientCases().filter((c) => c.id === 'client.reconnect'), { command: misbehavingDriverCmd('unsupported') });
+    const results = await runClientCases(
+      loadClientCases().filter((c) => c.id === 'client.reconnect'),
+      { command: misbehavingDriverCmd('unsupported') },
+    );
     assert.equal(results[0]!.verdict, 'skipped');
     assert.match(results[0]!.reason!, /does not support reconnect/);
     // Well under the 10 s an accept step waits for a connection.

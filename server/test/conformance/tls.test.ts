@@ -26,7 +26,10 @@ describe('conformance kit over TLS', function () {
   let certs: TestCertificates;
   let tls: NonNullable<ServerRunOptions['tls']>;
   let running: RunningServer | undefined;
-  const tlsCaseIds = () => loadServerCases().filter((c) => c.server?.tls).map((c) => c.id);
+  const tlsCaseIds = () =>
+    loadServerCases()
+      .filter((c) => c.server?.tls)
+      .map((c) => c.id);
 
   before(() => {
     certs = makeCertificates();
@@ -55,7 +58,10 @@ describe('conformance kit over TLS', function () {
     assert.match(results['tls.handshake']!, /^fail: step 1: cannot connect to 127\.0\.0\.1:\d+: the TLS handshake failed: wrong version number \(does the server speak TLS\?\)$/);
     assert.match(results['tls.plain-client-closed']!, /^fail: step 3: expected the server to close connection p within 5 s$/);
     assert.match(results['tls.unrelated-ca-refused']!, /^fail: step 1: connection w failed, but not on the certificate$/);
-    assert.ok(Object.values(results).every((v) => v.startsWith('fail')), JSON.stringify(results, null, 2));
+    assert.ok(
+      Object.values(results).every((v) => v.startsWith('fail')),
+      JSON.stringify(results, null, 2),
+    );
   });
 
   it('a TLS server that hangs plain clients fails tls.plain-client-closed, and only that', async () => {
@@ -68,7 +74,20 @@ describe('conformance kit over TLS', function () {
 
   it('a certificate that also names another host fails tls.wrong-name-refused', async () => {
     const anyName = makeCertificates(['IP:127.0.0.1', 'DNS:localhost', 'DNS:not-the-manager.invalid']);
-    const result = await runCli(['conformance', '--reference', '--tls-cert', anyName.certFile, '--tls-key', anyName.keyFile, '--tls-ca', anyName.caFile, '--case', 'tls.wrong-name-refused', '--case', 'tls.handshake']);
+    const result = await runCli([
+      'conformance',
+      '--reference',
+      '--tls-cert',
+      anyName.certFile,
+      '--tls-key',
+      anyName.keyFile,
+      '--tls-ca',
+      anyName.caFile,
+      '--case',
+      'tls.wrong-name-refused',
+      '--case',
+      'tls.handshake',
+    ]);
     assert.equal(result.code, 1, result.stdout + result.stderr);
     assert.match(result.stdout, /^PASS MUST .*tls\.handshake/m);
     assert.match(result.stdout, /^FAIL SHOULD .*tls\.wrong-name-refused/m);

@@ -49,7 +49,10 @@ describe('Deque', () => {
     for (let i = 0; i < 100; i++) deque.push(i);
     for (let i = -1; i >= -100; i--) deque.unshift(i);
     assert.equal(deque.length, 200);
-    assert.deepEqual([...deque], Array.from({ length: 200 }, (_, i) => i - 100));
+    assert.deepEqual(
+      [...deque],
+      Array.from({ length: 200 }, (_, i) => i - 100),
+    );
   });
 
   it('keeps the order when the ring wraps around before growing', () => {
@@ -58,7 +61,10 @@ describe('Deque', () => {
     for (let i = 0; i < 10; i++) deque.push(i);
     for (let i = 0; i < 8; i++) deque.shift();
     for (let i = 10; i < 40; i++) deque.push(i);
-    assert.deepEqual([...deque], Array.from({ length: 32 }, (_, i) => i + 8));
+    assert.deepEqual(
+      [...deque],
+      Array.from({ length: 32 }, (_, i) => i + 8),
+    );
     assert.equal(deque.peekAt(0), 8);
     assert.equal(deque.peekAt(31), 39);
   });

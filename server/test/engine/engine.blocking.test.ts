@@ -255,7 +255,10 @@ describe('Engine bounded queues', () => {
       const joins = [startJoin(engine, 'jobs'), startJoin(engine, 'jobs', { timeout: 10 })];
       getNow(engine, 'jobs');
       engine.ack(WORKER, [{ id: id! }]);
-      assert.deepEqual(joins.map((j) => j.result), [true, true]);
+      assert.deepEqual(
+        joins.map((j) => j.result),
+        [true, true],
+      );
     });
 
     it('resolves when purge, autoAck or dead-lettering empties the queue', () => {

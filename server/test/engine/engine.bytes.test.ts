@@ -214,7 +214,7 @@ describe('Engine byte bounds', () => {
       const [task] = getNow(engine, 'a');
       engine.ack(WORKER, [{ id: task!.id }]);
       assert.equal(completedIds(b1).length, 1);
-      assert.equal(completedIds(c1).length, 1, 'c waited longer than b\'s second put');
+      assert.equal(completedIds(c1).length, 1, "c waited longer than b's second put");
       assert.equal(b2.outcome, undefined);
     });
 
@@ -236,7 +236,7 @@ describe('Engine byte bounds', () => {
       assert.equal(completedIds(fifth).length, 1);
     });
 
-    it('does not let a put that waits for its own queue\'s room hold up the others', () => {
+    it("does not let a put that waits for its own queue's room hold up the others", () => {
       const { engine } = makeHarness({ maxQueuedBytes: 1000 });
       engine.declareQueue('bounded', { maxsize: 1 });
       putNow(engine, 'bounded', [sized(100)]);
@@ -275,7 +275,7 @@ describe('Engine byte bounds', () => {
       assert.equal(engine.queuedBytes, 500);
     });
 
-    it('frees the bytes of a session\'s waiting puts when it ends, and lets the next in', () => {
+    it("frees the bytes of a session's waiting puts when it ends, and lets the next in", () => {
       const { engine } = makeHarness({ maxQueuedBytes: 1000 });
       putNow(engine, 'a', [sized(800)]);
       const gone = startPut(engine, 'b', [sized(300)], { session: 'gone' });

@@ -130,7 +130,10 @@ describe('Engine deadlines (onWake and nextDeadline)', () => {
     putNow(engine, 'full', ['x']);
     startPut(engine, 'full', ['y'], { timeout: 20 });
     engine.join('jobs', 10, undefined, () => undefined);
-    assert.deepEqual(wakes, [40, 30, 20, 10].map((s) => START + s * 1000));
+    assert.deepEqual(
+      wakes,
+      [40, 30, 20, 10].map((s) => START + s * 1000),
+    );
   });
 
   it('wakes for a retry back-off and a touched lease that end first', () => {
@@ -164,7 +167,10 @@ describe('Engine deadlines (onWake and nextDeadline)', () => {
   it('lets a host that only follows nextDeadline process everything in time order', () => {
     const { engine, clock, events } = makeHarness();
     engine.declareQueue('jobs', { maxAttempts: 2 });
-    putNow(engine, 'jobs', [{ payload: 'late', delay: 30 }, { payload: 'soon', delay: 10 }]);
+    putNow(engine, 'jobs', [
+      { payload: 'late', delay: 30 },
+      { payload: 'soon', delay: 10 },
+    ]);
     getNow(engine, 'jobs'); // nothing ready yet
     let steps = 0;
     for (let at = engine.nextDeadline(); at !== undefined && steps < 100; at = engine.nextDeadline(), steps++) {
@@ -174,7 +180,10 @@ describe('Engine deadlines (onWake and nextDeadline)', () => {
       getNow(engine, 'jobs', { max: 10 });
     }
     const deaths = eventsOf(events, 'dead').map((e) => [e.payload, e.at - START]);
-    assert.deepEqual(deaths, [['soon', 130_000], ['late', 150_000]]);
+    assert.deepEqual(deaths, [
+      ['soon', 130_000],
+      ['late', 150_000],
+    ]);
     assert.equal(engine.nextDeadline(), undefined);
   });
 });

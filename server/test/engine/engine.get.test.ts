@@ -173,9 +173,16 @@ describe('Engine get', () => {
     it('a batch put serves a waiting max=10 getter with 10 tasks at once', () => {
       const { engine } = makeHarness();
       const get = startGet(engine, 'jobs', { max: 10 });
-      const ids = putNow(engine, 'jobs', Array.from({ length: 15 }, (_, i) => i));
+      const ids = putNow(
+        engine,
+        'jobs',
+        Array.from({ length: 15 }, (_, i) => i),
+      );
       assert.equal(get.deliveries.length, 1);
-      assert.deepEqual(get.tasks!.map((t) => t.id), ids.slice(0, 10));
+      assert.deepEqual(
+        get.tasks!.map((t) => t.id),
+        ids.slice(0, 10),
+      );
       assert.deepEqual(counts(engine, 'jobs'), { ready: 5, delayed: 0, leased: 10 });
     });
 
@@ -193,7 +200,11 @@ describe('Engine get', () => {
 
     it('delayed tasks that come due together reach a waiting batch getter together', () => {
       const { engine, tick } = makeHarness();
-      putNow(engine, 'jobs', [1, 2, 3].map((n) => ({ payload: n, delay: 2 })));
+      putNow(
+        engine,
+        'jobs',
+        [1, 2, 3].map((n) => ({ payload: n, delay: 2 })),
+      );
       const get = startGet(engine, 'jobs', { max: 10 });
       tick(2);
       assert.deepEqual(payloads(get.tasks!), [1, 2, 3]);

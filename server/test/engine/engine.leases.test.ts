@@ -18,9 +18,7 @@ describe('Engine leases', () => {
       assert.deepEqual(counts(engine, 'jobs'), { ready: 1, delayed: 0, leased: 0 });
       assert.equal(engine.leasedBy(WORKER), 0);
       assert.equal(engine.queueStats('jobs').totals.expired, 1);
-      assert.deepEqual(eventsOf(events, 'expired'), [
-        { kind: 'expired', queue: 'jobs', taskId: id, attempt: 1, error: 'lease expired', session: WORKER, at: START + DEFAULTS.ttr * 1000 },
-      ]);
+      assert.deepEqual(eventsOf(events, 'expired'), [{ kind: 'expired', queue: 'jobs', taskId: id, attempt: 1, error: 'lease expired', session: WORKER, at: START + DEFAULTS.ttr * 1000 }]);
       const [again] = getNow(engine, 'jobs', { session: OTHER_WORKER });
       assert.equal(again!.id, id);
       assert.equal(again!.attempt, 2);
@@ -35,9 +33,16 @@ describe('Engine leases', () => {
       const waiting = startGet(engine, 'empty', { timeout: 25 });
       // 50,000 leases acked at once: each leaves a dead lease timer behind.
       for (let i = 0; i < 500; i++) {
-        putNow(engine, 'jobs', Array.from({ length: 100 }, (_, n) => n));
+        putNow(
+          engine,
+          'jobs',
+          Array.from({ length: 100 }, (_, n) => n),
+        );
         const tasks = getNow(engine, 'jobs', { max: 100 });
-        engine.ack(WORKER, tasks.map((t) => ({ id: t.id })));
+        engine.ack(
+          WORKER,
+          tasks.map((t) => ({ id: t.id })),
+        );
       }
       assert.ok(engine.timerCount < 10_000, `${engine.timerCount} timers held for 3 live deadlines`);
       tickTo(20);
@@ -150,7 +155,10 @@ describe('Engine leases', () => {
 
     it('returns the earliest new lease end of several', () => {
       const { engine, tickTo } = makeHarness();
-      const [a, b] = putNow(engine, 'jobs', [{ payload: 'a', ttr: 30 }, { payload: 'b', ttr: 10 }]);
+      const [a, b] = putNow(engine, 'jobs', [
+        { payload: 'a', ttr: 30 },
+        { payload: 'b', ttr: 10 },
+      ]);
       getNow(engine, 'jobs', { max: 2 });
       tickTo(5);
       assert.equal(engine.touch(WORKER, [a!, b!]), START + 15_000);
@@ -186,16 +194,20 @@ describe('Engine leases', () => {
       assert.deepEqual(counts(engine, 'jobs'), { ready: 0, delayed: 0, leased: 0 });
       assert.equal(engine.leasedBy(WORKER), 0);
       assert.equal(engine.queueStats('jobs').totals.acked, 1);
-      assert.deepEqual(eventsOf(events, 'ack'), [
-        { kind: 'ack', queue: 'jobs', taskId: id, attempt: 1, result: { ok: true }, session: WORKER, at: START + 1000 },
-      ]);
+      assert.deepEqual(eventsOf(events, 'ack'), [{ kind: 'ack', queue: 'jobs', taskId: id, attempt: 1, result: { ok: true }, session: WORKER, at: START + 1000 }]);
     });
 
     it('takes a batch and answers how many', () => {
       const { engine } = makeHarness();
       const ids = putNow(engine, 'jobs', ['a', 'b', 'c']);
       getNow(engine, 'jobs', { max: 3 });
-      assert.equal(engine.ack(WORKER, ids.map((id) => ({ id }))), 3);
+      assert.equal(
+        engine.ack(
+          WORKER,
+          ids.map((id) => ({ id })),
+        ),
+        3,
+      );
       assert.equal(engine.queueStats('jobs').totals.acked, 3);
     });
 
@@ -228,16 +240,14 @@ describe('Engine leases', () => {
 
     it('hands the results of one ack list to a waiting getter in one delivery, each reply queue its own', () => {
       const { engine } = makeHarness();
-      const ids = putNow(engine, 'jobs', [
-        { payload: 'a', replyTo: 'results' },
-        { payload: 'b', replyTo: 'other' },
-        { payload: 'c', replyTo: 'results' },
-        { payload: 'd' },
-      ]);
+      const ids = putNow(engine, 'jobs', [{ payload: 'a', replyTo: 'results' }, { payload: 'b', replyTo: 'other' }, { payload: 'c', replyTo: 'results' }, { payload: 'd' }]);
       const results = startGet(engine, 'results', { session: 'producer', autoAck: true, max: 10 });
       const other = startGet(engine, 'other', { session: 'producer', autoAck: true, max: 10 });
       getNow(engine, 'jobs', { max: 4 });
-      engine.ack(WORKER, ids.map((id) => ({ id, result: `${id} done` })));
+      engine.ack(
+        WORKER,
+        ids.map((id) => ({ id, result: `${id} done` })),
+      );
       assert.deepEqual(payloads(results.tasks!), [
         { taskId: ids[0], result: `${ids[0]} done` },
         { taskId: ids[2], result: `${ids[2]} done` },
@@ -254,7 +264,10 @@ describe('Engine leases', () => {
         { payload: 'b', replyTo: 'results' },
       ]);
       getNow(engine, 'jobs', { max: 2 });
-      engine.ack(WORKER, ids.map((id) => ({ id, result: id })));
+      engine.ack(
+        WORKER,
+        ids.map((id) => ({ id, result: id })),
+      );
       assert.equal(engine.queueStats('results').ready, 3);
     });
 
@@ -348,7 +361,14 @@ describe('Engine leases', () => {
     it('names at most five ids in the message but all of them in details', () => {
       const { engine } = makeHarness();
       const bad = Array.from({ length: 7 }, (_, i) => `bad-${i}`);
-      const error = expectEngineError(() => engine.ack(WORKER, bad.map((id) => ({ id }))), 'lease_unknown');
+      const error = expectEngineError(
+        () =>
+          engine.ack(
+            WORKER,
+            bad.map((id) => ({ id })),
+          ),
+        'lease_unknown',
+      );
       assert.deepEqual(error.details.ids, bad);
       assert.match(error.message, /bad-4, \.\.\.$/);
     });

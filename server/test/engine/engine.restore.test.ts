@@ -36,12 +36,7 @@ describe('Engine exportState and restore', () => {
   it('restores every task as it was; leased ones come back ready with attempt + 1, after the ready ones', () => {
     const a = makeHarness();
     a.engine.declareQueue('jobs', { ttr: 5, maxAttempts: 3, deadLetter: 'graveyard' });
-    putNow(a.engine, 'jobs', [
-      { payload: 'p0', priority: 1, replyTo: 'results', ttr: 9, maxAttempts: 4 },
-      { payload: 'p1' },
-      { payload: 'p2' },
-      { payload: 'delayed', delay: 20 },
-    ]);
+    putNow(a.engine, 'jobs', [{ payload: 'p0', priority: 1, replyTo: 'results', ttr: 9, maxAttempts: 4 }, { payload: 'p1' }, { payload: 'p2' }, { payload: 'delayed', delay: 20 }]);
     const [first] = getNow(a.engine, 'jobs'); // p0, leased
     a.engine.nack(WORKER, [{ id: first!.id, error: 'flaky', delay: 0 }]); // back, attempt 2, lastError
     const [p0again] = getNow(a.engine, 'jobs'); // p0 again (priority 1), leased with attempt 2
@@ -69,7 +64,7 @@ describe('Engine exportState and restore', () => {
     assert.deepEqual([dead!.payload, dead!.deadLetteredFrom, dead!.lastError, dead!.attempt], ['p1', 'jobs', 'broken', 1]);
   });
 
-  it('keeps a delayed task\'s due time, and makes it ready then', () => {
+  it("keeps a delayed task's due time, and makes it ready then", () => {
     const a = makeHarness();
     putNow(a.engine, 'jobs', [{ payload: 'later', delay: 30 }]);
     const b = restoredHarness(a.engine.exportState());
@@ -79,7 +74,7 @@ describe('Engine exportState and restore', () => {
     assert.deepEqual(payloads(getNow(b.engine, 'jobs')), ['later']);
   });
 
-  it('a crash never uses up a task\'s last attempt: leased on its last attempt, it comes back with attempt + 1', () => {
+  it("a crash never uses up a task's last attempt: leased on its last attempt, it comes back with attempt + 1", () => {
     const a = makeHarness();
     a.engine.declareQueue('jobs', { maxAttempts: 1 });
     putNow(a.engine, 'jobs', ['once']);
@@ -119,7 +114,10 @@ describe('Engine exportState and restore', () => {
     assert.deepEqual([dead!.payload, dead!.attempt, dead!.lastError], ['poison', 3, 'leased when the manager crashed, 3 times: dead-lettered as a possible poison task']);
     // Every innocent task is back, on its last attempt's successor, none dead-lettered.
     const alive = getNow(last.engine, 'jobs', { max: 10 });
-    assert.deepEqual(alive.map((task) => [task.payload, task.attempt]), [0, 1, 2, 3, 4].map((n) => [`innocent-${n}`, 2]));
+    assert.deepEqual(
+      alive.map((task) => [task.payload, task.attempt]),
+      [0, 1, 2, 3, 4].map((n) => [`innocent-${n}`, 2]),
+    );
     assert.deepEqual(counts(last.engine, 'jobs.dead'), { ready: 0, delayed: 0, leased: 0 });
   });
 
@@ -140,7 +138,7 @@ describe('Engine exportState and restore', () => {
     assert.deepEqual([task!.payload, task!.attempt], ['poison', 11]);
   });
 
-  it('a manager\'s shutdown releases leases without dead-lettering; a worker\'s disconnect on the last attempt dead-letters', () => {
+  it("a manager's shutdown releases leases without dead-lettering; a worker's disconnect on the last attempt dead-letters", () => {
     const { engine } = makeHarness();
     engine.declareQueue('jobs', { maxAttempts: 1 });
     putNow(engine, 'jobs', ['a', 'b']);
@@ -156,7 +154,11 @@ describe('Engine exportState and restore', () => {
 
   it('never hands out a restored id again', () => {
     const a = makeHarness();
-    const ids = putNow(a.engine, 'jobs', Array.from({ length: 40 }, (_, i) => i));
+    const ids = putNow(
+      a.engine,
+      'jobs',
+      Array.from({ length: 40 }, (_, i) => i),
+    );
     const b = restoredHarness(a.engine.exportState());
     const [next] = putNow(b.engine, 'jobs', ['new']);
     assert.equal(ids.at(-1), 't-13');

@@ -22,9 +22,7 @@ describe('Engine retries', () => {
       assert.equal(engine.nack(WORKER, [{ id: id!, error: 'db down', delay: 7 }]), 1);
       assert.deepEqual(counts(engine, 'jobs'), { ready: 0, delayed: 1, leased: 0 });
       assert.equal(engine.queueStats('jobs').totals.nacked, 1);
-      assert.deepEqual(eventsOf(events, 'nack'), [
-        { kind: 'nack', queue: 'jobs', taskId: id, attempt: 1, error: 'db down', session: WORKER, at: START + 2000 },
-      ]);
+      assert.deepEqual(eventsOf(events, 'nack'), [{ kind: 'nack', queue: 'jobs', taskId: id, attempt: 1, error: 'db down', session: WORKER, at: START + 2000 }]);
       tickTo(8.999);
       assert.equal(counts(engine, 'jobs').delayed, 1);
       tickTo(9);
@@ -142,9 +140,7 @@ describe('Engine retries', () => {
       assert.equal(stats.dead, 1);
       assert.equal(stats.totals.deadLettered, 1);
       assert.equal(stats.totals.nacked, 3);
-      assert.deepEqual(eventsOf(events, 'dead'), [
-        { kind: 'dead', queue: 'jobs', taskId: id, attempt: 3, payload: { n: 1 }, error: 'three', session: WORKER, at: START + 1000 },
-      ]);
+      assert.deepEqual(eventsOf(events, 'dead'), [{ kind: 'dead', queue: 'jobs', taskId: id, attempt: 3, payload: { n: 1 }, error: 'three', session: WORKER, at: START + 1000 }]);
 
       const [dead] = getNow(engine, 'jobs.dead');
       assert.equal(dead!.id, id);
@@ -163,7 +159,10 @@ describe('Engine retries', () => {
       assert.deepEqual(counts(engine, 'jobs'), { ready: 0, delayed: 0, leased: 0 });
       const stats = engine.queueStats('jobs');
       assert.deepEqual([stats.dead, stats.totals.nacked, stats.totals.deadLettered], [1, 1, 1]);
-      assert.deepEqual(eventsOf(events, 'dead').map((e) => [e.taskId, e.error]), [[id, 'HTTP 404']]);
+      assert.deepEqual(
+        eventsOf(events, 'dead').map((e) => [e.taskId, e.error]),
+        [[id, 'HTTP 404']],
+      );
       const [dead] = getNow(engine, 'jobs.dead');
       assert.deepEqual([dead!.id, dead!.attempt, dead!.lastError, dead!.deadLetteredFrom], [id, 1, 'HTTP 404', 'jobs']);
     });
@@ -204,7 +203,11 @@ describe('Engine retries', () => {
       tick(1);
       assert.deepEqual(
         events.filter((e) => e.kind === 'expired' || e.kind === 'dead').map((e) => [e.kind, e.attempt]),
-        [['expired', 1], ['expired', 2], ['dead', 2]],
+        [
+          ['expired', 1],
+          ['expired', 2],
+          ['dead', 2],
+        ],
       );
       const stats = engine.queueStats('jobs');
       assert.deepEqual({ expired: stats.totals.expired, deadLettered: stats.totals.deadLettered, dead: stats.dead }, { expired: 2, deadLettered: 1, dead: 1 });

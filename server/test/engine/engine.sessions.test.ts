@@ -19,7 +19,10 @@ describe('Engine sessions', () => {
       assert.deepEqual(counts(engine, 'jobs'), { ready: 2, delayed: 0, leased: 0 });
       assert.deepEqual(counts(engine, 'other'), { ready: 1, delayed: 0, leased: 0 });
       const again = getNow(engine, 'jobs', { max: 2, session: OTHER_WORKER });
-      assert.deepEqual(again.map((t) => [t.id, t.attempt]), ids.map((id) => [id, 2]));
+      assert.deepEqual(
+        again.map((t) => [t.id, t.attempt]),
+        ids.map((id) => [id, 2]),
+      );
       const expired = eventsOf(events, 'expired');
       assert.equal(expired.length, 3);
       assert.deepEqual(expired[0], { kind: 'expired', queue: 'jobs', taskId: ids[0], attempt: 1, error: 'connection reset', session: WORKER, at: START + 1000 });
@@ -128,7 +131,10 @@ describe('Engine sessions', () => {
       assert.deepEqual(counts(engine, 'jobs'), { ready: 3, delayed: 0, leased: 0 });
       assert.deepEqual(eventsOf(events, 'get'), [], 'nothing was handed out');
       const tasks = getNow(engine, 'jobs', { max: 3 });
-      assert.deepEqual(tasks.map((t) => [t.id, t.attempt]), ids.map((id) => [id, 1]));
+      assert.deepEqual(
+        tasks.map((t) => [t.id, t.attempt]),
+        ids.map((id) => [id, 1]),
+      );
     });
 
     it('keeps priority order when the tasks go back', () => {
@@ -144,7 +150,10 @@ describe('Engine sessions', () => {
       const alive = startGet(engine, 'jobs', { max: 5, session: OTHER_WORKER });
       const ids = putNow(engine, 'jobs', ['a', 'b']);
       assert.equal(dead.deliveries.length, 1, 'the dead getter was tried once');
-      assert.deepEqual(alive.tasks!.map((t) => [t.id, t.attempt]), ids.map((id) => [id, 1]));
+      assert.deepEqual(
+        alive.tasks!.map((t) => [t.id, t.attempt]),
+        ids.map((id) => [id, 1]),
+      );
       assert.equal(engine.leasedBy(OTHER_WORKER), 2);
       assert.equal(engine.leasedBy('gone'), 0);
       assert.deepEqual(counts(engine, 'jobs'), { ready: 0, delayed: 0, leased: 2 });

@@ -9,7 +9,11 @@ describe('Engine basics', () => {
   describe('task ids', () => {
     it('are the idPrefix and a base-36 counter, so tests can predict them', () => {
       const { engine } = makeHarness({ idPrefix: 'run7' });
-      const ids = putNow(engine, 'jobs', Array.from({ length: 37 }, (_, i) => i));
+      const ids = putNow(
+        engine,
+        'jobs',
+        Array.from({ length: 37 }, (_, i) => i),
+      );
       assert.deepEqual(ids.slice(0, 3), ['run7-0', 'run7-1', 'run7-2']);
       assert.equal(ids[36], 'run7-10');
     });
@@ -147,12 +151,18 @@ describe('Engine basics', () => {
       const statsBefore = engine.queueStats('jobs');
       const eventsBefore = events.length;
       const peeked = engine.peek('jobs', 10);
-      assert.deepEqual(peeked.map((t) => t.id), ids);
+      assert.deepEqual(
+        peeked.map((t) => t.id),
+        ids,
+      );
       assert.ok(peeked.every((t) => t.attempt === 1 && t.leaseUntil === undefined));
       assert.deepEqual(engine.queueStats('jobs'), statsBefore);
       assert.equal(events.length, eventsBefore);
       assert.equal(engine.leasedBy(WORKER), 0);
-      assert.deepEqual(getNow(engine, 'jobs', { max: 10 }).map((t) => t.id), ids);
+      assert.deepEqual(
+        getNow(engine, 'jobs', { max: 10 }).map((t) => t.id),
+        ids,
+      );
     });
 
     it('does not show leased tasks', () => {

@@ -56,14 +56,20 @@ describe('MinHeap', () => {
     const heap = new MinHeap<Timer>(byTimeThenSeq);
     const timers = [5, 1, 5, 1, 5, 3].map((at, seq) => ({ at, seq }));
     for (const timer of timers) heap.push(timer);
-    assert.deepEqual(drain(heap).map((t) => t.seq), [1, 3, 5, 0, 2, 4]);
+    assert.deepEqual(
+      drain(heap).map((t) => t.seq),
+      [1, 3, 5, 0, 2, 4],
+    );
   });
 
   it('removeWhere returns what it removed and keeps the rest in order', () => {
     const heap = new MinHeap<number>((a, b) => a < b);
     for (let n = 20; n > 0; n--) heap.push(n);
     const removed = heap.removeWhere((n) => n % 3 === 0);
-    assert.deepEqual([...removed].sort((a, b) => a - b), [3, 6, 9, 12, 15, 18]);
+    assert.deepEqual(
+      [...removed].sort((a, b) => a - b),
+      [3, 6, 9, 12, 15, 18],
+    );
     assert.equal(heap.size, 14);
     assert.deepEqual(drain(heap), [1, 2, 4, 5, 7, 8, 10, 11, 13, 14, 16, 17, 19, 20]);
   });
@@ -71,7 +77,10 @@ describe('MinHeap', () => {
   it('removeWhere that matches nothing changes nothing', () => {
     const heap = new MinHeap<number>((a, b) => a < b);
     for (const n of [3, 1, 2]) heap.push(n);
-    assert.deepEqual(heap.removeWhere(() => false), []);
+    assert.deepEqual(
+      heap.removeWhere(() => false),
+      [],
+    );
     assert.deepEqual(drain(heap), [1, 2, 3]);
   });
 
@@ -81,7 +90,11 @@ describe('MinHeap', () => {
     const all: Timer[] = Array.from({ length: 500 }, (_, seq) => ({ at: Math.floor(random() * 50), seq }));
     for (const timer of all) heap.push(timer);
     heap.retain((t) => t.seq % 3 !== 0);
-    const late: Timer[] = [{ at: 0, seq: 1000 }, { at: 25, seq: 1001 }, { at: 99, seq: 1002 }];
+    const late: Timer[] = [
+      { at: 0, seq: 1000 },
+      { at: 25, seq: 1001 },
+      { at: 99, seq: 1002 },
+    ];
     for (const timer of late) heap.push(timer);
     const expected = [...all.filter((t) => t.seq % 3 !== 0), ...late].sort((a, b) => a.at - b.at || a.seq - b.seq);
     assert.deepEqual(drain(heap), expected);

@@ -35,7 +35,13 @@ describe('hardening: fair admission', function () {
   const attacks: [string, SwarmSpec[]][] = [
     ['a slowloris of 600 sockets', [{ kind: 'slowloris', sockets: 600 }]],
     ['a flood of 3,000 connections', [{ kind: 'flood', sockets: 3000 }]],
-    ['both at once', [{ kind: 'slowloris', sockets: 600 }, { kind: 'flood', sockets: 3000 }]],
+    [
+      'both at once',
+      [
+        { kind: 'slowloris', sockets: 600 },
+        { kind: 'flood', sockets: 3000 },
+      ],
+    ],
   ];
   for (const [name, specs] of attacks) {
     it(`a client with the key connects and authenticates within 1 s, five times over, during ${name} from its own address; sessions are never evicted`, async () => {

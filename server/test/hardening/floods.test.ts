@@ -58,8 +58,7 @@ describe('hardening: floods and brute force', function () {
     const max = 10;
     const { server, port } = await fx.server({ limits: { maxHandshakesPerAddress: max, handshakeTimeout: 30, helloTimeout: 30 } });
     const witness = await bystander(fx, port);
-    const hello = (conn: HostileConnection, name: string) =>
-      conn.request('session/hello', { protocolVersions: ['2026-11'], nonce: Buffer.alloc(32, 1).toString('base64'), client: { name } });
+    const hello = (conn: HostileConnection, name: string) => conn.request('session/hello', { protocolVersions: ['2026-11'], nonce: Buffer.alloc(32, 1).toString('base64'), client: { name } });
     // The attacker's address: five connections that said hello, then five silent ones.
     const greeted: HostileConnection[] = [];
     const serverNonces: string[] = [];

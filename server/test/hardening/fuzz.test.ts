@@ -81,7 +81,11 @@ const GOOD_PARAMS: Record<ClientMethod, (r: Random, queue: string) => Json> = {
   'queue/list': () => ({}),
   'queue/stats': (_r, queue) => ({ queue }),
   'queue/purge': (_r, queue) => ({ queue }),
-  'queue/put': (r, queue) => ({ queue, tasks: Array.from({ length: r.int(1, 4) }, () => ({ payload: randomJson(r), priority: r.int(-3, 3), ...(r.chance(0.2) ? { delay: 0.05 } : {}) })), timeout: r.pick([0, 0.05]) }),
+  'queue/put': (r, queue) => ({
+    queue,
+    tasks: Array.from({ length: r.int(1, 4) }, () => ({ payload: randomJson(r), priority: r.int(-3, 3), ...(r.chance(0.2) ? { delay: 0.05 } : {}) })),
+    timeout: r.pick([0, 0.05]),
+  }),
   'queue/get': (r, queue) => ({ queue, max: r.int(1, 5), timeout: r.pick([0, 0.05, 0.2]), ...(r.chance(0.3) ? { ttr: 0.1 } : {}), autoAck: r.chance(0.3) }),
   'queue/join': (r, queue) => ({ queue, timeout: r.pick([0, 0.05]) }),
   'queue/peek': (r, queue) => ({ queue, max: r.int(1, 10) }),
@@ -208,10 +212,13 @@ function frameFor(r: Random, conn: HostileConnection, body: Buffer): Buffer {
   const roll = r.int(0, 99);
   let header: string;
   if (roll < 80) header = `Content-Length: ${body.length}\r\n\r\n`;
-  else if (roll < 85) header = `Content-Length: ${body.length + r.int(1, 50)}\r\n\r\n`; // says more than is sent
-  else if (roll < 90) header = `Content-Length: ${Math.max(0, body.length - r.int(1, 50))}\r\n\r\n`; // says less
+  else if (roll < 85)
+    header = `Content-Length: ${body.length + r.int(1, 50)}\r\n\r\n`; // says more than is sent
+  else if (roll < 90)
+    header = `Content-Length: ${Math.max(0, body.length - r.int(1, 50))}\r\n\r\n`; // says less
   else if (roll < 93) header = `Content-Length: ${r.pick(['-1', 'abc', '1e3', '99999999999999999', ''])}\r\n\r\n`;
-  else if (roll < 96) header = `Content-Type: application/json\r\n\r\n`; // no length
+  else if (roll < 96)
+    header = `Content-Type: application/json\r\n\r\n`; // no length
   else header = `content-length: ${body.length}\r\nContent-Length: ${body.length + 1}\r\n\r\n`; // conflicting
   return Buffer.concat([Buffer.from(header, 'latin1'), body]);
 }
@@ -241,7 +248,7 @@ async function attacker(index: number, port: number, tally: Tally): Promise<void
       // Frames go out in chunks of random sizes, so frames and UTF-8 sequences straddle writes.
       const bytes = Buffer.concat(Array.from({ length: FRAMES_PER_CONNECTION }, (_, i) => frameFor(r, conn, fuzzBody(r, 1000 + i))));
       tally.frames += FRAMES_PER_CONNECTION;
-      for (let offset = 0; offset < bytes.length && !conn.closed; ) {
+      for (let offset = 0; offset < bytes.length && !conn.closed;) {
         const size = r.int(1, 4096);
         conn.write(bytes.subarray(offset, offset + size));
         offset += size;

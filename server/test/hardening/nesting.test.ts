@@ -58,7 +58,11 @@ describe('hardening: deep nesting', function () {
     assert.ok(elapsed < 2000, `refusing took ${elapsed} ms`);
 
     const { queues } = await call(raw, 'queue/list');
-    assert.equal(queues.find((q: Json) => q.queue === queue), undefined, 'the refused put created nothing');
+    assert.equal(
+      queues.find((q: Json) => q.queue === queue),
+      undefined,
+      'the refused put created nothing',
+    );
     await witness.check();
   });
 

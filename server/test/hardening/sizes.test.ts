@@ -33,7 +33,10 @@ describe('hardening: sizes', function () {
       reason: 'payload_too_large',
     });
     const { tasks } = await call(raw, 'queue/get', { queue, max: 2, timeout: 0 });
-    assert.deepEqual(tasks.map((t: Json) => t.payload), [atLimit, object]);
+    assert.deepEqual(
+      tasks.map((t: Json) => t.payload),
+      [atLimit, object],
+    );
     expectError(await raw.request('task/ack', { acks: [{ id: ids[0], result: overLimit }] }), 1004, `payload too large: the result of ack 0 is 1001 bytes, the limit is ${limit}`);
     assert.deepEqual(await call(raw, 'task/ack', { acks: [{ id: ids[0], result: atLimit }, { id: ids[1] }] }), { acked: 2 });
     const { tasks: replies } = await call(raw, 'queue/get', { queue: `${queue}.out`, timeout: 0 });
@@ -78,7 +81,12 @@ describe('hardening: sizes', function () {
     const witness = await bystander(fx, port);
     // A hello padded with whitespace to exactly 1024 bytes is read.
     const hello = (bytes: number, id: number) => {
-      const text = JSON.stringify({ jsonrpc: '2.0', id, method: 'session/hello', params: { protocolVersions: ['2026-11'], nonce: Buffer.alloc(32, 3).toString('base64'), client: { name: 'big-hello' } } });
+      const text = JSON.stringify({
+        jsonrpc: '2.0',
+        id,
+        method: 'session/hello',
+        params: { protocolVersions: ['2026-11'], nonce: Buffer.alloc(32, 3).toString('base64'), client: { name: 'big-hello' } },
+      });
       return text.slice(0, -1) + ' '.repeat(bytes - text.length) + '}';
     };
     const fits = fx.track(await HostileConnection.open(port));

@@ -109,7 +109,10 @@ describe('hardening: TLS', function () {
     for (const conn of talkers) await conn.waitForClose(3000);
     const talkersGone = Date.now() - started;
     assert.ok(talkersGone < 2000, `plain clients dropped after ${talkersGone} ms`);
-    assert.ok(talkers.every((conn) => conn.messages.length === 0), 'no JSON-RPC goes out before TLS');
+    assert.ok(
+      talkers.every((conn) => conn.messages.length === 0),
+      'no JSON-RPC goes out before TLS',
+    );
 
     // Silent ones: no ClientHello at all, or a TLS handshake and then nothing.
     const silent = fx.track(await HostileConnection.open(port));

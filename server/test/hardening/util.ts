@@ -181,7 +181,10 @@ export interface LogEntry {
 /** A logger that keeps every line (debug included) for assertions. */
 export function recordingLogger(): Logger & { entries: LogEntry[]; matching(pattern: RegExp): LogEntry[] } {
   const entries: LogEntry[] = [];
-  const at = (level: LogEntry['level']) => (message: string, fields: Record<string, unknown> = {}) => void entries.push({ level, message, fields });
+  const at =
+    (level: LogEntry['level']) =>
+    (message: string, fields: Record<string, unknown> = {}) =>
+      void entries.push({ level, message, fields });
   return {
     entries,
     info: at('info'),

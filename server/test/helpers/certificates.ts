@@ -12,9 +12,7 @@ const folders: string[] = [];
 export function requireOpenssl(): void {
   const missing = opensslMissing();
   if (missing !== undefined) {
-    throw new Error(
-      `the TLS tests need openssl to make their certificates, and ${missing}; install it (Debian: apt-get install openssl; npm test does so as root through scripts/setupTestTools.sh)`,
-    );
+    throw new Error(`the TLS tests need openssl to make their certificates, and ${missing}; install it (Debian: apt-get install openssl; npm test does so as root through scripts/setupTestTools.sh)`);
   }
 }
 

@@ -36,10 +36,7 @@ describe('protocol/auth', () => {
 
     it('hash a UTF-8 key as its bytes', () => {
       // Python: hmac.new("clé".encode(), b"taskwire-client\nS\nC\n2026-11", hashlib.sha256).hexdigest()
-      assert.equal(
-        clientProof(Buffer.from('clé', 'utf8'), 'S', 'C', VERSION),
-        '62c602cbb07b65d9fd0d49e9ad38a3c71194b51c94c647b487ae2be5ba91008d',
-      );
+      assert.equal(clientProof(Buffer.from('clé', 'utf8'), 'S', 'C', VERSION), '62c602cbb07b65d9fd0d49e9ad38a3c71194b51c94c647b487ae2be5ba91008d');
     });
 
     it('depend on the order of the nonces, the version and the key', () => {

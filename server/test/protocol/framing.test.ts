@@ -1,12 +1,5 @@
 import { strict as assert } from 'node:assert';
-import {
-  detectFraming,
-  encodeFrame,
-  FrameDecoder,
-  MAX_HEADER_BYTES,
-  type FrameError,
-  type Framing,
-} from '../../src/protocol/framing';
+import { detectFraming, encodeFrame, FrameDecoder, MAX_HEADER_BYTES, type FrameError, type Framing } from '../../src/protocol/framing';
 
 type Event = { frame: string; bytes: number } | { error: FrameError['kind']; fatal: boolean };
 
@@ -262,9 +255,7 @@ describe('protocol/framing', () => {
   describe('Content-Length', () => {
     it('reads a frame with other headers in any case', () => {
       const { decoder, events } = recorder();
-      decoder.push(
-        contentLengthFrame(HELLO, 'Content-Length', 'Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n'),
-      );
+      decoder.push(contentLengthFrame(HELLO, 'Content-Length', 'Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n'));
       decoder.push(Buffer.from('content-length:2\r\nX-Other: 1\r\n\r\n{}'));
       decoder.push(Buffer.from('CONTENT-LENGTH:   7  \r\n\r\n{"a":1}'));
       assert.deepEqual(events, [

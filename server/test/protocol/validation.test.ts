@@ -1,12 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { ErrorCodes, METHODS, PROTOCOL_VERSIONS } from '../../src/protocol/generated';
 import { ProtocolError } from '../../src/protocol/errors';
-import {
-  loadProtocolSpec,
-  validateDefinition,
-  validateParams,
-  validateResult,
-} from '../../src/protocol/validation';
+import { loadProtocolSpec, validateDefinition, validateParams, validateResult } from '../../src/protocol/validation';
 
 const NONCE = 'q1b2ZXJ5LXJhbmRvbS1ieXRlcy1mb3ItYS10ZXN0LW5vbmNlIQ==';
 const AT = '2026-11-05T10:20:30.123Z';
@@ -49,11 +44,7 @@ const GOOD_EXAMPLES: Record<keyof typeof METHODS, { params: unknown[]; result?: 
   },
   'session/ping': { params: [{}, undefined, null], result: { time: AT } },
   'queue/declare': {
-    params: [
-      { queue: 'jobs' },
-      { queue: 'jobs', maxsize: 100, ttr: 30.5, maxAttempts: 5, deadLetter: 'jobs.failed' },
-      { queue: 'a:b/c-d_e.f', deadLetter: null, maxsize: 0, maxAttempts: 0 },
-    ],
+    params: [{ queue: 'jobs' }, { queue: 'jobs', maxsize: 100, ttr: 30.5, maxAttempts: 5, deadLetter: 'jobs.failed' }, { queue: 'a:b/c-d_e.f', deadLetter: null, maxsize: 0, maxAttempts: 0 }],
     result: { queue: 'jobs', created: true },
   },
   'queue/list': { params: [{}], result: { queues: [QUEUE_STATS] } },
@@ -228,18 +219,12 @@ describe('protocol/validation', () => {
     it('names length and size limits', () => {
       assert.equal(invalid('queue/put', { queue: 'jobs', tasks: [] }).message, 'invalid params: "tasks" must not be empty');
       assert.equal(invalid('task/touch', { ids: [''] }).message, 'invalid params: "ids/0" must not be empty');
-      assert.equal(
-        invalid('session/hello', { protocolVersions: ['2026-11'], nonce: 'short', client: { name: 'w' } }).message,
-        'invalid params: "nonce" must be at least 40 characters long',
-      );
+      assert.equal(invalid('session/hello', { protocolVersions: ['2026-11'], nonce: 'short', client: { name: 'w' } }).message, 'invalid params: "nonce" must be at least 40 characters long');
       const versions = Array.from({ length: 33 }, (_, i) => `v${i}`);
-      assert.equal(
-        invalid('session/hello', { protocolVersions: versions, nonce: NONCE, client: { name: 'w' } }).message,
-        'invalid params: "protocolVersions" must have at most 32 items',
-      );
+      assert.equal(invalid('session/hello', { protocolVersions: versions, nonce: NONCE, client: { name: 'w' } }).message, 'invalid params: "protocolVersions" must have at most 32 items');
     });
 
-    it('explains a bad queue name with the spec\'s words', () => {
+    it("explains a bad queue name with the spec's words", () => {
       assert.deepEqual(invalid('queue/get', { queue: 'no spaces' }), {
         message: 'invalid params: "queue" must be a queue name: 1 to 195 characters of letters, digits and . _ - : /',
         field: '/queue',

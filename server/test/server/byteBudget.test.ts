@@ -49,7 +49,10 @@ describe('server: byte bounds', function () {
       assert.match((await call(other, 'session/ping')).time, /^\d{4}-/);
       assert.equal((await call(other, 'queue/stats', { queue: full })).waitingPutters, 1);
       const { tasks } = await call(other, 'queue/get', { queue: small, timeout: 0 });
-      assert.deepEqual(tasks.map((t: { id: string }) => t.id), ids);
+      assert.deepEqual(
+        tasks.map((t: { id: string }) => t.id),
+        ids,
+      );
       await call(other, 'task/ack', { acks: [{ id: ids[0] }] });
       expectError(await timedOut, 1002, /^queue full: the manager has no room for 1 task of 20480 bytes/, { limit: 'maxQueuedBytes', max: budget });
       assert.ok(Date.now() - started >= 400, 'the put waited for its timeout');
@@ -139,7 +142,7 @@ describe('server: byte bounds', function () {
     });
   });
 
-  describe('a queue\'s maxBytes', () => {
+  describe("a queue's maxBytes", () => {
     it('is declared and reported, bounds that queue only, and refuses puts beyond it with 1002 naming maxBytes', async () => {
       const { port } = await fx.server();
       const producer = await fx.connect(port, 'producer');
@@ -155,12 +158,10 @@ describe('server: byte bounds', function () {
         `queue full: "${queue}" has no room for 2 tasks of 500 bytes (maxBytes 1000, 600 held)`,
         { reason: 'queue_full', queue, maxsize: 0, limit: 'maxBytes', max: 1000 },
       );
-      expectError(
-        await producer.request('queue/put', { queue, tasks: [{ payload: sized(1001) }] }),
-        1002,
-        `queue full: "${queue}" can never take 1 task of 1001 bytes (maxBytes 1000)`,
-        { limit: 'maxBytes', max: 1000 },
-      );
+      expectError(await producer.request('queue/put', { queue, tasks: [{ payload: sized(1001) }] }), 1002, `queue full: "${queue}" can never take 1 task of 1001 bytes (maxBytes 1000)`, {
+        limit: 'maxBytes',
+        max: 1000,
+      });
       // Another queue, and another client, are not bounded by it.
       await call(other, 'queue/put', { queue: queueName('free'), tasks: [{ payload: sized(5000) }], timeout: 0 });
       // A blocking put goes in once the queue has room again.

@@ -56,10 +56,13 @@ describe('server: events', () => {
       ],
     );
     const expired = [await nextEvent(monitor, (e) => e.kind === 'expired'), await nextEvent(monitor, (e) => e.kind === 'expired')];
-    assert.deepEqual(expired.map((e) => [e.queue, e.taskId, e.error, e.client?.name]).sort(), [
-      [queue, ids[1], 'lease expired', 'e-worker'],
-      [queue, ids[2], 'lease expired', 'e-worker'],
-    ].sort());
+    assert.deepEqual(
+      expired.map((e) => [e.queue, e.taskId, e.error, e.client?.name]).sort(),
+      [
+        [queue, ids[1], 'lease expired', 'e-worker'],
+        [queue, ids[2], 'lease expired', 'e-worker'],
+      ].sort(),
+    );
     // ids[1] expired on its last attempt (maxAttempts 2): dead-lettered, with its payload and last error.
     const dead = await nextEvent(monitor, (e) => e.kind === 'dead');
     assert.deepEqual([dead.queue, dead.taskId, dead.attempt, dead.payload, dead.error], [queue, ids[1], 2, { n: 2 }, 'boom']);

@@ -1,18 +1,7 @@
 // NDJSON framing and the JSON-RPC envelope over real TCP: what the server does with bytes that
 // are not a well-formed request, and with well-formed requests cut up or run together.
 import { strict as assert } from 'node:assert';
-import {
-  call,
-  expectError,
-  expectResult,
-  expectServes,
-  handshake,
-  queueName,
-  sleep,
-  useFixture,
-  type RawConnection,
-  type WireMessage,
-} from './fixture';
+import { call, expectError, expectResult, expectServes, handshake, queueName, sleep, useFixture, type RawConnection, type WireMessage } from './fixture';
 
 const BATCH_MESSAGE = 'invalid request: batches are not supported; use the list parameters of queue/put, queue/get and task/ack';
 
@@ -50,7 +39,12 @@ describe('server: NDJSON framing and envelope', () => {
     const { port } = await fx.server();
     const bystander = await fx.connect(port, 'bystander');
     const raw = await fx.connect(port, 'fr-batch');
-    raw.write(JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'session/ping', params: {} }, { jsonrpc: '2.0', id: 2, method: 'session/ping', params: {} }]) + '\n');
+    raw.write(
+      JSON.stringify([
+        { jsonrpc: '2.0', id: 1, method: 'session/ping', params: {} },
+        { jsonrpc: '2.0', id: 2, method: 'session/ping', params: {} },
+      ]) + '\n',
+    );
     expectError(await nullIdMessage(raw), -32600, BATCH_MESSAGE);
     raw.write('[]\n');
     expectError(await nullIdMessage(raw), -32600, BATCH_MESSAGE);
@@ -116,7 +110,10 @@ describe('server: NDJSON framing and envelope', () => {
     // One chunk in, one write out (TCP may still split a write; 50 answers are far from a segment).
     assert.equal(chunks, 1, `the 50 answers arrived in ${chunks} chunks`);
     const { tasks } = await call(raw, 'queue/peek', { queue, max: 50 });
-    assert.deepEqual(tasks.map((t: { payload: number }) => t.payload), Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      tasks.map((t: { payload: number }) => t.payload),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
   });
 
   it('ignores a response sent by the client and an unknown notification (no answer)', async () => {
@@ -140,7 +137,10 @@ describe('server: NDJSON framing and envelope', () => {
     await raw.waitForClose();
     assert.deepEqual(raw.messages, [], 'the oversized request was not executed');
     const stats = await call(bystander, 'queue/list');
-    assert.equal(stats.queues.find((q: { queue: string }) => q.queue === 'fr-huge'), undefined);
+    assert.equal(
+      stats.queues.find((q: { queue: string }) => q.queue === 'fr-huge'),
+      undefined,
+    );
     await expectServes(bystander);
   });
 
@@ -211,7 +211,10 @@ describe('server: NDJSON framing and envelope', () => {
     );
     // Every put was answered before the get, in the order sent.
     const putAnswers = raw.messages.splice(0).map((m) => m.id);
-    assert.deepEqual(putAnswers, Array.from({ length: 50 }, (_, i) => 1000 + i));
+    assert.deepEqual(
+      putAnswers,
+      Array.from({ length: 50 }, (_, i) => 1000 + i),
+    );
   });
 
   it('reassembles one request split across many writes', async () => {

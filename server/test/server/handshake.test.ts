@@ -3,17 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { clientProof, newNonce, serverProof } from '../../src/protocol/auth';
 import { defaultMaxQueuedBytes } from '../../src/server/memoryBudget';
-import {
-  call,
-  expectError,
-  expectResult,
-  expectServes,
-  handshake,
-  PROTOCOL_VERSION,
-  sendHello,
-  TEST_KEY,
-  useFixture,
-} from './fixture';
+import { call, expectError, expectResult, expectServes, handshake, PROTOCOL_VERSION, sendHello, TEST_KEY, useFixture } from './fixture';
 
 describe('server: handshake', () => {
   const fx = useFixture();
@@ -115,7 +105,11 @@ describe('server: handshake', () => {
     expectError(response, -32002, 'not authenticated: the first request must be session/hello');
     await raw.waitForClose();
     const { queues } = await call(bystander, 'queue/list');
-    assert.equal(queues.find((q: { queue: string }) => q.queue === 'hs-sneaky'), undefined, 'nothing was enqueued');
+    assert.equal(
+      queues.find((q: { queue: string }) => q.queue === 'hs-sneaky'),
+      undefined,
+      'nothing was enqueued',
+    );
     await expectServes(bystander);
   });
 
@@ -156,7 +150,12 @@ describe('server: handshake', () => {
     ['client.name not a string', { protocolVersions: [PROTOCOL_VERSION], nonce: newNonce(), client: { name: 7 } }, 'invalid params: "client/name" must be a string', '/client/name'],
     ['empty protocolVersions', { protocolVersions: [], nonce: newNonce(), client: { name: 'x' } }, 'invalid params: "protocolVersions" must not be empty', '/protocolVersions'],
     ['a short nonce', { protocolVersions: [PROTOCOL_VERSION], nonce: 'abc', client: { name: 'x' } }, 'invalid params: "nonce" must be at least 40 characters long', '/nonce'],
-    ['an unknown role', { protocolVersions: [PROTOCOL_VERSION], nonce: newNonce(), client: { name: 'x', role: 'boss' } }, 'invalid params: "client/role" must be one of "worker", "producer", "monitor"', '/client/role'],
+    [
+      'an unknown role',
+      { protocolVersions: [PROTOCOL_VERSION], nonce: newNonce(), client: { name: 'x', role: 'boss' } },
+      'invalid params: "client/role" must be one of "worker", "producer", "monitor"',
+      '/client/role',
+    ],
     ['an unknown field', { protocolVersions: [PROTOCOL_VERSION], nonce: newNonce(), client: { name: 'x' }, extra: 1 }, 'invalid params: unknown field "extra"', '/extra'],
   ] as const) {
     it(`answers a malformed hello (${what}) with -32602 naming the field; the connection can still say hello`, async () => {

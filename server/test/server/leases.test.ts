@@ -98,7 +98,12 @@ describe('server: leases', () => {
     const b = await call(worker, 'queue/put', { queue: dropped, tasks: [{ payload: 'b', maxAttempts: 1 }] });
     await call(worker, 'queue/get', { queue: named, timeout: 0 });
     await call(worker, 'queue/get', { queue: dropped, timeout: 0 });
-    await call(worker, 'task/nack', { nacks: [{ id: a.ids[0], delay: 0 }, { id: b.ids[0], delay: 0 }] });
+    await call(worker, 'task/nack', {
+      nacks: [
+        { id: a.ids[0], delay: 0 },
+        { id: b.ids[0], delay: 0 },
+      ],
+    });
     const grave = await call(worker, 'queue/get', { queue: 'l-graveyard', timeout: 0 });
     assert.deepEqual([grave.tasks[0].id, grave.tasks[0].deadLetteredFrom], [a.ids[0], named]);
     const stats = await call(worker, 'queue/stats', { queue: dropped });
@@ -225,11 +230,7 @@ describe('server: priorities, delays and replyTo', () => {
     const results = queueName('p-results');
     const { ids } = await call(producer, 'queue/put', {
       queue,
-      tasks: [
-        { payload: 'image_url_0', replyTo: results },
-        { payload: 'image_url_1', replyTo: results },
-        { payload: 'image_url_2' },
-      ],
+      tasks: [{ payload: 'image_url_0', replyTo: results }, { payload: 'image_url_1', replyTo: results }, { payload: 'image_url_2' }],
     });
     const resultId = producer.send('queue/get', { queue: results, autoAck: true, timeout: 5 });
     const { tasks } = await call(worker, 'queue/get', { queue, max: 3, timeout: 0 });

@@ -23,7 +23,10 @@ describe('server: limits', () => {
         const raw = await fx.connect(port, 'lim-batch');
         expectError(await raw.request(method, params), 1005, text, { limit: 'maxBatch', max: 3, reason: 'limit_exceeded' });
         const { queues } = await call(raw, 'queue/list');
-        assert.ok(queues.every((q: Json) => q.ready === 0), 'nothing was enqueued');
+        assert.ok(
+          queues.every((q: Json) => q.ready === 0),
+          'nothing was enqueued',
+        );
         await expectServes(raw);
         await expectServes(bystander);
       });
@@ -52,7 +55,11 @@ describe('server: limits', () => {
         reason: 'payload_too_large',
       });
       const { queues } = await call(raw, 'queue/list');
-      assert.equal(queues.find((q: Json) => q.queue === queue), undefined, 'nothing was enqueued');
+      assert.equal(
+        queues.find((q: Json) => q.queue === queue),
+        undefined,
+        'nothing was enqueued',
+      );
       // A payload of exactly the limit (as compact JSON) is accepted.
       await call(raw, 'queue/put', { queue, tasks: [{ payload: 'y'.repeat(98) }] });
       await expectServes(raw);

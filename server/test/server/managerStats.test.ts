@@ -160,16 +160,22 @@ describe('server: ThrottledLog', () => {
     const throttled = new ThrottledLog(log, 50);
     for (let i = 0; i < 100; i++) throttled.warn('auth', 'authentication failed', { address: `10.0.0.${i}` });
     throttled.warn('other', 'connection refused');
-    assert.deepEqual(lines.map(([m]) => m), ['authentication failed', 'connection refused']);
+    assert.deepEqual(
+      lines.map(([m]) => m),
+      ['authentication failed', 'connection refused'],
+    );
     await sleep(120);
     assert.deepEqual(lines[2], ['authentication failed (repeated)', { address: '10.0.0.99', repeated: 99, withinSeconds: 0.05 }]);
     assert.equal(lines.length, 3, 'nothing to sum up for a kind seen once');
     throttled.warn('auth', 'authentication failed', { address: 'again' });
     throttled.warn('auth', 'authentication failed', { address: 'again' });
     throttled.flushAll();
-    assert.deepEqual(lines.slice(3).map(([m, f]) => [m, f?.repeated]), [
-      ['authentication failed', undefined],
-      ['authentication failed (repeated)', 1],
-    ]);
+    assert.deepEqual(
+      lines.slice(3).map(([m, f]) => [m, f?.repeated]),
+      [
+        ['authentication failed', undefined],
+        ['authentication failed (repeated)', 1],
+      ],
+    );
   });
 });

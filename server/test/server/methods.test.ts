@@ -25,10 +25,7 @@ describe('server: methods', () => {
       const queue = queueName('m-declare');
       assert.deepEqual(await call(raw, 'queue/declare', { queue, maxsize: 10, ttr: 30, maxAttempts: 3, deadLetter: 'm-graveyard' }), { queue, created: true });
       let stats = await call(raw, 'queue/stats', { queue });
-      assert.deepEqual(
-        { maxsize: stats.maxsize, ttr: stats.ttr, maxAttempts: stats.maxAttempts, deadLetter: stats.deadLetter },
-        { maxsize: 10, ttr: 30, maxAttempts: 3, deadLetter: 'm-graveyard' },
-      );
+      assert.deepEqual({ maxsize: stats.maxsize, ttr: stats.ttr, maxAttempts: stats.maxAttempts, deadLetter: stats.deadLetter }, { maxsize: 10, ttr: 30, maxAttempts: 3, deadLetter: 'm-graveyard' });
       assert.deepEqual(await call(raw, 'queue/declare', { queue, maxsize: 20 }), { queue, created: false });
       stats = await call(raw, 'queue/stats', { queue });
       assert.equal(stats.maxsize, 20);
@@ -55,7 +52,10 @@ describe('server: methods', () => {
         peeked.tasks.map((t: Json) => t.id),
         ids,
       );
-      assert.ok(peeked.tasks.every((t: Json) => t.leaseUntil === undefined && t.attempt === 1), 'peek leases nothing');
+      assert.ok(
+        peeked.tasks.every((t: Json) => t.leaseUntil === undefined && t.attempt === 1),
+        'peek leases nothing',
+      );
       assert.equal((await call(raw, 'queue/peek', { queue })).tasks.length, 1, 'peek max defaults to 1');
       assert.equal((await call(raw, 'queue/stats', { queue })).ready, 4);
 
@@ -68,7 +68,10 @@ describe('server: methods', () => {
         ],
       );
       assert.deepEqual(got.tasks[0].payload, { n: 1 });
-      assert.ok(got.tasks.every((t: Json) => typeof t.leaseUntil === 'string'), 'leased tasks carry leaseUntil');
+      assert.ok(
+        got.tasks.every((t: Json) => typeof t.leaseUntil === 'string'),
+        'leased tasks carry leaseUntil',
+      );
       let stats = await call(raw, 'queue/stats', { queue });
       assert.deepEqual([stats.ready, stats.leased], [2, 2]);
 
@@ -147,7 +150,12 @@ describe('server: methods', () => {
       ['queue/purge', { queue: 5 }, 'invalid params: "queue" must be a string', '/queue'],
       ['manager/clients', { x: 1 }, 'invalid params: unknown field "x"', '/x'],
       ['manager/stats', { verbose: true }, 'invalid params: unknown field "verbose"', '/verbose'],
-      ['events/subscribe', { kinds: ['bogus'] }, 'invalid params: "kinds/0" must be one of "put", "get", "ack", "nack", "expired", "dead", "purge", "client-connected", "client-disconnected"', '/kinds/0'],
+      [
+        'events/subscribe',
+        { kinds: ['bogus'] },
+        'invalid params: "kinds/0" must be one of "put", "get", "ack", "nack", "expired", "dead", "purge", "client-connected", "client-disconnected"',
+        '/kinds/0',
+      ],
       ['events/subscribe', { queues: 'q' }, 'invalid params: "queues" must be an array', '/queues'],
       ['events/unsubscribe', {}, 'invalid params: missing required field "subscription"', '/subscription'],
       ['manager/shutdown', { now: true }, 'invalid params: unknown field "now"', '/now'],

@@ -78,13 +78,13 @@ describe('server: worker registry', () => {
     const a = await fx.connect(port, 'r-same-name');
     const b = await fx.connect(port, 'r-same-name');
     const { clients } = await call(monitor, 'manager/clients');
-    assert.deepEqual(
-      clients.map((c: Json) => c.name).sort(),
-      ['r-monitor', 'r-same-name', 'r-same-name'],
-    );
+    assert.deepEqual(clients.map((c: Json) => c.name).sort(), ['r-monitor', 'r-same-name', 'r-same-name']);
     const same = clients.filter((c: Json) => c.name === 'r-same-name');
     assert.notEqual(same[0].sessionId, same[1].sessionId);
     assert.deepEqual(same.map((c: Json) => c.address).sort(), [`127.0.0.1:${a.socket.localPort}`, `127.0.0.1:${b.socket.localPort}`].sort());
-    assert.ok(same.every((c: Json) => c.role === 'worker'), 'role defaults to worker');
+    assert.ok(
+      same.every((c: Json) => c.role === 'worker'),
+      'role defaults to worker',
+    );
   });
 });

@@ -42,9 +42,9 @@ describe('server: shutdown', () => {
     assert.equal(server.connectionCount, 0);
 
     // The lease went back: the task is ready again for whoever serves this engine next.
-    const stats = server.engine.queueStats(queue);
+    const stats = server.queues.queueStats(queue);
     assert.deepEqual([stats.leased, stats.ready], [0, 1]);
-    const [task] = server.engine.peek(queue, 1);
+    const [task] = server.queues.peek(queue, 1);
     assert.deepEqual([task?.id, task?.attempt], [ids[0], 2]);
 
     const error = await connectError(port);
@@ -71,7 +71,7 @@ describe('server: shutdown', () => {
     expectError(await admin.waitFor((m) => m.id === 'late-ping'), -32005, 'shutting down: the manager accepts no new work');
     await admin.waitForClose();
     await server.shutdown();
-    assert.equal(server.engine.queueStats(queue).ready, 1, 'the late put was not applied');
+    assert.equal(server.queues.queueStats(queue).ready, 1, 'the late put was not applied');
   });
 
   it('server.shutdown() fails a blocked put with -32005 and resolves once every connection is closed', async () => {
@@ -91,6 +91,6 @@ describe('server: shutdown', () => {
     expectError(await producer.waitFor((m) => m.id === putId), -32005, 'shutting down: the manager is stopping');
     await Promise.all([producer.waitForClose(), greeted.waitForClose()]);
     await stopped;
-    assert.equal(server.engine.queueStats(queue).ready, 1, 'the blocked put never went in');
+    assert.equal(server.queues.queueStats(queue).ready, 1, 'the blocked put never went in');
   });
 });

@@ -71,9 +71,7 @@ const exampleDir = path.join(SPEC_DIR, 'examples');
 const exampleNames = readdirSync(exampleDir)
   .filter((f) => f.endsWith('.json'))
   .sort();
-const examples = new Map<string, ExampleFile>(
-  exampleNames.map((f) => [f, JSON.parse(readFileSync(path.join(exampleDir, f), 'utf8')) as ExampleFile]),
-);
+const examples = new Map<string, ExampleFile>(exampleNames.map((f) => [f, JSON.parse(readFileSync(path.join(exampleDir, f), 'utf8')) as ExampleFile]));
 
 /** The example file name of a method: `/` becomes `-`; `$/cancelRequest` is `cancel-request`. */
 function exampleFileName(method: string): string {
@@ -121,9 +119,7 @@ function isValid(def: string, value: unknown): boolean {
 }
 
 function hmacHex(key: string, label: string, serverNonce: string, clientNonce: string, version: string): string {
-  return createHmac('sha256', Buffer.from(key, 'utf8'))
-    .update(`${label}\n${serverNonce}\n${clientNonce}\n${version}`, 'utf8')
-    .digest('hex');
+  return createHmac('sha256', Buffer.from(key, 'utf8')).update(`${label}\n${serverNonce}\n${clientNonce}\n${version}`, 'utf8').digest('hex');
 }
 
 interface Pending {
@@ -165,10 +161,7 @@ function checkTranscript(label: string, entries: Entry[], authkey?: string): Set
       } catch {
         return;
       }
-      assert.ok(
-        Array.isArray(parsed) || (!isValid('JsonRpcRequest', parsed) && !isValid('JsonRpcNotification', parsed)),
-        `${where}: a raw frame must not be a valid message; use "message"`,
-      );
+      assert.ok(Array.isArray(parsed) || (!isValid('JsonRpcRequest', parsed) && !isValid('JsonRpcNotification', parsed)), `${where}: a raw frame must not be a valid message; use "message"`);
       // An invalid request whose id is usable is answered with that id (§3.5).
       const id = (parsed as Json | null)?.id;
       if (!Array.isArray(parsed) && (typeof id === 'string' || Number.isInteger(id))) {
@@ -270,10 +263,7 @@ function checkTranscript(label: string, entries: Entry[], authkey?: string): Set
         assert.equal(error.code, -32601, `${where}: an unknown method answers -32601`);
       }
       if (row) {
-        const allowed =
-          (row.errors ?? []).includes(error.code) ||
-          GENERIC_CODES.has(error.code) ||
-          (error.code === NOT_AUTHENTICATED && handshake === 'started');
+        const allowed = (row.errors ?? []).includes(error.code) || GENERIC_CODES.has(error.code) || (error.code === NOT_AUTHENTICATED && handshake === 'started');
         assert.ok(allowed, `${where}: ${row.method} may not answer ${error.code}`);
         if (error.code === CANCELLED) assert.ok(row.blocking, `${where}: ${row.method} does not block, so it is never cancelled`);
       }
@@ -303,11 +293,7 @@ function checkTranscript(label: string, entries: Entry[], authkey?: string): Set
       if (authkey) {
         assert.ok(serverNonce && clientNonce && version, `${where}: the handshake lacks its hello`);
         assert.equal(proof, hmacHex(authkey, 'taskwire-client', serverNonce, clientNonce, version), `${where}: client proof`);
-        assert.equal(
-          result.serverProof,
-          hmacHex(authkey, 'taskwire-server', serverNonce, clientNonce, version),
-          `${where}: server proof`,
-        );
+        assert.equal(result.serverProof, hmacHex(authkey, 'taskwire-server', serverNonce, clientNonce, version), `${where}: server proof`);
       }
     }
     if (row.method === 'events/subscribe') {

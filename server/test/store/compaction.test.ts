@@ -45,7 +45,7 @@ describe('store: compaction', function () {
     assert.deepEqual(readdirSync(a.dataDir).sort(), [journalName(a.store.compactions), 'lock', 'snapshot']);
   });
 
-  it('recovers the same state before and after a compaction, the engine\'s own', async () => {
+  it("recovers the same state before and after a compaction, the engine's own", async () => {
     const a = await startStoreServer();
     running.push(a);
     const client = await a.client();
@@ -59,7 +59,7 @@ describe('store: compaction', function () {
     await jobs.getMany(1, { timeout: 1 }); // leased
 
     const before = recover(processCrash(a.store)).state;
-    assert.deepEqual(before, a.server.engine.exportState());
+    assert.deepEqual(before, a.server.queues.engine.exportState());
     await a.store.compactNow();
     const after = recover(processCrash(a.store)).state;
     assert.deepEqual(after, before);
@@ -75,7 +75,11 @@ describe('store: compaction', function () {
     await taken!.ack();
     const old = processCrash(a.store); // snapshot of generation g, journal g with records
     const expected = recover(old).state;
-    const generation = Number(readdirSync(old).find((name) => name.startsWith('journal.'))!.slice('journal.'.length));
+    const generation = Number(
+      readdirSync(old)
+        .find((name) => name.startsWith('journal.'))!
+        .slice('journal.'.length),
+    );
 
     // Cut after the new journal was created, before the rename: a half-written snapshot.tmp and
     // an empty next journal lie beside the old pair.
@@ -94,7 +98,7 @@ describe('store: compaction', function () {
     const b = await startStoreServer({ dataDir: beforeRename });
     running.push(b);
     assert.deepEqual(readdirSync(beforeRename).sort(), [journalName(generation + 2), 'lock', 'snapshot']);
-    assert.deepEqual(b.server.engine.exportState(), expected);
+    assert.deepEqual(b.server.queues.engine.exportState(), expected);
   });
 
   it('accepts a copy taken across a compaction when it is whole, and refuses one that is not', async () => {
@@ -103,7 +107,11 @@ describe('store: compaction', function () {
     const jobs = (await a.client()).queue('jobs');
     await jobs.putMany(['a', 'b'].map((payload) => ({ payload })));
     const early = processCrash(a.store); // snapshot g, journal g: a, b
-    const g = Number(readdirSync(early).find((name) => name.startsWith('journal.'))!.slice('journal.'.length));
+    const g = Number(
+      readdirSync(early)
+        .find((name) => name.startsWith('journal.'))!
+        .slice('journal.'.length),
+    );
     await jobs.put('c');
     const beforeCompaction = processCrash(a.store); // journal g: a, b, c
     await a.store.compactNow(); // seals journal g, snapshot g + 1
@@ -124,13 +132,30 @@ describe('store: compaction', function () {
     const next = readFileSync(join(late, journalName(g + 1)));
 
     // Whole: the old journal up to its seal, then the new one.
-    assert.deepEqual(recover(backup([[g, sealed], [g + 1, next]])).state, expected);
+    assert.deepEqual(
+      recover(
+        backup([
+          [g, sealed],
+          [g + 1, next],
+        ]),
+      ).state,
+      expected,
+    );
     // The old journal copied before the compaction finished it: changes would be lost silently.
-    assert.throws(() => recover(backup([[g, readFileSync(join(early, journalName(g)))], [g + 1, next]])), (error: Error) => {
-      assert.ok(error instanceof DataDirError);
-      assert.match(error.message, new RegExp(`${journalName(g)} ends before its seal but .*${journalName(g + 1)} follows it`));
-      return true;
-    });
+    assert.throws(
+      () =>
+        recover(
+          backup([
+            [g, readFileSync(join(early, journalName(g)))],
+            [g + 1, next],
+          ]),
+        ),
+      (error: Error) => {
+        assert.ok(error instanceof DataDirError);
+        assert.match(error.message, new RegExp(`${journalName(g)} ends before its seal but .*${journalName(g + 1)} follows it`));
+        return true;
+      },
+    );
     // The old journal deleted by the compaction before it was copied.
     assert.throws(() => recover(backup([[g + 1, next]])), new RegExp(`${journalName(g)} is missing`));
   });

@@ -53,7 +53,11 @@ describe('store: crash tests with real processes', function () {
     const home = makeHome();
     const dataDir = join(makeHome(), 'data');
     const first = await startServe(serveArgs(dataDir, 'always'), { home });
-    const load = await loadThenKill((options) => first.client(options), () => killHard(first), 700);
+    const load = await loadThenKill(
+      (options) => first.client(options),
+      () => killHard(first),
+      700,
+    );
 
     const second = await startServe(serveArgs(dataDir, 'always'), { home });
     const ready = readyLine(second);
@@ -72,7 +76,11 @@ describe('store: crash tests with real processes', function () {
     const home = makeHome();
     const dataDir = join(makeHome(), 'data');
     const first = await startServe(serveArgs(dataDir, 'everysec'), { home });
-    const load = await loadThenKill((options) => first.client(options), () => killHard(first), 700);
+    const load = await loadThenKill(
+      (options) => first.client(options),
+      () => killHard(first),
+      700,
+    );
     const second = await startServe(serveArgs(dataDir, 'everysec'), { home });
     const present = await drain(await second.client(), 'jobs');
 
@@ -151,7 +159,10 @@ describe('store: crash tests with real processes', function () {
     const [dead] = await checker.queue('suspect.dead').getMany(10, { timeout: 0, autoAck: true });
     assert.deepEqual([dead?.payload, dead?.lastError], ['poison', 'leased when the manager crashed, 3 times: dead-lettered as a possible poison task']);
     const alive = await checker.queue('jobs').getMany(10, { timeout: 0, autoAck: true });
-    assert.deepEqual(alive.map((task) => [task.payload, task.attempt]), [0, 1, 2, 3, 4].map((n) => [`innocent-${n}`, 2]));
+    assert.deepEqual(
+      alive.map((task) => [task.payload, task.attempt]),
+      [0, 1, 2, 3, 4].map((n) => [`innocent-${n}`, 2]),
+    );
     assert.equal((await checker.queue('jobs.dead').stats()).ready, 0);
   });
 

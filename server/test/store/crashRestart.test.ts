@@ -93,14 +93,18 @@ async function crashRounds(launcher: Launcher, rounds: number, afterKill: (manag
   let held = 0;
   let manager = await startManager(launcher, args, home);
   for (let round = 1; round <= rounds; round++) {
-    const load = await loadThenKill(client, async () => {
-      const at = Date.now();
-      process.kill(-manager.group, 'SIGKILL');
-      // Under neverReaps.py the spawned process is the parent, which lives on: afterKill waits for the zombie.
-      if (manager.managerPid === undefined) await manager.exited;
-      await afterKill(manager);
-      return at;
-    }, 300);
+    const load = await loadThenKill(
+      client,
+      async () => {
+        const at = Date.now();
+        process.kill(-manager.group, 'SIGKILL');
+        // Under neverReaps.py the spawned process is the parent, which lives on: afterKill waits for the zombie.
+        if (manager.managerPid === undefined) await manager.exited;
+        await afterKill(manager);
+        return at;
+      },
+      300,
+    );
     for (const opened of clients.splice(0)) opened.close();
     const restartAt = Date.now();
     try {

@@ -77,7 +77,12 @@ describe('store: the data dir lock', function () {
     assert.ok(lstatSync(join(dir, LOCK)).isSocket());
     const error = await refusal(DataDirLock.acquire(dir));
     assert.deepEqual([error.holder?.pid, error.holder?.host], [process.pid, hostname()]);
-    assert.match(error.message, new RegExp(`^the data dir ${dir} is in use by another manager \\(pid ${process.pid} on ${hostname()}, since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\); stop that manager first, or give this one another --data-dir$`));
+    assert.match(
+      error.message,
+      new RegExp(
+        `^the data dir ${dir} is in use by another manager \\(pid ${process.pid} on ${hostname()}, since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\); stop that manager first, or give this one another --data-dir$`,
+      ),
+    );
     await lock.release();
     assert.equal(existsSync(join(dir, LOCK)), false, 'the socket file outlived its release');
     await (await DataDirLock.acquire(dir)).release();
@@ -121,7 +126,12 @@ describe('store: the data dir lock', function () {
     try {
       const error = await refusal(DataDirLock.acquire(dir));
       assert.equal(error.holder, undefined);
-      assert.match(error.message, new RegExp(`^the data dir ${dir} is in use by another manager: its lock ${join(dir, LOCK)} accepts connections but the manager did not say who it is \\(it may be stopped with SIGSTOP, or very busy\\)`));
+      assert.match(
+        error.message,
+        new RegExp(
+          `^the data dir ${dir} is in use by another manager: its lock ${join(dir, LOCK)} accepts connections but the manager did not say who it is \\(it may be stopped with SIGSTOP, or very busy\\)`,
+        ),
+      );
     } finally {
       holder.kill('SIGCONT');
     }

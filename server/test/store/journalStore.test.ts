@@ -48,7 +48,7 @@ describe('store: JournalStore behind a manager', function () {
     assert.deepEqual([toAck!.payload, toLease!.payload, toKill!.payload], ['ack me', 'lease me', 'kill me']);
     await toAck!.ack('done');
     await toKill!.nack({ error: 'no such image', retry: false });
-    const laterBefore = a.server.engine.exportState().tasks.find((task) => task.id === later)!;
+    const laterBefore = a.server.queues.engine.exportState().tasks.find((task) => task.id === later)!;
 
     // The copy holds every written byte, as after kill -9: a crash of the manager alone.
     const b = await start({ dataDir: processCrash(a.store) });
@@ -58,19 +58,28 @@ describe('store: JournalStore behind a manager', function () {
     const stats = await c.queue('jobs').stats();
     assert.deepEqual([stats.maxsize, stats.ttr, stats.maxAttempts, stats.deadLetter], [100, 7, 3, 'graveyard']);
     assert.deepEqual([stats.ready, stats.delayed, stats.leased], [2, 1, 0]);
-    const laterAfter = b.server.engine.exportState().tasks.find((task) => task.id === later)!;
+    const laterAfter = b.server.queues.engine.exportState().tasks.find((task) => task.id === later)!;
     assert.equal(laterAfter.readyAt, laterBefore.readyAt, 'a delayed task keeps its ready time');
 
     const ready = await drain(c, 'jobs');
-    assert.deepEqual([...ready.values()].map((t) => [t.payload, t.attempt]), [
-      ['leave me', 1],
-      ['lease me', 2],
-    ]);
+    assert.deepEqual(
+      [...ready.values()].map((t) => [t.payload, t.attempt]),
+      [
+        ['leave me', 1],
+        ['lease me', 2],
+      ],
+    );
     assert.ok(!ready.has(toAck!.id), 'an acked task came back');
     const dead = [...(await drain(c, 'graveyard')).values()];
-    assert.deepEqual(dead.map((t) => [t.payload, t.deadLetteredFrom, t.lastError]), [['kill me', 'jobs', 'no such image']]);
+    assert.deepEqual(
+      dead.map((t) => [t.payload, t.deadLetteredFrom, t.lastError]),
+      [['kill me', 'jobs', 'no such image']],
+    );
     const results = [...(await drain(c, 'results')).values()];
-    assert.deepEqual(results.map((t) => t.payload), [{ taskId: toAck!.id, result: 'done' }]);
+    assert.deepEqual(
+      results.map((t) => t.payload),
+      [{ taskId: toAck!.id, result: 'done' }],
+    );
   });
 
   it('with fsync always, a power cut right after any answer keeps the put it answered (group commit)', async () => {
@@ -115,7 +124,11 @@ describe('store: JournalStore behind a manager', function () {
     // The window: one second between syncs, plus a sync's own time and timer slack.
     assert.ok(lost.length === 0 || cutAt - oldestLoss <= 1500, `lost a put answered ${cutAt - oldestLoss} ms before the cut`);
     assert.ok(lost.length < answeredAt.size, 'everything was lost');
-    assert.deepEqual([...answeredAt.keys()].filter((id) => !afterProcessCrash.has(id)), [], 'a process crash lost answered puts');
+    assert.deepEqual(
+      [...answeredAt.keys()].filter((id) => !afterProcessCrash.has(id)),
+      [],
+      'a process crash lost answered puts',
+    );
     console.log(`      everysec power cut: ${lost.length} of ${answeredAt.size} answered puts lost, oldest answered ${lost.length ? cutAt - oldestLoss : 0} ms before the cut`);
   });
 
@@ -141,7 +154,10 @@ describe('store: JournalStore behind a manager', function () {
     const b = await start({ dataDir: a.dataDir });
     assert.deepEqual(b.server.restored, { queues: 1, tasks: 1, leasesReturned: 0 });
     const again = await (await b.client()).queue('jobs').getMany(1, { timeout: 1 });
-    assert.deepEqual(again.map((t) => [t.id, t.attempt]), [[task!.id, 2]]);
+    assert.deepEqual(
+      again.map((t) => [t.id, t.attempt]),
+      [[task!.id, 2]],
+    );
   });
 
   it('stops the manager when the disk refuses a write, keeping what was answered before', async () => {

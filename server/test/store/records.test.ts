@@ -89,12 +89,18 @@ describe('store: the record codec', () => {
     damaged[offsets[1]! + HEADER_BYTES + 1]! ^= 0x01;
     const scan = scanRecords(damaged, 'f', { repair: true });
     assert.deepEqual(scan.records, [RECORDS[0], RECORDS[2], RECORDS[3]]);
-    assert.deepEqual(scan.skipped.map(({ offset, bytes }) => ({ offset, bytes })), [{ offset: offsets[1], bytes: offsets[2]! - offsets[1]! }]);
+    assert.deepEqual(
+      scan.skipped.map(({ offset, bytes }) => ({ offset, bytes })),
+      [{ offset: offsets[1], bytes: offsets[2]! - offsets[1]! }],
+    );
     assert.equal(scan.torn, undefined);
   });
 
   it('does not take a payload that spells the marker for a record', () => {
-    const records = [{ op: 'put', tasks: [{ id: 'x', payload: 'TWTWTW\u0000TW' }] }, { op: 'ack', ids: ['x'] }];
+    const records = [
+      { op: 'put', tasks: [{ id: 'x', payload: 'TWTWTW\u0000TW' }] },
+      { op: 'ack', ids: ['x'] },
+    ];
     const { buffer } = file(records);
     assert.deepEqual(scanRecords(buffer, 'f').records, records);
     // Cut inside the second record: the marker-like bytes of the first are not a resync point.

@@ -59,7 +59,12 @@ describe('cli e2e: taskwire serve --data-dir', function () {
     const first = await startServe(['--data-dir', dataDir]);
     const second = await runCli(['serve', '--port', '0', '--data-dir', dataDir]);
     assert.equal(second.code, 1);
-    assert.match(second.stderr, new RegExp(`^taskwire: error: the data dir ${escape(dataDir)} is in use by another manager \\(pid ${first.child.pid} on ${escape(hostname())}, since \\d{4}-\\d\\d-\\d\\dT[^)]+\\); stop that manager first, or give this one another --data-dir`));
+    assert.match(
+      second.stderr,
+      new RegExp(
+        `^taskwire: error: the data dir ${escape(dataDir)} is in use by another manager \\(pid ${first.child.pid} on ${escape(hostname())}, since \\d{4}-\\d\\d-\\d\\dT[^)]+\\); stop that manager first, or give this one another --data-dir`,
+      ),
+    );
   });
 
   it('stops at a damaged record in the middle with the file and the offset, and starts with --repair', async () => {
@@ -80,7 +85,13 @@ describe('cli e2e: taskwire serve --data-dir', function () {
 
     const refused = await runCli(['serve', '--port', '0', '--data-dir', dataDir], { env: first.env });
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, new RegExp(`^taskwire: error: ${escape(file)} is corrupt at offset ${damagedAt}: a checksum mismatch, and valid records follow at offset ${offsets[4]}; start with --repair .*; \`taskwire journal check ${escape(dataDir)}\` lists every damaged record$`, 'm'));
+    assert.match(
+      refused.stderr,
+      new RegExp(
+        `^taskwire: error: ${escape(file)} is corrupt at offset ${damagedAt}: a checksum mismatch, and valid records follow at offset ${offsets[4]}; start with --repair .*; \`taskwire journal check ${escape(dataDir)}\` lists every damaged record$`,
+        'm',
+      ),
+    );
     assert.equal(refused.stderr.trim().split('\n').length, 1);
 
     const repaired = await startServe(['--data-dir', dataDir, '--repair', '--json'], { home });
@@ -125,7 +136,10 @@ describe('cli e2e: taskwire serve --data-dir', function () {
     const bad = await runCli(['journal', 'check', dataDir]);
     assert.equal(bad.code, 1, bad.stdout);
     assert.match(bad.stdout, new RegExp(`^  DAMAGED: ${escape(basename(file))} at offset ${offsets[3]} \\(${offsets[4]! - offsets[3]!} bytes\\): a checksum mismatch`, 'm'));
-    assert.match(bad.stdout, new RegExp(`^damaged: a manager refuses to start on it. \`taskwire journal repair ${escape(dataDir)}\` \\(or \`taskwire serve --repair\`\\) skips the damaged records`, 'm'));
+    assert.match(
+      bad.stdout,
+      new RegExp(`^damaged: a manager refuses to start on it. \`taskwire journal repair ${escape(dataDir)}\` \\(or \`taskwire serve --repair\`\\) skips the damaged records`, 'm'),
+    );
     const json = await runCli(['journal', 'check', dataDir, '--json']);
     assert.equal(json.code, 1);
     const report = JSON.parse(json.stdout) as { ok: boolean; tasks: number; damaged: { file: string; offset: number }[] };
@@ -154,7 +168,10 @@ describe('cli e2e: taskwire serve --data-dir', function () {
     assert.equal((await serve.run(['put', 'jobs', 'x'])).code, 0);
     const refused = await runCli(['journal', 'repair', dataDir]);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, new RegExp(`^taskwire: error: the data dir ${escape(dataDir)} is in use by another manager \\(pid ${serve.child.pid} on .*\\(repair needs the manager stopped\\)$`, 'm'));
+    assert.match(
+      refused.stderr,
+      new RegExp(`^taskwire: error: the data dir ${escape(dataDir)} is in use by another manager \\(pid ${serve.child.pid} on .*\\(repair needs the manager stopped\\)$`, 'm'),
+    );
     const check = await runCli(['journal', 'check', dataDir]);
     assert.equal(check.code, 0);
     assert.match(check.stdout, new RegExp(`^  a manager runs on it \\(pid ${serve.child.pid} on ${escape(hostname())}\\): its last write may be in progress`, 'm'));

@@ -1,0 +1,92 @@
+import { EngineError, type EngineErrorReason } from '../engine';
+import { methodNotFound, ProtocolError } from '../protocol/errors';
+import { ErrorCodes } from '../protocol/generated';
+import { validateParams } from '../protocol/validation';
+import { DEFERRED, handlers, type Call, type HandlerContext } from './handlers';
+import type { Logger } from './logger';
+import type { Session } from './session';
+
+/** Engine refusals map to wire codes in this one table. */
+const ENGINE_ERROR_CODES: Record<EngineErrorReason, number> = {
+  queue_not_found: ErrorCodes.QueueNotFound,
+  queue_full: ErrorCodes.QueueFull,
+  lease_unknown: ErrorCodes.LeaseUnknown,
+};
+
+/** Protocol errors as they are; engine refusals by the table; anything else is -32603, logged with its stack. */
+export function toProtocolError(error: unknown, log: Logger, method: string): ProtocolError {
+  if (error instanceof ProtocolError) return error;
+  if (error instanceof EngineError) {
+    const code = ENGINE_ERROR_CODES[error.reason];
+    const registry = new ProtocolError(code);
+    return new ProtocolError(code, `${registry.message}: ${error.message}`, { ...registry.data, ...error.details });
+  }
+  // Unexpected: logged here with its stack, sent as -32603 with no detail.
+  log.error('internal error', { method, error: error instanceof Error ? error.stack : String(error) });
+  return new ProtocolError(ErrorCodes.InternalError);
+}
+
+type AnyHandler = (params: unknown, call: Call, context: HandlerContext) => unknown;
+
+/**
+ * Runs one request of an authenticated session: finds its handler, validates its params against
+ * the spec's schema, and answers with the handler's result or error, now or when it is ready.
+ */
+export function dispatch(session: Session, id: string | number, method: string, params: unknown, frameBytes: number, context: HandlerContext, log: Logger): void {
+  const handler = (handlers as Record<string, AnyHandler | undefined>)[method];
+  // A method with no handler (a notification's name, say) is not found, whatever its params.
+  const invalid = handler ? validateParams(method, params) : methodNotFound(method);
+  if (invalid || !handler) {
+    session.respondError(id, invalid ?? methodNotFound(method));
+    return;
+  }
+  if (session.isBlocked(id)) {
+    // Reusing the id of a blocked request would make it impossible to cancel or answer apart.
+    session.respondError(id, new ProtocolError(ErrorCodes.InvalidRequest, `invalid request: id ${JSON.stringify(id)} is already used by a request that has not been answered`));
+    return;
+  }
+  const call = makeCall(session, id, frameBytes, method, context, log);
+  try {
+    const result = handler(params ?? {}, call, context);
+    if (result !== DEFERRED) call.resolve(result);
+  } catch (error) {
+    call.reject(error);
+  }
+}
+
+/**
+ * How a handler answers. An answer waits until the changes made so far are durable: nobody hears
+ * of a task that a crash could still lose. Answers keep their order (whenDurable is FIFO; in
+ * memory it calls back at once).
+ */
+function makeCall(session: Session, id: string | number, frameBytes: number, method: string, context: HandlerContext, log: Logger): Call {
+  let settled = false;
+  const queues = context.queues;
+  return {
+    session,
+    frameBytes,
+    resolve(result: unknown): boolean {
+      if (settled) return false;
+      settled = true;
+      session.unblock(id);
+      let delivered: boolean | undefined;
+      queues.whenDurable((failure) => {
+        if (failure) session.respondError(id, new ProtocolError(ErrorCodes.InternalError, `internal error: the manager could not save the change (${failure.message}) and is stopping`));
+        else delivered = session.respond(id, result);
+      });
+      // Answered at once: whether the session took it. Waiting: a connection that closes
+      // meanwhile releases what it was given (attempt + 1), as at any disconnect.
+      return delivered ?? session.writable;
+    },
+    reject(error: unknown): void {
+      if (settled) return;
+      settled = true;
+      session.unblock(id);
+      const protocolError = toProtocolError(error, log, method);
+      queues.whenDurable(() => session.respondError(id, protocolError));
+    },
+    defer(waiter) {
+      if (!settled) session.block(id, waiter, frameBytes);
+    },
+  };
+}
