@@ -5,12 +5,13 @@
 // served throughout, and every put must go in once a consumer makes room.
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from '../../src';
 import { call, expectError, queueName, TEST_KEY, useFixture, type RawConnection } from '../server/fixture';
 import { sleep } from './util';
+import { mib, procStatus, stopChild } from '../helpers/os';
 
 const BIN = resolve(__dirname, '..', '..', '..', 'bin', 'taskwire.js');
 const MiB = 1024 * 1024;
@@ -26,14 +27,6 @@ const PAYLOAD = 8 * MiB - 2;
  */
 const RSS_BOUND = 2 * BUDGET + 128 * MiB;
 
-function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  assert.ok(match, `no ${field} for ${pid}`);
-  return Number(match[1]) * 1024;
-}
-
-const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
-
 describe('hardening: the byte budget bounds memory', function () {
   this.timeout(300_000);
   const fx = useFixture();
@@ -44,13 +37,7 @@ describe('hardening: the byte budget bounds memory', function () {
     if (process.platform !== 'linux') this.skip(); // /proc/<pid>/status
   });
   afterEach(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolveExit) => child!.once('exit', resolveExit));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child?.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopChild(child);
     child = undefined;
     if (dir) rmSync(dir, { recursive: true, force: true });
     dir = undefined;

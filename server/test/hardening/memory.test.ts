@@ -7,10 +7,10 @@
 // them a producer and a worker doing honest work. TASKWIRE_HOSTILE_SECONDS sets the length.
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { call, queueName, TEST_KEY, useFixture, type Json } from '../server/fixture';
 import { bystander, HostileConnection, managerStats, sleep } from './util';
+import { mib, procStatus, stopChild } from '../helpers/os';
 
 const SCRIPT = resolve(__dirname, '../../../test/fixtures/managerProcess.js');
 const LIBRARY_INDEX = resolve(__dirname, '../../src/index.js');
@@ -31,14 +31,6 @@ const LIMITS = {
 /** Generous: the limits above bound what the attackers below can make the manager hold to well under this. */
 const RSS_BOUND = 400 * MiB;
 
-function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  assert.ok(match, `no ${field} for ${pid}`);
-  return Number(match[1]) * 1024;
-}
-
-const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
-
 describe('hardening: memory under a hostile load', function () {
   this.timeout(120_000);
   const fx = useFixture();
@@ -48,13 +40,7 @@ describe('hardening: memory under a hostile load', function () {
     if (process.platform !== 'linux') this.skip(); // /proc/<pid>/status
   });
   afterEach(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolveExit) => child!.once('exit', resolveExit));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child?.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopChild(child);
     child = undefined;
   });
 

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 
@@ -19,4 +20,26 @@ export function processState(pid: number): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A process's VmRSS (resident now) or VmHWM (the peak), in bytes, from /proc. */
+export function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no ${field} for ${pid} in /proc/${pid}/status`);
+  return Number(match[1]) * 1024;
+}
+
+const MiB = 1024 * 1024;
+
+/** Bytes as "12.3 MiB". */
+export const mib = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`;
+
+/** Stops a child gracefully (SIGTERM), with SIGKILL after `graceMs`; resolves once it exited. */
+export async function stopChild(child: ChildProcess | undefined, graceMs = 10_000): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
 }
