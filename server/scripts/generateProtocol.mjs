@@ -39,6 +39,15 @@ function forTypes(defs) {
   return out;
 }
 
+/** The handle's name of a wire method: queue/put → QueuePut, $/cancelRequest → CancelRequest. */
+function handleName(method) {
+  return method
+    .split(/[/$]/)
+    .filter(Boolean)
+    .map((part) => part[0].toUpperCase() + part.slice(1))
+    .join('');
+}
+
 export async function generate() {
   const spec = JSON.parse(readFileSync(specPath, 'utf8'));
   const defs = forTypes(spec.$defs);
@@ -100,6 +109,25 @@ export async function generate() {
   lines.push('');
   lines.push('export type RequestMethod = keyof RequestMap;');
   lines.push('export type NotificationMethod = keyof NotificationMap;');
+  lines.push('');
+  lines.push('/** A request by handle: its wire name, carrying its params and result types. Callers use these, not the strings. */');
+  lines.push('export interface RequestHandle<M extends RequestMethod = RequestMethod> {');
+  lines.push("  readonly kind: 'request';");
+  lines.push('  readonly method: M;');
+  lines.push('}');
+  lines.push('');
+  lines.push('/** A notification by handle: its wire name, carrying its params type. */');
+  lines.push('export interface NotificationHandle<M extends NotificationMethod = NotificationMethod> {');
+  lines.push("  readonly kind: 'notification';");
+  lines.push('  readonly method: M;');
+  lines.push('}');
+  lines.push('');
+  for (const m of spec.methods) {
+    const suffix = m.kind === 'request' ? 'Request' : 'Notification';
+    const type = m.kind === 'request' ? 'RequestHandle' : 'NotificationHandle';
+    lines.push(`/** ${m.summary} */`);
+    lines.push(`export const ${handleName(m.method)}${suffix}: ${type}<'${m.method}'> = { kind: '${m.kind}', method: '${m.method}' };`);
+  }
   lines.push('');
   lines.push('/** One row of the method table. */');
   lines.push('export interface MethodDescriptor {');

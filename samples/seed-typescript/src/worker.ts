@@ -1,6 +1,6 @@
 // The seed's "task process" (the worker), on Taskwire. Start several, on other terminals or
 // other machines: the tasks are shared between them, and a task whose worker dies is not lost.
-import { connect, QueueEmptyError, ShuttingDownError } from 'taskwire';
+import { connect, ConnectionClosedError, QueueEmptyError, ShuttingDownError } from 'taskwire';
 import { address, authkey } from './address';
 
 /** The seed sleeps one second to "download"; DOWNLOAD_SECONDS changes that. */
@@ -22,6 +22,13 @@ async function main(): Promise<void> {
       if (error instanceof QueueEmptyError) break; // the queue stayed empty: the work is done
       if (error instanceof ShuttingDownError) {
         console.log('the manager shut down');
+        break;
+      }
+      // The connection closed under this get: a get sent just as the manager closed its
+      // connections in a shutdown is never answered, or the manager died. Either way it went
+      // away, and this worker stops, as the seed's does when its manager goes.
+      if (error instanceof ConnectionClosedError) {
+        console.log('the manager went away');
         break;
       }
       throw error;

@@ -1,3 +1,4 @@
+import { SessionHelloRequest, SessionAuthenticateRequest, CancelRequestNotification, type RequestHandle, type NotificationHandle, type NotificationMethod } from '../protocol/generated';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { clientProof, newNonce, proofMatches, serverProof } from '../protocol/auth';
@@ -40,7 +41,7 @@ export class Channel {
     const timer = setTimeout(() => socket.destroy(new TimeoutError(`the manager at ${where} did not complete the handshake in ${options.connectTimeout} ms`)), options.connectTimeout);
     try {
       const nonce = newNonce();
-      const hello = await handshakeRequest(connection, 'session/hello', {
+      const hello = await handshakeRequest(connection, SessionHelloRequest, {
         protocolVersions: [...PROTOCOL_VERSIONS],
         nonce,
         client: options.client,
@@ -54,7 +55,7 @@ export class Channel {
         );
       }
       const proof = clientProof(options.key, hello.nonce, nonce, hello.protocolVersion);
-      const auth = await handshakeRequest(connection, 'session/authenticate', { proof });
+      const auth = await handshakeRequest(connection, SessionAuthenticateRequest, { proof });
       const expected = serverProof(options.key, hello.nonce, nonce, hello.protocolVersion);
       if (!proofMatches(expected, auth.serverProof)) {
         throw new ServerProofError(`the manager at ${where} failed to prove it knows the authkey: it is not the manager you meant to reach`);
@@ -76,13 +77,14 @@ export class Channel {
   }
 
   /** Sends a request; `signal` cancels it ($/cancelRequest) while the manager waits. */
-  async request<M extends RequestMethod>(method: M, params: RequestMap[M]['params'], signal?: AbortSignal): Promise<RequestMap[M]['result']> {
+  async request<M extends RequestMethod>(handle: RequestHandle<M>, params: RequestMap[M]['params'], signal?: AbortSignal): Promise<RequestMap[M]['result']> {
+    const method = handle.method;
     if (this.closedError) throw this.closedError;
     if (signal?.aborted) throw new AbortedError(`${method} aborted`);
     const { id, result } = this.connection.request(method, params);
     let onAbort: (() => void) | undefined;
     if (signal) {
-      onAbort = () => this.connection.notify('$/cancelRequest', { id });
+      onAbort = () => this.connection.notify(CancelRequestNotification.method, { id });
       signal.addEventListener('abort', onAbort, { once: true });
     }
     try {
@@ -96,8 +98,8 @@ export class Channel {
     }
   }
 
-  onNotification<N extends keyof NotificationMap>(method: N, handler: (params: NotificationMap[N]) => void): void {
-    this.connection.onNotification(method, handler as (params: unknown) => void);
+  onNotification<N extends NotificationMethod>(handle: NotificationHandle<N>, handler: (params: NotificationMap[N]) => void): void {
+    this.connection.onNotification(handle.method, handler as (params: unknown) => void);
   }
 
   /** Called once, when the connection closes for any reason. */
@@ -174,9 +176,9 @@ function connectFailure(error: NodeJS.ErrnoException, host: string): string {
 }
 
 /** A handshake request that fails with the socket's own reason when the manager hangs up. */
-async function handshakeRequest<M extends RequestMethod>(connection: RpcConnection, method: M, params: RequestMap[M]['params']): Promise<RequestMap[M]['result']> {
+async function handshakeRequest<M extends RequestMethod>(connection: RpcConnection, handle: RequestHandle<M>, params: RequestMap[M]['params']): Promise<RequestMap[M]['result']> {
   try {
-    return (await connection.request(method, params).result) as RequestMap[M]['result'];
+    return (await connection.request(handle.method, params).result) as RequestMap[M]['result'];
   } catch (error) {
     if (!(error instanceof RpcRequestError)) throw error;
     const { failure } = error;

@@ -1,3 +1,14 @@
+import {
+  QueueListRequest,
+  ManagerClientsRequest,
+  SessionPingRequest,
+  EventsSubscribeRequest,
+  EventsUnsubscribeRequest,
+  ManagerStatsRequest,
+  ManagerShutdownRequest,
+  EventsEventNotification,
+  type RequestHandle,
+} from '../protocol/generated';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
@@ -139,30 +150,30 @@ export class TaskwireClient extends EventEmitter implements Requester {
   }
 
   async queues(): Promise<QueueStats[]> {
-    return (await this.request('queue/list', {})).queues;
+    return (await this.request(QueueListRequest, {})).queues;
   }
 
   /** The worker registry: every connected client. */
   async clients(): Promise<ClientInfo[]> {
-    return (await this.request('manager/clients', {})).clients;
+    return (await this.request(ManagerClientsRequest, {})).clients;
   }
 
   /** Round trip to the manager; resolves with the manager's clock. */
   async ping(): Promise<string> {
-    return (await this.request('session/ping', {})).time;
+    return (await this.request(SessionPingRequest, {})).time;
   }
 
   /** Streams events to `listener` until unsubscribed; re-established after a reconnect. */
   async subscribe(params: SubscribeParams, listener: (event: Event) => void): Promise<Subscription> {
     const local: LocalSubscription = { params, listener, serverId: undefined, active: true };
-    local.serverId = (await this.request('events/subscribe', params)).subscription;
+    local.serverId = (await this.request(EventsSubscribeRequest, params)).subscription;
     this.subscriptions.add(local);
     return {
       unsubscribe: async () => {
         if (!local.active) return;
         local.active = false;
         this.subscriptions.delete(local);
-        if (local.serverId !== undefined && this.connected) await this.request('events/unsubscribe', { subscription: local.serverId });
+        if (local.serverId !== undefined && this.connected) await this.request(EventsUnsubscribeRequest, { subscription: local.serverId });
       },
     };
   }
@@ -172,18 +183,18 @@ export class TaskwireClient extends EventEmitter implements Requester {
    * dropped events, leases, memory, and each queue's depth and put/ack rates over the last minute.
    */
   async managerStats(): Promise<ManagerStats> {
-    return this.request('manager/stats', {});
+    return this.request(ManagerStatsRequest, {});
   }
 
   /** Asks the manager to shut down gracefully. */
   async shutdownManager(): Promise<void> {
-    await this.request('manager/shutdown', {});
+    await this.request(ManagerShutdownRequest, {});
   }
 
   /** Sends any request of the protocol; waits for a reconnect in progress. */
-  async request<M extends RequestMethod>(method: M, params: RequestMap[M]['params'], signal?: AbortSignal): Promise<RequestMap[M]['result']> {
+  async request<M extends RequestMethod>(method: RequestHandle<M> | M, params: RequestMap[M]['params'], signal?: AbortSignal): Promise<RequestMap[M]['result']> {
     const channel = await this.currentChannel();
-    return channel.request(method, params, signal);
+    return channel.request(typeof method === 'string' ? { kind: 'request', method } : method, params, signal);
   }
 
   /** Resolves when connected (at once if already); rejects when the client is closed for good. */
@@ -229,7 +240,7 @@ export class TaskwireClient extends EventEmitter implements Requester {
         ...(this.options.labels ? { labels: this.options.labels } : {}),
       },
     });
-    channel.onNotification('events/event', (event) => {
+    channel.onNotification(EventsEventNotification, (event) => {
       for (const subscription of this.subscriptions) {
         if (subscription.serverId === event.subscription) subscription.listener(event);
       }
@@ -282,7 +293,7 @@ export class TaskwireClient extends EventEmitter implements Requester {
   private async resubscribe(channel: Channel): Promise<void> {
     for (const subscription of this.subscriptions) {
       if (!subscription.active) continue;
-      subscription.serverId = (await channel.request('events/subscribe', subscription.params)).subscription;
+      subscription.serverId = (await channel.request(EventsSubscribeRequest, subscription.params)).subscription;
     }
   }
 }

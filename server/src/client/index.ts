@@ -9,5 +9,6 @@ export type { Requester } from './requester';
 export { Channel, type ChannelOptions } from './channel';
 export * from './errors';
 export { resolveAuthkey, readAuthkeyFile, generateAuthkeyFile, defaultAuthkeyFile, taskwireHome } from '../authkey';
-export type * from '../protocol/generated';
-export { PROTOCOL_VERSIONS, ErrorCodes, METHODS } from '../protocol/generated';
+// The protocol's generated types, and its values: the method table, error codes and registry,
+// and a handle per method (QueuePutRequest, ...) for request().
+export * from '../protocol/generated';

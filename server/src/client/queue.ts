@@ -1,3 +1,4 @@
+import { QueueDeclareRequest, QueuePutRequest, QueueGetRequest, TaskAckRequest, QueueJoinRequest, QueueStatsRequest, QueuePeekRequest, QueuePurgeRequest } from '../protocol/generated';
 import type { DeclareParams, Nack, QueueStats, Task, TaskSpec } from '../protocol/generated';
 import { ackTask, nackTask, touchTasks, type Requester } from './requester';
 import { AbortedError, ConnectionClosedError, LeaseUnknownError, QueueEmptyError, ShuttingDownError } from './errors';
@@ -52,7 +53,7 @@ export class QueueHandle<P = unknown> {
 
   /** Creates the queue with options, or changes the options of the existing queue. */
   async declare(options: Omit<DeclareParams, 'queue'> = {}): Promise<{ created: boolean }> {
-    const { created } = await this.requester.request('queue/declare', { queue: this.name, ...options });
+    const { created } = await this.requester.request(QueueDeclareRequest, { queue: this.name, ...options });
     return { created };
   }
 
@@ -72,7 +73,7 @@ export class QueueHandle<P = unknown> {
     const batch = this.requester.limits.maxBatch;
     for (let i = 0; i < tasks.length; i += batch) {
       const params = { queue: this.name, tasks: tasks.slice(i, i + batch), ...(options.timeout !== undefined ? { timeout: options.timeout } : {}) };
-      const result = await this.requester.request('queue/put', params, options.signal);
+      const result = await this.requester.request(QueuePutRequest, params, options.signal);
       ids.push(...result.ids);
     }
     return ids;
@@ -88,7 +89,7 @@ export class QueueHandle<P = unknown> {
   /** Takes up to `max` tasks as soon as one is ready; [] when the timeout passes. */
   async getMany(max: number, options: GetOptions = {}): Promise<ReceivedTask<P>[]> {
     const { signal, ...rest } = options;
-    const { tasks } = await this.requester.request('queue/get', { queue: this.name, max, ...definedOnly(rest) }, signal);
+    const { tasks } = await this.requester.request(QueueGetRequest, { queue: this.name, max, ...definedOnly(rest) }, signal);
     return tasks.map((task) => new ReceivedTask<P>(task, this.requester));
   }
 
@@ -99,7 +100,7 @@ export class QueueHandle<P = unknown> {
 
   /** Completes many tasks in one request. */
   async ackMany(acks: { id: string; result?: unknown }[]): Promise<number> {
-    return (await this.requester.request('task/ack', { acks })).acked;
+    return (await this.requester.request(TaskAckRequest, { acks })).acked;
   }
 
   /** Gives a task back for a retry, or with `retry: false` to the dead-letter queue. */
@@ -119,21 +120,21 @@ export class QueueHandle<P = unknown> {
   /** Waits until nothing is ready, delayed or leased; false when the timeout passed first. */
   async join(options: { timeout?: number; signal?: AbortSignal } = {}): Promise<boolean> {
     const params = options.timeout === undefined ? { queue: this.name } : { queue: this.name, timeout: options.timeout };
-    return (await this.requester.request('queue/join', params, options.signal)).done;
+    return (await this.requester.request(QueueJoinRequest, params, options.signal)).done;
   }
 
   async stats(): Promise<QueueStats> {
-    return this.requester.request('queue/stats', { queue: this.name });
+    return this.requester.request(QueueStatsRequest, { queue: this.name });
   }
 
   /** The next ready tasks, untouched. */
   async peek(max = 1): Promise<Task[]> {
-    return (await this.requester.request('queue/peek', { queue: this.name, max })).tasks;
+    return (await this.requester.request(QueuePeekRequest, { queue: this.name, max })).tasks;
   }
 
   /** Removes every ready and delayed task; resolves with how many. */
   async purge(): Promise<number> {
-    return (await this.requester.request('queue/purge', { queue: this.name })).removed;
+    return (await this.requester.request(QueuePurgeRequest, { queue: this.name })).removed;
   }
 
   /**

@@ -1,3 +1,4 @@
+import { TaskAckRequest, TaskNackRequest, TaskTouchRequest, type RequestHandle } from '../protocol/generated';
 import type { Limits, Nack, RequestMap, RequestMethod, Task } from '../protocol/generated';
 
 /**
@@ -7,7 +8,7 @@ import type { Limits, Nack, RequestMap, RequestMethod, Task } from '../protocol/
  */
 export interface Requester {
   /** Sends a request; waits for a reconnect in progress. */
-  request<M extends RequestMethod>(method: M, params: RequestMap[M]['params'], signal?: AbortSignal): Promise<RequestMap[M]['result']>;
+  request<M extends RequestMethod>(method: RequestHandle<M>, params: RequestMap[M]['params'], signal?: AbortSignal): Promise<RequestMap[M]['result']>;
   /** The limits the manager announced (batch size, frame and payload sizes). */
   readonly limits: Limits;
   /** Closed for good: by the caller, or by an error no reconnect can fix. */
@@ -24,15 +25,15 @@ export interface Requester {
 
 /** Completes one task, with an optional result for its replyTo queue. */
 export async function ackTask(requester: Requester, id: string, result?: unknown): Promise<void> {
-  await requester.request('task/ack', { acks: [result === undefined ? { id } : { id, result }] });
+  await requester.request(TaskAckRequest, { acks: [result === undefined ? { id } : { id, result }] });
 }
 
 /** Gives one task back for a retry, or with `retry: false` to the dead-letter queue. */
 export async function nackTask(requester: Requester, id: string, options: Omit<Nack, 'id'> = {}): Promise<void> {
-  await requester.request('task/nack', { nacks: [{ id, ...options }] });
+  await requester.request(TaskNackRequest, { nacks: [{ id, ...options }] });
 }
 
 /** Extends leases by `ttr` seconds (default: each lease's own length); resolves with the earliest new lease end. */
 export async function touchTasks(requester: Requester, ids: string[], ttr?: number): Promise<string> {
-  return (await requester.request('task/touch', ttr === undefined ? { ids } : { ids, ttr })).leaseUntil;
+  return (await requester.request(TaskTouchRequest, ttr === undefined ? { ids } : { ids, ttr })).leaseUntil;
 }

@@ -19,6 +19,9 @@ interface PendingRequest {
 /** Frames larger than this from the manager are a broken stream, not a message. */
 const MAX_INCOMING_FRAME_BYTES = 64 * 1024 * 1024;
 
+/** Output gathered in one turn is handed to the socket at once past this size, as the manager's sessions do. */
+const FLUSH_EARLY_CHARS = 256 * 1024;
+
 /**
  * The client's JSON-RPC 2.0 endpoint on one socket, NDJSON-framed.
  *
@@ -93,6 +96,9 @@ export class RpcConnection {
 
   private write(line: string): void {
     this.outgoing += frameText(line, 'ndjson');
+    // Large payloads go out at once: gathering a turn's many megabytes in one string costs
+    // copies, and past V8's longest string (about 512 MiB) it throws.
+    if (this.outgoing.length >= FLUSH_EARLY_CHARS) return this.flush();
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     // process.nextTick runs after the promise continuations of this turn, so requests made

@@ -663,6 +663,61 @@ export interface NotificationMap {
 export type RequestMethod = keyof RequestMap;
 export type NotificationMethod = keyof NotificationMap;
 
+/** A request by handle: its wire name, carrying its params and result types. Callers use these, not the strings. */
+export interface RequestHandle<M extends RequestMethod = RequestMethod> {
+  readonly kind: 'request';
+  readonly method: M;
+}
+
+/** A notification by handle: its wire name, carrying its params type. */
+export interface NotificationHandle<M extends NotificationMethod = NotificationMethod> {
+  readonly kind: 'notification';
+  readonly method: M;
+}
+
+/** First message of every connection: offers protocol versions and a client nonce; the server answers with the chosen version and its own nonce. */
+export const SessionHelloRequest: RequestHandle<'session/hello'> = { kind: 'request', method: 'session/hello' };
+/** Proves knowledge of the authkey; the server answers with its own proof, the session id, capabilities and limits. */
+export const SessionAuthenticateRequest: RequestHandle<'session/authenticate'> = { kind: 'request', method: 'session/authenticate' };
+/** Liveness check; answers the server's clock. */
+export const SessionPingRequest: RequestHandle<'session/ping'> = { kind: 'request', method: 'session/ping' };
+/** Creates a queue with options, or updates the options of an existing one. */
+export const QueueDeclareRequest: RequestHandle<'queue/declare'> = { kind: 'request', method: 'queue/declare' };
+/** Statistics of every queue. */
+export const QueueListRequest: RequestHandle<'queue/list'> = { kind: 'request', method: 'queue/list' };
+/** Statistics of one queue. */
+export const QueueStatsRequest: RequestHandle<'queue/stats'> = { kind: 'request', method: 'queue/stats' };
+/** Enqueues one or more tasks, all or none; blocks while the queue has no room for all of them, up to timeout. */
+export const QueuePutRequest: RequestHandle<'queue/put'> = { kind: 'request', method: 'queue/put' };
+/** Leases up to max ready tasks to this session; blocks until one is ready, up to timeout. */
+export const QueueGetRequest: RequestHandle<'queue/get'> = { kind: 'request', method: 'queue/get' };
+/** Completes leased tasks, optionally with results that are routed to each task's replyTo queue. */
+export const TaskAckRequest: RequestHandle<'task/ack'> = { kind: 'request', method: 'task/ack' };
+/** Gives leased tasks back for a retry (after delay, or an exponential back-off), or to the dead-letter queue once maxAttempts is reached or when retry is false. */
+export const TaskNackRequest: RequestHandle<'task/nack'> = { kind: 'request', method: 'task/nack' };
+/** Extends the leases of tasks this session holds by ttr seconds from now. */
+export const TaskTouchRequest: RequestHandle<'task/touch'> = { kind: 'request', method: 'task/touch' };
+/** Waits until the queue has nothing ready, delayed or leased (Python's Queue.join), up to timeout. */
+export const QueueJoinRequest: RequestHandle<'queue/join'> = { kind: 'request', method: 'queue/join' };
+/** The next ready tasks in delivery order, without leasing or removing anything. */
+export const QueuePeekRequest: RequestHandle<'queue/peek'> = { kind: 'request', method: 'queue/peek' };
+/** Removes every ready and delayed task; leased tasks stay with their holders. */
+export const QueuePurgeRequest: RequestHandle<'queue/purge'> = { kind: 'request', method: 'queue/purge' };
+/** The worker registry: every authenticated connection, what it holds and what it has done. */
+export const ManagerClientsRequest: RequestHandle<'manager/clients'> = { kind: 'request', method: 'manager/clients' };
+/** Starts a stream of events/event notifications, filtered by queue and kind. */
+export const EventsSubscribeRequest: RequestHandle<'events/subscribe'> = { kind: 'request', method: 'events/subscribe' };
+/** Ends a subscription of this session. */
+export const EventsUnsubscribeRequest: RequestHandle<'events/unsubscribe'> = { kind: 'request', method: 'events/unsubscribe' };
+/** Shuts the manager down gracefully: answers, releases every lease, closes every connection, stops listening. */
+export const ManagerShutdownRequest: RequestHandle<'manager/shutdown'> = { kind: 'request', method: 'manager/shutdown' };
+/** Manager-wide counters (connections, authentication failures, traffic, events, leases, memory) and each queue's depth and put and ack rates over the last minute. */
+export const ManagerStatsRequest: RequestHandle<'manager/stats'> = { kind: 'request', method: 'manager/stats' };
+/** One observation for a subscription of this session. */
+export const EventsEventNotification: NotificationHandle<'events/event'> = { kind: 'notification', method: 'events/event' };
+/** Cancels a blocked queue/get, queue/put or queue/join of this session, which then answers -32800. */
+export const CancelRequestNotification: NotificationHandle<'$/cancelRequest'> = { kind: 'notification', method: '$/cancelRequest' };
+
 /** One row of the method table. */
 export interface MethodDescriptor {
   readonly method: string;

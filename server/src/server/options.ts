@@ -1,18 +1,16 @@
 import type { EngineDefaults } from '../engine';
+import type { Limits } from '../protocol/generated';
 import type { TaskStore } from '../store/store';
 import type { Logger } from './logger';
 import { defaultMaxQueuedBytes } from './memoryBudget';
 
-/** Limits the server enforces; announced to clients in the authenticate result. */
-export interface ServerLimits {
-  /** Largest frame read, in bytes (default 16 MiB). */
-  maxFrameBytes: number;
-  /** Largest task payload or ack result, as compact JSON bytes (default 8 MiB). */
-  maxPayloadBytes: number;
-  /** Most tasks, acks, nacks or ids per request and largest get max (default 10,000). */
-  maxBatch: number;
-  /** Most subscriptions per session (default 32). */
-  maxSubscriptions: number;
+/**
+ * Limits the server enforces. Those of the protocol's `Limits` (maxFrameBytes 16 MiB,
+ * maxPayloadBytes 8 MiB, maxBatch 10,000, maxSubscriptions 32 and maxQueuedBytes by default;
+ * their meaning is in spec/protocol.json) are announced to clients in the authenticate result;
+ * the rest are the server's own.
+ */
+export interface ServerLimits extends Required<Limits> {
   /** Most simultaneous connections, authenticated or not (default 10,000); at the limit, the oldest unauthenticated one makes room, and only when every connection is authenticated is a newcomer refused. */
   maxConnections: number;
   /** Seconds a connection has to authenticate (default 10). */
@@ -37,13 +35,6 @@ export interface ServerLimits {
   maxOutputBytes: number;
   /** Seconds unsent output may stay above maxOutputBytes without shrinking before the connection is dropped (default 60). */
   slowConsumerTimeout: number;
-  /**
-   * The manager-wide budget for the payload bytes (compact JSON) of every task it holds —
-   * ready, delayed, leased, dead-lettered; 0 = unlimited. Puts beyond it wait (or fail) like
-   * puts on a full queue. Default: a quarter of the smaller of the machine's memory and the
-   * JavaScript heap's limit (memoryBudget.ts).
-   */
-  maxQueuedBytes: number;
   /**
    * Bytes of the frames of a connection's blocked requests (puts waiting for room, gets
    * waiting for a task) past which the server reads no more of it until one is answered

@@ -9,7 +9,7 @@ interface Peer {
   lines(): Record<string, unknown>[];
 }
 
-async function pair(): Promise<{ rpc: RpcConnection; peer: Peer; server: Server }> {
+async function pair(): Promise<{ rpc: RpcConnection; peer: Peer; server: Server; writes: () => number }> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
@@ -31,7 +31,11 @@ async function pair(): Promise<{ rpc: RpcConnection; peer: Peer; server: Server 
         .filter((l) => l.trim() !== '')
         .map((l) => JSON.parse(l) as Record<string, unknown>),
   };
-  return { rpc: new RpcConnection(socket), peer, server };
+  // Counts the socket writes the connection makes (the bytes still go through).
+  let writes = 0;
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  socket.write = ((...args: unknown[]) => (writes++, write(...args))) as typeof socket.write;
+  return { rpc: new RpcConnection(socket), peer, server, writes: () => writes };
 }
 
 async function until(check: () => boolean, what: string): Promise<void> {
@@ -75,6 +79,19 @@ describe('client: the JSON-RPC connection', () => {
       ids.map((id, i) => ['2.0', id, 'session/ping', i]),
     );
     assert.equal(new Set(ids).size, 50);
+  });
+
+  it('hands large requests to the socket as they come rather than gathering a whole turn in one string', async () => {
+    // 24 requests of 1 MiB in one turn: gathered whole, 120 of 8 MiB would pass V8's longest string and throw.
+    const { rpc, peer, writes } = await open();
+    const payload = 'x'.repeat(1024 * 1024);
+    for (let i = 0; i < 24; i++) rpc.request('queue/put', { queue: 'big', tasks: [{ payload }], n: i });
+    assert.ok(writes() >= 24, `${writes()} socket writes for 24 requests of 1 MiB`);
+    await until(() => peer.chunks.join('').split('\n').length > 24, '24 requests');
+    assert.deepEqual(
+      peer.lines().map((m) => (m.params as { n: number }).n),
+      Array.from({ length: 24 }, (_, i) => i),
+    );
   });
 
   it('matches answers to requests by id, in any order', async () => {
