@@ -34,7 +34,7 @@ export class Channel {
   static async open(options: ChannelOptions): Promise<Channel> {
     const where = `${options.host}:${options.port}`;
     const socket = await openSocket(options, where);
-    const connection = new RpcConnection(socket);
+    const connection = RpcConnection.overSocket(socket);
     // A TLS manager closes a plain client's connection without a word: say what that may mean.
     let answered = false;
     if (!options.tls) socket.once('data', () => (answered = true));

@@ -1,5 +1,5 @@
-import type { Socket } from 'node:net';
-import { FrameDecoder, frameText } from '../protocol/framing';
+import type { Duplex } from 'node:stream';
+import { FrameTransport } from '../transport/frameTransport';
 import type { WireError } from '../protocol/generated';
 
 /** Why a request did not get a result: the manager's error, or the connection ended. */
@@ -19,9 +19,6 @@ interface PendingRequest {
 /** Frames larger than this from the manager are a broken stream, not a message. */
 const MAX_INCOMING_FRAME_BYTES = 64 * 1024 * 1024;
 
-/** Output gathered in one turn is handed to the socket at once past this size, as the manager's sessions do. */
-const FLUSH_EARLY_CHARS = 256 * 1024;
-
 /**
  * The client's JSON-RPC 2.0 endpoint on one socket, NDJSON-framed.
  *
@@ -35,22 +32,25 @@ export class RpcConnection {
   private nextId = 1;
   private readonly pending = new Map<number, PendingRequest>();
   private readonly notificationHandlers = new Map<string, (params: unknown) => void>();
-  /** NDJSON lines written in this turn, sent together when the turn ends. */
-  private outgoing = '';
-  private flushScheduled = false;
   private closedError: Error | undefined;
   private readonly closeListeners: ((error: Error) => void)[] = [];
 
-  constructor(private readonly socket: Socket) {
-    const decoder = new FrameDecoder({
-      maxFrameBytes: MAX_INCOMING_FRAME_BYTES,
+  constructor(private readonly transport: FrameTransport) {
+    transport.onMessage((text) => this.onFrame(text));
+    transport.onClose((error) => this.markClosed(error ?? new Error('the connection to the manager closed')));
+  }
+
+  /** An endpoint on a connected socket (NDJSON, as the protocol's clients speak). */
+  static overSocket(socket: Duplex): RpcConnection {
+    let connection: RpcConnection | undefined;
+    const transport = new FrameTransport(socket, {
       framing: 'ndjson',
-      onFrame: (text) => this.onFrame(text),
-      onError: (error) => this.fail(new Error(`unreadable frame from the manager: ${error.message}`)),
+      maxFrameBytes: MAX_INCOMING_FRAME_BYTES,
+      onFramingError: (error) => connection?.fail(new Error(`unreadable frame from the manager: ${error.message}`)),
     });
-    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
-    socket.on('error', (error) => this.markClosed(error));
-    socket.on('close', () => this.markClosed(new Error('the connection to the manager closed')));
+    socket.on('error', (error) => connection?.markClosed(error));
+    connection = new RpcConnection(transport);
+    return connection;
   }
 
   get closed(): boolean {
@@ -88,30 +88,14 @@ export class RpcConnection {
 
   /** Sends what was written, then closes the socket (destroyed if the manager lingers). */
   close(error: Error): void {
-    this.flush();
+    this.transport.flush();
     this.markClosed(error);
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.transport.close();
+    setTimeout(() => this.transport.destroy(), 1000).unref();
   }
 
   private write(line: string): void {
-    this.outgoing += frameText(line, 'ndjson');
-    // Large payloads go out at once: gathering a turn's many megabytes in one string costs
-    // copies, and past V8's longest string (about 512 MiB) it throws.
-    if (this.outgoing.length >= FLUSH_EARLY_CHARS) return this.flush();
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    // process.nextTick runs after the promise continuations of this turn, so requests made
-    // by every loop the last response woke up go out together.
-    process.nextTick(() => this.flush());
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.outgoing === '') return;
-    const text = this.outgoing;
-    this.outgoing = '';
-    if (!this.socket.destroyed && this.socket.writable) this.socket.write(text);
+    if (this.transport.writable) this.transport.send(line);
   }
 
   private onFrame(text: string): void {
@@ -145,7 +129,7 @@ export class RpcConnection {
   /** A broken stream: nothing more from it can be trusted. */
   private fail(error: Error): void {
     this.markClosed(error);
-    this.socket.destroy();
+    this.transport.destroy();
   }
 
   private markClosed(error: Error): void {

@@ -3,7 +3,8 @@
 // keeps them in an inbox for the exchange to match, and notices when the peer closes.
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
-import { encodeFrame, FrameDecoder, type Framing } from '../protocol/framing';
+import type { Framing } from '../protocol/framing';
+import { FrameTransport } from '../transport/frameTransport';
 
 /** Frames the kit reads may be large (a get of many tasks); beyond this the peer is broken. */
 const MAX_RECEIVED_FRAME_BYTES = 64 * 1024 * 1024;
@@ -81,7 +82,7 @@ export class WireConnection {
   /** Called with every message as it arrives, before any step looks at it (validation). */
   onReceive: ((received: ReceivedMessage) => void) | undefined;
   private listeners: (() => void)[] = [];
-  private readonly decoder: FrameDecoder;
+  private readonly transport: FrameTransport;
 
   /**
    * `framing` undefined: learnt from the peer's first byte, as a server does (the kit playing
@@ -94,25 +95,25 @@ export class WireConnection {
     plainClient = false,
   ) {
     socket.setNoDelay(true);
-    this.decoder = new FrameDecoder({
+    let first = true;
+    this.transport = new FrameTransport(socket, {
       maxFrameBytes: MAX_RECEIVED_FRAME_BYTES,
-      framing,
-      onFrame: (text) => this.receive(text),
-      onError: (error) => {
+      ...(framing ? { framing } : {}),
+      onFramingError: (error) => {
         this.streamErrors.push(error.message);
         this.onStreamError?.(error.message);
       },
+      onChunk: (chunk) => {
+        // No frame starts with a TLS record type (§3.4): bytes from a TLS server to a plain client.
+        if (first && plainClient && isTlsRecordType(chunk[0])) this.peerSpokeTls = true;
+        first = false;
+        return !this.peerSpokeTls;
+      },
     });
-    let first = true;
-    socket.on('data', (chunk: Buffer) => {
-      // No frame starts with a TLS record type (§3.4): bytes from a TLS server to a plain client.
-      if (first && plainClient && isTlsRecordType(chunk[0])) this.peerSpokeTls = true;
-      first = false;
-      if (!this.peerSpokeTls) this.decoder.push(chunk);
-    });
+    this.transport.onMessage((text) => this.receive(text));
     // A reset by the peer is a close like any other for the cases' purposes.
     socket.on('error', () => {});
-    socket.on('close', () => {
+    this.transport.onClose(() => {
       this.closed = true;
       this.wake();
     });
@@ -171,17 +172,17 @@ export class WireConnection {
 
   /** The framing in use: as opened, or as detected from the peer; NDJSON until known. */
   get framing(): Framing {
-    return this.decoder.framing ?? 'ndjson';
+    return this.transport.framing ?? 'ndjson';
   }
 
-  /** Sends one message in this connection's framing, in one write. */
+  /** Sends one message in this connection's framing (the messages of one turn in one write). */
   sendMessage(message: unknown): void {
-    this.socket.write(encodeFrame(JSON.stringify(message), this.framing));
+    this.transport.send(JSON.stringify(message));
   }
 
-  /** Writes bytes exactly as given (malformed frames, partial frames, other framings). */
+  /** Writes bytes exactly as given (malformed frames, partial frames, other framings), after what is pending. */
   sendRaw(bytes: string | Buffer): void {
-    this.socket.write(bytes);
+    this.transport.sendRaw(bytes);
   }
 
   /** Removes and returns the first message for which `accept` is true, waiting up to `timeoutMs`. */
@@ -208,13 +209,14 @@ export class WireConnection {
   }
 
   close(): void {
-    this.decoder.close();
+    this.transport.flush();
+    this.transport.decoder.close();
     this.socket.destroy();
   }
 
   /** Half-closes: the kit sends nothing more but still reads (a client that ends its side). */
   end(): void {
-    this.socket.end();
+    this.transport.close();
   }
 
   private receive(text: string): void {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { nestsDeeperThan } from '../protocol/depth';
-import { FrameDecoder, frameText, type Framing } from '../protocol/framing';
+import type { Framing } from '../protocol/framing';
+import { FrameTransport } from '../transport/frameTransport';
 import { ProtocolError } from '../protocol/errors';
 import { ErrorCodes, type ClientDescription, type ClientInfo } from '../protocol/generated';
 import type { Waiter } from '../engine';
@@ -9,9 +10,6 @@ import { silentLogger, type Logger } from './logger';
 import { DEFAULT_LIMITS } from './options';
 
 type RequestId = string | number;
-
-/** Output gathered in one turn is handed to the socket at once past this size (large payloads). */
-const FLUSH_EARLY_CHARS = 256 * 1024;
 
 /** What a session hands up to the server for each message it reads. */
 export interface SessionHost {
@@ -84,7 +82,8 @@ export class Session {
   private readonly blocked = new Map<RequestId, { waiter: Waiter; bytes: number }>();
   private blockedBytes = 0;
   readonly subscriptions = new Set<string>();
-  private readonly decoder: FrameDecoder;
+  /** The frames both ways over the socket (decoding, coalesced writes): the shared transport. */
+  private readonly transport: FrameTransport;
   private readonly maxFrameBytes: number;
   private readonly maxNestingDepth: number;
   private readonly partialFrameTimeout: number;
@@ -96,11 +95,6 @@ export class Session {
   private handshakeTimer: NodeJS.Timeout | undefined;
   /** Runs while an authenticated peer leaves a frame unfinished; refreshed by every byte. */
   private partialFrameTimer: NodeJS.Timeout | undefined;
-  /** Bytes handed to the socket on this connection (what was flushed is this minus the backlog). */
-  private bytesWritten = 0;
-  /** Frames written in this event-loop turn, not yet handed to the socket (see write). */
-  private outgoing = '';
-  private flushScheduled = false;
   /** Reading is paused because the peer does not read what it is sent. */
   private inputPaused = false;
   /** Reading is paused because its blocked requests hold more than maxBlockedBytes. */
@@ -127,18 +121,19 @@ export class Session {
     socket.setNoDelay(true);
     // Finds peers that vanished without a FIN (a pulled cable, a dead VM) so their leases return.
     socket.setKeepAlive(true, 30_000);
-    this.decoder = new FrameDecoder({
+    const counters = this.counters;
+    this.transport = new FrameTransport(socket, {
       // Until the peer proves it holds the key, it gets no more than a handshake needs.
       maxFrameBytes: Math.min(options.maxHandshakeFrameBytes ?? DEFAULT_LIMITS.maxHandshakeFrameBytes, options.maxFrameBytes),
-      onFrame: (text, bytes) => this.onFrame(text, bytes),
-      onError: (error) => this.onFramingError(error.kind, error.fatal, error.message),
+      onFramingError: (error) => this.onFramingError(error.kind, error.fatal, error.message),
+      onChunk: (chunk) => {
+        this.lastSeenAt = Date.now();
+        if (counters) counters.bytesReceived += chunk.length;
+      },
+      afterChunk: () => this.watchPartialFrame(),
+      ...(counters ? { onWritten: (bytes: number) => (counters.bytesSent += bytes) } : {}),
     });
-    socket.on('data', (chunk: Buffer) => {
-      this.lastSeenAt = Date.now();
-      if (this.counters) this.counters.bytesReceived += chunk.length;
-      this.decoder.push(chunk);
-      this.watchPartialFrame();
-    });
+    this.transport.onMessage((text, bytes) => this.onFrame(text, bytes));
     socket.on('drain', () => this.resumeInput());
     socket.on('error', () => {
       // A reset or broken pipe: 'close' follows and cleans up.
@@ -168,7 +163,7 @@ export class Session {
 
   /** Bytes written but not yet sent: how far behind this peer is. */
   get backlog(): number {
-    return this.socket.writableLength + this.outgoing.length;
+    return this.transport.backlog;
   }
 
   /**
@@ -177,16 +172,16 @@ export class Session {
    * it refuses shows that the peer is behind.
    */
   isBehind(limit: number): boolean {
-    if (this.socket.writableLength + this.outgoing.length <= limit) return false;
-    this.flush();
-    return this.socket.writableLength > limit;
+    if (this.transport.backlog <= limit) return false;
+    this.transport.flush();
+    return this.transport.unsent > limit;
   }
 
   authenticated(): void {
     this.state = 'authenticated';
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
-    this.decoder.setFrameLimit(this.maxFrameBytes);
+    this.transport.decoder.setFrameLimit(this.maxFrameBytes);
   }
 
   /**
@@ -255,28 +250,11 @@ export class Session {
    * manager's time per task.
    */
   private write(json: string): void {
-    this.outgoing += frameText(json, this.framing ?? 'ndjson');
+    this.transport.send(json);
     if (this.counters) this.counters.framesSent++;
-    if (this.outgoing.length >= FLUSH_EARLY_CHARS) this.flush();
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      process.nextTick(() => this.flush());
-    }
     // A peer that sends requests but does not read the answers: stop reading its requests
     // (TCP pushes back on it) until it has taken what it was sent.
     if (!this.inputPaused && this.isBehind(this.maxOutputBytes)) this.pauseInput();
-  }
-
-  /** Hands what this turn wrote to the socket, in one write. */
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.outgoing === '') return;
-    const frames = Buffer.from(this.outgoing, 'utf8');
-    this.outgoing = '';
-    if (this.socket.destroyed) return;
-    this.socket.write(frames);
-    this.bytesWritten += frames.length;
-    if (this.counters) this.counters.bytesSent += frames.length;
   }
 
   respond(id: RequestId, result: unknown): boolean {
@@ -296,8 +274,7 @@ export class Session {
     if (this.state === 'closed') return;
     this.closeReason ??= reason;
     this.state = 'closed';
-    this.flush();
-    this.socket.end();
+    this.transport.close();
     // A peer that never reads must not keep the socket open forever.
     setTimeout(() => this.socket.destroy(), 2000).unref();
   }
@@ -359,7 +336,7 @@ export class Session {
   private onFrame(text: string, bytes: number): void {
     if (this.state === 'closed') return;
     if (this.counters) this.counters.framesReceived++;
-    this.framing ??= this.decoder.framing;
+    this.framing ??= this.transport.decoder.framing;
     let message: unknown;
     try {
       message = JSON.parse(text);
@@ -399,9 +376,9 @@ export class Session {
 
   private onFramingError(kind: string, fatal: boolean, message: string): void {
     // The first frame may fail before any was delivered: answer in the framing the client used.
-    this.framing ??= this.decoder.framing;
+    this.framing ??= this.transport.decoder.framing;
     if (kind === 'too-large') {
-      this.respondError(null, new ProtocolError(ErrorCodes.FrameTooLarge, message, { limit: this.decoder.frameLimit }));
+      this.respondError(null, new ProtocolError(ErrorCodes.FrameTooLarge, message, { limit: this.transport.decoder.frameLimit }));
     } else {
       this.respondError(null, new ProtocolError(ErrorCodes.ParseError, message));
     }
@@ -414,7 +391,7 @@ export class Session {
    * handshake deadline covers it; while reading is paused, the peer is not to blame.)
    */
   private watchPartialFrame(): void {
-    if (this.state !== 'authenticated' || this.inputPaused || this.pausedForBlocked || !this.decoder.inFrame) {
+    if (this.state !== 'authenticated' || this.inputPaused || this.pausedForBlocked || !this.transport.decoder.inFrame) {
       if (this.partialFrameTimer) clearTimeout(this.partialFrameTimer);
       this.partialFrameTimer = undefined;
       return;
@@ -425,13 +402,13 @@ export class Session {
     }
     this.partialFrameTimer = setTimeout(() => {
       this.partialFrameTimer = undefined;
-      if (this.state !== 'authenticated' || this.inputPaused || this.pausedForBlocked || !this.decoder.inFrame) return;
+      if (this.state !== 'authenticated' || this.inputPaused || this.pausedForBlocked || !this.transport.decoder.inFrame) return;
       this.log.warn('connection dropped: a frame was left unfinished', {
         session: this.id,
         name: this.client?.name,
         address: this.address,
         seconds: this.partialFrameTimeout,
-        bufferedBytes: this.decoder.bufferedBytes,
+        bufferedBytes: this.transport.decoder.bufferedBytes,
       });
       this.drop('unfinished frame');
     }, this.partialFrameTimeout * 1000);
@@ -440,13 +417,13 @@ export class Session {
   private pauseInput(): void {
     this.inputPaused = true;
     if (!this.pausedForBlocked) this.stopReading();
-    this.flushedMark = this.bytesWritten - this.socket.writableLength;
+    this.flushedMark = this.transport.bytesWritten - this.transport.unsent;
     this.slowConsumerTimer = setTimeout(() => this.checkSlowConsumer(), this.slowConsumerTimeout * 1000);
   }
 
   /** 'drain': everything written has been flushed; read requests again. */
   private resumeInput(): void {
-    if (!this.inputPaused || this.socket.writableLength > this.maxOutputBytes) return;
+    if (!this.inputPaused || this.transport.unsent > this.maxOutputBytes) return;
     this.inputPaused = false;
     if (this.slowConsumerTimer) clearTimeout(this.slowConsumerTimer);
     this.slowConsumerTimer = undefined;
@@ -462,17 +439,14 @@ export class Session {
 
   private stopReading(): void {
     // Not even the rest of the chunk being read: each request in it could add another answer.
-    this.decoder.suspend();
-    this.socket.pause();
+    this.transport.pauseInput();
     this.watchPartialFrame();
   }
 
   private startReading(): void {
     if (this.state === 'closed') return;
     // The requests kept from before the pause go first; they may pause it again.
-    this.decoder.resume();
-    // (A handler may have closed the connection meanwhile: resuming a destroyed socket is harmless.)
-    if (!this.inputPaused && !this.pausedForBlocked) this.socket.resume();
+    this.transport.resumeInput(() => !this.inputPaused && !this.pausedForBlocked);
     this.watchPartialFrame();
   }
 
@@ -480,7 +454,7 @@ export class Session {
   private checkSlowConsumer(): void {
     this.slowConsumerTimer = undefined;
     if (!this.inputPaused || this.state === 'closed') return;
-    const flushed = this.bytesWritten - this.socket.writableLength;
+    const flushed = this.transport.bytesWritten - this.transport.unsent;
     if (flushed > this.flushedMark) {
       this.flushedMark = flushed;
       this.slowConsumerTimer = setTimeout(() => this.checkSlowConsumer(), this.slowConsumerTimeout * 1000);
@@ -490,7 +464,7 @@ export class Session {
       session: this.id,
       name: this.client?.name,
       address: this.address,
-      unsentBytes: this.socket.writableLength,
+      unsentBytes: this.transport.unsent,
       seconds: this.slowConsumerTimeout,
     });
     this.drop('slow consumer');

@@ -35,7 +35,7 @@ async function pair(): Promise<{ rpc: RpcConnection; peer: Peer; server: Server;
   let writes = 0;
   const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
   socket.write = ((...args: unknown[]) => (writes++, write(...args))) as typeof socket.write;
-  return { rpc: new RpcConnection(socket), peer, server, writes: () => writes };
+  return { rpc: RpcConnection.overSocket(socket), peer, server, writes: () => writes };
 }
 
 async function until(check: () => boolean, what: string): Promise<void> {
