@@ -43,21 +43,38 @@ type message struct {
 // returns an error to fail the test; the test waits for it before it ends.
 func fakeManager(t *testing.T, serve func(p *fakePeer) error) string {
 	t.Helper()
+	return fakeManagers(t, serve)
+}
+
+// fakeManagers serves one connection with each of serves, in order, on one port; the port
+// stops listening once the last of them is accepted.
+func fakeManagers(t *testing.T, serves ...func(p *fakePeer) error) string {
+	t.Helper()
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() {
-		conn, err := listener.Accept()
-		listener.Close()
-		if err != nil {
-			done <- err
-			return
+		defer listener.Close()
+		for i, serve := range serves {
+			conn, err := listener.Accept()
+			if i == len(serves)-1 {
+				listener.Close()
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+			conn.SetDeadline(time.Now().Add(20 * time.Second))
+			err = serve(&fakePeer{t: t, conn: conn, lines: bufio.NewReader(conn)})
+			conn.Close()
+			if err != nil {
+				done <- err
+				return
+			}
 		}
-		defer conn.Close()
-		conn.SetDeadline(time.Now().Add(20 * time.Second))
-		done <- serve(&fakePeer{t: t, conn: conn, lines: bufio.NewReader(conn)})
+		done <- nil
 	}()
 	t.Cleanup(func() {
 		listener.Close()

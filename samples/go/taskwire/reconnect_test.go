@@ -1,10 +1,8 @@
 package taskwire_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -533,46 +531,6 @@ func TestReconnectDisabled(t *testing.T) {
 	if client.Connected() || len(events.all()) != 1 {
 		t.Errorf("connected %v, events %v: want one disconnected event and nothing more", client.Connected(), events.all())
 	}
-}
-
-// fakeManagers serves one connection with each of serves, in order, on one port.
-func fakeManagers(t *testing.T, serves ...func(p *fakePeer) error) string {
-	t.Helper()
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		defer listener.Close()
-		for _, serve := range serves {
-			conn, err := listener.Accept()
-			if err != nil {
-				done <- err
-				return
-			}
-			conn.SetDeadline(time.Now().Add(20 * time.Second))
-			err = serve(&fakePeer{t: t, conn: conn, lines: bufio.NewReader(conn)})
-			conn.Close()
-			if err != nil {
-				done <- err
-				return
-			}
-		}
-		done <- nil
-	}()
-	t.Cleanup(func() {
-		listener.Close()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("fake manager: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("fake manager: did not finish")
-		}
-	})
-	return listener.Addr().String()
 }
 
 // Retrying cannot fix a peer that cannot prove the key or a manager that speaks none of
