@@ -114,6 +114,10 @@ export interface Capabilities {
    * Queues are created on first use.
    */
   autoCreateQueues: boolean;
+  /**
+   * task/ack takes next: an ack that also takes the next tasks (§5.9.1). Optional; absent means false.
+   */
+  ackNext?: boolean;
 }
 export interface Limits {
   /**
@@ -285,9 +289,14 @@ export interface AckParams {
    * @minItems 1
    */
   acks: Ack[];
+  next?: GetParams;
 }
 export interface AckResult {
   acked: number;
+  /**
+   * With next: the tasks taken (as queue/get's result), possibly none (timeout, cancel).
+   */
+  tasks?: Task[];
 }
 export interface Nack {
   id: TaskId;
@@ -628,7 +637,7 @@ export interface RequestMap {
   'queue/put': { params: PutParams; result: PutResult };
   /** Leases up to max ready tasks to this session; blocks until one is ready, up to timeout. */
   'queue/get': { params: GetParams; result: GetResult };
-  /** Completes leased tasks, optionally with results that are routed to each task's replyTo queue. */
+  /** Completes leased tasks, optionally with results that are routed to each task's replyTo queue; with next, also takes the next tasks in the same exchange. */
   'task/ack': { params: AckParams; result: AckResult };
   /** Gives leased tasks back for a retry (after delay, or an exponential back-off), or to the dead-letter queue once maxAttempts is reached or when retry is false. */
   'task/nack': { params: NackParams; result: NackResult };
@@ -691,7 +700,7 @@ export const QueueStatsRequest: RequestHandle<'queue/stats'> = { kind: 'request'
 export const QueuePutRequest: RequestHandle<'queue/put'> = { kind: 'request', method: 'queue/put' };
 /** Leases up to max ready tasks to this session; blocks until one is ready, up to timeout. */
 export const QueueGetRequest: RequestHandle<'queue/get'> = { kind: 'request', method: 'queue/get' };
-/** Completes leased tasks, optionally with results that are routed to each task's replyTo queue. */
+/** Completes leased tasks, optionally with results that are routed to each task's replyTo queue; with next, also takes the next tasks in the same exchange. */
 export const TaskAckRequest: RequestHandle<'task/ack'> = { kind: 'request', method: 'task/ack' };
 /** Gives leased tasks back for a retry (after delay, or an exponential back-off), or to the dead-letter queue once maxAttempts is reached or when retry is false. */
 export const TaskNackRequest: RequestHandle<'task/nack'> = { kind: 'request', method: 'task/nack' };
@@ -744,7 +753,7 @@ export const METHODS = {
   'queue/stats': {"method":"queue/stats","kind":"request","direction":"clientToServer","since":"2026-11","params":"QueueParams","result":"QueueStats","errors":[-32602,1001],"blocking":false},
   'queue/put': {"method":"queue/put","kind":"request","direction":"clientToServer","since":"2026-11","params":"PutParams","result":"PutResult","errors":[-32602,-32800,1001,1002,1004,1005],"blocking":true},
   'queue/get': {"method":"queue/get","kind":"request","direction":"clientToServer","since":"2026-11","params":"GetParams","result":"GetResult","errors":[-32602,-32800,1001,1005],"blocking":true},
-  'task/ack': {"method":"task/ack","kind":"request","direction":"clientToServer","since":"2026-11","params":"AckParams","result":"AckResult","errors":[-32602,1003,1004,1005],"blocking":false},
+  'task/ack': {"method":"task/ack","kind":"request","direction":"clientToServer","since":"2026-11","params":"AckParams","result":"AckResult","errors":[-32602,-32800,1001,1003,1004,1005],"blocking":true},
   'task/nack': {"method":"task/nack","kind":"request","direction":"clientToServer","since":"2026-11","params":"NackParams","result":"NackResult","errors":[-32602,1003,1005],"blocking":false},
   'task/touch': {"method":"task/touch","kind":"request","direction":"clientToServer","since":"2026-11","params":"TouchParams","result":"TouchResult","errors":[-32602,1003,1005],"blocking":false},
   'queue/join': {"method":"queue/join","kind":"request","direction":"clientToServer","since":"2026-11","params":"JoinParams","result":"JoinResult","errors":[-32602,-32800,1001],"blocking":true},

@@ -168,7 +168,7 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       "kind": "request",
       "direction": "clientToServer",
       "since": "2026-11",
-      "summary": "Completes leased tasks, optionally with results that are routed to each task's replyTo queue.",
+      "summary": "Completes leased tasks, optionally with results that are routed to each task's replyTo queue; with next, also takes the next tasks in the same exchange.",
       "params": {
         "$ref": "#/$defs/AckParams"
       },
@@ -177,10 +177,13 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       },
       "errors": [
         -32602,
+        -32800,
+        1001,
         1003,
         1004,
         1005
-      ]
+      ],
+      "blocking": true
     },
     {
       "method": "task/nack",
@@ -661,6 +664,10 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
         "autoCreateQueues": {
           "description": "Queues are created on first use.",
           "type": "boolean"
+        },
+        "ackNext": {
+          "description": "task/ack takes next: an ack that also takes the next tasks (§5.9.1). Optional; absent means false.",
+          "type": "boolean"
         }
       },
       "required": [
@@ -1139,6 +1146,10 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
             "$ref": "#/$defs/Ack"
           },
           "minItems": 1
+        },
+        "next": {
+          "description": "Also take the next tasks in the same exchange (§5.9.1): after the acks are applied, the request goes on as a queue/get with these params, and its result carries the tasks. Only when capabilities.ackNext is true.",
+          "$ref": "#/$defs/GetParams"
         }
       },
       "required": [
@@ -1152,6 +1163,13 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
         "acked": {
           "type": "integer",
           "minimum": 0
+        },
+        "tasks": {
+          "description": "With next: the tasks taken (as queue/get's result), possibly none (timeout, cancel).",
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/Task"
+          }
         }
       },
       "required": [
