@@ -132,6 +132,11 @@ export class Engine {
     return this.queues.has(name);
   }
 
+  /** Creates the queue if queues are created on first use; otherwise throws queue_not_found when it does not exist. */
+  ensureQueue(name: string): void {
+    this.requireQueue(name);
+  }
+
   // ---- put ------------------------------------------------------------------------------
 
   /**

@@ -40,6 +40,12 @@ export interface QueueBackend {
   declareQueue(name: string, options: QueueOptions): MaybePromise<{ queue: string; created: boolean }>;
   listQueues(): MaybePromise<QueueStats[]>;
   queueStats(name: string): MaybePromise<QueueStats>;
+  /**
+   * Makes sure a queue can be used before a request changes anything: creates it when queues
+   * are created on first use, otherwise refuses with queue_not_found if it does not exist
+   * (an ack that also takes the next task checks its queue before applying the acks).
+   */
+  ensureQueue(name: string): MaybePromise<void>;
 
   /** Enqueues all the tasks or none; `done` gets the new ids or a queue_full/queue_not_found error. */
   put(request: PutRequest, done: (outcome: string[] | EngineError) => void): Waiter | undefined;

@@ -85,8 +85,8 @@ function makeCall(session: Session, id: string | number, frameBytes: number, met
       const protocolError = toProtocolError(error, log, method);
       queues.whenDurable(() => session.respondError(id, protocolError));
     },
-    defer(waiter) {
-      if (!settled) session.block(id, waiter, frameBytes);
+    defer(waiter, answerCancel) {
+      if (!settled) session.block(id, answerCancel ? { cancel: () => waiter.cancel(), answerCancel } : waiter, frameBytes);
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { Waiter } from '../engine';
 import type { MaybePromise, QueueBackend } from '../engine/queueBackend';
 import { ProtocolError } from '../protocol/errors';
-import { ErrorCodes, type RequestMap, type RequestMethod } from '../protocol/generated';
+import { ErrorCodes, type GetParams, type RequestMap, type RequestMethod } from '../protocol/generated';
 import type { EventHub } from './events';
 import type { Session } from './session';
 
@@ -13,8 +13,12 @@ export interface Call {
   /** Answers later; false if the connection is gone (so a delivery must be taken back). */
   resolve(result: unknown): boolean;
   reject(error: unknown): void;
-  /** Registers the waiter so $/cancelRequest, disconnect and shutdown can withdraw it. */
-  defer(waiter: Waiter): void;
+  /**
+   * Registers the waiter so $/cancelRequest, disconnect and shutdown can withdraw it.
+   * `answerCancel`: what a cancelled request answers instead of -32800 (an ack that waits for
+   * its next task has already applied its acks, and says so).
+   */
+  defer(waiter: Waiter, answerCancel?: () => void): void;
 }
 
 /** What handlers may touch: the queues (through QueueBackend), the event hub, the registry and server-level actions. */
@@ -35,13 +39,15 @@ export const DEFERRED = Symbol('deferred');
 /**
  * The reply made of a backend's answer: at once when the backend answered at once (the
  * in-process queues), otherwise when its promise settles (a backend on a remote store).
+ * `toResult` may itself answer later (DEFERRED), so steps chain.
  */
-function reply<T, R>(value: MaybePromise<T>, call: Call, toResult: (value: T) => R): R | typeof DEFERRED {
+function reply<T, R>(value: MaybePromise<T>, call: Call, toResult: (value: T) => R | typeof DEFERRED): R | typeof DEFERRED {
   if (!(value instanceof Promise)) return toResult(value);
   value.then(
     (settled) => {
       try {
-        call.resolve(toResult(settled));
+        const result = toResult(settled);
+        if (result !== DEFERRED) call.resolve(result);
       } catch (error) {
         call.reject(error);
       }
@@ -78,6 +84,15 @@ function checkPayloads<T>(items: T[], valueOf: (item: T) => unknown, call: Call,
       throw new ProtocolError(ErrorCodes.PayloadTooLarge, `payload too large: ${what} ${i} is ${size} bytes, the limit is ${limit}`, { limit });
     }
   });
+}
+
+/** The get half of an ack with next: answers {acked, tasks} when tasks come, or with none on timeout or cancel. */
+function takeNext(next: GetParams, acked: number, call: Call, ctx: HandlerContext): typeof DEFERRED {
+  const request = { queue: next.queue, max: next.max ?? 1, timeout: next.timeout, ttr: next.ttr, autoAck: next.autoAck === true, session: call.session.id };
+  const waiter = ctx.queues.get(request, (tasks) => call.resolve({ acked, tasks }));
+  // A cancelled wait still reports the acks, which stand: a result with no tasks, not -32800.
+  if (waiter) call.defer(waiter, () => call.resolve({ acked, tasks: [] }));
+  return DEFERRED;
 }
 
 /**
@@ -124,13 +139,21 @@ export const handlers: HandlerTable = {
   },
 
   // {"jsonrpc":"2.0","id":9,"method":"task/ack","params":{"acks":[{"id":"a1b2c3-0","result":"image_url_0 ---> success"}]}}
+  // With next, the ack also takes the next tasks (§5.9.1): one exchange per task for a worker.
+  // {"jsonrpc":"2.0","id":9,"method":"task/ack","params":{"acks":[{"id":"a1b2c3-0"}],"next":{"queue":"tasks","timeout":30}}}
   'task/ack': (params, call, ctx) => {
     checkBatch(params.acks.length, ctx, 'acks');
     checkPayloads(params.acks, (a) => a.result, call, ctx, 'the result of ack');
-    return reply(ctx.queues.ack(call.session.id, params.acks), call, (acked) => {
-      call.session.acked += acked;
-      return { acked };
-    });
+    const next = params.next;
+    const ack = () =>
+      reply(ctx.queues.ack(call.session.id, params.acks), call, (acked) => {
+        call.session.acked += acked;
+        return next === undefined ? { acked } : takeNext(next, acked, call, ctx);
+      });
+    if (next === undefined) return ack();
+    // Everything that could refuse the request is checked before the acks change anything.
+    checkBatch(next.max ?? 1, ctx, 'tasks asked for');
+    return reply(ctx.queues.ensureQueue(next.queue), call, ack);
   },
 
   // {"jsonrpc":"2.0","id":10,"method":"task/nack","params":{"nacks":[{"id":"a1b2c3-0","error":"timeout","delay":5}]}}

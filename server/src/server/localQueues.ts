@@ -71,6 +71,10 @@ export class LocalQueues implements QueueBackend {
     return this.engine.put(request, done);
   }
 
+  ensureQueue(name: string): void {
+    this.engine.ensureQueue(name);
+  }
+
   get(request: GetRequest, deliver: Deliver): Waiter | undefined {
     return this.engine.get(request, deliver);
   }

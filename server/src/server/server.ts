@@ -213,7 +213,8 @@ export class TaskwireServer implements SessionHost {
     const waiter = session.unblock(id);
     if (!waiter) return;
     waiter.cancel();
-    session.respondError(id, new ProtocolError(ErrorCodes.RequestCancelled, 'request cancelled'));
+    if (waiter.answerCancel) waiter.answerCancel();
+    else session.respondError(id, new ProtocolError(ErrorCodes.RequestCancelled, 'request cancelled'));
   }
 
   sessionClosed(session: Session): void {
@@ -404,7 +405,7 @@ export class TaskwireServer implements SessionHost {
       const onlyProof = params !== null && typeof params === 'object' && !Array.isArray(params) && Object.keys(params).length === 1;
       const proof = onlyProof ? (params as { proof?: unknown }).proof : undefined;
       const result = authenticate(session, proof, this.authkey, {
-        capabilities: { events: true, framings: ['ndjson', 'content-length'], autoCreateQueues: this.autoCreate },
+        capabilities: { events: true, framings: ['ndjson', 'content-length'], autoCreateQueues: this.autoCreate, ackNext: true },
         limits: {
           maxFrameBytes: this.limits.maxFrameBytes,
           maxPayloadBytes: this.limits.maxPayloadBytes,

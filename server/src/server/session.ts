@@ -11,6 +11,11 @@ import { DEFAULT_LIMITS } from './options';
 
 type RequestId = string | number;
 
+/** A blocked request's waiter, and what it answers when cancelled if not -32800. */
+export interface BlockedWaiter extends Waiter {
+  answerCancel?: () => void;
+}
+
 /** What a session hands up to the server for each message it reads. */
 export interface SessionHost {
   handleRequest(session: Session, id: RequestId, method: string, params: unknown, frameBytes: number): void;
@@ -79,7 +84,7 @@ export class Session {
   /** Why the server closed the connection, when it did (for the log). */
   closeReason: string | undefined;
   /** Blocking requests in flight, by request id (so $/cancelRequest can find them), with the bytes of their frames. */
-  private readonly blocked = new Map<RequestId, { waiter: Waiter; bytes: number }>();
+  private readonly blocked = new Map<RequestId, { waiter: BlockedWaiter; bytes: number }>();
   private blockedBytes = 0;
   readonly subscriptions = new Set<string>();
   /** The frames both ways over the socket (decoding, coalesced writes): the shared transport. */
@@ -189,7 +194,7 @@ export class Session {
    * blocked requests add up to more than maxBlockedBytes, the connection is not read: a waiting
    * put holds its payload, and the peer's further requests wait in TCP, not in the manager.
    */
-  block(id: RequestId, waiter: Waiter, bytes: number): void {
+  block(id: RequestId, waiter: BlockedWaiter, bytes: number): void {
     this.blocked.set(id, { waiter, bytes });
     this.blockedBytes += bytes;
     if (this.blockedBytes > this.maxBlockedBytes && !this.pausedForBlocked) {
@@ -199,7 +204,7 @@ export class Session {
   }
 
   /** Forgets a blocked request (answered, cancelled, abandoned); returns its waiter if it was blocked. */
-  unblock(id: RequestId): Waiter | undefined {
+  unblock(id: RequestId): BlockedWaiter | undefined {
     const entry = this.blocked.get(id);
     if (!entry) return undefined;
     this.blocked.delete(id);

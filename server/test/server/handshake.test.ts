@@ -29,7 +29,7 @@ describe('server: handshake', () => {
     assert.equal(auth.serverProof, serverProof(TEST_KEY, hello.nonce, clientNonce, PROTOCOL_VERSION));
     assert.notEqual(auth.serverProof, proof, 'the server proof is not the client proof reflected');
     assert.match(auth.sessionId, /\S/);
-    assert.deepEqual(auth.capabilities, { events: true, framings: ['ndjson', 'content-length'], autoCreateQueues: true });
+    assert.deepEqual(auth.capabilities, { events: true, framings: ['ndjson', 'content-length'], autoCreateQueues: true, ackNext: true });
     assert.deepEqual(auth.limits, { maxFrameBytes: 16 * 1024 * 1024, maxPayloadBytes: 8 * 1024 * 1024, maxBatch: 10_000, maxSubscriptions: 32, maxQueuedBytes: defaultMaxQueuedBytes() });
 
     assert.match((await call(raw, 'session/ping')).time, /^\d{4}-\d\d-\d\dT/);
