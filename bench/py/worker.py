@@ -1,8 +1,8 @@
-"""A Taskwire worker on the Python client, one call per task: get (blocking, with a timeout)
-then ack with the result, which the manager routes to the task's replyTo queue."""
+"""A Taskwire worker on the Python client, one call per task: Queue.work runs the handler on
+each task and then acks it with the result (which the manager routes to the task's replyTo
+queue) and takes the next task in the same request (task/ack with next, spec §5.9.1)."""
 
 import os
-import queue
 
 from common import connect
 from benchchild import Control, config, emit
@@ -14,9 +14,4 @@ tasks = client.queue("tasks")
 client.ping()
 emit("ready")
 
-while True:
-    try:
-        task = tasks.get(True, timeout=1)
-    except queue.Empty:
-        continue
-    task.ack("%s ---> success" % task.payload)
+tasks.work(lambda task: "%s ---> success" % task.payload)

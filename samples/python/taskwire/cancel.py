@@ -12,14 +12,15 @@ if TYPE_CHECKING:
 
 
 class CancelToken:
-    """Withdraws blocking calls (get, put, join) from another thread.
+    """Withdraws blocking calls (get, put, join, ack_and_get_next) from another thread.
 
         token = taskwire.CancelToken()
         threading.Timer(1.0, token.cancel).start()
         tasks.get(cancel=token)          # raises RequestCancelled after 1 s; nothing was taken
 
     The manager answers each withdrawn request with -32800, raised as :class:`RequestCancelled`;
-    a cancelled get leased nothing and a cancelled put enqueued nothing. A call that already
+    a cancelled get leased nothing and a cancelled put enqueued nothing. A cancelled
+    ``ack_and_get_next`` returns [] instead: its ack stands, only the wait ended. A call that already
     has its answer is unaffected. A token cancels every call that uses it, now and later.
     """
 

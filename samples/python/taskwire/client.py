@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Seque
 from .cancel import CancelToken
 from .connection import Reconnect, _Connection
 from .constants import DEFAULT_MAX_FRAME_BYTES
-from .errors import QueueEmpty
+from .errors import QueueEmpty, RequestCancelled
 from .framing import _encode
 from .queue import Queue
 from .types import _UNSET, NO_RESULT, ClientInfo, QueueStats, Task, TaskSpec
@@ -263,6 +263,62 @@ class Client(_Connection):
         self._call("task/ack", {"acks": [entry]})
         if isinstance(task, Task):
             task.settled = True
+
+    def ack_and_get_next(
+        self,
+        task: Union[Task, str],
+        result: Any = NO_RESULT,
+        *,
+        queue: Optional[str] = None,
+        max_tasks: int = 1,
+        timeout: Optional[float] = None,
+        ttr: Optional[float] = None,
+        auto_ack: bool = False,
+        cancel: Optional[CancelToken] = None,
+    ) -> List[Task]:
+        """Completes a task and takes up to ``max_tasks`` next ones: a worker loop's one exchange.
+
+        The next tasks come from ``queue`` (default: the task's own), as :meth:`get_many`
+        takes them: as soon as one is ready, [] after ``timeout`` seconds (None: wait for
+        one). A manager that announces ``capabilities.ackNext`` does both in one request
+        (``task/ack`` with ``next``, spec §5.9.1); with any other, the client sends the ack
+        and then the get, with the same effect. The ack stands once this returns, also with
+        []: a ``cancel`` that ends the wait returns [] rather than raising. It raises what
+        :meth:`ack` raises (:class:`LeaseUnknown`: nothing was acked, nothing taken).
+        """
+        if queue is None:
+            if not isinstance(task, Task):
+                raise TypeError("ack_and_get_next() needs queue= when given a task id rather than a Task")
+            queue = task.queue
+        entry: Dict[str, Any] = {"id": _task_id(task)}
+        if result is not NO_RESULT:
+            entry["result"] = result
+        take: Dict[str, Any] = {"queue": queue, "max": max_tasks}
+        if timeout is not None:
+            take["timeout"] = _seconds("timeout", timeout)
+        if ttr is not None:
+            take["ttr"] = ttr
+        if auto_ack:
+            take["autoAck"] = True
+        channel = self._channel
+        if channel is None or channel._closed_error is not None or self._closed:
+            channel = self._current_channel()
+        if channel.capabilities.get("ackNext") is True:
+            # A cancel ends only the wait: the manager answers {acked, tasks: []}, not -32800.
+            answer = channel.request("task/ack", {"acks": [entry], "next": take}, cancel)
+            if isinstance(task, Task):
+                task.settled = True
+            return [Task(wire, self, _received=True) for wire in answer.get("tasks", ())]
+        if cancel is not None and cancel.cancelled:
+            raise RequestCancelled(-32800, "request cancelled: the cancel token was already cancelled")
+        channel.request("task/ack", {"acks": [entry]})
+        if isinstance(task, Task):
+            task.settled = True
+        try:
+            answer = self._call("queue/get", take, cancel)
+        except RequestCancelled:
+            return []  # as the one-request form answers a cancel: the ack stands
+        return [Task(wire, self, _received=True) for wire in answer["tasks"]]
 
     def ack_many(self, acks: Iterable[Union[Task, str, Tuple[Union[Task, str], Any]]]) -> int:
         """Completes many tasks in one all-or-nothing request.

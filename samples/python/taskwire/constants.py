@@ -17,7 +17,9 @@ PROTOCOL_VERSIONS: Tuple[str, ...] = (PROTOCOL_VERSION,)
 
 #: The methods a manager may hold blocked (``blocking: true`` in the spec): the ones a
 #: :class:`CancelToken` withdraws with ``$/cancelRequest``. The manager cancels nothing else.
-BLOCKING_METHODS: FrozenSet[str] = frozenset({"queue/put", "queue/get", "queue/join"})
+#: ``task/ack`` waits only when it also takes the next tasks (``next``, spec §5.9.1); a
+#: cancel then ends the wait and the acks stand.
+BLOCKING_METHODS: FrozenSet[str] = frozenset({"queue/put", "queue/get", "queue/join", "task/ack"})
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7400

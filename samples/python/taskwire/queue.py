@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import TYPE_CHECKING, Any, Deque, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Deque, Iterable, List, Optional, Sequence, Tuple, Union
 
 from .cancel import CancelToken
 from .types import _UNSET, NO_RESULT, QueueStats, Task
+from .worker_loop import _work
 
 if TYPE_CHECKING:
     from .client import Client
@@ -158,6 +159,61 @@ class Queue:
     def ack(self, task: Union[Task, str], result: Any = NO_RESULT) -> None:
         """Completes a task; a ``result`` goes to its ``reply_to`` queue."""
         self.client.ack(task, result)
+
+    def ack_and_get_next(
+        self,
+        task: Union[Task, str],
+        result: Any = NO_RESULT,
+        *,
+        max_tasks: int = 1,
+        timeout: Optional[float] = None,
+        ttr: Optional[float] = None,
+        auto_ack: bool = False,
+        cancel: Optional[CancelToken] = None,
+    ) -> List[Task]:
+        """Completes ``task`` and takes up to ``max_tasks`` next tasks of this queue in one
+        exchange; [] when none came in ``timeout`` s (None: wait for one), or on ``cancel``.
+
+        One request when the manager announces ``capabilities.ackNext``; otherwise an ack
+        then a get, with the same effect. See :meth:`Client.ack_and_get_next`.
+        """
+        tasks = self.client.ack_and_get_next(
+            task,
+            result,
+            queue=self.name,
+            max_tasks=max_tasks,
+            timeout=timeout,
+            ttr=ttr,
+            auto_ack=auto_ack,
+            cancel=cancel,
+        )
+        if not auto_ack:
+            for taken in tasks:
+                self._remember(taken)
+        return tasks
+
+    def work(
+        self,
+        handler: Callable[[Task], Any],
+        *,
+        idle_timeout: Optional[float] = None,
+        ttr: Optional[float] = None,
+        cancel: Optional[CancelToken] = None,
+        on_error: Optional[Callable[[BaseException, Task], None]] = None,
+    ) -> int:
+        """Runs ``handler(task)`` for each task of this queue, one at a time; returns how many
+        it handled once the queue stays empty ``idle_timeout`` seconds (None: never) or
+        ``cancel`` is cancelled.
+
+        The handler's return value is the task's result, routed to its ``reply_to`` queue
+        (None: no result); an exception nacks the task with its message (then ``on_error``
+        is called) and the loop goes on. A handler may settle the task itself. Each
+        finished task is acked together with taking the next one (:meth:`ack_and_get_next`):
+        one exchange per task with a manager that announces ``ackNext``. A task whose lease
+        was lost (expired, or the connection dropped: the manager redelivers it) is skipped;
+        with reconnect on, the loop waits for the new connection and goes on.
+        """
+        return _work(self, handler, idle_timeout, ttr, cancel, on_error)
 
     def ack_many(self, acks: Iterable[Union[Task, str, Tuple[Union[Task, str], Any]]]) -> int:
         """Completes many tasks in one request; items are tasks or ``(task, result)`` pairs."""

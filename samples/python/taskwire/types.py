@@ -4,7 +4,7 @@ clients, limits) as typed dicts, named after the spec's types."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, TypedDict
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, TypedDict
 
 from .errors import TaskwireError
 
@@ -68,6 +68,23 @@ class Task:
     def ack(self, result: Any = NO_RESULT) -> None:
         """Completes the task; a ``result`` (any JSON value) goes to its ``reply_to`` queue."""
         self._owner().ack(self, result)
+
+    def ack_and_get_next(
+        self,
+        result: Any = NO_RESULT,
+        *,
+        queue: Optional[str] = None,
+        max_tasks: int = 1,
+        timeout: Optional[float] = None,
+        ttr: Optional[float] = None,
+        auto_ack: bool = False,
+        cancel: Optional[Any] = None,
+    ) -> List["Task"]:
+        """Completes the task and takes the next ones from its queue (or ``queue``) in one
+        exchange; [] when none came in ``timeout`` s. See :meth:`Client.ack_and_get_next`."""
+        return self._owner().ack_and_get_next(
+            self, result, queue=queue, max_tasks=max_tasks, timeout=timeout, ttr=ttr, auto_ack=auto_ack, cancel=cancel
+        )
 
     def nack(self, error: Optional[str] = None, delay: Optional[float] = None, retry: bool = True) -> None:
         """Gives the task back: retried after ``delay`` s (default: the manager's back-off).

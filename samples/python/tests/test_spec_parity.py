@@ -7,6 +7,7 @@ is written by hand, standard library only; these tests keep it from drifting fro
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import re
 from pathlib import Path
@@ -92,3 +93,24 @@ def test_the_protocol_version_is_the_specs_newest() -> None:
     assert taskwire.PROTOCOL_VERSION == SPEC["protocolVersions"][-1]
     assert set(taskwire.PROTOCOL_VERSIONS) <= set(SPEC["protocolVersions"])
     assert taskwire.PROTOCOL_VERSION in taskwire.PROTOCOL_VERSIONS
+
+
+def test_the_capabilities_the_client_reads_are_the_specs() -> None:
+    in_spec = set(SPEC["$defs"]["Capabilities"]["properties"])
+    read = set()
+    for source in _package_sources().values():
+        read.update(re.findall(r"capabilities(?:\.get\(|\[)\"(\w+)\"", source))
+    # ackNext decides between task/ack with next and an ack then a get (spec §5.9.1).
+    assert "ackNext" in read, "the client no longer reads capabilities.ackNext: has the pattern of this test gone stale?"
+    assert read <= in_spec, f"the package reads capabilities the spec does not define: {sorted(read - in_spec)}"
+    assert "ackNext" not in SPEC["$defs"]["Capabilities"]["required"], "ackNext became required: drop the fallback?"
+
+
+def test_ack_and_get_next_takes_every_param_of_a_get() -> None:
+    # task/ack's next is queue/get's params (spec §5.9.1): each has its keyword, as in get_many.
+    assert SPEC["$defs"]["AckParams"]["properties"]["next"]["$ref"] == "#/$defs/GetParams"
+    assert set(SPEC["$defs"]["AckResult"]["properties"]) == {"acked", "tasks"}
+    keywords = {"queue": "queue", "max": "max_tasks", "timeout": "timeout", "ttr": "ttr", "autoAck": "auto_ack"}
+    assert set(SPEC["$defs"]["GetParams"]["properties"]) == set(keywords)
+    parameters = inspect.signature(taskwire.Client.ack_and_get_next).parameters
+    assert set(keywords.values()) <= set(parameters)
