@@ -66,7 +66,7 @@ export const SYSTEMS = {
     concurrency: 2,
   },
   'taskwire-py': {
-    description: 'Taskwire manager; the standard-library Python client of samples/python, one call per task',
+    description: 'Taskwire manager; the standard-library Python client of samples/python, one call per task (a worker acks each task and takes the next in one request)',
     manager: 'taskwire',
     language: 'py',
   },

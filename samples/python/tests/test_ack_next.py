@@ -353,3 +353,56 @@ def test_work_raises_when_the_connection_drops_and_reconnect_is_off(start_manage
         assert len(errors) == 1 and isinstance(errors[0], (taskwire.ConnectionClosed, taskwire.ShuttingDown))
     finally:
         client.close()
+
+
+def test_work_goes_on_after_the_manager_restarts(start_manager: Any, clients: list, qname: str) -> None:
+    server = start_manager()
+    client = server.connect(reconnect=taskwire.Reconnect(initial_delay=0.05, max_delay=0.3))
+    clients.append(client)
+    tasks = client.queue(qname)
+    token = taskwire.CancelToken()
+    seen: List[str] = []
+
+    def handle(task: taskwire.Task) -> str:
+        seen.append(task.payload)
+        return task.payload
+
+    outcome: List[Any] = []
+    worker = threading.Thread(target=lambda: outcome.append(tasks.work(handle, cancel=token)))
+    worker.start()
+    try:
+        tasks.put("before")
+        assert wait_until(lambda: seen == ["before"])
+        port = server.port
+        assert server.stop() == 0
+        start_manager(port=port)
+        assert client.wait_until_connected(timeout=15)
+        tasks.put("after")  # on the new manager, taken by the same loop once it reconnected
+        assert wait_until(lambda: seen == ["before", "after"], timeout=15)
+        assert wait_until(lambda: tasks.stats()["totals"]["acked"] == 1)
+    finally:
+        token.cancel()
+        worker.join(15)
+    assert not worker.is_alive()
+    assert outcome == [2]
+
+
+def test_work_skips_a_task_whose_lease_expired(manager: Manager, client: taskwire.Client, clients: list, qname: str) -> None:
+    tasks = client.queue(qname)
+    tasks.put("slow")
+    attempts: List[int] = []
+
+    def handle(task: taskwire.Task) -> None:
+        attempts.append(task.attempt)
+        if task.attempt == 1:
+            # Outlive the lease: another worker takes the task meanwhile.
+            other = manager.connect(name="other-worker")
+            clients.append(other)
+            again = other.queue(qname).get(timeout=5)
+            assert again.attempt == 2
+            again.ack()
+
+    # The first ack finds its lease gone (LeaseUnknown): the loop skips the task and goes on.
+    assert tasks.work(handle, idle_timeout=0.3, ttr=0.2) == 1
+    assert attempts == [1]
+    assert tasks.stats()["totals"]["acked"] == 1
