@@ -199,8 +199,11 @@ export class TaskwireClient extends EventEmitter implements Requester {
 
   /** Sends any request of the protocol; waits for a reconnect in progress. */
   async request<M extends RequestMethod>(method: RequestHandle<M> | M, params: RequestMap[M]['params'], signal?: AbortSignal): Promise<RequestMap[M]['result']> {
-    const channel = await this.currentChannel();
-    return channel.request(typeof method === 'string' ? { kind: 'request', method } : method, params, signal);
+    const handle = typeof method === 'string' ? { kind: 'request' as const, method } : method;
+    // Connected (the usual case): straight to the channel, without waiting a turn for currentChannel().
+    const channel = this.channel;
+    if (channel !== undefined && !channel.closed && !this.closedByUser && this.fatalError === undefined) return channel.request(handle, params, signal);
+    return (await this.currentChannel()).request(handle, params, signal);
   }
 
   /** Resolves when connected (at once if already); rejects when the client is closed for good. */

@@ -1,5 +1,5 @@
 import { QueueDeclareRequest, QueuePutRequest, QueueGetRequest, TaskAckRequest, QueueJoinRequest, QueueStatsRequest, QueuePeekRequest, QueuePurgeRequest } from '../protocol/generated';
-import type { DeclareParams, Nack, QueueStats, Task, TaskSpec } from '../protocol/generated';
+import type { DeclareParams, GetParams, Nack, PutParams as QueuePutParams, QueueStats, Task, TaskSpec } from '../protocol/generated';
 import { ackTask, nackTask, touchTasks, type Requester } from './requester';
 import { AbortedError, ConnectionClosedError, LeaseUnknownError, QueueEmptyError, ShuttingDownError } from './errors';
 import { ReceivedTask, type NextOptions } from './receivedTask';
@@ -58,9 +58,11 @@ export class QueueHandle<P = unknown> {
   }
 
   /** Enqueues one task; resolves with its id. */
-  async put(payload: P, options: PutOptions = {}): Promise<string> {
-    const { timeout, signal, ...spec } = options;
-    const ids = await this.putMany([{ payload, ...spec }], { timeout, signal });
+  async put(payload: P, options?: PutOptions): Promise<string> {
+    // One task, one request: the params built directly (this is the hot path of a producer).
+    const params: QueuePutParams = { queue: this.name, tasks: [options === undefined ? { payload } : taskSpec(payload, options)] };
+    if (options?.timeout !== undefined) params.timeout = options.timeout;
+    const { ids } = await this.requester.request(QueuePutRequest, params, options?.signal);
     return ids[0]!;
   }
 
@@ -88,8 +90,11 @@ export class QueueHandle<P = unknown> {
 
   /** Takes up to `max` tasks as soon as one is ready; [] when the timeout passes. */
   async getMany(max: number, options: GetOptions = {}): Promise<ReceivedTask<P>[]> {
-    const { signal, ...rest } = options;
-    const { tasks } = await this.requester.request(QueueGetRequest, { queue: this.name, max, ...definedOnly(rest) }, signal);
+    const params: GetParams = { queue: this.name, max };
+    if (options.timeout !== undefined) params.timeout = options.timeout;
+    if (options.ttr !== undefined) params.ttr = options.ttr;
+    if (options.autoAck !== undefined) params.autoAck = options.autoAck;
+    const { tasks } = await this.requester.request(QueueGetRequest, params, options.signal);
     return tasks.map((task) => new ReceivedTask<P>(task, this.requester));
   }
 
@@ -277,6 +282,13 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function definedOnly<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+/** The TaskSpec of one put: the payload and the options that are set. */
+function taskSpec(payload: unknown, options: PutOptions): TaskSpec {
+  const spec: TaskSpec = { payload };
+  if (options.priority !== undefined) spec.priority = options.priority;
+  if (options.delay !== undefined) spec.delay = options.delay;
+  if (options.ttr !== undefined) spec.ttr = options.ttr;
+  if (options.replyTo !== undefined) spec.replyTo = options.replyTo;
+  if (options.maxAttempts !== undefined) spec.maxAttempts = options.maxAttempts;
+  return spec;
 }
