@@ -1,7 +1,7 @@
 // A flame graph as a static SVG, drawn from folded stacks ("frame;frame;frame value" lines;
 // profile.mjs makes them from a V8 .cpuprofile).
 //
-// Why our own, in about 150 lines: no npm package does this job and is kept up. 0x (MIT) draws
+// Why our own, in about 130 lines: no npm package does this job and is kept up. 0x (MIT) draws
 // HTML, not SVG, runs the profiled process itself and brings ~30 dependencies (browserify
 // among them); flamegraph 1.3.0 (thlorenz, MIT) writes SVG but was last built in 2018, reads
 // only the old Chrome .cpuprofile shape (a `head` tree; node --cpu-prof writes `nodes`) and
@@ -67,13 +67,17 @@ export function renderFlameGraph(folded, { title, subtitle = '', tasks, width = 
   const scale = usable / root.total;
   const rects = [];
   let depthMax = 0;
-  const place = (node, x, depth) => {
+  const place = (node, x, depth, callerGroup = 'other') => {
+    // Builtins without a script (RegExp, anonymous natives) take their caller's colour.
+    let group = node === root ? 'other' : groupOfLabel(node.name);
+    if (group === 'other' && node !== root && !parseFrameLabel(node.name).location) group = callerGroup;
+    node.group = group;
     rects.push({ node, x, depth, w: node.total * scale });
     depthMax = Math.max(depthMax, depth);
     let cx = x;
     for (const child of [...node.children.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const w = child.total * scale;
-      if (w >= 0.3) place(child, cx, depth + 1);
+      if (w >= 0.3) place(child, cx, depth + 1, node.group);
       cx += w;
     }
   };
@@ -96,7 +100,7 @@ export function renderFlameGraph(folded, { title, subtitle = '', tasks, width = 
   }
   for (const { node, x, depth, w } of rects) {
     const y = yOf(depth);
-    const color = node === root ? '#d0d0d0' : GROUP_COLORS[groupOfLabel(node.name)];
+    const color = node === root ? '#d0d0d0' : GROUP_COLORS[node.group];
     const share = ((100 * node.total) / root.total).toFixed(2);
     out.push('<g>');
     out.push(`<title>${escapeXml(`${node.name}: ${ms(node.total)} ms, ${share}%${perTask(node.total)}`)}</title>`);

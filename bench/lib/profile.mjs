@@ -269,7 +269,17 @@ export function summarizeCpuProfile(path, { top = 25, flame = false } = {}) {
         costs.set(group, costs.get(group) + (us * t.ticks) / tickSum / 1000);
       }
     } else {
-      const group = costGroupOf(name, url);
+      let group = costGroupOf(name, url);
+      // A builtin without a script (a RegExp, an anonymous native) works for its caller:
+      // charge it to the group of the nearest caller that has one.
+      if (group === 'other' && !url) {
+        for (let at = parentOf.get(id); at !== undefined; at = parentOf.get(at)) {
+          const caller = byId.get(at).callFrame;
+          if (!caller.url) continue;
+          group = costGroupOf(caller.functionName, caller.url);
+          break;
+        }
+      }
       costs.set(group, costs.get(group) + us / 1000);
     }
     // The stack, root first, without (root).

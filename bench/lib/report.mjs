@@ -224,6 +224,25 @@ export function costsOf(p) {
   return { groups, activeMs: p.activeMs, approximate: true };
 }
 
+/**
+ * A profiled row's cost groups in µs per task: `sampled` (self ms × 1000 / tasks, what the
+ * profiler saw, wall time) and `cpu` (each group's share of the busy time without start-up ×
+ * the manager CPU µs/task /proc measured during the clock; start-up left out).
+ */
+export function perTaskCosts(row, costs) {
+  const tasks = row.metrics.tasks?.median;
+  const us = (ms) => (Number.isFinite(ms) && tasks ? (ms * 1000) / tasks : NaN);
+  const sampled = Object.fromEntries(COST_GROUPS.map((g) => [g.key, us(costs.groups[g.key])]));
+  const startup = costs.groups.startup ?? 0;
+  sampled.total = us(costs.activeMs);
+  sampled.withoutStartup = us(costs.activeMs - startup);
+  const cpuPerTask = row.metrics.managerCpuUsPerTask?.median;
+  const busy = costs.activeMs - startup;
+  const cpu = Object.fromEntries(COST_GROUPS.filter((g) => g.key !== 'startup').map((g) => [g.key, busy > 0 && Number.isFinite(cpuPerTask) ? (costs.groups[g.key] / busy) * cpuPerTask : NaN]));
+  cpu.total = cpuPerTask;
+  return { sampled, cpu };
+}
+
 /** The flame graphs a report has: one per profiled manager, file name and title. */
 export function flameGraphs(groups) {
   const out = [];
@@ -529,13 +548,23 @@ export function renderMarkdown(report) {
         "The manager's self time grouped by what it does, in µs per task (self ms × 1000 / tasks of that run, under the profiler, start-up included in its own row). V8 charges JSON.parse and JSON.stringify to the function calling them: the samples on a source line that calls them count as JSON. The profiler samples wall time: on a loaded machine, the time a runnable manager waits for a core is charged to what it was doing, so the total can exceed the CPU time /proc measured (compare the two rows at the bottom). `node bench/run.mjs --compare OLD.json NEW.json` prints this table for two runs side by side.",
       );
       out.push('');
-      const perTask = (c, ms) => (Number.isFinite(ms) && c.r.metrics.tasks ? ((ms * 1000) / c.r.metrics.tasks.median).toFixed(1) : '—');
-      const rows = COST_GROUPS.map((grp) => [`${grp.label}`, ...cols.map((c) => perTask(c, c.costs.groups[grp.key]))]);
-      rows.push(['**total busy**', ...cols.map((c) => `**${perTask(c, c.costs.activeMs)}**`)]);
-      rows.push(['total without start-up', ...cols.map((c) => perTask(c, c.costs.activeMs - (c.costs.groups.startup ?? 0)))]);
+      const f = (v) => (Number.isFinite(v) ? v.toFixed(1) : '—');
+      const per = cols.map((c) => perTaskCosts(c.r, c.costs));
+      const header = ['µs per task', ...cols.map((c) => `${c.r.system} (${c.g.key})${c.costs.approximate ? ' ≈' : ''}`)];
+      const rows = COST_GROUPS.map((grp) => [`${grp.label}`, ...per.map((p) => f(p.sampled[grp.key]))]);
+      rows.push(['**total busy**', ...per.map((p) => `**${f(p.sampled.total)}**`)]);
+      rows.push(['total without start-up', ...per.map((p) => f(p.sampled.withoutStartup))]);
       rows.push(['manager CPU µs/task (/proc, same run)', ...cols.map((c) => med(c.r.metrics.managerCpuUsPerTask))]);
       rows.push(['tasks', ...cols.map((c) => med(c.r.metrics.tasks))]);
-      out.push(table(['µs per task', ...cols.map((c) => `${c.r.system} (${c.g.key})${c.costs.approximate ? ' ≈' : ''}`)], rows));
+      out.push(table(header, rows));
+      out.push('');
+      out.push(
+        "Scaled to the manager's CPU time: each group's share of the busy time without start-up × the manager CPU µs/task `/proc` measured in the same run. The machine's load does not inflate these; compare runs with them.",
+      );
+      out.push('');
+      const scaled = COST_GROUPS.filter((grp) => grp.key !== 'startup').map((grp) => [`${grp.label}`, ...per.map((p) => f(p.cpu[grp.key]))]);
+      scaled.push(['**total** (= manager CPU µs/task)', ...per.map((p) => `**${f(p.cpu.total)}**`)]);
+      out.push(table(header, scaled));
       out.push('');
       out.push(COST_GROUPS.map((grp) => `**${grp.label}**: ${grp.what}.`).join(' '));
       if (cols.some((c) => c.costs.approximate)) out.push(' ≈: from the 25 heaviest functions only (a latest.json written before the cost groups); the rest is in "other".');
@@ -758,26 +787,21 @@ export function renderCompare(before, after, { beforeName = 'before', afterName 
   for (const col of b) {
     const old = a.find((c) => c.key === col.key);
     if (!old) continue;
-    const per = (c, ms) => (Number.isFinite(ms) && c.r.metrics.tasks ? (ms * 1000) / c.r.metrics.tasks.median : NaN);
     const f = (v) => (Number.isFinite(v) ? v.toFixed(1) : '—');
+    const p0 = perTaskCosts(old.r, old.costs);
+    const p1 = perTaskCosts(col.r, col.costs);
     out.push(`### Manager cost per task: ${col.key}${old.costs.approximate ? ' (before ≈: from its 25 heaviest functions; the rest is "other")' : ''}`);
     out.push('');
-    const rows = COST_GROUPS.map((grp) => {
-      const x0 = per(old, old.costs.groups[grp.key]);
-      const x1 = per(col, col.costs.groups[grp.key]);
-      return [grp.label, f(x0), f(x1), change(x0, x1)];
-    });
-    const t0 = per(old, old.costs.activeMs);
-    const t1 = per(col, col.costs.activeMs);
-    rows.push(['**total busy**', `**${f(t0)}**`, `**${f(t1)}**`, change(t0, t1)]);
-    const s0 = per(old, old.costs.activeMs - old.costs.groups.startup);
-    const s1 = per(col, col.costs.activeMs - col.costs.groups.startup);
-    rows.push(['total without start-up', f(s0), f(s1), change(s0, s1)]);
-    const c0 = old.r.metrics.managerCpuUsPerTask?.median;
-    const c1 = col.r.metrics.managerCpuUsPerTask?.median;
-    rows.push(['manager CPU µs/task (/proc)', f(c0), f(c1), change(c0, c1)]);
-    rows.push(['tasks under the profiler', int(old.r.metrics.tasks?.median), int(col.r.metrics.tasks?.median), '']);
-    out.push(table(['µs per task', 'before', 'after', 'change'], rows));
+    const both = (a, b) => [f(a), f(b), change(a, b)];
+    const rows = COST_GROUPS.map((grp) => [grp.label, ...both(p0.sampled[grp.key], p1.sampled[grp.key]), ...(grp.key === 'startup' ? ['—', '—', ''] : both(p0.cpu[grp.key], p1.cpu[grp.key]))]);
+    rows.push(['**total busy**', ...both(p0.sampled.total, p1.sampled.total).map((v, i) => (i < 2 ? `**${v}**` : v)), ...both(p0.cpu.total, p1.cpu.total).map((v, i) => (i < 2 ? `**${v}**` : v))]);
+    rows.push(['total without start-up', ...both(p0.sampled.withoutStartup, p1.sampled.withoutStartup), '', '', '']);
+    rows.push(['tasks under the profiler', int(old.r.metrics.tasks?.median), int(col.r.metrics.tasks?.median), '', '', '', '']);
+    out.push(table(['µs per task', 'sampled before', 'sampled after', 'change', 'CPU before', 'CPU after', 'change'], rows));
+    out.push('');
+    out.push(
+      "Sampled: self ms × 1000 / tasks (the profiler samples wall time, so a loaded machine inflates it). CPU: each group's share of the busy time without start-up × the manager CPU µs/task /proc measured (total busy = that CPU); compare these across runs.",
+    );
     out.push('');
   }
   // Headline numbers: throughput and manager CPU of the pipeline-like groups, latency.

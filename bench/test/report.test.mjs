@@ -237,6 +237,9 @@ test('latest.md: the two target tables, the payload chart, the costs per task an
   assert.match(md, /!\[pipeline throughput against payload size\]\(pipeline-payload\.svg\)/);
   assert.match(md, /\| µs per task \| taskwire-ts \(W=2\) \|\n\|---\|---\|\n\| validation \| 0\.0 \|\n\| JSON and framing \| 60\.0 \|/);
   assert.match(md, /\| \*\*total busy\*\* \| \*\*200\.0\*\* \|/);
+  // Scaled to the CPU time /proc measured: 60 of 200 busy ms × 180 µs/task.
+  assert.match(md, /Scaled to the manager's CPU time[^\n]*\n\n\| µs per task \| taskwire-ts \(W=2\) \|\n\|---\|---\|\n\| validation \| 0\.0 \|\n\| JSON and framing \| 54\.0 \|/);
+  assert.match(md, /\| \*\*total\*\* \(= manager CPU µs\/task\) \| \*\*180\.0\*\* \|/);
   assert.match(md, /- \[Manager CPU: taskwire-ts, pipeline W=2, N = 1,000\]\(manager-taskwire-ts\.flame\.svg\)/);
   assert.match(md, /\| payload MB\/s \|/);
 });
@@ -271,9 +274,11 @@ test('before and after: the manager cost per task by group, side by side', () =>
   const after = report(summary(), { syscalls: 50, json: 30 });
   const md = renderCompare(before, after, { beforeName: 'old.json', afterName: 'new.json' });
   assert.match(md, /^Before: old\.json \(2026-12-06 19:00 UTC, commit abc1234\)\. After: new\.json/);
-  assert.match(md, /### Manager cost per task: taskwire-ts \(W=2\)\n\n\| µs per task \| before \| after \| change \|/);
-  assert.match(md, /\| JSON and framing \| 60\.0 \| 30\.0 \| −50% \|/);
-  assert.match(md, /\| syscalls and event loop \| 100\.0 \| 50\.0 \| −50% \|/);
+  assert.match(md, /### Manager cost per task: taskwire-ts \(W=2\)\n\n\| µs per task \| sampled before \| sampled after \| change \| CPU before \| CPU after \| change \|/);
+  // Sampled: 60 ms × 1000 / 1,000 tasks; CPU: 60 of 200 busy ms × 180 µs/task measured by /proc.
+  assert.match(md, /\| JSON and framing \| 60\.0 \| 30\.0 \| −50% \| 54\.0 \| 27\.0 \| −50% \|/);
+  assert.match(md, /\| syscalls and event loop \| 100\.0 \| 50\.0 \| −50% \| 90\.0 \| 45\.0 \| −50% \|/);
+  assert.match(md, /\| \*\*total busy\*\* \| \*\*200\.0\*\* \| \*\*200\.0\*\* \| \+0% \| \*\*180\.0\*\* \| \*\*180\.0\*\* \| \+0% \|/);
   assert.match(md, /\| pipeline W=2 \| taskwire-ts \| 8,400 \(2\.1× seed\) \| 8,400 \(2\.1× seed\) \| \+0% \| 85 \| 85 \|/);
   assert.match(md, /### Latency \(µs\)/);
 });
