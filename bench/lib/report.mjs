@@ -670,7 +670,7 @@ function lineChart({ title, note, xLabel, xs, series }) {
       if (v > hi * 1.0001) break;
       const y = yOf(v).toFixed(1);
       parts.push(`<line x1="${left}" y1="${y}" x2="${W - right}" y2="${y}" stroke="${m === 1 ? '#cccccc' : '#eeeeee'}"/>`);
-      parts.push(`<text x="${left - 8}" y="${y}" text-anchor="end" dominant-baseline="middle" fill="#444">${v >= 1000 ? `${v / 1000}k` : v}</text>`);
+      parts.push(`<text x="${left - 8}" y="${y}" text-anchor="end" dominant-baseline="middle" fill="#444">${v >= 1e6 ? `${v / 1e6}M` : v >= 1000 ? `${v / 1000}k` : v}</text>`);
     }
   }
   for (const t of xs) {
@@ -722,8 +722,8 @@ export function renderSvg(summary) {
   }));
   const ns = [...new Set(cols.map((c) => c.params.n))];
   return lineChart({
-    title: 'Pipeline throughput against workers (tasks/s, log scale; median, bar = min..max)',
-    note: `N = ${ns.map((n) => n.toLocaleString('en-US')).join(' / ')} tasks per run (taskwire-ts-batch runs more, see latest.md); 2-core machine`,
+    title: 'Pipeline throughput against workers (tasks/s, log scale)',
+    note: `N = ${ns.map((n) => n.toLocaleString('en-US')).join(' / ')} per run (batches run more, see latest.md); median, bar = min..max; seed dashed`,
     xLabel: 'workers W (log scale)',
     xs: cols.map((c) => ({ x: c.params.W, label: String(c.params.W) })),
     series,
