@@ -67,14 +67,14 @@ export interface ServerCase extends CaseCommon {
   steps: ServerStep[];
 }
 
-export type ClientOperation = 'ping' | 'put' | 'get' | 'cancel-get' | 'reconnect';
+export type ClientOperation = 'ping' | 'put' | 'get' | 'cancel-get' | 'reconnect' | 'work';
 
 export type ClientStep =
   | { accept: string; within?: number }
   | { expectRequest: string; params?: unknown; on?: string; within?: number }
   | { expectNotification: string; params?: unknown; on?: string; within?: number }
   | { respond: Record<string, unknown>; on?: string; delay?: number }
-  | { handshake: string; serverProof?: 'right' | 'wrong'; version?: string; within?: number }
+  | { handshake: string; serverProof?: 'right' | 'wrong'; version?: string; capabilities?: Record<string, unknown>; within?: number }
   | { drop: string }
   | { expectClose: string; silent?: boolean; within?: number };
 

@@ -94,6 +94,26 @@ describe('conformance kit against the reference server', function () {
     assert.match(results[1]!.reason!, /queue\/put params at \/tasks: expected an array/);
   });
 
+  it('passes a worker loop that uses next exactly when ackNext is announced, and fails one that always sends it in the case without', async () => {
+    const workCases = loadClientCases().filter((c) => c.operation === 'work');
+    assert.deepEqual(
+      workCases.map((c) => c.id),
+      ['client.work-ack-next', 'client.work-without-ack-next'],
+    );
+    const right = await runClientCases(workCases, { command: misbehavingDriverCmd('work-ack-next') });
+    assert.equal(failures(right), '');
+    assert.deepEqual(
+      right.map((r) => r.verdict),
+      ['pass', 'pass'],
+    );
+    const always = await runClientCases(workCases, { command: misbehavingDriverCmd('work-always-next') });
+    assert.deepEqual(
+      always.map((r) => r.verdict),
+      ['pass', 'fail'],
+    );
+    assert.equal(always[1]!.reason, 'step 5: task/ack params at /next: expected no member here, got {"queue":"cf-client.work-without-ack-next","timeout":1}');
+  });
+
   it('skips a case at once when the driver reports its operation unsupported, before connecting', async () => {
     const started = Date.now();
     const results = await runClientCases(
