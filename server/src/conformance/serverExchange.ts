@@ -283,9 +283,7 @@ export class ServerExchange {
     for (const [name, wanted] of Object.entries(needed)) {
       if ((offered[name] === true) === wanted) continue;
       throw new CaseSkipped(
-        wanted
-          ? `needs a server that announces capabilities.${name} (an optional feature); this one does not`
-          : `checks a server without capabilities.${name}; this one announces it`,
+        wanted ? `needs a server that announces capabilities.${name} (an optional feature); this one does not` : `checks a server without capabilities.${name}; this one announces it`,
       );
     }
   }

@@ -89,7 +89,10 @@ describe('conformance kit and the optional ack with next (§5.9.1)', function ()
   it('a server that announces ackNext but ignores next fails every case that takes or refuses through next', async () => {
     const results = await runAgainst(brokenServerCmd('ignore-ack-next'), (id) => id.startsWith('task.ack-next'));
     // An unknown lease is refused (1003) with or without next: only that case passes.
-    assert.deepEqual(failedIds(results), needing(true).filter((id) => id !== 'task.ack-next-lease-unknown'));
+    assert.deepEqual(
+      failedIds(results),
+      needing(true).filter((id) => id !== 'task.ack-next-lease-unknown'),
+    );
     const leases = results.find((r) => r.id === 'task.ack-next-leases')!;
     assert.match(leases.reason!, /the answer to task\/ack \(id \d+\) on connection a: at \/result\/tasks: expected an array, got nothing/);
     assert.equal(results.find((r) => r.id === 'task.ack-next-not-announced')!.reason, 'checks a server without capabilities.ackNext; this one announces it');
