@@ -159,21 +159,23 @@ func operate(op string) (any, error) {
 }
 
 // work is a worker's loop: each task's payload is its ack's result, and the loop ends once
-// idle passes with no task. It returns how many tasks it handled.
+// idle passes with no task. Each ack also takes the next task (AckAndGetNext: one exchange
+// per task when the manager announces ackNext). It returns how many tasks it handled.
 func work(ctx context.Context, queue *taskwire.Queue, idle time.Duration) (int, error) {
 	handled := 0
+	task, err := queue.Get(ctx, taskwire.GetOptions{Timeout: idle})
 	for {
-		task, err := queue.Get(ctx, taskwire.GetOptions{Timeout: idle})
 		if errors.Is(err, taskwire.ErrEmpty) {
 			return handled, nil
 		}
 		if err != nil {
 			return handled, err
 		}
-		if err := task.Ack(ctx, task.Payload); err != nil {
-			return handled, err
+		next, ackErr := task.AckAndGetNext(ctx, task.Payload, taskwire.GetOptions{Timeout: idle})
+		if ackErr == nil || errors.Is(ackErr, taskwire.ErrEmpty) {
+			handled++
 		}
-		handled++
+		task, err = next, ackErr
 	}
 }
 
