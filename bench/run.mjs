@@ -23,7 +23,9 @@ import {
   detectDurableOptions,
   spawnFloor,
   removeDir,
+  serverDir,
   snapshotTaskwire,
+  useServerDir,
   spawnIdle,
   spawnProducer,
   spawnWorkers,
@@ -32,15 +34,17 @@ import {
 } from './lib/systems.mjs';
 import { percentile, mean } from './lib/stats.mjs';
 import { summarizeCpuProfile } from './lib/profile.mjs';
-import { aggregate, renderMarkdown, renderSvg, evaluateTargets } from './lib/report.mjs';
+import { aggregate, renderMarkdown, renderSvg, renderPayloadSvg, renderCompare, evaluateTargets, flameGraphs } from './lib/report.mjs';
+import { renderFlameGraph } from './lib/flamegraph.mjs';
 
 const WORKLOADS = ['pipeline', 'workers', 'payload', 'latency', 'idle', 'memory', 'durable', 'profile'];
-const QUICK_WORKLOADS = ['pipeline', 'latency', 'idle', 'memory', 'durable'];
+const QUICK_WORKLOADS = ['pipeline', 'latency', 'idle', 'memory', 'durable', 'profile'];
 
 const USAGE = `Usage: node bench/run.mjs [options]      (npm run bench -- [options])
 
 Runs the seed's multiprocessing manager and Taskwire side by side and writes
-<out>/latest.json, <out>/latest.md and <out>/pipeline-workers.svg.
+<out>/latest.json, <out>/latest.md, the charts <out>/pipeline-workers.svg and
+<out>/pipeline-payload.svg, and a flame graph per profiled manager, <out>/manager-*.flame.svg.
 
 Options:
   --quick              smoke run: tiny N, 1 run, workloads ${QUICK_WORKLOADS.join(',')} (< 1 min)
@@ -52,6 +56,7 @@ Options:
   --idle-count N       idle connections of the "idle" workload (default 1000)
   --mem-n N            tasks queued by Taskwire in the "memory" workload (default 1000000)
   --mem-seed-n N       tasks queued by the seed in the "memory" workload (default 50000)
+  --mem-big-n N        64 KiB tasks queued by each system in the "memory" workload (default 2000)
   --latency-warmup N   warm-up round trips (default 3000)
   --latency-count N    timed round trips (default 2000)
   --ts-max-procs N     most Node worker processes; beyond, connections share them (default 8)
@@ -59,15 +64,22 @@ Options:
                        long enough to mean something (default 5; --quick: 1)
   --no-snapshot        run server/ as it is instead of a copy of its build taken at the start
                        (by default a rebuild during the run cannot change what is measured)
+  --server-dir DIR     measure the manager and TypeScript client built in DIR (another
+                       checkout's server/, e.g. the commit before a change) instead of this
+                       checkout's; the Python client stays this checkout's
   --dry-run            print the plan and the time estimate, run nothing
-  --render FILE        rewrite latest.md and the SVG from a latest.json (next to it, or --out)
+  --render FILE        rewrite latest.md and the SVGs from a latest.json (next to it, or --out)
+  --compare OLD [NEW]  print Markdown tables comparing two latest.json (NEW defaults to
+                       <out>/latest.json): the manager's cost per task by group (validation,
+                       JSON, engine, syscalls, GC, ...), throughput, manager CPU, latency
   --out DIR            where the results go (default bench/results)
   -h, --help           this text
 `;
 
 function parseOptions(argv) {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: argv,
+    allowPositionals: true,
     options: {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
@@ -78,13 +90,16 @@ function parseOptions(argv) {
       'idle-count': { type: 'string' },
       'mem-n': { type: 'string' },
       'mem-seed-n': { type: 'string' },
+      'mem-big-n': { type: 'string' },
       'latency-warmup': { type: 'string' },
       'latency-count': { type: 'string' },
       'ts-max-procs': { type: 'string' },
       'batch-scale': { type: 'string' },
       'no-snapshot': { type: 'boolean', default: false },
+      'server-dir': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       render: { type: 'string' },
+      compare: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -94,6 +109,7 @@ function parseOptions(argv) {
     process.stdout.write(USAGE);
     process.exit(0);
   }
+  if (positionals.length > (values.compare !== undefined ? 1 : 0)) usage(`unexpected argument "${positionals.at(-1)}"`);
   const int = (name, fallback, min = 1) => {
     if (values[name] === undefined) return fallback;
     const v = Number(values[name]);
@@ -122,22 +138,34 @@ function parseOptions(argv) {
     idleCount: int('idle-count', quick ? 50 : 1000),
     memN: int('mem-n', quick ? 20_000 : 1_000_000),
     memSeedN: int('mem-seed-n', quick ? 2_000 : 50_000),
+    memBigN: int('mem-big-n', quick ? 200 : 2_000),
     latencyWarmup: int('latency-warmup', quick ? 200 : 3000, 0),
     latencyCount: int('latency-count', quick ? 300 : 2000),
     tsMaxProcs: int('ts-max-procs', 8),
     batchScale: int('batch-scale', quick ? 1 : 5),
     snapshot: !values['no-snapshot'],
+    serverDir: values['server-dir'] === undefined ? undefined : resolve(values['server-dir']),
     dryRun: values['dry-run'],
     render: values.render,
+    compare: values.compare,
+    compareWith: positionals[0],
     outGiven: values.out !== undefined,
     out: resolve(values.out ?? join(BENCH, 'results')),
   };
   if (o.workersList.some((w) => !Number.isInteger(w) || w < 1)) usage('--workers: whole numbers >= 1, comma-separated');
+  if (o.serverDir) {
+    try {
+      useServerDir(o.serverDir);
+    } catch (error) {
+      usage(`--server-dir: ${error.message}`);
+    }
+  }
   // Derived sizes (see bench/README.md, "Choices"): the sweep, payloads and the idle pipeline
   // use fewer tasks than the main pipeline so that the full run stays near 15 minutes.
   o.nSweep = Math.max(100, Math.round(n / 4));
   o.n1k = Math.max(100, Math.round(n / 4));
   o.n64k = Math.max(50, Math.round(n / 20));
+  o.n1m = Math.max(20, Math.round(n / 80));
   o.nIdle = Math.max(100, Math.round(n / 2));
   o.nDurable = Math.max(100, Math.round(n / 10));
   return o;
@@ -177,11 +205,21 @@ function buildPlan(o, durable) {
     }
   }
   if (want('payload')) {
-    for (const [size, n] of [
-      [1024, o.n1k],
-      [65536, o.n64k],
+    for (const [size, n, name] of [
+      [1024, o.n1k, '1 KiB'],
+      [65536, o.n64k, '64 KiB'],
+      [1048576, o.n1m, '1 MiB'],
     ]) {
-      groups.push({ workload: 'payload', key: `${size / 1024} KiB`, title: `pipeline: N = ${fmtInt(n)}, W = 2, payload ${size / 1024} KiB`, params: { W: 2, n, size }, systems: all });
+      // 1 MiB: 3 runs (each Taskwire run takes seconds), N = 250 (the results wait in the
+      // manager until the producer reads them: 250 MiB, well inside its queued-bytes budget).
+      groups.push({
+        workload: 'payload',
+        key: name,
+        title: `pipeline: N = ${fmtInt(n)}, W = 2, payload ${name}`,
+        params: { W: 2, n, size },
+        systems: all,
+        ...(size > 65536 ? { defaultRuns: 3 } : {}),
+      });
     }
   }
   if (want('latency')) {
@@ -209,7 +247,15 @@ function buildPlan(o, durable) {
       workload: 'memory',
       key: '20-byte tasks',
       title: `memory: queue 20-byte tasks (Taskwire ${fmtInt(o.memN)} with putMany of 10,000; the seed ${fmtInt(o.memSeedN)}, one put each), then drain them`,
-      params: { n: o.memN, seedN: o.memSeedN },
+      params: { n: o.memN, seedN: o.memSeedN, size: 20 },
+      systems: pick(['seed', 'taskwire-ts-batch']),
+      defaultRuns: 3,
+    });
+    groups.push({
+      workload: 'memory',
+      key: '64 KiB tasks',
+      title: `memory: queue ${fmtInt(o.memBigN)} tasks of 64 KiB (Taskwire with putMany of 100; the seed one put each), then drain them`,
+      params: { n: o.memBigN, seedN: o.memBigN, size: 65536 },
       systems: pick(['seed', 'taskwire-ts-batch']),
       defaultRuns: 3,
     });
@@ -231,22 +277,25 @@ function buildPlan(o, durable) {
     }
   }
   if (want('profile')) {
+    // The awaited taskwire-ts pipeline first: issue 15's flame graph and "top costs per task".
     groups.push({
       workload: 'profile',
       key: 'W=2',
-      title: `profile: pipeline N = ${fmtInt(o.n)}, W = 2, the manager, the producer and one worker each under node --cpu-prof`,
+      title: `profile: pipeline N = ${fmtInt(o.n)}, W = 2, the manager, the producer and one worker each under node --cpu-prof (the Python client's processes are not profiled)`,
       params: { W: 2, n: o.n, size: 0, profile: true },
-      systems: pick(['taskwire-ts', 'taskwire-ts-async', 'taskwire-ts-batch']),
+      systems: pick(o.quick ? ['taskwire-ts'] : ['taskwire-ts', 'taskwire-py', 'taskwire-ts-async', 'taskwire-ts-batch']),
       runs: 1,
     });
-    groups.push({
-      workload: 'profile',
-      key: '64 KiB',
-      title: `profile: pipeline N = ${fmtInt(o.n64k)}, W = 2, payload 64 KiB, the manager, the producer and one worker each under node --cpu-prof`,
-      params: { W: 2, n: o.n64k, size: 65536, profile: true },
-      systems: pick(['taskwire-ts-batch']),
-      runs: 1,
-    });
+    if (!o.quick) {
+      groups.push({
+        workload: 'profile',
+        key: '64 KiB',
+        title: `profile: pipeline N = ${fmtInt(o.n64k)}, W = 2, payload 64 KiB, the manager, the producer and one worker each under node --cpu-prof`,
+        params: { W: 2, n: o.n64k, size: 65536, profile: true },
+        systems: pick(['taskwire-ts', 'taskwire-ts-batch']),
+        runs: 1,
+      });
+    }
   }
   const items = [];
   for (const group of groups) {
@@ -272,11 +321,13 @@ function estimateSeconds(item, o) {
     return startup + (params.warmup + params.count) * rtt;
   }
   if (workload === 'memory') {
+    if (params.size > 1024) return 3 + params.n / (item.system === 'seed' ? 2000 : 1000);
     if (item.system === 'seed') return 2 + params.seedN / 10_000 + params.seedN / 20_000;
     return 3 + (2 * params.n) / 250_000;
   }
   const big = { seed: 0.35, 'taskwire-ts': 0.18, 'taskwire-ts-async': 0.1, 'taskwire-ts-batch': 0.02, 'taskwire-py': 0.29 }[item.system];
-  const sizeFactor = params.size >= 65536 ? big : params.size >= 1024 ? 0.8 : 1;
+  const huge = { seed: 0.03, 'taskwire-ts': 0.012, 'taskwire-ts-async': 0.003, 'taskwire-ts-batch': 0.001, 'taskwire-py': 0.015 }[item.system];
+  const sizeFactor = params.size >= 1048576 ? huge : params.size >= 65536 ? big : params.size >= 1024 ? 0.8 : 1;
   let seconds = startup + tasksFor(item.system, params, o) / (rate * sizeFactor);
   if (params.fsync === 'always') seconds *= item.system === 'taskwire-ts' ? 9 : 4;
   if (workload === 'idle' && item.variant === 'with') seconds += item.system === 'seed' ? params.idle / 250 : params.idle / 800;
@@ -302,8 +353,10 @@ async function measurePipeline(item, ctx) {
   }
   if (p.profile) {
     profDir = tempDir('taskwire-bench-prof-');
-    clientProfDirs.producer = tempDir('taskwire-bench-prof-producer-');
-    clientProfDirs.worker = tempDir('taskwire-bench-prof-worker-');
+    if (SYSTEMS[system].language === 'ts') {
+      clientProfDirs.producer = tempDir('taskwire-bench-prof-producer-');
+      clientProfDirs.worker = tempDir('taskwire-bench-prof-worker-');
+    }
   }
   const profFlags = (dir) => (dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : []);
   const manager = await startManager(SYSTEMS[system].manager, { keyFile: ctx.keyFile, extraArgs, cpuProfDir: profDir });
@@ -330,6 +383,7 @@ async function measurePipeline(item, ctx) {
     }
     const workers = spawnWorkers(system, manager, ctx.keyFile, p.W, {
       tsMaxProcs: ctx.o.tsMaxProcs,
+      size: p.size,
       nodeFlags: (i) => (i === 0 ? profFlags(clientProfDirs.worker) : []),
     });
     const producer = spawnProducer(system, manager, ctx.keyFile, { mode: 'pipeline', n, size: p.size }, profFlags(clientProfDirs.producer));
@@ -372,9 +426,10 @@ async function measurePipeline(item, ctx) {
         ['producer', clientProfDirs.producer],
         ['worker', clientProfDirs.worker],
       ]) {
+        if (!dir) continue;
         try {
           const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-          out.profiles[who] = file ? summarizeCpuProfile(join(dir, file)) : { error: 'no .cpuprofile written' };
+          out.profiles[who] = file ? summarizeCpuProfile(join(dir, file), { flame: who === 'manager' }) : { error: 'no .cpuprofile written' };
         } catch (error) {
           out.profiles[who] = { error: String(error.message ?? error) };
         }
@@ -422,21 +477,24 @@ function latencySummary(samples) {
 async function measureMemory(item, ctx) {
   const { system, group } = item;
   const n = system === 'seed' ? group.params.seedN : group.params.n;
+  const size = group.params.size ?? 20;
   const manager = await startManager(SYSTEMS[system].manager, { keyFile: ctx.keyFile });
   const children = [];
   try {
-    const producer = spawnProducer(system, manager, ctx.keyFile, { mode: 'memory', n });
+    const producer = spawnProducer(system, manager, ctx.keyFile, { mode: 'memory', n, size });
     children.push(producer);
     await producer.waitFor('ready', 60_000);
-    await sleep(500);
+    // Let the RSS settle before each reading (shorter in the smoke run, which judges nothing).
+    const settle = ctx.o.quick ? 0.3 : 1;
+    await sleep(500 * settle);
     const rssBefore = rssBytes(manager.pid);
     producer.send('go');
     const filled = await producer.waitFor('filled', item.timeoutMs);
-    await sleep(1000);
+    await sleep(1000 * settle);
     const rssAfter = rssBytes(manager.pid);
     producer.send('drain');
     const result = await producer.waitFor('result', item.timeoutMs);
-    await sleep(300);
+    await sleep(300 * settle);
     const rssDrained = rssBytes(manager.pid);
     return {
       tasks: n,
@@ -444,6 +502,7 @@ async function measureMemory(item, ctx) {
       rssAfter,
       rssDrained,
       bytesPerTask: (rssAfter - rssBefore) / n,
+      payloadBytes: size,
       putSeconds: filled.elapsed,
       putPerSec: n / filled.elapsed,
       drainSeconds: result.drainElapsed,
@@ -469,7 +528,8 @@ function measure(item, ctx) {
 function headline(item, r) {
   const w = item.group.workload;
   if (w === 'latency') return `p50 ${fmtInt(r.p50)} µs, p99 ${fmtInt(r.p99)} µs`;
-  if (w === 'memory') return `${fmtInt(r.bytesPerTask)} B/task (RSS ${mb(r.rssBefore)} → ${mb(r.rssAfter)} MB), drain ${fmtInt(r.drainPerSec)} tasks/s`;
+  if (w === 'memory')
+    return `${fmtInt(r.bytesPerTask)} B/task${r.payloadBytes > 20 ? ` = ${(r.bytesPerTask / r.payloadBytes).toFixed(2)} × payload` : ''} (RSS ${mb(r.rssBefore)} → ${mb(r.rssAfter)} MB), drain ${fmtInt(r.drainPerSec)} tasks/s`;
   let s = `${fmtInt(r.tasksPerSec)} tasks/s (${r.elapsed.toFixed(2)} s, manager CPU ${fmtInt(r.managerCpuUsPerTask)} µs/task)`;
   if (r.idleRssIncrease !== undefined) s += `, idle RSS +${mb(r.idleRssIncrease)} MB`;
   return s;
@@ -509,9 +569,10 @@ function newestMtime(dir) {
 }
 
 function environment() {
+  const server = serverDir();
   const tryRun = (cmd, args) => {
     try {
-      return execFileSync(cmd, args, { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      return execFileSync(cmd, args, { cwd: server, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     } catch {
       return undefined;
     }
@@ -525,32 +586,73 @@ function environment() {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     loadavgAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
     commit: tryRun('git', ['rev-parse', '--short', 'HEAD']),
-    serverBuiltAt: newestMtime(join(REPO, 'server', 'dist', 'src')),
-    worktreeDirty: (tryRun('git', ['status', '--porcelain', '--', 'server', 'samples']) ?? '') !== '',
-    taskwireVersion: JSON.parse(readFileSync(join(REPO, 'server', 'package.json'), 'utf8')).version,
+    serverBuiltAt: newestMtime(join(server, 'dist', 'src')),
+    ...(server !== join(REPO, 'server') ? { serverDir: server } : {}),
+    worktreeDirty: (tryRun('git', ['status', '--porcelain', '--', '.', '../samples']) ?? '') !== '',
+    taskwireVersion: JSON.parse(readFileSync(join(server, 'package.json'), 'utf8')).version,
   };
 }
 
-/** Re-renders the Markdown report and the chart from a latest.json, measuring nothing. */
+/**
+ * Writes latest.md, the charts and the flame graphs of a report into `out`; returns the
+ * Markdown and the names of the SVG files written.
+ */
+function writeOutputs(report, out) {
+  mkdirSync(out, { recursive: true });
+  const markdown = renderMarkdown(report);
+  writeFileSync(join(out, 'latest.md'), markdown);
+  const written = [];
+  const svgs = [
+    ['pipeline-workers.svg', renderSvg(report.groups)],
+    ['pipeline-payload.svg', renderPayloadSvg(report.groups)],
+    ...flameGraphs(report.groups).map((f) => [f.file, renderFlameGraph(f.folded, f)]),
+  ];
+  for (const [file, svg] of svgs) {
+    if (!svg) continue;
+    writeFileSync(join(out, file), svg);
+    written.push(file);
+  }
+  return { markdown, written };
+}
+
+/** Re-renders the Markdown report and the SVGs from a latest.json, measuring nothing. */
 function render(o) {
   const file = resolve(o.render);
   const report = JSON.parse(readFileSync(file, 'utf8'));
   report.targets = evaluateTargets(report.groups);
   const out = o.outGiven ? o.out : dirname(file);
-  mkdirSync(out, { recursive: true });
-  const markdown = renderMarkdown(report);
-  writeFileSync(join(out, 'latest.md'), markdown);
-  const svg = renderSvg(report.groups);
-  if (svg) writeFileSync(join(out, 'pipeline-workers.svg'), svg);
+  const { markdown, written } = writeOutputs(report, out);
   if (out !== dirname(file)) writeFileSync(join(out, 'latest.json'), JSON.stringify(report, null, 2) + '\n');
   process.stdout.write(markdown);
-  log(`bench: rendered ${join(out, 'latest.md')}${svg ? ' and pipeline-workers.svg' : ''} from ${file}`);
+  log(`bench: rendered ${join(out, 'latest.md')}${written.length ? ` and ${written.join(', ')}` : ''} from ${file}`);
   return 0;
+}
+
+/** Prints the before/after tables of two latest.json files. */
+function compare(o) {
+  const beforeFile = resolve(o.compare);
+  const afterFile = resolve(o.compareWith ?? join(o.out, 'latest.json'));
+  const read = (f) => {
+    try {
+      return JSON.parse(readFileSync(f, 'utf8'));
+    } catch (error) {
+      usage(`--compare: cannot read ${f}: ${error.message}`);
+    }
+  };
+  const before = read(beforeFile);
+  const after = read(afterFile);
+  process.stdout.write(renderCompare(before, after, { beforeName: relativeName(beforeFile), afterName: relativeName(afterFile) }) + '\n');
+  return 0;
+}
+
+function relativeName(file) {
+  return file.startsWith(REPO + '/') ? file.slice(REPO.length + 1) : file;
 }
 
 async function main() {
   const o = parseOptions(process.argv.slice(2));
   if (o.render) return render(o);
+  if (o.compare) return compare(o);
   const started = Date.now();
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.once(signal, () => {
@@ -567,9 +669,9 @@ async function main() {
 
   const keyFile = join(workDir, 'authkey');
   writeFileSync(keyFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  const env = environment(); // before the snapshot: the commit and build of the server measured
   if (o.snapshot) snapshotTaskwire(workDir);
   const durable = await detectDurableOptions();
-  const env = environment();
   const { groups, items, notes } = buildPlan(o, durable);
   const ctx = { o, keyFile, durable };
 
@@ -638,17 +740,17 @@ async function main() {
     systems: Object.fromEntries([...o.systems.map((s) => [s, SYSTEMS[s].description]), ...(o.workloads.includes('latency') ? Object.entries(FLOOR_SYSTEMS).map(([s, d]) => [s, d.description]) : [])]),
     groups: summary,
     targets,
-    runs: results,
+    // The profiles are kept once, in their group's row (a profile runs once).
+    runs: results.map(({ profiles, ...run }) => run),
     errors,
   };
   mkdirSync(o.out, { recursive: true });
   writeFileSync(join(o.out, 'latest.json'), JSON.stringify(report, null, 2) + '\n');
-  const markdown = renderMarkdown(report);
-  writeFileSync(join(o.out, 'latest.md'), markdown);
-  const svg = renderSvg(summary);
-  if (svg) writeFileSync(join(o.out, 'pipeline-workers.svg'), svg);
+  const { markdown, written } = writeOutputs(report, o.out);
   process.stdout.write(markdown);
-  log(`\nbench: ${results.length} measurements, ${errors.length} failed, in ${fmtDuration(totalSeconds)}; wrote ${join(o.out, 'latest.md')} and latest.json${svg ? ' and pipeline-workers.svg' : ''}`);
+  log(
+    `\nbench: ${results.length} measurements, ${errors.length} failed, in ${fmtDuration(totalSeconds)}; wrote ${join(o.out, 'latest.md')}, latest.json${written.length ? `, ${written.join(', ')}` : ''}`,
+  );
   return errors.length === 0 ? 0 : 1;
 }
 

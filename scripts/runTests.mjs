@@ -26,6 +26,12 @@ const parsers = {
     const count = (word) => Number(new RegExp(`(\\d+) ${word}`).exec(line)?.[1] ?? 0);
     return { passed: count('passed'), failed: count('failed') + count('errors?'), skipped: count('skipped') };
   },
+  /** node --test (TAP): "# pass 10", "# fail 0", "# skipped 0". */
+  nodeTest(output) {
+    const count = (word) => [...output.matchAll(new RegExp(`^# ${word} (\\d+)$`, 'gm'))].at(-1)?.[1];
+    const passed = count('pass');
+    return passed === undefined ? undefined : { passed: +passed, failed: +(count('fail') ?? 0), skipped: +(count('skipped') ?? 0) };
+  },
   /** A command whose exit code is its one verdict (the benchmark's smoke run). */
   exitCode(_output, code) {
     return code === 0 ? { passed: 1, failed: 0, skipped: 0 } : { passed: 0, failed: 1, skipped: 0 };
@@ -52,6 +58,8 @@ const suites = [
   // server the kit starts (options included), then the Python, TypeScript and Go clients through their drivers.
   // The CLI ends each run with "N passed, N failed, N skipped", read by the mocha parser.
   { name: 'conformance', cwd: '.', command: 'node', args: ['scripts/runConformance.mjs'], parser: 'mocha' },
+  // The benchmark's report (targets, tables, charts, flame graphs, --render, --compare) on made-up summaries and a real .cpuprofile.
+  { name: 'bench-report', cwd: '.', command: 'node', args: ['--test', 'bench/test/'], parser: 'nodeTest' },
   // The benchmark's quick smoke run: tiny N, one run, every system; it checks the runner still works (no timings are asserted).
   { name: 'bench-smoke', cwd: '.', command: 'node', args: ['bench/run.mjs', '--quick', '--out', join(root, 'test-output', 'bench')], parser: 'exitCode' },
   // The extension's suite inside a real VS Code (code-server's, offline), then UI tests that

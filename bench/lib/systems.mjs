@@ -10,8 +10,24 @@ export const BENCH = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const REPO = resolve(BENCH, '..');
 export const PYTHON = process.env.BENCH_PYTHON || 'python3';
 
-/** The taskwire package under test: the repository's server/, or a snapshot of its build. */
+/** The taskwire package under test: the repository's server/ (or --server-dir), or a snapshot of its build. */
 const taskwire = { root: join(REPO, 'server') };
+
+/**
+ * Runs the manager and the TypeScript client of another checkout's built server/ (to measure
+ * "before" and "after" on the same machine in the same hour); throws when it is not built.
+ */
+export function useServerDir(dir) {
+  for (const file of [join('bin', 'taskwire.js'), join('dist', 'src', 'index.js'), 'package.json']) {
+    if (!existsSync(join(dir, file))) throw new Error(`${dir} has no ${file}: give the server/ folder of a checkout built with npm install`);
+  }
+  taskwire.root = dir;
+}
+
+/** The server/ folder the run measures (before the snapshot is taken). */
+export function serverDir() {
+  return taskwire.root;
+}
 const nodeEnv = () => ({ ...process.env, BENCH_TASKWIRE_DIST: join(taskwire.root, 'dist', 'src'), NODE_PATH: join(REPO, 'node_modules') });
 const taskwireBin = () => join(taskwire.root, 'bin', 'taskwire.js');
 
@@ -22,7 +38,7 @@ const taskwireBin = () => join(taskwire.root, 'bin', 'taskwire.js');
  * under test halfway through.
  */
 export function snapshotTaskwire(dir) {
-  const from = join(REPO, 'server');
+  const from = taskwire.root;
   const to = join(dir, 'taskwire');
   mkdirSync(join(to, 'dist'), { recursive: true });
   cpSync(join(from, 'bin'), join(to, 'bin'), { recursive: true });
@@ -137,14 +153,14 @@ function nodeChild(label, script, cfg, nodeFlags = []) {
  * W workers. Python systems: W processes. TypeScript: W processes up to `tsMaxProcs`, beyond
  * that `tsMaxProcs` processes sharing W connections (each connection its own worker loop).
  */
-export function spawnWorkers(systemName, manager, keyFile, W, { tsMaxProcs = 8, nodeFlags = () => [] } = {}) {
+export function spawnWorkers(systemName, manager, keyFile, W, { tsMaxProcs = 8, nodeFlags = () => [], size = 0 } = {}) {
   const system = SYSTEMS[systemName];
   const base = endpoint(manager, keyFile);
   if (system.language === 'ts') {
     const procs = Math.min(W, tsMaxProcs);
     return Array.from({ length: procs }, (_, i) => {
       const conns = Math.floor(W / procs) + (i < W % procs ? 1 : 0);
-      return nodeChild(`${systemName} worker ${i + 1}/${procs}`, 'ts/worker.mjs', { ...base, conns, batch: system.batch, concurrency: system.concurrency ?? 1 }, nodeFlags(i));
+      return nodeChild(`${systemName} worker ${i + 1}/${procs}`, 'ts/worker.mjs', { ...base, conns, batch: system.batch, concurrency: system.concurrency ?? 1, size }, nodeFlags(i));
     });
   }
   const script = system.language === 'python' ? 'seed/worker.py' : 'py/worker.py';

@@ -3,7 +3,7 @@
 Modes (cfg["mode"]):
   pipeline  put N tasks, then get N results; clock from the first put to the last result.
   latency   put one task, wait for its result; warm-up round trips, then timed ones.
-  memory    put N 20-byte tasks ("filled"), then on "drain" take them all back (get one at a
+  memory    put N 20-byte tasks (or of cfg["size"] bytes) ("filled"), then on "drain" take them all back (get one at a
             time, as the seed must); the runner reads the manager's RSS in between.
 """
 
@@ -48,10 +48,10 @@ elif mode == "latency":
     emit("result", samples=percentiles_input(samples))
 
 elif mode == "memory":
-    n = cfg["n"]
+    n, size = cfg["n"], cfg.get("size", 20)
     start = time.perf_counter()
     for i in range(n):
-        task.put(small_payload(i))
+        task.put(small_payload(i) if size <= 20 else payload(i, size))
     emit("filled", elapsed=time.perf_counter() - start, n=n)
     control.wait("drain")
     start = time.perf_counter()

@@ -45,6 +45,14 @@ export function payload(i, size) {
   return `${base}_${'x'.repeat(size - base.length - 1)}`;
 }
 
+/**
+ * How many tasks of `size` bytes a list call carries: `usual`, or fewer so that a list holds
+ * at most 8 MiB of payload (the manager reads frames up to 16 MiB, the client up to 64 MiB).
+ */
+export function listOf(size, usual) {
+  return size > 0 ? Math.max(1, Math.min(usual, Math.floor((8 * 1048576) / size))) : usual;
+}
+
 /** Exactly 20 bytes (the memory workload). */
 export function smallPayload(i) {
   return `task_${String(i).padStart(15, '0')}`;

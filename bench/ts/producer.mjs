@@ -4,11 +4,13 @@
 //   pipeline, inFlight K > 1: the same calls, K of them outstanding at a time (an async
 //     client's natural producer: one call per task, without waiting for each answer).
 //   pipeline, batch true: putMany of 100, inFlight of them outstanding at a time, then
-//     getMany(1000, autoAck) until every result is in.
+//     getMany(1000, autoAck) until every result is in (large payloads: lists of at most
+//     8 MiB, e.g. 8 tasks of 1 MiB; see listOf).
 //   latency: put one task, wait for its result; warm-up round trips, then timed ones.
-//   memory: putMany 20-byte tasks in batches of 10,000 ("filled"), then on "drain" take them
-//     all back with getMany(10,000) + ackMany (the runner reads the manager's RSS in between).
-import { config, connect, emit, nowNs, payload, smallPayload, waitFor } from './common.mjs';
+//   memory: putMany 20-byte tasks in batches of 10,000 (tasks of config.size > 1 KiB: batches
+//     of 100) ("filled"), then on "drain" take them all back with getMany + ackMany of as many
+//     (the runner reads the manager's RSS in between).
+import { config, connect, emit, listOf, nowNs, payload, smallPayload, waitFor } from './common.mjs';
 
 const client = await connect('bench-producer', 'producer');
 const tasks = client.queue('tasks');
@@ -25,17 +27,18 @@ if (mode === 'pipeline') {
   const start = nowNs();
   if (batch) {
     let next = 0;
+    const putList = listOf(size, 100);
     await Promise.all(
       Array.from({ length: config.inFlight ?? 1 }, async () => {
         while (next < n) {
           const from = next;
-          next += 100;
-          await tasks.putMany(urls.slice(from, from + 100).map((p) => ({ payload: p, replyTo: 'results' })));
+          next += putList;
+          await tasks.putMany(urls.slice(from, from + putList).map((p) => ({ payload: p, replyTo: 'results' })));
         }
       }),
     );
     while (seen.size < n) {
-      const got = await results.getMany(1000, { timeout: 120, autoAck: true });
+      const got = await results.getMany(listOf(size, 1000), { timeout: 120, autoAck: true });
       if (got.length === 0) throw new Error(`no result in 120 s (${seen.size}/${n})`);
       for (const r of got) seen.add(r.payload.taskId);
     }
@@ -73,12 +76,14 @@ if (mode === 'pipeline') {
   }
   emit('result', { samples });
 } else if (mode === 'memory') {
-  const { n } = config;
-  const step = 10_000;
+  const { n, size = 20 } = config;
+  // 20-byte tasks in lists of 10,000; large ones (64 KiB) in lists of 100, a 6.5 MB request.
+  const step = size > 1024 ? 100 : 10_000;
+  const make = size > 20 ? (j) => payload(j, size) : smallPayload;
   let start = nowNs();
   for (let i = 0; i < n; i += step) {
     const specs = [];
-    for (let j = i; j < Math.min(n, i + step); j++) specs.push({ payload: smallPayload(j) });
+    for (let j = i; j < Math.min(n, i + step); j++) specs.push({ payload: make(j) });
     await tasks.putMany(specs);
   }
   emit('filled', { elapsed: Number(nowNs() - start) / 1e9, n });

@@ -70,7 +70,21 @@ def _operate(op: str) -> Any:
             except taskwire.ConnectionClosed:
                 second = client.ping()
             return [first, second]
+        if op == "work":
+            return _work(client, queue, float(_env("TIMEOUT", "1")))
     raise LookupError(op)
+
+
+def _work(client: taskwire.Client, queue: str, idle: float) -> int:
+    """A worker's loop: each task's payload is its ack's result; ends once `idle` seconds pass with no task."""
+    handled = 0
+    while True:
+        try:
+            task = client.get(queue, timeout=idle)
+        except taskwire.QueueEmpty:
+            return handled
+        task.ack(task.payload)
+        handled += 1
 
 
 def _error_class(error: BaseException) -> str:
@@ -98,7 +112,7 @@ def _error_class(error: BaseException) -> str:
 def main() -> int:
     op = os.environ.get("TASKWIRE_CONFORMANCE_OP", "")
     outcome: Dict[str, Any]
-    if op not in ("ping", "put", "get", "cancel-get", "reconnect"):
+    if op not in ("ping", "put", "get", "cancel-get", "reconnect", "work"):
         outcome = {"outcome": "unsupported", "reason": f"unknown operation {op!r}"}
     else:
         try:

@@ -189,6 +189,57 @@ func TestSchedulerAndTwoWorkers(t *testing.T) {
 	}
 }
 
+// The worker's loop acks each task and takes the next in one exchange: a proxy between
+// the worker and the manager sees the handshake, one get, and then one task/ack per task.
+func TestWorkerTakesTheNextTaskWithEachAck(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	programs(t)
+	manager := startManager(t)
+	proxy, err := managertest.StartProxy(manager.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	client := dial(ctx, t, manager)
+	tasks, results := client.Queue("tasks"), client.Queue("results")
+	const n = 5
+	ids := map[string]bool{}
+	for i := range n {
+		id, err := tasks.Put(ctx, fmt.Sprintf("image_url_%d", i), taskwire.WithReplyTo("results"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[id] = true
+	}
+
+	worker := start(ctx, t, "worker", nil, "-addr", proxy.Addr, "-authkey-file", manager.AuthkeyFile, "-sleep", "0s", "-timeout", "1s")
+	worker.wait(t, 0)
+	if want := fmt.Sprintf("exits after %d tasks", n); !strings.Contains(worker.stdout.String(), want) {
+		t.Errorf("the worker did not print %q:\n%s", want, &worker.stdout)
+	}
+	want := []string{"session/hello", "session/authenticate", "queue/get"}
+	for range n {
+		want = append(want, "task/ack")
+	}
+	if sent := proxy.Methods(); strings.Join(sent, " ") != strings.Join(want, " ") {
+		t.Errorf("the worker sent %v, want %v", sent, want)
+	}
+	for range n {
+		result, err := results.Get(ctx, taskwire.GetOptions{Timeout: 5 * time.Second, AutoAck: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var routed struct {
+			TaskID string `json:"taskId"`
+		}
+		if err := result.Decode(&routed); err != nil || !ids[routed.TaskID] {
+			t.Fatalf("result %s (%v) is not of a task put", result.Payload, err)
+		}
+		delete(ids, routed.TaskID)
+	}
+}
+
 // A worker stopped in the middle of a task gives it back: the next one takes it again.
 func TestInterruptedWorkerGivesItsTaskBack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -260,10 +260,8 @@ func (c *Client) AckMany(ctx context.Context, acks ...Ack) (int, error) {
 		}
 		wire[i] = w
 	}
-	var result struct {
-		Acked int `json:"acked"`
-	}
-	err := c.call(ctx, "task/ack", map[string]any{"acks": wire}, &result, nil)
+	var result ackResult
+	err := c.call(ctx, "task/ack", ackParams{Acks: wire}, &result, nil)
 	return result.Acked, err
 }
 

@@ -22,8 +22,10 @@ import (
 const cancelGrace = 5 * time.Second
 
 // blocking lists the methods that may wait on the manager and can be withdrawn with
-// $/cancelRequest (spec §6.2).
-var blocking = map[string]bool{"queue/get": true, "queue/put": true, "queue/join": true}
+// $/cancelRequest (spec §6.2). task/ack waits only with next (§5.9.1); cancelling one
+// without next is harmless (the manager ignores it) and still tells from the answer whether
+// the ack was applied.
+var blocking = map[string]bool{"queue/get": true, "queue/put": true, "queue/join": true, "task/ack": true}
 
 // conn is one connection to a manager and, after the handshake, its session. A Client
 // holds one at a time and replaces it when it reconnects; a conn never reconnects.

@@ -11,26 +11,32 @@
 //		return err
 //	}
 //	defer client.Close()
-//	tasks := client.Queue("tasks")
-//	for {
-//		task, err := tasks.Get(ctx, taskwire.GetOptions{Timeout: 5 * time.Second})
-//		if errors.Is(err, taskwire.ErrEmpty) {
-//			return nil // the queue stayed empty: done
-//		} else if err != nil {
-//			return err
-//		}
+//	wait := taskwire.GetOptions{Timeout: 5 * time.Second}
+//	task, err := client.Queue("tasks").Get(ctx, wait)
+//	for err == nil {
 //		var url string
 //		if err := task.Decode(&url); err != nil {
 //			return err
 //		}
-//		if err := task.Ack(ctx, url+" ---> success"); err != nil {
-//			return err
-//		}
+//		// Ack, and take the next task in the same exchange.
+//		task, err = task.AckAndGetNext(ctx, url+" ---> success", wait)
 //	}
+//	if errors.Is(err, taskwire.ErrEmpty) {
+//		return nil // the queue stayed empty: done
+//	}
+//	return err
+//
+// Task.AckAndGetNext makes a worker's loop cost one round trip per task: the ack also takes
+// the next task (task/ack with next, spec §5.9.1) when the manager announces
+// Capabilities.AckNext, and is an ack followed by a get otherwise. Task.Ack and Queue.Get
+// remain for a loop that needs them apart.
 //
 // Every method takes a context. Cancelling the context of a blocked Get, Put or Join
-// withdraws the request on the manager ($/cancelRequest) and returns ctx.Err(); cancelling
-// other requests stops the wait for their answer, though the manager may still apply them.
+// withdraws the request on the manager ($/cancelRequest) and returns ctx.Err(); for an
+// AckAndGetNext it withdraws the wait for the next task, and the ack stands. An Ack whose
+// context ends once sent still waits for the manager's answer, and returns nil if the ack
+// was applied. Cancelling other requests stops the wait for their answer, though the
+// manager may still apply them.
 //
 // Errors the manager answers are *RemoteError values; match them with errors.Is against
 // ErrQueueFull, ErrLeaseUnknown and the other sentinels of the error registry, or use
@@ -51,12 +57,16 @@
 // that cannot prove the key or a version mismatch stops the reconnecting for good: calls
 // then return that error. A worker loop carries on through a drop like this:
 //
-//	task, err := tasks.Get(ctx, taskwire.GetOptions{})
-//	if (errors.Is(err, taskwire.ErrClosed) || errors.Is(err, taskwire.ErrShuttingDown)) && client.WillReconnect() {
-//		continue // the next Get waits for the reconnect
+//	if task == nil {
+//		task, err = tasks.Get(ctx, taskwire.GetOptions{})
+//		if (errors.Is(err, taskwire.ErrClosed) || errors.Is(err, taskwire.ErrShuttingDown)) && client.WillReconnect() {
+//			continue // the next Get waits for the reconnect
+//		}
+//		...
 //	}
 //	...
-//	if err := task.Ack(ctx, result); errors.Is(err, taskwire.ErrLeaseLost) {
-//		continue // the task went back to its queue with the old connection
+//	task, err = task.AckAndGetNext(ctx, result, taskwire.GetOptions{})
+//	if errors.Is(err, taskwire.ErrLeaseLost) {
+//		continue // the task went back to its queue with the old connection; task is nil
 //	}
 package taskwire

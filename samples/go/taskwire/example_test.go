@@ -11,7 +11,8 @@ import (
 )
 
 // The seed's worker: take tasks until the queue stays empty for 5 s, ack each with a
-// result that the manager routes to the task's replyTo queue.
+// result that the manager routes to the task's replyTo queue. Each ack also takes the next
+// task, so that a task costs one exchange with the manager.
 func Example_worker() {
 	ctx := context.Background()
 	client, err := taskwire.Dial(ctx, taskwire.Options{Addr: "127.0.0.1:7400", AuthkeyFile: "authkey"})
@@ -19,23 +20,20 @@ func Example_worker() {
 		log.Fatal(err)
 	}
 	defer client.Close()
-	tasks := client.Queue("tasks")
-	for {
-		task, err := tasks.Get(ctx, taskwire.GetOptions{Timeout: 5 * time.Second})
-		if errors.Is(err, taskwire.ErrEmpty) {
-			return // the queue stayed empty: done
-		} else if err != nil {
-			log.Fatal(err)
-		}
+	wait := taskwire.GetOptions{Timeout: 5 * time.Second}
+	task, err := client.Queue("tasks").Get(ctx, wait)
+	for err == nil {
 		var url string
 		if err := task.Decode(&url); err != nil {
 			log.Fatal(err)
 		}
 		time.Sleep(time.Second) // "download"
-		if err := task.Ack(ctx, url+" ---> success"); err != nil {
-			log.Fatal(err)
-		}
+		task, err = task.AckAndGetNext(ctx, url+" ---> success", wait)
 	}
+	if !errors.Is(err, taskwire.ErrEmpty) {
+		log.Fatal(err)
+	}
+	// The queue stayed empty: done.
 }
 
 // A producer puts tasks in one round trip, then reads their results with AutoAck.

@@ -133,9 +133,8 @@ func (q *Queue) Get(ctx context.Context, opts GetOptions) (*Task, error) {
 // to fill n). It returns ErrEmpty when opts.Timeout passes with no task ready, and
 // handles ctx like Get.
 func (q *Queue) GetMany(ctx context.Context, n int, opts GetOptions) ([]*Task, error) {
-	params := getParams{Queue: q.name, Max: n, Timeout: seconds(opts.Timeout), TTR: seconds(opts.TTR), AutoAck: opts.AutoAck}
 	var result tasksResult
-	cn, err := q.client.callOn(ctx, "queue/get", params, &result, nil)
+	cn, err := q.client.callOn(ctx, "queue/get", opts.params(q.name, n), &result, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -146,6 +145,12 @@ func (q *Queue) GetMany(ctx context.Context, n int, opts GetOptions) ([]*Task, e
 		task.client, task.conn = q.client, cn
 	}
 	return result.Tasks, nil
+}
+
+// params are the params of a get of up to n tasks from queue with these options, as
+// queue/get and task/ack's next take them.
+func (opts GetOptions) params(queue string, n int) getParams {
+	return getParams{Queue: queue, Max: n, Timeout: seconds(opts.Timeout), TTR: seconds(opts.TTR), AutoAck: opts.AutoAck}
 }
 
 // Join waits until the queue has nothing ready, delayed or leased (Python's Queue.join,

@@ -1,9 +1,10 @@
 package taskwire
 
 // The package against spec/protocol.json, the protocol's one source of truth: every error
-// code, method, blocking method and limit the spec lists is known here, or this test fails
-// and names what to add. The Go code is written by hand (the module has no generator and
-// needs none for twenty methods); this test is what keeps it from drifting.
+// code, method, blocking method, and member of the types in wholeTypes that the spec lists is
+// known here, or this test fails and names what to add. The Go code is written by hand (the
+// module has no generator and needs none for twenty methods); this test is what keeps it
+// from drifting.
 
 import (
 	"encoding/json"
@@ -136,21 +137,46 @@ func TestSpecParityMethods(t *testing.T) {
 	}
 }
 
-func TestSpecParityLimitsAndVersion(t *testing.T) {
+// The Go types that carry a type of the spec whole, by the spec's name: each must have a
+// field (by its JSON name) for every property, and no other.
+var wholeTypes = map[string]reflect.Type{
+	"Limits":       reflect.TypeOf(Limits{}),
+	"Capabilities": reflect.TypeOf(Capabilities{}),
+	"Task":         reflect.TypeOf(Task{}),
+	"GetParams":    reflect.TypeOf(getParams{}),
+	"GetResult":    reflect.TypeOf(tasksResult{}),
+	"Ack":          reflect.TypeOf(wireAck{}),
+	"AckParams":    reflect.TypeOf(ackParams{}),
+	"AckResult":    reflect.TypeOf(ackResult{}),
+}
+
+func TestSpecParityTypes(t *testing.T) {
 	spec := readSpec(t)
-	var inSpec, here []string
-	for name := range spec.Defs["Limits"].Properties {
-		inSpec = append(inSpec, name)
+	for name, goType := range wholeTypes {
+		def, ok := spec.Defs[name]
+		if !ok {
+			t.Errorf("the spec has no type %s", name)
+			continue
+		}
+		var inSpec, here []string
+		for property := range def.Properties {
+			inSpec = append(inSpec, property)
+		}
+		for i := 0; i < goType.NumField(); i++ {
+			if tag := goType.Field(i).Tag.Get("json"); tag != "" && tag != "-" {
+				here = append(here, strings.Split(tag, ",")[0])
+			}
+		}
+		sort.Strings(inSpec)
+		sort.Strings(here)
+		if !reflect.DeepEqual(inSpec, here) {
+			t.Errorf("%s has fields %v; the spec's %s has %v", goType, here, name, inSpec)
+		}
 	}
-	limits := reflect.TypeOf(Limits{})
-	for i := 0; i < limits.NumField(); i++ {
-		here = append(here, strings.Split(limits.Field(i).Tag.Get("json"), ",")[0])
-	}
-	sort.Strings(inSpec)
-	sort.Strings(here)
-	if !reflect.DeepEqual(inSpec, here) {
-		t.Errorf("Limits has fields %v; the spec's Limits has %v", here, inSpec)
-	}
+}
+
+func TestSpecParityVersion(t *testing.T) {
+	spec := readSpec(t)
 	if newest := spec.ProtocolVersions[len(spec.ProtocolVersions)-1]; ProtocolVersion != newest {
 		t.Errorf("ProtocolVersion is %q; the spec's newest is %q", ProtocolVersion, newest)
 	}

@@ -36,6 +36,9 @@ type Capabilities struct {
 	Events           bool     `json:"events"`           // Subscribe is served
 	Framings         []string `json:"framings"`         // "ndjson" (what this package speaks), "content-length"
 	AutoCreateQueues bool     `json:"autoCreateQueues"` // queues are created on first use
+	// AckNext: task/ack takes next, an ack that also takes the next tasks in the same
+	// exchange (spec §5.9.1), which Task.AckAndGetNext uses. False when not announced.
+	AckNext bool `json:"ackNext"`
 }
 
 // QueueTotals are a queue's counters since the manager started.

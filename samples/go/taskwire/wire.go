@@ -104,6 +104,18 @@ type wireAck struct {
 	Result json.RawMessage `json:"result,omitempty"`
 }
 
+type ackParams struct {
+	Acks []wireAck `json:"acks"`
+	// Next, when set, also takes the next tasks in the same exchange (spec §5.9.1).
+	Next *getParams `json:"next,omitempty"`
+}
+
+type ackResult struct {
+	Acked int `json:"acked"`
+	// Tasks are those taken by Next, possibly none (timeout, cancellation).
+	Tasks []*Task `json:"tasks"`
+}
+
 type wireNack struct {
 	ID    string   `json:"id"`
 	Error string   `json:"error,omitempty"`

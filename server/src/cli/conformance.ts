@@ -245,7 +245,7 @@ export function conformanceCommand(): Command {
       `
 For each client case the kit listens on a free loopback port and runs the driver with
 TASKWIRE_HOST, TASKWIRE_PORT, TASKWIRE_AUTHKEY_FILE and TASKWIRE_CONFORMANCE_OP (ping, put,
-get, cancel-get, reconnect), plus the case's TASKWIRE_CONFORMANCE_* variables. The driver
+get, cancel-get, reconnect, work), plus the case's TASKWIRE_CONFORMANCE_* variables. The driver
 performs the operation with its client library and prints one JSON line:
   {"outcome": "ok", "value": ...}   or   {"outcome": "error", "error": "<class>", "message": "..."}
   or {"outcome": "unsupported", "reason": "..."} (the case is skipped).

@@ -77,24 +77,27 @@ export class Channel {
   }
 
   /** Sends a request; `signal` cancels it ($/cancelRequest) while the manager waits. */
-  async request<M extends RequestMethod>(handle: RequestHandle<M>, params: RequestMap[M]['params'], signal?: AbortSignal): Promise<RequestMap[M]['result']> {
+  request<M extends RequestMethod>(handle: RequestHandle<M>, params: RequestMap[M]['params'], signal?: AbortSignal): Promise<RequestMap[M]['result']> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    // Without a signal (most calls): one promise, errors mapped on the way out.
+    if (signal === undefined) return this.connection.request(handle.method, params).result.then(undefined, (error: unknown) => Promise.reject(this.mapError(error))) as Promise<RequestMap[M]['result']>;
+    return this.requestWithSignal(handle, params, signal);
+  }
+
+  private async requestWithSignal<M extends RequestMethod>(handle: RequestHandle<M>, params: RequestMap[M]['params'], signal: AbortSignal): Promise<RequestMap[M]['result']> {
     const method = handle.method;
-    if (this.closedError) throw this.closedError;
-    if (signal?.aborted) throw new AbortedError(`${method} aborted`);
+    if (signal.aborted) throw new AbortedError(`${method} aborted`);
     const { id, result } = this.connection.request(method, params);
-    let onAbort: (() => void) | undefined;
-    if (signal) {
-      onAbort = () => this.connection.notify(CancelRequestNotification.method, { id });
-      signal.addEventListener('abort', onAbort, { once: true });
-    }
+    const onAbort = () => this.connection.notify(CancelRequestNotification.method, { id });
+    signal.addEventListener('abort', onAbort, { once: true });
     try {
       return (await result) as RequestMap[M]['result'];
     } catch (error) {
       const mapped = this.mapError(error);
-      if (mapped instanceof RequestCancelledError && signal?.aborted) throw new AbortedError(`${method} aborted`);
+      if (mapped instanceof RequestCancelledError && signal.aborted) throw new AbortedError(`${method} aborted`);
       throw mapped;
     } finally {
-      if (signal && onAbort) signal.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', onAbort);
     }
   }
 

@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { resolveAuthkey, type AuthkeySource } from '../authkey';
-import type { ClientInfo, ClientRole, DeclareParams, Event, Limits, ManagerStats, QueueStats, RequestMap, RequestMethod, SubscribeParams, Task } from '../protocol/generated';
+import type { Capabilities, ClientInfo, ClientRole, DeclareParams, Event, Limits, ManagerStats, QueueStats, RequestMap, RequestMethod, SubscribeParams, Task } from '../protocol/generated';
 import { packageVersion } from '../version';
 import { Channel } from './channel';
 import { AuthenticationFailedError, ConnectionClosedError, ServerProofError, TaskwireError, UnsupportedProtocolVersionError } from './errors';
@@ -96,6 +96,7 @@ export class TaskwireClient extends EventEmitter implements Requester {
   private readonly reconnectOptions: Required<ReconnectOptions> | undefined;
   /** Set by the first connection, which connect() makes before it returns the client. */
   private lastLimits!: Limits;
+  private lastCapabilities!: Capabilities;
 
   constructor(private readonly options: ConnectOptions = {}) {
     super();
@@ -121,6 +122,11 @@ export class TaskwireClient extends EventEmitter implements Requester {
   /** The limits the manager announced; while reconnecting, those of the last connection. */
   get limits(): Limits {
     return this.channel?.session.limits ?? this.lastLimits;
+  }
+
+  /** What the manager announced it can do; while reconnecting, that of the last connection. */
+  get capabilities(): Capabilities {
+    return this.channel?.session.capabilities ?? this.lastCapabilities;
   }
 
   get isClosed(): boolean {
@@ -193,8 +199,11 @@ export class TaskwireClient extends EventEmitter implements Requester {
 
   /** Sends any request of the protocol; waits for a reconnect in progress. */
   async request<M extends RequestMethod>(method: RequestHandle<M> | M, params: RequestMap[M]['params'], signal?: AbortSignal): Promise<RequestMap[M]['result']> {
-    const channel = await this.currentChannel();
-    return channel.request(typeof method === 'string' ? { kind: 'request', method } : method, params, signal);
+    const handle = typeof method === 'string' ? { kind: 'request' as const, method } : method;
+    // Connected (the usual case): straight to the channel, without waiting a turn for currentChannel().
+    const channel = this.channel;
+    if (channel !== undefined && !channel.closed && !this.closedByUser && this.fatalError === undefined) return channel.request(handle, params, signal);
+    return (await this.currentChannel()).request(handle, params, signal);
   }
 
   /** Resolves when connected (at once if already); rejects when the client is closed for good. */
@@ -246,6 +255,7 @@ export class TaskwireClient extends EventEmitter implements Requester {
       }
     });
     this.lastLimits = channel.session.limits;
+    this.lastCapabilities = channel.session.capabilities;
     channel.onClose((error) => {
       if (this.isClosed || channel !== this.channel) return;
       this.emit('disconnected', error);

@@ -1,8 +1,8 @@
 import { QueueDeclareRequest, QueuePutRequest, QueueGetRequest, TaskAckRequest, QueueJoinRequest, QueueStatsRequest, QueuePeekRequest, QueuePurgeRequest } from '../protocol/generated';
-import type { DeclareParams, Nack, QueueStats, Task, TaskSpec } from '../protocol/generated';
+import type { DeclareParams, GetParams, Nack, PutParams as QueuePutParams, QueueStats, Task, TaskSpec } from '../protocol/generated';
 import { ackTask, nackTask, touchTasks, type Requester } from './requester';
 import { AbortedError, ConnectionClosedError, LeaseUnknownError, QueueEmptyError, ShuttingDownError } from './errors';
-import { ReceivedTask } from './receivedTask';
+import { ReceivedTask, type NextOptions } from './receivedTask';
 
 export interface PutOptions {
   priority?: number;
@@ -58,9 +58,11 @@ export class QueueHandle<P = unknown> {
   }
 
   /** Enqueues one task; resolves with its id. */
-  async put(payload: P, options: PutOptions = {}): Promise<string> {
-    const { timeout, signal, ...spec } = options;
-    const ids = await this.putMany([{ payload, ...spec }], { timeout, signal });
+  async put(payload: P, options?: PutOptions): Promise<string> {
+    // One task, one request: the params built directly (this is the hot path of a producer).
+    const params: QueuePutParams = { queue: this.name, tasks: [options === undefined ? { payload } : taskSpec(payload, options)] };
+    if (options?.timeout !== undefined) params.timeout = options.timeout;
+    const { ids } = await this.requester.request(QueuePutRequest, params, options?.signal);
     return ids[0]!;
   }
 
@@ -88,8 +90,11 @@ export class QueueHandle<P = unknown> {
 
   /** Takes up to `max` tasks as soon as one is ready; [] when the timeout passes. */
   async getMany(max: number, options: GetOptions = {}): Promise<ReceivedTask<P>[]> {
-    const { signal, ...rest } = options;
-    const { tasks } = await this.requester.request(QueueGetRequest, { queue: this.name, max, ...definedOnly(rest) }, signal);
+    const params: GetParams = { queue: this.name, max };
+    if (options.timeout !== undefined) params.timeout = options.timeout;
+    if (options.ttr !== undefined) params.ttr = options.ttr;
+    if (options.autoAck !== undefined) params.autoAck = options.autoAck;
+    const { tasks } = await this.requester.request(QueueGetRequest, params, options.signal);
     return tasks.map((task) => new ReceivedTask<P>(task, this.requester));
   }
 
@@ -139,22 +144,28 @@ export class QueueHandle<P = unknown> {
 
   /**
    * Tasks as they come. Each task is acked when the loop asks for the next one, unless the
-   * body settled it itself; leaving the loop early (break, return or a throw) nacks the
-   * task in hand, so nothing is lost. Survives reconnects; ends on idleTimeout or abort.
+   * body settled it itself: the ack of a batch's last task also takes the next batch, in one
+   * exchange (spec §5.9.1). Leaving the loop early (break, return or a throw) nacks the task
+   * in hand, so nothing is lost. Survives reconnects; ends on idleTimeout or abort.
    */
   async *consume(options: ConsumeOptions = {}): AsyncGenerator<ReceivedTask<P>, void, undefined> {
     let inHand: ReceivedTask<P> | undefined;
     let finished = false;
     try {
-      for (;;) {
-        const batch = await this.nextBatch(options);
-        if (batch === undefined) return;
-        for (const task of batch) {
+      let batch = await this.nextBatch(options);
+      while (batch !== undefined) {
+        let taken: ReceivedTask<P>[] | undefined;
+        for (let i = 0; i < batch.length; i++) {
+          const task = batch[i]!;
           inHand = task;
           yield task;
-          if (!task.settled) await this.settleQuietly(task, () => task.ack());
+          if (!task.settled) {
+            if (i === batch.length - 1) taken = await this.settleQuietly(task, () => task.ackAndGetNext(undefined, this.nextOptions(options)));
+            else await this.settleQuietly(task, () => task.ack());
+          }
           inHand = undefined;
         }
+        batch = await this.afterBatch(taken, options);
       }
     } catch (error) {
       finished = true;
@@ -177,24 +188,53 @@ export class QueueHandle<P = unknown> {
   async work(handler: (task: ReceivedTask<P>) => unknown | Promise<unknown>, options: WorkOptions = {}): Promise<number> {
     const concurrency = Math.max(1, options.concurrency ?? 1);
     let handled = 0;
+    // Each loop acks a batch's last task with the next batch's get (spec §5.9.1): one
+    // exchange per task when tasks are taken one at a time.
     const loop = async () => {
-      for (;;) {
-        const batch = await this.nextBatch(options);
-        if (batch === undefined) return;
-        for (const task of batch) {
+      let batch = await this.nextBatch(options);
+      while (batch !== undefined) {
+        let taken: ReceivedTask<P>[] | undefined;
+        for (let i = 0; i < batch.length; i++) {
+          const task = batch[i]!;
           try {
             const result = await handler(task);
-            if (!task.settled) await this.settleQuietly(task, () => task.ack(result));
+            if (!task.settled) {
+              if (i === batch.length - 1) taken = await this.settleQuietly(task, () => task.ackAndGetNext(result, this.nextOptions(options)));
+              else await this.settleQuietly(task, () => task.ack(result));
+            }
           } catch (error) {
             if (!task.settled) await this.settleQuietly(task, () => task.nack({ error: describe(error) }));
             options.onError?.(error, task);
           }
           handled++;
         }
+        batch = await this.afterBatch(taken, options);
       }
     };
     await Promise.all(Array.from({ length: concurrency }, loop));
     return handled;
+  }
+
+  /** What consume/work take with the ack of a batch's last task: what nextBatch would get. */
+  private nextOptions(options: ConsumeOptions): NextOptions {
+    return {
+      queue: this.name,
+      max: options.prefetch ?? 1,
+      ...(options.idleTimeout !== undefined ? { timeout: options.idleTimeout } : {}),
+      ...(options.ttr !== undefined ? { ttr: options.ttr } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    };
+  }
+
+  /**
+   * The batch after one whose last ack took `taken` with it: those tasks; or, when none came,
+   * the end (idleTimeout passed in that wait, or an abort) or a get as at the start (the last
+   * task was settled otherwise, or its ack failed).
+   */
+  private async afterBatch(taken: ReceivedTask<P>[] | undefined, options: ConsumeOptions): Promise<ReceivedTask<P>[] | undefined> {
+    if (taken !== undefined && taken.length > 0) return taken;
+    if (taken !== undefined && (options.idleTimeout !== undefined || options.signal?.aborted)) return undefined;
+    return this.nextBatch(options);
   }
 
   /** The next tasks for consume/work; undefined when it is time to stop. */
@@ -221,15 +261,17 @@ export class QueueHandle<P = unknown> {
     }
   }
 
-  /** Settling fails harmlessly when the lease is already gone (expired or the connection dropped). */
-  private async settleQuietly(task: ReceivedTask<P>, settle: () => Promise<void>): Promise<void> {
+  /** Settling fails harmlessly when the lease is already gone (expired or the connection dropped): undefined then. */
+  private async settleQuietly<T>(task: ReceivedTask<P>, settle: () => Promise<T>): Promise<T | undefined> {
     try {
-      await settle();
+      return await settle();
     } catch (error) {
+      // The ack applied, then the connection dropped while waiting for the next task: nothing was lost.
+      if (task.settled && (error instanceof ConnectionClosedError || error instanceof ShuttingDownError)) return undefined;
       // The manager released the lease (expiry, disconnect, shutdown): the task is redelivered.
       if (error instanceof LeaseUnknownError || error instanceof ConnectionClosedError || error instanceof ShuttingDownError) {
         this.requester.leaseLost(task, error);
-        return;
+        return undefined;
       }
       throw error;
     }
@@ -240,6 +282,13 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function definedOnly<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+/** The TaskSpec of one put: the payload and the options that are set. */
+function taskSpec(payload: unknown, options: PutOptions): TaskSpec {
+  const spec: TaskSpec = { payload };
+  if (options.priority !== undefined) spec.priority = options.priority;
+  if (options.delay !== undefined) spec.delay = options.delay;
+  if (options.ttr !== undefined) spec.ttr = options.ttr;
+  if (options.replyTo !== undefined) spec.replyTo = options.replyTo;
+  if (options.maxAttempts !== undefined) spec.maxAttempts = options.maxAttempts;
+  return spec;
 }

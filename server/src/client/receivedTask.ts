@@ -1,5 +1,19 @@
 import type { Nack, Task } from '../protocol/generated';
-import { ackTask, nackTask, touchTasks, type Requester } from './requester';
+import { ackAndGetNext, ackTask, nackTask, touchTasks, type Requester } from './requester';
+
+/** Which tasks ackAndGetNext takes: a queue/get's params, the queue defaulting to the task's own. */
+export interface NextOptions {
+  /** The queue to take from; default: the queue this task came from. */
+  queue?: string;
+  /** Up to this many tasks (default 1). */
+  max?: number;
+  /** Seconds to wait for one; default: until one arrives. 0: never wait. */
+  timeout?: number;
+  /** Lease length in seconds. */
+  ttr?: number;
+  /** Ends the wait (the ack stands; the answer is then []). */
+  signal?: AbortSignal;
+}
 
 /** A task this client holds a lease on (or took with autoAck), with the calls that settle it. */
 export class ReceivedTask<P = unknown> implements Task {
@@ -36,6 +50,18 @@ export class ReceivedTask<P = unknown> implements Task {
   async ack(result?: unknown): Promise<void> {
     await ackTask(this.requester, this.id, result);
     this.settled = true;
+  }
+
+  /**
+   * Completes the task and takes the next ones in the same exchange (spec §5.9.1), so a worker's
+   * loop costs one round trip per task; [] when none came within the timeout. Against a manager
+   * without capabilities.ackNext it acks, then gets: the same effect in two round trips.
+   */
+  async ackAndGetNext(result?: unknown, options: NextOptions = {}): Promise<ReceivedTask<P>[]> {
+    const { signal, queue = this.queue, max = 1, timeout, ttr } = options;
+    const next = { queue, max, ...(timeout !== undefined ? { timeout } : {}), ...(ttr !== undefined ? { ttr } : {}) };
+    const tasks = await ackAndGetNext(this.requester, this.id, result, next, signal, () => (this.settled = true));
+    return tasks.map((task) => new ReceivedTask<P>(task, this.requester));
   }
 
   /**

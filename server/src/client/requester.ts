@@ -1,5 +1,5 @@
-import { TaskAckRequest, TaskNackRequest, TaskTouchRequest, type RequestHandle } from '../protocol/generated';
-import type { Limits, Nack, RequestMap, RequestMethod, Task } from '../protocol/generated';
+import { QueueGetRequest, TaskAckRequest, TaskNackRequest, TaskTouchRequest, type RequestHandle } from '../protocol/generated';
+import type { Capabilities, GetParams, Limits, Nack, RequestMap, RequestMethod, Task } from '../protocol/generated';
 
 /**
  * What a queue handle and a received task need of a connection to the manager: a way to send a
@@ -11,6 +11,8 @@ export interface Requester {
   request<M extends RequestMethod>(method: RequestHandle<M>, params: RequestMap[M]['params'], signal?: AbortSignal): Promise<RequestMap[M]['result']>;
   /** The limits the manager announced (batch size, frame and payload sizes). */
   readonly limits: Limits;
+  /** What the manager announced it can do (ackNext, …). */
+  readonly capabilities: Capabilities;
   /** Closed for good: by the caller, or by an error no reconnect can fix. */
   readonly isClosed: boolean;
   /** True when a dropped connection will be re-established. */
@@ -26,6 +28,36 @@ export interface Requester {
 /** Completes one task, with an optional result for its replyTo queue. */
 export async function ackTask(requester: Requester, id: string, result?: unknown): Promise<void> {
   await requester.request(TaskAckRequest, { acks: [result === undefined ? { id } : { id, result }] });
+}
+
+/**
+ * Completes one task and takes the next tasks: in one exchange when the manager can
+ * (capabilities.ackNext, spec §5.9.1), otherwise with an ack and then a get, to the same effect.
+ * An abort ends the wait for the next tasks; the ack stands and the answer is []. `acked` is
+ * called once the ack is known to be applied (a get that fails after it does not undo it).
+ */
+export async function ackAndGetNext(requester: Requester, id: string, result: unknown, next: GetParams, signal?: AbortSignal, acked: () => void = () => {}): Promise<Task[]> {
+  const acks = [result === undefined ? { id } : { id, result }];
+  // Already aborted: the ack is still owed, the next tasks are not wanted.
+  if (signal?.aborted) {
+    await requester.request(TaskAckRequest, { acks });
+    acked();
+    return [];
+  }
+  if (requester.capabilities.ackNext === true) {
+    const answer = await requester.request(TaskAckRequest, { acks, next }, signal);
+    acked();
+    return answer.tasks ?? [];
+  }
+  await requester.request(TaskAckRequest, { acks });
+  acked();
+  if (signal?.aborted) return [];
+  try {
+    return (await requester.request(QueueGetRequest, next, signal)).tasks;
+  } catch (error) {
+    if (signal?.aborted) return [];
+    throw error;
+  }
 }
 
 /** Gives one task back for a retry, or with `retry: false` to the dead-letter queue. */

@@ -58,19 +58,23 @@ export type ServerStep =
 
 export interface ServerCase extends CaseCommon {
   kind: 'server';
-  /** tls: the case checks TLS itself and runs only when the run is over TLS. */
-  server?: { options?: ServerOptionsNeeded; exclusive?: boolean; tls?: true };
+  /**
+   * tls: the case checks TLS itself and runs only when the run is over TLS. capabilities:
+   * optional features the case needs announced (true) or not announced (false), checked at
+   * its first handshake (the case's first step).
+   */
+  server?: { options?: ServerOptionsNeeded; exclusive?: boolean; tls?: true; capabilities?: Record<string, boolean> };
   steps: ServerStep[];
 }
 
-export type ClientOperation = 'ping' | 'put' | 'get' | 'cancel-get' | 'reconnect';
+export type ClientOperation = 'ping' | 'put' | 'get' | 'cancel-get' | 'reconnect' | 'work';
 
 export type ClientStep =
   | { accept: string; within?: number }
   | { expectRequest: string; params?: unknown; on?: string; within?: number }
   | { expectNotification: string; params?: unknown; on?: string; within?: number }
   | { respond: Record<string, unknown>; on?: string; delay?: number }
-  | { handshake: string; serverProof?: 'right' | 'wrong'; version?: string; within?: number }
+  | { handshake: string; serverProof?: 'right' | 'wrong'; version?: string; capabilities?: Record<string, unknown>; within?: number }
   | { drop: string }
   | { expectClose: string; silent?: boolean; within?: number };
 
@@ -151,7 +155,12 @@ export function loadServerCases(root = defaultCasesRoot()): ServerCase[] {
   for (const { file, cases: raw } of loadFolder(root, 'cases')) {
     for (const c of raw) {
       if ('operation' in c) throw new CaseFileError(`${file}: case ${String(c['id'])} is a client case; client cases live in client-cases/`);
-      cases.push({ ...(c as unknown as Omit<ServerCase, 'kind' | 'file'>), kind: 'server', file });
+      const loaded: ServerCase = { ...(c as unknown as Omit<ServerCase, 'kind' | 'file'>), kind: 'server', file };
+      // The capabilities are known only from a handshake: nothing may be sent before it.
+      if (loaded.server?.capabilities !== undefined && !('handshake' in loaded.steps[0]!)) {
+        throw new CaseFileError(`${file}: case ${loaded.id} needs capabilities, so its first step must be a handshake (they are checked there)`);
+      }
+      cases.push(loaded);
     }
   }
   checkUniqueIds(cases);

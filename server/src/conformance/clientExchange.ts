@@ -21,11 +21,19 @@ interface ClientConnection {
   lastRequest?: { id: unknown; method: string };
 }
 
-/** The limits and capabilities the kit announces, like a small reference server. */
+/**
+ * The limits and capabilities the kit announces, like a small reference server without the
+ * optional features (a handshake step adds those it plays, e.g. ackNext).
+ */
 const ANNOUNCED = {
   capabilities: { events: true, framings: ['ndjson', 'content-length'], autoCreateQueues: true },
   limits: { maxFrameBytes: 16 * 1024 * 1024, maxPayloadBytes: 8 * 1024 * 1024, maxBatch: 10000, maxSubscriptions: 32 },
 };
+
+/** The queue a client case's driver uses: `cf-<case id>`. */
+export function clientQueueName(c: ClientCase): string {
+  return `cf-${c.id}`;
+}
 
 export class ClientExchange {
   private readonly listener: Server;
@@ -41,6 +49,8 @@ export class ClientExchange {
     private readonly authkey: Buffer,
   ) {
     this.context = { variables: this.variables, authkey };
+    // ${q}: the queue the driver is told to use (TASKWIRE_CONFORMANCE_QUEUE).
+    this.variables.set('q', clientQueueName(testCase));
     this.listener = createServer((socket) => {
       this.accepted.push(socket);
       for (const wake of this.acceptWaiters.splice(0)) wake();
@@ -83,7 +93,7 @@ export class ClientExchange {
     if ('expectRequest' in step) return void (await this.expectMessage(step.on, step.expectRequest, 'request', step.params, step.within ?? DEFAULT_WITHIN));
     if ('expectNotification' in step) return void (await this.expectMessage(step.on, step.expectNotification, 'notification', step.params, step.within ?? DEFAULT_WITHIN));
     if ('respond' in step) return this.respond(step.on, substitute(step.respond, this.context) as Record<string, unknown>, step.delay ?? 0);
-    if ('handshake' in step) return this.handshake(step.handshake, step.serverProof ?? 'right', step.version, step.within ?? DEFAULT_WITHIN);
+    if ('handshake' in step) return this.handshake(step.handshake, step.serverProof ?? 'right', step.version, step.capabilities ?? {}, step.within ?? DEFAULT_WITHIN);
     if ('drop' in step) return this.connection(step.drop).wire.close();
     if ('expectClose' in step) return this.expectClose(step.expectClose, step.silent === true, step.within ?? DEFAULT_WITHIN);
     throw new CaseError(`unknown step ${describe(step)}`);
@@ -161,7 +171,7 @@ export class ClientExchange {
   }
 
   /** The server's half of the handshake, checking the client's proof (§4.3). */
-  private async handshake(name: string, proofKind: 'right' | 'wrong', version: string | undefined, within: number): Promise<void> {
+  private async handshake(name: string, proofKind: 'right' | 'wrong', version: string | undefined, capabilities: Record<string, unknown>, within: number): Promise<void> {
     const chosen = version ?? PROTOCOL_VERSIONS[PROTOCOL_VERSIONS.length - 1]!;
     const hello = await this.expectMessage(name, 'session/hello', 'request', { protocolVersions: { $contains: [chosen] } }, within);
     const clientNonce = String((hello['params'] as { nonce: unknown }).nonce);
@@ -175,7 +185,12 @@ export class ClientExchange {
       throw new CaseFailure('the client proof is not HMAC-SHA256(authkey, "taskwire-client\\n" serverNonce "\\n" clientNonce "\\n" version) in lowercase hex (§4.3)', expected, describe(given));
     // A wrong proof is one made with another key: well-formed, so only a real check rejects it.
     const key = proofKind === 'right' ? this.authkey : randomBytes(32);
-    const result = { sessionId: `s-conformance-${randomBytes(3).toString('hex')}`, serverProof: serverProof(key, serverNonce, clientNonce, chosen), ...ANNOUNCED };
+    const result = {
+      sessionId: `s-conformance-${randomBytes(3).toString('hex')}`,
+      serverProof: serverProof(key, serverNonce, clientNonce, chosen),
+      capabilities: { ...ANNOUNCED.capabilities, ...capabilities },
+      limits: ANNOUNCED.limits,
+    };
     await this.respond(name, { result }, 0);
   }
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { ClientCase } from './cases';
-import { ClientExchange } from './clientExchange';
+import { ClientExchange, clientQueueName } from './clientExchange';
 import { expandCommand } from './commandTemplate';
 import { CaseError, describe, match } from './pattern';
 import { CaseFailure, type CaseResult } from './results';
@@ -79,7 +79,7 @@ export async function runClientCase(c: ClientCase, options: ClientRunOptions): P
       TASKWIRE_AUTHKEY_FILE: keyFile,
       TASKWIRE_HOME: home,
       TASKWIRE_CONFORMANCE_OP: c.operation,
-      TASKWIRE_CONFORMANCE_QUEUE: `cf-${c.id}`,
+      TASKWIRE_CONFORMANCE_QUEUE: clientQueueName(c),
       TASKWIRE_CONFORMANCE_CASE: c.id,
       ...c.env,
     });

@@ -32,6 +32,12 @@ export class CaseFailure extends Error {
   }
 }
 
+/**
+ * A case that cannot run against this server, found out while running (the server does not
+ * announce a capability the case is about): reported SKIP with the reason, not as a failure.
+ */
+export class CaseSkipped extends Error {}
+
 export interface Totals {
   passed: number;
   failed: number;

@@ -7,7 +7,7 @@ import { PROTOCOL_VERSIONS } from '../protocol/generated';
 import type { ServerCase, ServerStep } from './cases';
 import { ServerMessageValidator } from './messageValidator';
 import { CaseError, describe, match, substitute, type ComputeContext, type Variables } from './pattern';
-import { CaseFailure } from './results';
+import { CaseFailure, CaseSkipped } from './results';
 import { ConnectionFailedError, WireConnection, type ReceivedMessage, type TlsTrust } from './wireConnection';
 
 /** Where the server under test is and the key it holds. */
@@ -40,6 +40,8 @@ export class ServerExchange {
   private readonly context: ComputeContext;
   /** Protocol violations seen in received messages, reported at the next step boundary. */
   private readonly violations: string[] = [];
+  /** Whether the capabilities the case needs were compared with the server's, at its first handshake. */
+  private capabilitiesChecked = false;
 
   constructor(
     private readonly target: ServerTarget,
@@ -262,7 +264,27 @@ export class ServerExchange {
       request: 'session/authenticate',
       on: name,
       params: { proof: `\${${name}.proof}` },
-      expect: { result: { sessionId: { $capture: `${name}.sessionId` }, serverProof: { $serverProof: inputs } } },
+      expect: { result: { sessionId: { $capture: `${name}.sessionId` }, serverProof: { $serverProof: inputs }, capabilities: { $capture: `${name}.capabilities` } } },
     });
+    if (!this.capabilitiesChecked) {
+      this.capabilitiesChecked = true;
+      this.checkCapabilities(this.variables.get(`${name}.capabilities`));
+    }
+  }
+
+  /**
+   * Skips the case when the server does not offer the optional features it is about, or offers
+   * one it checks the absence of: such a server conforms, the case just does not apply.
+   */
+  private checkCapabilities(announced: unknown): void {
+    const needed = this.testCase.server?.capabilities;
+    if (needed === undefined) return;
+    const offered = announced !== null && typeof announced === 'object' ? (announced as Record<string, unknown>) : {};
+    for (const [name, wanted] of Object.entries(needed)) {
+      if ((offered[name] === true) === wanted) continue;
+      throw new CaseSkipped(
+        wanted ? `needs a server that announces capabilities.${name} (an optional feature); this one does not` : `checks a server without capabilities.${name}; this one announces it`,
+      );
+    }
   }
 }

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServerCase, ServerOptionsNeeded } from './cases';
 import { placeholdersIn, type ServerTlsFiles } from './commandTemplate';
 import { CaseError } from './pattern';
-import { CaseFailure, type CaseResult } from './results';
+import { CaseFailure, CaseSkipped, type CaseResult } from './results';
 import { ServerExchange, type ServerTarget } from './serverExchange';
 import { ServerProcess, ServerStartError } from './serverProcess';
 import type { TlsTrust } from './wireConnection';
@@ -77,6 +77,7 @@ export async function runServerCase(c: ServerCase, target: ServerTarget, runId: 
     return { ...base, verdict: 'pass', seconds: (Date.now() - started) / 1000 };
   } catch (error) {
     const seconds = (Date.now() - started) / 1000;
+    if (error instanceof CaseSkipped) return { ...base, verdict: 'skipped', reason: error.message, seconds };
     if (error instanceof CaseFailure) return { ...base, verdict: 'fail', reason: `step ${step}: ${error.message}`, expected: error.expected, actual: error.actual, step, seconds };
     if (error instanceof CaseError) return { ...base, verdict: 'fail', reason: `step ${step}: the case file is wrong: ${error.message}`, step, seconds };
     return { ...base, verdict: 'fail', reason: `step ${step}: ${(error as Error).message ?? String(error)}`, step, seconds };

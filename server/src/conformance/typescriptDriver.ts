@@ -26,7 +26,7 @@ import {
 } from '../client/errors';
 import type { DriverOutcome } from './clientRunner';
 
-export const DRIVER_OPERATIONS = ['ping', 'put', 'get', 'cancel-get', 'reconnect'] as const;
+export const DRIVER_OPERATIONS = ['ping', 'put', 'get', 'cancel-get', 'reconnect', 'work'] as const;
 
 /** Opens a client the way the library under test does. */
 export type ConnectFunction = (options: ConnectOptions) => Promise<TaskwireClient>;
@@ -95,6 +95,10 @@ async function operate(op: string, client: TaskwireClient, env: Environment): Pr
       }
       return [first, second];
     }
+    case 'work':
+      // The library's worker loop, as a worker runs it: each task's payload is its ack's
+      // result, and the loop ends once TIMEOUT passes with no task. Reports the count.
+      return queue.work((task) => task.payload, { idleTimeout: seconds(env, 'TIMEOUT', 1) });
     default:
       throw new Error(`unknown operation ${op}`);
   }

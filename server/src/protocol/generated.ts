@@ -753,7 +753,7 @@ export const METHODS = {
   'queue/stats': {"method":"queue/stats","kind":"request","direction":"clientToServer","since":"2026-11","params":"QueueParams","result":"QueueStats","errors":[-32602,1001],"blocking":false},
   'queue/put': {"method":"queue/put","kind":"request","direction":"clientToServer","since":"2026-11","params":"PutParams","result":"PutResult","errors":[-32602,-32800,1001,1002,1004,1005],"blocking":true},
   'queue/get': {"method":"queue/get","kind":"request","direction":"clientToServer","since":"2026-11","params":"GetParams","result":"GetResult","errors":[-32602,-32800,1001,1005],"blocking":true},
-  'task/ack': {"method":"task/ack","kind":"request","direction":"clientToServer","since":"2026-11","params":"AckParams","result":"AckResult","errors":[-32602,-32800,1001,1003,1004,1005],"blocking":true},
+  'task/ack': {"method":"task/ack","kind":"request","direction":"clientToServer","since":"2026-11","params":"AckParams","result":"AckResult","errors":[-32602,1001,1003,1004,1005],"blocking":true},
   'task/nack': {"method":"task/nack","kind":"request","direction":"clientToServer","since":"2026-11","params":"NackParams","result":"NackResult","errors":[-32602,1003,1005],"blocking":false},
   'task/touch': {"method":"task/touch","kind":"request","direction":"clientToServer","since":"2026-11","params":"TouchParams","result":"TouchResult","errors":[-32602,1003,1005],"blocking":false},
   'queue/join': {"method":"queue/join","kind":"request","direction":"clientToServer","since":"2026-11","params":"JoinParams","result":"JoinResult","errors":[-32602,-32800,1001],"blocking":true},

@@ -177,7 +177,6 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       },
       "errors": [
         -32602,
-        -32800,
         1001,
         1003,
         1004,

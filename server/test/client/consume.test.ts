@@ -166,6 +166,86 @@ describe('client: consume() and work()', function () {
     });
   });
 
+  describe('one exchange per task (task/ack with next, spec §5.9.1)', () => {
+    /** Frames the manager received while `run` ran (the closing manager/stats request included). */
+    async function framesReceivedDuring(run: () => Promise<unknown>): Promise<number> {
+      const before = (await observer.managerStats()).frames.received;
+      await run();
+      return (await observer.managerStats()).frames.received - before;
+    }
+
+    it('ackAndGetNext acks the task and leases the next one in the same exchange; [] when none is ready', async () => {
+      const q = client.queue<string>(fresh());
+      const results = fresh('results');
+      const ids = await q.putMany(['a', 'b'].map((payload) => ({ payload, replyTo: results })));
+      const first = await q.get({ timeout: 5 });
+      const frames = await framesReceivedDuring(async () => {
+        const [second] = await first.ackAndGetNext('a done', { timeout: 5 });
+        assert.equal(first.settled, true);
+        assert.deepEqual([second?.id, second?.payload, second?.attempt], [ids[1], 'b', 1]);
+        assert.deepEqual(await second!.ackAndGetNext('b done', { timeout: 0 }), []);
+      });
+      assert.equal(frames, 3, 'two acks with next and the closing stats request');
+      const stats = await observer.queue(q.name).stats();
+      assert.deepEqual([stats.ready, stats.leased, stats.totals.acked], [0, 0, 2]);
+      const replies = await observer.queue<{ taskId: string; result: string }>(results).getMany(10, { timeout: 5, autoAck: true });
+      assert.deepEqual(replies.map((r) => r.payload.result).sort(), ['a done', 'b done']);
+    });
+
+    it('work() costs one request per task, plus the first get', async () => {
+      const q = client.queue<number>(fresh());
+      const n = 20;
+      await q.putMany(Array.from({ length: n }, (_, payload) => ({ payload })));
+      const frames = await framesReceivedDuring(() => within(q.work((task) => task.payload, { idleTimeout: 0.3 }), 10_000, 'work()'));
+      assert.equal(frames, n + 2, `${n} tasks: one get, ${n} acks that take the next, and the closing stats request`);
+      assert.equal((await observer.queue(q.name).stats()).totals.acked, n);
+    });
+
+    it('consume() acks each task with the get of the next one', async () => {
+      const q = client.queue<number>(fresh());
+      await q.putMany([1, 2, 3].map((payload) => ({ payload })));
+      const seen: number[] = [];
+      const frames = await framesReceivedDuring(async () => {
+        for await (const task of q.consume({ idleTimeout: 0.3 })) seen.push(task.payload);
+      });
+      assert.deepEqual(seen, [1, 2, 3]);
+      assert.equal(frames, 5, 'one get, three acks that take the next, the closing stats request');
+    });
+
+    it('against a manager that does not announce ackNext, acks then gets: the same tasks, two requests each', async () => {
+      const q = client.queue<number>(fresh());
+      // The same client and manager, with the capability hidden: what an older manager announces.
+      const capabilities = { ...client.capabilities, ackNext: false };
+      Object.defineProperty(client, 'capabilities', { get: () => capabilities });
+      await q.putMany([1, 2, 3].map((payload) => ({ payload })));
+      const seen: number[] = [];
+      const frames = await framesReceivedDuring(() =>
+        within(
+          q.work((task) => seen.push(task.payload), { idleTimeout: 0.3 }),
+          10_000,
+          'work()',
+        ),
+      );
+      assert.deepEqual(seen, [1, 2, 3]);
+      assert.equal(frames, 1 + 3 * 2 + 1, 'one get, an ack and a get per task, the closing stats request');
+      assert.equal((await observer.queue(q.name).stats()).totals.acked, 3);
+    });
+
+    it('an abort while an ackAndGetNext waits ends the wait; the ack stands', async () => {
+      const q = client.queue(fresh());
+      await q.put('only');
+      const task = await q.get({ timeout: 5 });
+      const controller = new AbortController();
+      const waiting = task.ackAndGetNext(undefined, { signal: controller.signal });
+      await sleep(100);
+      controller.abort();
+      assert.deepEqual(await within(waiting, 5000, 'the aborted ackAndGetNext'), []);
+      assert.equal(task.settled, true);
+      const stats = await observer.queue(q.name).stats();
+      assert.deepEqual([stats.waitingGetters, stats.leased, stats.totals.acked], [0, 0, 1]);
+    });
+  });
+
   describe('work()', () => {
     it('routes the handler result to replyTo and resolves with the count', async () => {
       const q = client.queue<number>(fresh());

@@ -63,3 +63,38 @@ describe('conformance kit against a deliberately broken server', function () {
     assert.ok(failedIds(results).includes('queue.get-cancel'));
   });
 });
+
+describe('conformance kit and the optional ack with next (§5.9.1)', function () {
+  this.timeout(600_000);
+  const ackNextCases = loadServerCases().filter((c) => c.id.startsWith('task.ack-next'));
+  const needing = (announced: boolean) =>
+    ackNextCases
+      .filter((c) => c.server?.capabilities?.['ackNext'] === announced)
+      .map((c) => c.id)
+      .sort();
+
+  it('a server without capabilities.ackNext skips the cases that need it, saying why, and passes the one for servers without it', async () => {
+    const results = await runAgainst(brokenServerCmd('without-ack-next'), (id) => id.startsWith('task.ack-next'));
+    assert.deepEqual(failedIds(results), []);
+    const skipped = results.filter((r) => r.verdict === 'skipped');
+    assert.deepEqual(skipped.map((r) => r.id).sort(), needing(true));
+    assert.ok(skipped.length >= 10);
+    for (const r of skipped) assert.equal(r.reason, 'needs a server that announces capabilities.ackNext (an optional feature); this one does not');
+    assert.deepEqual(
+      results.filter((r) => r.verdict === 'pass').map((r) => r.id),
+      needing(false),
+    );
+  });
+
+  it('a server that announces ackNext but ignores next fails every case that takes or refuses through next', async () => {
+    const results = await runAgainst(brokenServerCmd('ignore-ack-next'), (id) => id.startsWith('task.ack-next'));
+    // An unknown lease is refused (1003) with or without next: only that case passes.
+    assert.deepEqual(
+      failedIds(results),
+      needing(true).filter((id) => id !== 'task.ack-next-lease-unknown'),
+    );
+    const leases = results.find((r) => r.id === 'task.ack-next-leases')!;
+    assert.match(leases.reason!, /the answer to task\/ack \(id \d+\) on connection a: at \/result\/tasks: expected an array, got nothing/);
+    assert.equal(results.find((r) => r.id === 'task.ack-next-not-announced')!.reason, 'checks a server without capabilities.ackNext; this one announces it');
+  });
+});

@@ -68,6 +68,15 @@ describe('conformance case files', () => {
         }),
       );
       assert.throws(() => loadServerCases(root), /case id x\.y is also used/);
+      // Capabilities are learnt at the handshake: a case that needs some must start with one.
+      writeFileSync(
+        join(root, 'cases', 'bad.json'),
+        JSON.stringify({ cases: [{ id: 'x.y', section: 's5.9.1', level: 'MUST', title: 't', server: { capabilities: { ackNext: true } }, steps: [{ connect: 'a' }, { handshake: 'a' }] }] }),
+      );
+      assert.throws(
+        () => loadServerCases(root),
+        (error: unknown) => error instanceof CaseFileError && error.message === 'cases/bad.json: case x.y needs capabilities, so its first step must be a handshake (they are checked there)',
+      );
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -14,19 +14,27 @@ function failures(results: CaseResult[]): string {
 describe('conformance kit against the reference server', function () {
   this.timeout(600_000);
 
-  it('passes every server case, options and exclusive ones included; over plain TCP, the TLS cases are skipped saying why', async () => {
+  it('passes every server case, options and exclusive ones included; over plain TCP, the TLS cases are skipped saying why, and so is the case for servers without ackNext', async () => {
     const results = await runAgainst(REFERENCE_SERVER_CMD);
     assert.equal(results.length, loadServerCases().length);
     assert.equal(failures(results), '');
     const skipped = results.filter((r) => r.verdict === 'skipped');
+    const tlsCases = loadServerCases().filter((c) => c.server?.tls);
+    // The reference server announces every optional feature: a case about its absence does not apply.
+    const withoutAckNext = loadServerCases().filter((c) => c.server?.capabilities?.['ackNext'] === false);
     assert.deepEqual(
       skipped.map((r) => r.id),
       loadServerCases()
-        .filter((c) => c.server?.tls)
+        .filter((c) => c.server?.tls || c.server?.capabilities?.['ackNext'] === false)
         .map((c) => c.id),
     );
-    assert.ok(skipped.length > 0);
-    for (const r of skipped) assert.equal(r.reason, 'checks TLS: run with --tls (the kit makes a certificate for a server it starts) or --tls-ca FILE');
+    assert.ok(tlsCases.length > 0 && withoutAckNext.length > 0);
+    for (const r of skipped) {
+      const reason = withoutAckNext.some((c) => c.id === r.id)
+        ? 'checks a server without capabilities.ackNext; this one announces it'
+        : 'checks TLS: run with --tls (the kit makes a certificate for a server it starts) or --tls-ca FILE';
+      assert.equal(r.reason, reason);
+    }
   });
 
   it('passes the Python client through its driver in the kit’s server mode', async () => {
@@ -84,6 +92,26 @@ describe('conformance kit against the reference server', function () {
       ['pass', 'fail'],
     );
     assert.match(results[1]!.reason!, /queue\/put params at \/tasks: expected an array/);
+  });
+
+  it('passes a worker loop that uses next exactly when ackNext is announced, and fails one that always sends it in the case without', async () => {
+    const workCases = loadClientCases().filter((c) => c.operation === 'work');
+    assert.deepEqual(
+      workCases.map((c) => c.id),
+      ['client.work-ack-next', 'client.work-without-ack-next'],
+    );
+    const right = await runClientCases(workCases, { command: misbehavingDriverCmd('work-ack-next') });
+    assert.equal(failures(right), '');
+    assert.deepEqual(
+      right.map((r) => r.verdict),
+      ['pass', 'pass'],
+    );
+    const always = await runClientCases(workCases, { command: misbehavingDriverCmd('work-always-next') });
+    assert.deepEqual(
+      always.map((r) => r.verdict),
+      ['pass', 'fail'],
+    );
+    assert.equal(always[1]!.reason, 'step 5: task/ack params at /next: expected no member here, got {"queue":"cf-client.work-without-ack-next","timeout":1}');
   });
 
   it('skips a case at once when the driver reports its operation unsupported, before connecting', async () => {

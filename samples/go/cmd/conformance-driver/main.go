@@ -66,7 +66,7 @@ func seconds(name string, fallback float64) (time.Duration, error) {
 
 func drive(op string) outcome {
 	switch op {
-	case "ping", "put", "get", "cancel-get", "reconnect":
+	case "ping", "put", "get", "cancel-get", "reconnect", "work":
 	default:
 		return outcome{Outcome: "unsupported", Reason: fmt.Sprintf("unknown operation %q", op)}
 	}
@@ -137,6 +137,12 @@ func operate(op string) (any, error) {
 			return nil, err
 		}
 		return []string{first.UTC().Format(timeFormat), second.UTC().Format(timeFormat)}, nil
+	case "work":
+		idle, err := seconds("TIMEOUT", 1)
+		if err != nil {
+			return nil, err
+		}
+		return work(ctx, queue, idle)
 	default: // cancel-get
 		after, err := seconds("CANCEL_AFTER", 0.3)
 		if err != nil {
@@ -149,6 +155,27 @@ func operate(op string) (any, error) {
 			return nil, err
 		}
 		return "not cancelled", nil
+	}
+}
+
+// work is a worker's loop: each task's payload is its ack's result, and the loop ends once
+// idle passes with no task. Each ack also takes the next task (AckAndGetNext: one exchange
+// per task when the manager announces ackNext). It returns how many tasks it handled.
+func work(ctx context.Context, queue *taskwire.Queue, idle time.Duration) (int, error) {
+	handled := 0
+	task, err := queue.Get(ctx, taskwire.GetOptions{Timeout: idle})
+	for {
+		if errors.Is(err, taskwire.ErrEmpty) {
+			return handled, nil
+		}
+		if err != nil {
+			return handled, err
+		}
+		next, ackErr := task.AckAndGetNext(ctx, task.Payload, taskwire.GetOptions{Timeout: idle})
+		if ackErr == nil || errors.Is(ackErr, taskwire.ErrEmpty) {
+			handled++
+		}
+		task, err = next, ackErr
 	}
 }
 

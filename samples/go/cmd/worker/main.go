@@ -1,6 +1,7 @@
 // Command worker is the seed's task process on Taskwire: it takes tasks from the queue
 // "tasks", "downloads" each one (a sleep), and acks it with "<url> ---> success", which the
-// manager routes to the task's replyTo queue. It exits once the queue has stayed empty for
+// manager routes to the task's replyTo queue. Each ack also takes the next task, so that a
+// task costs one exchange with the manager. It exits once the queue has stayed empty for
 // the timeout. Start as many as you like: the tasks are shared between them.
 //
 //	go run ./cmd/worker                      # manager on this machine, its default key file
@@ -71,30 +72,44 @@ func run(ctx context.Context, cfg config) error {
 	fmt.Printf("worker %d connected to %s; waiting for tasks\n", pid, client.Addr())
 
 	tasks := client.Queue("tasks")
+	wait := taskwire.GetOptions{Timeout: cfg.timeout}
+	// task is the task to run next: taken by the ack of the previous one (one exchange per
+	// task), or by a get when there is none in hand.
+	var task *taskwire.Task
 	for done := 0; ; {
-		task, err := tasks.Get(ctx, taskwire.GetOptions{Timeout: cfg.timeout})
-		switch {
-		case errors.Is(err, taskwire.ErrEmpty):
-			fmt.Printf("task queue is empty: worker %d exits after %d tasks\n", pid, done)
-			return nil
-		case lostConnection(err) && client.WillReconnect():
-			continue // the next get waits for the reconnect
-		case err != nil:
-			return err
+		if task == nil {
+			task, err = tasks.Get(ctx, wait)
+			switch {
+			case errors.Is(err, taskwire.ErrEmpty):
+				fmt.Printf("task queue is empty: worker %d exits after %d tasks\n", pid, done)
+				return nil
+			case lostConnection(err) && client.WillReconnect():
+				continue // the next get waits for the reconnect
+			case err != nil:
+				return err
+			}
 		}
 		url := text(task.Payload)
 		fmt.Printf("run task %s: %s (attempt %d)\n", task.ID, url, task.Attempt)
 		if err := download(ctx, cfg.sleep); err != nil {
 			return err
 		}
-		err = task.Ack(ctx, url+" ---> success")
-		if errors.Is(err, taskwire.ErrLeaseLost) {
+		// Ack the task and take the next one in the same exchange.
+		next, err := task.AckAndGetNext(ctx, url+" ---> success", wait)
+		switch {
+		case errors.Is(err, taskwire.ErrLeaseLost):
 			fmt.Printf("task %s went back to the queue with the lost connection; it will be run again\n", task.ID)
-			continue
-		} else if err != nil {
+		case errors.Is(err, taskwire.ErrEmpty):
+			fmt.Printf("task queue is empty: worker %d exits after %d tasks\n", pid, done+1)
+			return nil
+		case lostConnection(err) && client.WillReconnect():
+			done++ // acked; the connection dropped before the next task came
+		case err != nil:
 			return err
+		default:
+			done++
 		}
-		done++
+		task = next
 	}
 }
 
