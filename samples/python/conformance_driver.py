@@ -76,15 +76,10 @@ def _operate(op: str) -> Any:
 
 
 def _work(client: taskwire.Client, queue: str, idle: float) -> int:
-    """A worker's loop: each task's payload is its ack's result; ends once `idle` seconds pass with no task."""
-    handled = 0
-    while True:
-        try:
-            task = client.get(queue, timeout=idle)
-        except taskwire.QueueEmpty:
-            return handled
-        task.ack(task.payload)
-        handled += 1
+    """A worker's loop (Queue.work): each task's payload is its ack's result, and each ack
+    takes the next task when the server announces ackNext; ends once `idle` seconds pass with
+    no task."""
+    return client.queue(queue).work(lambda task: task.payload, idle_timeout=idle)
 
 
 def _error_class(error: BaseException) -> str:
