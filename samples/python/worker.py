@@ -45,18 +45,25 @@ task = manager.get_task_queue()
 
 # The seed looped "while not task.empty()", which races with other workers; here get() waits
 # up to five seconds and raises queue.Empty when nothing came.
-while True:
-    try:
-        job = task.get(True, timeout=5)
-    except queue.Empty:
-        break
-    except ShuttingDown:
-        print("the manager shut down")
-        break
+try:
+    jobs = [task.get(True, timeout=5)]
+except queue.Empty:
+    jobs = []
+except ShuttingDown:
+    print("the manager shut down")
+    jobs = []
+while jobs:
+    job = jobs[0]
     image_url = job.payload
     print("run task download %s..." % image_url)
     time.sleep(download_seconds)
-    job.ack("%s ---> success" % image_url)
+    # The seed's result.put(...) then task.get(...): the ack carries the result and takes the
+    # next task in the same exchange; [] when none came within five seconds.
+    try:
+        jobs = job.ack_and_get_next("%s ---> success" % image_url, timeout=5)
+    except ShuttingDown:
+        print("the manager shut down")
+        break
 
 # Processing finished.
 print("worker exit")
