@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, TypedDict
 from .errors import TaskwireError
 
 if TYPE_CHECKING:
+    from .cancel import CancelToken
     from .client import Client
 
 
@@ -78,7 +79,7 @@ class Task:
         timeout: Optional[float] = None,
         ttr: Optional[float] = None,
         auto_ack: bool = False,
-        cancel: Optional[Any] = None,
+        cancel: Optional["CancelToken"] = None,
     ) -> List["Task"]:
         """Completes the task and takes the next ones from its queue (or ``queue``) in one
         exchange; [] when none came in ``timeout`` s. See :meth:`Client.ack_and_get_next`."""

@@ -75,7 +75,12 @@ def _work(
             # Through the client, not the handle: the loop settles every task itself, so
             # nothing is remembered for task_done().
             batch = queue.client.ack_and_get_next(
-                task, NO_RESULT if result is None else result, queue=queue.name, timeout=idle_timeout, ttr=ttr, cancel=cancel
+                task,
+                NO_RESULT if result is None else result,
+                queue=queue.name,
+                timeout=idle_timeout,
+                ttr=ttr,
+                cancel=cancel,
             )
         except _LEASE_LOST as error:
             log.info("taskwire: could not ack task %s (%s); the manager delivers it again", task.id, error)
@@ -87,7 +92,9 @@ def _work(
             return handled  # idle for idle_timeout, or cancelled
 
 
-def _take(queue: "Queue", idle_timeout: Optional[float], ttr: Optional[float], cancel: Optional[CancelToken]) -> Optional[List[Task]]:
+def _take(
+    queue: "Queue", idle_timeout: Optional[float], ttr: Optional[float], cancel: Optional[CancelToken]
+) -> Optional[List[Task]]:
     """The next task as a list of at most one; [] after ``idle_timeout``; None when cancelled."""
     while True:
         if cancel is not None and cancel.cancelled:

@@ -268,7 +268,8 @@ def test_work_costs_one_exchange_per_task(relayed: Tuple[taskwire.Client, Relay]
     else:
         assert sent == ["queue/get"] + ["task/ack", "queue/get"] * count
     replies = results.get_many(count + 5, timeout=2, auto_ack=True)
-    assert sorted(reply.payload["result"] for reply in replies) == sorted(f"image_url_{i} ---> success" for i in range(count))
+    expected = sorted(f"image_url_{i} ---> success" for i in range(count))
+    assert sorted(reply.payload["result"] for reply in replies) == expected
     stats = tasks.stats()
     assert (stats["ready"], stats["leased"], stats["totals"]["acked"]) == (0, 0, count)
 
@@ -299,7 +300,9 @@ def test_work_nacks_a_failed_task_and_goes_on(client: taskwire.Client, qname: st
     assert (totals["acked"], totals["nacked"]) == (2, 1)
 
 
-def test_work_sends_no_result_for_none_and_leaves_a_task_the_handler_settled(client: taskwire.Client, qname: str) -> None:
+def test_work_sends_no_result_for_none_and_leaves_a_task_the_handler_settled(
+    client: taskwire.Client, qname: str
+) -> None:
     tasks, results = client.queue(qname), client.queue(qname + ".r")
     tasks.declare(dead_letter=None)
     tasks.put_many(["quiet", "nacked"], reply_to=results.name)
@@ -387,7 +390,9 @@ def test_work_goes_on_after_the_manager_restarts(start_manager: Any, clients: li
     assert outcome == [2]
 
 
-def test_work_skips_a_task_whose_lease_expired(manager: Manager, client: taskwire.Client, clients: list, qname: str) -> None:
+def test_work_skips_a_task_whose_lease_expired(
+    manager: Manager, client: taskwire.Client, clients: list, qname: str
+) -> None:
     tasks = client.queue(qname)
     tasks.put("slow")
     attempts: List[int] = []
