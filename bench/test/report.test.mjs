@@ -306,3 +306,16 @@ test('run.mjs --compare with a file that is not there: exit 2 and which file', (
   assert.equal(r.status, 2);
   assert.equal(r.stderr.split('\n')[0], `bench: --compare: cannot read ${missing}: ENOENT: no such file or directory, open '${missing}'`);
 });
+
+test('exchange-floor.mjs prints the CPU per exchange of a Node server that does nothing, per number of clients', () => {
+  const out = execFileSync(process.execPath, [join(dirname(RUN), 'exchange-floor.mjs'), '--clients', '1,2', '--n', '300', '--runs', '1'], { encoding: 'utf8' });
+  const rows = out.trim().split('\n').slice(2);
+  assert.equal(rows.length, 2, out);
+  for (const [i, clients] of [1, 2].entries()) {
+    const cells = rows[i].split('|').map((c) => c.trim());
+    assert.equal(cells[1], String(clients));
+    // user + system = total, to the rounding of the printed values
+    assert.ok(Math.abs(Number(cells[3]) + Number(cells[4]) - Number(cells[2])) < 0.25, out);
+    assert.ok(Math.abs(Number(cells[5]) - 3 * Number(cells[2])) <= 1, out);
+  }
+});
