@@ -24,7 +24,8 @@ export class LeaseTable {
     let held = this.bySession.get(session);
     if (!held) this.bySession.set(session, (held = new Set()));
     held.add(record);
-    this.deadlines.add(record.leaseUntil, record, undefined);
+    this.deadlines.drop(record.deadline);
+    record.deadline = this.deadlines.add(record.leaseUntil, record, undefined);
   }
 
   /** Moves the end of a lease to `ttr` seconds from `now` (default: the lease's own length); returns the new end. */
@@ -32,7 +33,8 @@ export class LeaseTable {
     const seconds = ttr ?? record.leaseTtr;
     record.leaseTtr = seconds;
     record.leaseUntil = now + seconds * SECOND;
-    this.deadlines.add(record.leaseUntil, record, undefined);
+    this.deadlines.drop(record.deadline);
+    record.deadline = this.deadlines.add(record.leaseUntil, record, undefined);
     return record.leaseUntil;
   }
 
@@ -47,6 +49,8 @@ export class LeaseTable {
     }
     record.leaseSession = undefined;
     record.state = TaskState.Ready;
+    this.deadlines.drop(record.deadline);
+    record.deadline = undefined;
   }
 
   /** The leased tasks of `ids`, in order; throws lease_unknown unless the session holds every one (each once). */

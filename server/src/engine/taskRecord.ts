@@ -2,6 +2,7 @@ import type { Task } from '../protocol/generated';
 import { isoTime } from './isoTime';
 import type { QueueState } from './queueState';
 import type { SessionId } from './types';
+import type { Deadline } from './deadlines';
 
 export const enum TaskState {
   Ready,
@@ -28,6 +29,8 @@ export class TaskRecord {
   leaseTtr = 0;
   /** Manager crashes this task was leased through: see Engine.restore. */
   crashes = 0;
+  /** Its pending deadline in the engine's heap (due time or lease end), dropped when it no longer applies. */
+  deadline: Deadline | undefined = undefined;
 
   constructor(
     readonly id: string,

@@ -1,5 +1,5 @@
 import type { Clock } from './clock';
-import type { Deadlines } from './deadlines';
+import type { Deadline, Deadlines } from './deadlines';
 import type { SessionId } from './types';
 import type { AnyWaiter } from './waiters';
 
@@ -11,6 +11,8 @@ const SECOND = 1000;
  */
 export class WaiterRegistry {
   private readonly bySession = new Map<SessionId, Set<AnyWaiter>>();
+  /** The timeout deadline of each waiting request that has one, dropped when it stops waiting. */
+  private readonly timeouts = new Map<AnyWaiter, Deadline>();
 
   constructor(
     private readonly clock: Clock,
@@ -26,12 +28,17 @@ export class WaiterRegistry {
     }
     if (timeout !== undefined) {
       waiter.timeoutAt = this.clock.now() + timeout * SECOND;
-      this.deadlines.add(waiter.timeoutAt, undefined, waiter);
+      this.timeouts.set(waiter, this.deadlines.add(waiter.timeoutAt, undefined, waiter));
     }
   }
 
   /** A waiter stopped waiting (served, timed out, withdrawn). */
   untrack(waiter: AnyWaiter, session: SessionId | undefined): void {
+    const timeout = this.timeouts.get(waiter);
+    if (timeout !== undefined) {
+      this.timeouts.delete(waiter);
+      this.deadlines.drop(timeout);
+    }
     if (session === undefined) return;
     const set = this.bySession.get(session);
     if (set) {
