@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EngineEvent } from '../engine';
 import type { Event, EventClient, EventKind, SubscribeParams } from '../protocol/generated';
+import { SerializedJson, stringifyWithTexts } from '../protocol/jsonText';
 import type { Session } from './session';
 
 interface Subscription {
@@ -84,12 +85,12 @@ export class EventHub {
       const wire: Event = { subscription: subscription.id, kind: event.kind, queue: event.queue, at };
       if (event.taskId !== undefined) wire.taskId = event.taskId;
       if (event.attempt !== undefined) wire.attempt = event.attempt;
-      if (event.payload !== undefined && (subscription.includePayload || !PAYLOAD_KINDS.has(event.kind))) wire.payload = event.payload;
-      if (event.result !== undefined) wire.result = event.result;
+      const payload = event.payload !== undefined && (subscription.includePayload || !PAYLOAD_KINDS.has(event.kind)) ? event.payload : undefined;
       if (event.error !== undefined) wire.error = event.error;
       if (event.count !== undefined) wire.count = event.count;
       if (client) wire.client = client;
-      this.deliver(subscription, wire);
+      // Payloads and results go out as the texts they came as (spec §7.17).
+      this.deliver(subscription, payload === undefined && event.result === undefined ? wire : new SerializedJson(stringifyWithTexts(wire, [['payload', payload], ['result', event.result]])));
     }
   }
 
@@ -103,7 +104,7 @@ export class EventHub {
     }
   }
 
-  private deliver(subscription: Subscription, event: Event): void {
+  private deliver(subscription: Subscription, event: Event | SerializedJson): void {
     const session = subscription.session;
     if (session.isBehind(this.maxBacklogBytes)) {
       session.droppedEvents++;

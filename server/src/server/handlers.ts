@@ -2,7 +2,9 @@ import type { Waiter } from '../engine';
 import type { MaybePromise, QueueBackend } from '../engine/queueBackend';
 import { ProtocolError } from '../protocol/errors';
 import { ErrorCodes, type RequestMap, type RequestMethod } from '../protocol/generated';
+import { jsonTextBytes, type JsonText, type SerializedJson } from '../protocol/jsonText';
 import type { EventHub } from './events';
+import { rawAcks, rawTaskSpecs, tasksResult } from './rawPayloads';
 import type { Session } from './session';
 
 /** How a handler answers a request that has to wait. */
@@ -53,7 +55,8 @@ function reply<T, R>(value: MaybePromise<T>, call: Call, toResult: (value: T) =>
 
 const same = <T>(value: T): T => value;
 
-type Handler<M extends RequestMethod> = (params: RequestMap[M]['params'], call: Call, ctx: HandlerContext) => RequestMap[M]['result'] | typeof DEFERRED;
+/** A result that carries payloads is written with their texts (SerializedJson, rawPayloads.ts). */
+type Handler<M extends RequestMethod> = (params: RequestMap[M]['params'], call: Call, ctx: HandlerContext) => RequestMap[M]['result'] | SerializedJson | typeof DEFERRED;
 
 type HandlerTable = { [M in Exclude<RequestMethod, 'session/hello' | 'session/authenticate'>]: Handler<M> };
 
@@ -67,13 +70,13 @@ function checkBatch(count: number, ctx: HandlerContext, what: string): void {
 }
 
 /** Checks payloads only when the frame itself is larger than the limit: no task in a smaller frame can exceed it. */
-function checkPayloads<T>(items: T[], valueOf: (item: T) => unknown, call: Call, ctx: HandlerContext, what: string): void {
+function checkPayloads<T>(items: T[], textOf: (item: T) => JsonText | undefined, call: Call, ctx: HandlerContext, what: string): void {
   const limit = ctx.limits.maxPayloadBytes;
   if (call.frameBytes <= limit) return;
   items.forEach((item, i) => {
-    const value = valueOf(item);
-    if (value === undefined) return;
-    const size = Buffer.byteLength(JSON.stringify(value));
+    const text = textOf(item);
+    if (text === undefined) return;
+    const size = jsonTextBytes(text);
     if (size > limit) {
       throw new ProtocolError(ErrorCodes.PayloadTooLarge, `payload too large: ${what} ${i} is ${size} bytes, the limit is ${limit}`, { limit });
     }
@@ -103,8 +106,9 @@ export const handlers: HandlerTable = {
   // {"jsonrpc":"2.0","id":7,"method":"queue/put","params":{"queue":"tasks","tasks":[{"payload":"image_url_0"}]}}
   'queue/put': (params, call, ctx) => {
     checkBatch(params.tasks.length, ctx, 'tasks');
-    checkPayloads(params.tasks, (t) => t.payload, call, ctx, 'the payload of task');
-    const waiter = ctx.queues.put({ queue: params.queue, tasks: params.tasks, timeout: params.timeout, session: call.session.id }, (outcome) => {
+    const tasks = rawTaskSpecs(params.tasks, call.session.requestFrame);
+    checkPayloads(tasks, (t) => t.payload, call, ctx, 'the payload of task');
+    const waiter = ctx.queues.put({ queue: params.queue, tasks, timeout: params.timeout, session: call.session.id }, (outcome) => {
       if (Array.isArray(outcome)) call.resolve({ ids: outcome });
       else call.reject(outcome);
     });
@@ -117,7 +121,7 @@ export const handlers: HandlerTable = {
     const max = params.max ?? 1;
     checkBatch(max, ctx, 'tasks asked for');
     const waiter = ctx.queues.get({ queue: params.queue, max, timeout: params.timeout, ttr: params.ttr, autoAck: params.autoAck === true, session: call.session.id }, (tasks) =>
-      call.resolve({ tasks }),
+      call.resolve(tasksResult(tasks)),
     );
     if (waiter) call.defer(waiter);
     return DEFERRED;
@@ -126,8 +130,9 @@ export const handlers: HandlerTable = {
   // {"jsonrpc":"2.0","id":9,"method":"task/ack","params":{"acks":[{"id":"a1b2c3-0","result":"image_url_0 ---> success"}]}}
   'task/ack': (params, call, ctx) => {
     checkBatch(params.acks.length, ctx, 'acks');
-    checkPayloads(params.acks, (a) => a.result, call, ctx, 'the result of ack');
-    return reply(ctx.queues.ack(call.session.id, params.acks), call, (acked) => {
+    const acks = rawAcks(params.acks, call.session.requestFrame);
+    checkPayloads(acks, (a) => a.result, call, ctx, 'the result of ack');
+    return reply(ctx.queues.ack(call.session.id, acks), call, (acked) => {
       call.session.acked += acked;
       return { acked };
     });
@@ -159,7 +164,7 @@ export const handlers: HandlerTable = {
   'queue/peek': (params, call, ctx) => {
     const max = params.max ?? 1;
     checkBatch(max, ctx, 'tasks asked for');
-    return reply(ctx.queues.peek(params.queue, max), call, (tasks) => ({ tasks }));
+    return reply(ctx.queues.peek(params.queue, max), call, tasksResult);
   },
 
   // {"jsonrpc":"2.0","id":14,"method":"queue/purge","params":{"queue":"tasks"}}
