@@ -11,27 +11,30 @@ import { memberTexts } from '../protocol/rawJson';
 // Buffer per payload would add an encode on the way in and a copy on the way out, and cost
 // about 100 bytes per queued task besides.
 
-/** The tasks of a queue/put whose frame is `frame`, each with its payload's text. */
+/** The tasks of a queue/put whose frame is `frame`, each given its payload's text, in place. */
 export function rawTaskSpecs(specs: TaskSpec[], frame: string): RawTaskSpec[] {
   const texts = textsFor(frame, 'tasks', 'payload', specs.length);
-  return specs.map((spec, i) => {
+  // In place: the params were parsed for this request alone, and a putMany of 10,000 tasks
+  // need not make 10,000 more objects (nor their garbage) to swap values for texts.
+  for (let i = 0; i < specs.length; i++) {
     const payload = texts[i];
     if (payload === undefined) throw new Error(`the payload of task ${i} was not found in its frame`);
-    return { ...spec, payload };
-  });
+    specs[i]!.payload = payload;
+  }
+  return specs as RawTaskSpec[];
 }
 
-/** The acks of a task/ack whose frame is `frame`, each with its result's text (if it has one). */
+/** The acks of a task/ack whose frame is `frame`, each given its result's text (if it has one), in place. */
 export function rawAcks(acks: Ack[], frame: string): RawAck[] {
   // Most acks carry no result (or the results go nowhere): then there is nothing to find.
   if (acks.every((ack) => ack.result === undefined)) return acks as RawAck[];
   const texts = textsFor(frame, 'acks', 'result', acks.length);
-  return acks.map((ack, i) => {
+  acks.forEach((ack, i) => {
     const result = texts[i];
     if ((result === undefined) !== (ack.result === undefined)) throw new Error(`the result of ack ${i} was not found in its frame`);
-    // Without a result, the ack is already what the backend takes.
-    return result === undefined ? (ack as RawAck) : { ...ack, result };
+    if (result !== undefined) ack.result = result;
   });
+  return acks as RawAck[];
 }
 
 /** The texts of `member` in each element of params[list]: as many as the parsed params have. */
