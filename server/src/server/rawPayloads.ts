@@ -1,7 +1,7 @@
 import type { RawAck, RawTask, RawTaskSpec } from '../engine';
 import type { Ack, TaskSpec } from '../protocol/generated';
-import { SerializedJson, stringifyWithTexts, type JsonText } from '../protocol/jsonText';
-import { memberTexts } from '../protocol/rawJson';
+import { SerializedJson, stringifyWithTexts } from '../protocol/jsonText';
+import { keptText, memberTexts } from '../protocol/rawJson';
 
 // The handlers' side of opaque payloads (spec §7.17): params arrive parsed and validated, and
 // the payloads and results in them are replaced by their texts in the frame; answers that carry
@@ -13,13 +13,14 @@ import { memberTexts } from '../protocol/rawJson';
 
 /** The tasks of a queue/put whose frame is `frame`, each given its payload's text, in place. */
 export function rawTaskSpecs(specs: TaskSpec[], frame: string): RawTaskSpec[] {
-  const texts = textsFor(frame, 'tasks', 'payload', specs.length);
+  const sources = sourcesIn(frame, 'tasks', 'payload', specs.length);
   // In place: the params were parsed for this request alone, and a putMany of 10,000 tasks
   // need not make 10,000 more objects (nor their garbage) to swap values for texts.
   for (let i = 0; i < specs.length; i++) {
-    const payload = texts[i];
-    if (payload === undefined) throw new Error(`the payload of task ${i} was not found in its frame`);
-    specs[i]!.payload = payload;
+    const source = sources[i];
+    if (source === undefined) throw new Error(`the payload of task ${i} was not found in its frame`);
+    const spec = specs[i]!;
+    spec.payload = keptText(source, spec.payload, frame.length);
   }
   return specs as RawTaskSpec[];
 }
@@ -28,21 +29,21 @@ export function rawTaskSpecs(specs: TaskSpec[], frame: string): RawTaskSpec[] {
 export function rawAcks(acks: Ack[], frame: string): RawAck[] {
   // Most acks carry no result (or the results go nowhere): then there is nothing to find.
   if (acks.every((ack) => ack.result === undefined)) return acks as RawAck[];
-  const texts = textsFor(frame, 'acks', 'result', acks.length);
+  const sources = sourcesIn(frame, 'acks', 'result', acks.length);
   acks.forEach((ack, i) => {
-    const result = texts[i];
-    if ((result === undefined) !== (ack.result === undefined)) throw new Error(`the result of ack ${i} was not found in its frame`);
-    if (result !== undefined) ack.result = result;
+    const source = sources[i];
+    if ((source === undefined) !== (ack.result === undefined)) throw new Error(`the result of ack ${i} was not found in its frame`);
+    if (source !== undefined) ack.result = keptText(source, ack.result, frame.length);
   });
   return acks as RawAck[];
 }
 
-/** The texts of `member` in each element of params[list]: as many as the parsed params have. */
-function textsFor(frame: string, list: string, member: string, count: number): (JsonText | undefined)[] {
-  const texts = memberTexts(frame, ['params', list], member);
+/** The source texts of `member` in each element of params[list]: as many as the parsed params have. */
+function sourcesIn(frame: string, list: string, member: string, count: number): (string | undefined)[] {
+  const sources = memberTexts(frame, ['params', list], member);
   // The scanner reads the frame JSON.parse accepted: a disagreement is a bug, answered -32603.
-  if (texts === undefined || texts.length !== count) throw new Error(`params.${list} was not found in its frame as parsed`);
-  return texts;
+  if (sources === undefined || sources.length !== count) throw new Error(`params.${list} was not found in its frame as parsed`);
+  return sources;
 }
 
 /** Stands for each payload in the one JSON.stringify of a result's tasks; replaced by the payload's text. */

@@ -1,6 +1,6 @@
 import type { TaskImage } from '../engine/journal';
-import { stringifyWithTexts, type JsonText } from '../protocol/jsonText';
-import { memberTexts, valueText } from '../protocol/rawJson';
+import { stringifyWithTexts } from '../protocol/jsonText';
+import { keptText, memberTexts, valueText } from '../protocol/rawJson';
 import type { StoredRecord } from './records';
 
 // Records that carry tasks ('put' in a journal, 'task' in a snapshot) hold each payload as its
@@ -37,12 +37,14 @@ function imageText(image: TaskImage): string {
 export function restorePayloadTexts(record: StoredRecord, body: string): void {
   if (record.op === 'put' && Array.isArray(record.tasks)) {
     const tasks = record.tasks as { payload: unknown }[];
-    const texts = memberTexts(body, ['tasks'], 'payload') ?? [];
+    const sources = memberTexts(body, ['tasks'], 'payload') ?? [];
     tasks.forEach((task, i) => {
-      if (task !== null && typeof task === 'object' && texts[i] !== undefined) task.payload = texts[i];
+      const source = sources[i];
+      if (task !== null && typeof task === 'object' && source !== undefined) task.payload = keptText(source, task.payload, body.length);
     });
   } else if (record.op === 'task' && record.task !== null && typeof record.task === 'object') {
-    const text = valueText(body, ['task', 'payload']);
-    if (text !== undefined) (record.task as { payload: JsonText }).payload = text;
+    const task = record.task as { payload: unknown };
+    const source = valueText(body, ['task', 'payload']);
+    if (source !== undefined) task.payload = keptText(source, task.payload, body.length);
   }
 }

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { compactJson, hasInsignificantWhitespace, memberTexts, valueText } from '../../src/protocol/rawJson';
+import { compactJson, hasInsignificantWhitespace, keptText, memberTexts, valueText } from '../../src/protocol/rawJson';
 
 // The scanner that finds a payload's source text in a frame (src/protocol/rawJson.ts). The
 // property: for any frame JSON.parse accepts, JSON.parse of each text found equals the value
@@ -116,12 +116,14 @@ describe('protocol: rawJson, the payload scanner', () => {
       const texts = memberTexts(frame, ['params', 'tasks'], 'payload');
       assert.ok(texts, `seed ${seed}: no texts in ${frame}`);
       assert.equal(texts.length, payloads.length, `seed ${seed}`);
-      texts.forEach((text, i) => {
-        assert.ok(text !== undefined, `seed ${seed}, task ${i}`);
-        assert.deepEqual(JSON.parse(text), parsed.params.tasks[i]!.payload, `seed ${seed}, task ${i}: ${text} in ${frame}`);
-        assert.equal(hasInsignificantWhitespace(text), false, `seed ${seed}: ${text}`);
-        if (!hasInsignificantWhitespace(payloads[i]!)) assert.equal(text, payloads[i], `seed ${seed}, task ${i}`);
-        else assert.equal(text, compactJson(payloads[i]!), `seed ${seed}, task ${i}`);
+      texts.forEach((source, i) => {
+        assert.equal(source, payloads[i], `seed ${seed}, task ${i}: the source text in ${frame}`);
+        const value = parsed.params.tasks[i]!.payload;
+        const kept = keptText(source!, value, frame.length);
+        assert.deepEqual(JSON.parse(kept), value, `seed ${seed}, task ${i}: ${kept} in ${frame}`);
+        assert.equal(hasInsignificantWhitespace(kept), false, `seed ${seed}: ${kept}`);
+        if (!hasInsignificantWhitespace(payloads[i]!)) assert.equal(kept, payloads[i], `seed ${seed}, task ${i}`);
+        else assert.equal(kept, compactJson(payloads[i]!), `seed ${seed}, task ${i}`);
       });
     }
   });
@@ -194,6 +196,24 @@ describe('protocol: rawJson, the payload scanner', () => {
     assert.equal(hasInsignificantWhitespace('[1, 2]'), true);
     assert.equal(hasInsignificantWhitespace('" "'), false);
     const frame = '{"params":{"tasks":[{"payload": { "a" : [ 1.0 , "x y" ] } }]}}';
-    assert.deepEqual(memberTexts(frame, ['params', 'tasks'], 'payload'), ['{"a":[1.0,"x y"]}']);
+    const [source] = memberTexts(frame, ['params', 'tasks'], 'payload')!;
+    assert.equal(source, '{ "a" : [ 1.0 , "x y" ] }');
+    assert.equal(keptText(source!, { a: [1, 'x y'] }, frame.length), '{"a":[1.0,"x y"]}');
+  });
+
+  it('keeps the text as written whichever way it copies it: small or large, matching its serialization or not', () => {
+    const frameLength = 1_000_000; // a large frame: every text is copied
+    for (const [source, value] of [
+      ['"plain"', 'plain'],
+      ['"\\u00e9"', 'é'],
+      ['1.0', 1],
+      ['-0', -0],
+      ['1e400', Infinity],
+      [`"${'x'.repeat(300)}"`, 'x'.repeat(300)],
+      [`["\\u00e9",${'1.0,'.repeat(100)}1]`, ['é', ...Array<number>(100).fill(1), 1]],
+    ] as [string, unknown][]) {
+      assert.equal(keptText(source, value, frameLength), source);
+      assert.equal(keptText(source, value, source.length + 10), source, 'most of its frame: kept as it is');
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { cpSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { memberTexts } from '../../src/protocol/rawJson';
 import { RawConnection, type WireMessage } from '../helpers/harness';
 import { processCrash, removeTempDirs, startStoreServer, tempDir, type StoreServer } from './storeHarness';
 
@@ -27,15 +28,9 @@ async function requestText(raw: RawConnection, method: string, paramsText: strin
 async function payloadTexts(raw: RawConnection, queue: string): Promise<{ id: string; text: string }[]> {
   const got = await raw.request('queue/get', { queue, max: 100, timeout: 0, autoAck: true });
   const tasks = (got.result as { tasks: { id: string }[] }).tasks;
-  const line = raw.textOf(got);
-  // Each task's payload is the last member of its object: between `"payload":` and the `}` that closes the task.
-  return tasks.map((task) => {
-    const at = line.indexOf(`"id":${JSON.stringify(task.id)}`);
-    const from = line.indexOf('"payload":', at) + '"payload":'.length;
-    const next = line.indexOf(',{"id":', from);
-    const end = next < 0 ? line.lastIndexOf(']}') - 1 : next - 1;
-    return { id: task.id, text: line.slice(from, end) };
-  });
+  // The scanner (tested on its own in test/protocol) finds each payload's text in the answer.
+  const texts = memberTexts(raw.textOf(got), ['result', 'tasks'], 'payload')!;
+  return tasks.map((task, i) => ({ id: task.id, text: texts[i]! }));
 }
 
 describe('store: payloads are opaque', function () {
