@@ -15,7 +15,19 @@ import { attemptsUsedUp, backoffSeconds, poisonVerdict } from './retryPolicy';
 import { exportState } from './snapshot';
 import { QueueState, type ResolvedQueueOptions } from './queueState';
 import { TaskRecord, TaskState } from './taskRecord';
-import { DEFAULTS, type EngineDefaults, type EngineEvent, type GetRequest, type PutRequest, type QueueOptions, type RawAck, type RawTask, type RawTaskSpec, type SessionId, type Waiter } from './types';
+import {
+  DEFAULTS,
+  type EngineDefaults,
+  type EngineEvent,
+  type GetRequest,
+  type PutRequest,
+  type QueueOptions,
+  type RawAck,
+  type RawTask,
+  type RawTaskSpec,
+  type SessionId,
+  type Waiter,
+} from './types';
 import { WaiterRegistry } from './waiterRegistry';
 import type { AnyWaiter, Deliver, GetWaiter, JoinWaiter, PutWaiter } from './waiters';
 

@@ -14,7 +14,6 @@ export type RawAck = Omit<Ack, 'result'> & { result?: JsonText };
 /** A task as delivered (get, peek): its payload is the JSON text it was put with, unchanged. */
 export type RawTask = Omit<Task, 'payload'> & { payload: JsonText };
 
-
 /** Engine-wide defaults; every one can be overridden per queue (and some per task). */
 export interface EngineDefaults {
   /** Lease length in seconds. */

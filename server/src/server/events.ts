@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EngineEvent } from '../engine';
 import type { Event, EventClient, EventKind, SubscribeParams } from '../protocol/generated';
-import { SerializedJson, stringifyWithTexts } from '../protocol/jsonText';
+import { SerializedJson, stringifyWithTexts, type JsonText } from '../protocol/jsonText';
 import type { Session } from './session';
 
 interface Subscription {
@@ -22,6 +22,14 @@ export interface EventDeliveryObserver {
   stoppedDropping?(session: Session, dropped: number): void;
   /** Every dropped event. */
   dropped?(session: Session): void;
+}
+
+/** An event written with its payload and result as their texts. */
+function withTexts(event: Event, payload: JsonText | undefined, result: JsonText | undefined): string {
+  return stringifyWithTexts(event, [
+    ['payload', payload],
+    ['result', result],
+  ]);
 }
 
 /** Which events carry task payloads only when the subscriber asks for them. */
@@ -90,7 +98,8 @@ export class EventHub {
       if (event.count !== undefined) wire.count = event.count;
       if (client) wire.client = client;
       // Payloads and results go out as the texts they came as (spec §7.17).
-      this.deliver(subscription, payload === undefined && event.result === undefined ? wire : new SerializedJson(stringifyWithTexts(wire, [['payload', payload], ['result', event.result]])));
+      const carried = payload !== undefined || event.result !== undefined;
+      this.deliver(subscription, carried ? new SerializedJson(withTexts(wire, payload, event.result)) : wire);
     }
   }
 

@@ -24,8 +24,19 @@ function bytesOf(engine: Engine, queue: string): number {
 }
 
 describe('payloadBytes', () => {
-  it('is the length in UTF-8 of the payload\'s JSON text as the client sent it, escapes counted as written', () => {
-    const texts = ['"plain"', '"quote \\" backslash \\\\"', '"é 日本語 😀"', '"\\u00e9"', '1.0', '-1e21', '12345678901234567890123', '[1,"two",null,[true,{"a":[]}]]', '{"k\\"ey":"v","ü":"ß"}', 'null'];
+  it("is the length in UTF-8 of the payload's JSON text as the client sent it, escapes counted as written", () => {
+    const texts = [
+      '"plain"',
+      '"quote \\" backslash \\\\"',
+      '"é 日本語 😀"',
+      '"\\u00e9"',
+      '1.0',
+      '-1e21',
+      '12345678901234567890123',
+      '[1,"two",null,[true,{"a":[]}]]',
+      '{"k\\"ey":"v","ü":"ß"}',
+      'null',
+    ];
     for (const text of texts) assert.equal(payloadBytes(text as JsonText), Buffer.byteLength(text, 'utf8'), text);
     assert.equal(payloadBytes('"é"' as JsonText), 4);
     assert.equal(payloadBytes('"\\u00e9"' as JsonText), 8, 'an escape counts as the six bytes it was sent as');

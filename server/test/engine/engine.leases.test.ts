@@ -244,10 +244,7 @@ describe('Engine leases', () => {
       const results = startGet(engine, 'results', { session: 'producer', autoAck: true, max: 10 });
       const other = startGet(engine, 'other', { session: 'producer', autoAck: true, max: 10 });
       getNow(engine, 'jobs', { max: 4 });
-      engine.ack(
-        WORKER,
-        rawAcks(ids.map((id) => ({ id, result: `${id} done` }))),
-      );
+      engine.ack(WORKER, rawAcks(ids.map((id) => ({ id, result: `${id} done` }))));
       assert.deepEqual(payloads(results.tasks!), [
         { taskId: ids[0], result: `${ids[0]} done` },
         { taskId: ids[2], result: `${ids[2]} done` },
@@ -264,10 +261,7 @@ describe('Engine leases', () => {
         { payload: 'b', replyTo: 'results' },
       ]);
       getNow(engine, 'jobs', { max: 2 });
-      engine.ack(
-        WORKER,
-        rawAcks(ids.map((id) => ({ id, result: id }))),
-      );
+      engine.ack(WORKER, rawAcks(ids.map((id) => ({ id, result: id }))));
       assert.equal(engine.queueStats('results').ready, 3);
     });
 

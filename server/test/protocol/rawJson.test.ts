@@ -150,16 +150,7 @@ describe('protocol: rawJson, the payload scanner', () => {
   });
 
   it('is not fooled by strings full of escaped quotes, backslashes and brackets', () => {
-    const tricky = [
-      '"\\\\"',
-      '"\\""',
-      '"\\\\\\""',
-      `"${'\\"'.repeat(5000)}"`,
-      `"${'\\\\'.repeat(5000)}"`,
-      '"}]},{\\"payload\\":1}"',
-      '["]","[",{"a":"}"}]',
-      '{"payload":"not me"}',
-    ];
+    const tricky = ['"\\\\"', '"\\""', '"\\\\\\""', `"${'\\"'.repeat(5000)}"`, `"${'\\\\'.repeat(5000)}"`, '"}]},{\\"payload\\":1}"', '["]","[",{"a":"}"}]', '{"payload":"not me"}'];
     for (const payload of tricky) {
       const frame = `{"params":{"tasks":[{"payload":${payload},"x":"\\\\"},{"payload":"${'\\\\'.repeat(3)}\\""}]}}`;
       const texts = memberTexts(frame, ['params', 'tasks'], 'payload');

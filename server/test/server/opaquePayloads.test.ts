@@ -101,9 +101,14 @@ describe('server: payloads are opaque', () => {
     const queue = queueName('opaque-limit');
     // 2 quotes + 3 × 6 bytes = 20: fits. One more escape: 26, refused, though "éééé" is 10 bytes as compact UTF-8.
     await putText(raw, queue, '"\\u00e9\\u00e9\\u00e9"');
-    expectError(await requestText(raw, 'queue/put', `{"queue":"${queue}","tasks":[{"payload":"\\u00e9\\u00e9\\u00e9\\u00e9"}]}`), 1004, 'payload too large: the payload of task 0 is 26 bytes, the limit is 20', {
-      limit: 20,
-    });
+    expectError(
+      await requestText(raw, 'queue/put', `{"queue":"${queue}","tasks":[{"payload":"\\u00e9\\u00e9\\u00e9\\u00e9"}]}`),
+      1004,
+      'payload too large: the payload of task 0 is 26 bytes, the limit is 20',
+      {
+        limit: 20,
+      },
+    );
     const stats = await call(raw, 'queue/stats', { queue });
     assert.deepEqual([stats.ready, stats.bytes], [1, 20]);
   });

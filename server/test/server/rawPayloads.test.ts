@@ -34,10 +34,7 @@ describe('server: rawPayloads', () => {
   it('gives params their payload and result texts from the frame, and leaves acks without results alone', () => {
     const frame = '{"jsonrpc":"2.0","id":1,"method":"queue/put","params":{"queue":"q","tasks":[{"payload":1.0,"priority":2},{"payload":{"b":1,"a":2}}]}}';
     const parsed = JSON.parse(frame).params.tasks;
-    assert.deepEqual(rawTaskSpecs(parsed, frame), [
-      { payload: '1.0', priority: 2 },
-      { payload: '{"b":1,"a":2}' },
-    ]);
+    assert.deepEqual(rawTaskSpecs(parsed, frame), [{ payload: '1.0', priority: 2 }, { payload: '{"b":1,"a":2}' }]);
     const acks = [{ id: 'a' }, { id: 'b' }];
     assert.equal(rawAcks(acks, 'not even looked at'), acks);
     const ackFrame = '{"params":{"acks":[{"id":"a","result":1E2},{"id":"b"}]}}';

@@ -126,7 +126,7 @@ describe('store: the record codec', () => {
     }
   });
 
-  it('writes a task\'s payload text into its record as the JSON value it is, and reads back the very text', () => {
+  it("writes a task's payload text into its record as the JSON value it is, and reads back the very text", () => {
     // What a serializer would change: a number past 2^53, 1.0, an exponent, escapes, duplicate keys.
     const payload = '{"b":1,"a":[1.0,1e400,12345678901234567890123],"s":"\\u00e9\\/","k":1,"k":2}' as JsonText;
     const put = { op: 'put', tasks: [{ id: 'x', queue: 'jobs', payload, priority: 0, enqueuedAt: 1, attempt: 1 }] };
