@@ -50,18 +50,22 @@ function sourcesIn(frame: string, list: string, member: string, count: number): 
 const PLACEHOLDER = '"payload":0';
 
 /**
- * The result of queue/get and queue/peek, written with each payload's text as it is. One
+ * The result of queue/get and queue/peek (`{"tasks":[...]}`, after the members of `others` if
+ * given: an answer that also leases tasks), written with each payload's text as it is. One
  * JSON.stringify of the tasks with a placeholder for each payload, then each placeholder
  * replaced by its text: a third faster than serializing task by task. `"payload":0` can appear
  * only where a task's payload is (inside a string its quotes would be escaped, and a Task has
  * no other member named payload); if it ever appeared elsewhere, the count shows it and the
  * tasks are written one by one.
  */
-export function tasksResult(tasks: RawTask[]): SerializedJson {
+export function tasksResult(tasks: RawTask[], others: object = {}): SerializedJson {
   const placeholders = new Array<object>(tasks.length);
   for (let i = 0; i < tasks.length; i++) placeholders[i] = { ...tasks[i], payload: 0 };
-  const parts = JSON.stringify({ tasks: placeholders }).split(PLACEHOLDER);
-  if (parts.length !== tasks.length + 1) return new SerializedJson(`{"tasks":[${tasks.map(taskText).join(',')}]}`);
+  const parts = JSON.stringify({ ...others, tasks: placeholders }).split(PLACEHOLDER);
+  if (parts.length !== tasks.length + 1) {
+    const head = JSON.stringify(others).slice(0, -1);
+    return new SerializedJson(`${head}${head.length > 1 ? ',' : ''}"tasks":[${tasks.map(taskText).join(',')}]}`);
+  }
   let text = parts[0]!;
   for (let i = 0; i < tasks.length; i++) text += `"payload":${tasks[i]!.payload}${parts[i + 1]!}`;
   return new SerializedJson(text);

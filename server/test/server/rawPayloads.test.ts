@@ -20,6 +20,7 @@ describe('server: rawPayloads', () => {
         '{"id":"c","queue":"q","payload":12345678901234567890123,"attempt":1,"priority":0,"enqueuedAt":"2026-12-06T00:00:00.000Z"}]}',
     );
     assert.equal(tasksResult([]).text, '{"tasks":[]}');
+    assert.equal(tasksResult([task('a', '1.0')], { acked: 2 }).text, '{"acked":2,"tasks":[{"id":"a","queue":"q","payload":1.0,"attempt":1,"priority":0,"enqueuedAt":"2026-12-06T00:00:00.000Z"}]}');
   });
 
   it('falls back to one task at a time if the placeholder shows up where no payload is', () => {
@@ -27,6 +28,7 @@ describe('server: rawPayloads', () => {
     const odd = { ...task('a', '[1.0]'), extra: { payload: 0 } } as unknown as RawTask;
     const text = tasksResult([odd]).text;
     assert.equal(text, `{"tasks":[${taskText(odd)}]}`);
+    assert.equal(tasksResult([odd], { acked: 1 }).text, `{"acked":1,"tasks":[${taskText(odd)}]}`);
     assert.deepEqual(JSON.parse(text).tasks[0].extra, { payload: 0 });
     assert.ok(text.includes('"payload":[1.0]'));
   });
