@@ -16,6 +16,7 @@ const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
 
 /** Where a container's structure can change: brackets, braces and the quotes that open strings. */
@@ -32,24 +33,83 @@ const SCALAR_END = /[,\]} \t\n\r]/g;
  * (or that is not an object) gives undefined; no array at `path` gives undefined.
  */
 export function memberTexts(frame: string, path: readonly string[], member: string): (string | undefined)[] | undefined {
-  let at = valueAt(frame, path);
-  if (at === undefined || frame.charCodeAt(at) !== OPEN_BRACKET) return undefined;
-  const texts: (string | undefined)[] = [];
-  at = skipWhitespace(frame, at + 1);
-  if (frame.charCodeAt(at) === 0x5d) return texts;
+  return collect(frame, skipWhitespace(frame, 0), path, 0, member);
+}
+
+/** Set by collect: where the value it read ends. */
+let collectedEnd = 0;
+
+/**
+ * memberTexts from the value at `at`, which path[level] names, in one pass: each value is read
+ * once, those on the path by descending into them (the frame of a putMany is mostly its tasks,
+ * and skipping them to look for a later duplicate key, then reading them again, would cost
+ * twice). Sets collectedEnd. Recursion is as deep as the path, not as the frame.
+ */
+function collect(text: string, at: number, path: readonly string[], level: number, member: string): (string | undefined)[] | undefined {
+  const first = text.charCodeAt(at);
+  if (level === path.length) {
+    if (first !== OPEN_BRACKET) {
+      collectedEnd = valueEnd(text, at);
+      return undefined;
+    }
+    return elementMembers(text, at, member);
+  }
+  if (first !== OPEN_BRACE) {
+    collectedEnd = valueEnd(text, at);
+    return undefined;
+  }
+  const key = path[level]!;
+  let found: (string | undefined)[] | undefined;
+  at = skipWhitespace(text, at + 1);
+  if (text.charCodeAt(at) === CLOSE_BRACE) {
+    collectedEnd = at + 1;
+    return undefined;
+  }
   for (;;) {
-    at = skipWhitespace(frame, at);
+    at = skipWhitespace(text, at);
+    const keyEnd = stringEnd(text, at);
+    const valueStart = skipWhitespace(text, skipWhitespace(text, keyEnd) + 1); // past the colon
     let end: number;
-    if (frame.charCodeAt(at) === OPEN_BRACE) {
-      const start = lastMember(frame, at, member);
-      end = objectEnd;
-      texts.push(start === undefined ? undefined : frame.slice(start, memberEnd));
+    if (keyIs(text, at, keyEnd, key)) {
+      // A later member with the same key replaces this one, as in JSON.parse.
+      found = collect(text, valueStart, path, level + 1, member);
+      end = collectedEnd;
     } else {
-      end = valueEnd(frame, at);
+      end = valueEnd(text, valueStart);
+    }
+    at = skipWhitespace(text, end);
+    if (text.charCodeAt(at) !== COMMA) {
+      collectedEnd = at + 1; // past the closing brace
+      return found;
+    }
+    at++;
+  }
+}
+
+/** The source text of `member` in each element of the array at `at`; sets collectedEnd. */
+function elementMembers(text: string, at: number, member: string): (string | undefined)[] {
+  const texts: (string | undefined)[] = [];
+  at = skipWhitespace(text, at + 1);
+  if (text.charCodeAt(at) === CLOSE_BRACKET) {
+    collectedEnd = at + 1;
+    return texts;
+  }
+  for (;;) {
+    at = skipWhitespace(text, at);
+    let end: number;
+    if (text.charCodeAt(at) === OPEN_BRACE) {
+      const start = lastMember(text, at, member);
+      end = objectEnd;
+      texts.push(start === undefined ? undefined : text.slice(start, memberEnd));
+    } else {
+      end = valueEnd(text, at);
       texts.push(undefined);
     }
-    at = skipWhitespace(frame, end);
-    if (frame.charCodeAt(at) !== COMMA) return texts;
+    at = skipWhitespace(text, end);
+    if (text.charCodeAt(at) !== COMMA) {
+      collectedEnd = at + 1; // past the closing bracket
+      return texts;
+    }
     at++;
   }
 }
