@@ -46,30 +46,54 @@ function sourcesIn(frame: string, list: string, member: string, count: number): 
   return sources;
 }
 
-/** Stands for each payload in the one JSON.stringify of a result's tasks; replaced by the payload's text. */
+/** Stands for a payload in the one JSON.stringify of a result's tasks; replaced by the payload's text. */
 const PLACEHOLDER = '"payload":0';
 
 /**
  * The result of queue/get and queue/peek (`{"tasks":[...]}`, after the members of `others` if
- * given: an answer that also leases tasks), written with each payload's text as it is. One
- * JSON.stringify of the tasks with a placeholder for each payload, then each placeholder
- * replaced by its text: a third faster than serializing task by task. `"payload":0` can appear
- * only where a task's payload is (inside a string its quotes would be escaped, and a Task has
- * no other member named payload); if it ever appeared elsewhere, the count shows it and the
- * tasks are written one by one.
+ * given: an answer that also leases tasks), written with each payload's text as it is, in one
+ * JSON.stringify of the tasks:
+ *
+ * - a payload that is a string without a backslash goes in as its value: JSON.stringify writes
+ *   such a string back as the very same text (nothing in it needs an escape: the text is valid
+ *   JSON, so it holds no quote or control character, and no lone surrogate, having been
+ *   decoded from UTF-8 or written by JSON.stringify);
+ * - any other payload goes in as a placeholder, then each placeholder is replaced by its text.
+ *   `"payload":0` can appear only where a task's payload is (inside a string its quotes would
+ *   be escaped, and a Task has no other member named payload); if it ever appeared elsewhere,
+ *   the count shows it and the tasks are written one by one.
+ *
+ * For a getMany of small payloads this costs about what serializing parsed values did.
  */
 export function tasksResult(tasks: RawTask[], others: object = {}): SerializedJson {
-  const placeholders = new Array<object>(tasks.length);
-  for (let i = 0; i < tasks.length; i++) placeholders[i] = { ...tasks[i], payload: 0 };
-  const parts = JSON.stringify({ ...others, tasks: placeholders }).split(PLACEHOLDER);
-  if (parts.length !== tasks.length + 1) {
+  const written = new Array<object>(tasks.length);
+  let placeholders = 0;
+  for (let i = 0; i < tasks.length; i++) {
+    const task = tasks[i]!;
+    const payload = task.payload;
+    if (payload.charCodeAt(0) === QUOTE && payload.indexOf('\\') < 0) {
+      written[i] = { ...task, payload: payload.slice(1, -1) };
+    } else {
+      written[i] = { ...task, payload: 0 };
+      placeholders++;
+    }
+  }
+  const json = JSON.stringify({ ...others, tasks: written });
+  if (placeholders === 0) return new SerializedJson(json);
+  const parts = json.split(PLACEHOLDER);
+  if (parts.length !== placeholders + 1) {
     const head = JSON.stringify(others).slice(0, -1);
     return new SerializedJson(`${head}${head.length > 1 ? ',' : ''}"tasks":[${tasks.map(taskText).join(',')}]}`);
   }
   let text = parts[0]!;
-  for (let i = 0; i < tasks.length; i++) text += `"payload":${tasks[i]!.payload}${parts[i + 1]!}`;
+  let part = 1;
+  for (let i = 0; i < tasks.length; i++) {
+    if ((written[i] as { payload: unknown }).payload === 0) text += `"payload":${tasks[i]!.payload}${parts[part++]!}`;
+  }
   return new SerializedJson(text);
 }
+
+const QUOTE = 0x22;
 
 /** One task as the wire's Task object. */
 export function taskText(task: RawTask): string {

@@ -23,6 +23,19 @@ describe('server: rawPayloads', () => {
     assert.equal(tasksResult([task('a', '1.0')], { acked: 2 }).text, '{"acked":2,"tasks":[{"id":"a","queue":"q","payload":1.0,"attempt":1,"priority":0,"enqueuedAt":"2026-12-06T00:00:00.000Z"}]}');
   });
 
+  it('writes string payloads back exactly, whatever characters they hold', () => {
+    const strings = [...['', 'plain', 'é 日本語 😀', '{"a":1}', 'back\\slash', 'x'.repeat(70_000)].map((value) => JSON.stringify(value)), String.raw`"\u00e9"`, String.raw`"\\"`];
+    // Built from characters, not escapes: U+2028, U+2029 and DEL as themselves.
+    strings.push(`"${String.fromCharCode(0x2028, 0x2029, 0x7f, 0xe9, 0xd83d, 0xde00)}"`);
+    const tasks = strings.map((text, i) => task(`t${i}`, text));
+    const text = tasksResult(tasks).text;
+    for (const payload of strings) assert.ok(text.includes(`"payload":${payload},`), payload.slice(0, 40));
+    assert.deepEqual(
+      JSON.parse(text).tasks.map((t: { payload: unknown }) => t.payload),
+      strings.map((s) => JSON.parse(s)),
+    );
+  });
+
   it('falls back to one task at a time if the placeholder shows up where no payload is', () => {
     // A member the Task type does not have today, holding a "payload": the count gives it away.
     const odd = { ...task('a', '[1.0]'), extra: { payload: 0 } } as unknown as RawTask;
