@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // What each piece of the manager's work costs per task, measured alone in this process:
-// params validation, the nesting check, JSON parse and stringify of a batch of 100, and the
-// engine on its own (putMany → getMany → ackMany with results → results read back).
+// params validation, the nesting check, JSON parse and stringify of a batch of 100, finding the
+// payloads' texts in a put and writing them into a get's answer (payloads are opaque: the
+// manager keeps the texts, spec §7.17), and the engine on its own (putMany → getMany → ackMany
+// with results → results read back).
 // Usage: node bench/pieces.mjs   (after npm install, which builds server/dist)
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -12,6 +14,7 @@ const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'server', 'dist
 const { validateParams } = require(join(dist, 'protocol', 'validation.js'));
 const { nestsDeeperThan } = require(join(dist, 'protocol', 'depth.js'));
 const { Engine, systemClock } = require(join(dist, 'engine', 'index.js'));
+const { rawTaskSpecs, tasksResult } = require(join(dist, 'server', 'rawPayloads.js'));
 
 const BATCH = 100;
 const put = { queue: 'tasks', tasks: Array.from({ length: BATCH }, (_, i) => ({ payload: `image_url_${i}`, replyTo: 'results' })) };
@@ -40,17 +43,20 @@ function perTask(f, perCall, calls) {
   return rounds.sort((a, b) => a - b)[2];
 }
 
+const rawTasks = tasks.map((task) => ({ ...task, payload: JSON.stringify(task.payload) }));
+
 const engine = new Engine({ clock: systemClock });
 let produced = 0;
 function engineRound() {
-  const specs = Array.from({ length: BATCH }, (_, i) => ({ payload: `image_url_${produced + i}`, replyTo: 'results' }));
+  // The engine holds payloads and results as JSON text.
+  const specs = Array.from({ length: BATCH }, (_, i) => ({ payload: JSON.stringify(`image_url_${produced + i}`), replyTo: 'results' }));
   produced += BATCH;
   engine.put({ queue: 'tasks', tasks: specs, session: 'producer' }, () => {});
   let got = [];
   engine.get({ queue: 'tasks', max: BATCH, session: 'worker', autoAck: false }, (delivered) => ((got = delivered), true));
   engine.ack(
     'worker',
-    got.map((t) => ({ id: t.id, result: `${t.payload} ---> success` })),
+    got.map((t) => ({ id: t.id, result: `${t.payload.slice(0, -1)} ---> success"` })),
   );
   engine.get({ queue: 'results', max: BATCH, session: 'producer', autoAck: true }, () => true);
 }
@@ -60,7 +66,9 @@ const rows = [
   ['validate task/ack params', perTask(() => validateParams('task/ack', ack), BATCH, 20_000)],
   ['nesting check of a put', perTask(() => nestsDeeperThan(parsedPut, 256), BATCH, 20_000)],
   ['JSON.parse of a put', perTask(() => JSON.parse(putText), BATCH, 20_000)],
-  ['JSON.stringify of a get answer', perTask(() => JSON.stringify({ jsonrpc: '2.0', id: 5, result: { tasks } }), BATCH, 20_000)],
+  ['JSON.stringify of a get answer (payloads as values, as before §7.17)', perTask(() => JSON.stringify({ jsonrpc: '2.0', id: 5, result: { tasks } }), BATCH, 20_000)],
+  ['payload texts of a put: scan the frame (rawTaskSpecs)', perTask(() => rawTaskSpecs(JSON.parse(putText).params.tasks, putText), BATCH, 20_000) - perTask(() => JSON.parse(putText), BATCH, 20_000)],
+  ['a get answer with payload texts (tasksResult)', perTask(() => `{"jsonrpc":"2.0","id":5,"result":${tasksResult(rawTasks).text}}`, BATCH, 20_000)],
   ['engine: put, get, ack with result, read result', perTask(engineRound, BATCH, 2_000)],
 ];
 console.log(`| piece (batches of ${BATCH}) | µs per task |\n|---|---|`);

@@ -152,7 +152,7 @@ Examples:
   taskwire serve --max-queued-bytes 2GiB --queue uploads:maxBytes=256MiB
 
 Memory: queued tasks live in the manager's memory. --max-queued-bytes bounds the payloads of
-all of them together (ready, delayed, leased and dead-lettered, measured as compact JSON),
+all of them together (ready, delayed, leased and dead-lettered, measured as their JSON text),
 maxBytes=SIZE one queue's, and maxsize=N one queue's task count. A put that does not fit
 waits for room (or fails with error 1002 "queue full" once its timeout passes; at once with
 timeout 0, or when it could never fit), and the manager keeps serving everyone else.

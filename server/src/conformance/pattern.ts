@@ -160,8 +160,8 @@ function matchAt(pattern: unknown, actual: unknown, path: string, captured: Vari
     }
     return undefined;
   }
-  if (actual === undefined) return { path, reason: `expected ${JSON.stringify(pattern)}, but the member is missing` };
-  return actual === pattern ? undefined : { path, reason: `expected ${JSON.stringify(pattern)}, got ${describe(actual)}` };
+  if (actual === undefined) return { path, reason: `expected ${describe(pattern)}, but the member is missing` };
+  return actual === pattern ? undefined : { path, reason: `expected ${describe(pattern)}, got ${describe(actual)}` };
 }
 
 function matchOperator(operator: string, object: Record<string, unknown>, actual: unknown, path: string, captured: Variables): Mismatch | undefined {
@@ -219,7 +219,7 @@ function matchOperator(operator: string, object: Record<string, unknown>, actual
       return undefined;
     }
     case '$literal':
-      return actual === argument ? undefined : { path, reason: `expected ${JSON.stringify(argument)}, got ${describe(actual)}` };
+      return actual === argument ? undefined : { path, reason: `expected ${describe(argument)}, got ${describe(actual)}` };
     case '$exact': {
       // Like a plain object pattern, and no member beyond the ones it names.
       const mismatch = matchAt(argument, actual, path, captured);
@@ -233,9 +233,13 @@ function matchOperator(operator: string, object: Record<string, unknown>, actual
 }
 
 /** A value in a failure message: JSON, shortened. */
+const NOT_FINITE = '\u0000not-finite:';
+const NOT_FINITE_TEXT = /"\\u0000not-finite:(-?Infinity|NaN)"/g;
+
 export function describe(value: unknown, max = 300): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value) ?? String(value);
+  // Numbers out of double range (1e400 parses as Infinity) are shown as such, not as JSON's null.
+  const text = (JSON.stringify(value, (_key, item: unknown) => (typeof item === 'number' && !Number.isFinite(item) ? `${NOT_FINITE}${item}` : item)) ?? String(value)).replace(NOT_FINITE_TEXT, '$1');
   return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
 }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Ack, Nack, QueueStats, Task, TaskSpec } from '../protocol/generated';
+import type { Nack, QueueStats } from '../protocol/generated';
+import type { JsonText } from '../protocol/jsonText';
 import type { Clock } from './clock';
 import { neverFits, queueFull } from './bounds';
 import { ByteBudget } from './byteBudget';
@@ -14,7 +15,19 @@ import { attemptsUsedUp, backoffSeconds, poisonVerdict } from './retryPolicy';
 import { exportState } from './snapshot';
 import { QueueState, type ResolvedQueueOptions } from './queueState';
 import { TaskRecord, TaskState } from './taskRecord';
-import { DEFAULTS, type EngineDefaults, type EngineEvent, type GetRequest, type PutRequest, type QueueOptions, type SessionId, type Waiter } from './types';
+import {
+  DEFAULTS,
+  type EngineDefaults,
+  type EngineEvent,
+  type GetRequest,
+  type PutRequest,
+  type QueueOptions,
+  type RawAck,
+  type RawTask,
+  type RawTaskSpec,
+  type SessionId,
+  type Waiter,
+} from './types';
 import { WaiterRegistry } from './waiterRegistry';
 import type { AnyWaiter, Deliver, GetWaiter, JoinWaiter, PutWaiter } from './waiters';
 
@@ -206,7 +219,7 @@ export class Engine {
   // ---- ack, nack, touch -----------------------------------------------------------------
 
   /** Completes leased tasks, all or none; routes results to replyTo queues. */
-  ack(session: SessionId, acks: Ack[]): number {
+  ack(session: SessionId, acks: RawAck[]): number {
     const records = this.leases.heldBy(
       session,
       acks.map((a) => a.id),
@@ -215,7 +228,7 @@ export class Engine {
     const touched = new Set<QueueState>();
     // Results bound for each reply queue, enqueued together: a getter waiting there receives
     // the results of one ack list in one delivery, not one task per delivery.
-    let results: Map<string, TaskSpec[]> | undefined;
+    let results: Map<string, RawTaskSpec[]> | undefined;
     acks.forEach((ack, i) => {
       const record = records[i]!;
       const queue = record.queue;
@@ -232,7 +245,7 @@ export class Engine {
         results ??= new Map();
         let specs = results.get(record.replyTo);
         if (!specs) results.set(record.replyTo, (specs = []));
-        specs.push({ payload: { taskId: record.id, result: ack.result } });
+        specs.push({ payload: resultPayload(record.id, ack.result) });
       }
     });
     if (results) {
@@ -301,7 +314,7 @@ export class Engine {
   }
 
   /** The next ready tasks in delivery order; nothing is leased or removed. */
-  peek(queueName: string, max: number): Task[] {
+  peek(queueName: string, max: number): RawTask[] {
     return this.requireQueue(queueName)
       .ready.peek(max)
       .map((r) => r.toTask());
@@ -477,7 +490,7 @@ export class Engine {
     return dlq ? dlq.size : 0;
   }
 
-  private enqueue(queue: QueueState, specs: TaskSpec[], sizes: number[], session: SessionId | undefined): string[] {
+  private enqueue(queue: QueueState, specs: RawTaskSpec[], sizes: number[], session: SessionId | undefined): string[] {
     const now = this.clock.now();
     const ids = new Array<string>(specs.length);
     const records: TaskRecord[] | undefined = this.journal.enabled ? new Array(specs.length) : undefined;
@@ -533,7 +546,7 @@ export class Engine {
       if (!record) break;
       records.push(record);
     }
-    const tasks = new Array<Task>(records.length);
+    const tasks = new Array<RawTask>(records.length);
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
       if (request.autoAck) {
@@ -729,6 +742,14 @@ export class Engine {
   private emit(event: EngineEvent): void {
     for (const listener of this.listeners) listener(event);
   }
+}
+
+/**
+ * The payload of the task that carries a result to its replyTo queue (spec §7.11), written with
+ * the result's text as it is.
+ */
+function resultPayload(taskId: string, result: JsonText): JsonText {
+  return `{"taskId":${JSON.stringify(taskId)},"result":${result}}` as JsonText;
 }
 
 /** Removes withdrawn waiters, keeping the order of the rest; amortized O(1) by the callers' threshold. */

@@ -1,3 +1,4 @@
+import type { JsonText } from '../protocol/jsonText';
 import type { ResolvedQueueOptions } from './queueState';
 
 /**
@@ -14,7 +15,8 @@ export interface TaskImage {
   id: string;
   /** The queue it is on now (a dead-letter queue after dead-lettering). */
   queue: string;
-  payload: unknown;
+  /** Its JSON text, as the client sent it (a store writes it into its records as it is). */
+  payload: JsonText;
   priority: number;
   enqueuedAt: number;
   attempt: number;

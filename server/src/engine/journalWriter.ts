@@ -78,7 +78,7 @@ export function imageOf(record: TaskRecord): TaskImage {
   const image: TaskImage = {
     id: record.id,
     queue: record.queue.name,
-    payload: record.payload,
+    payload: record.payload!,
     priority: record.priority,
     enqueuedAt: record.enqueuedAt,
     attempt: record.attempt,

@@ -1,6 +1,6 @@
-import type { Ack, Nack, QueueStats, Task } from '../protocol/generated';
+import type { Nack, QueueStats } from '../protocol/generated';
 import type { EngineError } from './engineError';
-import type { EngineEvent, GetRequest, PutRequest, QueueOptions, SessionId, Waiter } from './types';
+import type { EngineEvent, GetRequest, PutRequest, QueueOptions, RawAck, RawTask, SessionId, Waiter } from './types';
 import type { Deliver } from './waiters';
 
 /** A value now (the in-process engine), or later (a backend on a remote store). */
@@ -32,6 +32,12 @@ export type MaybePromise<T> = T | Promise<T>;
  *   task whose attempts are used up goes to the queue's dead-letter queue.
  * - **Delivery**: `deliver` returns false when the session is gone; the backend then takes the
  *   tasks back as if never handed out.
+ * - **Payloads are opaque** (spec §7.17): a task's payload and an ack's result arrive as JSON
+ *   text (JsonText, already checked to be JSON and compacted) and are handed back as that very
+ *   text, character for character — by get, peek, the events and, after a restart, a durable
+ *   store. A result routed to replyTo is the text `{"taskId":<id as a JSON string>,"result":<the
+ *   result's text>}`. A backend stores the text as it is (a Redis backend: the string) and never
+ *   parses it; a payload's bytes (maxBytes, maxQueuedBytes) are its text's length in UTF-8.
  * - **Durability**: whenDurable calls back once every change made so far is as durable as the
  *   backend promises; an answer that reports a change is sent only then.
  */
@@ -55,13 +61,13 @@ export interface QueueBackend {
   join(queue: string, timeout: number | undefined, session: SessionId | undefined, done: (joined: boolean) => void): Waiter | undefined;
 
   /** Completes leased tasks; results go to their replyTo queues. Resolves with how many. */
-  ack(session: SessionId, acks: Ack[]): MaybePromise<number>;
+  ack(session: SessionId, acks: RawAck[]): MaybePromise<number>;
   /** Gives leased tasks back for a retry (after a delay or the back-off), or with retry: false to the dead-letter queue. */
   nack(session: SessionId, nacks: Nack[]): MaybePromise<number>;
   /** Extends leases by `ttr` seconds (default: each lease's own length); resolves with the earliest new end (ms). */
   touch(session: SessionId, ids: string[], ttr?: number): MaybePromise<number>;
   /** The next ready tasks in delivery order, untouched. */
-  peek(queue: string, max: number): MaybePromise<Task[]>;
+  peek(queue: string, max: number): MaybePromise<RawTask[]>;
   /** Removes every ready and delayed task; leased ones stay with their holders. Resolves with how many. */
   purge(queue: string, session?: SessionId): MaybePromise<number>;
 

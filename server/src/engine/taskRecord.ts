@@ -1,7 +1,7 @@
-import type { Task } from '../protocol/generated';
+import type { JsonText } from '../protocol/jsonText';
 import { isoTime } from './isoTime';
 import type { QueueState } from './queueState';
-import type { SessionId } from './types';
+import type { RawTask, SessionId } from './types';
 import type { Deadline } from './deadlines';
 
 export const enum TaskState {
@@ -35,24 +35,24 @@ export class TaskRecord {
   constructor(
     readonly id: string,
     public queue: QueueState,
-    /** Dropped (undefined) once the task is acked: see Engine.ack. */
-    public payload: unknown,
+    /** Its JSON text as the client sent it (types.ts); dropped (undefined) once the task is acked: see Engine.ack. */
+    public payload: JsonText | undefined,
     readonly priority: number,
     /** ms since the epoch. */
     readonly enqueuedAt: number,
     readonly ttr: number | undefined,
     readonly replyTo: string | undefined,
     readonly maxAttempts: number | undefined,
-    /** Its payload's size as compact JSON (payloadBytes.ts), counted against the byte bounds until it leaves. */
+    /** Its payload's size in bytes (payloadBytes.ts), counted against the byte bounds until it leaves. */
     readonly bytes: number,
   ) {}
 
-  /** The wire form. */
-  toTask(): Task {
-    const task: Task = {
+  /** The wire form, its payload still as text (the server writes it into the answer as it is). */
+  toTask(): RawTask {
+    const task: RawTask = {
       id: this.id,
       queue: this.queue.name,
-      payload: this.payload,
+      payload: this.payload!,
       attempt: this.attempt,
       priority: this.priority,
       enqueuedAt: isoTime(this.enqueuedAt),

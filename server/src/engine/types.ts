@@ -1,4 +1,18 @@
-import type { EventKind, QueueName, TaskSpec } from '../protocol/generated';
+import type { Ack, EventKind, QueueName, Task, TaskSpec } from '../protocol/generated';
+import type { JsonText } from '../protocol/jsonText';
+
+// Payloads are opaque (../protocol/jsonText.ts): the engine, and every QueueBackend, holds a
+// task's payload and an ack's result as the JSON text the client sent, and hands that text
+// back; it never parses them.
+
+/** A task to put: a TaskSpec whose payload is its JSON text. */
+export type RawTaskSpec = Omit<TaskSpec, 'payload'> & { payload: JsonText };
+
+/** An ack: its result (if any) is its JSON text. */
+export type RawAck = Omit<Ack, 'result'> & { result?: JsonText };
+
+/** A task as delivered (get, peek): its payload is the JSON text it was put with, unchanged. */
+export type RawTask = Omit<Task, 'payload'> & { payload: JsonText };
 
 /** Engine-wide defaults; every one can be overridden per queue (and some per task). */
 export interface EngineDefaults {
@@ -47,8 +61,8 @@ export interface EngineEvent {
   queue: QueueName;
   taskId?: string;
   attempt?: number;
-  payload?: unknown;
-  result?: unknown;
+  payload?: JsonText;
+  result?: JsonText;
   error?: string;
   count?: number;
   /** The session that caused it, when one did. */
@@ -59,7 +73,7 @@ export interface EngineEvent {
 
 export interface PutRequest {
   queue: QueueName;
-  tasks: TaskSpec[];
+  tasks: RawTaskSpec[];
   /** Seconds; undefined waits as long as it takes, 0 never waits. */
   timeout?: number;
   session?: SessionId;

@@ -1,12 +1,11 @@
-import type { Task } from '../protocol/generated';
-import type { GetRequest, PutRequest } from './types';
+import type { GetRequest, PutRequest, RawTask } from './types';
 import type { EngineError } from './engineError';
 
 /**
  * Delivers tasks to a waiting getter's session. Returns false when the session is gone,
  * so the engine takes the tasks back: a dead waiter never swallows a task.
  */
-export type Deliver = (tasks: Task[]) => boolean;
+export type Deliver = (tasks: RawTask[]) => boolean;
 
 export interface GetWaiter {
   readonly kind: 'get';

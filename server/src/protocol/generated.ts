@@ -125,7 +125,7 @@ export interface Limits {
    */
   maxFrameBytes: number;
   /**
-   * The largest payload or result (as compact JSON).
+   * The largest payload or result: its JSON text as sent, without insignificant whitespace, in UTF-8 (§7.17).
    */
   maxPayloadBytes: number;
   /**
@@ -137,7 +137,7 @@ export interface Limits {
    */
   maxSubscriptions: number;
   /**
-   * The manager's budget for the payload bytes (as compact JSON) of all its queued tasks: ready, delayed, leased and dead-lettered; 0 means unlimited. Optional.
+   * The manager's budget for the payload bytes (their JSON text as sent, §7.17) of all its queued tasks: ready, delayed, leased and dead-lettered; 0 means unlimited. Optional.
    */
   maxQueuedBytes?: number;
 }
@@ -160,7 +160,7 @@ export interface DeclareParams {
    */
   maxsize?: number;
   /**
-   * Bound on the payload bytes (as compact JSON) of ready + delayed + leased tasks; 0 means unbounded.
+   * Bound on the payload bytes (their JSON text as sent, §7.17) of ready + delayed + leased tasks; 0 means unbounded.
    */
   maxBytes?: number;
   ttr?: Seconds;
@@ -204,7 +204,7 @@ export interface QueueStats {
    */
   maxsize: number;
   /**
-   * The payload bytes (as compact JSON) of its ready, delayed and leased tasks. Optional.
+   * The payload bytes (their JSON text as sent, §7.17) of its ready, delayed and leased tasks. Optional.
    */
   bytes?: number;
   /**
@@ -404,7 +404,7 @@ export interface ManagerStats {
    */
   rateWindow: number;
   /**
-   * The payload bytes (as compact JSON) of every task the manager holds: ready, delayed, leased and dead-lettered. Optional.
+   * The payload bytes (their JSON text as sent, §7.17) of every task the manager holds: ready, delayed, leased and dead-lettered. Optional.
    */
   queuedBytes?: number;
   /**

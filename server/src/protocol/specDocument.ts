@@ -685,7 +685,7 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
           "minimum": 1
         },
         "maxPayloadBytes": {
-          "description": "The largest payload or result (as compact JSON).",
+          "description": "The largest payload or result: its JSON text as sent, without insignificant whitespace, in UTF-8 (§7.17).",
           "type": "integer",
           "minimum": 1
         },
@@ -700,7 +700,7 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
           "minimum": 1
         },
         "maxQueuedBytes": {
-          "description": "The manager's budget for the payload bytes (as compact JSON) of all its queued tasks: ready, delayed, leased and dead-lettered; 0 means unlimited. Optional.",
+          "description": "The manager's budget for the payload bytes (their JSON text as sent, §7.17) of all its queued tasks: ready, delayed, leased and dead-lettered; 0 means unlimited. Optional.",
           "type": "integer",
           "minimum": 0
         }
@@ -762,7 +762,7 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
           "minimum": 0
         },
         "maxBytes": {
-          "description": "Bound on the payload bytes (as compact JSON) of ready + delayed + leased tasks; 0 means unbounded.",
+          "description": "Bound on the payload bytes (their JSON text as sent, §7.17) of ready + delayed + leased tasks; 0 means unbounded.",
           "type": "integer",
           "minimum": 0
         },
@@ -885,7 +885,7 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
           "minimum": 0
         },
         "bytes": {
-          "description": "The payload bytes (as compact JSON) of its ready, delayed and leased tasks. Optional.",
+          "description": "The payload bytes (their JSON text as sent, §7.17) of its ready, delayed and leased tasks. Optional.",
           "type": "integer",
           "minimum": 0
         },
@@ -1465,7 +1465,7 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
           "minimum": 0
         },
         "queuedBytes": {
-          "description": "The payload bytes (as compact JSON) of every task the manager holds: ready, delayed, leased and dead-lettered. Optional.",
+          "description": "The payload bytes (their JSON text as sent, §7.17) of every task the manager holds: ready, delayed, leased and dead-lettered. Optional.",
           "type": "integer",
           "minimum": 0
         },

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EngineEvent } from '../engine';
 import type { Event, EventClient, EventKind, SubscribeParams } from '../protocol/generated';
+import { SerializedJson, stringifyWithTexts, type JsonText } from '../protocol/jsonText';
 import type { Session } from './session';
 
 interface Subscription {
@@ -21,6 +22,14 @@ export interface EventDeliveryObserver {
   stoppedDropping?(session: Session, dropped: number): void;
   /** Every dropped event. */
   dropped?(session: Session): void;
+}
+
+/** An event written with its payload and result as their texts. */
+function withTexts(event: Event, payload: JsonText | undefined, result: JsonText | undefined): string {
+  return stringifyWithTexts(event, [
+    ['payload', payload],
+    ['result', result],
+  ]);
 }
 
 /** Which events carry task payloads only when the subscriber asks for them. */
@@ -84,12 +93,13 @@ export class EventHub {
       const wire: Event = { subscription: subscription.id, kind: event.kind, queue: event.queue, at };
       if (event.taskId !== undefined) wire.taskId = event.taskId;
       if (event.attempt !== undefined) wire.attempt = event.attempt;
-      if (event.payload !== undefined && (subscription.includePayload || !PAYLOAD_KINDS.has(event.kind))) wire.payload = event.payload;
-      if (event.result !== undefined) wire.result = event.result;
+      const payload = event.payload !== undefined && (subscription.includePayload || !PAYLOAD_KINDS.has(event.kind)) ? event.payload : undefined;
       if (event.error !== undefined) wire.error = event.error;
       if (event.count !== undefined) wire.count = event.count;
       if (client) wire.client = client;
-      this.deliver(subscription, wire);
+      // Payloads and results go out as the texts they came as (spec §7.17).
+      const carried = payload !== undefined || event.result !== undefined;
+      this.deliver(subscription, carried ? new SerializedJson(withTexts(wire, payload, event.result)) : wire);
     }
   }
 
@@ -103,7 +113,7 @@ export class EventHub {
     }
   }
 
-  private deliver(subscription: Subscription, event: Event): void {
+  private deliver(subscription: Subscription, event: Event | SerializedJson): void {
     const session = subscription.session;
     if (session.isBehind(this.maxBacklogBytes)) {
       session.droppedEvents++;

@@ -2,7 +2,9 @@ import type { Waiter } from '../engine';
 import type { MaybePromise, QueueBackend } from '../engine/queueBackend';
 import { ProtocolError } from '../protocol/errors';
 import { ErrorCodes, type GetParams, type RequestMap, type RequestMethod } from '../protocol/generated';
+import { jsonTextBytes, type JsonText, type SerializedJson } from '../protocol/jsonText';
 import type { EventHub } from './events';
+import { rawAcks, rawTaskSpecs, tasksResult } from './rawPayloads';
 import type { Session } from './session';
 
 /** How a handler answers a request that has to wait. */
@@ -59,7 +61,8 @@ function reply<T, R>(value: MaybePromise<T>, call: Call, toResult: (value: T) =>
 
 const same = <T>(value: T): T => value;
 
-type Handler<M extends RequestMethod> = (params: RequestMap[M]['params'], call: Call, ctx: HandlerContext) => RequestMap[M]['result'] | typeof DEFERRED;
+/** A result that carries payloads is written with their texts (SerializedJson, rawPayloads.ts). */
+type Handler<M extends RequestMethod> = (params: RequestMap[M]['params'], call: Call, ctx: HandlerContext) => RequestMap[M]['result'] | SerializedJson | typeof DEFERRED;
 
 type HandlerTable = { [M in Exclude<RequestMethod, 'session/hello' | 'session/authenticate'>]: Handler<M> };
 
@@ -73,13 +76,13 @@ function checkBatch(count: number, ctx: HandlerContext, what: string): void {
 }
 
 /** Checks payloads only when the frame itself is larger than the limit: no task in a smaller frame can exceed it. */
-function checkPayloads<T>(items: T[], valueOf: (item: T) => unknown, call: Call, ctx: HandlerContext, what: string): void {
+function checkPayloads<T>(items: T[], textOf: (item: T) => JsonText | undefined, call: Call, ctx: HandlerContext, what: string): void {
   const limit = ctx.limits.maxPayloadBytes;
   if (call.frameBytes <= limit) return;
   items.forEach((item, i) => {
-    const value = valueOf(item);
-    if (value === undefined) return;
-    const size = Buffer.byteLength(JSON.stringify(value));
+    const text = textOf(item);
+    if (text === undefined) return;
+    const size = jsonTextBytes(text);
     if (size > limit) {
       throw new ProtocolError(ErrorCodes.PayloadTooLarge, `payload too large: ${what} ${i} is ${size} bytes, the limit is ${limit}`, { limit });
     }
@@ -89,7 +92,7 @@ function checkPayloads<T>(items: T[], valueOf: (item: T) => unknown, call: Call,
 /** The get half of an ack with next: answers {acked, tasks} when tasks come, or with none on timeout or cancel. */
 function takeNext(next: GetParams, acked: number, call: Call, ctx: HandlerContext): typeof DEFERRED {
   const request = { queue: next.queue, max: next.max ?? 1, timeout: next.timeout, ttr: next.ttr, autoAck: next.autoAck === true, session: call.session.id };
-  const waiter = ctx.queues.get(request, (tasks) => call.resolve({ acked, tasks }));
+  const waiter = ctx.queues.get(request, (tasks) => call.resolve(tasksResult(tasks, { acked })));
   // A cancelled wait still reports the acks, which stand: a result with no tasks, not -32800.
   if (waiter) call.defer(waiter, () => call.resolve({ acked, tasks: [] }));
   return DEFERRED;
@@ -118,8 +121,9 @@ export const handlers: HandlerTable = {
   // {"jsonrpc":"2.0","id":7,"method":"queue/put","params":{"queue":"tasks","tasks":[{"payload":"image_url_0"}]}}
   'queue/put': (params, call, ctx) => {
     checkBatch(params.tasks.length, ctx, 'tasks');
-    checkPayloads(params.tasks, (t) => t.payload, call, ctx, 'the payload of task');
-    const waiter = ctx.queues.put({ queue: params.queue, tasks: params.tasks, timeout: params.timeout, session: call.session.id }, (outcome) => {
+    const tasks = rawTaskSpecs(params.tasks, call.session.requestFrame);
+    checkPayloads(tasks, (t) => t.payload, call, ctx, 'the payload of task');
+    const waiter = ctx.queues.put({ queue: params.queue, tasks, timeout: params.timeout, session: call.session.id }, (outcome) => {
       if (Array.isArray(outcome)) call.resolve({ ids: outcome });
       else call.reject(outcome);
     });
@@ -132,7 +136,7 @@ export const handlers: HandlerTable = {
     const max = params.max ?? 1;
     checkBatch(max, ctx, 'tasks asked for');
     const waiter = ctx.queues.get({ queue: params.queue, max, timeout: params.timeout, ttr: params.ttr, autoAck: params.autoAck === true, session: call.session.id }, (tasks) =>
-      call.resolve({ tasks }),
+      call.resolve(tasksResult(tasks)),
     );
     if (waiter) call.defer(waiter);
     return DEFERRED;
@@ -143,10 +147,11 @@ export const handlers: HandlerTable = {
   // {"jsonrpc":"2.0","id":9,"method":"task/ack","params":{"acks":[{"id":"a1b2c3-0"}],"next":{"queue":"tasks","timeout":30}}}
   'task/ack': (params, call, ctx) => {
     checkBatch(params.acks.length, ctx, 'acks');
-    checkPayloads(params.acks, (a) => a.result, call, ctx, 'the result of ack');
+    const acks = rawAcks(params.acks, call.session.requestFrame);
+    checkPayloads(acks, (a) => a.result, call, ctx, 'the result of ack');
     const next = params.next;
     const ack = () =>
-      reply(ctx.queues.ack(call.session.id, params.acks), call, (acked) => {
+      reply(ctx.queues.ack(call.session.id, acks), call, (acked) => {
         call.session.acked += acked;
         return next === undefined ? { acked } : takeNext(next, acked, call, ctx);
       });
@@ -182,7 +187,7 @@ export const handlers: HandlerTable = {
   'queue/peek': (params, call, ctx) => {
     const max = params.max ?? 1;
     checkBatch(max, ctx, 'tasks asked for');
-    return reply(ctx.queues.peek(params.queue, max), call, (tasks) => ({ tasks }));
+    return reply(ctx.queues.peek(params.queue, max), call, tasksResult);
   },
 
   // {"jsonrpc":"2.0","id":14,"method":"queue/purge","params":{"queue":"tasks"}}

@@ -1,9 +1,9 @@
-import type { Ack, Nack, QueueStats, Task } from '../protocol/generated';
+import type { Nack, QueueStats } from '../protocol/generated';
 import { Engine, systemClock, type Clock, type EngineDefaults, type EngineEvent, type QueueOptions, type SessionId, type Waiter } from '../engine';
 import type { EngineError } from '../engine/engineError';
 import type { RestoreSummary } from '../engine/journal';
 import type { QueueBackend } from '../engine/queueBackend';
-import type { GetRequest, PutRequest } from '../engine/types';
+import type { GetRequest, PutRequest, RawAck, RawTask } from '../engine/types';
 import type { Deliver } from '../engine/waiters';
 import type { TaskStore } from '../store/store';
 import { EngineTimer } from './engineTimer';
@@ -83,7 +83,7 @@ export class LocalQueues implements QueueBackend {
     return this.engine.join(queue, timeout, session, done);
   }
 
-  ack(session: SessionId, acks: Ack[]): number {
+  ack(session: SessionId, acks: RawAck[]): number {
     return this.engine.ack(session, acks);
   }
 
@@ -95,7 +95,7 @@ export class LocalQueues implements QueueBackend {
     return this.engine.touch(session, ids, ttr);
   }
 
-  peek(queue: string, max: number): Task[] {
+  peek(queue: string, max: number): RawTask[] {
     return this.engine.peek(queue, max);
   }
 

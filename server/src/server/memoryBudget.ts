@@ -9,9 +9,9 @@ const MiB = 1024 * 1024;
  *
  * Why: payloads live in the JavaScript heap, and a manager that reaches the heap's limit is
  * killed at once ("heap out of memory"), losing every task an in-memory manager holds. The
- * budget counts payloads as compact JSON; in the heap they take about as much (ASCII strings)
- * to a few times more (non-Latin-1 text is two bytes a character; many small objects and
- * arrays cost more than their JSON), and the manager also needs room for what is in flight: a
+ * budget counts payloads as their JSON text, which is what the heap holds (spec §7.17): about as
+ * much for ASCII text, up to twice for other text (two bytes a character), plus a record per
+ * task; and the manager also needs room for what is in flight: a
  * frame being parsed, an answer being written, tasks being delivered. A quarter leaves that
  * room. On a machine with 24 GiB and Node's default 4 GiB heap limit, that is about 1 GiB.
  * `taskwire serve --max-queued-bytes` changes it; raising the heap limit

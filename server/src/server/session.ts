@@ -6,6 +6,7 @@ import { FrameTransport } from '../transport/frameTransport';
 import { ProtocolError } from '../protocol/errors';
 import { ErrorCodes, type ClientDescription, type ClientInfo } from '../protocol/generated';
 import type { Waiter } from '../engine';
+import { SerializedJson } from '../protocol/jsonText';
 import { silentLogger, type Logger } from './logger';
 import { DEFAULT_LIMITS } from './options';
 
@@ -87,6 +88,11 @@ export class Session {
   private readonly blocked = new Map<RequestId, { waiter: BlockedWaiter; bytes: number }>();
   private blockedBytes = 0;
   readonly subscriptions = new Set<string>();
+  /**
+   * The text of the frame whose request is being handled: read by handlers, during the
+   * synchronous dispatch of that request, for the texts of its payloads (rawPayloads.ts).
+   */
+  requestFrame = '';
   /** The frames both ways over the socket (decoding, coalesced writes): the shared transport. */
   private readonly transport: FrameTransport;
   private readonly maxFrameBytes: number;
@@ -262,7 +268,9 @@ export class Session {
     if (!this.inputPaused && this.isBehind(this.maxOutputBytes)) this.pauseInput();
   }
 
+  /** Answers a request; a SerializedJson result is written as its text (a get's tasks, with their payloads as they came). */
   respond(id: RequestId, result: unknown): boolean {
+    if (result instanceof SerializedJson) return this.sendText(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${result.text}}`);
     return this.send({ jsonrpc: '2.0', id, result });
   }
 
@@ -270,8 +278,17 @@ export class Session {
     return this.send({ jsonrpc: '2.0', id, error: error.toJson() });
   }
 
+  /** Sends a notification; SerializedJson params are written as their text (an event with its payload). */
   notify(method: string, params: unknown): boolean {
+    if (params instanceof SerializedJson) return this.sendText(`{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":${params.text}}`);
     return this.send({ jsonrpc: '2.0', method, params });
+  }
+
+  /** Writes a message already serialized; false when the connection is gone. */
+  private sendText(text: string): boolean {
+    if (!this.writable) return false;
+    this.write(text);
+    return true;
   }
 
   /** Sends what is queued, then closes. */
@@ -375,8 +392,17 @@ export class Session {
       this.respondError(validId ? (id as RequestId) : null, new ProtocolError(ErrorCodes.InvalidRequest, `invalid request: ${reason}`));
       return;
     }
-    if (id === undefined) this.host.handleNotification(this, method, params);
-    else this.host.handleRequest(this, id as RequestId, method, params, bytes);
+    if (id === undefined) {
+      this.host.handleNotification(this, method, params);
+      return;
+    }
+    this.requestFrame = text;
+    try {
+      this.host.handleRequest(this, id as RequestId, method, params, bytes);
+    } finally {
+      // Not kept beyond the request: a large frame would stay in memory until the next one.
+      this.requestFrame = '';
+    }
   }
 
   private onFramingError(kind: string, fatal: boolean, message: string): void {

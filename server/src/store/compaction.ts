@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { EngineState } from '../engine/journal';
 import { SNAPSHOT_TMP } from './dataDir';
 import { encodeInto, HEADER_BYTES } from './records';
+import { recordText } from './recordText';
 
 /** The version of the file format; a reader refuses files of a version it does not know. */
 export const FORMAT = 1;
@@ -36,7 +37,7 @@ function* snapshotSlices(generation: number, state: EngineState): Generator<Buff
   let buffer = Buffer.allocUnsafe(SLICE_BYTES);
   let used = 0;
   function* add(record: object): Generator<Buffer> {
-    const body = JSON.stringify(record);
+    const body = recordText(record);
     let end = encodeInto(buffer, used, body);
     if (end < 0) {
       if (used > 0) yield buffer.subarray(0, used);

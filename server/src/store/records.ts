@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import { recordText, restorePayloadTexts } from './recordText';
 
 /**
  * The on-disk record codec shared by journals and snapshots. One record:
@@ -7,6 +8,8 @@ import { crc32 } from 'node:zlib';
  *     offset 2  4 bytes  CRC-32 of the next 4 + n bytes (the length and the body), unsigned little-endian
  *     offset 6  4 bytes  body length n, unsigned little-endian
  *     offset 10 n bytes  body: one JSON object with an "op" member, UTF-8
+ *
+ * Task payloads inside a body are the texts the clients sent (recordText.ts).
  *
  * The length finds the next record; the checksum covers the length too, so a damaged length
  * is caught as well as a damaged body. A record cut short by a crash (its length runs past the
@@ -27,7 +30,7 @@ export interface StoredRecord {
 }
 
 export function encodeRecord(record: object): Buffer {
-  const body = JSON.stringify(record);
+  const body = recordText(record);
   const buffer = Buffer.allocUnsafe(HEADER_BYTES + Buffer.byteLength(body));
   encodeInto(buffer, 0, body);
   return buffer;
@@ -61,14 +64,16 @@ function readAt(buffer: Buffer, offset: number): Attempt {
   if (length > MAX_BODY_BYTES || end > buffer.length) return { ok: false, reason: `a length (${length} bytes) that runs past the end of the file` };
   if (crc32(buffer.subarray(offset + 6, end)) !== buffer.readUInt32LE(offset + 2)) return { ok: false, reason: 'a checksum mismatch' };
   let value: unknown;
+  const body = buffer.toString('utf8', offset + HEADER_BYTES, end);
   try {
-    value = JSON.parse(buffer.toString('utf8', offset + HEADER_BYTES, end));
+    value = JSON.parse(body);
   } catch {
     return { ok: false, reason: 'a body that is not JSON' };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value) || typeof (value as StoredRecord).op !== 'string') {
     return { ok: false, reason: 'a body without "op"' };
   }
+  restorePayloadTexts(value as StoredRecord, body);
   return { ok: true, record: value as StoredRecord, end };
 }
 

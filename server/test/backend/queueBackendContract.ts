@@ -1,11 +1,16 @@
 import { strict as assert } from 'node:assert';
-import { EngineError, type EngineEvent } from '../../src/engine';
+import { EngineError, type EngineEvent, type RawTask, type RawTaskSpec } from '../../src/engine';
 import type { MaybePromise, QueueBackend } from '../../src/engine/queueBackend';
 import type { Task, TaskSpec } from '../../src/protocol/generated';
+import { jsonTextOf, type JsonText } from '../../src/protocol/jsonText';
 
 // The behaviour every QueueBackend owes the server (the contract in src/engine/queueBackend.ts),
 // written once against the interface alone and run for each implementation: real time, short
 // leases and delays, no fake clock (a backend on a remote store has none to fake).
+//
+// Payloads and results cross the interface as JSON text (RawTaskSpec, RawAck, RawTask); the
+// helpers below let most tests speak in values (put serializes, get parses), and one test checks
+// that the texts themselves come back character for character.
 
 export interface OpenedBackend {
   backend: QueueBackend;
@@ -19,7 +24,16 @@ function call<T>(operation: () => MaybePromise<T>): Promise<T> {
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
-function put(backend: QueueBackend, queue: string, tasks: TaskSpec[], options: { timeout?: number; session?: string } = {}): Promise<string[]> {
+function put(backend: QueueBackend, queue: string, specs: TaskSpec[], options: { timeout?: number; session?: string } = {}): Promise<string[]> {
+  return putTexts(
+    backend,
+    queue,
+    specs.map((spec) => ({ ...spec, payload: jsonTextOf(spec.payload) })),
+    options,
+  );
+}
+
+function putTexts(backend: QueueBackend, queue: string, tasks: RawTaskSpec[], options: { timeout?: number; session?: string } = {}): Promise<string[]> {
   return new Promise((resolve, reject) => {
     backend.put({ queue, tasks, timeout: options.timeout ?? 0, session: options.session }, (outcome) => (outcome instanceof EngineError ? reject(outcome) : resolve(outcome)));
   });
@@ -33,6 +47,10 @@ interface GetOptions {
 }
 
 function get(backend: QueueBackend, session: string, queue: string, options: GetOptions = {}): Promise<Task[]> {
+  return getTexts(backend, session, queue, options).then((tasks) => tasks.map((task) => ({ ...task, payload: JSON.parse(task.payload) as unknown })));
+}
+
+function getTexts(backend: QueueBackend, session: string, queue: string, options: GetOptions = {}): Promise<RawTask[]> {
   return new Promise((resolve) => {
     backend.get({ queue, session, max: options.max ?? 1, timeout: options.timeout ?? 0, ttr: options.ttr, autoAck: options.autoAck ?? false }, (tasks) => {
       resolve(tasks);
@@ -125,7 +143,7 @@ export function describeQueueBackend(name: string, open: () => Promise<OpenedBac
         'lease_unknown',
       );
       assert.equal((await call(() => backend.queueStats(queue))).leased, 1, 'a refused ack changed something');
-      assert.equal(await call(() => backend.ack('w', [{ id: task!.id, result: 'done' }])), 1);
+      assert.equal(await call(() => backend.ack('w', [{ id: task!.id, result: jsonTextOf('done') }])), 1);
       const stats = await call(() => backend.queueStats(queue));
       assert.deepEqual([stats.ready, stats.leased, stats.delayed], [0, 0, 0]);
       const [result] = await get(backend, 'r', results, { autoAck: true });
@@ -189,7 +207,7 @@ export function describeQueueBackend(name: string, open: () => Promise<OpenedBac
       const queue = queueName('delay');
       await put(backend, queue, [{ payload: 'later', delay: 0.3 }, { payload: 'now' }, { payload: 'held' }]);
       assert.deepEqual(
-        (await call(() => backend.peek(queue, 10))).map((t) => t.payload),
+        (await call(() => backend.peek(queue, 10))).map((t) => JSON.parse(t.payload)),
         ['now', 'held'],
       );
       const [now] = await get(backend, 'w', queue);
@@ -197,7 +215,7 @@ export function describeQueueBackend(name: string, open: () => Promise<OpenedBac
       assert.equal((await call(() => backend.queueStats(queue))).delayed, 1);
       await sleep(400);
       assert.deepEqual(
-        (await call(() => backend.peek(queue, 10))).map((t) => t.payload),
+        (await call(() => backend.peek(queue, 10))).map((t) => JSON.parse(t.payload)),
         ['held', 'later'],
       );
       assert.equal(await call(() => backend.purge(queue, 'admin')), 2);
@@ -227,6 +245,51 @@ export function describeQueueBackend(name: string, open: () => Promise<OpenedBac
       });
       const [task] = await get(backend, 'w', queue);
       assert.deepEqual([task?.payload, task?.attempt], ['x', 1]);
+    });
+
+    it('keeps payloads and results as the texts they came as: get, peek, the routed result and the events hand back the very characters', async () => {
+      const queue = queueName('opaque');
+      const results = queueName('opaque-results');
+      // Each of these changes if parsed and serialized again: a number past 2^53, 1.0, an
+      // exponent, an escape, duplicate keys, a key order, an escaped solidus.
+      const payloads = ['{"b":1,"a":[1.0,1e400,12345678901234567890123,-0]}', '"\\u00e9\\/\\ud83d\\ude00"', '{"k":1,"k":2}', '123456789012345678901234567890', '"plain"'];
+      const heldBefore = backend.queuedBytes;
+      const events: EngineEvent[] = [];
+      const stop = backend.onEvent((event) => event.queue === queue && events.push(event));
+      const ids = await putTexts(
+        backend,
+        queue,
+        payloads.map((payload) => ({ payload: payload as JsonText, replyTo: results })),
+      );
+      assert.deepEqual(
+        (await call(() => backend.peek(queue, 10))).map((t) => t.payload),
+        payloads,
+      );
+      const tasks = await getTexts(backend, 'w', queue, { max: 10 });
+      assert.deepEqual(
+        tasks.map((t) => t.payload),
+        payloads,
+      );
+      const result = '{"n":1.50,"big":98765432109876543210}' as JsonText;
+      await call(() => backend.ack('w', [{ id: tasks[0]!.id, result }]));
+      stop();
+      const [routed] = await getTexts(backend, 'r', results, { autoAck: true });
+      assert.equal(routed?.payload, `{"taskId":${JSON.stringify(ids[0])},"result":${result}}`);
+      assert.deepEqual(
+        events.filter((e) => e.kind === 'put').map((e) => e.payload),
+        payloads,
+      );
+      assert.deepEqual(
+        events.filter((e) => e.kind === 'get').map((e) => e.payload),
+        payloads,
+      );
+      assert.deepEqual(
+        events.filter((e) => e.kind === 'ack').map((e) => e.result),
+        [result],
+      );
+      // What stays held (the four leased tasks) counts as its texts' UTF-8 bytes.
+      const held = payloads.slice(1).reduce((sum, payload) => sum + Buffer.byteLength(payload), 0);
+      assert.equal(backend.queuedBytes - heldBefore, held);
     });
 
     it('lists queues with their stats, reports put, get, ack and nack as events, and answers once durable', async () => {

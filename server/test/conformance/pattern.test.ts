@@ -15,6 +15,13 @@ describe('conformance pattern language', () => {
     assert.ok(match({ n: '$integer' }, { n: 1.5 }, vars));
   });
 
+  it('names numbers out of double range in a failure, where JSON would write null', () => {
+    // 1e400 in a case file parses as Infinity; a server that serializes it again sends null.
+    assert.deepEqual(match({ a: [1e400] }, { a: [null] }, new Map()), { path: '/a/0', reason: 'expected Infinity, got null' });
+    assert.deepEqual(match({ a: -1e400 }, { a: 0 }, new Map()), { path: '/a', reason: 'expected -Infinity, got 0' });
+    assert.equal(match({ a: [1e400] }, { a: [Infinity] }, new Map()), undefined);
+  });
+
   it('captures only when the whole match succeeds, and substitutes with the JSON type kept', () => {
     const vars: Variables = new Map();
     assert.ok(match({ id: { $capture: 'x' }, ok: true }, { id: 7, ok: false }, vars));

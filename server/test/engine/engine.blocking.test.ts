@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { EngineError } from '../../src/engine';
-import { completedIds, counts, getNow, makeHarness, payloads, putNow, startGet, startJoin, startPut, START, WORKER } from './harness';
+import { completedIds, counts, getNow, makeHarness, payloads, putNow, startGet, startJoin, startPut, START, WORKER, peekNow } from './harness';
 
 // Bounded queues (blocking put) and join.
 
@@ -39,7 +39,7 @@ describe('Engine bounded queues', () => {
       assert.equal(engine.queueStats('jobs').waitingPutters, 1);
       engine.ack(WORKER, [{ id: first }]);
       assert.equal(completedIds(put).length, 1);
-      assert.deepEqual(payloads(engine.peek('jobs', 5)), ['c']);
+      assert.deepEqual(payloads(peekNow(engine, 'jobs', 5)), ['c']);
       assert.equal(engine.queueStats('jobs').waitingPutters, 0);
     });
 
@@ -71,7 +71,7 @@ describe('Engine bounded queues', () => {
       engine.ack(WORKER, [{ id: second }]);
       assert.ok(Array.isArray(large.outcome));
       assert.equal(small.outcome, undefined, 'L1 and L2 filled the queue again');
-      assert.deepEqual(payloads(engine.peek('jobs', 5)), ['L1', 'L2']);
+      assert.deepEqual(payloads(peekNow(engine, 'jobs', 5)), ['L1', 'L2']);
     });
 
     it('lets no new put overtake waiting putters, even one that would fit', () => {
@@ -83,7 +83,7 @@ describe('Engine bounded queues', () => {
       const waits = startPut(engine, 'jobs', ['S']);
       assert.equal(waits.outcome, undefined);
       engine.ack(WORKER, [{ id: first }]);
-      assert.deepEqual(payloads(engine.peek('jobs', 5)), ['L1', 'L2']);
+      assert.deepEqual(payloads(peekNow(engine, 'jobs', 5)), ['L1', 'L2']);
       assert.equal(waits.outcome, undefined);
     });
 
@@ -97,7 +97,7 @@ describe('Engine bounded queues', () => {
       tickTo(5);
       assertQueueFull(large.outcome, 'jobs', 3);
       assert.ok(Array.isArray(small.outcome), 'the small put fits once the large one gave up');
-      assert.deepEqual(payloads(engine.peek('jobs', 5)), ['S']);
+      assert.deepEqual(payloads(peekNow(engine, 'jobs', 5)), ['S']);
       assert.equal(engine.queueStats('jobs').totals.put, 3);
       engine.ack(WORKER, [{ id: first }]);
       assert.equal(large.outcomes.length, 1);
@@ -128,7 +128,7 @@ describe('Engine bounded queues', () => {
       engine.ack(WORKER, [{ id: first }]);
       assert.equal(cancelled.outcomes.length, 0);
       assert.ok(Array.isArray(next.outcome));
-      assert.deepEqual(payloads(engine.peek('jobs', 5)), ['Y']);
+      assert.deepEqual(payloads(peekNow(engine, 'jobs', 5)), ['Y']);
     });
 
     it('unblocks when declareQueue raises maxsize, and all of them when it makes the queue unbounded', () => {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { EngineEvent } from '../../src/engine';
-import { eventsOf, getNow, makeHarness, putNow, startGet, startPut, START, WORKER } from './harness';
+import { eventsOf, getNow, makeHarness, putNow, rawAcks, startGet, startPut, START, WORKER } from './harness';
 
 // What the engine reports: events (observations for subscribers) and onWake/nextDeadline (for the host's timer).
 
@@ -52,7 +52,7 @@ describe('Engine events', () => {
     const { engine, events } = makeHarness();
     const [id] = putNow(engine, 'jobs', [{ payload: 'x', replyTo: 'results' }], 'producer');
     getNow(engine, 'jobs');
-    engine.ack(WORKER, [{ id: id!, result: { sum: 3 } }]);
+    engine.ack(WORKER, rawAcks([{ id: id!, result: { sum: 3 } }]));
     const [ack] = eventsOf(events, 'ack');
     assert.deepEqual(ack, { kind: 'ack', queue: 'jobs', taskId: id, attempt: 1, result: { sum: 3 }, session: WORKER, at: START });
     const routed = eventsOf(events, 'put').filter((e) => e.queue === 'results');

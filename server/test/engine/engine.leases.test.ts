@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { DEFAULTS } from '../../src/engine';
-import { counts, eventsOf, expectEngineError, getNow, isoAt, makeHarness, OTHER_WORKER, payloads, putNow, startGet, START, WORKER } from './harness';
+import { counts, eventsOf, expectEngineError, getNow, isoAt, makeHarness, OTHER_WORKER, payloads, putNow, rawAcks, startGet, START, WORKER } from './harness';
 
 // Leases: expiry, touch, the ttr that applies, ack (with results routed to replyTo) and lease_unknown.
 
@@ -190,7 +190,7 @@ describe('Engine leases', () => {
       const [id] = putNow(engine, 'jobs', ['x']);
       getNow(engine, 'jobs');
       tick(1);
-      assert.equal(engine.ack(WORKER, [{ id: id!, result: { ok: true } }]), 1);
+      assert.equal(engine.ack(WORKER, rawAcks([{ id: id!, result: { ok: true } }])), 1);
       assert.deepEqual(counts(engine, 'jobs'), { ready: 0, delayed: 0, leased: 0 });
       assert.equal(engine.leasedBy(WORKER), 0);
       assert.equal(engine.queueStats('jobs').totals.acked, 1);
@@ -215,7 +215,7 @@ describe('Engine leases', () => {
       const { engine } = makeHarness();
       const [id] = putNow(engine, 'jobs', [{ payload: 'x', replyTo: 'results' }]);
       getNow(engine, 'jobs');
-      engine.ack(WORKER, [{ id: id!, result: [1, 2, 3] }]);
+      engine.ack(WORKER, rawAcks([{ id: id!, result: [1, 2, 3] }]));
       const [reply] = getNow(engine, 'results', { autoAck: true });
       assert.deepEqual(reply!.payload, { taskId: id, result: [1, 2, 3] });
       assert.equal(reply!.queue, 'results');
@@ -225,7 +225,7 @@ describe('Engine leases', () => {
       const { engine } = makeHarness();
       const [id] = putNow(engine, 'jobs', [{ payload: 'x', replyTo: 'results' }]);
       getNow(engine, 'jobs');
-      engine.ack(WORKER, [{ id: id!, result: null }]);
+      engine.ack(WORKER, rawAcks([{ id: id!, result: null }]));
       assert.deepEqual(payloads(getNow(engine, 'results')), [{ taskId: id, result: null }]);
     });
 
@@ -234,7 +234,7 @@ describe('Engine leases', () => {
       const [id] = putNow(engine, 'jobs', [{ payload: 'x', replyTo: 'results' }]);
       const waitingForResult = startGet(engine, 'results', { session: 'producer', autoAck: true });
       getNow(engine, 'jobs');
-      engine.ack(WORKER, [{ id: id!, result: 'done' }]);
+      engine.ack(WORKER, rawAcks([{ id: id!, result: 'done' }]));
       assert.deepEqual(payloads(waitingForResult.tasks!), [{ taskId: id, result: 'done' }]);
     });
 
@@ -244,10 +244,7 @@ describe('Engine leases', () => {
       const results = startGet(engine, 'results', { session: 'producer', autoAck: true, max: 10 });
       const other = startGet(engine, 'other', { session: 'producer', autoAck: true, max: 10 });
       getNow(engine, 'jobs', { max: 4 });
-      engine.ack(
-        WORKER,
-        ids.map((id) => ({ id, result: `${id} done` })),
-      );
+      engine.ack(WORKER, rawAcks(ids.map((id) => ({ id, result: `${id} done` }))));
       assert.deepEqual(payloads(results.tasks!), [
         { taskId: ids[0], result: `${ids[0]} done` },
         { taskId: ids[2], result: `${ids[2]} done` },
@@ -264,10 +261,7 @@ describe('Engine leases', () => {
         { payload: 'b', replyTo: 'results' },
       ]);
       getNow(engine, 'jobs', { max: 2 });
-      engine.ack(
-        WORKER,
-        ids.map((id) => ({ id, result: id })),
-      );
+      engine.ack(WORKER, rawAcks(ids.map((id) => ({ id, result: id }))));
       assert.equal(engine.queueStats('results').ready, 3);
     });
 
@@ -284,7 +278,7 @@ describe('Engine leases', () => {
       const { engine, events } = makeHarness();
       const [id] = putNow(engine, 'jobs', ['x']);
       getNow(engine, 'jobs');
-      engine.ack(WORKER, [{ id: id!, result: 42 }]);
+      engine.ack(WORKER, rawAcks([{ id: id!, result: 42 }]));
       assert.deepEqual(eventsOf(events, 'put').length, 1);
       assert.equal(eventsOf(events, 'ack')[0]!.result, 42);
     });
@@ -340,7 +334,7 @@ describe('Engine leases', () => {
       const [a, b] = putNow(engine, 'jobs', [{ payload: 'a', replyTo: 'results' }, 'b']);
       getNow(engine, 'jobs', { max: 2 });
       const eventsBefore = events.length;
-      const error = expectEngineError(() => engine.ack(WORKER, [{ id: a!, result: 'r' }, { id: 'bogus' }, { id: b! }]), 'lease_unknown');
+      const error = expectEngineError(() => engine.ack(WORKER, rawAcks([{ id: a!, result: 'r' }, { id: 'bogus' }, { id: b! }])), 'lease_unknown');
       assert.deepEqual(error.details.ids, ['bogus']);
       assert.equal(events.length, eventsBefore, 'no ack events');
       assert.deepEqual(counts(engine, 'jobs'), { ready: 0, delayed: 0, leased: 2 });

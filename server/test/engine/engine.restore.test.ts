@@ -22,7 +22,7 @@ describe('Engine exportState and restore', () => {
     const state = engine.exportState();
     assert.deepEqual(state.queues, [{ name: 'jobs', options: { maxsize: 10, maxBytes: 0, ttr: 5, maxAttempts: 5, deadLetter: 'jobs.dead' } }]);
     assert.deepEqual(
-      state.tasks.map((t) => [t.payload, t.readyAt === undefined ? '' : (t.readyAt - START) / 1000, t.leased ?? false]),
+      state.tasks.map((t) => [JSON.parse(t.payload), t.readyAt === undefined ? '' : (t.readyAt - START) / 1000, t.leased ?? false]),
       [
         ['low', '', false],
         ['held', '', false],

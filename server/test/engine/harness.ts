@@ -1,10 +1,16 @@
 import { strict as assert } from 'node:assert';
-import { Engine, EngineError, ManualClock, type EngineEvent, type EngineOptions, type EngineErrorReason, type Waiter } from '../../src/engine';
+import { Engine, EngineError, ManualClock, type EngineEvent, type EngineOptions, type EngineErrorReason, type RawAck, type RawTask, type RawTaskSpec, type Waiter } from '../../src/engine';
 import type { JournalRecord } from '../../src/engine/journal';
-import type { QueueStats, Task, TaskSpec } from '../../src/protocol/generated';
+import type { Ack, QueueStats, Task, TaskSpec } from '../../src/protocol/generated';
+import { jsonTextOf, type JsonText } from '../../src/protocol/jsonText';
 import { encodeRecord, Replay, scanRecords } from '../../src/store';
 
-/** Shared fixtures for the engine tests: a ManualClock, recorded events and wake-ups, and small wrappers around the callback API. */
+/**
+ * Shared fixtures for the engine tests: a ManualClock, recorded events and wake-ups, and small
+ * wrappers around the callback API. The engine holds payloads and results as JSON text
+ * (RawTaskSpec, RawAck, RawTask); the wrappers let tests speak in values: they serialize what
+ * goes in, and parse what comes out (tasks delivered, events recorded).
+ */
 
 /** Where every test's clock starts (ms since the epoch). */
 export const START = Date.UTC(2026, 10, 1);
@@ -51,7 +57,7 @@ export function makeHarness(options: Omit<EngineOptions, 'clock' | 'onWake'> = {
   const engine = new Engine({ idPrefix: 't', ...options, clock, onWake: (at) => wakes.push(at), journal });
   if (!options.journal) journaled.push({ engine, records });
   const events: EngineEvent[] = [];
-  engine.onEvent((event) => events.push(event));
+  engine.onEvent((event) => events.push(decodedEvent(event)));
   return {
     engine,
     clock,
@@ -73,10 +79,31 @@ export function isoAt(seconds: number): string {
   return new Date(START + seconds * 1000).toISOString();
 }
 
-/** Payloads become TaskSpecs; TaskSpecs pass through. */
-function toSpecs(tasks: (TaskSpec | string | number)[]): TaskSpec[] {
-  return tasks.map((task) => (typeof task === 'object' ? task : { payload: task }));
+/** Payloads become TaskSpecs; TaskSpecs pass through; each payload is sent as its JSON text. */
+function toSpecs(tasks: (TaskSpec | string | number)[]): RawTaskSpec[] {
+  return tasks.map((task) => (typeof task === 'object' ? { ...task, payload: jsonTextOf(task.payload) } : { payload: jsonTextOf(task) }));
 }
+
+/** Acks with results as values, as the engine takes them: results as JSON text. */
+export function rawAcks(acks: Ack[]): RawAck[] {
+  return acks.map((ack) => (ack.result === undefined ? { id: ack.id } : { ...ack, result: jsonTextOf(ack.result) }));
+}
+
+/** A delivered task with its payload parsed. */
+export function decodedTask(task: RawTask): Task {
+  return { ...task, payload: JSON.parse(task.payload) };
+}
+
+/** An event with its payload and result parsed, as the tests compare them. */
+export function decodedEvent(event: EngineEvent): EngineEvent {
+  const decoded = { ...event } as Record<string, unknown>;
+  if (event.payload !== undefined) decoded.payload = JSON.parse(event.payload);
+  if (event.result !== undefined) decoded.result = JSON.parse(event.result);
+  return decoded as unknown as EngineEvent;
+}
+
+/** A value's JSON text, for the few tests that call the engine directly. */
+export const json = (value: unknown): JsonText => jsonTextOf(value);
 
 export interface PendingPut {
   readonly waiter: Waiter | undefined;
@@ -138,7 +165,7 @@ export function startGet(engine: Engine, queue: string, options: GetOptions = {}
   };
   const alive = options.alive ?? true;
   const waiter = engine.get(request, (tasks) => {
-    deliveries.push(tasks);
+    deliveries.push(tasks.map(decodedTask));
     return alive;
   });
   return {
@@ -210,4 +237,9 @@ export function completedIds(put: PendingPut): string[] {
   const outcome = put.outcomes[0];
   if (!Array.isArray(outcome)) return assert.fail(`put has not completed with ids: ${outcome?.message ?? 'still waiting'}`);
   return outcome;
+}
+
+/** The engine's peek, with payloads parsed. */
+export function peekNow(engine: Engine, queue: string, max: number): Task[] {
+  return engine.peek(queue, max).map(decodedTask);
 }

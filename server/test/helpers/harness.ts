@@ -46,6 +46,8 @@ export type WireMessage = Record<string, unknown> & { id?: unknown; result?: unk
 export class RawConnection extends MessageInbox<WireMessage> {
   private buffer = '';
   private nextId = 1;
+  /** The line each message arrived as, for tests of the exact bytes (opaque payloads). */
+  private readonly lines = new WeakMap<WireMessage, string>();
 
   private constructor(socket: Socket) {
     super(socket);
@@ -90,6 +92,13 @@ export class RawConnection extends MessageInbox<WireMessage> {
     this.socket.write(text);
   }
 
+  /** The exact text a message arrived as (without its newline). */
+  textOf(message: WireMessage): string {
+    const line = this.lines.get(message);
+    if (line === undefined) throw new Error('not a message this connection received');
+    return line;
+  }
+
   /** Sends a request and resolves with its response. */
   async request(method: string, params?: unknown, timeoutMs = 5000): Promise<WireMessage> {
     const id = this.nextId++;
@@ -114,7 +123,10 @@ export class RawConnection extends MessageInbox<WireMessage> {
       if (newline < 0) return;
       const line = this.buffer.slice(0, newline);
       this.buffer = this.buffer.slice(newline + 1);
-      if (line.trim()) this.messages.push(JSON.parse(line) as WireMessage);
+      if (!line.trim()) continue;
+      const message = JSON.parse(line) as WireMessage;
+      this.lines.set(message, line);
+      this.messages.push(message);
     }
   }
 }

@@ -2,10 +2,11 @@ import { strict as assert } from 'node:assert';
 import { crc32 } from 'node:zlib';
 import { CorruptRecordError, encodeRecord, scanRecords } from '../../src/store';
 import { HEADER_BYTES } from '../../src/store/records';
+import { jsonTextOf, type JsonText } from '../../src/protocol/jsonText';
 
 const RECORDS = [
   { op: 'queue', queue: 'jobs', options: { maxsize: 0, ttr: 60, maxAttempts: 5, deadLetter: 'jobs.dead' } },
-  { op: 'put', tasks: [{ id: 't-0', queue: 'jobs', payload: { url: 'https://example.org/ü/😀', n: [1, 2, 3] }, priority: 0, enqueuedAt: 1, attempt: 1 }] },
+  { op: 'put', tasks: [{ id: 't-0', queue: 'jobs', payload: jsonTextOf({ url: 'https://example.org/ü/😀', n: [1, 2, 3] }), priority: 0, enqueuedAt: 1, attempt: 1 }] },
   { op: 'lease', ids: ['t-0'] },
   { op: 'ack', ids: ['t-0'] },
 ];
@@ -98,7 +99,7 @@ describe('store: the record codec', () => {
 
   it('does not take a payload that spells the marker for a record', () => {
     const records = [
-      { op: 'put', tasks: [{ id: 'x', payload: 'TWTWTW\u0000TW' }] },
+      { op: 'put', tasks: [{ id: 'x', payload: jsonTextOf('TWTWTW\u0000TW') }] },
       { op: 'ack', ids: ['x'] },
     ];
     const { buffer } = file(records);
@@ -123,5 +124,29 @@ describe('store: the record codec', () => {
       assert.equal(scan.records.length, 0, body);
       assert.ok(scan.torn, body);
     }
+  });
+
+  it("writes a task's payload text into its record as the JSON value it is, and reads back the very text", () => {
+    // What a serializer would change: a number past 2^53, 1.0, an exponent, escapes, duplicate keys.
+    const payload = '{"b":1,"a":[1.0,1e400,12345678901234567890123],"s":"\\u00e9\\/","k":1,"k":2}' as JsonText;
+    const put = { op: 'put', tasks: [{ id: 'x', queue: 'jobs', payload, priority: 0, enqueuedAt: 1, attempt: 1 }] };
+    const task = { op: 'task', task: { id: 'y', queue: 'jobs', payload, priority: 0, enqueuedAt: 1, attempt: 1 } };
+    const { buffer } = file([put, task]);
+    const body = buffer.toString('utf8', HEADER_BYTES, buffer.readUInt32LE(6) + HEADER_BYTES);
+    assert.equal(body, `{"op":"put","tasks":[{"id":"x","queue":"jobs","priority":0,"enqueuedAt":1,"attempt":1,"payload":${payload}}]}`);
+    assert.deepEqual(scanRecords(buffer, 'f').records, [put, task]);
+  });
+
+  it('reads the records of a data dir written before payloads were kept as text: the payload is its compact JSON', () => {
+    // Encoded as Taskwire 8c255af did: JSON.stringify of the record with the payload as a value.
+    const old = { op: 'put', tasks: [{ id: 'x', queue: 'jobs', payload: { url: 'ü', n: [1, 2.5] }, priority: 0, enqueuedAt: 1, attempt: 1 }] };
+    const body = Buffer.from(JSON.stringify(old));
+    const out = Buffer.alloc(HEADER_BYTES + body.length);
+    out.write('TW', 0, 'latin1');
+    out.writeUInt32LE(body.length, 6);
+    body.copy(out, HEADER_BYTES);
+    out.writeUInt32LE(crc32(out.subarray(6)), 2);
+    const [record] = scanRecords(out, 'f').records;
+    assert.deepEqual(record, { ...old, tasks: [{ ...old.tasks[0], payload: '{"url":"ü","n":[1,2.5]}' }] });
   });
 });

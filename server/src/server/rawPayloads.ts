@@ -1,0 +1,105 @@
+import type { RawAck, RawTask, RawTaskSpec } from '../engine';
+import type { Ack, TaskSpec } from '../protocol/generated';
+import { SerializedJson, stringifyWithTexts } from '../protocol/jsonText';
+import { keptText, memberTexts } from '../protocol/rawJson';
+
+// The handlers' side of opaque payloads (spec §7.17): params arrive parsed and validated, and
+// the payloads and results in them are replaced by their texts in the frame; answers that carry
+// payloads are written with those texts as they are. Strings, not Buffers: a frame arrives as
+// one string (the transport decodes it once, which JSON.parse needs anyway) and leaves as part
+// of one string per turn (the transport encodes a turn's frames in one Buffer.from), so a
+// Buffer per payload would add an encode on the way in and a copy on the way out, and cost
+// about 100 bytes per queued task besides.
+
+/** The tasks of a queue/put whose frame is `frame`, each given its payload's text, in place. */
+export function rawTaskSpecs(specs: TaskSpec[], frame: string): RawTaskSpec[] {
+  const sources = sourcesIn(frame, 'tasks', 'payload', specs.length);
+  // In place: the params were parsed for this request alone, and a putMany of 10,000 tasks
+  // need not make 10,000 more objects (nor their garbage) to swap values for texts.
+  for (let i = 0; i < specs.length; i++) {
+    const source = sources[i];
+    if (source === undefined) throw new Error(`the payload of task ${i} was not found in its frame`);
+    const spec = specs[i]!;
+    spec.payload = keptText(source, spec.payload, frame.length);
+  }
+  return specs as RawTaskSpec[];
+}
+
+/** The acks of a task/ack whose frame is `frame`, each given its result's text (if it has one), in place. */
+export function rawAcks(acks: Ack[], frame: string): RawAck[] {
+  // Most acks carry no result (or the results go nowhere): then there is nothing to find.
+  if (acks.every((ack) => ack.result === undefined)) return acks as RawAck[];
+  const sources = sourcesIn(frame, 'acks', 'result', acks.length);
+  acks.forEach((ack, i) => {
+    const source = sources[i];
+    if ((source === undefined) !== (ack.result === undefined)) throw new Error(`the result of ack ${i} was not found in its frame`);
+    if (source !== undefined) ack.result = keptText(source, ack.result, frame.length);
+  });
+  return acks as RawAck[];
+}
+
+/** The source texts of `member` in each element of params[list]: as many as the parsed params have. */
+function sourcesIn(frame: string, list: string, member: string, count: number): (string | undefined)[] {
+  const sources = memberTexts(frame, ['params', list], member);
+  // The scanner reads the frame JSON.parse accepted: a disagreement is a bug, answered -32603.
+  if (sources === undefined || sources.length !== count) throw new Error(`params.${list} was not found in its frame as parsed`);
+  return sources;
+}
+
+/** Stands for a payload in the one JSON.stringify of a result's tasks; replaced by the payload's text. */
+const PLACEHOLDER = '"payload":0';
+
+/**
+ * The result of queue/get and queue/peek (`{"tasks":[...]}`, after the members of `others` if
+ * given: an answer that also leases tasks), written with each payload's text as it is, in one
+ * JSON.stringify of the tasks:
+ *
+ * - a short payload that is a string without a backslash goes in as its value: JSON.stringify
+ *   writes such a string back as the very same text (nothing in it needs an escape: the text is
+ *   valid JSON, so it holds no quote or control character, and no lone surrogate, having been
+ *   decoded from UTF-8 or written by JSON.stringify). Only short ones: JSON.stringify looks at
+ *   every character (116 µs for a 64 KiB string), which is what keeping texts avoids;
+ * - any other payload goes in as a placeholder, then each placeholder is replaced by its text.
+ *   `"payload":0` can appear only where a task's payload is (inside a string its quotes would
+ *   be escaped, and a Task has no other member named payload); if it ever appeared elsewhere,
+ *   the count shows it and the tasks are written one by one.
+ *
+ * For a getMany of small payloads this costs about what serializing parsed values did.
+ */
+export function tasksResult(tasks: RawTask[], others: object = {}): SerializedJson {
+  const written = new Array<object>(tasks.length);
+  let placeholders = 0;
+  for (let i = 0; i < tasks.length; i++) {
+    const task = tasks[i]!;
+    const payload = task.payload;
+    if (payload.length <= SHORT_STRING && payload.charCodeAt(0) === QUOTE && payload.indexOf('\\') < 0) {
+      written[i] = { ...task, payload: payload.slice(1, -1) };
+    } else {
+      written[i] = { ...task, payload: 0 };
+      placeholders++;
+    }
+  }
+  const json = JSON.stringify({ ...others, tasks: written });
+  if (placeholders === 0) return new SerializedJson(json);
+  const parts = json.split(PLACEHOLDER);
+  if (parts.length !== placeholders + 1) {
+    const head = JSON.stringify(others).slice(0, -1);
+    return new SerializedJson(`${head}${head.length > 1 ? ',' : ''}"tasks":[${tasks.map(taskText).join(',')}]}`);
+  }
+  let text = parts[0]!;
+  let part = 1;
+  for (let i = 0; i < tasks.length; i++) {
+    if ((written[i] as { payload: unknown }).payload === 0) text += `"payload":${tasks[i]!.payload}${parts[part++]!}`;
+  }
+  return new SerializedJson(text);
+}
+
+const QUOTE = 0x22;
+/** Up to this length a string payload is cheaper to write as its value than to splice in. */
+const SHORT_STRING = 256;
+
+/** One task as the wire's Task object. */
+export function taskText(task: RawTask): string {
+  const { payload, ...rest } = task;
+  return stringifyWithTexts(rest, [['payload', payload]]);
+}
