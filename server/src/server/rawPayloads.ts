@@ -1,6 +1,6 @@
 import type { RawAck, RawTask, RawTaskSpec } from '../engine';
 import type { Ack, TaskSpec } from '../protocol/generated';
-import { SerializedJson, stringifyWithTexts } from '../protocol/jsonText';
+import { SerializedJson, stringifyWithTexts, type JsonText } from '../protocol/jsonText';
 import { keptText, memberTexts } from '../protocol/rawJson';
 
 // The handlers' side of opaque payloads (spec §7.17): params arrive parsed and validated, and
@@ -67,19 +67,27 @@ const PLACEHOLDER = '"payload":0';
  * For a getMany of small payloads this costs about what serializing parsed values did.
  */
 export function tasksResult(tasks: RawTask[], others: object = {}): SerializedJson {
-  const written = new Array<object>(tasks.length);
+  // Each task's payload is swapped for what stands for it while JSON.stringify runs, and put
+  // back after: no copy of every task (the tasks were made for this answer, and nothing else
+  // runs meanwhile).
+  const texts = new Array<JsonText>(tasks.length);
   let placeholders = 0;
-  for (let i = 0; i < tasks.length; i++) {
-    const task = tasks[i]!;
-    const payload = task.payload;
-    if (payload.length <= SHORT_STRING && payload.charCodeAt(0) === QUOTE && payload.indexOf('\\') < 0) {
-      written[i] = { ...task, payload: payload.slice(1, -1) };
-    } else {
-      written[i] = { ...task, payload: 0 };
-      placeholders++;
+  let json: string;
+  try {
+    for (let i = 0; i < tasks.length; i++) {
+      const task = tasks[i] as { payload: unknown };
+      const payload = (texts[i] = tasks[i]!.payload);
+      if (writtenAsValue(payload)) {
+        task.payload = payload.slice(1, -1);
+      } else {
+        task.payload = 0;
+        placeholders++;
+      }
     }
+    json = JSON.stringify(Object.keys(others).length === 0 ? { tasks } : { ...others, tasks });
+  } finally {
+    for (let i = 0; i < tasks.length; i++) if (texts[i] !== undefined) tasks[i]!.payload = texts[i]!;
   }
-  const json = JSON.stringify({ ...others, tasks: written });
   if (placeholders === 0) return new SerializedJson(json);
   const parts = json.split(PLACEHOLDER);
   if (parts.length !== placeholders + 1) {
@@ -88,13 +96,18 @@ export function tasksResult(tasks: RawTask[], others: object = {}): SerializedJs
   }
   let text = parts[0]!;
   let part = 1;
-  for (let i = 0; i < tasks.length; i++) {
-    if ((written[i] as { payload: unknown }).payload === 0) text += `"payload":${tasks[i]!.payload}${parts[part++]!}`;
+  for (const payload of texts) {
+    if (!writtenAsValue(payload)) text += `"payload":${payload}${parts[part++]!}`;
   }
   return new SerializedJson(text);
 }
 
 const QUOTE = 0x22;
+
+/** A short string without a backslash: JSON.stringify of its value gives back its text. */
+function writtenAsValue(payload: JsonText): boolean {
+  return payload.length <= SHORT_STRING && payload.charCodeAt(0) === QUOTE && payload.indexOf('\\') < 0;
+}
 /** Up to this length a string payload is cheaper to write as its value than to splice in. */
 const SHORT_STRING = 256;
 
