@@ -23,8 +23,6 @@ const COMMA = 0x2c;
 const STRUCTURE = /[{}[\]"]/g;
 /** Insignificant whitespace, and the quotes that open strings (inside which whitespace is data). */
 const WHITESPACE_OR_QUOTE = /[ \t\n\r"]/g;
-/** The end of a number, true, false or null. */
-const SCALAR_END = /[,\]} \t\n\r]/g;
 
 /**
  * The source texts of `member` in each element of the array at `path` (object keys from the
@@ -193,10 +191,11 @@ function lastMember(text: string, at: number, key: string): number | undefined {
 
 /** Whether the string token text[start, end) decodes to `key`. */
 function keyIs(text: string, start: number, end: number, key: string): boolean {
-  if (end - start - 2 < key.length) return false; // escapes only make the text longer
+  const length = end - start - 2;
+  if (length === key.length) return text.startsWith(key, start + 1);
+  if (length < key.length) return false; // escapes only make the text longer
   const raw = text.slice(start + 1, end - 1);
-  if (raw.indexOf('\\') < 0) return raw === key;
-  return JSON.parse(text.slice(start, end)) === key;
+  return raw.indexOf('\\') >= 0 && JSON.parse(text.slice(start, end)) === key;
 }
 
 function skipWhitespace(text: string, at: number): number {
@@ -237,8 +236,13 @@ function valueEnd(text: string, at: number): number {
       else if (--depth === 0) return match.index + 1;
     }
   }
-  SCALAR_END.lastIndex = at;
-  return SCALAR_END.exec(text)?.index ?? text.length;
+  // A number, true, false or null: a few characters, up to a delimiter.
+  let end = at + 1;
+  for (;;) {
+    const c = text.charCodeAt(end);
+    if (c !== c || c === COMMA || c === CLOSE_BRACE || c === CLOSE_BRACKET || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) return end; // c !== c: NaN, past the end
+    end++;
+  }
 }
 
 /** Whether a JSON text has whitespace outside its strings. */

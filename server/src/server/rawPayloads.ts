@@ -1,15 +1,20 @@
 import type { RawAck, RawTask, RawTaskSpec } from '../engine';
 import type { Ack, TaskSpec } from '../protocol/generated';
-import { SerializedJson, stringifyWithTexts } from '../protocol/jsonText';
+import { SerializedJson, stringifyWithTexts, type JsonText } from '../protocol/jsonText';
 import { keptText, memberTexts } from '../protocol/rawJson';
 
 // The handlers' side of opaque payloads (spec §7.17): params arrive parsed and validated, and
 // the payloads and results in them are replaced by their texts in the frame; answers that carry
-// payloads are written with those texts as they are. Strings, not Buffers: a frame arrives as
-// one string (the transport decodes it once, which JSON.parse needs anyway) and leaves as part
-// of one string per turn (the transport encodes a turn's frames in one Buffer.from), so a
-// Buffer per payload would add an encode on the way in and a copy on the way out, and cost
-// about 100 bytes per queued task besides.
+// payloads are written with those texts as they are.
+//
+// Strings, not Buffers (measured on Node 20, a 64 KiB ASCII payload): a frame arrives as one
+// string (the transport decodes it once, 8 µs, which JSON.parse needs anyway) and leaves as
+// part of one string per turn (the transport encodes a turn's frames in one Buffer.from: 9 to
+// 21 µs). A Buffer per payload would add an encode on the way in (Buffer.from of the text: 9 to
+// 21 µs again) and save the encode on the way out only if the transport wrote Buffers beside
+// strings; and a small Buffer costs about 80 bytes per queued task more than a string (a view
+// object on a pooled slab), which a million 20-byte tasks cannot afford (the bench's memory
+// workload: about 290 bytes a task with strings, against a target of 300).
 
 /** The tasks of a queue/put whose frame is `frame`, each given its payload's text, in place. */
 export function rawTaskSpecs(specs: TaskSpec[], frame: string): RawTaskSpec[] {
@@ -67,19 +72,27 @@ const PLACEHOLDER = '"payload":0';
  * For a getMany of small payloads this costs about what serializing parsed values did.
  */
 export function tasksResult(tasks: RawTask[], others: object = {}): SerializedJson {
-  const written = new Array<object>(tasks.length);
+  // Each task's payload is swapped for what stands for it while JSON.stringify runs, and put
+  // back after: no copy of every task (the tasks were made for this answer, and nothing else
+  // runs meanwhile).
+  const texts = new Array<JsonText>(tasks.length);
   let placeholders = 0;
-  for (let i = 0; i < tasks.length; i++) {
-    const task = tasks[i]!;
-    const payload = task.payload;
-    if (payload.length <= SHORT_STRING && payload.charCodeAt(0) === QUOTE && payload.indexOf('\\') < 0) {
-      written[i] = { ...task, payload: payload.slice(1, -1) };
-    } else {
-      written[i] = { ...task, payload: 0 };
-      placeholders++;
+  let json: string;
+  try {
+    for (let i = 0; i < tasks.length; i++) {
+      const task = tasks[i] as { payload: unknown };
+      const payload = (texts[i] = tasks[i]!.payload);
+      if (writtenAsValue(payload)) {
+        task.payload = payload.slice(1, -1);
+      } else {
+        task.payload = 0;
+        placeholders++;
+      }
     }
+    json = JSON.stringify(Object.keys(others).length === 0 ? { tasks } : { ...others, tasks });
+  } finally {
+    for (let i = 0; i < tasks.length; i++) if (texts[i] !== undefined) tasks[i]!.payload = texts[i]!;
   }
-  const json = JSON.stringify({ ...others, tasks: written });
   if (placeholders === 0) return new SerializedJson(json);
   const parts = json.split(PLACEHOLDER);
   if (parts.length !== placeholders + 1) {
@@ -88,13 +101,18 @@ export function tasksResult(tasks: RawTask[], others: object = {}): SerializedJs
   }
   let text = parts[0]!;
   let part = 1;
-  for (let i = 0; i < tasks.length; i++) {
-    if ((written[i] as { payload: unknown }).payload === 0) text += `"payload":${tasks[i]!.payload}${parts[part++]!}`;
+  for (const payload of texts) {
+    if (!writtenAsValue(payload)) text += `"payload":${payload}${parts[part++]!}`;
   }
   return new SerializedJson(text);
 }
 
 const QUOTE = 0x22;
+
+/** A short string without a backslash: JSON.stringify of its value gives back its text. */
+function writtenAsValue(payload: JsonText): boolean {
+  return payload.length <= SHORT_STRING && payload.charCodeAt(0) === QUOTE && payload.indexOf('\\') < 0;
+}
 /** Up to this length a string payload is cheaper to write as its value than to splice in. */
 const SHORT_STRING = 256;
 
