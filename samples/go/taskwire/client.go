@@ -269,7 +269,7 @@ func (c *Client) AckMany(ctx context.Context, acks ...Ack) (int, error) {
 func (ack Ack) wire() (wireAck, error) {
 	w := wireAck{ID: ack.ID}
 	if ack.Result != nil {
-		result, err := json.Marshal(ack.Result)
+		result, err := marshal(ack.Result)
 		if err != nil {
 			return wireAck{}, fmt.Errorf("taskwire: encode the result of task %s: %w", ack.ID, err)
 		}

@@ -97,7 +97,7 @@ func (cn *conn) call(ctx context.Context, method string, params, result any, onR
 		params = emptyParams{}
 	}
 	id := cn.lastID.Add(1)
-	frame, err := json.Marshal(outgoingRequest{JSONRPC: "2.0", ID: id, Method: method, Params: params})
+	frame, err := marshal(outgoingRequest{JSONRPC: "2.0", ID: id, Method: method, Params: params})
 	if err != nil {
 		return fmt.Errorf("taskwire: encode the params of %s: %w", method, err)
 	}
@@ -150,7 +150,7 @@ func (cn *conn) call(ctx context.Context, method string, params, result any, onR
 
 // notify sends a notification; no answer comes.
 func (cn *conn) notify(method string, params any) error {
-	frame, err := json.Marshal(outgoingNotification{JSONRPC: "2.0", Method: method, Params: params})
+	frame, err := marshal(outgoingNotification{JSONRPC: "2.0", Method: method, Params: params})
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package taskwire
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -104,7 +103,7 @@ func (s *putSettings) wireSpec(spec TaskSpec) (wireTaskSpec, error) {
 	if spec.MaxAttempts == 0 {
 		spec.MaxAttempts = d.MaxAttempts
 	}
-	payload, err := json.Marshal(spec.Payload)
+	payload, err := marshal(spec.Payload)
 	if err != nil {
 		return wireTaskSpec{}, fmt.Errorf("encode the payload: %w", err)
 	}

@@ -80,7 +80,8 @@ export class Channel {
   request<M extends RequestMethod>(handle: RequestHandle<M>, params: RequestMap[M]['params'], signal?: AbortSignal): Promise<RequestMap[M]['result']> {
     if (this.closedError) return Promise.reject(this.closedError);
     // Without a signal (most calls): one promise, errors mapped on the way out.
-    if (signal === undefined) return this.connection.request(handle.method, params).result.then(undefined, (error: unknown) => Promise.reject(this.mapError(error))) as Promise<RequestMap[M]['result']>;
+    if (signal === undefined)
+      return this.connection.request(handle.method, params).result.then(undefined, (error: unknown) => Promise.reject(this.mapError(error))) as Promise<RequestMap[M]['result']>;
     return this.requestWithSignal(handle, params, signal);
   }
 

@@ -123,7 +123,10 @@ export function describeQueueBackend(name: string, open: () => Promise<OpenedBac
     it('ensureQueue creates a queue that does not exist yet (queues created on first use) and leaves an existing one as it is', async () => {
       const queue = queueName('ensure');
       await call(() => backend.ensureQueue(queue));
-      assert.ok((await call(() => backend.listQueues())).some((q) => q.queue === queue), 'ensureQueue did not create the queue');
+      assert.ok(
+        (await call(() => backend.listQueues())).some((q) => q.queue === queue),
+        'ensureQueue did not create the queue',
+      );
       await put(backend, queue, [{ payload: 'kept' }]);
       await call(() => backend.ensureQueue(queue));
       assert.equal((await call(() => backend.queueStats(queue))).ready, 1);

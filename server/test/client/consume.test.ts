@@ -196,7 +196,13 @@ describe('client: consume() and work()', function () {
       const q = client.queue<number>(fresh());
       const n = 20;
       await q.putMany(Array.from({ length: n }, (_, payload) => ({ payload })));
-      const frames = await framesReceivedDuring(() => within(q.work((task) => task.payload, { idleTimeout: 0.3 }), 10_000, 'work()'));
+      const frames = await framesReceivedDuring(() =>
+        within(
+          q.work((task) => task.payload, { idleTimeout: 0.3 }),
+          10_000,
+          'work()',
+        ),
+      );
       assert.equal(frames, n + 2, `${n} tasks: one get, ${n} acks that take the next, and the closing stats request`);
       assert.equal((await observer.queue(q.name).stats()).totals.acked, n);
     });

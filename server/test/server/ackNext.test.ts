@@ -96,7 +96,10 @@ describe('server: task/ack with next', () => {
     expectError(await worker.request('task/ack', { acks, next: { queue, max: 0 } }), -32602, 'invalid params: "next/max" must be >= 1', { field: '/next/max' });
     expectError(await worker.request('task/ack', { acks, next: { max: 1 } }), -32602, 'invalid params: missing required field "next/queue"');
     expectError(await worker.request('task/ack', { acks, next: { queue, max: 11 } }), 1005, 'limit exceeded: 11 tasks asked for in one request, the limit is 10', { limit: 'maxBatch', max: 10 });
-    expectError(await worker.request('task/ack', { acks, next: { queue: 'an-no-such-queue', timeout: 0 } }), 1001, 'queue not found: queue "an-no-such-queue" does not exist', { reason: 'queue_not_found', queue: 'an-no-such-queue' });
+    expectError(await worker.request('task/ack', { acks, next: { queue: 'an-no-such-queue', timeout: 0 } }), 1001, 'queue not found: queue "an-no-such-queue" does not exist', {
+      reason: 'queue_not_found',
+      queue: 'an-no-such-queue',
+    });
     const stats = await call(worker, 'queue/stats', { queue });
     assert.deepEqual([stats.leased, stats.totals.acked], [1, 0], 'a refused ack with next changed something');
     assert.deepEqual(await call(worker, 'task/ack', { acks, next: { queue, timeout: 0 } }), { acked: 1, tasks: [] });
