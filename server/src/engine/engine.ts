@@ -390,7 +390,6 @@ export class Engine {
     for (let deadline = this.deadlines.popDue(now); deadline !== undefined; deadline = this.deadlines.popDue(now)) {
       const { task, waiter } = deadline;
       if (task) {
-        task.deadline = undefined;
         if (task.state === TaskState.Delayed) {
           task.queue.delayed--;
           task.state = TaskState.Ready;
@@ -521,8 +520,7 @@ export class Engine {
     record.state = TaskState.Delayed;
     record.readyAt = readyAt;
     record.queue.delayed++;
-    this.deadlines.drop(record.deadline);
-    record.deadline = this.deadlines.add(readyAt, record, undefined);
+    this.deadlines.add(readyAt, record, undefined);
   }
 
   /** Hands ready tasks to waiting getters, in arrival order, while both remain. */

@@ -1,5 +1,5 @@
 import { EngineError } from './engineError';
-import type { Deadlines } from './deadlines';
+import type { Deadline, Deadlines } from './deadlines';
 import { TaskState, type TaskRecord } from './taskRecord';
 import type { SessionId } from './types';
 
@@ -10,6 +10,12 @@ export class LeaseTable {
   /** Leased tasks by id. */
   private readonly byId = new Map<string, TaskRecord>();
   private readonly bySession = new Map<SessionId, Set<TaskRecord>>();
+  /**
+   * The deadline of each lease, dropped when the lease ends or is renewed (deadlines.ts says
+   * why). Here rather than on the record: only leased tasks need it, and a queued task's
+   * record must stay small.
+   */
+  private readonly deadlineOf = new Map<TaskRecord, Deadline>();
 
   constructor(private readonly deadlines: Deadlines) {}
 
@@ -24,8 +30,8 @@ export class LeaseTable {
     let held = this.bySession.get(session);
     if (!held) this.bySession.set(session, (held = new Set()));
     held.add(record);
-    this.deadlines.drop(record.deadline);
-    record.deadline = this.deadlines.add(record.leaseUntil, record, undefined);
+    this.deadlines.drop(this.deadlineOf.get(record));
+    this.deadlineOf.set(record, this.deadlines.add(record.leaseUntil, record, undefined));
   }
 
   /** Moves the end of a lease to `ttr` seconds from `now` (default: the lease's own length); returns the new end. */
@@ -33,8 +39,8 @@ export class LeaseTable {
     const seconds = ttr ?? record.leaseTtr;
     record.leaseTtr = seconds;
     record.leaseUntil = now + seconds * SECOND;
-    this.deadlines.drop(record.deadline);
-    record.deadline = this.deadlines.add(record.leaseUntil, record, undefined);
+    this.deadlines.drop(this.deadlineOf.get(record));
+    this.deadlineOf.set(record, this.deadlines.add(record.leaseUntil, record, undefined));
     return record.leaseUntil;
   }
 
@@ -49,8 +55,8 @@ export class LeaseTable {
     }
     record.leaseSession = undefined;
     record.state = TaskState.Ready;
-    this.deadlines.drop(record.deadline);
-    record.deadline = undefined;
+    this.deadlines.drop(this.deadlineOf.get(record));
+    this.deadlineOf.delete(record);
   }
 
   /** The leased tasks of `ids`, in order; throws lease_unknown unless the session holds every one (each once). */

@@ -2,7 +2,6 @@ import type { JsonText } from '../protocol/jsonText';
 import { isoTime } from './isoTime';
 import type { QueueState } from './queueState';
 import type { RawTask, SessionId } from './types';
-import type { Deadline } from './deadlines';
 
 export const enum TaskState {
   Ready,
@@ -29,8 +28,6 @@ export class TaskRecord {
   leaseTtr = 0;
   /** Manager crashes this task was leased through: see Engine.restore. */
   crashes = 0;
-  /** Its pending deadline in the engine's heap (due time or lease end), dropped when it no longer applies. */
-  deadline: Deadline | undefined = undefined;
 
   constructor(
     readonly id: string,

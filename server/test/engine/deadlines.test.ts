@@ -22,11 +22,10 @@ describe('engine: deadlines let go of what they no longer apply to', () => {
     const leases = new LeaseTable(deadlines);
     const task = record('t-1');
     leases.lease(task, 'session', 30, 1000);
-    const entry = task.deadline!;
+    const entry = deadlines.values().find((d) => d.task === task)!;
     assert.equal(entry.task, task);
     assert.ok(deadlineIsLive(entry));
     leases.end(task);
-    assert.equal(task.deadline, undefined);
     assert.deepEqual([entry.task, entry.waiter, deadlineIsLive(entry)], [undefined, undefined, false]);
     assert.equal(deadlines.size, 1, 'dropped lazily from the heap');
     assert.equal(deadlines.popDue(1000 + 31_000), undefined, 'a dropped deadline never fires');
@@ -37,10 +36,16 @@ describe('engine: deadlines let go of what they no longer apply to', () => {
     const leases = new LeaseTable(deadlines);
     const task = record('t-2');
     leases.lease(task, 'session', 30, 0);
-    const first = task.deadline!;
+    const first = deadlines.values().find((d) => d.task === task)!;
     leases.extend(task, 60, 10_000);
     assert.equal(first.task, undefined);
-    assert.equal(task.deadline?.at, 70_000);
+    assert.deepEqual(
+      deadlines
+        .values()
+        .filter((d) => d.task === task)
+        .map((d) => d.at),
+      [70_000],
+    );
     assert.equal(deadlines.popDue(40_000), undefined);
     assert.equal(deadlines.popDue(70_000)?.task, task);
     assert.equal(task.state, TaskState.Leased);
