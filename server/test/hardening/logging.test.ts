@@ -65,7 +65,13 @@ describe('hardening: structured logs', function () {
       assert.equal(find('client connected')?.name, 'logged-client');
       assert.equal(find('client connected')?.role, 'worker');
       // (The holders close first; which disconnect the manager logs first is up to the sockets.)
-      assert.deepEqual(all.filter((l) => l.message === 'client disconnected').map((l) => l.name).sort(), ['holder', 'holder', 'logged-client']);
+      assert.deepEqual(
+        all
+          .filter((l) => l.message === 'client disconnected')
+          .map((l) => l.name)
+          .sort(),
+        ['holder', 'holder', 'logged-client'],
+      );
       // Failures and refusals: one line at once, one summing up the rest (flushed at shutdown).
       assert.equal(count('authentication failed'), 1);
       assert.equal(find('authentication failed')?.level, 'warn');
