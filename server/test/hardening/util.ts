@@ -11,17 +11,7 @@ import type { Logger } from '../../src/server/logger';
 import { call, expectServes, queueName, type Fixture, type Json, type RawConnection } from '../server/fixture';
 import { MessageInbox } from '../helpers/inbox';
 
-/** mulberry32: a tiny, fast, seedable generator; the same seed gives the same sequence everywhere. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng';
 
 export class Random {
   readonly next: () => number;

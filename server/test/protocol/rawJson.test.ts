@@ -1,21 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { compactJson, hasInsignificantWhitespace, keptText, memberTexts, valueText } from '../../src/protocol/rawJson';
+import { prng } from '../helpers/prng';
 
 // The scanner that finds a payload's source text in a frame (src/protocol/rawJson.ts). The
 // property: for any frame JSON.parse accepts, JSON.parse of each text found equals the value
 // JSON.parse put there, and a payload written compactly comes back character for character.
-
-/** A small deterministic generator (mulberry32), so a failure names a seed that reproduces it. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Writes JSON texts as a client might: random whitespace, escapes, number spellings, duplicate keys. */
 class Writer {
@@ -107,7 +96,7 @@ describe('protocol: rawJson, the payload scanner', () => {
   it('finds each payload of random frames: JSON.parse of its text equals the parsed payload, and a compact payload comes back as written', function () {
     this.timeout(60_000);
     for (let seed = 1; seed <= 3000; seed++) {
-      const next = random(seed);
+      const next = prng(seed);
       const payloadWriter = new Writer(next, seed % 2 === 0);
       const frameWriter = new Writer(next, seed % 3 !== 0);
       const payloads = Array.from({ length: 1 + Math.floor(next() * 4) }, () => payloadWriter.value(0));
