@@ -9,6 +9,14 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** The lines that name a failed test, per runner, repeated in the summary. */
+const failureLines = {
+  mocha: /^failed: .*$/gm,
+  pytest: /^FAILED .*$/gm,
+  nodeTest: /^\s*not ok \d+ - .*$/gm,
+  go: /^\s*--- FAIL: .*$/gm,
+};
+
 /** How to read each runner's own closing counts. */
 const parsers = {
   /** Our mocha reporter's last line: "12 passed, 0 failed, 1 skipped". */
@@ -91,7 +99,7 @@ function run(suite) {
     child.on('close', (code) => {
       if (pending) process.stdout.write(pending + '\n');
       const counts = parsers[suite.parser](output, code);
-      resolve({ suite, code, counts, seconds: (Date.now() - started) / 1000 });
+      resolve({ suite, code, counts, output, seconds: (Date.now() - started) / 1000 });
     });
   });
 }
@@ -110,7 +118,7 @@ for (const suite of selected) {
 
 const total = { passed: 0, failed: 0, skipped: 0 };
 process.stdout.write('\n=== summary\n');
-for (const { suite, code, counts, seconds } of results) {
+for (const { suite, code, counts, seconds, output } of results) {
   // A runner that crashed before counting, or exited non-zero with no failure counted, is one failure.
   const c = counts ?? { passed: 0, failed: 1, skipped: 0 };
   if (code !== 0 && c.failed === 0) c.failed = 1;
@@ -119,6 +127,7 @@ for (const { suite, code, counts, seconds } of results) {
   total.skipped += c.skipped;
   const status = code === 0 && c.failed === 0 ? 'ok  ' : 'FAIL';
   process.stdout.write(`${status} ${suite.name.padEnd(16)} ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped (${seconds.toFixed(1)} s)\n`);
+  if (status === 'FAIL') for (const line of output.match(failureLines[suite.parser]) ?? []) process.stdout.write(`       ${line.trim()}\n`);
 }
 process.stdout.write(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped\n`);
 process.exitCode = total.failed > 0 || results.length === 0 ? 1 : 0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, once, the system tools the test suites call and that a clean Debian machine may
 # lack: openssl (the TLS tests of every suite and `taskwire conformance --tls` make their
-# certificates with it). Skips what is already there; installs with apt-get, so as root. The
+# certificates with it) and redis-server with redis-cli (the Redis store's tests start their own
+# Redis servers on free loopback ports, and a Redis Cluster with redis-cli). Skips what is already there; installs with apt-get, so as root. The
 # tests do not skip without these tools: they fail saying which one is missing.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ log() { printf '[setup-test-tools] %s\n' "$*" >&2; }
 
 missing=()
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+{ command -v redis-server && command -v redis-cli; } >/dev/null 2>&1 || missing+=(redis-server)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
