@@ -85,6 +85,34 @@ describe('server: payloads are opaque', () => {
     }
   });
 
+  it('string payloads and results: plain ones and ones with escapes (in themselves or elsewhere in the frame) come back as sent', async () => {
+    const { port } = await fx.server();
+    const producer = await fx.connect(port, 'opaque-strings-producer');
+    const worker = await fx.connect(port, 'opaque-strings-worker');
+    const queue = queueName('opaque-strings');
+    const results = queueName('opaque-strings-results');
+    // A plain string alone; an escaped one; a plain one beside an escape in another member of its frame.
+    const cases: [payload: string, extra: string][] = [
+      ['"https://example.com/a?b=1 ü"', ''],
+      ['"caf\\u00e9 \\"q\\""', ''],
+      ['"plain"', ',"priority":0,"replyTo":"' + results + '"'],
+    ];
+    const escapedElsewhere = `{"queue":${JSON.stringify(queue)},"tasks":[{"payload":"plain"},{"payload":"x\\u0041"}]}`;
+    for (const [payload, extra] of cases) await putText(producer, queue, payload, extra);
+    expectResult('queue/put', await requestText(producer, 'queue/put', escapedElsewhere));
+    const got = await worker.request('queue/get', { queue, max: 10, timeout: 1 });
+    const tasks = expectResult('queue/get', got).tasks;
+    const text = worker.textOf(got);
+    for (const payload of [...cases.map(([p]) => p), '"x\\u0041"']) assert.ok(text.includes(`"payload":${payload}`), `${payload} in ${text}`);
+    assert.equal(tasks.length, 5);
+    // Results: a plain string, and one with an escape.
+    const routed = tasks[2]!;
+    expectResult('task/ack', await requestText(worker, 'task/ack', `{"acks":[{"id":${JSON.stringify(routed.id)},"result":"d\\u00f6ne"}]}`));
+    const reply = await producer.request('queue/get', { queue: results, timeout: 1, autoAck: true });
+    expectResult('queue/get', reply);
+    assert.ok(producer.textOf(reply).includes(`"result":"d\\u00f6ne"`), producer.textOf(reply));
+  });
+
   it('a payload written with whitespace is kept without it, every other character as sent', async () => {
     const { port } = await fx.server();
     const raw = await fx.connect(port, 'opaque-spaced');
