@@ -31,7 +31,8 @@ type ReconnectOptions struct {
 	InitialDelay time.Duration
 	// MaxDelay bounds the delay between attempts (default 5 s).
 	MaxDelay time.Duration
-	// MaxAttempts gives up after this many failed attempts; 0 retries until Close.
+	// MaxAttempts gives up after this many failed attempts; 0 retries until Close. With
+	// several managers, an attempt tries each address once.
 	MaxAttempts int
 }
 

@@ -47,7 +47,8 @@ log = logging.getLogger("taskwire")
 @dataclass(frozen=True)
 class Reconnect:
     """How a client reconnects: delays double from ``initial_delay`` up to ``max_delay``
-    seconds (with jitter); ``max_attempts`` None retries until the client is closed."""
+    seconds (with jitter); ``max_attempts`` None retries until the client is closed. With
+    several managers an attempt tries each address once, and the first is made at once."""
 
     initial_delay: float = 0.1
     max_delay: float = 5.0

@@ -35,12 +35,15 @@ export function withConnectionOptions(command: Command): Command {
   return (
     command
       .addOption(
-        new Option('--host <host>', 'manager host, or several to fail over between, tried in order: h1,h2:7401 (an entry without a port takes --port)')
-          .env('TASKWIRE_HOST')
-          .default('127.0.0.1'),
+        new Option('--host <host>', 'manager host, or several to fail over between, tried in order: h1,h2:7401 (an entry without a port takes --port)').env('TASKWIRE_HOST').default('127.0.0.1'),
       )
       // An empty $TASKWIRE_PORT counts as unset, as in the client libraries.
-      .addOption(new Option('-p, --port <port>', 'manager port').env('TASKWIRE_PORT').default(7400).argParser((value) => (value.trim() === '' ? 7400 : parsePort(value))))
+      .addOption(
+        new Option('-p, --port <port>', 'manager port')
+          .env('TASKWIRE_PORT')
+          .default(7400)
+          .argParser((value) => (value.trim() === '' ? 7400 : parsePort(value))),
+      )
       // No .env() here: the key is looked up by resolveAuthkey, in the one order every Taskwire
       // tool uses (--authkey, --authkey-file, $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE, default file).
       .option('--authkey <key>', 'the shared key (prefer --authkey-file: arguments are visible to other users)')

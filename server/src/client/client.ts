@@ -28,7 +28,7 @@ export interface ReconnectOptions {
   initialDelay?: number;
   /** Longest delay in ms (default 5000). */
   maxDelay?: number;
-  /** Give up after this many failed attempts (default: never). */
+  /** Give up after this many failed attempts (default: never); an attempt tries every address once. */
   maxAttempts?: number;
 }
 

@@ -169,7 +169,11 @@ describe('client: several managers (failover)', function () {
       assert.ok(workers.some((client) => client.name === 'failover-worker'));
 
       worker.close();
-      await within(loop.catch(() => undefined), 10_000, 'the work loop to end');
+      await within(
+        loop.catch(() => undefined),
+        10_000,
+        'the work loop to end',
+      );
     });
 
     it('a request made while reconnecting waits and goes to the other manager', async () => {
