@@ -321,6 +321,12 @@ describe('client: several managers (failover)', function () {
       );
     });
 
+    it('taskwire serve: a list in $TASKWIRE_HOST (meant for clients) is a usage error, not a listen failure', async () => {
+      const result = await runCli(['serve', '--port', '0'], { env: { ...first.env, TASKWIRE_HOST: '127.0.0.1,127.0.0.2' } });
+      assert.equal(result.code, 2);
+      assert.equal(result.stderr.trim(), 'taskwire: error: --host takes one address to listen on, not a list ("127.0.0.1,127.0.0.2"; a list in $TASKWIRE_HOST is for clients): give --host');
+    });
+
     it('a bad --host entry is a usage error', async () => {
       const result = await runCli(['ping', '--host', 'h1,h2:http'], { env: first.env });
       assert.equal(result.code, 2);
