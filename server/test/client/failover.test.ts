@@ -1,7 +1,18 @@
 import { strict as assert } from 'node:assert';
-import { AuthenticationFailedError, connect, ConnectError, NoManagerReachableError, resolveAddresses, TaskwireServer, type ConnectOptions, type ReceivedTask, type TaskwireClient } from '../../src';
+import {
+  AuthenticationFailedError,
+  connect,
+  ConnectError,
+  NoManagerReachableError,
+  resolveAddresses,
+  TaskwireServer,
+  type ConnectOptions,
+  type Event,
+  type ReceivedTask,
+  type TaskwireClient,
+} from '../../src';
 import { cleanupCli, runCli, startServe, makeHome, cleanEnv, type Serve } from '../cli/cliHarness';
-import { TEST_KEY } from '../helpers/harness';
+import { eventually, TEST_KEY } from '../helpers/harness';
 import { freePort } from '../helpers/os';
 import { FakeManager, nextEvent, rejection, within } from './util';
 
@@ -184,6 +195,20 @@ describe('client: several managers (failover)', function () {
       await disconnected;
       await within(client.queue('after').put('to b'), 15_000, 'the put');
       assert.equal(b.queues.queueStats('after').ready, 1);
+    });
+
+    it('re-establishes event subscriptions on the other manager', async () => {
+      const [a, b] = [await serve(), await serve()];
+      const watcher = await open({ host: [at(a.address.port), at(b.address.port)], name: 'watcher', role: 'monitor', reconnect: { initialDelay: 60_000, maxDelay: 60_000 } });
+      const events: Event[] = [];
+      await watcher.subscribe({ queues: ['watched'], kinds: ['put'] }, (event) => events.push(event));
+      const reconnected = nextEvent(watcher, 'reconnected', 15_000);
+      await a.shutdown();
+      await reconnected;
+      const producer = await open({ host: at(b.address.port), name: 'producer', reconnect: false });
+      const id = await producer.queue('watched').put('after the failover');
+      await eventually(() => events.length === 1, 10_000, 'the event from the other manager');
+      assert.equal(events[0]!.taskId, id);
     });
 
     it('comes back to the first manager when the second goes away too', async () => {
