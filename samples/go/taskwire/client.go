@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -14,7 +17,7 @@ import (
 // Client is a connection to a manager that reconnects by itself (see Options.Reconnect).
 // It is safe for concurrent use.
 type Client struct {
-	addr      string
+	addrs     []string // the managers, in the order they are tried
 	key       []byte
 	tls       *tls.Config
 	me        clientDescription
@@ -26,6 +29,7 @@ type Client struct {
 	stop context.CancelFunc
 
 	mu      sync.Mutex
+	index   int                        // addrs[index] is the manager in use (or last used, or to try first)
 	conn    *conn                      // the current connection (possibly closed while reconnecting)
 	err     error                      // set once the client is closed for good; requests return it
 	done    chan struct{}              // closed when err is set
@@ -42,18 +46,24 @@ type Client struct {
 
 // Dial connects to a manager and runs the handshake: the client proves it holds the key,
 // then checks the manager's proof. When ctx has no deadline, connecting and the handshake
-// are bounded by DefaultDialTimeout. The first connection is not retried, so that a wrong
-// address or key is reported at once; later drops are (see Options.Reconnect).
+// are bounded by DefaultDialTimeout for each address. The first connection is not retried
+// (each address is tried once), so that a wrong address or key is reported at once; later
+// drops are (see Options.Reconnect).
 //
 // A wrong key gives an error for which errors.Is(err, ErrAuthenticationFailed) holds; a
-// peer that cannot prove it holds the key gives ErrServerProof.
+// peer that cannot prove it holds the key gives ErrServerProof. When several managers were
+// given and none could be reached, the error is a *NoManagerReachableError naming each.
 func Dial(ctx context.Context, opts Options) (*Client, error) {
+	addrs, err := resolveAddrs(opts.Addr, opts.Addrs)
+	if err != nil {
+		return nil, err
+	}
 	key, err := resolveAuthkey(opts)
 	if err != nil {
 		return nil, err
 	}
 	c := &Client{
-		addr:      resolveAddr(opts.Addr),
+		addrs:     addrs,
 		key:       key,
 		tls:       opts.TLS,
 		me:        opts.description(),
@@ -63,10 +73,13 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		changed:   make(chan struct{}),
 		subs:      map[*subscription]struct{}{},
 	}
+	if opts.RandomStart {
+		c.index = rand.IntN(len(addrs))
+	}
 	c.life, c.stop = context.WithCancel(context.Background())
-	cn, err := c.connect(ctx)
+	cn, index, err := c.connectFirstOf(ctx, c.rotation(c.index), "")
 	if err == nil {
-		if err = c.publish(cn); err != nil {
+		if err = c.publish(cn, index); err != nil {
 			cn.close(err)
 		}
 	}
@@ -77,32 +90,72 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	return c, nil
 }
 
-// connect opens a connection and runs the handshake.
-func (c *Client) connect(ctx context.Context) (*conn, error) {
+// rotation is the indices of addrs from first, wrapping around.
+func (c *Client) rotation(first int) []int {
+	indices := make([]int, len(c.addrs))
+	for offset := range indices {
+		indices[offset] = (first + offset) % len(c.addrs)
+	}
+	return indices
+}
+
+// connectFirstOf connects to the first of indices that completes the handshake. A refused,
+// timed out or closed connection moves on to the next; a wrong key, an impostor or a
+// version mismatch is returned at once. When all fail: the one error, or a
+// *NoManagerReachableError (prefix opens its message).
+func (c *Client) connectFirstOf(ctx context.Context, indices []int, prefix string) (*conn, int, error) {
+	var failures []AddrError
+	for _, index := range indices {
+		if ctx.Err() != nil {
+			break
+		}
+		cn, err := c.connect(ctx, c.addrs[index])
+		if err == nil {
+			return cn, index, nil
+		}
+		if retryingCannotHelp(err) {
+			return nil, index, err
+		}
+		failures = append(failures, AddrError{Addr: c.addrs[index], Err: err})
+	}
+	if len(failures) == 0 {
+		return nil, 0, fmt.Errorf("taskwire: cannot connect: %w", ctx.Err())
+	}
+	if len(failures) == 1 {
+		return nil, 0, failures[0].Err
+	}
+	if prefix == "" {
+		prefix = fmt.Sprintf("cannot connect to any of %d managers", len(failures))
+	}
+	return nil, 0, &NoManagerReachableError{Prefix: prefix, Failures: failures}
+}
+
+// connect opens a connection to addr and runs the handshake.
+func (c *Client) connect(ctx context.Context, addr string) (*conn, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultDialTimeout)
 		defer cancel()
 	}
-	netConn, err := dialConn(ctx, c.addr, c.tls)
+	netConn, err := dialConn(ctx, addr, c.tls)
 	if err != nil {
-		return nil, fmt.Errorf("taskwire: cannot connect to the manager at %s: %w", c.addr, err)
+		return nil, fmt.Errorf("taskwire: cannot connect to the manager at %s: %w", addr, err)
 	}
-	cn := newConn(netConn, c.addr, c.connectionLost)
+	cn := newConn(netConn, addr, c.connectionLost)
 	if err := cn.handshake(ctx, c.key, c.me); err != nil {
 		cn.close(fmt.Errorf("%w: the handshake failed", ErrClosed))
 		if errors.Is(err, ErrServerProof) {
-			return nil, fmt.Errorf("%w: the peer at %s is not the manager you meant to reach", err, c.addr)
+			return nil, fmt.Errorf("%w: the peer at %s is not the manager you meant to reach", err, addr)
 		}
-		return nil, fmt.Errorf("%w (handshake with %s)", err, c.addr)
+		return nil, fmt.Errorf("%w (handshake with %s)", err, addr)
 	}
 	return cn, nil
 }
 
-// publish makes cn the connection requests use. It fails when cn has already dropped
-// (its drop went unnoticed, as it was not yet the client's) or the client was closed;
-// the caller then closes cn.
-func (c *Client) publish(cn *conn) error {
+// publish makes cn, connected to addrs[index], the connection requests use. It fails when
+// cn has already dropped (its drop went unnoticed, as it was not yet the client's) or the
+// client was closed; the caller then closes cn.
+func (c *Client) publish(cn *conn, index int) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err != nil {
@@ -113,6 +166,7 @@ func (c *Client) publish(cn *conn) error {
 		return err
 	}
 	c.conn = cn
+	c.index = index
 	c.signalLocked()
 	return nil
 }
@@ -164,7 +218,7 @@ func (c *Client) current(ctx context.Context) (*conn, error) {
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (waiting to reconnect to the manager at %s)", ctx.Err(), c.addr)
+			return nil, fmt.Errorf("%w (waiting to reconnect to %s)", ctx.Err(), c.where())
 		}
 	}
 }
@@ -198,8 +252,24 @@ func (c *Client) session() *conn {
 	return c.conn
 }
 
-// Addr is the manager's address as dialled.
-func (c *Client) Addr() string { return c.addr }
+// Addr is the address of the manager in use, as dialled (while reconnecting: the last one
+// used).
+func (c *Client) Addr() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.addrs[c.index]
+}
+
+// Addrs is every manager the client may use, as "host:port", in the order it tries them.
+func (c *Client) Addrs() []string { return slices.Clone(c.addrs) }
+
+// where names the managers for an error: "the manager at h:p" or "the managers at h1:p1, h2:p2".
+func (c *Client) where() string {
+	if len(c.addrs) == 1 {
+		return "the manager at " + c.addrs[0]
+	}
+	return "the managers at " + strings.Join(c.addrs, ", ")
+}
 
 // SessionID is the id the manager gave the current connection's session; a reconnect
 // opens a new session with a new id.

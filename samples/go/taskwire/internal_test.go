@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -110,9 +111,17 @@ func TestAuthkeyFileContent(t *testing.T) {
 }
 
 func TestAddressDefaults(t *testing.T) {
+	resolveAddr := func(addr string) string {
+		t.Helper()
+		addrs, err := resolveAddrs(addr, nil)
+		if err != nil || len(addrs) != 1 {
+			t.Fatalf("resolveAddrs(%q) = %q, %v", addr, addrs, err)
+		}
+		return addrs[0]
+	}
 	t.Setenv("TASKWIRE_HOST", "")
 	t.Setenv("TASKWIRE_PORT", "")
-	cases := map[string]string{"": "127.0.0.1:7400", "example.org": "example.org:7400", "::1": "[::1]:7400", "10.0.0.5:8001": "10.0.0.5:8001"}
+	cases := map[string]string{"": "127.0.0.1:7400", "example.org": "example.org:7400", "::1": "[::1]:7400", "[::1]": "[::1]:7400", "10.0.0.5:8001": "10.0.0.5:8001"}
 	for addr, want := range cases {
 		if got := resolveAddr(addr); got != want {
 			t.Errorf("resolveAddr(%q) = %q, want %q", addr, got, want)
@@ -125,6 +134,62 @@ func TestAddressDefaults(t *testing.T) {
 	}
 	if got := resolveAddr("other"); got != "other:8001" {
 		t.Errorf("host without port: %q", got)
+	}
+}
+
+// Several managers: Addrs, else Addr, else $TASKWIRE_HOST, as comma-separated lists; an entry
+// without a port takes $TASKWIRE_PORT; empty variables and entries count as absent.
+func TestAddressLists(t *testing.T) {
+	t.Setenv("TASKWIRE_HOST", "from-env:1, from-env-2")
+	t.Setenv("TASKWIRE_PORT", "")
+	cases := []struct {
+		addr  string
+		addrs []string
+		want  []string
+	}{
+		{"", nil, []string{"from-env:1", "from-env-2:7400"}},
+		{"h1,h2:9", nil, []string{"h1:7400", "h2:9"}},
+		{" ", []string{"h3", "h4:10"}, []string{"h3:7400", "h4:10"}},
+		{"[::1]:7401, ::1 ,[fe80::2],, h5 ,", nil, []string{"[::1]:7401", "[::1]:7400", "[fe80::2]:7400", "h5:7400"}},
+	}
+	for _, c := range cases {
+		got, err := resolveAddrs(c.addr, c.addrs)
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("resolveAddrs(%q, %q) = %q, %v; want %q", c.addr, c.addrs, got, err, c.want)
+		}
+	}
+	t.Setenv("TASKWIRE_PORT", "9000")
+	if got, _ := resolveAddrs("h6", nil); !slices.Equal(got, []string{"h6:9000"}) {
+		t.Errorf("an entry without a port: %q", got)
+	}
+	t.Setenv("TASKWIRE_HOST", " ")
+	if got, _ := resolveAddrs("", nil); !slices.Equal(got, []string{"127.0.0.1:9000"}) {
+		t.Errorf("an empty TASKWIRE_HOST: %q", got)
+	}
+}
+
+func TestAddressMistakes(t *testing.T) {
+	t.Setenv("TASKWIRE_PORT", "")
+	t.Setenv("TASKWIRE_HOST", "h1,h2:http")
+	cases := []struct {
+		addr  string
+		addrs []string
+		want  string
+	}{
+		{"", nil, `taskwire: the port of "h2:http" in TASKWIRE_HOST is not a port number (1 to 65535)`},
+		{"", []string{"h1:70000"}, `taskwire: the port of "h1:70000" in Options.Addrs is not a port number (1 to 65535)`},
+		{":7400", nil, `taskwire: the manager address ":7400" in Options.Addr has no host: write host:port`},
+		{"", []string{" "}, "taskwire: Options.Addrs holds no address"},
+		{"h1", []string{"h2"}, "taskwire: give Options.Addr or Options.Addrs, not both"},
+	}
+	for _, c := range cases {
+		if _, err := resolveAddrs(c.addr, c.addrs); err == nil || err.Error() != c.want {
+			t.Errorf("resolveAddrs(%q, %q): got %v, want %s", c.addr, c.addrs, err, c.want)
+		}
+	}
+	t.Setenv("TASKWIRE_PORT", "x")
+	if _, err := resolveAddrs("h1", nil); err == nil || err.Error() != `taskwire: TASKWIRE_PORT ("x") is not a port number (1 to 65535)` {
+		t.Errorf("a bad TASKWIRE_PORT: %v", err)
 	}
 }
 

@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -34,9 +32,21 @@ const (
 // Options configure Dial. The zero value reaches the manager on this machine with the
 // key that `taskwire serve` generated there.
 type Options struct {
-	// Addr is the manager's "host:port". Empty: $TASKWIRE_HOST and $TASKWIRE_PORT, by
-	// default 127.0.0.1:7400. A host without a port gets $TASKWIRE_PORT, by default 7400.
+	// Addr is the manager's "host:port", or several managers to fail over between as a
+	// comma-separated list ("h1:7400,h2"). Empty: $TASKWIRE_HOST (the same syntax) and
+	// $TASKWIRE_PORT, by default 127.0.0.1:7400. A host without a port gets $TASKWIRE_PORT,
+	// by default 7400. An empty variable counts as unset.
 	Addr string
+	// Addrs is several managers as a slice, in the syntax of Addr's entries; give Addr or
+	// Addrs, not both. The client connects to the first that completes the handshake and,
+	// when that one goes away, moves at once to the next (wrapping around), then backs off
+	// and tries the whole list again. A wrong key, an impostor or a protocol version
+	// mismatch at any address ends the search with that error.
+	Addrs []string
+	// RandomStart makes the first connection start from a random address of the list
+	// (then in order, wrapping around) instead of the first: it spreads workers over the
+	// managers.
+	RandomStart bool
 	// Authkey is the shared key. When empty the key is taken from, in order: AuthkeyFile,
 	// $TASKWIRE_AUTHKEY, the file named by $TASKWIRE_AUTHKEY_FILE, and the default key file
 	// $TASKWIRE_HOME/authkey (~/.taskwire/authkey). A key file's trailing whitespace is not
@@ -118,25 +128,6 @@ func readAuthkeyFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: authkey file %s is empty", ErrNoAuthkey, path)
 	}
 	return key, nil
-}
-
-// resolveAddr applies the defaults of Options.Addr.
-func resolveAddr(addr string) string {
-	port := os.Getenv("TASKWIRE_PORT")
-	if port == "" {
-		port = fmt.Sprint(DefaultPort)
-	}
-	if addr == "" {
-		host := os.Getenv("TASKWIRE_HOST")
-		if host == "" {
-			host = "127.0.0.1"
-		}
-		return net.JoinHostPort(host, port)
-	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return net.JoinHostPort(strings.Trim(addr, "[]"), port)
-	}
-	return addr
 }
 
 // description is how the client presents itself in session/hello.

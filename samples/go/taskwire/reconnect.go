@@ -31,7 +31,8 @@ type ReconnectOptions struct {
 	InitialDelay time.Duration
 	// MaxDelay bounds the delay between attempts (default 5 s).
 	MaxDelay time.Duration
-	// MaxAttempts gives up after this many failed attempts; 0 retries until Close.
+	// MaxAttempts gives up after this many failed attempts; 0 retries until Close. With
+	// several managers, an attempt tries each address once.
 	MaxAttempts int
 }
 
@@ -75,7 +76,7 @@ const (
 	// Reconnecting: attempt Attempt starts after Delay. Err is why the previous attempt
 	// failed (nil before the first).
 	Reconnecting ConnectionEventKind = "reconnecting"
-	// Reconnected: a new connection is in use, with session SessionID, and the
+	// Reconnected: a new connection is in use, to Addr, with session SessionID, and the
 	// subscriptions are re-established.
 	Reconnected ConnectionEventKind = "reconnected"
 	// GaveUp: the client stopped reconnecting for good (a wrong key, an impostor, a
@@ -95,6 +96,8 @@ type ConnectionEvent struct {
 	Delay time.Duration
 	// SessionID is the new connection's session (Reconnected).
 	SessionID string
+	// Addr is the manager the new connection is to (Reconnected).
+	Addr string
 }
 
 // emit reports a connection event to the program; the caller holds eventsMu.
@@ -132,14 +135,28 @@ func (c *Client) connectionLost(cn *conn) {
 }
 
 // reconnectLoop reconnects with back-off until it succeeds, the client is closed, or it
-// gives up.
+// gives up. Attempt n tries every address once, starting after the one that went away,
+// after a back-off delay. With several managers the first attempt is made at once and
+// skips the one that went away (the others are most likely up); the back-off starts with
+// the second attempt.
 func (c *Client) reconnectLoop(cause error) {
 	c.eventsMu.Lock()
 	defer c.eventsMu.Unlock()
 	c.emit(ConnectionEvent{Kind: Disconnected, Err: cause})
+	c.mu.Lock()
+	lost := c.index
+	c.mu.Unlock()
+	failover := len(c.addrs) > 1
 	var lastErr error
 	for attempt := 1; ; attempt++ {
-		delay := c.reconnect.delay(attempt)
+		step := attempt
+		if failover {
+			step = attempt - 1
+		}
+		var delay time.Duration
+		if step > 0 {
+			delay = c.reconnect.delay(step)
+		}
 		c.emit(ConnectionEvent{Kind: Reconnecting, Attempt: attempt, Delay: delay, Err: lastErr})
 		timer := time.NewTimer(delay)
 		select {
@@ -148,25 +165,29 @@ func (c *Client) reconnectLoop(cause error) {
 			timer.Stop()
 			return
 		}
-		cn, err := c.connect(c.life)
+		indices := c.rotation(lost + 1)
+		if failover && attempt == 1 {
+			indices = indices[:len(indices)-1] // the last of the rotation is the one that went away
+		}
+		cn, index, err := c.connectFirstOf(c.life, indices, fmt.Sprintf("cannot reconnect to any of %d managers", len(indices)))
 		if err == nil {
-			if err = c.resubscribeAndPublish(cn); err != nil {
+			if err = c.resubscribeAndPublish(cn, index); err != nil {
 				cn.close(err)
 			}
 		}
 		if err == nil {
-			c.emit(ConnectionEvent{Kind: Reconnected, SessionID: cn.sessionID})
+			c.emit(ConnectionEvent{Kind: Reconnected, SessionID: cn.sessionID, Addr: c.addrs[index]})
 			return
 		}
 		if c.life.Err() != nil {
 			return // closed meanwhile
 		}
 		if retryingCannotHelp(err) {
-			c.giveUp(fmt.Errorf("taskwire: stopped reconnecting to the manager at %s: %w", c.addr, err))
+			c.giveUp(fmt.Errorf("taskwire: stopped reconnecting to %s: %w", c.where(), err))
 			return
 		}
 		if c.reconnect.MaxAttempts > 0 && attempt >= c.reconnect.MaxAttempts {
-			c.giveUp(fmt.Errorf("%w: gave up reconnecting to the manager at %s after %d attempts: %w", ErrClosed, c.addr, attempt, err))
+			c.giveUp(fmt.Errorf("%w: gave up reconnecting to %s after %d attempts: %w", ErrClosed, c.where(), attempt, err))
 			return
 		}
 		lastErr = err
@@ -193,9 +214,9 @@ func (c *Client) giveUp(err error) {
 	c.emit(ConnectionEvent{Kind: GaveUp, Err: err})
 }
 
-// resubscribeAndPublish re-establishes every subscription on cn, then makes it the
-// client's connection.
-func (c *Client) resubscribeAndPublish(cn *conn) error {
+// resubscribeAndPublish re-establishes every subscription on cn, then makes it (connected
+// to addrs[index]) the client's connection.
+func (c *Client) resubscribeAndPublish(cn *conn, index int) error {
 	c.subMu.Lock()
 	defer c.subMu.Unlock()
 	c.mu.Lock()
@@ -211,7 +232,7 @@ func (c *Client) resubscribeAndPublish(cn *conn) error {
 			return fmt.Errorf("taskwire: re-subscribe after reconnecting: %w", err)
 		}
 	}
-	return c.publish(cn)
+	return c.publish(cn, index)
 }
 
 // Connected reports whether the client has a connection in use right now.

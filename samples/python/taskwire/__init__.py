@@ -36,6 +36,7 @@ stats), ``cancel`` (:class:`CancelToken`), ``subscription`` (:class:`Subscriptio
 
 from __future__ import annotations
 
+from .addresses import format_address, resolve_addresses
 from .auth import _new_nonce, client_proof, default_authkey_file, read_authkey_file, resolve_authkey, server_proof
 from .cancel import CancelToken
 from .client import Client, connect
@@ -53,6 +54,7 @@ from .errors import (
     LeaseUnknown,
     LimitExceeded,
     MethodNotFound,
+    NoManagerReachable,
     NotAuthenticated,
     ParseError,
     PayloadTooLarge,
@@ -90,6 +92,8 @@ __all__ = [
     "CancelToken",
     "Reconnect",
     "QueueManager",
+    "resolve_addresses",
+    "format_address",
     "resolve_authkey",
     "read_authkey_file",
     "default_authkey_file",
@@ -117,6 +121,7 @@ __all__ = [
     "LimitExceeded",
     "QueueEmpty",
     "ConnectError",
+    "NoManagerReachable",
     "ConnectionClosed",
     "ServerProofError",
     "Timeout",

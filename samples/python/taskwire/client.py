@@ -419,7 +419,7 @@ class Client(_Connection):
 
 
 def connect(
-    host: Optional[str] = None,
+    host: Union[str, Sequence[str], None] = None,
     port: Optional[int] = None,
     *,
     authkey: Union[bytes, str, None] = None,
@@ -433,10 +433,17 @@ def connect(
     reconnect: Union[bool, Reconnect] = True,
     connect_timeout: float = 10.0,
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+    random_start: bool = False,
 ) -> Client:
     """Connects to a manager and authenticates (both sides prove they hold the key).
 
     ``host``/``port`` default to ``$TASKWIRE_HOST``/``$TASKWIRE_PORT``, else 127.0.0.1:7400.
+    Several managers: ``host`` as a list or a comma-separated string of ``host`` or
+    ``host:port`` entries (``["h1:7400", "h2"]``, ``"h1:7400,h2"``; ``$TASKWIRE_HOST`` takes
+    the same string); an entry without a port takes ``port``. The client connects to the
+    first that completes the handshake (``random_start=True``: starting from a random one,
+    which spreads workers over the managers) and, when that one goes away, moves at once to
+    the next, wrapping around. A wrong key or an impostor at any address raises at once.
     The key: ``authkey``, ``authkey_file``, ``$TASKWIRE_AUTHKEY``, ``$TASKWIRE_AUTHKEY_FILE``,
     else ``$TASKWIRE_HOME/authkey`` (``~/.taskwire/authkey``). TLS: ``tls=True`` (system CAs),
     ``tls_ca=path`` (trust that certificate) or an :class:`ssl.SSLContext`. ``name``,
@@ -459,4 +466,5 @@ def connect(
         reconnect=reconnect,
         connect_timeout=connect_timeout,
         max_frame_bytes=max_frame_bytes,
+        random_start=random_start,
     ).open()

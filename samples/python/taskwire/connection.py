@@ -19,12 +19,20 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+from .addresses import Address, format_address, resolve_addresses
 from .auth import resolve_authkey
 from .channel import _Channel
-from .constants import DEFAULT_HOST, DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT, __version__
-from .errors import AuthenticationFailed, ConnectionClosed, ServerProofError, UnsupportedProtocolVersion, _fresh
+from .constants import DEFAULT_MAX_FRAME_BYTES, __version__
+from .errors import (
+    AuthenticationFailed,
+    ConnectionClosed,
+    NoManagerReachable,
+    ServerProofError,
+    UnsupportedProtocolVersion,
+    _fresh,
+)
 from .handshake import _open_channel
 from .subscription import _END, Subscription
 from .types import Event, Limits
@@ -39,11 +47,17 @@ log = logging.getLogger("taskwire")
 @dataclass(frozen=True)
 class Reconnect:
     """How a client reconnects: delays double from ``initial_delay`` up to ``max_delay``
-    seconds (with jitter); ``max_attempts`` None retries until the client is closed."""
+    seconds (with jitter); ``max_attempts`` None retries until the client is closed. With
+    several managers an attempt tries each address once, and the first is made at once."""
 
     initial_delay: float = 0.1
     max_delay: float = 5.0
     max_attempts: Optional[int] = None
+
+
+#: Errors that retrying, here or at another address, cannot fix: a wrong key, an impostor, a
+#: protocol version mismatch. They end the search for a manager at once.
+_FATAL = (AuthenticationFailed, ServerProofError, UnsupportedProtocolVersion)
 
 
 def _default_client_name() -> str:
@@ -62,7 +76,7 @@ class _Connection:
 
     def __init__(
         self,
-        host: Optional[str] = None,
+        host: Union[str, Sequence[str], None] = None,
         port: Optional[int] = None,
         *,
         authkey: Union[bytes, str, None] = None,
@@ -76,20 +90,15 @@ class _Connection:
         reconnect: Union[bool, Reconnect] = True,
         connect_timeout: float = 10.0,
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        random_start: bool = False,
     ) -> None:
-        self.host: str = host or os.environ.get("TASKWIRE_HOST") or DEFAULT_HOST
-        if port is None:
-            env_port = os.environ.get("TASKWIRE_PORT")
-            try:
-                port = int(env_port) if env_port else DEFAULT_PORT
-            except ValueError:
-                raise ValueError(f"TASKWIRE_PORT is not a port number: {env_port!r}") from None
-        if not 0 < port < 65536:
-            raise ValueError(f"not a port number: {port}")
-        self.port: int = port
+        #: The managers this client may use, as ``(host, port)``, in the order it tries them.
+        self.addresses: List[Address] = resolve_addresses(host, port)
+        # The manager in use (or last used, or to try first).
+        self._index = random.randrange(len(self.addresses)) if random_start else 0
         self._key = resolve_authkey(authkey, authkey_file)
         self._ssl_context = self._make_ssl_context(tls, tls_ca)
-        self._server_hostname = server_hostname or self.host
+        self._server_hostname_option = server_hostname
         self._description: Dict[str, Any] = {
             "name": (name or _default_client_name())[:200],
             "version": __version__,
@@ -132,21 +141,57 @@ class _Connection:
 
     # -- connection ----------------------------------------------------------------------------
 
+    @property
+    def host(self) -> str:
+        """The host of the manager in use (while reconnecting: the last one used)."""
+        return self.addresses[self._index][0]
+
+    @property
+    def port(self) -> int:
+        """The port of the manager in use (while reconnecting: the last one used)."""
+        return self.addresses[self._index][1]
+
     def open(self) -> "Client":
-        """Connects and authenticates. Fails at once (no retries) on a wrong address or key."""
-        channel = self._open_channel()
+        """Connects and authenticates. Fails at once (each address tried once, no back-off)
+        on a wrong address or key."""
+        channel, index = self._open_first_of(self._rotation(self._index))
         with self._cond:
+            self._index = index
             self._channel = channel
             self._cond.notify_all()
         return self
 
-    def _open_channel(self) -> _Channel:
+    def _rotation(self, first: int) -> List[int]:
+        """The indices of ``addresses`` from ``first``, wrapping around."""
+        count = len(self.addresses)
+        return [(first + offset) % count for offset in range(count)]
+
+    def _open_first_of(self, indices: Sequence[int], prefix: Optional[str] = None) -> Tuple[_Channel, int]:
+        """A channel to the first of ``indices`` that completes the handshake. A refused,
+        timed out or closed connection moves on to the next; a wrong key, an impostor or a
+        version mismatch is raised at once. When all fail: the one error, or NoManagerReachable."""
+        failures: List[Tuple[str, BaseException]] = []
+        for index in indices:
+            if self._closed:
+                raise ConnectionClosed("the client is closed")
+            try:
+                return self._open_channel(self.addresses[index]), index
+            except _FATAL:
+                raise
+            except Exception as error:
+                failures.append((format_address(self.addresses[index]), error))
+        if len(failures) == 1:
+            raise failures[0][1]
+        raise NoManagerReachable(failures, prefix)
+
+    def _open_channel(self, address: Address) -> _Channel:
+        host, port = address
         return _open_channel(
-            host=self.host,
-            port=self.port,
+            host=host,
+            port=port,
             key=self._key,
             ssl_context=self._ssl_context,
-            server_hostname=self._server_hostname,
+            server_hostname=self._server_hostname_option or host,
             description=self._description,
             connect_timeout=self._connect_timeout,
             max_frame_bytes=self._max_frame_bytes,
@@ -166,7 +211,7 @@ class _Connection:
                     return channel
                 if self._reconnect is None:
                     raise ConnectionClosed(
-                        f"not connected to the manager at {self.host}:{self.port} (the connection closed "
+                        f"not connected to the manager at {self._where()} (the connection closed "
                         "and reconnect is off)"
                     )
                 self._start_reconnecting_locked()
@@ -176,7 +221,7 @@ class _Connection:
         with self._cond:
             if channel is not self._channel or self._closed:
                 return
-            log.info("taskwire: lost the connection to the manager at %s:%s", self.host, self.port)
+            log.info("taskwire: lost the connection to the manager at %s", self._where())
             if self._reconnect is not None:
                 self._start_reconnecting_locked()
             self._cond.notify_all()
@@ -197,34 +242,45 @@ class _Connection:
                     self._reconnecting = False
                     self._cond.notify_all()
 
+    def _where(self) -> str:
+        """``host:port`` of the manager in use (or last used)."""
+        return format_address(self.addresses[self._index])
+
     def _reconnect_until_connected(self) -> bool:
-        """Reconnects with back-off; True once a new channel is in use."""
+        """Reconnects with back-off; True once a new channel is in use.
+
+        Attempt n tries every address once, starting after the one that went away, after a
+        back-off delay. With several managers the first attempt is made at once and skips the
+        one that went away (the others are most likely up); the back-off starts with the second.
+        """
         options = self._reconnect
         assert options is not None
+        lost = self._index
+        failover = len(self.addresses) > 1
         for attempt in itertools.count(1):
-            delay = min(options.initial_delay * 2 ** (attempt - 1), options.max_delay)
-            delay *= 0.5 + random.random() / 2  # jitter: workers of one manager do not reconnect in step
+            step = attempt - 1 if failover else attempt
+            delay = 0.0
+            if step > 0:
+                delay = min(options.initial_delay * 2 ** (step - 1), options.max_delay)
+                delay *= 0.5 + random.random() / 2  # jitter: workers of one manager do not reconnect in step
             deadline = time.monotonic() + delay
             with self._cond:
                 while not self._closed and time.monotonic() < deadline:
                     self._cond.wait(deadline - time.monotonic())  # close() ends the wait early
                 if self._closed:
                     return False
+            indices = [i for i in self._rotation(lost + 1) if not (failover and attempt == 1 and i == lost)]
             try:
-                channel = self._open_channel()
-            except (AuthenticationFailed, ServerProofError, UnsupportedProtocolVersion) as error:
-                # Retrying cannot fix a wrong key, an impostor or a version mismatch.
+                channel, index = self._open_first_of(indices, f"cannot reconnect to any of {len(indices)} managers")
+            except _FATAL as error:
                 self._give_up(error)
                 return False
             except Exception as error:
-                log.info("taskwire: reconnect attempt %d to %s:%s failed: %s", attempt, self.host, self.port, error)
+                log.info("taskwire: reconnect attempt %d failed: %s", attempt, error)
                 if options.max_attempts is not None and attempt >= options.max_attempts:
-                    self._give_up(
-                        ConnectionClosed(
-                            f"gave up reconnecting to the manager at {self.host}:{self.port} after {attempt} "
-                            f"attempts: {error}"
-                        )
-                    )
+                    listed = ", ".join(map(format_address, self.addresses))
+                    where = f"the managers at {listed}" if len(self.addresses) > 1 else f"the manager at {listed}"
+                    self._give_up(ConnectionClosed(f"gave up reconnecting to {where} after {attempt} attempts: {error}"))
                     return False
                 continue
             try:
@@ -239,6 +295,7 @@ class _Connection:
                     # Published and marked done in one step: a drop from now on starts a new
                     # reconnect instead of finding this one still running.
                     self._channel = channel
+                    self._index = index
                     self._reconnecting = False
                     self._cond.notify_all()
             if closed:
@@ -246,12 +303,12 @@ class _Connection:
                 return False
             if channel.closed:
                 continue  # it dropped before it could be used
-            log.info("taskwire: reconnected to the manager at %s:%s", self.host, self.port)
+            log.info("taskwire: reconnected to the manager at %s", format_address(self.addresses[index]))
             return True
         return False  # not reached: the loop ends by returning
 
     def _give_up(self, error: BaseException) -> None:
-        log.warning("taskwire: stopped reconnecting to %s:%s: %s", self.host, self.port, error)
+        log.warning("taskwire: stopped reconnecting to %s: %s", ", ".join(map(format_address, self.addresses)), error)
         with self._cond:
             self._fatal = error
             subscriptions = list(self._subscriptions)
@@ -353,7 +410,7 @@ class _Connection:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("connected" if self.connected else "disconnected")
-        return f"<taskwire.Client {self.host}:{self.port} {state} session={self.session_id!r}>"
+        return f"<taskwire.Client {self._where()} {state} session={self.session_id!r}>"
 
 
     # -- events --------------------------------------------------------------------------------

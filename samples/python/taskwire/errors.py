@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import queue as _stdlib_queue
-from typing import Any, Dict, Mapping, Optional, Tuple, Type
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Type
 
 
 class TaskwireWarning(UserWarning):
@@ -222,6 +222,22 @@ class QueueEmpty(TaskwireError, _stdlib_queue.Empty):
 
 class ConnectError(TaskwireError, ConnectionError):
     """The manager could not be reached (refused, unknown host, no answer, TLS failure)."""
+
+
+class NoManagerReachable(ConnectError):
+    """None of several managers could be reached. ``failures`` lists each address tried, in
+    order, as ``("host:port", error)``; the message names them all."""
+
+    def __init__(self, failures: Sequence[Tuple[str, BaseException]], prefix: Optional[str] = None) -> None:
+        self.failures = list(failures)
+        self.prefix = prefix or f"cannot connect to any of {len(self.failures)} managers"
+        reasons = "; ".join(
+            str(error) if address in str(error) else f"{address}: {error}" for address, error in self.failures
+        )
+        super().__init__(f"{self.prefix}: {reasons}")
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (type(self), (self.failures, self.prefix))
 
 
 class ConnectionClosed(TaskwireError, ConnectionError):

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { connect, type TaskwireClient } from '../client';
+import { connect, resolveAddresses, type TaskwireClient } from '../client';
 import type { ClientRole } from '../protocol/generated';
 import { CliError, ExitCode } from './exitCodes';
 
@@ -34,8 +34,16 @@ export function parseNumber(name: string, { integer = false, min = 0 } = {}) {
 export function withConnectionOptions(command: Command): Command {
   return (
     command
-      .addOption(new Option('--host <host>', 'manager host').env('TASKWIRE_HOST').default('127.0.0.1'))
-      .addOption(new Option('-p, --port <port>', 'manager port').env('TASKWIRE_PORT').default(7400).argParser(parsePort))
+      .addOption(
+        new Option('--host <host>', 'manager host, or several to fail over between, tried in order: h1,h2:7401 (an entry without a port takes --port)').env('TASKWIRE_HOST').default('127.0.0.1'),
+      )
+      // An empty $TASKWIRE_PORT counts as unset, as in the client libraries.
+      .addOption(
+        new Option('-p, --port <port>', 'manager port')
+          .env('TASKWIRE_PORT')
+          .default(7400)
+          .argParser((value) => (value.trim() === '' ? 7400 : parsePort(value))),
+      )
       // No .env() here: the key is looked up by resolveAuthkey, in the one order every Taskwire
       // tool uses (--authkey, --authkey-file, $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE, default file).
       .option('--authkey <key>', 'the shared key (prefer --authkey-file: arguments are visible to other users)')
@@ -48,6 +56,11 @@ export function withConnectionOptions(command: Command): Command {
 /** Connects for a one-shot command: no reconnect, a clear one-line error when it fails. */
 export async function connectFromFlags(flags: ConnectionFlags, role: ClientRole, reconnect = false): Promise<TaskwireClient> {
   const tls = flags.tlsCa ? { ca: readFileSync(flags.tlsCa) } : flags.tls ? true : undefined;
+  try {
+    resolveAddresses({ host: flags.host, port: flags.port, hostLabel: '--host' });
+  } catch (error) {
+    throw new CliError((error as Error).message, ExitCode.Usage);
+  }
   return connect({
     host: flags.host,
     port: flags.port,

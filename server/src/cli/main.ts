@@ -25,6 +25,7 @@ export function buildProgram(): Command {
 Start a manager with \`taskwire serve\`; the other commands talk to it. Each command has
 --help. Connection options: --host, --port, --authkey-file (or $TASKWIRE_HOST,
 $TASKWIRE_PORT, $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE; default key file ~/.taskwire/authkey).
+--host h1,h2:7401 lists several managers: tried in order, failing over to the next.
 
 ${EXIT_CODE_HELP}`,
     );

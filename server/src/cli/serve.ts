@@ -188,7 +188,15 @@ function keyHint(file: string | undefined): string[] {
   return ['  Clients: pass the same key with --authkey-file FILE or TASKWIRE_AUTHKEY.'];
 }
 
+/** $TASKWIRE_HOST may list several managers for clients; a manager listens on one address. */
+function checkListenHost(host: string): void {
+  if (host.includes(',')) {
+    throw new CliError(`--host takes one address to listen on, not a list ("${host}"; a list in $TASKWIRE_HOST is for clients): give --host`, ExitCode.Usage);
+  }
+}
+
 async function serve(flags: ServeFlags): Promise<void> {
+  checkListenHost(flags.host);
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
     throw new CliError('--tls-cert and --tls-key go together: give both, or neither for plain TCP', ExitCode.Usage);
   }

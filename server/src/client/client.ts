@@ -16,26 +16,36 @@ import { resolveAuthkey, type AuthkeySource } from '../authkey';
 import type { Capabilities, ClientInfo, ClientRole, DeclareParams, Event, Limits, ManagerStats, QueueStats, RequestMap, RequestMethod, SubscribeParams, Task } from '../protocol/generated';
 import { packageVersion } from '../version';
 import { Channel } from './channel';
-import { AuthenticationFailedError, ConnectionClosedError, ServerProofError, TaskwireError, UnsupportedProtocolVersionError } from './errors';
+import { DEFAULT_CLIENT_PORT, formatAddress, resolveAddresses, type ManagerAddress } from './addresses';
+import { AuthenticationFailedError, ConnectionClosedError, NoManagerReachableError, ServerProofError, TaskwireError, UnsupportedProtocolVersionError, type AddressFailure } from './errors';
 import { QueueHandle } from './queue';
 import type { Requester } from './requester';
 
-export const DEFAULT_CLIENT_PORT = 7400;
+export { DEFAULT_CLIENT_PORT };
 
 export interface ReconnectOptions {
   /** First delay in ms (default 100); doubles per failed attempt, with jitter. */
   initialDelay?: number;
   /** Longest delay in ms (default 5000). */
   maxDelay?: number;
-  /** Give up after this many failed attempts (default: never). */
+  /** Give up after this many failed attempts (default: never); an attempt tries every address once. */
   maxAttempts?: number;
 }
 
 export interface ConnectOptions extends AuthkeySource {
-  /** Default 127.0.0.1 (or $TASKWIRE_HOST). */
-  host?: string;
-  /** Default 7400 (or $TASKWIRE_PORT). */
+  /**
+   * The manager, or several managers to fail over between: "host" or "host:port" entries, as
+   * an array or a comma-separated string (`['h1:7400', 'h2']`, `'h1:7400,h2'`). Default:
+   * $TASKWIRE_HOST (the same syntax), else 127.0.0.1.
+   */
+  host?: string | readonly string[];
+  /** The port of the host entries that name none. Default $TASKWIRE_PORT, else 7400. */
   port?: number;
+  /**
+   * The first connection tries the managers in the order given (default), or, with true,
+   * starting from a random one and wrapping around, which spreads workers over the managers.
+   */
+  randomStart?: boolean;
   /** true: TLS with the system's CAs; an object: Node TLS options such as `ca`. */
   tls?: boolean | TlsConnectionOptions;
   /** Shown in the worker registry (default: the script's name). */
@@ -76,17 +86,24 @@ export async function connect(options: ConnectOptions = {}): Promise<TaskwireCli
 
 /**
  * A connection to a Taskwire manager that reconnects by itself. Emits `disconnected`
- * (error), `reconnecting` (attempt, delayMs), `reconnected`, `error` (a reconnect that can
- * never succeed: wrong key, wrong server), `close`, and `lease-lost` (task, error) when
- * consume()/work() could not settle a task because its lease was already gone.
+ * (error), `reconnecting` (attempt, delayMs), `reconnected` (address), `error` (a reconnect
+ * that can never succeed: wrong key, wrong server), `close`, and `lease-lost` (task, error)
+ * when consume()/work() could not settle a task because its lease was already gone.
  *
  * Requests made while disconnected wait for the reconnect; a request in flight when the
  * connection drops fails with ConnectionClosedError (it may or may not have been applied),
  * and consume()/work() loops simply carry on.
+ *
+ * Given several managers, it connects to the first that completes the handshake, and when
+ * that one goes away it moves at once to the next in the list (wrapping around), then backs
+ * off and tries the whole list again. A wrong key, an impostor or a protocol version mismatch
+ * at any address ends the search with that error: another address would not make it right.
  */
 export class TaskwireClient extends EventEmitter implements Requester {
-  readonly host: string;
-  readonly port: number;
+  /** The managers this client may use, in the order it tries them. */
+  readonly addresses: readonly ManagerAddress[];
+  /** The index in `addresses` of the manager in use (or last used, or to try first). */
+  private addressIndex: number;
   private readonly key: Buffer;
   private channel: Channel | undefined;
   private closedByUser = false;
@@ -100,13 +117,23 @@ export class TaskwireClient extends EventEmitter implements Requester {
 
   constructor(private readonly options: ConnectOptions = {}) {
     super();
-    this.host = options.host ?? process.env.TASKWIRE_HOST ?? '127.0.0.1';
-    this.port = options.port ?? (process.env.TASKWIRE_PORT ? Number(process.env.TASKWIRE_PORT) : DEFAULT_CLIENT_PORT);
+    this.addresses = resolveAddresses({ host: options.host, port: options.port });
+    this.addressIndex = options.randomStart ? Math.floor(Math.random() * this.addresses.length) : 0;
     this.key = resolveAuthkey(options).key;
     const reconnect = options.reconnect ?? true;
     this.reconnectOptions = reconnect ? { initialDelay: 100, maxDelay: 5000, maxAttempts: Infinity, ...(reconnect === true ? {} : reconnect) } : undefined;
     // An 'error' nobody listens to must not crash the program: it is also thrown to callers.
     this.on('error', () => {});
+  }
+
+  /** The host of the manager in use (while reconnecting: the last one used). */
+  get host(): string {
+    return this.addresses[this.addressIndex]!.host;
+  }
+
+  /** The port of the manager in use (while reconnecting: the last one used). */
+  get port(): number {
+    return this.addresses[this.addressIndex]!.port;
   }
 
   /** The protocol version negotiated on the current connection. */
@@ -142,9 +169,14 @@ export class TaskwireClient extends EventEmitter implements Requester {
     return this.channel !== undefined && !this.channel.closed;
   }
 
-  /** First connection; fails fast (no retries) so a wrong address or key is reported at once. */
+  /**
+   * First connection; fails fast (each address is tried once, no back-off) so a wrong
+   * address or key is reported at once.
+   */
   async open(): Promise<void> {
-    this.channel = await this.openChannel();
+    const { channel, index } = await this.openFirstOf(this.rotation(this.addressIndex));
+    this.addressIndex = index;
+    this.channel = channel;
   }
 
   queue<P = unknown>(name: string): QueueHandle<P> {
@@ -227,15 +259,40 @@ export class TaskwireClient extends EventEmitter implements Requester {
       if (this.closedByUser) throw new ConnectionClosedError('the client is closed');
       if (this.fatalError) throw this.fatalError;
       if (this.channel && !this.channel.closed) return this.channel;
-      if (!this.reconnectOptions) throw new ConnectionClosedError(`not connected to the manager at ${this.host}:${this.port}`);
+      if (!this.reconnectOptions) throw new ConnectionClosedError(`not connected to the manager at ${formatAddress(this.addresses[this.addressIndex]!)}`);
       await (this.connecting ??= this.reconnect().finally(() => (this.connecting = undefined)));
     }
   }
 
-  private async openChannel(): Promise<Channel> {
+  /** The indices of `addresses` starting at `first`, wrapping around. */
+  private rotation(first: number): number[] {
+    return this.addresses.map((_, offset) => (first + offset) % this.addresses.length);
+  }
+
+  /**
+   * Opens a channel to the first of `indices` that completes the handshake. A refused, timed
+   * out or closed connection moves on to the next; a wrong key, an impostor or a version
+   * mismatch is thrown at once. When all fail: the one error, or NoManagerReachableError.
+   */
+  private async openFirstOf(indices: readonly number[], prefix?: string): Promise<{ channel: Channel; index: number }> {
+    const failures: AddressFailure[] = [];
+    for (const index of indices) {
+      if (this.closedByUser) throw new ConnectionClosedError('the client is closed');
+      try {
+        return { channel: await this.openChannel(this.addresses[index]!), index };
+      } catch (error) {
+        if (isFatal(error)) throw error;
+        failures.push({ address: formatAddress(this.addresses[index]!), error: error as Error });
+      }
+    }
+    if (failures.length === 1) throw failures[0]!.error;
+    throw new NoManagerReachableError(failures, prefix);
+  }
+
+  private async openChannel(address: ManagerAddress): Promise<Channel> {
     const channel = await Channel.open({
-      host: this.host,
-      port: this.port,
+      host: address.host,
+      port: address.port,
       key: this.key,
       tls: this.options.tls,
       connectTimeout: this.options.connectTimeout ?? 10_000,
@@ -264,16 +321,25 @@ export class TaskwireClient extends EventEmitter implements Requester {
     return channel;
   }
 
+  /**
+   * Attempt n tries every address once, starting after the one that went away, after a
+   * back-off delay. With several managers the first attempt is made at once and skips the
+   * one that went away (the others are most likely up); the back-off starts with the second.
+   */
   private async reconnect(): Promise<void> {
     const options = this.reconnectOptions!;
+    const lost = this.addressIndex;
+    const failover = this.addresses.length > 1;
     for (let attempt = 1; ; attempt++) {
       if (this.isClosed) return;
-      const delay = Math.min(options.initialDelay * 2 ** (attempt - 1), options.maxDelay) * (0.5 + Math.random() / 2);
+      const step = failover ? attempt - 1 : attempt;
+      const delay = step === 0 ? 0 : Math.min(options.initialDelay * 2 ** (step - 1), options.maxDelay) * (0.5 + Math.random() / 2);
       this.emit('reconnecting', attempt, Math.round(delay));
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       if (this.isClosed) return;
+      const indices = this.rotation(lost + 1).filter((index) => !(failover && attempt === 1 && index === lost));
       try {
-        const channel = await this.openChannel();
+        const { channel, index } = await this.openFirstOf(indices, `cannot reconnect to any of ${indices.length} managers`);
         if (this.closedByUser) {
           channel.close();
           return;
@@ -284,14 +350,15 @@ export class TaskwireClient extends EventEmitter implements Requester {
           channel.close();
           throw error;
         }
+        this.addressIndex = index;
         this.channel = channel;
-        this.emit('reconnected');
+        this.emit('reconnected', formatAddress(this.addresses[index]!));
         return;
       } catch (error) {
-        // Retrying cannot fix a wrong key, an impostor or a version mismatch.
-        const fatal = error instanceof AuthenticationFailedError || error instanceof ServerProofError || error instanceof UnsupportedProtocolVersionError;
+        const fatal = isFatal(error);
         if (fatal || attempt >= options.maxAttempts) {
-          this.fatalError = fatal ? (error as Error) : new TaskwireError(`gave up reconnecting to ${this.host}:${this.port} after ${attempt} attempts: ${(error as Error).message}`);
+          const where = this.addresses.map(formatAddress).join(', ');
+          this.fatalError = fatal ? (error as Error) : new TaskwireError(`gave up reconnecting to ${where} after ${attempt} attempts: ${(error as Error).message}`);
           this.emit('error', this.fatalError);
           this.emit('close');
           return;
@@ -306,6 +373,11 @@ export class TaskwireClient extends EventEmitter implements Requester {
       subscription.serverId = (await channel.request(EventsSubscribeRequest, subscription.params)).subscription;
     }
   }
+}
+
+/** Retrying, here or at another address, cannot fix a wrong key, an impostor or a version mismatch. */
+function isFatal(error: unknown): boolean {
+  return error instanceof AuthenticationFailedError || error instanceof ServerProofError || error instanceof UnsupportedProtocolVersionError;
 }
 
 function defaultName(): string {

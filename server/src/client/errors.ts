@@ -86,6 +86,26 @@ export class ConnectError extends TaskwireError {
   }
 }
 
+/** Why one manager of a list could not be used. */
+export interface AddressFailure {
+  /** "host:port" */
+  address: string;
+  error: Error;
+}
+
+/**
+ * None of several managers could be reached: `failures` holds each address tried, in order,
+ * with its error (the message names them all).
+ */
+export class NoManagerReachableError extends ConnectError {
+  constructor(
+    readonly failures: readonly AddressFailure[],
+    prefix = `cannot connect to any of ${failures.length} managers`,
+  ) {
+    super(`${prefix}: ${failures.map(({ address, error }) => (error.message.includes(address) ? error.message : `${address}: ${error.message}`)).join('; ')}`);
+  }
+}
+
 /** The connection closed while a request was in flight, or the client was closed. */
 export class ConnectionClosedError extends TaskwireError {}
 

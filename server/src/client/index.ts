@@ -7,6 +7,7 @@ export { QueueHandle, type PutOptions, type GetOptions, type ConsumeOptions, typ
 export { ReceivedTask } from './receivedTask';
 export type { Requester } from './requester';
 export { Channel, type ChannelOptions } from './channel';
+export { resolveAddresses, formatAddress, type ManagerAddress, type AddressSource } from './addresses';
 export * from './errors';
 export { resolveAuthkey, readAuthkeyFile, generateAuthkeyFile, defaultAuthkeyFile, taskwireHome } from '../authkey';
 // The protocol's generated types, and its values: the method table, error codes and registry,

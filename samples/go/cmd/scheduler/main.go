@@ -33,7 +33,7 @@ type config struct {
 
 func main() {
 	var cfg config
-	flag.StringVar(&cfg.addr, "addr", "", "the manager's host:port (default: $TASKWIRE_HOST:$TASKWIRE_PORT, else 127.0.0.1:7400)")
+	flag.StringVar(&cfg.addr, "addr", "", "the manager's host:port, or several to fail over between: h1:7400,h2:7400 (default: $TASKWIRE_HOST:$TASKWIRE_PORT, else 127.0.0.1:7400)")
 	flag.StringVar(&cfg.authkeyFile, "authkey-file", "", "file holding the key (default: $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE, else ~/.taskwire/authkey)")
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "how long to wait for each result")
 	flag.Parse()

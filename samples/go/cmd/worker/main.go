@@ -39,7 +39,7 @@ type config struct {
 
 func main() {
 	var cfg config
-	flag.StringVar(&cfg.addr, "addr", "", "the manager's host:port (default: $TASKWIRE_HOST:$TASKWIRE_PORT, else 127.0.0.1:7400)")
+	flag.StringVar(&cfg.addr, "addr", "", "the manager's host:port, or several to fail over between: h1:7400,h2:7400 (default: $TASKWIRE_HOST:$TASKWIRE_PORT, else 127.0.0.1:7400)")
 	flag.StringVar(&cfg.authkeyFile, "authkey-file", "", "file holding the key (default: $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE, else ~/.taskwire/authkey)")
 	// The seed sleeps 1 s per "download"; keep its pace so that several workers visibly share the work.
 	flag.DurationVar(&cfg.sleep, "sleep", time.Second, "how long one \"download\" takes")

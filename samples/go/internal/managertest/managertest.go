@@ -63,6 +63,17 @@ func Start(dir string, args ...string) (*Manager, error) {
 	return m, nil
 }
 
+// StartAnother starts one more manager with m's key file and the given args, on a free
+// port of its own: a second manager a client with that key can fail over to. (Two managers
+// on the memory store do not share queues.)
+func (m *Manager) StartAnother(args ...string) (*Manager, error) {
+	other := &Manager{AuthkeyFile: m.AuthkeyFile, Authkey: bytes.Clone(m.Authkey), output: &lockedBuffer{}, dir: m.dir, args: args}
+	if err := other.start(0); err != nil {
+		return nil, err
+	}
+	return other, nil
+}
+
 // StartAgain starts a manager that has stopped (Stop, Kill) again on the same port, with
 // the same arguments (for --data-dir, the same queues) and the key AuthkeyFile holds now.
 func (m *Manager) StartAgain() error {
