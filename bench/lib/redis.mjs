@@ -17,7 +17,12 @@ export class RedisMissingError extends Error {}
  */
 export function findRedisServer(env = process.env) {
   const explicit = env.BENCH_REDIS_SERVER;
-  const candidates = explicit ? [explicit] : (env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'redis-server'));
+  const candidates = explicit
+    ? [explicit]
+    : (env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, 'redis-server'));
   for (const file of candidates) {
     try {
       accessSync(file, constants.X_OK);

@@ -121,7 +121,20 @@ export function redisSection(summary, notes = []) {
   );
   out.push(
     table(
-      ['system', 'tasks/s (median)', 'min..max', 'vs bullmq-c1', 'vs bullmq-c16', `vs ${IN_MEMORY} (in memory)`, 'p50 µs', 'p99 µs', 'p50 vs bullmq-c1', 'p50 vs bullmq-c16', 'p50 vs in memory', 'runs ok (pipeline, latency)'],
+      [
+        'system',
+        'tasks/s (median)',
+        'min..max',
+        'vs bullmq-c1',
+        'vs bullmq-c16',
+        `vs ${IN_MEMORY} (in memory)`,
+        'p50 µs',
+        'p99 µs',
+        'p50 vs bullmq-c1',
+        'p50 vs bullmq-c16',
+        'p50 vs in memory',
+        'runs ok (pipeline, latency)',
+      ],
       cmp.rows.map((r) => [
         `**${r.system}**`,
         med(r.tasksPerSec),
@@ -147,7 +160,17 @@ export function redisSection(summary, notes = []) {
   out.push('');
   out.push(
     table(
-      ['system', 'manager CPU µs/task', 'Redis CPU µs/task', 'managers + Redis µs/task', 'Redis commands/task', 'scripts/task', 'script µs/task (in Redis)', 'latency: commands per round trip', 'latency: scripts per round trip'],
+      [
+        'system',
+        'manager CPU µs/task',
+        'Redis CPU µs/task',
+        'managers + Redis µs/task',
+        'Redis commands/task',
+        'scripts/task',
+        'script µs/task (in Redis)',
+        'latency: commands per round trip',
+        'latency: scripts per round trip',
+      ],
       cmp.rows.map((r) => [
         `**${r.system}**`,
         int(r.costs.managerCpuUsPerTask),
@@ -221,7 +244,9 @@ function panel({ left, top, width, height, title, unit, bars, target }) {
     if (Number.isFinite(b.tick)) {
       if (b.tick <= max) {
         const ty = yOf(b.tick).toFixed(1);
-        parts.push(`<line x1="${(cx - w / 2).toFixed(1)}" y1="${ty}" x2="${(cx + w / 2).toFixed(1)}" y2="${ty}" stroke="#222" stroke-width="2" stroke-dasharray="3 2"><title>${escapeXml(`${b.system} p99 ${int(b.tick)} µs`)}</title></line>`);
+        parts.push(
+          `<line x1="${(cx - w / 2).toFixed(1)}" y1="${ty}" x2="${(cx + w / 2).toFixed(1)}" y2="${ty}" stroke="#222" stroke-width="2" stroke-dasharray="3 2"><title>${escapeXml(`${b.system} p99 ${int(b.tick)} µs`)}</title></line>`,
+        );
       } else {
         parts.push(`<text x="${cx.toFixed(1)}" y="${top + 10}" text-anchor="middle" font-size="10" fill="#555">${escapeXml(`p99 ${int(b.tick)} ↑`)}</text>`);
       }

@@ -89,8 +89,7 @@ export const SYSTEMS = {
   // Issue 16: the same Redis (a fresh redis-server per measurement, started by the runner) under
   // BullMQ and under 1, 2 or 3 Taskwire managers (`serve --store redis://…`).
   'bullmq-c1': {
-    description:
-      'BullMQ on Redis, no manager: the producer awaits each Queue.add and reads results from QueueEvents "completed"; each worker process runs one Worker with concurrency 1',
+    description: 'BullMQ on Redis, no manager: the producer awaits each Queue.add and reads results from QueueEvents "completed"; each worker process runs one Worker with concurrency 1',
     manager: 'none',
     language: 'bullmq',
     redis: true,
