@@ -6,7 +6,7 @@
 //   npm run bench                         the full run (about 15 minutes on 2 cores)
 //   node bench/run.mjs --quick --out DIR  the smoke run (under a minute; CI)
 //   node bench/run.mjs --help
-import { writeFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { writeFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -375,7 +375,8 @@ async function startBackend(system, ctx, { extraArgs = [], cpuProfDir } = {}) {
     const manager = await startManager(s.manager, { keyFile: ctx.keyFile, extraArgs, cpuProfDir });
     return { managers: [manager], redis: undefined, serverPids: [manager.pid], stop: () => manager.stop() };
   }
-  const dir = tempDir('taskwire-bench-redis-');
+  // Inside the run's work directory, so that an interrupted run removes it too.
+  const dir = mkdtempSync(join(ctx.workDir, 'redis-'));
   const managers = [];
   let redis;
   const stop = async () => {
@@ -807,7 +808,7 @@ async function main() {
   }
   const { groups, items, notes } = buildPlan(o, durable);
   notes.unshift(...redisNotes);
-  const ctx = { o, keyFile, durable, redisServer };
+  const ctx = { o, keyFile, durable, redisServer, workDir };
 
   for (const item of items) {
     item.estimate = estimateSeconds(item, o);

@@ -4,8 +4,8 @@
 // Run: node --test bench/test/
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -338,5 +338,59 @@ test('taskwire serve with --store: the taskwire-redis systems are planned, in pi
     for (const line of r.stderr.split('\n').filter((l) => /^ {2}(workers|payload|idle|memory|profile) /.test(l))) assert.doesNotMatch(line, /bullmq|taskwire-redis/, line);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** The children of `pid` whose command name is `comm` (from /proc). */
+function childrenNamed(pid, comm) {
+  const found = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid && name === comm) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** Running: there, and not a zombie waiting for a parent to reap it. */
+function running(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+test('Ctrl+C during a BullMQ measurement: the runner stops its redis-server by pid and removes its directory', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'bench-redis-interrupt-'));
+  const runner = spawn(process.execPath, [RUN, '--only', 'pipeline', '--systems', 'bullmq-c1', '--n', '200000', '--runs', '1', '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  runner.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise((resolve) => runner.on('exit', (code, signal) => resolve(code ?? signal)));
+  try {
+    let redisPid;
+    const deadline = Date.now() + 60_000;
+    while (redisPid === undefined) {
+      assert.ok(Date.now() < deadline, `no redis-server started by the runner within 60 s:\n${stderr}`);
+      [redisPid] = childrenNamed(runner.pid, 'redis-server');
+      if (redisPid === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    const redisDir = readlinkSync(`/proc/${redisPid}/cwd`);
+    assert.ok(existsSync(redisDir));
+    runner.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /bench: SIGINT: stopping every process this run started/);
+    assert.equal(running(redisPid), false, `redis-server ${redisPid} still running`);
+    assert.equal(existsSync(redisDir), false, `${redisDir} is still there`);
+  } finally {
+    if (running(runner.pid)) runner.kill('SIGKILL');
+    rmSync(out, { recursive: true, force: true });
   }
 });
