@@ -1,6 +1,6 @@
 // The systems under test and the processes each one runs: its manager, its workers, its
 // producer and its idle-connection holder.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,18 @@ export function snapshotTaskwire(dir) {
   cpSync(join(from, 'dist', 'src'), join(to, 'dist', 'src'), { recursive: true, filter: (src) => !src.endsWith('.map') && !src.endsWith('.d.ts') });
   cpSync(join(from, 'package.json'), join(to, 'package.json'));
   if (existsSync(join(from, 'protocol.json'))) cpSync(join(from, 'protocol.json'), join(to, 'protocol.json'));
+  // NODE_PATH serves require() only: a dynamic import() (how the Redis store loads ioredis)
+  // resolves from the importing file up through its parents' node_modules. Link the checkout's
+  // own (server/node_modules, then its root's) at the same places above the copy, so that the
+  // copy finds the dependencies the original finds. Removing the copy removes the links only.
+  // (A --server-dir whose checkout has no node_modules of its own: this checkout's, as NODE_PATH.)
+  const rootModules = existsSync(join(dirname(from), 'node_modules')) ? join(dirname(from), 'node_modules') : join(REPO, 'node_modules');
+  for (const [target, link] of [
+    [join(from, 'node_modules'), join(to, 'node_modules')],
+    [rootModules, join(dir, 'node_modules')],
+  ]) {
+    if (existsSync(target)) symlinkSync(target, link, 'dir');
+  }
   taskwire.root = to;
   return to;
 }

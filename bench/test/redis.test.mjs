@@ -8,9 +8,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { evaluateTargets, renderMarkdown } from '../lib/report.mjs';
 import { redisComparison, redisSection, redisTargets, renderRedisSvg } from '../lib/redisReport.mjs';
+import { snapshotTaskwire } from '../lib/systems.mjs';
 import { commandCostsPerTask, findRedisServer, parseCommandStats, parseReply, RedisMissingError, redisCommand, startRedis } from '../lib/redis.mjs';
 
 const RUN = join(dirname(fileURLToPath(import.meta.url)), '..', 'run.mjs');
@@ -393,4 +394,18 @@ test('Ctrl+C during a BullMQ measurement: the runner stops its redis-server by p
     if (running(runner.pid)) runner.kill('SIGKILL');
     rmSync(out, { recursive: true, force: true });
   }
+});
+
+test("the build's snapshot resolves a dynamic import() of a dependency (how the Redis store loads ioredis), which NODE_PATH does not serve", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-snapshot-'));
+  try {
+    const copy = snapshotTaskwire(dir);
+    const probe = join(copy, 'dist', 'src', 'probe.mjs');
+    writeFileSync(probe, "const { default: Redis } = await import('ioredis');\nexport const name = Redis.name;\n");
+    assert.equal((await import(pathToFileURL(probe).href)).name, 'Redis');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // Removing the copy removed the links, not what they point to.
+  assert.ok(existsSync(join(dirname(RUN), '..', 'node_modules', 'ioredis', 'package.json')));
 });
