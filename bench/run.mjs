@@ -58,7 +58,7 @@ taskwire-redis-* systems need \`taskwire serve --store\`: without it they are le
 default and --quick runs (a note says so), and asking for them with --systems is an error.
 
 Options:
-  --quick              smoke run: tiny N, 1 run, workloads ${QUICK_WORKLOADS.join(',')} (< 1 min)
+  --quick              smoke run: tiny N, 1 run, workloads ${QUICK_WORKLOADS.join(',')} (about 1 min)
   --only LIST          workloads, comma-separated: ${WORKLOADS.join(',')}
   --systems LIST       systems, comma-separated: ${ALL_SYSTEMS.join(',')}
   --runs N             repetitions of each measurement (default 5; --quick: 1)
