@@ -364,16 +364,15 @@ function estimateSeconds(item, o) {
 // Measurements. Each starts a fresh manager and stops it (and every process it started).
 
 /**
- * What a measurement runs against: one fresh manager; for the Redis systems a fresh
- * redis-server (its own temporary directory) and the system's managers on it (none for
- * BullMQ). `serverPids`: the processes that serve the queue (managers, Redis), whose CPU time
- * the report counts per task.
+ * What a measurement runs against, `{ managers, redis, stop() }`: one fresh manager; for the
+ * Redis systems a fresh redis-server (its own temporary directory) and the system's managers
+ * on it (none for BullMQ).
  */
 async function startBackend(system, ctx, { extraArgs = [], cpuProfDir } = {}) {
   const s = SYSTEMS[system];
   if (!s.redis) {
     const manager = await startManager(s.manager, { keyFile: ctx.keyFile, extraArgs, cpuProfDir });
-    return { managers: [manager], redis: undefined, serverPids: [manager.pid], stop: () => manager.stop() };
+    return { managers: [manager], redis: undefined, stop: () => manager.stop() };
   }
   // Inside the run's work directory, so that an interrupted run removes it too.
   const dir = mkdtempSync(join(ctx.workDir, 'redis-'));
@@ -395,7 +394,7 @@ async function startBackend(system, ctx, { extraArgs = [], cpuProfDir } = {}) {
     await stop();
     throw error;
   }
-  return { managers, redis, serverPids: [...managers.map((m) => m.pid), redis.pid], stop };
+  return { managers, redis, stop };
 }
 
 /** Redis's counters from here on: CONFIG RESETSTAT just before the clock starts. */
@@ -435,7 +434,7 @@ async function measurePipeline(item, ctx) {
   const children = [];
   const out = {};
   try {
-    out.rssStart = manager ? rssBytes(manager.pid) : NaN;
+    if (manager) out.rssStart = rssBytes(manager.pid);
     if (p.idle && variant === 'with') {
       const idle = spawnIdle(system, backend, ctx.keyFile, p.idle);
       children.push(idle);
@@ -498,7 +497,7 @@ async function measurePipeline(item, ctx) {
     out.producerCpuUsPerTask = ((p1 - p0) / n) * 1e6;
     out.workersCpuUsPerTask = ((w1 - w0) / n) * 1e6;
     out.machineBusyShare = (m1.busy - m0.busy) / Math.max(1e-9, m1.busy - m0.busy + m1.idle - m0.idle);
-    out.rssEnd = manager ? rssBytes(manager.pid) : NaN;
+    if (manager) out.rssEnd = rssBytes(manager.pid);
     for (const w of workers) if (w.exited) throw new Error(`${w.label} exited early (${w.exitCode})${w.describeStderr()}`);
     return out;
   } finally {
