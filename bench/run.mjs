@@ -6,7 +6,7 @@
 //   npm run bench                         the full run (about 15 minutes on 2 cores)
 //   node bench/run.mjs --quick --out DIR  the smoke run (under a minute; CI)
 //   node bench/run.mjs --help
-import { writeFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { writeFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -18,8 +18,10 @@ import {
   BENCH,
   FLOOR_SYSTEMS,
   PYTHON,
+  REDIS_SYSTEMS,
   REPO,
   SYSTEMS,
+  TASKWIRE_REDIS_SYSTEMS,
   detectDurableOptions,
   spawnFloor,
   removeDir,
@@ -33,8 +35,10 @@ import {
   tempDir,
 } from './lib/systems.mjs';
 import { percentile, mean } from './lib/stats.mjs';
+import { commandCostsPerTask, findRedisServer, parseCommandStats, RedisMissingError, startRedis } from './lib/redis.mjs';
 import { summarizeCpuProfile } from './lib/profile.mjs';
 import { aggregate, renderMarkdown, renderSvg, renderPayloadSvg, renderCompare, evaluateTargets, flameGraphs } from './lib/report.mjs';
+import { renderRedisSvg } from './lib/redisReport.mjs';
 import { renderFlameGraph } from './lib/flamegraph.mjs';
 
 const WORKLOADS = ['pipeline', 'workers', 'payload', 'latency', 'idle', 'memory', 'durable', 'profile'];
@@ -43,11 +47,18 @@ const QUICK_WORKLOADS = ['pipeline', 'latency', 'idle', 'memory', 'durable', 'pr
 const USAGE = `Usage: node bench/run.mjs [options]      (npm run bench -- [options])
 
 Runs the seed's multiprocessing manager and Taskwire side by side and writes
-<out>/latest.json, <out>/latest.md, the charts <out>/pipeline-workers.svg and
-<out>/pipeline-payload.svg, and a flame graph per profiled manager, <out>/manager-*.flame.svg.
+<out>/latest.json, <out>/latest.md, the charts <out>/pipeline-workers.svg,
+<out>/pipeline-payload.svg and <out>/redis.svg, and a flame graph per profiled manager,
+<out>/manager-*.flame.svg.
+
+The Redis systems (${REDIS_SYSTEMS.join(', ')}) run the pipeline and
+latency workloads on a redis-server the runner starts for each measurement (a free loopback
+port, --save "" --appendonly no; $BENCH_REDIS_SERVER, else redis-server on PATH). The
+taskwire-redis-* systems need \`taskwire serve --store\`: without it they are left out of the
+default and --quick runs (a note says so), and asking for them with --systems is an error.
 
 Options:
-  --quick              smoke run: tiny N, 1 run, workloads ${QUICK_WORKLOADS.join(',')} (< 1 min)
+  --quick              smoke run: tiny N, 1 run, workloads ${QUICK_WORKLOADS.join(',')} (about 1 min)
   --only LIST          workloads, comma-separated: ${WORKLOADS.join(',')}
   --systems LIST       systems, comma-separated: ${ALL_SYSTEMS.join(',')}
   --runs N             repetitions of each measurement (default 5; --quick: 1)
@@ -134,6 +145,7 @@ function parseOptions(argv) {
     n,
     workloads: list('only', WORKLOADS, quick ? QUICK_WORKLOADS : WORKLOADS),
     systems: list('systems', ALL_SYSTEMS, ALL_SYSTEMS),
+    systemsExplicit: values.systems !== undefined,
     workersList: values.workers ? values.workers.split(',').map(Number) : quick ? [1, 8] : [1, 8, 64],
     idleCount: int('idle-count', quick ? 50 : 1000),
     memN: int('mem-n', quick ? 20_000 : 1_000_000),
@@ -180,7 +192,18 @@ function usage(message) {
 // The plan: groups (a workload with one configuration) × runs × systems × variants.
 
 /** Rough tasks/s per system for the time estimate, refined by what the run measures. */
-const GUESS_RATE = { seed: 4500, 'taskwire-ts': 2500, 'taskwire-ts-async': 10000, 'taskwire-ts-batch': 35000, 'taskwire-py': 1900 };
+const GUESS_RATE = {
+  seed: 4500,
+  'taskwire-ts': 2500,
+  'taskwire-ts-async': 10000,
+  'taskwire-ts-batch': 35000,
+  'taskwire-py': 1900,
+  'bullmq-c1': 1000,
+  'bullmq-c16': 1000,
+  'taskwire-redis-1': 1500,
+  'taskwire-redis-2': 1500,
+  'taskwire-redis-3': 1500,
+};
 
 /**
  * Tasks a pipeline of this system runs in a group of N: batches run batchScale × N (their clock
@@ -195,13 +218,15 @@ function buildPlan(o, durable) {
   const want = (w) => o.workloads.includes(w);
   const pick = (list) => list.filter((s) => o.systems.includes(s));
   const all = pick(ALL_SYSTEMS);
+  // The Redis systems run the two workloads of issue 16's comparison: pipeline and latency.
+  const notRedis = all.filter((s) => !SYSTEMS[s].redis);
   const notes = [];
   if (want('pipeline')) {
     groups.push({ workload: 'pipeline', key: 'W=2', title: `pipeline: N = ${fmtInt(o.n)}, W = 2, payload image_url_<i>`, params: { W: 2, n: o.n, size: 0 }, systems: all });
   }
   if (want('workers')) {
     for (const W of o.workersList) {
-      groups.push({ workload: 'workers', key: `W=${W}`, title: `pipeline: N = ${fmtInt(o.nSweep)}, W = ${W}`, params: { W, n: o.nSweep, size: 0 }, systems: all });
+      groups.push({ workload: 'workers', key: `W=${W}`, title: `pipeline: N = ${fmtInt(o.nSweep)}, W = ${W}`, params: { W, n: o.nSweep, size: 0 }, systems: notRedis });
     }
   }
   if (want('payload')) {
@@ -217,7 +242,7 @@ function buildPlan(o, durable) {
         key: name,
         title: `pipeline: N = ${fmtInt(n)}, W = 2, payload ${name}`,
         params: { W: 2, n, size },
-        systems: all,
+        systems: notRedis,
         ...(size > 65536 ? { defaultRuns: 3 } : {}),
       });
     }
@@ -229,7 +254,7 @@ function buildPlan(o, durable) {
       title: `latency: put one task, wait for its result; ${fmtInt(o.latencyCount)} timed after ${fmtInt(o.latencyWarmup)} warm-up`,
       params: { warmup: o.latencyWarmup, count: o.latencyCount },
       // The floors (no queue, four loopback crossings) show what this machine allows at all.
-      systems: [...pick(['seed', 'taskwire-ts', 'taskwire-py']), ...Object.keys(FLOOR_SYSTEMS)],
+      systems: [...pick(['seed', 'taskwire-ts', 'taskwire-py']), ...pick(REDIS_SYSTEMS), ...Object.keys(FLOOR_SYSTEMS)],
     });
   }
   if (want('idle')) {
@@ -317,8 +342,8 @@ function estimateSeconds(item, o) {
   const procStart = lang === 'ts' ? 0.25 : item.system === 'seed' ? 0.2 : 0.15;
   const startup = 0.6 + (procStart * Math.min(params.W ?? 1, lang === 'ts' ? 8 : 64)) / 2;
   if (workload === 'latency') {
-    const rtt = { seed: 450e-6, 'taskwire-ts': 250e-6, 'taskwire-py': 300e-6 }[item.system] ?? 400e-6;
-    return startup + (params.warmup + params.count) * rtt;
+    const rtt = { seed: 450e-6, 'taskwire-ts': 250e-6, 'taskwire-py': 300e-6 }[item.system] ?? (SYSTEMS[item.system]?.redis ? 900e-6 : 400e-6);
+    return startup + (params.warmup + params.count) * rtt + (SYSTEMS[item.system]?.managers ?? 0) * 0.5;
   }
   if (workload === 'memory') {
     if (params.size > 1024) return 3 + params.n / (item.system === 'seed' ? 2000 : 1000);
@@ -328,7 +353,7 @@ function estimateSeconds(item, o) {
   const big = { seed: 0.35, 'taskwire-ts': 0.18, 'taskwire-ts-async': 0.1, 'taskwire-ts-batch': 0.02, 'taskwire-py': 0.29 }[item.system];
   const huge = { seed: 0.03, 'taskwire-ts': 0.012, 'taskwire-ts-async': 0.003, 'taskwire-ts-batch': 0.001, 'taskwire-py': 0.015 }[item.system];
   const sizeFactor = params.size >= 1048576 ? huge : params.size >= 65536 ? big : params.size >= 1024 ? 0.8 : 1;
-  let seconds = startup + tasksFor(item.system, params, o) / (rate * sizeFactor);
+  let seconds = startup + tasksFor(item.system, params, o) / (rate * sizeFactor) + (SYSTEMS[item.system]?.managers ?? 0) * 0.5;
   if (params.fsync === 'always') seconds *= item.system === 'taskwire-ts' ? 9 : 4;
   if (workload === 'idle' && item.variant === 'with') seconds += item.system === 'seed' ? params.idle / 250 : params.idle / 800;
   if (workload === 'profile') seconds *= 1.5;
@@ -337,6 +362,51 @@ function estimateSeconds(item, o) {
 
 // ---------------------------------------------------------------------------------------------
 // Measurements. Each starts a fresh manager and stops it (and every process it started).
+
+/**
+ * What a measurement runs against, `{ managers, redis, stop() }`: one fresh manager; for the
+ * Redis systems a fresh redis-server (its own temporary directory) and the system's managers
+ * on it (none for BullMQ).
+ */
+async function startBackend(system, ctx, { extraArgs = [], cpuProfDir } = {}) {
+  const s = SYSTEMS[system];
+  if (!s.redis) {
+    const manager = await startManager(s.manager, { keyFile: ctx.keyFile, extraArgs, cpuProfDir });
+    return { managers: [manager], redis: undefined, stop: () => manager.stop() };
+  }
+  // Inside the run's work directory, so that an interrupted run removes it too.
+  const dir = mkdtempSync(join(ctx.workDir, 'redis-'));
+  const managers = [];
+  let redis;
+  const stop = async () => {
+    await Promise.all(managers.map((m) => m.stop()));
+    if (redis) await redis.stop();
+    removeDir(dir);
+  };
+  try {
+    redis = await startRedis({ dir, executable: ctx.redisServer });
+    // One after the other: the first creates what the store keeps once (a race there is the
+    // store's tests' business, not the benchmark's).
+    for (let i = 0; i < (s.managers ?? 0); i++) {
+      managers.push(await startManager('taskwire', { keyFile: ctx.keyFile, extraArgs: ['--store', redis.url, ...extraArgs], cpuProfDir }));
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { managers, redis, stop };
+}
+
+/** Redis's counters from here on: CONFIG RESETSTAT just before the clock starts. */
+async function resetRedisStats(backend) {
+  if (backend.redis) await backend.redis.command('CONFIG', 'RESETSTAT');
+}
+
+/** What Redis did per task since resetRedisStats (INFO commandstats), for the Redis systems. */
+async function redisCosts(backend, tasks) {
+  if (!backend.redis) return {};
+  return commandCostsPerTask(parseCommandStats(await backend.redis.command('INFO', 'commandstats')), tasks);
+}
 
 async function measurePipeline(item, ctx) {
   const { system, group, variant } = item;
@@ -359,13 +429,14 @@ async function measurePipeline(item, ctx) {
     }
   }
   const profFlags = (dir) => (dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : []);
-  const manager = await startManager(SYSTEMS[system].manager, { keyFile: ctx.keyFile, extraArgs, cpuProfDir: profDir });
+  const backend = await startBackend(system, ctx, { extraArgs, cpuProfDir: profDir });
+  const manager = backend.managers[0];
   const children = [];
   const out = {};
   try {
-    out.rssStart = rssBytes(manager.pid);
+    if (manager) out.rssStart = rssBytes(manager.pid);
     if (p.idle && variant === 'with') {
-      const idle = spawnIdle(system, manager, ctx.keyFile, p.idle);
+      const idle = spawnIdle(system, backend, ctx.keyFile, p.idle);
       children.push(idle);
       await idle.waitFor('warm', 60_000);
       await sleep(300);
@@ -381,43 +452,57 @@ async function measurePipeline(item, ctx) {
       out.idleRssIncreaseFromStart = out.rssIdle - out.rssStart;
       out.idleBytesPerConnection = out.idleRssIncrease / p.idle;
     }
-    const workers = spawnWorkers(system, manager, ctx.keyFile, p.W, {
+    const workers = spawnWorkers(system, backend, ctx.keyFile, p.W, {
       tsMaxProcs: ctx.o.tsMaxProcs,
       size: p.size,
       nodeFlags: (i) => (i === 0 ? profFlags(clientProfDirs.worker) : []),
     });
-    const producer = spawnProducer(system, manager, ctx.keyFile, { mode: 'pipeline', n, size: p.size }, profFlags(clientProfDirs.producer));
+    const producer = spawnProducer(system, backend, ctx.keyFile, { mode: 'pipeline', n, size: p.size }, profFlags(clientProfDirs.producer));
     children.push(...workers, producer);
     await Promise.all([...workers, producer].map((c) => c.waitFor('ready', 120_000)));
     out.tasks = n;
     out.workerProcesses = workers.length;
     const cpuOf = (pids) => pids.reduce((a, pid) => a + cpuSeconds(pid), 0);
     const workerPids = workers.map((w) => w.pid);
-    const cpu0 = cpuSeconds(manager.pid);
+    const managerPids = backend.managers.map((m) => m.pid);
+    await resetRedisStats(backend);
+    const cpu0 = cpuOf(managerPids);
+    const r0 = backend.redis ? cpuSeconds(backend.redis.pid) : NaN;
     const p0 = cpuSeconds(producer.pid);
     const w0 = cpuOf(workerPids);
     const m0 = machineBusySeconds();
     producer.send('go');
     const result = await producer.waitFor('result', item.timeoutMs);
-    const cpu1 = cpuSeconds(manager.pid);
+    const cpu1 = cpuOf(managerPids);
+    const r1 = backend.redis ? cpuSeconds(backend.redis.pid) : NaN;
     const w1 = cpuOf(workerPids);
     const m1 = machineBusySeconds();
     const p1 = producer.exited ? NaN : cpuSeconds(producer.pid);
     if (result.distinct !== n) throw new Error(`${n} tasks put but ${result.distinct} distinct results`);
     out.elapsed = result.elapsed;
     out.tasksPerSec = n / result.elapsed;
-    out.managerCpuSeconds = cpu1 - cpu0;
-    out.managerCpuUsPerTask = ((cpu1 - cpu0) / n) * 1e6;
-    out.managerCpuShare = (cpu1 - cpu0) / result.elapsed; // 1.0 = one core busy the whole time
+    if (managerPids.length) {
+      // Several managers: their CPU time added up (the cost of the task, wherever it ran).
+      out.managerCpuSeconds = cpu1 - cpu0;
+      out.managerCpuUsPerTask = ((cpu1 - cpu0) / n) * 1e6;
+      out.managerCpuShare = (cpu1 - cpu0) / result.elapsed; // 1.0 = one core busy the whole time
+    }
+    if (backend.redis) {
+      out.redisCpuUsPerTask = ((r1 - r0) / n) * 1e6;
+      out.redisCpuShare = (r1 - r0) / result.elapsed;
+      Object.assign(out, await redisCosts(backend, n));
+    }
+    // What serves the queue, all of it: the managers and Redis (BullMQ: Redis alone).
+    out.serverCpuUsPerTask = (((managerPids.length ? cpu1 - cpu0 : 0) + (backend.redis ? r1 - r0 : 0)) / n) * 1e6;
     out.producerCpuUsPerTask = ((p1 - p0) / n) * 1e6;
     out.workersCpuUsPerTask = ((w1 - w0) / n) * 1e6;
     out.machineBusyShare = (m1.busy - m0.busy) / Math.max(1e-9, m1.busy - m0.busy + m1.idle - m0.idle);
-    out.rssEnd = rssBytes(manager.pid);
+    if (manager) out.rssEnd = rssBytes(manager.pid);
     for (const w of workers) if (w.exited) throw new Error(`${w.label} exited early (${w.exitCode})${w.describeStderr()}`);
     return out;
   } finally {
     await Promise.all(children.map((c) => c.end()));
-    await manager.stop();
+    await backend.stop();
     if (dataDir) removeDir(dataDir);
     if (profDir) {
       out.profiles = {};
@@ -442,19 +527,23 @@ async function measurePipeline(item, ctx) {
 async function measureLatency(item, ctx) {
   const { system, group } = item;
   if (FLOOR_SYSTEMS[system]) return measureFloor(item);
-  const manager = await startManager(SYSTEMS[system].manager, { keyFile: ctx.keyFile });
+  const backend = await startBackend(system, ctx);
   const children = [];
   try {
-    const workers = spawnWorkers(system, manager, ctx.keyFile, 1);
-    const producer = spawnProducer(system, manager, ctx.keyFile, { mode: 'latency', ...group.params });
+    // One worker: with several managers it is on the second, so each round trip crosses managers.
+    const workers = spawnWorkers(system, backend, ctx.keyFile, 1);
+    const producer = spawnProducer(system, backend, ctx.keyFile, { mode: 'latency', ...group.params });
     children.push(...workers, producer);
     await Promise.all(children.map((c) => c.waitFor('ready', 60_000)));
+    await resetRedisStats(backend);
     producer.send('go');
     const { samples } = await producer.waitFor('result', item.timeoutMs);
-    return latencySummary(samples);
+    const rounds = group.params.warmup + group.params.count;
+    const costs = await redisCosts(backend, rounds);
+    return { ...latencySummary(samples), ...(backend.redis ? { redisCallsPerTask: costs.redisCallsPerTask, redisScriptCallsPerTask: costs.redisScriptCallsPerTask } : {}) };
   } finally {
     await Promise.all(children.map((c) => c.end()));
-    await manager.stop();
+    await backend.stop();
   }
 }
 
@@ -478,10 +567,11 @@ async function measureMemory(item, ctx) {
   const { system, group } = item;
   const n = system === 'seed' ? group.params.seedN : group.params.n;
   const size = group.params.size ?? 20;
-  const manager = await startManager(SYSTEMS[system].manager, { keyFile: ctx.keyFile });
+  const backend = await startBackend(system, ctx);
+  const manager = backend.managers[0];
   const children = [];
   try {
-    const producer = spawnProducer(system, manager, ctx.keyFile, { mode: 'memory', n, size });
+    const producer = spawnProducer(system, backend, ctx.keyFile, { mode: 'memory', n, size });
     children.push(producer);
     await producer.waitFor('ready', 60_000);
     // Let the RSS settle before each reading (shorter in the smoke run, which judges nothing).
@@ -510,7 +600,7 @@ async function measureMemory(item, ctx) {
     };
   } finally {
     await Promise.all(children.map((c) => c.end()));
-    await manager.stop();
+    await backend.stop();
   }
 }
 
@@ -530,7 +620,11 @@ function headline(item, r) {
   if (w === 'latency') return `p50 ${fmtInt(r.p50)} µs, p99 ${fmtInt(r.p99)} µs`;
   if (w === 'memory')
     return `${fmtInt(r.bytesPerTask)} B/task${r.payloadBytes > 20 ? ` = ${(r.bytesPerTask / r.payloadBytes).toFixed(2)} × payload` : ''} (RSS ${mb(r.rssBefore)} → ${mb(r.rssAfter)} MB), drain ${fmtInt(r.drainPerSec)} tasks/s`;
-  let s = `${fmtInt(r.tasksPerSec)} tasks/s (${r.elapsed.toFixed(2)} s, manager CPU ${fmtInt(r.managerCpuUsPerTask)} µs/task)`;
+  const cpu = [
+    ...(r.managerCpuUsPerTask !== undefined ? [`manager CPU ${fmtInt(r.managerCpuUsPerTask)} µs/task`] : []),
+    ...(r.redisCpuUsPerTask !== undefined ? [`Redis CPU ${fmtInt(r.redisCpuUsPerTask)} µs/task, ${r.redisCallsPerTask.toFixed(1)} commands/task`] : []),
+  ];
+  let s = `${fmtInt(r.tasksPerSec)} tasks/s (${r.elapsed.toFixed(2)} s, ${cpu.join(', ')})`;
   if (r.idleRssIncrease !== undefined) s += `, idle RSS +${mb(r.idleRssIncrease)} MB`;
   return s;
 }
@@ -605,6 +699,7 @@ function writeOutputs(report, out) {
   const svgs = [
     ['pipeline-workers.svg', renderSvg(report.groups)],
     ['pipeline-payload.svg', renderPayloadSvg(report.groups)],
+    ['redis.svg', renderRedisSvg(report.groups)],
     ...flameGraphs(report.groups).map((f) => [f.file, renderFlameGraph(f.folded, f)]),
   ];
   for (const [file, svg] of svgs) {
@@ -649,6 +744,34 @@ function relativeName(file) {
   return file.startsWith(REPO + '/') ? file.slice(REPO.length + 1) : file;
 }
 
+class RedisSystemsError extends Error {}
+
+/** What the runner says when the Redis store is not built (issue 16's taskwire-redis-* systems). */
+const NO_STORE_OPTION = 'taskwire serve has no --store option: build the Redis store first';
+
+/**
+ * The Redis systems' prerequisites, checked before anything runs. Without `serve --store`,
+ * the taskwire-redis-* systems leave the default and --quick runs (a note says why) and are an
+ * error when --systems asks for them. Returns the redis-server to run (undefined when no Redis
+ * system is left); throws RedisSystemsError with the message to print.
+ */
+function checkRedisSystems(o, durable, notes, server) {
+  const wanted = o.systems.filter((s) => TASKWIRE_REDIS_SYSTEMS.includes(s));
+  const runsRedis = o.workloads.some((w) => w === 'pipeline' || w === 'latency');
+  if (wanted.length && !durable.store) {
+    if (o.systemsExplicit) throw new RedisSystemsError(`${NO_STORE_OPTION} (--systems asks for ${wanted.join(', ')}; ${server}/bin/taskwire.js serve --help lists no --store)`);
+    o.systems = o.systems.filter((s) => !wanted.includes(s));
+    if (runsRedis) notes.push(`redis: ${wanted.join(', ')} not run — ${NO_STORE_OPTION}.`);
+  }
+  if (!runsRedis || !o.systems.some((s) => SYSTEMS[s].redis)) return undefined;
+  try {
+    return findRedisServer();
+  } catch (error) {
+    if (error instanceof RedisMissingError) throw new RedisSystemsError(error.message);
+    throw error;
+  }
+}
+
 async function main() {
   const o = parseOptions(process.argv.slice(2));
   if (o.render) return render(o);
@@ -670,10 +793,21 @@ async function main() {
   const keyFile = join(workDir, 'authkey');
   writeFileSync(keyFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
   const env = environment(); // before the snapshot: the commit and build of the server measured
+  const measuredServer = serverDir();
   if (o.snapshot) snapshotTaskwire(workDir);
   const durable = await detectDurableOptions();
+  const redisNotes = [];
+  let redisServer;
+  try {
+    redisServer = checkRedisSystems(o, durable, redisNotes, measuredServer);
+  } catch (error) {
+    if (!(error instanceof RedisSystemsError)) throw error;
+    log(`bench: ${error.message}`);
+    return 1;
+  }
   const { groups, items, notes } = buildPlan(o, durable);
-  const ctx = { o, keyFile, durable };
+  notes.unshift(...redisNotes);
+  const ctx = { o, keyFile, durable, redisServer, workDir };
 
   for (const item of items) {
     item.estimate = estimateSeconds(item, o);

@@ -66,7 +66,7 @@ const suites = [
   // server the kit starts (options included), then the Python, TypeScript and Go clients through their drivers.
   // The CLI ends each run with "N passed, N failed, N skipped", read by the mocha parser.
   { name: 'conformance', cwd: '.', command: 'node', args: ['scripts/runConformance.mjs'], parser: 'mocha' },
-  // The benchmark's report (targets, tables, charts, flame graphs, --render, --compare) on made-up summaries and a real .cpuprofile.
+  // The benchmark's report (targets, tables, charts, flame graphs, --render, --compare, the Redis section) on made-up summaries and a real .cpuprofile; the runner's own redis-server (needs redis-server, as the Redis store's tests do).
   { name: 'bench-report', cwd: '.', command: 'node', args: ['--test', 'bench/test/'], parser: 'nodeTest' },
   // The benchmark's quick smoke run: tiny N, one run, every system; it checks the runner still works (no timings are asserted).
   { name: 'bench-smoke', cwd: '.', command: 'node', args: ['bench/run.mjs', '--quick', '--out', join(root, 'test-output', 'bench')], parser: 'exitCode' },

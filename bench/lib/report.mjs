@@ -2,6 +2,8 @@
 // report and a hand-made SVG chart.
 import { summarize } from './stats.mjs';
 import { COST_GROUPS, costGroupOf, expandFolded, tidyLocation } from './profile.mjs';
+import { escapeXml, int, kib, mb, med, pct, range, table, x } from './format.mjs';
+import { redisSection, redisTargets } from './redisReport.mjs';
 
 const PIPELINE_LIKE = new Set(['pipeline', 'workers', 'payload', 'idle', 'durable', 'profile']);
 
@@ -18,6 +20,9 @@ export function aggregate(groups, results) {
         const row = { system, ...(variant ? { variant } : {}), runs: runs.length, metrics };
         const profiles = runs.map((r) => r.profiles).filter(Boolean);
         if (profiles.length) row.profiles = profiles[0];
+        // Redis systems: the heaviest commands of the last run (INFO commandstats).
+        const top = runs.map((r) => r.redisTopCommands).filter(Boolean);
+        if (top.length) row.redisTopCommands = top.at(-1);
         rows.push(row);
       }
     }
@@ -68,6 +73,7 @@ const rowOf = (group, system, variant) => group?.rows.find((r) => r.system === s
 
 /** Issue 15's speed targets (bench/README.md, "Targets"), then the ones kept from earlier issues. */
 export const TARGET_GROUPS = [
+  { key: 'issue16', title: 'Issue 16: Taskwire on Redis against BullMQ on the same Redis' },
   { key: 'issue15', title: "Issue 15: the manager's cost per task at half the seed's, with any client" },
   { key: 'kept', title: 'Kept from earlier issues' },
 ];
@@ -171,6 +177,8 @@ export function evaluateTargets(summary) {
     else add(I, t3, `${int(lts.metrics.p99.median)} µs vs 2 × ${int(lseed.metrics.p50.median)} = ${int(2 * lseed.metrics.p50.median)} µs`, lts.vsSeed.p99OverSeedP50 <= 2);
   }
 
+  targets.push(...redisTargets(summary));
+
   // Kept from earlier issues.
   const K = 'kept';
   const mem = rowOf(find(summary, 'memory', '20-byte tasks'), 'taskwire-ts-batch');
@@ -264,35 +272,6 @@ export function flameGraphs(groups) {
   return out;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Formatting
-
-function int(v) {
-  return Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '—';
-}
-function mb(bytes) {
-  return Number.isFinite(bytes) ? (bytes / 1048576).toFixed(1) : '—';
-}
-function x(ratio) {
-  if (!Number.isFinite(ratio)) return '—';
-  return `${ratio >= 10 ? ratio.toFixed(0) : ratio >= 1 ? ratio.toFixed(1) : ratio.toFixed(2)}×`;
-}
-function kib(bytes) {
-  return Number.isFinite(bytes) ? `${(bytes / 1024).toFixed(1)} KiB` : '—';
-}
-function pct(f) {
-  return `${(f * 100).toFixed(1)}%`;
-}
-function range(m, f = int) {
-  return m ? `${f(m.min)}..${f(m.max)}` : '—';
-}
-function med(m, f = int) {
-  return m ? f(m.median) : '—';
-}
-function table(header, rows) {
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-}
-
 function pipelineTable(group, versus = 'seed', payloadSize = 0) {
   const rows = group.rows.map((r) => {
     const m = r.metrics;
@@ -369,6 +348,8 @@ export function renderMarkdown(report) {
       out.push('');
     }
   }
+
+  out.push(...redisSection(groups, report.notes ?? []));
 
   const pipeline = groups.filter((g) => g.workload === 'pipeline');
   for (const g of pipeline) {
@@ -625,7 +606,7 @@ export function renderMarkdown(report) {
     for (const e of report.errors) out.push(`- ${e.workload} ${e.key} ${e.system}${e.variant ? ` (${e.variant})` : ''} run ${e.run}: ${e.error.split('\n')[0]}`);
     out.push('');
   }
-  const otherNotes = report.notes.filter((n) => !n.startsWith('durable'));
+  const otherNotes = report.notes.filter((n) => !n.startsWith('durable') && !n.startsWith('redis:'));
   if (otherNotes.length) {
     out.push('## Notes');
     out.push('');
@@ -639,7 +620,18 @@ export function renderMarkdown(report) {
 // SVG charts: pipeline throughput against workers, and against payload size; log-log, one line
 // per system, the seed in grey beside Taskwire.
 
-const COLORS = { seed: '#777777', 'taskwire-ts': '#1f6feb', 'taskwire-ts-async': '#8250df', 'taskwire-ts-batch': '#2da44e', 'taskwire-py': '#d4a72c' };
+const COLORS = {
+  seed: '#777777',
+  'taskwire-ts': '#1f6feb',
+  'taskwire-ts-async': '#8250df',
+  'taskwire-ts-batch': '#2da44e',
+  'taskwire-py': '#d4a72c',
+  'bullmq-c1': '#cf222e',
+  'bullmq-c16': '#fa8072',
+  'taskwire-redis-1': '#1a7f37',
+  'taskwire-redis-2': '#2da44e',
+  'taskwire-redis-3': '#6fdd8b',
+};
 
 /**
  * @param {{ title: string, note: string, xLabel: string, xs: { x: number, label: string }[],
@@ -699,10 +691,6 @@ function lineChart({ title, note, xLabel, xs, series }) {
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';
-}
-
-function escapeXml(s) {
-  return String(s).replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]);
 }
 
 /** Pipeline throughput against the number of workers (the workers groups and the W=2 pipeline). */

@@ -1,6 +1,6 @@
 // The systems under test and the processes each one runs: its manager, its workers, its
 // producer and its idle-connection holder.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,18 @@ export function snapshotTaskwire(dir) {
   cpSync(join(from, 'dist', 'src'), join(to, 'dist', 'src'), { recursive: true, filter: (src) => !src.endsWith('.map') && !src.endsWith('.d.ts') });
   cpSync(join(from, 'package.json'), join(to, 'package.json'));
   if (existsSync(join(from, 'protocol.json'))) cpSync(join(from, 'protocol.json'), join(to, 'protocol.json'));
+  // NODE_PATH serves require() only: a dynamic import() (how the Redis store loads ioredis)
+  // resolves from the importing file up through its parents' node_modules. Link the checkout's
+  // own (server/node_modules, then its root's) at the same places above the copy, so that the
+  // copy finds the dependencies the original finds. Removing the copy removes the links only.
+  // (A --server-dir whose checkout has no node_modules of its own: this checkout's, as NODE_PATH.)
+  const rootModules = existsSync(join(dirname(from), 'node_modules')) ? join(dirname(from), 'node_modules') : join(REPO, 'node_modules');
+  for (const [target, link] of [
+    [join(from, 'node_modules'), join(to, 'node_modules')],
+    [rootModules, join(dir, 'node_modules')],
+  ]) {
+    if (existsSync(target)) symlinkSync(target, link, 'dir');
+  }
   taskwire.root = to;
   return to;
 }
@@ -86,7 +98,41 @@ export const SYSTEMS = {
     manager: 'taskwire',
     language: 'py',
   },
+  // Issue 16: the same Redis (a fresh redis-server per measurement, started by the runner) under
+  // BullMQ and under 1, 2 or 3 Taskwire managers (`serve --store redis://…`).
+  'bullmq-c1': {
+    description: 'BullMQ on Redis, no manager: the producer awaits each Queue.add and reads results from QueueEvents "completed"; each worker process runs one Worker with concurrency 1',
+    manager: 'none',
+    language: 'bullmq',
+    redis: true,
+    concurrency: 1,
+  },
+  'bullmq-c16': {
+    description: 'BullMQ on Redis, as bullmq-c1 with Worker concurrency 16 (16 jobs in flight per worker process)',
+    manager: 'none',
+    language: 'bullmq',
+    redis: true,
+    concurrency: 16,
+  },
+  ...Object.fromEntries(
+    [1, 2, 3].map((count) => [
+      `taskwire-redis-${count}`,
+      {
+        description: `${count === 1 ? 'one Taskwire manager' : `${count} Taskwire managers`} with \`serve --store redis://127.0.0.1:PORT\` on the same Redis; the taskwire-ts client shapes (one call per task, each awaited)${count > 1 ? ': the producer on manager 1, the workers on the others in turn' : ''}`,
+        manager: 'taskwire',
+        language: 'ts',
+        batch: false,
+        redis: true,
+        managers: count,
+      },
+    ]),
+  ),
 };
+
+/** The systems that run on the runner's redis-server (pipeline and latency only). */
+export const REDIS_SYSTEMS = Object.keys(SYSTEMS).filter((s) => SYSTEMS[s].redis);
+/** The Redis systems that need `taskwire serve --store`. */
+export const TASKWIRE_REDIS_SYSTEMS = REDIS_SYSTEMS.filter((s) => SYSTEMS[s].manager === 'taskwire');
 
 /**
  * Not queues: the latency workload's floor, a raw TCP relay crossing the loopback four times
@@ -137,8 +183,33 @@ export async function startManager(kind, { keyFile, extraArgs = [], cpuProfDir }
   };
 }
 
-function endpoint(manager, keyFile) {
-  return { host: '127.0.0.1', port: manager.port, keyFile };
+/**
+ * What a measurement runs against: `{ managers, redis }` (startBackend in run.mjs), or one
+ * manager as startManager returns it.
+ */
+function managersOf(backend) {
+  return backend.managers ?? [backend];
+}
+
+/** The endpoint of the producer: the first manager (the Redis systems: also the Redis port). */
+function endpoint(backend, keyFile) {
+  const first = managersOf(backend)[0];
+  return { host: '127.0.0.1', port: first?.port, keyFile, ...(backend.redis ? { redisPort: backend.redis.port } : {}) };
+}
+
+/**
+ * The manager of worker process `i`: with several managers, the workers go to the managers
+ * after the producer's first (2 managers: 2nd, 1st, 2nd, …; 3 managers: 2nd, 3rd, 1st, …), so
+ * that a task crosses managers on its way and the load spreads over all of them.
+ */
+export function workerManagerIndex(i, count) {
+  return count > 1 ? (i + 1) % count : 0;
+}
+
+function workerEndpoint(backend, keyFile, i) {
+  const managers = managersOf(backend);
+  const m = managers[workerManagerIndex(i, managers.length)];
+  return { ...endpoint(backend, keyFile), ...(m ? { port: m.port } : {}) };
 }
 
 function pythonChild(label, script, cfg) {
@@ -153,42 +224,47 @@ function nodeChild(label, script, cfg, nodeFlags = []) {
  * W workers. Python systems: W processes. TypeScript: W processes up to `tsMaxProcs`, beyond
  * that `tsMaxProcs` processes sharing W connections (each connection its own worker loop).
  */
-export function spawnWorkers(systemName, manager, keyFile, W, { tsMaxProcs = 8, nodeFlags = () => [], size = 0 } = {}) {
+export function spawnWorkers(systemName, backend, keyFile, W, { tsMaxProcs = 8, nodeFlags = () => [], size = 0 } = {}) {
   const system = SYSTEMS[systemName];
-  const base = endpoint(manager, keyFile);
   if (system.language === 'ts') {
     const procs = Math.min(W, tsMaxProcs);
     return Array.from({ length: procs }, (_, i) => {
       const conns = Math.floor(W / procs) + (i < W % procs ? 1 : 0);
-      return nodeChild(`${systemName} worker ${i + 1}/${procs}`, 'ts/worker.mjs', { ...base, conns, batch: system.batch, concurrency: system.concurrency ?? 1, size }, nodeFlags(i));
+      const cfg = { ...workerEndpoint(backend, keyFile, i), conns, batch: system.batch, concurrency: system.concurrency ?? 1, size };
+      return nodeChild(`${systemName} worker ${i + 1}/${procs}`, 'ts/worker.mjs', cfg, nodeFlags(i));
     });
   }
+  if (system.language === 'bullmq') {
+    // One Worker per process, as the Python systems run one worker per process.
+    return Array.from({ length: W }, (_, i) => nodeChild(`${systemName} worker ${i + 1}/${W}`, 'bullmq/worker.mjs', { ...endpoint(backend, keyFile), concurrency: system.concurrency }, nodeFlags(i)));
+  }
   const script = system.language === 'python' ? 'seed/worker.py' : 'py/worker.py';
-  return Array.from({ length: W }, (_, i) => pythonChild(`${systemName} worker ${i + 1}/${W}`, script, base));
+  return Array.from({ length: W }, (_, i) => pythonChild(`${systemName} worker ${i + 1}/${W}`, script, endpoint(backend, keyFile)));
 }
 
-export function spawnProducer(systemName, manager, keyFile, cfg, nodeFlags = []) {
+export function spawnProducer(systemName, backend, keyFile, cfg, nodeFlags = []) {
   const system = SYSTEMS[systemName];
-  const full = { ...endpoint(manager, keyFile), ...cfg, batch: system.batch ?? false, inFlight: system.inFlight ?? 1 };
+  const full = { ...endpoint(backend, keyFile), ...cfg, batch: system.batch ?? false, inFlight: system.inFlight ?? 1 };
   if (system.language === 'ts') return nodeChild(`${systemName} producer`, 'ts/producer.mjs', full, nodeFlags);
+  if (system.language === 'bullmq') return nodeChild(`${systemName} producer`, 'bullmq/producer.mjs', full, nodeFlags);
   return pythonChild(`${systemName} producer`, system.language === 'python' ? 'seed/producer.py' : 'py/producer.py', full);
 }
 
 /** `count` authenticated connections blocked in a get on another queue. */
-export function spawnIdle(systemName, manager, keyFile, count) {
-  const cfg = { ...endpoint(manager, keyFile), count };
+export function spawnIdle(systemName, backend, keyFile, count) {
+  const cfg = { ...endpoint(backend, keyFile), count };
   if (SYSTEMS[systemName].manager === 'seed') return pythonChild('seed idle connections', 'seed/idle.py', cfg);
   return nodeChild('taskwire idle connections', 'ts/idle.mjs', cfg);
 }
 
-/** What `taskwire serve --help` offers for the durable store (the fsync hook). */
+/** What `taskwire serve --help` offers: the durable store (the fsync hook), the Redis store (--store). */
 export async function detectDurableOptions() {
   const child = new Child('taskwire serve --help', process.execPath, [taskwireBin(), 'serve', '--help'], { cwd: REPO, env: nodeEnv() });
   let text = '';
   child.proc.stdout.on('data', (d) => (text += d));
   const code = await child.exitedPromise;
   if (code !== 0) throw new Error(`taskwire serve --help failed (${code}): is the package built (npm install at the root)?${child.describeStderr()}`);
-  return { fsync: /--fsync\b/.test(text), dataDir: /--data-dir\b/.test(text), help: text };
+  return { fsync: /--fsync\b/.test(text), dataDir: /--data-dir\b/.test(text), store: /--store\b/.test(text), help: text };
 }
 
 export function tempDir(prefix) {
