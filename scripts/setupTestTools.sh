@@ -11,6 +11,11 @@ log() { printf '[setup-test-tools] %s\n' "$*" >&2; }
 missing=()
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 { command -v redis-server && command -v redis-cli; } >/dev/null 2>&1 || missing+=(redis-server)
+# flit_core: the Python client's build backend, for its offline-install test (a pip package, from PyPI).
+if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import flit_core' >/dev/null 2>&1; then
+  log "installing flit_core for $(command -v python3) from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check 'flit_core>=3.12,<5' >&2
+fi
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -50,9 +50,9 @@ describe('the Workers view', () => {
   it('shows a worker process started with the TASKWIRE_* variables a terminal gets', async () => {
     const queue = uniqueQueue('process');
     const serverJs = join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'server.js');
-    // `taskwire get` waits for a task, as a worker does; the environment is what new terminals get.
+    // `taskwire get --create` waits for a task on a queue yet to be made, as a worker does; the environment is what new terminals get.
     const { TASKWIRE_AUTHKEY: _ignored, ...env } = process.env;
-    const child = spawn(process.execPath, [serverJs, 'get', queue, '--timeout', '60', '--payload'], {
+    const child = spawn(process.execPath, [serverJs, 'get', queue, '--timeout', '60', '--payload', '--create'], {
       env: { ...env, ...api.model.terminalVariables(), ELECTRON_RUN_AS_NODE: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -7,6 +7,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
+import zipfile
 from pathlib import Path
 from typing import Dict, List
 
@@ -87,8 +89,11 @@ def test_scheduler_and_two_workers(start_manager) -> None:
 
 @pytest.mark.slow
 def test_offline_install_into_a_venv(tmp_path: Path) -> None:
-    if subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True).returncode != 0:
-        pytest.skip("pip is not available to this Python")
+    # pip and the build backend are what the README's offline install needs; scripts/setupTestTools.sh
+    # installs flit_core in CI. Missing, this test fails saying so (it never skips).
+    for module in ("pip", "flit_core"):
+        found = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True).returncode == 0
+        assert found, f"{module} is not installed for {sys.executable}: run scripts/setupTestTools.sh (or pip install flit_core)"
     # A copy, so that the build leaves nothing behind in the sample's directory.
     source = tmp_path / "source"
     shutil.copytree(SAMPLE_DIR, source, ignore=shutil.ignore_patterns("tests", "__pycache__", "build", "*.egg-info"))
@@ -121,3 +126,33 @@ def test_offline_install_into_a_venv(tmp_path: Path) -> None:
     location, version = check.stdout.split()
     assert Path(location).resolve().is_relative_to(venv.resolve())
     assert version == "0.1.0"
+
+
+def test_the_package_builds_for_pypi_with_its_metadata(tmp_path: Path) -> None:
+    """The wheel and the sdist PyPI would get, built by the standard backend (flit_core)."""
+    source = tmp_path / "source"
+    shutil.copytree(SAMPLE_DIR, source, ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
+    out = tmp_path / "dist"
+    out.mkdir()
+    build = subprocess.run(
+        [sys.executable, "-c", f"from flit_core import buildapi as b; print(b.build_wheel({str(out)!r})); print(b.build_sdist({str(out)!r}))"],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert build.returncode == 0, build.stderr
+    wheel_name, sdist_name = build.stdout.split()
+    import taskwire
+
+    assert wheel_name == f"taskwire-{taskwire.__version__}-py3-none-any.whl"
+    with zipfile.ZipFile(out / wheel_name) as wheel:
+        metadata = wheel.read(f"taskwire-{taskwire.__version__}.dist-info/METADATA").decode()
+        names = wheel.namelist()
+    for line in ("Name: taskwire", f"Version: {taskwire.__version__}", "License-Expression: MIT", "Requires-Python: >=3.9"):
+        assert line in metadata.splitlines(), f"{line!r} not in METADATA:\n{metadata[:800]}"
+    assert "taskwire/__init__.py" in names and f"taskwire-{taskwire.__version__}.dist-info/licenses/LICENSE" in names
+    assert not any(name.startswith("tests/") for name in names), names
+    with tarfile.open(out / sdist_name) as sdist:
+        members = {member.name.split("/", 1)[1] for member in sdist.getmembers() if "/" in member.name}
+    assert {"pyproject.toml", "README.md", "LICENSE", "taskwire/__init__.py"} <= members, sorted(members)

@@ -3,6 +3,7 @@ import { MethodNotFoundError, type TaskwireClient } from '../client';
 import type { ManagerStats, QueueStats } from '../protocol/generated';
 import { connectFromFlags, withConnectionOptions, type ConnectionFlags } from './connection';
 import { bytes, count, duration, rate, table } from './format';
+import { requireKnownQueue } from './knownQueues';
 
 interface StatsFlags extends ConnectionFlags {
   json?: boolean;
@@ -14,6 +15,8 @@ export function statsCommand(): Command {
     .action(async (queue: string | undefined, flags: StatsFlags) => {
       const client = await connectFromFlags(flags, 'monitor');
       try {
+        // queue/stats creates a queue it does not know (on a manager that creates queues on first use): refuse a typo first.
+        if (queue) await requireKnownQueue(client, queue);
         const stats: QueueStats[] = queue ? [await client.queue(queue).stats()] : await client.queues();
         if (flags.json && queue) {
           process.stdout.write(JSON.stringify(stats[0], null, 2) + '\n');

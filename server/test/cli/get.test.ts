@@ -71,6 +71,8 @@ describe('cli e2e: taskwire get', function () {
   });
 
   it('--no-wait on an empty queue: exit 5 "is empty" at once', async () => {
+    await put(serve, 'tasks', '1');
+    assert.equal((await serve.run(['get', 'tasks'])).code, 0);
     const started = Date.now();
     const result = await serve.run(['get', 'tasks', '--no-wait']);
     assert.equal(result.code, 5, result.stderr);
@@ -81,7 +83,7 @@ describe('cli e2e: taskwire get', function () {
 
   it('--timeout 0.2 on an empty queue: exit 5 after about 0.2 s', async () => {
     const started = Date.now();
-    const result = await serve.run(['get', 'tasks', '--timeout', '0.2']);
+    const result = await serve.run(['get', 'tasks', '--timeout', '0.2', '--create']);
     const elapsed = Date.now() - started;
     assert.equal(result.code, 5, result.stderr);
     assert.match(result.stderr, /is empty \(waited 0\.2 s\)/);
@@ -90,7 +92,7 @@ describe('cli e2e: taskwire get', function () {
   });
 
   it('without --timeout, waits until a task arrives', async () => {
-    const get = serve.background(['get', 'tasks', '--payload']);
+    const get = serve.background(['get', 'tasks', '--payload', '--create']);
     const deadline = Date.now() + 10_000;
     while ((await stats(serve, 'tasks')).waitingGetters < 1) {
       assert.ok(Date.now() < deadline, 'the get never blocked');
@@ -100,6 +102,28 @@ describe('cli e2e: taskwire get', function () {
     const result = await get.exited;
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(lines(result.stdout), ['"late"']);
+  });
+
+  it('a queue that does not exist: exit 7 at once, naming the known queues and the nearest; nothing is created', async () => {
+    await put(serve, 'tasks', '1');
+    await put(serve, 'results', '1');
+    const typo = await serve.run(['get', 'taks']);
+    assert.equal(typo.code, 7, typo.stderr);
+    assert.equal(typo.stderr, 'taskwire: error: queue "taks" does not exist (did you mean "tasks"? known queues: results, tasks); --create waits for it to be created\n');
+    const unlike = await serve.run(['get', 'zzz', '--no-wait']);
+    assert.equal(unlike.code, 7, unlike.stderr);
+    assert.match(unlike.stderr, /queue "zzz" does not exist \(known queues: results, tasks\)/);
+    const stats = await serve.run(['stats', 'taks']);
+    assert.equal(stats.code, 7, stats.stderr);
+    assert.equal(stats.stderr, 'taskwire: error: queue "taks" does not exist (did you mean "tasks"? known queues: results, tasks)\n');
+    const list = JSON.parse((await serve.run(['stats', '--json'])).stdout) as { queues: QueueStats[] };
+    assert.deepEqual(list.queues.map((q) => q.queue).sort(), ['results', 'tasks']);
+  });
+
+  it('on a manager with no queues yet, says so', async () => {
+    const result = await serve.run(['get', 'tasks', '--no-wait']);
+    assert.equal(result.code, 7, result.stderr);
+    assert.match(result.stderr, /queue "tasks" does not exist \(the manager has no queues yet\); --create waits for it to be created/);
   });
 
   it('bad --max or --timeout: exit 2', async () => {

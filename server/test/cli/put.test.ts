@@ -133,8 +133,10 @@ describe('cli e2e: taskwire put', function () {
     const notObject = await serve.run(['put', 'other', '--specs'], { input: '[1]\n' });
     assert.equal(notObject.code, 2, notObject.stderr);
     assert.match(notObject.stderr, /line 1 is not a task spec/);
-    // The bad batches were never sent.
-    assert.equal((await stats(serve, 'other')).ready, 0);
+    // The bad batches were never sent: the queue was not even created.
+    const other = await serve.run(['stats', 'other']);
+    assert.equal(other.code, 7, other.stderr);
+    assert.match(other.stderr, /queue "other" does not exist/);
   });
 
   it('--reply-to, --priority, --ttr and --max-attempts reach the task; --delay holds it back', async () => {

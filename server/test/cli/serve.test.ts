@@ -194,7 +194,10 @@ describe('cli e2e: taskwire serve', function () {
     const serve = await startServe(['--no-auto-create', '--queue', 'tasks']);
     const get = await serve.run(['get', 'unknown', '--no-wait']);
     assert.equal(get.code, 7, get.stderr);
-    assert.match(get.stderr, /queue not found/);
+    assert.match(get.stderr, /queue "unknown" does not exist \(known queues: tasks\)/);
+    const created = await serve.run(['get', 'unknown', '--no-wait', '--create']);
+    assert.equal(created.code, 7, created.stderr);
+    assert.match(created.stderr, /queue not found/);
     const put = await serve.run(['put', 'unknown', '1']);
     assert.equal(put.code, 7, put.stderr);
     assert.match(put.stderr, /queue not found/);
@@ -290,7 +293,7 @@ describe('cli e2e: taskwire serve', function () {
 
     it('a blocked `taskwire get` ends when the manager stops: exit 3 with a one-line error', async () => {
       const serve = await startServe();
-      const get = serve.background(['get', 'tasks']);
+      const get = serve.background(['get', 'tasks', '--create']);
       await waitForGetters(serve, 'tasks', 1);
       assert.equal((await serve.stop('SIGINT')).code, 0);
       const result = await get.exited;
