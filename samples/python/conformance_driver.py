@@ -95,6 +95,8 @@ def _error_class(error: BaseException) -> str:
         return "empty"
     if isinstance(error, taskwire.QueueFull):
         return "full"
+    if isinstance(error, taskwire.StoreUnavailable):
+        return "store-unavailable"
     if isinstance(error, taskwire.RemoteError):
         return "remote"
     if isinstance(error, taskwire.Timeout):

@@ -168,10 +168,14 @@ export async function generate() {
   lines.push('} as const;');
   lines.push('export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];');
   lines.push('');
-  lines.push('/** The registry row of each code: default message and, for application errors, the stable reason. */');
-  lines.push('export const ERROR_REGISTRY: Readonly<Record<ErrorCode, { readonly name: string; readonly message: string; readonly reason?: string }>> = {');
+  lines.push('/**');
+  lines.push(' * The registry row of each code: default message, for application errors the stable reason, and');
+  lines.push(' * `since`, the protocol version that introduced the code (a session of an older version never gets it).');
+  lines.push(' */');
+  lines.push('export const ERROR_REGISTRY: Readonly<Record<ErrorCode, { readonly name: string; readonly message: string; readonly reason?: string; readonly since: string }>> = {');
   for (const e of spec.errors) {
-    const row = { name: e.name, message: e.message, ...(e.reason ? { reason: e.reason } : {}) };
+    if (typeof e.since !== 'string') throw new Error(`spec/protocol.json: error ${e.code} has no since`);
+    const row = { name: e.name, message: e.message, ...(e.reason ? { reason: e.reason } : {}), since: e.since };
     lines.push(`  [${e.code}]: ${JSON.stringify(row)},`);
   }
   lines.push('};');

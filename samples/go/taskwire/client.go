@@ -278,6 +278,11 @@ func (c *Client) SessionID() string { return c.session().sessionID }
 // ProtocolVersion is the protocol version the manager chose in the handshake.
 func (c *Client) ProtocolVersion() string { return c.session().protocolVersion }
 
+// ManagerID is the id of the manager the client is connected to now (protocol 2026-12,
+// spec §7.18): several managers may serve one store, and a reconnect may reach another.
+// It is empty with a manager of 2026-11.
+func (c *Client) ManagerID() string { return c.session().managerID }
+
 // Limits are the limits the manager announced: batch, frame and payload sizes.
 func (c *Client) Limits() Limits { return c.session().limits }
 

@@ -50,6 +50,7 @@ type conn struct {
 	// Set by the handshake and read-only afterwards.
 	sessionID       string
 	protocolVersion string
+	managerID       string // the manager's id (protocol 2026-12); empty with a 2026-11 manager
 	limits          Limits
 	capabilities    Capabilities
 }

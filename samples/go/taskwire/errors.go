@@ -78,6 +78,7 @@ const (
 	CodeLeaseUnknown               = 1003
 	CodePayloadTooLarge            = 1004
 	CodeLimitExceeded              = 1005
+	CodeStoreUnavailable           = 1006 // since protocol 2026-12
 )
 
 // Sentinels for the codes of the error registry: errors.Is(err, ErrQueueFull) is true
@@ -99,6 +100,12 @@ var (
 	ErrLeaseUnknown               error = &codeError{CodeLeaseUnknown, "unknown or expired lease"}
 	ErrPayloadTooLarge            error = &codeError{CodePayloadTooLarge, "payload too large"}
 	ErrLimitExceeded              error = &codeError{CodeLimitExceeded, "limit exceeded"}
+	// ErrStoreUnavailable: the manager could not reach the store that holds its queues
+	// (protocol 2026-12, spec §7.18). A failure of the request, not of the connection: the
+	// request changed nothing and may succeed once the store is back (Data.RetryAfter, when
+	// set, is the manager's hint in seconds). A 2026-11 manager reports the same failure as
+	// ErrInternal, "internal error: store unavailable".
+	ErrStoreUnavailable error = &codeError{CodeStoreUnavailable, "store unavailable"}
 )
 
 // codeError is the type of the sentinels; unexported so that only the package makes them.
@@ -139,6 +146,9 @@ type ErrorData struct {
 	Queue string `json:"queue,omitempty"`
 	// Maxsize is the queue's maxsize (1002).
 	Maxsize int `json:"maxsize,omitempty"`
+	// RetryAfter is, in seconds, when to try again: after failed authentications (1005), or
+	// when the manager expects its store back (1006); 0 when not given.
+	RetryAfter float64 `json:"retryAfter,omitempty"`
 }
 
 // Error returns the manager's message and the code.

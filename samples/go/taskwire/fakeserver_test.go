@@ -145,12 +145,12 @@ func (p *fakePeer) handshake(serverProofKey string) error {
 	if raw, err := base64.StdEncoding.DecodeString(params.Nonce); err != nil || len(raw) != 32 || len(params.Nonce) != 44 {
 		return fmt.Errorf("client nonce %q is not 32 bytes in padded base64", params.Nonce)
 	}
-	if strings.Join(params.ProtocolVersions, ",") != taskwire.ProtocolVersion || params.Client.Language != "go" || params.Client.Name == "" || params.Client.PID == 0 || params.Client.Role != "worker" {
+	if strings.Join(params.ProtocolVersions, ",") != "2026-11,"+taskwire.ProtocolVersion || params.Client.Language != "go" || params.Client.Name == "" || params.Client.PID == 0 || params.Client.Role != "worker" {
 		return fmt.Errorf("hello params %s", hello.Params)
 	}
 	serverNonceBytes := sha256.Sum256([]byte("fake server nonce"))
 	serverNonce := base64.StdEncoding.EncodeToString(serverNonceBytes[:])
-	if err := p.reply(hello, map[string]any{"protocolVersion": taskwire.ProtocolVersion, "nonce": serverNonce, "server": map[string]string{"name": "fake", "version": "0"}}); err != nil {
+	if err := p.reply(hello, map[string]any{"protocolVersion": taskwire.ProtocolVersion, "nonce": serverNonce, "server": map[string]string{"name": "fake", "version": "0"}, "managerId": "m-fake"}); err != nil {
 		return err
 	}
 
@@ -281,5 +281,49 @@ func TestFrameErrorExplainsTheClose(t *testing.T) {
 	_, err = client.Ping(testContext(t))
 	if !errors.Is(err, taskwire.ErrClosed) || !errors.Is(err, taskwire.ErrFrameTooLarge) {
 		t.Fatalf("want ErrClosed and ErrFrameTooLarge, got %v", err)
+	}
+}
+
+// A manager whose shared store is away answers 1006 (spec §7.18): the request fails with
+// ErrStoreUnavailable, its message and hint, and the connection goes on serving.
+func TestStoreUnavailableFailsTheRequestNotTheConnection(t *testing.T) {
+	addr := fakeManager(t, func(p *fakePeer) error {
+		if err := p.handshake(fakeKey); err != nil {
+			return err
+		}
+		put, err := p.read("queue/put")
+		if err != nil {
+			return err
+		}
+		failure := map[string]any{"code": 1006, "message": "store unavailable: the connection to redis://10.0.4.2:6379 was lost", "data": map[string]any{"reason": "store_unavailable", "retryAfter": 2.5}}
+		if err := p.send(map[string]any{"jsonrpc": "2.0", "id": put.ID, "error": failure}); err != nil {
+			return err
+		}
+		ping, err := p.read("session/ping")
+		if err != nil {
+			return err
+		}
+		return p.reply(ping, map[string]string{"time": "2026-11-03T09:14:07.512Z"})
+	})
+	client, err := dialFake(t, addr)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	if client.ProtocolVersion() != "2026-12" || client.ManagerID() != "m-fake" {
+		t.Errorf("protocol %q, manager %q", client.ProtocolVersion(), client.ManagerID())
+	}
+	_, err = client.Queue("jobs").Put(testContext(t), "image_url_0")
+	if !errors.Is(err, taskwire.ErrStoreUnavailable) {
+		t.Fatalf("want ErrStoreUnavailable, got %v", err)
+	}
+	var re *taskwire.RemoteError
+	if !errors.As(err, &re) || re.Code != taskwire.CodeStoreUnavailable || re.Message != "store unavailable: the connection to redis://10.0.4.2:6379 was lost" || re.Data == nil || re.Data.Reason != "store_unavailable" || re.Data.RetryAfter != 2.5 {
+		t.Fatalf("error %+v, data %+v", re, re.Data)
+	}
+	if err.Error() != "taskwire: store unavailable: the connection to redis://10.0.4.2:6379 was lost (error 1006)" {
+		t.Errorf("message %q", err.Error())
+	}
+	if _, err := client.Ping(testContext(t)); err != nil {
+		t.Fatalf("the connection should go on after a failed request: %v", err)
 	}
 }

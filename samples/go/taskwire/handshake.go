@@ -10,8 +10,12 @@ import (
 	"fmt"
 )
 
-// ProtocolVersion is the version of the Taskwire protocol this package speaks.
-const ProtocolVersion = "2026-11"
+// ProtocolVersion is the newest version of the Taskwire protocol this package speaks.
+const ProtocolVersion = "2026-12"
+
+// protocolVersions are the versions this package offers in session/hello, oldest first: the
+// manager chooses the newest it also speaks (a 2026-11 manager answers 2026-11, spec §10.3).
+var protocolVersions = []string{"2026-11", ProtocolVersion}
 
 // Version is the version of this client, sent to the manager in the handshake.
 const Version = "0.1.0"
@@ -24,11 +28,11 @@ func (cn *conn) handshake(ctx context.Context, key []byte, me clientDescription)
 		return err
 	}
 	var hello helloResult
-	err = cn.call(ctx, "session/hello", helloParams{ProtocolVersions: []string{ProtocolVersion}, Nonce: nonce, Client: me}, &hello, nil)
+	err = cn.call(ctx, "session/hello", helloParams{ProtocolVersions: protocolVersions, Nonce: nonce, Client: me}, &hello, nil)
 	if err != nil {
 		return err
 	}
-	if hello.ProtocolVersion != ProtocolVersion {
+	if !offered(hello.ProtocolVersion) {
 		return fmt.Errorf("%w: the manager chose protocol version %q, which was not offered", ErrUnsupportedProtocolVersion, hello.ProtocolVersion)
 	}
 	var auth authenticateResult
@@ -42,9 +46,20 @@ func (cn *conn) handshake(ctx context.Context, key []byte, me clientDescription)
 	}
 	cn.sessionID = auth.SessionID
 	cn.protocolVersion = hello.ProtocolVersion
+	cn.managerID = hello.ManagerID
 	cn.limits = auth.Limits
 	cn.capabilities = auth.Capabilities
 	return nil
+}
+
+// offered reports whether the package offered (and so speaks) the version.
+func offered(version string) bool {
+	for _, v := range protocolVersions {
+		if v == version {
+			return true
+		}
+	}
+	return false
 }
 
 // newNonce returns 32 bytes from the system's secure generator in padded base64.

@@ -17,8 +17,22 @@ func TestHandshakeOpensASession(t *testing.T) {
 	if client.SessionID() == "" {
 		t.Error("no session id")
 	}
-	if got := client.ProtocolVersion(); got != taskwire.ProtocolVersion {
-		t.Errorf("protocol version %q, want %q", got, taskwire.ProtocolVersion)
+	// The client offers 2026-11 and 2026-12; the reference manager chooses 2026-12 and says
+	// which manager it is, also on the registry's entries (spec §7.18).
+	if got := client.ProtocolVersion(); got != "2026-12" {
+		t.Errorf("protocol version %q, want 2026-12", got)
+	}
+	if !strings.HasPrefix(client.ManagerID(), "m-") || len(client.ManagerID()) != 14 {
+		t.Errorf("manager id %q", client.ManagerID())
+	}
+	registry, err := client.Clients(testContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, info := range registry {
+		if info.SessionID == client.SessionID() && info.Manager != client.ManagerID() {
+			t.Errorf("the registry puts this session on manager %q, the hello said %q", info.Manager, client.ManagerID())
+		}
 	}
 	limits := client.Limits()
 	if limits.MaxPayloadBytes != 65536 || limits.MaxBatch != 100 || limits.MaxFrameBytes <= limits.MaxPayloadBytes {

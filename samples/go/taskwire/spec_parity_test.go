@@ -69,6 +69,7 @@ var registry = map[string]struct {
 	"LeaseUnknown":               {CodeLeaseUnknown, ErrLeaseUnknown},
 	"PayloadTooLarge":            {CodePayloadTooLarge, ErrPayloadTooLarge},
 	"LimitExceeded":              {CodeLimitExceeded, ErrLimitExceeded},
+	"StoreUnavailable":           {CodeStoreUnavailable, ErrStoreUnavailable},
 }
 
 // Methods of the spec this package does not send, and why.

@@ -73,6 +73,8 @@ type QueueStats struct {
 // ClientInfo is one session in the manager's worker registry.
 type ClientInfo struct {
 	SessionID string `json:"sessionId"` // the session's id
+	// Manager is the id of the manager the session is on (protocol 2026-12, spec §7.18).
+	Manager string `json:"manager"`
 	// Name, Role, Version, Language, Host, PID and Labels are as the client described
 	// itself; optional ones are zero when it did not give them.
 	Name        string            `json:"name"`
@@ -178,6 +180,8 @@ type Event struct {
 	Count int `json:"count"`
 	// Client is the session that caused the event, or that connected or disconnected.
 	Client *EventClient `json:"client"`
+	// Manager is the id of the manager Client's session is on (protocol 2026-12, spec §7.18).
+	Manager string `json:"manager"`
 	// At is when it happened.
 	At time.Time `json:"at"`
 }

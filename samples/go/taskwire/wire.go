@@ -57,6 +57,7 @@ type helloParams struct {
 type helloResult struct {
 	ProtocolVersion string `json:"protocolVersion"`
 	Nonce           string `json:"nonce"`
+	ManagerID       string `json:"managerId"` // since 2026-12
 }
 
 type authenticateParams struct {

@@ -2,8 +2,8 @@
 
 A Taskwire *manager* (``npx taskwire serve``) holds named queues. This package connects to
 it over TCP (optionally TLS), proves that it holds the shared key, and puts, takes and
-acknowledges tasks. It speaks protocol version 2026-11 (``spec/protocol.md``): JSON-RPC 2.0,
-one message per line.
+acknowledges tasks. It speaks protocol versions 2026-11 and 2026-12 (``spec/protocol.md``):
+JSON-RPC 2.0, one message per line.
 
     import queue
     import taskwire
@@ -65,6 +65,7 @@ from .errors import (
     RequestCancelled,
     ServerProofError,
     ShuttingDown,
+    StoreUnavailable,
     TaskwireError,
     TaskwireWarning,
     Timeout,
@@ -119,6 +120,7 @@ __all__ = [
     "LeaseUnknown",
     "PayloadTooLarge",
     "LimitExceeded",
+    "StoreUnavailable",
     "QueueEmpty",
     "ConnectError",
     "NoManagerReachable",

@@ -91,6 +91,9 @@ class _Channel:
         self.where = where
         self.protocol_version: str = hello["protocolVersion"]
         self.server: Dict[str, Any] = dict(hello.get("server") or {})
+        manager_id = hello.get("managerId")
+        #: The manager's id (protocol 2026-12, spec §7.18); None with a 2026-11 manager.
+        self.manager_id: Optional[str] = manager_id if isinstance(manager_id, str) else None
         self.session_id: str = session.get("sessionId", "")
         self.capabilities: Dict[str, Any] = dict(session.get("capabilities") or {})
         self.limits: Dict[str, Any] = dict(session.get("limits") or {})

@@ -376,6 +376,15 @@ class _Connection:
         return channel.protocol_version if channel is not None else None
 
     @property
+    def manager_id(self) -> Optional[str]:
+        """The id of the manager this client is connected to now (protocol 2026-12, spec §7.18).
+
+        It changes when a reconnect reaches another manager; None with a 2026-11 manager.
+        """
+        channel = self._channel
+        return channel.manager_id if channel is not None else None
+
+    @property
     def server(self) -> Dict[str, Any]:
         """The manager software's ``name`` and ``version``."""
         channel = self._channel

@@ -10,10 +10,11 @@ from typing import FrozenSet, Tuple
 
 __version__ = "0.1.0"
 
-#: The protocol version this package speaks.
-PROTOCOL_VERSION = "2026-11"
-#: Every protocol version this package speaks, offered in ``session/hello``.
-PROTOCOL_VERSIONS: Tuple[str, ...] = (PROTOCOL_VERSION,)
+#: The newest protocol version this package speaks.
+PROTOCOL_VERSION = "2026-12"
+#: Every protocol version this package speaks, offered in ``session/hello``: the manager
+#: chooses the newest it also speaks (a 2026-11 manager answers 2026-11, spec §10.3).
+PROTOCOL_VERSIONS: Tuple[str, ...] = ("2026-11", PROTOCOL_VERSION)
 
 #: The methods a manager may hold blocked (``blocking: true`` in the spec): the ones a
 #: :class:`CancelToken` withdraws with ``$/cancelRequest``. The manager cancels nothing else.

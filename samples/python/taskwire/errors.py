@@ -176,6 +176,26 @@ class LimitExceeded(RemoteError):
     REASON = "limit_exceeded"
 
 
+class StoreUnavailable(RemoteError):
+    """1006 (protocol 2026-12): the manager could not reach the store that holds its queues.
+
+    A failure of the request, not of the connection: the request changed nothing, the session
+    stays open, and the same request may succeed once the store is back. ``retry_after`` is the
+    manager's hint in seconds, when it gave one (spec §7.18). A manager of 2026-11 reports the
+    same failure as :class:`InternalError` ``internal error: store unavailable``.
+    """
+
+    CODE = 1006
+    MESSAGE = "store unavailable"
+    REASON = "store_unavailable"
+
+    @property
+    def retry_after(self) -> Optional[float]:
+        """``data.retryAfter``: seconds after which the manager expects the store back, if it said."""
+        value = self.data.get("retryAfter")
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 _REMOTE_ERRORS: Dict[int, Type[RemoteError]] = {
     cls.CODE: cls  # type: ignore[misc]
     for cls in (
@@ -195,6 +215,7 @@ _REMOTE_ERRORS: Dict[int, Type[RemoteError]] = {
         LeaseUnknown,
         PayloadTooLarge,
         LimitExceeded,
+        StoreUnavailable,
     )
 }
 

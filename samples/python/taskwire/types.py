@@ -169,6 +169,8 @@ class Event:
     error: Optional[str] = None
     count: Optional[int] = None
     client: Optional[Dict[str, Any]] = None
+    #: The id of the manager the client session is on (protocol 2026-12, spec §7.18).
+    manager: Optional[str] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -185,6 +187,7 @@ class Event:
             error=params.get("error"),
             count=params.get("count"),
             client=params.get("client"),
+            manager=params.get("manager"),
             raw=dict(params),
         )
 
@@ -220,6 +223,8 @@ class ClientInfo(TypedDict, total=False):
     """One session of the worker registry (spec ``ClientInfo``), as received."""
 
     sessionId: str
+    #: The id of the manager the session is on (protocol 2026-12, spec §7.18).
+    manager: str
     name: str
     role: str
     version: str

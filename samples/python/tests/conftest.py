@@ -316,24 +316,27 @@ def fake_manager(script: Callable[[socket.socket, Any, Dict[str, Any]], None]) -
         server.close()
 
 
-def fake_handshake(conn: socket.socket, reader: Any, key: bytes, limits: Optional[Dict[str, int]] = None) -> None:
-    """The manager's side of a correct handshake, for fake managers that misbehave later."""
+def fake_handshake(
+    conn: socket.socket, reader: Any, key: bytes, limits: Optional[Dict[str, int]] = None, version: str = "2026-11"
+) -> None:
+    """The manager's side of a correct handshake, for fake managers that misbehave later.
+
+    ``version`` is the protocol version the fake chooses; from 2026-12 it also says its
+    ``managerId`` (``m-fake``).
+    """
     hello = read_json(reader)
+    assert version in hello["params"]["protocolVersions"], hello
     server_nonce = taskwire._new_nonce()
     client_nonce = hello["params"]["nonce"]
-    send_json(
-        conn,
-        {
-            "jsonrpc": "2.0",
-            "id": hello["id"],
-            "result": {"protocolVersion": "2026-11", "nonce": server_nonce, "server": {"name": "fake", "version": "0"}},
-        },
-    )
+    hello_result: Dict[str, Any] = {"protocolVersion": version, "nonce": server_nonce, "server": {"name": "fake", "version": "0"}}
+    if version >= "2026-12":
+        hello_result["managerId"] = "m-fake"
+    send_json(conn, {"jsonrpc": "2.0", "id": hello["id"], "result": hello_result})
     authenticate = read_json(reader)
-    assert authenticate["params"]["proof"] == taskwire.client_proof(key, server_nonce, client_nonce, "2026-11")
+    assert authenticate["params"]["proof"] == taskwire.client_proof(key, server_nonce, client_nonce, version)
     result = {
         "sessionId": "fake-session",
-        "serverProof": taskwire.server_proof(key, server_nonce, client_nonce, "2026-11"),
+        "serverProof": taskwire.server_proof(key, server_nonce, client_nonce, version),
         "capabilities": {"events": True, "framings": ["ndjson"], "autoCreateQueues": True},
         "limits": limits
         or {"maxFrameBytes": 1 << 24, "maxPayloadBytes": 1 << 23, "maxBatch": 10000, "maxSubscriptions": 32},

@@ -12,7 +12,7 @@ from typing import Iterator
 import pytest
 
 import taskwire
-from conftest import REPO_ROOT, Manager, error_of, fake_manager, read_json, send_json
+from conftest import REPO_ROOT, Manager, error_of, fake_handshake, fake_manager, read_json, send_json
 
 REGISTRY = json.loads((REPO_ROOT / "spec" / "protocol.json").read_text())["errors"]
 
@@ -130,6 +130,52 @@ def test_internal_error_is_raised_as_its_class() -> None:
             taskwire.connect("127.0.0.1", port, authkey=b"biu", connect_timeout=5)
 
 
+def test_store_unavailable_fails_the_request_and_not_the_connection() -> None:
+    # Only a manager whose shared store (Redis) is away answers 1006 (spec §7.18); a fake does.
+    def store_away(conn, reader, seen):
+        fake_handshake(conn, reader, b"biu", version="2026-12")
+        put = read_json(reader)
+        assert put["method"] == "queue/put"
+        error = {
+            "code": 1006,
+            "message": "store unavailable: the connection to redis://10.0.4.2:6379 was lost",
+            "data": {"reason": "store_unavailable", "retryAfter": 2},
+        }
+        send_json(conn, {"jsonrpc": "2.0", "id": put["id"], "error": error})
+        ping = read_json(reader)
+        send_json(conn, {"jsonrpc": "2.0", "id": ping["id"], "result": {"time": "2026-11-03T09:14:07.512Z"}})
+        seen["after"] = conn.recv(1024)
+
+    with fake_manager(store_away) as (port, seen):
+        with taskwire.connect("127.0.0.1", port, authkey=b"biu", reconnect=False) as client:
+            assert client.protocol_version == "2026-12"
+            assert client.manager_id == "m-fake"
+            with pytest.raises(taskwire.StoreUnavailable) as raised:
+                client.queue("jobs").put("image_url_0")
+            error = raised.value
+            assert str(error) == "store unavailable: the connection to redis://10.0.4.2:6379 was lost"
+            assert (error.code, error.reason, error.retry_after) == (1006, "store_unavailable", 2.0)
+            # The same connection goes on: the request failed, not the session.
+            assert client.ping() == "2026-11-03T09:14:07.512Z"
+    assert seen["after"] == b"", "the client closed its one connection only when asked"
+
+
+def test_store_unavailable_is_internal_error_for_a_2026_11_manager() -> None:
+    def store_away(conn, reader, seen):
+        fake_handshake(conn, reader, b"biu", version="2026-11")
+        put = read_json(reader)
+        error = {"code": -32603, "message": "internal error: store unavailable: the connection to the store was lost"}
+        send_json(conn, {"jsonrpc": "2.0", "id": put["id"], "error": error})
+        seen["after"] = conn.recv(1024)
+
+    with fake_manager(store_away) as (port, _):
+        with taskwire.connect("127.0.0.1", port, authkey=b"biu", reconnect=False) as client:
+            assert client.protocol_version == "2026-11"
+            assert client.manager_id is None
+            with pytest.raises(taskwire.InternalError, match="^internal error: store unavailable: the connection to the store was lost$"):
+                client.queue("jobs").put("image_url_0")
+
+
 def test_authentication_failed(manager: Manager) -> None:
     raw = manager.raw()
     hello = raw.hello()["result"]
@@ -156,7 +202,7 @@ def test_unsupported_protocol_version(manager: Manager) -> None:
     raw = manager.raw()
     error = error_of(raw.hello(["1999-01"]))
     assert isinstance(error, taskwire.UnsupportedProtocolVersion)
-    assert "2026-11" in error.data["supported"]
+    assert error.data["supported"] == ["2026-11", "2026-12"]
     assert raw.closed_by_peer()
     raw.close()
 

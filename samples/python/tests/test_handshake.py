@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -45,7 +46,9 @@ def test_handshake_with_the_right_key(manager: Manager, clients: list) -> None:
     clients.append(client)
     assert client.connected
     assert client.session_id
-    assert client.protocol_version == "2026-11"
+    # The client offers 2026-11 and 2026-12; the reference manager speaks both and chooses 2026-12.
+    assert client.protocol_version == "2026-12"
+    assert re.fullmatch(r"m-[0-9a-f]{12}", client.manager_id or ""), client.manager_id
     assert client.server["name"] == "taskwire"
     assert client.capabilities["autoCreateQueues"] is True
     assert set(client.limits) >= {"maxFrameBytes", "maxPayloadBytes", "maxBatch", "maxSubscriptions"}
@@ -55,6 +58,15 @@ def test_handshake_with_the_right_key(manager: Manager, clients: list) -> None:
     assert me["labels"] == {"zone": "a"}
     assert me["language"].startswith("python ")
     assert me["pid"] == os.getpid()
+    assert me["manager"] == client.manager_id
+
+
+def test_a_2026_11_session_gets_no_manager_id(manager: Manager) -> None:
+    raw = manager.raw()
+    hello = raw.hello(["2026-11"])
+    assert hello is not None and hello["result"]["protocolVersion"] == "2026-11"
+    assert "managerId" not in hello["result"]
+    raw.close()
 
 
 def test_wrong_key_raises_authentication_failed(manager: Manager) -> None:
@@ -123,7 +135,7 @@ def test_unsupported_version_from_the_manager() -> None:
         with pytest.raises(taskwire.UnsupportedProtocolVersion) as raised:
             taskwire.connect("127.0.0.1", port, authkey=b"biu", connect_timeout=5)
     assert raised.value.data["supported"] == ["2025-01"]
-    assert seen["versions"] == ["2026-11"]
+    assert seen["versions"] == ["2026-11", "2026-12"]
 
 
 def test_a_silent_peer_times_out() -> None:

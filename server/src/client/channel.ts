@@ -26,6 +26,8 @@ export class Channel {
     private readonly connection: RpcConnection,
     readonly session: AuthenticateResult,
     readonly protocolVersion: string,
+    /** The manager's id (its session/hello result, since protocol 2026-12); undefined before. */
+    readonly managerId: string | undefined,
   ) {
     connection.onClose(() => this.markClosed(new ConnectionClosedError('the connection to the manager closed')));
   }
@@ -61,7 +63,7 @@ export class Channel {
         throw new ServerProofError(`the manager at ${where} failed to prove it knows the authkey: it is not the manager you meant to reach`);
       }
       clearTimeout(timer);
-      return new Channel(connection, auth, hello.protocolVersion);
+      return new Channel(connection, auth, hello.protocolVersion, hello.managerId);
     } catch (error) {
       clearTimeout(timer);
       socket.destroy();

@@ -142,6 +142,14 @@ export class TaskwireClient extends EventEmitter implements Requester {
   }
 
   /** The session id the manager assigned to the current connection. */
+  /**
+   * The id of the manager this client is connected to now (protocol 2026-12, spec §7.18); it
+   * changes when a reconnect reaches another manager. Undefined with a 2026-11 manager.
+   */
+  get managerId(): string | undefined {
+    return this.channel?.managerId;
+  }
+
   get sessionId(): string | undefined {
     return this.channel?.session.sessionId;
   }

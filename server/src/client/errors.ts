@@ -35,6 +35,17 @@ export class QueueFullError extends RemoteError {}
 export class LeaseUnknownError extends RemoteError {}
 export class PayloadTooLargeError extends RemoteError {}
 export class LimitExceededError extends RemoteError {}
+/**
+ * 1006 (protocol 2026-12): the manager could not reach its shared store (Redis). The request
+ * failed and changed nothing; the connection stays open, and the same request may succeed once
+ * the store is back (`data.retryAfter`, when given, is a hint in seconds).
+ */
+export class StoreUnavailableError extends RemoteError {
+  /** Seconds after which the manager expects the store back, when it said so. */
+  get retryAfter(): number | undefined {
+    return this.data?.retryAfter;
+  }
+}
 
 type RemoteErrorClass = new (code: number, message: string, data?: ErrorData) => RemoteError;
 
@@ -56,6 +67,7 @@ const REMOTE_ERRORS = {
   [ErrorCodes.LeaseUnknown]: LeaseUnknownError,
   [ErrorCodes.PayloadTooLarge]: PayloadTooLargeError,
   [ErrorCodes.LimitExceeded]: LimitExceededError,
+  [ErrorCodes.StoreUnavailable]: StoreUnavailableError,
 } as const satisfies Record<ErrorCode, RemoteErrorClass>;
 
 /** The typed error for a wire error; a code this version does not know (a newer manager's) is a plain RemoteError. */

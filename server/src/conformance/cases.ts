@@ -44,7 +44,7 @@ export type Trust = 'unrelated-ca';
 export type ServerStep =
   | { connect: string; framing?: Framing; transport?: 'tcp' }
   | { certificateRefused: string; trust?: Trust; servername?: string; within?: number }
-  | { handshake: string; framing?: Framing; client?: Record<string, unknown> }
+  | { handshake: string; framing?: Framing; client?: Record<string, unknown>; versions?: string[] }
   | { send: unknown; on?: string }
   | { sendRaw: string | (string | Record<string, unknown>)[]; on?: string }
   | { request: string; params?: unknown; id?: number | string; on?: string; expect?: unknown; within?: number }

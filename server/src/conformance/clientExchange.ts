@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { clientProof, newNonce, serverProof } from '../protocol/auth';
 import { PROTOCOL_VERSIONS } from '../protocol/generated';
+import { MANAGER_IDS_SINCE, speaks } from '../protocol/versions';
 import type { ClientCase, ClientStep } from './cases';
 import { checkClientMessage } from './messageValidator';
 import { CaseError, describe, match, substitute, type ComputeContext, type Variables } from './pattern';
@@ -177,7 +178,9 @@ export class ClientExchange {
     const clientNonce = String((hello['params'] as { nonce: unknown }).nonce);
     if (Buffer.from(clientNonce, 'base64').length < 32) throw new CaseFailure('the client nonce is not base64 of 32 random bytes (§4.2)', '44 base64 characters', clientNonce);
     const serverNonce = newNonce();
-    await this.respond(name, { result: { protocolVersion: chosen, nonce: serverNonce, server: { name: 'taskwire-conformance', version: '1' } } }, 0);
+    // A server of 2026-12 or later says which manager answers (§5.1).
+    const managerId = speaks(chosen, MANAGER_IDS_SINCE) ? { managerId: 'm-conformance' } : {};
+    await this.respond(name, { result: { protocolVersion: chosen, nonce: serverNonce, server: { name: 'taskwire-conformance', version: '1' }, ...managerId } }, 0);
     const authenticate = await this.expectMessage(name, 'session/authenticate', 'request', undefined, within);
     const expected = clientProof(this.authkey, serverNonce, clientNonce, chosen);
     const given = (authenticate['params'] as { proof?: unknown } | undefined)?.proof;

@@ -5,10 +5,11 @@
 // kit: a server's responses (server cases) and a client's requests (client cases).
 import { ERROR_REGISTRY, METHODS, type MethodDescriptor } from '../protocol/generated';
 import { validateDefinition, validateParams, validateResult } from '../protocol/validation';
+import { knowsCode } from '../protocol/versions';
 import { describe } from './pattern';
 
-/** Codes any request may be answered with (spec §8.1). */
-const GENERIC_CODES: readonly number[] = [-32600, -32601, -32602, -32603, -32005];
+/** Codes any request may be answered with (spec §8.1; 1006 only in sessions of 2026-12 or later, checked by version). */
+const GENERIC_CODES: readonly number[] = [-32600, -32601, -32602, -32603, -32005, 1006];
 /** Before authentication any request may be refused with -32002 (§4.4). */
 const NOT_AUTHENTICATED = -32002;
 const CANCELLED = -32800;
@@ -32,6 +33,8 @@ export function specMethods(): string[] {
 export class ServerMessageValidator {
   /** Methods of requests sent and not yet answered, by JSON of the id (a list: a case may reuse an id on purpose). */
   private readonly pending = new Map<string, string[]>();
+  /** The version the server chose in this connection's session/hello, once it answered. */
+  private version: string | undefined;
 
   requestSent(id: unknown, method: string): void {
     const key = JSON.stringify(id);
@@ -60,11 +63,23 @@ export class ServerMessageValidator {
     // Several requests may share an id when a case reuses one on purpose (§3.6). The server
     // refuses the newer one at once, so the answer belongs to the newest request it is a
     // valid answer for; the older (blocked) one is answered later.
-    const checks = methods.map((method, index) => ({ index, problems: checkAnswer(method, record) })).reverse();
+    const checks = methods.map((method, index) => ({ index, method, problems: checkAnswer(method, record) })).reverse();
     const chosen = checks.find((c) => c.problems.length === 0) ?? checks[checks.length - 1]!;
     methods.splice(chosen.index, 1);
     if (methods.length === 0) this.pending.delete(key);
-    return chosen.problems;
+    return [...chosen.problems, ...this.checkVersion(chosen.method, record)];
+  }
+
+  /**
+   * Learns the version from the session/hello result; afterwards an error code newer than that
+   * version (its registry row's `since`) is a violation: a 2026-11 session never gets 1006 (§8.1).
+   */
+  private checkVersion(method: string, response: Record<string, unknown>): string[] {
+    const result = response['result'] as { protocolVersion?: unknown } | undefined;
+    if (method === 'session/hello' && typeof result?.protocolVersion === 'string') this.version = result.protocolVersion;
+    const error = response['error'] as { code?: unknown } | undefined;
+    if (this.version === undefined || typeof error?.code !== 'number' || knowsCode(this.version, error.code)) return [];
+    return [`error ${error.code} was sent to a session of protocol ${this.version}, which does not have that code; it gets -32603 instead (§8.1, §8.2)`];
   }
 
   private checkServerNotification(record: Record<string, unknown>): string[] {

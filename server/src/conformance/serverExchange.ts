@@ -85,10 +85,10 @@ export class ServerExchange {
   private async runStep(step: ServerStep): Promise<void> {
     if ('connect' in step) return void (await this.open(step.connect, step.framing, step.transport));
     if ('certificateRefused' in step) return this.certificateRefused(step);
-    if ('handshake' in step) return this.handshake(step.handshake, step.framing, step.client);
+    if ('handshake' in step) return this.handshake(step.handshake, step.framing, step.client, step.versions);
     if ('send' in step) return this.send(step.on, substitute(step.send, this.context));
     if ('sendRaw' in step) return this.sendRaw(step.on, step.sendRaw);
-    if ('request' in step) return this.request(step);
+    if ('request' in step) return void (await this.request(step));
     if ('notify' in step) {
       const params = step.params === undefined ? {} : { params: substitute(step.params, this.context) };
       return this.send(step.on, { jsonrpc: '2.0', method: step.notify, ...params });
@@ -185,7 +185,8 @@ export class ServerExchange {
     open.wire.sendRaw(bytes);
   }
 
-  private async request(step: Extract<ServerStep, { request: string }>): Promise<void> {
+  /** Sends a request and waits for its matching answer, which it returns. */
+  private async request(step: Extract<ServerStep, { request: string }>): Promise<unknown> {
     const name = step.on ?? DEFAULT_CONNECTION;
     const open = this.connection(name);
     const id = step.id ?? open.nextId++;
@@ -193,7 +194,7 @@ export class ServerExchange {
     this.send(name, { jsonrpc: '2.0', id, method: step.request, ...params });
     this.variables.set(`${name}.lastId`, id);
     const expected = step.expect ?? { result: '$present' };
-    await this.expect(name, { ...(expected as object), id }, step.within, `the answer to ${step.request} (id ${JSON.stringify(id)})`, (m) => (m as { id?: unknown }).id === id);
+    return this.expect(name, { ...(expected as object), id }, step.within, `the answer to ${step.request} (id ${JSON.stringify(id)})`, (m) => (m as { id?: unknown }).id === id);
   }
 
   /**
@@ -248,16 +249,23 @@ export class ServerExchange {
     }
   }
 
-  /** connect + session/hello + session/authenticate with the key under test, checking serverProof. */
-  private async handshake(name: string, framing: Framing | undefined, client: Record<string, unknown> | undefined): Promise<void> {
+  /**
+   * connect + session/hello + session/authenticate with the key under test, checking
+   * serverProof. `versions`: what the hello offers (default: the kit's newest version); the
+   * chosen one is `${name}.version`, and the manager's id, when the answer has one (2026-12),
+   * `${name}.managerId`.
+   */
+  private async handshake(name: string, framing: Framing | undefined, client: Record<string, unknown> | undefined, versions: string[] | undefined): Promise<void> {
     if (!this.connections.has(name)) await this.open(name, framing);
-    const version = String(this.variables.get('version'));
-    await this.request({
+    const offered = versions ?? [String(this.variables.get('version'))];
+    const hello = await this.request({
       request: 'session/hello',
       on: name,
-      params: { protocolVersions: [version], nonce: { $nonce: `${name}.clientNonce` }, client: client ?? { name: `taskwire-conformance ${this.testCase.id}` } },
+      params: { protocolVersions: offered, nonce: { $nonce: `${name}.clientNonce` }, client: client ?? { name: `taskwire-conformance ${this.testCase.id}` } },
       expect: { result: { protocolVersion: { $capture: `${name}.version` }, nonce: { $capture: `${name}.serverNonce` } } },
     });
+    const managerId = (hello as { result?: { managerId?: unknown } }).result?.managerId;
+    if (typeof managerId === 'string') this.variables.set(`${name}.managerId`, managerId);
     const inputs = { serverNonce: `\${${name}.serverNonce}`, clientNonce: `\${${name}.clientNonce}`, version: `\${${name}.version}` };
     this.variables.set(`${name}.proof`, substitute({ $clientProof: inputs }, this.context));
     await this.request({

@@ -21,6 +21,7 @@ import {
   RemoteError,
   RequestCancelledError,
   ServerProofError,
+  StoreUnavailableError,
   TimeoutError,
   UnsupportedProtocolVersionError,
 } from '../client/errors';
@@ -53,6 +54,7 @@ export function errorClass(error: unknown): string {
   if (error instanceof AbortedError || error instanceof RequestCancelledError) return 'cancelled';
   if (error instanceof QueueEmptyError) return 'empty';
   if (error instanceof QueueFullError) return 'full';
+  if (error instanceof StoreUnavailableError) return 'store-unavailable';
   if (error instanceof RemoteError) return 'remote';
   if (error instanceof TimeoutError) return 'timeout';
   if (error instanceof ConnectError || error instanceof ConnectionClosedError) return 'connection';

@@ -1,5 +1,9 @@
-/** The semantic reasons the engine refuses an operation; the server maps each to one wire code. */
-export type EngineErrorReason = 'queue_not_found' | 'queue_full' | 'lease_unknown';
+/**
+ * The semantic reasons the engine refuses an operation; the server maps each to one wire code.
+ * `store_unavailable`: a backend on a shared store (Redis) could not reach it; the operation
+ * changed nothing. Sessions of protocol 2026-12 get 1006, older ones -32603 (dispatch.ts).
+ */
+export type EngineErrorReason = 'queue_not_found' | 'queue_full' | 'lease_unknown' | 'store_unavailable';
 
 /** The bound a put did not fit (queue_full): the queue's maxsize or maxBytes, or the manager's maxQueuedBytes. */
 export type QueueLimit = 'maxsize' | 'maxBytes' | 'maxQueuedBytes';
@@ -9,7 +13,7 @@ export class EngineError extends Error {
   constructor(
     readonly reason: EngineErrorReason,
     message: string,
-    readonly details: { queue?: string; ids?: string[]; maxsize?: number; limit?: QueueLimit; max?: number } = {},
+    readonly details: { queue?: string; ids?: string[]; maxsize?: number; limit?: QueueLimit; max?: number; retryAfter?: number } = {},
   ) {
     super(message);
     this.name = 'EngineError';

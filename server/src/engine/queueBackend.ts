@@ -15,9 +15,10 @@ export type MaybePromise<T> = T | Promise<T>;
  * The contract, for every implementation (tested by one behavioural suite,
  * server/test/backend/queueBackendContract.ts, that any implementation runs):
  *
- * - **Refusals** are EngineErrors (queue_not_found, queue_full, lease_unknown), thrown or
- *   rejected by the MaybePromise methods and passed to `done` by put; anything else thrown is
- *   a failure of the backend itself.
+ * - **Refusals** are EngineErrors (queue_not_found, queue_full, lease_unknown, and
+ *   store_unavailable when a shared store cannot be reached), thrown or rejected by the
+ *   MaybePromise methods and passed to `done` by put; anything else thrown is a failure of the
+ *   backend itself.
  * - **All or none**: a put of several tasks enqueues them all or none; an ack, nack or touch of
  *   several ids applies to all (every id held by the session, each once) or fails with
  *   lease_unknown and changes nothing.
@@ -42,6 +43,12 @@ export type MaybePromise<T> = T | Promise<T>;
  *   backend promises; an answer that reports a change is sent only then.
  */
 export interface QueueBackend {
+  /**
+   * The id of this manager among the managers that share the backend's store (its heartbeat,
+   * the holder of its leases), shown on the wire since protocol 2026-12 (spec §7.18). Absent
+   * (the in-process queues): the server mints a random id for the process.
+   */
+  readonly managerId?: string;
   /** Creates the queue with options, or changes the options of the existing one. */
   declareQueue(name: string, options: QueueOptions): MaybePromise<{ queue: string; created: boolean }>;
   listQueues(): MaybePromise<QueueStats[]>;

@@ -3,7 +3,7 @@
 /* eslint-disable */
 
 /** Protocol versions this implementation speaks, newest last. */
-export const PROTOCOL_VERSIONS = ["2026-11"] as const;
+export const PROTOCOL_VERSIONS = ["2026-11","2026-12"] as const;
 
 /**
  * A queue name: 1 to 195 characters of letters, digits and . _ - : /
@@ -94,6 +94,10 @@ export interface HelloResult {
     name: string;
     version: string;
   };
+  /**
+   * Since 2026-12: the id of the manager process that answers (§7.18), unique among the managers that serve the same store, the same in every session of that process; sent in every session that negotiated 2026-12 or later, absent in 2026-11.
+   */
+  managerId?: string;
 }
 export interface AuthenticateParams {
   /**
@@ -351,6 +355,10 @@ export interface PurgeResult {
 }
 export interface ClientInfo {
   sessionId: string;
+  /**
+   * Since 2026-12: the id of the manager the session is connected to (its managerId, §5.1). Sent to sessions that negotiated 2026-12 or later.
+   */
+  manager?: string;
   name: string;
   role: ClientRole;
   version?: string;
@@ -547,6 +555,10 @@ export interface Event {
    */
   count?: number;
   client?: EventClient;
+  /**
+   * Since 2026-12: the id of the manager the event's client session is on (§7.18). Sent to subscriptions of sessions that negotiated 2026-12 or later, on every event that has a client.
+   */
+  manager?: string;
   at: Timestamp;
 }
 export interface EventClient {
@@ -576,7 +588,7 @@ export interface ErrorData {
    */
   max?: number;
   /**
-   * 1005 with limit "authFailureBackoff": seconds until proofs from the client's address are checked again.
+   * 1005 with limit "authFailureBackoff": seconds until proofs from the client's address are checked again. 1006: a hint, in seconds, of when the store may be back.
    */
   retryAfter?: number;
   /**
@@ -778,7 +790,7 @@ export const ErrorCodes = {
   MethodNotFound: -32601,
   /** The params violate the method's schema; the message names the field and data.field holds its JSON Pointer. */
   InvalidParams: -32602,
-  /** An unexpected server failure; no detail is sent. */
+  /** An unexpected server failure. The message may carry a short detail (e.g. internal error: store unavailable) but never a stack trace; no data. */
   InternalError: -32603,
   /** Bad or malformed proof. Sent after a short delay with no detail; the connection is then closed. */
   AuthenticationFailed: -32001,
@@ -802,25 +814,31 @@ export const ErrorCodes = {
   PayloadTooLarge: 1004,
   /** A server limit (connections, subscriptions, batch size) is exceeded; data.limit names it and data.max holds its value. */
   LimitExceeded: 1005,
+  /** The manager could not reach the store that holds the queues (a shared store such as Redis that is down or unreachable, §7.18): the request failed and changed nothing, unless §7.18 says otherwise; the session stays open and later requests may succeed. data.retryAfter, when present, is a hint in seconds. Only sessions that negotiated 2026-12 or later receive it; a 2026-11 session gets -32603 for the same failure. */
+  StoreUnavailable: 1006,
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
-/** The registry row of each code: default message and, for application errors, the stable reason. */
-export const ERROR_REGISTRY: Readonly<Record<ErrorCode, { readonly name: string; readonly message: string; readonly reason?: string }>> = {
-  [-32700]: {"name":"ParseError","message":"parse error"},
-  [-32600]: {"name":"InvalidRequest","message":"invalid request"},
-  [-32601]: {"name":"MethodNotFound","message":"method not found"},
-  [-32602]: {"name":"InvalidParams","message":"invalid params"},
-  [-32603]: {"name":"InternalError","message":"internal error"},
-  [-32001]: {"name":"AuthenticationFailed","message":"authentication failed"},
-  [-32002]: {"name":"NotAuthenticated","message":"not authenticated"},
-  [-32003]: {"name":"UnsupportedProtocolVersion","message":"unsupported protocol version"},
-  [-32004]: {"name":"FrameTooLarge","message":"frame too large"},
-  [-32005]: {"name":"ShuttingDown","message":"shutting down"},
-  [-32800]: {"name":"RequestCancelled","message":"request cancelled"},
-  [1001]: {"name":"QueueNotFound","message":"queue not found","reason":"queue_not_found"},
-  [1002]: {"name":"QueueFull","message":"queue full","reason":"queue_full"},
-  [1003]: {"name":"LeaseUnknown","message":"unknown or expired lease","reason":"lease_unknown"},
-  [1004]: {"name":"PayloadTooLarge","message":"payload too large","reason":"payload_too_large"},
-  [1005]: {"name":"LimitExceeded","message":"limit exceeded","reason":"limit_exceeded"},
+/**
+ * The registry row of each code: default message, for application errors the stable reason, and
+ * `since`, the protocol version that introduced the code (a session of an older version never gets it).
+ */
+export const ERROR_REGISTRY: Readonly<Record<ErrorCode, { readonly name: string; readonly message: string; readonly reason?: string; readonly since: string }>> = {
+  [-32700]: {"name":"ParseError","message":"parse error","since":"2026-11"},
+  [-32600]: {"name":"InvalidRequest","message":"invalid request","since":"2026-11"},
+  [-32601]: {"name":"MethodNotFound","message":"method not found","since":"2026-11"},
+  [-32602]: {"name":"InvalidParams","message":"invalid params","since":"2026-11"},
+  [-32603]: {"name":"InternalError","message":"internal error","since":"2026-11"},
+  [-32001]: {"name":"AuthenticationFailed","message":"authentication failed","since":"2026-11"},
+  [-32002]: {"name":"NotAuthenticated","message":"not authenticated","since":"2026-11"},
+  [-32003]: {"name":"UnsupportedProtocolVersion","message":"unsupported protocol version","since":"2026-11"},
+  [-32004]: {"name":"FrameTooLarge","message":"frame too large","since":"2026-11"},
+  [-32005]: {"name":"ShuttingDown","message":"shutting down","since":"2026-11"},
+  [-32800]: {"name":"RequestCancelled","message":"request cancelled","since":"2026-11"},
+  [1001]: {"name":"QueueNotFound","message":"queue not found","reason":"queue_not_found","since":"2026-11"},
+  [1002]: {"name":"QueueFull","message":"queue full","reason":"queue_full","since":"2026-11"},
+  [1003]: {"name":"LeaseUnknown","message":"unknown or expired lease","reason":"lease_unknown","since":"2026-11"},
+  [1004]: {"name":"PayloadTooLarge","message":"payload too large","reason":"payload_too_large","since":"2026-11"},
+  [1005]: {"name":"LimitExceeded","message":"limit exceeded","reason":"limit_exceeded","since":"2026-11"},
+  [1006]: {"name":"StoreUnavailable","message":"store unavailable","reason":"store_unavailable","since":"2026-12"},
 };

@@ -18,7 +18,8 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
   "title": "Taskwire protocol",
   "description": "The machine-readable source of truth of the Taskwire protocol: the method table and every type, as JSON Schema 2020-12. spec/protocol.md is the normative prose.",
   "protocolVersions": [
-    "2026-11"
+    "2026-11",
+    "2026-12"
   ],
   "methods": [
     {
@@ -382,66 +383,77 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       "code": -32700,
       "name": "ParseError",
       "message": "parse error",
+      "since": "2026-11",
       "description": "The frame is not valid JSON (or not UTF-8). NDJSON: the connection survives. Content-Length: the connection is closed."
     },
     {
       "code": -32600,
       "name": "InvalidRequest",
       "message": "invalid request",
+      "since": "2026-11",
       "description": "Not a JSON-RPC 2.0 request object; batches (arrays) are refused with this code."
     },
     {
       "code": -32601,
       "name": "MethodNotFound",
       "message": "method not found",
+      "since": "2026-11",
       "description": "No such method."
     },
     {
       "code": -32602,
       "name": "InvalidParams",
       "message": "invalid params",
+      "since": "2026-11",
       "description": "The params violate the method's schema; the message names the field and data.field holds its JSON Pointer."
     },
     {
       "code": -32603,
       "name": "InternalError",
       "message": "internal error",
-      "description": "An unexpected server failure; no detail is sent."
+      "since": "2026-11",
+      "description": "An unexpected server failure. The message may carry a short detail (e.g. internal error: store unavailable) but never a stack trace; no data."
     },
     {
       "code": -32001,
       "name": "AuthenticationFailed",
       "message": "authentication failed",
+      "since": "2026-11",
       "description": "Bad or malformed proof. Sent after a short delay with no detail; the connection is then closed."
     },
     {
       "code": -32002,
       "name": "NotAuthenticated",
       "message": "not authenticated",
+      "since": "2026-11",
       "description": "A method other than session/hello and session/authenticate before a successful authenticate, or authenticate before hello; the connection is then closed."
     },
     {
       "code": -32003,
       "name": "UnsupportedProtocolVersion",
       "message": "unsupported protocol version",
+      "since": "2026-11",
       "description": "No version in common; data.supported lists the server's. The connection is then closed."
     },
     {
       "code": -32004,
       "name": "FrameTooLarge",
       "message": "frame too large",
+      "since": "2026-11",
       "description": "A frame exceeds the server's frame limit; data.limit holds it. The connection is then closed."
     },
     {
       "code": -32005,
       "name": "ShuttingDown",
       "message": "shutting down",
+      "since": "2026-11",
       "description": "The manager is shutting down and accepts no new work."
     },
     {
       "code": -32800,
       "name": "RequestCancelled",
       "message": "request cancelled",
+      "since": "2026-11",
       "description": "A blocked request was cancelled by $/cancelRequest."
     },
     {
@@ -449,6 +461,7 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       "name": "QueueNotFound",
       "message": "queue not found",
       "reason": "queue_not_found",
+      "since": "2026-11",
       "description": "The queue does not exist and the server does not create queues on first use."
     },
     {
@@ -456,6 +469,7 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       "name": "QueueFull",
       "message": "queue full",
       "reason": "queue_full",
+      "since": "2026-11",
       "description": "The queue had no room for all the tasks before the timeout (timeout 0: at once), or the tasks can never fit: within the queue's maxsize and maxBytes and the manager's maxQueuedBytes. data.limit names the bound (maxsize, maxBytes or maxQueuedBytes) and data.max holds its value."
     },
     {
@@ -463,6 +477,7 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       "name": "LeaseUnknown",
       "message": "unknown or expired lease",
       "reason": "lease_unknown",
+      "since": "2026-11",
       "description": "ack, nack or touch of a task this session does not hold (never leased, expired, released, or held by another session); data.ids lists them. Nothing in the request is applied."
     },
     {
@@ -470,6 +485,7 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       "name": "PayloadTooLarge",
       "message": "payload too large",
       "reason": "payload_too_large",
+      "since": "2026-11",
       "description": "A task payload or result exceeds the server's payload limit; data.limit holds it."
     },
     {
@@ -477,7 +493,16 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       "name": "LimitExceeded",
       "message": "limit exceeded",
       "reason": "limit_exceeded",
+      "since": "2026-11",
       "description": "A server limit (connections, subscriptions, batch size) is exceeded; data.limit names it and data.max holds its value."
+    },
+    {
+      "code": 1006,
+      "name": "StoreUnavailable",
+      "message": "store unavailable",
+      "reason": "store_unavailable",
+      "since": "2026-12",
+      "description": "The manager could not reach the store that holds the queues (a shared store such as Redis that is down or unreachable, §7.18): the request failed and changed nothing, unless §7.18 says otherwise; the session stays open and later requests may succeed. data.retryAfter, when present, is a hint in seconds. Only sessions that negotiated 2026-12 or later receive it; a 2026-11 session gets -32603 for the same failure."
     }
   ],
   "$defs": {
@@ -621,6 +646,12 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
             "version"
           ],
           "additionalProperties": false
+        },
+        "managerId": {
+          "description": "Since 2026-12: the id of the manager process that answers (§7.18), unique among the managers that serve the same store, the same in every session of that process; sent in every session that negotiated 2026-12 or later, absent in 2026-11.",
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 100
         }
       },
       "required": [
@@ -1344,6 +1375,12 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
         "sessionId": {
           "type": "string"
         },
+        "manager": {
+          "description": "Since 2026-12: the id of the manager the session is connected to (its managerId, §5.1). Sent to sessions that negotiated 2026-12 or later.",
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 100
+        },
         "name": {
           "type": "string"
         },
@@ -1779,6 +1816,12 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
           "description": "The session that caused the event, or that connected or disconnected.",
           "$ref": "#/$defs/EventClient"
         },
+        "manager": {
+          "description": "Since 2026-12: the id of the manager the event's client session is on (§7.18). Sent to subscriptions of sessions that negotiated 2026-12 or later, on every event that has a client.",
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 100
+        },
         "at": {
           "$ref": "#/$defs/Timestamp"
         }
@@ -1850,7 +1893,7 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
           "type": "integer"
         },
         "retryAfter": {
-          "description": "1005 with limit \"authFailureBackoff\": seconds until proofs from the client's address are checked again.",
+          "description": "1005 with limit \"authFailureBackoff\": seconds until proofs from the client's address are checked again. 1006: a hint, in seconds, of when the store may be back.",
           "type": "number",
           "minimum": 0
         },

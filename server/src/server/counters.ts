@@ -1,4 +1,5 @@
 import type { EngineEvent } from '../engine';
+import type { MaybePromise } from '../engine/queueBackend';
 import type { ManagerStats, QueueActivity, QueueStats } from '../protocol/generated';
 import { packageVersion } from '../version';
 import type { SessionCounters } from './session';
@@ -8,9 +9,9 @@ export const RATE_WINDOW_MS = 60_000;
 /** How often queue totals are sampled for the rates. */
 const SAMPLE_INTERVAL_MS = 5_000;
 
-/** What the counters read from the engine. */
+/** What the counters read from the engine (a backend on a remote store answers later). */
 export interface CountedEngine {
-  listQueues(): QueueStats[];
+  listQueues(): MaybePromise<QueueStats[]>;
   onEvent(listener: (event: EngineEvent) => void): () => void;
 }
 
@@ -43,6 +44,8 @@ export class ManagerCounters implements SessionCounters {
   /** Every lease that ended without ack or nack: expired, or released. */
   private leaseEnds = 0;
   private samples: Sample[] = [];
+  /** The queues as last listed, for a backend whose listQueues answers later. */
+  private lastListed: QueueStats[] = [];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -71,7 +74,9 @@ export class ManagerCounters implements SessionCounters {
 
   snapshot(connections: { current: number; sessions: number }): ManagerStats {
     const now = this.clock();
-    const queues = this.engine.listQueues();
+    const listed = this.engine.listQueues();
+    // A backend that answers later: the queues as of the last sample (at most a few seconds old).
+    const queues = Array.isArray(listed) ? listed : this.lastListed;
     const baseline = this.baseline(now);
     const window = Math.max(0, now - baseline.at) / 1000;
     const rate = (now: number, then: number) => (window > 0 ? round(Math.max(0, now - then) / window) : 0);
@@ -115,8 +120,20 @@ export class ManagerCounters implements SessionCounters {
   /** Records every queue's totals now (every few seconds once started). */
   sample(): void {
     const now = this.clock();
+    const listed = this.engine.listQueues();
+    if (Array.isArray(listed)) this.record(now, listed);
+    // A failure (the store away) skips this sample; the next one comes in a few seconds.
+    else
+      listed.then(
+        (queues) => this.record(now, queues),
+        () => {},
+      );
+  }
+
+  private record(now: number, queues: QueueStats[]): void {
+    this.lastListed = queues;
     const totals = new Map<string, [number, number]>();
-    for (const q of this.engine.listQueues()) totals.set(q.queue, [q.totals.put, q.totals.acked]);
+    for (const q of queues) totals.set(q.queue, [q.totals.put, q.totals.acked]);
     this.samples.push({ at: now, totals });
     // Keep the newest sample at or before the window's start, and every one after it.
     while (this.samples.length > 1 && this.samples[1]!.at <= now - RATE_WINDOW_MS) this.samples.shift();

@@ -2,6 +2,7 @@ import { EngineError, type EngineErrorReason } from '../engine';
 import { methodNotFound, ProtocolError } from '../protocol/errors';
 import { ErrorCodes } from '../protocol/generated';
 import { validateParams } from '../protocol/validation';
+import { FALLBACK_CODE, knowsCode } from '../protocol/versions';
 import { DEFERRED, handlers, type Call, type HandlerContext } from './handlers';
 import type { Logger } from './logger';
 import type { Session } from './session';
@@ -11,15 +12,24 @@ const ENGINE_ERROR_CODES: Record<EngineErrorReason, number> = {
   queue_not_found: ErrorCodes.QueueNotFound,
   queue_full: ErrorCodes.QueueFull,
   lease_unknown: ErrorCodes.LeaseUnknown,
+  store_unavailable: ErrorCodes.StoreUnavailable,
 };
 
-/** Protocol errors as they are; engine refusals by the table; anything else is -32603, logged with its stack. */
-export function toProtocolError(error: unknown, log: Logger, method: string): ProtocolError {
+/**
+ * Protocol errors as they are; engine refusals by the table; anything else is -32603, logged
+ * with its stack. `version` is the session's negotiated protocol version (undefined before its
+ * hello): a refusal whose code that version does not have (1006 before 2026-12) is sent as
+ * -32603 with the code's message as its detail and no data, e.g.
+ * `internal error: store unavailable: the connection to the store was lost` (spec §8.2).
+ */
+export function toProtocolError(error: unknown, log: Logger, method: string, version?: string): ProtocolError {
   if (error instanceof ProtocolError) return error;
   if (error instanceof EngineError) {
     const code = ENGINE_ERROR_CODES[error.reason];
     const registry = new ProtocolError(code);
-    return new ProtocolError(code, `${registry.message}: ${error.message}`, { ...registry.data, ...error.details });
+    const detail = `${registry.message}: ${error.message}`;
+    if (!knowsCode(version, code)) return new ProtocolError(FALLBACK_CODE, detail);
+    return new ProtocolError(code, detail, { ...registry.data, ...error.details });
   }
   // Unexpected: logged here with its stack, sent as -32603 with no detail.
   log.error('internal error', { method, error: error instanceof Error ? error.stack : String(error) });
@@ -82,7 +92,7 @@ function makeCall(session: Session, id: string | number, frameBytes: number, met
       if (settled) return;
       settled = true;
       session.unblock(id);
-      const protocolError = toProtocolError(error, log, method);
+      const protocolError = toProtocolError(error, log, method, session.protocolVersion);
       queues.whenDurable(() => session.respondError(id, protocolError));
     },
     defer(waiter, answerCancel) {

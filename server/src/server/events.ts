@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import type { EngineEvent } from '../engine';
 import type { Event, EventClient, EventKind, SubscribeParams } from '../protocol/generated';
 import { SerializedJson, stringifyWithTexts, type JsonText } from '../protocol/jsonText';
+import { MANAGER_IDS_SINCE, speaks } from '../protocol/versions';
 import type { Session } from './session';
+
+/** A session as events show it: the event's `client`, and the id of the manager it is on. */
+export interface EventSession {
+  client: EventClient;
+  /** The manager the session is connected to (spec §7.18); sent to 2026-12 sessions as the event's `manager`. */
+  manager: string;
+}
 
 interface Subscription {
   id: string;
@@ -45,7 +53,7 @@ export class EventHub {
   private readonly droppedInEpisode = new Map<Session, number>();
 
   constructor(
-    private readonly describe: (sessionId: string) => EventClient | undefined,
+    private readonly describe: (sessionId: string) => EventSession | undefined,
     private readonly maxBacklogBytes: number,
     private readonly observer: EventDeliveryObserver = {},
   ) {}
@@ -86,7 +94,7 @@ export class EventHub {
   publishEngineEvent(event: EngineEvent): void {
     if (this.subscriptions.size === 0) return;
     const at = new Date(event.at).toISOString();
-    const client = event.session !== undefined ? this.describe(event.session) : undefined;
+    const source = event.session !== undefined ? this.describe(event.session) : undefined;
     for (const subscription of this.subscriptions.values()) {
       if (subscription.kinds && !subscription.kinds.has(event.kind)) continue;
       if (subscription.queues && !subscription.queues.has(event.queue)) continue;
@@ -96,7 +104,10 @@ export class EventHub {
       const payload = event.payload !== undefined && (subscription.includePayload || !PAYLOAD_KINDS.has(event.kind)) ? event.payload : undefined;
       if (event.error !== undefined) wire.error = event.error;
       if (event.count !== undefined) wire.count = event.count;
-      if (client) wire.client = client;
+      if (source) {
+        wire.client = source.client;
+        if (speaks(subscription.session.protocolVersion, MANAGER_IDS_SINCE)) wire.manager = source.manager;
+      }
       // Payloads and results go out as the texts they came as (spec §7.17).
       const carried = payload !== undefined || event.result !== undefined;
       this.deliver(subscription, carried ? new SerializedJson(withTexts(wire, payload, event.result)) : wire);
@@ -104,12 +115,14 @@ export class EventHub {
   }
 
   /** Fans out client-connected / client-disconnected (these pass every queue filter). */
-  publishClientEvent(kind: 'client-connected' | 'client-disconnected', client: EventClient): void {
+  publishClientEvent(kind: 'client-connected' | 'client-disconnected', { client, manager }: EventSession): void {
     if (this.subscriptions.size === 0) return;
     const at = new Date().toISOString();
     for (const subscription of this.subscriptions.values()) {
       if (subscription.kinds && !subscription.kinds.has(kind)) continue;
-      this.deliver(subscription, { subscription: subscription.id, kind, client, at });
+      const event: Event = { subscription: subscription.id, kind, client, at };
+      if (speaks(subscription.session.protocolVersion, MANAGER_IDS_SINCE)) event.manager = manager;
+      this.deliver(subscription, event);
     }
   }
 

@@ -1,6 +1,7 @@
 import { clientProof, newNonce, proofMatches, serverProof } from '../protocol/auth';
 import { ProtocolError } from '../protocol/errors';
 import { ErrorCodes, PROTOCOL_VERSIONS, type AuthenticateResult, type HelloParams, type HelloResult } from '../protocol/generated';
+import { MANAGER_IDS_SINCE, speaks } from '../protocol/versions';
 import type { Session } from './session';
 
 export const SERVER_NAME = 'taskwire';
@@ -18,7 +19,7 @@ export function negotiateVersion(offered: readonly string[]): string | undefined
  * caller without the key gets nothing it could attack offline.
  * `{"jsonrpc":"2.0","id":1,"method":"session/hello","params":{"protocolVersions":["2026-11"],"nonce":"…","client":{"name":"worker"}}}`
  */
-export function hello(session: Session, params: HelloParams, serverVersion: string): HelloResult {
+export function hello(session: Session, params: HelloParams, serverVersion: string, managerId: string): HelloResult {
   const version = negotiateVersion(params.protocolVersions);
   if (version === undefined) {
     throw new ProtocolError(ErrorCodes.UnsupportedProtocolVersion, `unsupported protocol version: the server speaks ${PROTOCOL_VERSIONS.join(', ')}`, {
@@ -30,7 +31,10 @@ export function hello(session: Session, params: HelloParams, serverVersion: stri
   session.clientNonce = params.nonce;
   session.serverNonce = newNonce();
   session.state = 'greeted';
-  return { protocolVersion: version, nonce: session.serverNonce, server: { name: SERVER_NAME, version: serverVersion } };
+  const result: HelloResult = { protocolVersion: version, nonce: session.serverNonce, server: { name: SERVER_NAME, version: serverVersion } };
+  // Since 2026-12 (§5.1): which manager answers, so a client that fails over can tell them apart.
+  if (speaks(version, MANAGER_IDS_SINCE)) result.managerId = managerId;
+  return result;
 }
 
 /**

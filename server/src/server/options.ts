@@ -1,4 +1,6 @@
 import type { EngineDefaults } from '../engine';
+import type { QueueBackend } from '../engine/queueBackend';
+import type { LocalQueues } from './localQueues';
 import type { Limits } from '../protocol/generated';
 import type { TaskStore } from '../store/store';
 import type { Logger } from './logger';
@@ -77,7 +79,7 @@ export interface QueueDeclaration {
   deadLetter?: string | null;
 }
 
-export interface ServerOptions {
+export interface ServerOptions<Q extends QueueBackend = LocalQueues> {
   /** The shared secret; any bytes. */
   authkey: Buffer;
   host?: string;
@@ -93,5 +95,11 @@ export interface ServerOptions {
   queues?: QueueDeclaration[];
   /** Keeps queues beyond the process (a JournalStore for --data-dir); default: in memory only. */
   store?: TaskStore;
+  /**
+   * The queues, when they live outside this process (a backend on a shared store). Absent: a
+   * LocalQueues built from `engine`, `autoCreateQueues`, `queues`, `store` and
+   * `limits.maxQueuedBytes`. The server talks to either through QueueBackend only.
+   */
+  backend?: Q;
   log?: Logger;
 }

@@ -1,18 +1,20 @@
 import { createServer as createTcpServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { RestoreSummary } from '../engine/journal';
-import type { MaybePromise } from '../engine/queueBackend';
+import type { MaybePromise, QueueBackend } from '../engine/queueBackend';
 import { ProtocolError } from '../protocol/errors';
 import { detectFraming, encodeFrame } from '../protocol/framing';
 import { ErrorCodes, type EventClient, type HelloParams, type ManagerStats } from '../protocol/generated';
 import { validateParams } from '../protocol/validation';
+import { MANAGER_IDS_SINCE, speaks } from '../protocol/versions';
 import { packageVersion } from '../version';
 import { ManagerCounters } from './counters';
-import { EventHub } from './events';
+import { EventHub, type EventSession } from './events';
 import { dispatch, toProtocolError } from './dispatch';
 import type { HandlerContext } from './handlers';
 import { LocalQueues } from './localQueues';
 import { authenticate, hello } from './handshake';
+import { newManagerId } from './managerId';
 import { silentLogger, type Logger } from './logger';
 import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type ServerLimits, type ServerOptions } from './options';
 import { Session, type SessionHost } from './session';
@@ -35,9 +37,14 @@ const MAX_EXPLAINED_CLOSES = 256;
  * evicting and refusing sockets, the handshake's state per session, shutdown. That is why it
  * is longer than most modules.
  */
-export class TaskwireServer implements SessionHost {
-  /** This process's queues: the engine, with the journal of --data-dir when there is one. */
-  readonly queues: LocalQueues;
+export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements SessionHost {
+  /**
+   * The queues: this process's (the engine, with the journal of --data-dir when there is one),
+   * or the backend given in the options (`Q`, the type of `options.backend`).
+   */
+  readonly queues: Q;
+  /** This manager's id (the backend's, or one minted for the process), on the wire since 2026-12 (spec §7.18). */
+  readonly managerId: string;
   readonly limits: ServerLimits;
   private readonly authkey: Buffer;
   private readonly log: Logger;
@@ -65,26 +72,30 @@ export class TaskwireServer implements SessionHost {
   /** Resolves once a shutdown (by signal, by API or by manager/shutdown) has completed. */
   readonly closed: Promise<void> = new Promise((resolve) => (this.resolveClosed = resolve));
 
-  constructor(private readonly options: ServerOptions) {
+  constructor(private readonly options: ServerOptions<Q>) {
     if (!options.authkey || options.authkey.length === 0) throw new Error('an authkey is required: Taskwire has no unauthenticated mode');
     this.authkey = options.authkey;
     this.log = options.log ?? silentLogger;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.authThrottle = new AuthThrottle({ baseDelayMs: this.limits.authFailureDelay, maxDelayMs: this.limits.maxAuthFailureBackoff * 1000 });
     this.autoCreate = options.autoCreateQueues ?? true;
-    this.queues = new LocalQueues({
-      defaults: options.engine,
-      autoCreate: this.autoCreate,
-      maxQueuedBytes: this.limits.maxQueuedBytes,
-      queues: options.queues,
-      store: options.store,
-      onStoreFailure: (error) => {
-        this.storeFailure = error;
-        this.log.error('the store failed: the manager stops, as it can no longer keep changes', { error: error.message });
-        void this.shutdown();
-      },
-    });
-    this.restored = this.queues.restored;
+    // Without a backend, Q is its default, LocalQueues: the one case where the server builds it.
+    this.queues =
+      options.backend ??
+      (new LocalQueues({
+        defaults: options.engine,
+        autoCreate: this.autoCreate,
+        maxQueuedBytes: this.limits.maxQueuedBytes,
+        queues: options.queues,
+        store: options.store,
+        onStoreFailure: (error) => {
+          this.storeFailure = error;
+          this.log.error('the store failed: the manager stops, as it can no longer keep changes', { error: error.message });
+          void this.shutdown();
+        },
+      }) as unknown as Q);
+    this.managerId = this.queues.managerId ?? newManagerId();
+    this.restored = this.queues instanceof LocalQueues ? this.queues.restored : undefined;
     this.counters = new ManagerCounters(this.queues);
     this.throttled = new ThrottledLog(this.log);
     this.events = new EventHub((id) => this.describeSession(id), this.limits.maxEventBacklogBytes, {
@@ -98,7 +109,11 @@ export class TaskwireServer implements SessionHost {
       queues: this.queues,
       events: this.events,
       limits: this.limits,
-      clients: () => ({ clients: [...this.authenticatedSessions.values()].map((s) => s.info(this.queues.leasedBy(s.id))) }),
+      clients: (viewer) => {
+        // Since 2026-12 each entry says which manager its session is on (§5.15).
+        const manager = speaks(viewer.protocolVersion, MANAGER_IDS_SINCE) ? this.managerId : undefined;
+        return { clients: [...this.authenticatedSessions.values()].map((s) => s.info(this.queues.leasedBy(s.id), manager)) };
+      },
       stats: () => this.stats(),
       shutdown: (by) => {
         if (by) this.log.info('shutdown requested', { session: by.id, name: by.client?.name, address: by.address });
@@ -227,7 +242,7 @@ export class TaskwireServer implements SessionHost {
     whenSettled(releasing, (count) => (this.counters.leasesReleased += count));
     if (this.authenticatedSessions.delete(session.id)) {
       this.log.info('client disconnected', { session: session.id, name: session.client?.name, address: session.address, released, reason: session.closeReason });
-      this.events.publishClientEvent('client-disconnected', this.eventClient(session));
+      this.events.publishClientEvent('client-disconnected', this.eventSession(session));
     } else if (session.closeReason === 'handshake deadline') {
       this.throttled.warn('handshake-deadline', 'connection dropped: not authenticated within the handshake deadline', {
         address: session.address,
@@ -367,7 +382,7 @@ export class TaskwireServer implements SessionHost {
         return;
       }
       try {
-        session.respond(id, hello(session, params as HelloParams, packageVersion));
+        session.respond(id, hello(session, params as HelloParams, packageVersion, this.managerId));
         // Its authenticate is the next thing to read: not evicted before it could arrive.
         session.shieldUntilRead();
       } catch (error) {
@@ -430,7 +445,7 @@ export class TaskwireServer implements SessionHost {
       session.respond(id, result);
       this.authenticatedSessions.set(session.id, session);
       this.log.info('client connected', { session: session.id, name: session.client?.name, role: session.client?.role ?? 'worker', address: session.address });
-      this.events.publishClientEvent('client-connected', this.eventClient(session));
+      this.events.publishClientEvent('client-connected', this.eventSession(session));
       return;
     }
     if (session.state === 'authenticating') return; // input while a failure is being delayed
@@ -439,13 +454,14 @@ export class TaskwireServer implements SessionHost {
     session.end();
   }
 
-  private describeSession(id: string): EventClient | undefined {
+  private describeSession(id: string): EventSession | undefined {
     const session = this.authenticatedSessions.get(id);
-    return session ? this.eventClient(session) : undefined;
+    return session ? this.eventSession(session) : undefined;
   }
 
-  private eventClient(session: Session): EventClient {
-    return { sessionId: session.id, name: session.client?.name ?? '?', role: session.client?.role ?? 'worker', address: session.address };
+  private eventSession(session: Session): EventSession {
+    const client: EventClient = { sessionId: session.id, name: session.client?.name ?? '?', role: session.client?.role ?? 'worker', address: session.address };
+    return { client, manager: this.managerId };
   }
 
   private maybeClosed(): void {

@@ -334,10 +334,12 @@ export class Session {
     this.end();
   }
 
-  info(leased: number): ClientInfo {
+  /** This session in the worker registry; `manager`: the id of the manager it is on, for viewers of 2026-12 and later. */
+  info(leased: number, manager?: string): ClientInfo {
     const client = this.client;
     const info: ClientInfo = {
       sessionId: this.id,
+      ...(manager !== undefined ? { manager } : {}),
       name: client?.name ?? '(handshake)',
       role: client?.role ?? 'worker',
       address: this.address,

@@ -42,6 +42,20 @@ describe('conformance kit against a deliberately broken server', function () {
     }
   });
 
+  it('a server that sends 1006 to a session of 2026-11 fails on the version, naming the code', async () => {
+    const results = await runAgainst(brokenServerCmd('store-unavailable'), (id) => id === 'version.2026-11-still-served' || id === 'session.ping');
+    const legacy = results.find((r) => r.id === 'version.2026-11-still-served')!;
+    assert.equal(legacy.verdict, 'fail');
+    assert.match(legacy.reason!, /protocol violation: .*error 1006 was sent to a session of protocol 2026-11, which does not have that code; it gets -32603 instead/);
+    assert.equal(results.find((r) => r.id === 'session.ping')!.verdict, 'pass');
+  });
+
+  it('a server that does not say which manager answers fails the 2026-12 cases that need it, and only those', async () => {
+    const results = await runAgainst(brokenServerCmd('without-manager-id'), (id) => id.startsWith('version.'));
+    assert.deepEqual(failedIds(results), ['version.2026-12-negotiated', 'version.manager-in-clients', 'version.manager-on-events']);
+    assert.match(results.find((r) => r.id === 'version.2026-12-negotiated')!.reason!, /managerId/);
+  });
+
   it('a server that drops the attempt member fails on the schema, naming it', async () => {
     const results = await runAgainst(brokenServerCmd('drop-attempt'), (id) => id === 'queue.put-get-ack' || id === 'session.ping');
     const get = results.find((r) => r.id === 'queue.put-get-ack')!;

@@ -16,6 +16,8 @@ export { RawConnection, TEST_KEY, type RunningServer, type WireMessage };
 export type Json = any;
 
 export const PROTOCOL_VERSION = '2026-11';
+/** The version that added managerId, manager and error 1006 (spec §7.18). */
+export const SHARED_STORE_VERSION = '2026-12';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -53,10 +55,10 @@ export class Fixture {
   }
 
   /** A connection that completed the handshake as `client` (a name or a full description). */
-  async connect(port: number, client: string | ClientDescription = 'raw', key: Buffer = TEST_KEY): Promise<RawConnection> {
+  async connect(port: number, client: string | ClientDescription = 'raw', key: Buffer = TEST_KEY, versions = [PROTOCOL_VERSION]): Promise<RawConnection> {
     const raw = await this.open(port);
     const description = typeof client === 'string' ? { name: client } : client;
-    const auth = await handshake(raw, description, key);
+    const auth = await handshake(raw, description, key, versions);
     assert.ok(auth.result, `handshake failed: ${JSON.stringify(auth)}`);
     return raw;
   }
@@ -103,8 +105,8 @@ export async function sendHello(raw: RawConnection, client: ClientDescription = 
 }
 
 /** The full handshake as `client`; checks the server's proof. Returns the authenticate response. */
-export async function handshake(raw: RawConnection, client: ClientDescription, key: Buffer = TEST_KEY): Promise<WireMessage> {
-  const hello = await sendHello(raw, client);
+export async function handshake(raw: RawConnection, client: ClientDescription, key: Buffer = TEST_KEY, versions = [PROTOCOL_VERSION]): Promise<WireMessage> {
+  const hello = await sendHello(raw, client, versions);
   assert.ok(hello.result, `hello failed: ${JSON.stringify(hello.response)}`);
   const { nonce: serverNonce, protocolVersion } = hello.result;
   const auth = await raw.request('session/authenticate', { proof: clientProof(key, serverNonce, hello.clientNonce, protocolVersion) });

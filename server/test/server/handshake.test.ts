@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { clientProof, newNonce, serverProof } from '../../src/protocol/auth';
 import { defaultMaxQueuedBytes } from '../../src/server/memoryBudget';
-import { call, expectError, expectResult, expectServes, handshake, PROTOCOL_VERSION, sendHello, TEST_KEY, useFixture } from './fixture';
+import { call, expectError, expectResult, expectServes, handshake, PROTOCOL_VERSION, sendHello, SHARED_STORE_VERSION, TEST_KEY, useFixture } from './fixture';
 
 describe('server: handshake', () => {
   const fx = useFixture();
@@ -139,7 +139,7 @@ describe('server: handshake', () => {
     const bystander = await fx.connect(port, 'bystander');
     const raw = await fx.open(port);
     const hello = await sendHello(raw, { name: 'hs-version' }, ['1999-01', '2000-02']);
-    expectError(hello.response, -32003, `unsupported protocol version: the server speaks ${PROTOCOL_VERSION}`, { supported: [PROTOCOL_VERSION] });
+    expectError(hello.response, -32003, `unsupported protocol version: the server speaks ${PROTOCOL_VERSION}, ${SHARED_STORE_VERSION}`, { supported: [PROTOCOL_VERSION, SHARED_STORE_VERSION] });
     await raw.waitForClose();
     await expectServes(bystander);
   });

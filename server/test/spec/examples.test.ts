@@ -11,7 +11,7 @@ const SPEC_DIR = path.join(__dirname, '..', '..', '..', '..', 'spec');
 const SCHEMA_ID = 'https://taskwire.dev/spec/protocol.json';
 
 /** Codes any request may be answered with besides its method's own list (protocol.md §8.1). */
-const GENERIC_CODES = new Set([-32700, -32600, -32601, -32602, -32603, -32005, -32800]);
+const GENERIC_CODES = new Set([-32700, -32600, -32601, -32602, -32603, -32005, -32800, 1006]);
 /** Codes of errors that answer a frame rather than a request, so they carry id null (§3.5, §4.4, §8.1). */
 const NULL_ID_CODES = new Set([-32700, -32600, -32004, 1005]);
 /** §4.4: any request but the handshake's, before authentication, answers -32002. */
@@ -35,6 +35,8 @@ interface ErrorRow {
   name: string;
   message: string;
   reason?: string;
+  /** The protocol version that introduced the code. */
+  since: string;
   description: string;
 }
 
@@ -257,6 +259,8 @@ function checkTranscript(label: string, entries: Entry[], authkey?: string): Set
       } else {
         assert.equal(error.data?.reason, undefined, `${where}: data.reason belongs to application errors`);
       }
+      // §8.1: a session never gets a code newer than the version its hello chose.
+      if (version !== undefined) assert.ok(reg.since <= version, `${where}: ${error.code} is since ${reg.since}, but the session speaks ${version}`);
       if (pending && !pending.method) {
         assert.equal(error.code, -32600, `${where}: a malformed request answers -32600`);
       } else if (pending && !row) {
@@ -374,6 +378,7 @@ describe('spec: protocol.json, examples and protocol.md', () => {
       for (const code of m.errors ?? []) assert.ok(errorByCode.has(code), `${m.method}: error ${code} is not in the registry`);
     }
     for (const e of spec.errors) {
+      assert.ok(spec.protocolVersions.includes(e.since), `${e.code}: since ${e.since} is not a protocol version`);
       const application = e.code >= 1000 && e.code <= 1999;
       assert.equal(typeof e.reason === 'string', application, `${e.code}: application errors, and only they, have a reason`);
     }

@@ -196,6 +196,8 @@ func errorClass(err error) string {
 		return "empty"
 	case errors.Is(err, taskwire.ErrQueueFull):
 		return "full"
+	case errors.Is(err, taskwire.ErrStoreUnavailable):
+		return "store-unavailable"
 	case errors.As(err, new(*taskwire.RemoteError)):
 		return "remote"
 	case errors.As(err, &netErr) && netErr.Timeout():

@@ -1,0 +1,27 @@
+// What each protocol version adds, for the parts of the server that answer differently by the
+// version a session negotiated (spec §10.3, §10.4). Versions are `YYYY-MM` strings, which
+// compare in string order (§10.1).
+import { ERROR_REGISTRY, ErrorCodes, PROTOCOL_VERSIONS, type ErrorCode } from './generated';
+
+/** The oldest version this implementation speaks: what a connection is held to before its hello. */
+export const OLDEST_VERSION: string = PROTOCOL_VERSIONS[0];
+
+/**
+ * The version that added the manager's identity to the wire (spec §7.18): `managerId` in the
+ * session/hello result, `manager` on manager/clients entries and on events, and error 1006.
+ */
+export const MANAGER_IDS_SINCE = '2026-12';
+
+/** True when a session of `version` (undefined: before its hello) has what `since` added. */
+export function speaks(version: string | undefined, since: string): boolean {
+  return (version ?? OLDEST_VERSION) >= since;
+}
+
+/** True when a session of `version` knows the error code (its registry row's `since`). */
+export function knowsCode(version: string | undefined, code: number): boolean {
+  const row = (ERROR_REGISTRY as Readonly<Record<number, { since: string } | undefined>>)[code];
+  return row === undefined || speaks(version, row.since);
+}
+
+/** -32603, which every version knows: what a code newer than the session's version becomes. */
+export const FALLBACK_CODE: ErrorCode = ErrorCodes.InternalError;
