@@ -15,10 +15,14 @@ interface TailFlags extends ConnectionFlags {
 
 const collect = (value: string, previous: string[]) => [...previous, ...value.split(',').filter(Boolean)];
 
-/** One readable line per event. */
-export function formatEvent(event: Event): string {
+/**
+ * One readable line per event. With several managers on one store, an event whose client is on
+ * another manager than `localManager` (the one tail is connected to) names that manager.
+ */
+export function formatEvent(event: Event, localManager?: string): string {
   const time = event.at.slice(11, 23);
-  const who = event.client ? ` by ${event.client.name} (${event.client.address ?? event.client.sessionId})` : '';
+  const on = event.manager !== undefined && event.manager !== localManager ? ` on ${event.manager}` : '';
+  const who = event.client ? ` by ${event.client.name} (${event.client.address ?? event.client.sessionId})${on}` : '';
   const parts = [time, event.kind.padEnd(19)];
   if (event.queue) parts.push(event.queue);
   if (event.taskId) parts.push(event.taskId);
@@ -57,7 +61,7 @@ Examples:
         includePayload: flags.payload === true,
       };
       await client.subscribe(params, (event) => {
-        process.stdout.write((flags.json ? JSON.stringify(event) : formatEvent(event)) + '\n');
+        process.stdout.write((flags.json ? JSON.stringify(event) : formatEvent(event, client.managerId)) + '\n');
       });
       client.on('disconnected', () => process.stderr.write('connection lost: reconnecting…\n'));
       client.on('reconnected', () => process.stderr.write('reconnected\n'));

@@ -23,7 +23,11 @@ export function workersCommand(): Command {
           process.stdout.write('no clients connected\n');
           return;
         }
+        // Several managers on one store (since 2026-12 each entry names its manager): say which.
+        const managers = new Set(clients.map((c) => c.manager).filter((m) => m !== undefined));
+        const withManager = managers.size > 1;
         const rows = clients.map((c) => [
+          ...(withManager ? [c.manager ?? '-'] : []),
           c.name,
           c.role,
           c.language ?? '-',
@@ -35,7 +39,7 @@ export function workersCommand(): Command {
           count(c.nacked),
           since(c.connectedAt),
         ]);
-        process.stdout.write(table(['NAME', 'ROLE', 'LANGUAGE', 'HOST', 'PID', 'ADDRESS', 'HOLDING', 'ACKED', 'NACKED', 'CONNECTED'], rows) + '\n');
+        process.stdout.write(table([...(withManager ? ['MANAGER'] : []), 'NAME', 'ROLE', 'LANGUAGE', 'HOST', 'PID', 'ADDRESS', 'HOLDING', 'ACKED', 'NACKED', 'CONNECTED'], rows) + '\n');
       } finally {
         client.close();
       }

@@ -1,0 +1,18 @@
+import { strict as assert } from 'node:assert';
+import { formatEvent } from '../../src/cli/tail';
+import type { Event } from '../../src/protocol/generated';
+
+describe('cli: taskwire tail lines', () => {
+  const client = { sessionId: 's-1', name: 'worker-1', role: 'worker' as const, address: '10.0.0.7:51000' };
+  const ack: Event = { subscription: 'sub-1', kind: 'ack', queue: 'tasks', taskId: 't-9', at: '2026-12-06T10:00:00.123Z', client, manager: 'm-aaaa', result: 'ok' };
+
+  it('one line: time, kind, queue, task, who, result', () => {
+    assert.equal(formatEvent(ack, 'm-aaaa'), '10:00:00.123 ack                 tasks t-9 by worker-1 (10.0.0.7:51000) result="ok"');
+  });
+
+  it('names the manager of a client on another manager of the store, and only then', () => {
+    assert.equal(formatEvent(ack, 'm-bbbb'), '10:00:00.123 ack                 tasks t-9 by worker-1 (10.0.0.7:51000) on m-aaaa result="ok"');
+    const { manager: _none, ...fromOldManager } = ack;
+    assert.equal(formatEvent(fromOldManager, 'm-bbbb'), '10:00:00.123 ack                 tasks t-9 by worker-1 (10.0.0.7:51000) result="ok"');
+  });
+});
