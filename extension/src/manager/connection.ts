@@ -88,6 +88,11 @@ export class ManagerConnection implements vscode.Disposable {
     return this.current?.sessionId;
   }
 
+  /** The id of the manager this connection is on (protocol 2026-12), to tell its workers from those on other managers of one store. */
+  get managerId(): string | undefined {
+    return this.current?.managerId;
+  }
+
   /** Opens a connection, closing any other first; throws a ConnectFailure. */
   async open(address: ManagerAddress, key: string): Promise<void> {
     this.close();

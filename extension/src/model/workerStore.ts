@@ -24,6 +24,11 @@ export class WorkerStore extends LiveList<ClientInfo> {
     return client.sessionId === this.connection.sessionId;
   }
 
+  /** The manager of a client on another manager of the same store than this window's; undefined on this one (or an older manager). */
+  otherManager(client: ClientInfo): string | undefined {
+    return client.manager !== undefined && client.manager !== this.connection.managerId ? client.manager : undefined;
+  }
+
   /** Connected clients with the role `worker`. */
   get workerCount(): number {
     return this.items.filter((c) => c.role === 'worker').length;

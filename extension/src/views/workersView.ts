@@ -11,11 +11,21 @@ export class WorkerItem extends vscode.TreeItem {
   constructor(
     readonly client: ClientInfo,
     isSelf: boolean,
+    otherManager?: string,
   ) {
     super(client.name, vscode.TreeItemCollapsibleState.None);
     this.id = `taskwire.client/${client.sessionId}`;
     const where = [client.host, client.pid !== undefined ? `pid ${client.pid}` : undefined].filter(Boolean).join(' ');
-    this.description = [isSelf ? `${client.role} (this window)` : client.role, client.language, where || client.address, `holds ${client.leased}`, `done ${client.acked}`].filter(Boolean).join(' · ');
+    this.description = [
+      isSelf ? `${client.role} (this window)` : client.role,
+      client.language,
+      where || client.address,
+      `holds ${client.leased}`,
+      `done ${client.acked}`,
+      otherManager && `on ${otherManager}`,
+    ]
+      .filter(Boolean)
+      .join(' · ');
     this.tooltip = workerTooltip(client);
     this.iconPath = new vscode.ThemeIcon(ROLE_ICONS[client.role] ?? 'person');
     this.contextValue = `taskwire.client.${client.role}`;
@@ -37,6 +47,7 @@ function workerTooltip(c: ClientInfo): vscode.MarkdownString {
     ['connected since', `${formatTime(since)} (${formatDuration(Date.now() - since.getTime())})`],
     ['last seen', formatTime(new Date(c.lastSeenAt))],
     ['session', c.sessionId],
+    ['manager', c.manager],
     ...Object.entries(c.labels ?? {}).map(([k, v]): [string, string | undefined] => [`label ${k}`, v]),
   ];
   return new vscode.MarkdownString([`**${escape(c.name)}**`, '', '| | |', '|---|---|', ...rows.filter(([, v]) => v !== undefined).map(([k, v]) => `| ${k} | ${escape(v!)} |`)].join('\n'));
@@ -54,6 +65,6 @@ export class WorkersTreeProvider extends ModelTreeProvider<WorkerItem> {
 
   getChildren(item?: WorkerItem): WorkerItem[] {
     if (item) return [];
-    return this.model.workers.clients.map((client) => new WorkerItem(client, this.model.workers.isSelf(client)));
+    return this.model.workers.clients.map((client) => new WorkerItem(client, this.model.workers.isSelf(client), this.model.workers.otherManager(client)));
   }
 }
