@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { defaultAuthkeyFile } from '../authkey';
 import { connect, resolveAddresses, type TaskwireClient } from '../client';
+import { AuthenticationFailedError } from '../client/errors';
 import type { ClientRole } from '../protocol/generated';
 import { CliError, ExitCode } from './exitCodes';
 
@@ -61,15 +63,32 @@ export async function connectFromFlags(flags: ConnectionFlags, role: ClientRole,
   } catch (error) {
     throw new CliError((error as Error).message, ExitCode.Usage);
   }
-  return connect({
-    host: flags.host,
-    port: flags.port,
-    ...(flags.authkey ? { authkey: flags.authkey } : {}),
-    ...(flags.authkeyFile ? { authkeyFile: flags.authkeyFile } : {}),
-    ...(tls ? { tls } : {}),
-    name: `taskwire-cli`,
-    role,
-    reconnect,
-    connectTimeout: 10_000,
-  });
+  try {
+    return await connect({
+      host: flags.host,
+      port: flags.port,
+      ...(flags.authkey ? { authkey: flags.authkey } : {}),
+      ...(flags.authkeyFile ? { authkeyFile: flags.authkeyFile } : {}),
+      ...(tls ? { tls } : {}),
+      name: `taskwire-cli`,
+      role,
+      reconnect,
+      connectTimeout: 10_000,
+    });
+  } catch (error) {
+    if (error instanceof AuthenticationFailedError) throw new CliError(`${error.message}: the manager refused ${keySource(flags)}. ${KEY_ADVICE}`, ExitCode.AuthFailed);
+    throw error;
+  }
+}
+
+const KEY_ADVICE =
+  'Use the key the manager was started with: its banner names it ("Authkey: FILE"); copy that file and pass --authkey-file FILE, or set TASKWIRE_AUTHKEY_FILE (or TASKWIRE_AUTHKEY to the key itself)';
+
+/** Where this command took its key from, in the order resolveAuthkey looks (for the message of a refused key). */
+export function keySource(flags: ConnectionFlags): string {
+  if (flags.authkey) return 'the key given with --authkey';
+  if (flags.authkeyFile) return `the key in ${flags.authkeyFile} (--authkey-file)`;
+  if (process.env.TASKWIRE_AUTHKEY) return 'the key in $TASKWIRE_AUTHKEY';
+  if (process.env.TASKWIRE_AUTHKEY_FILE) return `the key in ${process.env.TASKWIRE_AUTHKEY_FILE} ($TASKWIRE_AUTHKEY_FILE)`;
+  return `the key in ${defaultAuthkeyFile()} (the default key file, as no --authkey-file, --authkey, $TASKWIRE_AUTHKEY_FILE or $TASKWIRE_AUTHKEY was given)`;
 }

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanEnv, cleanupCli, lines, makeHome, PACKAGE_VERSION, runCli, startServe } from './cliHarness';
 
@@ -67,6 +68,30 @@ describe('cli e2e: errors, help and version', function () {
       }
       const stats = await serve.run(['stats', '--json']);
       assert.equal(stats.stdout.includes('"tasks"'), false, 'nothing was put with the wrong key');
+    });
+
+    it('a refused key names where the key came from (flag, file, environment, default file) and what to do', async () => {
+      const serve = await startServe();
+      const home = makeHome();
+      const wrongFile = join(home, 'wrong-key');
+      writeFileSync(wrongFile, 'not-the-key\n');
+      writeFileSync(join(home, 'authkey'), 'not-the-key-either\n');
+      const port = ['--port', String(serve.port)];
+      const cases: [args: string[], env: Record<string, string>, source: string][] = [
+        [['--authkey', 'nope'], {}, 'the key given with --authkey'],
+        [['--authkey-file', wrongFile], {}, `the key in ${wrongFile} (--authkey-file)`],
+        [[], { TASKWIRE_AUTHKEY: 'nope' }, 'the key in $TASKWIRE_AUTHKEY'],
+        [[], { TASKWIRE_AUTHKEY_FILE: wrongFile }, `the key in ${wrongFile} ($TASKWIRE_AUTHKEY_FILE)`],
+        [[], {}, `the key in ${join(home, 'authkey')} (the default key file, as no --authkey-file, --authkey, $TASKWIRE_AUTHKEY_FILE or $TASKWIRE_AUTHKEY was given)`],
+      ];
+      for (const [args, env, source] of cases) {
+        const result = await runCli(['ping', ...port, ...args], { env: cleanEnv({ TASKWIRE_HOME: home, ...env }) });
+        assert.equal(result.code, 4, result.stderr);
+        assert.equal(
+          result.stderr,
+          `taskwire: error: authentication failed: the manager refused ${source}. Use the key the manager was started with: its banner names it ("Authkey: FILE"); copy that file and pass --authkey-file FILE, or set TASKWIRE_AUTHKEY_FILE (or TASKWIRE_AUTHKEY to the key itself)\n`,
+        );
+      }
     });
 
     it('nothing listening (--port 1): exit 3 "connection refused"', async () => {
