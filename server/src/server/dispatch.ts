@@ -11,6 +11,8 @@ const ENGINE_ERROR_CODES: Record<EngineErrorReason, number> = {
   queue_not_found: ErrorCodes.QueueNotFound,
   queue_full: ErrorCodes.QueueFull,
   lease_unknown: ErrorCodes.LeaseUnknown,
+  // A shared store out of reach: -32603 with its message ("internal error: store unavailable: ...").
+  store_unavailable: ErrorCodes.InternalError,
 };
 
 /** Protocol errors as they are; engine refusals by the table; anything else is -32603, logged with its stack. */
