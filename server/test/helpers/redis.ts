@@ -76,6 +76,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Runn
   const port = await freePort();
   let child = await launch(port, dir, options);
   const halt = async (kill: boolean) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
     const gone = exited(child);
     process.kill(child.pid!, kill ? 'SIGKILL' : 'SIGTERM');
     await gone;
