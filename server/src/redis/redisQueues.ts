@@ -21,6 +21,11 @@ export interface RedisQueuesOptions {
   autoCreate?: boolean;
   /** Queues to declare at start. */
   queues?: QueueDeclaration[];
+  /**
+   * A bound on queuedBytes (0 or absent: none): on Redis, the payload bytes of the queues this
+   * manager serves, as of its last script on each (docs/redis.md says why not all of Redis).
+   */
+  maxQueuedBytes?: number;
   /** Milliseconds between maintenance ticks: expiries and delays no timer here covers, outboxes left by a crash (default 1000). */
   tickInterval?: number;
   log?: Logger;
@@ -88,7 +93,7 @@ const QUEUE_OPTION_FIELDS: [keyof QueueOptions, string][] = [
  * route an ack to its queue's slot), and timers for the deadlines its scripts reported.
  */
 export class RedisQueues implements QueueBackend {
-  readonly maxQueuedBytes = 0;
+  readonly maxQueuedBytes: number;
   private readonly defaults: EngineDefaults;
   private readonly autoCreate: boolean;
   private readonly log: Logger;
@@ -103,6 +108,8 @@ export class RedisQueues implements QueueBackend {
   private readonly drains = new Map<string, Promise<void>>();
   /** The payload bytes of each queue as of this manager's last script on it. */
   private readonly bytesOf = new Map<string, number>();
+  /** Queues whose first waiting put waits for maxQueuedBytes: served again when bytes are freed. */
+  private readonly waitingForBudget = new Set<LocalQueue>();
   private tickTimer: NodeJS.Timeout | undefined;
   /** Redis's clock minus this machine's, as of the last script (ms). */
   private clockOffset = 0;
@@ -119,6 +126,7 @@ export class RedisQueues implements QueueBackend {
   ) {
     this.defaults = { ...DEFAULTS, ...options.defaults };
     this.autoCreate = options.autoCreate ?? true;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? 0;
     this.log = options.log ?? silentLogger;
     subscriber.on('message', (_channel: string, queue: string) => this.wake(queue));
     // A wake-up published while the subscriber was away is lost: serve every waiter once more.
@@ -452,6 +460,15 @@ export class RedisQueues implements QueueBackend {
         },
       );
       if (!waiter.active) continue;
+      const overBudget = this.budgetRefusal(queue.name, request);
+      if (overBudget) {
+        if (overBudget.never || request.timeout === 0 || waiter.timedOut) {
+          if (this.finish(waiter, true)) waiter.done(overBudget.error);
+          continue;
+        }
+        this.waitingForBudget.add(queue);
+        return;
+      }
       const ids = request.tasks.map(() => this.newId());
       waiter.running = true;
       let reply: ScriptReply;
@@ -487,6 +504,11 @@ export class RedisQueues implements QueueBackend {
     this.finish(waiter);
     try {
       const { request } = waiter;
+      const overBudget = this.budgetRefusal(queue.name, request);
+      if (overBudget) {
+        waiter.done(overBudget.error);
+        return;
+      }
       const reply = await this.run('put', queue.family, [queue.name, '', 'probe', String(request.tasks.length), ...request.tasks.flatMap((t) => putArgs('', t))]);
       waiter.done(queueFullError(queue.name, reply.data, request.tasks.length, reply.status === 'never'));
     } catch (error) {
@@ -496,12 +518,33 @@ export class RedisQueues implements QueueBackend {
     this.serve(queue);
   }
 
+  /** queue_full when maxQueuedBytes keeps the put out now (`never`: whatever is freed). */
+  private budgetRefusal(queue: string, request: PutRequest): { error: EngineError; never: boolean } | undefined {
+    const max = this.maxQueuedBytes;
+    if (max === 0) return undefined;
+    let bytes = 0;
+    for (const task of request.tasks) bytes += Buffer.byteLength(task.payload);
+    const count = request.tasks.length;
+    const what = `${count} task${count === 1 ? '' : 's'} of ${bytes} bytes`;
+    if (bytes > max) return { never: true, error: new EngineError('queue_full', `the manager can never hold ${what} (maxQueuedBytes ${max})`, { queue, limit: 'maxQueuedBytes', max }) };
+    const held = this.queuedBytes;
+    if (held + bytes <= max) return undefined;
+    return { never: false, error: new EngineError('queue_full', `the manager has no room for ${what} in "${queue}" (maxQueuedBytes ${max}, ${held} held)`, { queue, limit: 'maxQueuedBytes', max }) };
+  }
+
   private async serveGetters(queue: LocalQueue): Promise<void> {
     for (let waiter = firstActive(queue.getters); waiter; waiter = firstActive(queue.getters)) {
       const { request } = waiter;
       // Subscribed before looking: a task put after the look wakes this manager.
       if (request.timeout !== 0) await this.subscribe(queue.family);
-      await this.register(queue.name);
+      try {
+        await this.ensureQueue(queue.name);
+      } catch (error) {
+        // queue_not_found (the server checks before a get, so only a direct caller sees this): nothing to deliver.
+        if (!(error instanceof EngineError) || error.reason === 'store_unavailable') throw error;
+        if (this.finish(waiter)) waiter.deliver([]);
+        continue;
+      }
       const holder = this.holder(request.session);
       const reply = await this.run('get', queue.family, [queue.name, String(request.max), request.ttr === undefined ? '' : String(request.ttr), request.autoAck ? '1' : '0', holder]);
       const tuples = reply.data as TaskTuple[];
@@ -597,7 +640,19 @@ export class RedisQueues implements QueueBackend {
     const command = (this.redis as unknown as Record<ScriptName, (...args: string[]) => Promise<unknown>>)[name];
     const reply = readReply(await this.store(() => command.call(this.redis, outboxKey(family), ...header, ...args)));
     this.clockOffset = reply.now - Date.now();
-    for (const [queue, bytes] of reply.bytes) this.bytesOf.set(queue, bytes);
+    let freed = false;
+    for (const [queue, bytes] of reply.bytes) {
+      // Only the queues this manager serves count toward its queuedBytes (a tick also reports others').
+      const before = this.bytesOf.get(queue);
+      if (before === undefined && !this.queues.has(queue)) continue;
+      this.bytesOf.set(queue, bytes);
+      if (before !== undefined && bytes < before) freed = true;
+    }
+    if (freed && this.waitingForBudget.size > 0) {
+      const waiting = [...this.waitingForBudget];
+      this.waitingForBudget.clear();
+      for (const queue of waiting) this.serve(queue);
+    }
     if (reply.nextDue !== undefined) this.armTimer(family, reply.nextDue);
     if (reply.events.length > 0) {
       const events = reply.events.map((tuple) => eventOf(tuple, reply.now, (holder) => this.sessionOf(holder)));
@@ -641,7 +696,6 @@ export class RedisQueues implements QueueBackend {
     const reply = await this.run('stats', familyOf(name), [name]);
     if (reply.status === 'missing') return undefined;
     const [maxsize, maxBytes, ttr, maxAttempts, deadLetter, ready, leased, delayed, bytes, , put, acked, nacked, expired, deadLettered, deadSize] = reply.data as string[];
-    this.bytesOf.set(name, Number(bytes));
     let dead = deadSize === '' ? 0 : Number(deadSize);
     if (deadSize === '' && deadLetter !== '' && familyOf(deadLetter!) !== familyOf(name)) {
       const other = await this.run('stats', familyOf(deadLetter!), [deadLetter!]);

@@ -1,5 +1,6 @@
 import type { EngineDefaults } from '../engine';
 import type { Limits } from '../protocol/generated';
+import type { QueueBackend } from '../engine/queueBackend';
 import type { TaskStore } from '../store/store';
 import type { Logger } from './logger';
 import { defaultMaxQueuedBytes } from './memoryBudget';
@@ -93,5 +94,10 @@ export interface ServerOptions {
   queues?: QueueDeclaration[];
   /** Keeps queues beyond the process (a JournalStore for --data-dir); default: in memory only. */
   store?: TaskStore;
+  /**
+   * Queues kept outside this process and shared with other managers (a RedisQueues for
+   * --store); default: LocalQueues, in this process (with `store` when given).
+   */
+  backend?: QueueBackend;
   log?: Logger;
 }

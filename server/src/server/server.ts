@@ -1,3 +1,4 @@
+import type { QueueBackend } from '../engine/queueBackend';
 import { createServer as createTcpServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { RestoreSummary } from '../engine/journal';
@@ -11,6 +12,7 @@ import { ManagerCounters } from './counters';
 import { EventHub } from './events';
 import { dispatch, toProtocolError } from './dispatch';
 import type { HandlerContext } from './handlers';
+import { QueueListCache } from './queueListCache';
 import { LocalQueues } from './localQueues';
 import { authenticate, hello } from './handshake';
 import { silentLogger, type Logger } from './logger';
@@ -36,8 +38,12 @@ const MAX_EXPLAINED_CLOSES = 256;
  * is longer than most modules.
  */
 export class TaskwireServer implements SessionHost {
-  /** This process's queues: the engine, with the journal of --data-dir when there is one. */
-  readonly queues: LocalQueues;
+  /** The queues: this process's engine (with the journal of --data-dir when there is one), or a shared store's (--store). */
+  readonly backend: QueueBackend;
+  /** This process's queues when they live here (not with --store). */
+  private readonly localQueues: LocalQueues | undefined;
+  /** Refreshes the queue list manager/stats reads, when the queues live in a shared store. */
+  private readonly listCache: QueueListCache | undefined;
   readonly limits: ServerLimits;
   private readonly authkey: Buffer;
   private readonly log: Logger;
@@ -72,20 +78,25 @@ export class TaskwireServer implements SessionHost {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.authThrottle = new AuthThrottle({ baseDelayMs: this.limits.authFailureDelay, maxDelayMs: this.limits.maxAuthFailureBackoff * 1000 });
     this.autoCreate = options.autoCreateQueues ?? true;
-    this.queues = new LocalQueues({
-      defaults: options.engine,
-      autoCreate: this.autoCreate,
-      maxQueuedBytes: this.limits.maxQueuedBytes,
-      queues: options.queues,
-      store: options.store,
-      onStoreFailure: (error) => {
-        this.storeFailure = error;
-        this.log.error('the store failed: the manager stops, as it can no longer keep changes', { error: error.message });
-        void this.shutdown();
-      },
-    });
-    this.restored = this.queues.restored;
-    this.counters = new ManagerCounters(this.queues);
+    const local = options.backend
+      ? undefined
+      : new LocalQueues({
+          defaults: options.engine,
+          autoCreate: this.autoCreate,
+          maxQueuedBytes: this.limits.maxQueuedBytes,
+          queues: options.queues,
+          store: options.store,
+          onStoreFailure: (error) => {
+            this.storeFailure = error;
+            this.log.error('the store failed: the manager stops, as it can no longer keep changes', { error: error.message });
+            void this.shutdown();
+          },
+        });
+    this.backend = options.backend ?? local!;
+    this.localQueues = local;
+    this.restored = local?.restored;
+    this.listCache = local ? undefined : new QueueListCache(this.backend);
+    this.counters = new ManagerCounters(local ?? this.listCache!);
     this.throttled = new ThrottledLog(this.log);
     this.events = new EventHub((id) => this.describeSession(id), this.limits.maxEventBacklogBytes, {
       sent: () => this.counters.eventsSent++,
@@ -93,13 +104,14 @@ export class TaskwireServer implements SessionHost {
       startedDropping: (session) => this.log.warn('dropping events for a slow subscriber', { session: session.id, name: session.client?.name, address: session.address, unsentBytes: session.backlog }),
       stoppedDropping: (session, dropped) => this.log.info('events flow again to a slow subscriber', { session: session.id, name: session.client?.name, dropped }),
     });
-    this.queues.onEvent((event) => this.events.publishEngineEvent(event));
+    this.backend.onEvent((event) => this.events.publishEngineEvent(event));
     this.context = {
-      queues: this.queues,
+      queues: this.backend,
       events: this.events,
       limits: this.limits,
-      clients: () => ({ clients: [...this.authenticatedSessions.values()].map((s) => s.info(this.queues.leasedBy(s.id))) }),
-      stats: () => this.stats(),
+      clients: () => ({ clients: [...this.authenticatedSessions.values()].map((s) => s.info(this.backend.leasedBy(s.id))) }),
+      // A shared store's queue list is read afresh, so the answer shows what was just done.
+      stats: () => (this.listCache ? this.listCache.refresh().then(() => this.stats()) : this.stats()),
       shutdown: (by) => {
         if (by) this.log.info('shutdown requested', { session: by.id, name: by.client?.name, address: by.address });
         void this.shutdown();
@@ -123,12 +135,18 @@ export class TaskwireServer implements SessionHost {
     });
   }
 
+  /** This process's queues (the engine inside, for tests and tools); throws when they live in a shared store. */
+  get queues(): LocalQueues {
+    if (!this.localQueues) throw new Error('the queues of this manager live in a shared store (--store), not in this process');
+    return this.localQueues;
+  }
+
   /** The manager-wide counters and queue activity that manager/stats answers. */
   stats(): ManagerStats {
     return {
       ...this.counters.snapshot({ current: this.sessions.size, sessions: this.authenticatedSessions.size }),
-      queuedBytes: this.queues.queuedBytes,
-      maxQueuedBytes: this.queues.maxQueuedBytes,
+      queuedBytes: this.backend.queuedBytes,
+      maxQueuedBytes: this.backend.maxQueuedBytes,
     };
   }
 
@@ -174,15 +192,16 @@ export class TaskwireServer implements SessionHost {
         waiter.cancel();
         session.respondError(id, shuttingDown);
       }
-      whenSettled(this.queues.releaseSession(session.id, 'manager shut down', true), (released) => {
+      whenSettled(this.backend.releaseSession(session.id, 'manager shut down', true), (released) => {
         this.counters.leasesReleased += released;
         if (released > 0) this.log.info('released leases', { session: session.id, tasks: released });
       });
       // After the requests already read in this turn (answered -32005), not before, and after
       // answers that wait to be durable.
-      this.queues.whenDurable(() => setImmediate(() => session.end()));
+      this.backend.whenDurable(() => setImmediate(() => session.end()));
     }
     this.counters.stop();
+    this.listCache?.stop();
     this.throttled.flushAll();
     this.maybeClosed();
     return this.closed;
@@ -222,7 +241,7 @@ export class TaskwireServer implements SessionHost {
     this.leaveHandshake(session);
     this.events.dropSession(session);
     session.unblockAll();
-    const releasing = this.queues.releaseSession(session.id, 'client disconnected');
+    const releasing = this.backend.releaseSession(session.id, 'client disconnected');
     const released = typeof releasing === 'number' ? releasing : undefined;
     whenSettled(releasing, (count) => (this.counters.leasesReleased += count));
     if (this.authenticatedSessions.delete(session.id)) {
@@ -452,7 +471,7 @@ export class TaskwireServer implements SessionHost {
     if (this.shuttingDown && this.sessions.size === 0 && this.resolveClosed) {
       const resolveClosed = this.resolveClosed;
       this.resolveClosed = undefined;
-      this.queues.close().then(resolveClosed, (error: Error) => {
+      this.backend.close().then(resolveClosed, (error: Error) => {
         this.storeFailure ??= error;
         this.log.error('the store could not be closed cleanly', { error: error.message });
         resolveClosed();
