@@ -8,6 +8,7 @@ import { TaskwireServer } from '../server/server';
 import { DEFAULTS, EngineError } from '../engine';
 import type { RedisQueues } from '../redis/redisQueues';
 import { StoreUrlError } from '../redis/storeUrl';
+import { DEFAULT_HEARTBEAT_TTL } from '../redis/heartbeatDefaults';
 import { CorruptRecordError, FSYNC_MODES, JournalStore, type FsyncMode, type RecoveryReport } from '../store';
 import { packageVersion } from '../version';
 import { BYTE_SIZE_HELP, parseByteSize } from './byteSize';
@@ -41,6 +42,7 @@ interface ServeFlags {
   verbose?: boolean;
   dataDir?: string;
   store?: string;
+  heartbeatTtl?: number;
   fsync?: FsyncMode;
   repair?: boolean;
 }
@@ -124,6 +126,11 @@ export function serveCommand(): Command {
         '--store <url>',
         'keep the queues in Redis, shared by every manager started with the same URL: redis://[user:pass@]host:port[/db], rediss://... (TLS), redis+cluster://host:port,host:port (docs/redis.md); default: in memory',
       ).env('TASKWIRE_STORE'),
+    )
+    .option(
+      '--heartbeat-ttl <seconds>',
+      `with --store: a manager silent this long is gone, and the others release the leases of its workers (default ${DEFAULT_HEARTBEAT_TTL})`,
+      parseNumber('heartbeat-ttl', { min: 0.1 }),
     )
     .addOption(new Option('--fsync <mode>', 'with --data-dir: when to sync the journal to the disk: always (before answering; default), everysec, never').choices(FSYNC_MODES))
     .option('--repair', 'with --data-dir: skip damaged records in the middle of the journal instead of refusing to start (what they held is lost)')
@@ -219,6 +226,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       ExitCode.Usage,
     );
   }
+  if (flags.heartbeatTtl !== undefined && flags.store === undefined) throw new CliError('--heartbeat-ttl is for managers that share a --store', ExitCode.Usage);
   const backend = flags.store === undefined ? undefined : await openRedis(flags);
   const store = backend ? undefined : await openStore(flags, log);
   const limits: Partial<ServerLimits> = {
@@ -338,6 +346,7 @@ async function openRedis(flags: ServeFlags): Promise<RedisQueues> {
       queues: flags.queue,
       // No default: the default budget is a share of this process's memory, which Redis's tasks do not use.
       maxQueuedBytes: flags.maxQueuedBytes ?? 0,
+      heartbeatTtl: flags.heartbeatTtl,
     });
   } catch (error) {
     if (error instanceof StoreUrlError) throw new CliError(error.message, ExitCode.Usage);

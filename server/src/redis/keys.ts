@@ -31,3 +31,9 @@ export function wakeChannel(family: string): string {
 export const REGISTRY_KEY = 'tw:queues';
 /** A counter that gives each manager that starts a number of its own (the start of its id). */
 export const MANAGER_SEQUENCE_KEY = 'tw:manager-seq';
+/** The ids of the managers that have started on this store and not been found gone. */
+export const MANAGERS_KEY = 'tw:managers';
+/** A manager's heartbeat: present while it lives (refreshed every third of its TTL). */
+export function heartbeatKey(managerId: string): string {
+  return `tw:manager:${managerId}`;
+}

@@ -14,7 +14,7 @@
 // - A task's hash holds: q queue, p payload, pr priority, at enqueuedAt (ms), a attempt, b bytes,
 //   st state (r ready, d delayed, l leased), rk its member in the ready set, and when set: ttr,
 //   ma maxAttempts, rt replyTo, e lastError, df deadLetteredFrom, h holder, lu leaseUntil,
-//   lt the lease's length (s).
+//   lt the lease's length (s). A family's set `held:<manager>` holds the ids its sessions lease.
 // - A queue's hash holds its options (ms maxsize, mb maxBytes, ttr, ma maxAttempts, dl deadLetter,
 //   '' for none), its counters (seq, hseq: the tail and head sequences of the ready set; bytes;
 //   emp: bumped each time the size is 0 after a change, for join) and totals (tp, ta, tn, te, td).
@@ -98,6 +98,17 @@ local function make_ready(q, id, at_head)
   touch_queue(q)
 end
 
+-- Each manager's leases, per family, so survivors can find a dead manager's (reap in scripts.ts).
+local function manager_of(holder)
+  local slash = string.find(holder, '/', 1, true)
+  return slash and string.sub(holder, 1, slash - 1) or holder
+end
+local function note_lease(id, holder) redis.call('SADD', P .. 'held:' .. manager_of(holder), id) end
+local function end_lease(q, id, holder)
+  redis.call('ZREM', qkey(q) .. ':l', id)
+  if holder then redis.call('SREM', P .. 'held:' .. manager_of(holder), id) end
+end
+
 local function delay_task(q, id, ready_at)
   redis.call('HSET', tkey(id), 'st', 'd')
   redis.call('HDEL', tkey(id), 'h', 'lu', 'lt')
@@ -166,7 +177,7 @@ end
 local function lose_lease(q, id, reason, stopping)
   local tk = tkey(id)
   local t = redis.call('HMGET', tk, 'h', 'a')
-  redis.call('ZREM', qkey(q) .. ':l', id)
+  end_lease(q, id, t[1])
   redis.call('HINCRBY', qkey(q), 'te', 1)
   event('expired', q, id, t[2], false, reason, t[1])
   if stopping then

@@ -8,7 +8,9 @@ import type { Deliver } from '../engine/waiters';
 import type { JsonText } from '../protocol/jsonText';
 import { silentLogger, type Logger } from '../server/logger';
 import type { QueueDeclaration } from '../server/options';
-import { familyOf, MANAGER_SEQUENCE_KEY, outboxKey, REGISTRY_KEY, wakeChannel } from './keys';
+import { ManagerHeartbeat } from './heartbeat';
+import { DEFAULT_HEARTBEAT_TTL } from './heartbeatDefaults';
+import { familyOf, heartbeatKey, MANAGER_SEQUENCE_KEY, MANAGERS_KEY, outboxKey, REGISTRY_KEY, wakeChannel } from './keys';
 import { eventOf, leaseUnknownError, queueFullError, readReply, taskOf, type ScriptReply, type TaskTuple } from './replies';
 import { SCRIPTS, type ScriptName } from './scripts';
 import { parseStoreUrl, redactUrl, type StoreAddress } from './storeUrl';
@@ -26,6 +28,8 @@ export interface RedisQueuesOptions {
    * manager serves, as of its last script on each (docs/redis.md says why not all of Redis).
    */
   maxQueuedBytes?: number;
+  /** Seconds a manager's heartbeat lives without a refresh; a manager silent that long is gone, and its leases released (default 5). */
+  heartbeatTtl?: number;
   /** Milliseconds between maintenance ticks: expiries and delays no timer here covers, outboxes left by a crash (default 1000). */
   tickInterval?: number;
   log?: Logger;
@@ -111,6 +115,7 @@ export class RedisQueues implements QueueBackend {
   /** Queues whose first waiting put waits for maxQueuedBytes: served again when bytes are freed. */
   private readonly waitingForBudget = new Set<LocalQueue>();
   private tickTimer: NodeJS.Timeout | undefined;
+  private readonly heartbeat: ManagerHeartbeat;
   /** Redis's clock minus this machine's, as of the last script (ms). */
   private clockOffset = 0;
   private nextId = 0;
@@ -128,6 +133,14 @@ export class RedisQueues implements QueueBackend {
     this.autoCreate = options.autoCreate ?? true;
     this.maxQueuedBytes = options.maxQueuedBytes ?? 0;
     this.log = options.log ?? silentLogger;
+    this.heartbeat = new ManagerHeartbeat(
+      redis,
+      managerId,
+      (options.heartbeatTtl ?? DEFAULT_HEARTBEAT_TTL) * 1000,
+      (gone) => this.reapManager(gone),
+      (error) => this.log.debug('heartbeat failed', { error: String(error) }),
+    );
+    redis.on('close', () => this.heartbeat.interrupted());
     subscriber.on('message', (_channel: string, queue: string) => this.wake(queue));
     // A wake-up published while the subscriber was away is lost: serve every waiter once more.
     subscriber.on('ready', () => {
@@ -185,6 +198,7 @@ export class RedisQueues implements QueueBackend {
     const number = await redis.incr(MANAGER_SEQUENCE_KEY);
     const managerId = `${number.toString(36)}${randomBytes(2).toString('hex')}`;
     const queues = new RedisQueues(redis, subscriber, address, managerId, options);
+    await queues.heartbeat.start();
     for (const { name, ...queueOptions } of options.queues ?? []) await queues.declareQueue(name, queueOptions);
     await queues.maintain();
     return queues;
@@ -408,6 +422,9 @@ export class RedisQueues implements QueueBackend {
     this.familyTimers.clear();
     for (const queue of this.queues.values()) for (const waiter of [...queue.getters, ...queue.putters, ...queue.joiners]) this.finish(waiter);
     await Promise.allSettled([...this.drains.values()]);
+    this.heartbeat.stop();
+    // A clean stop: nothing is leased any more (the server released its sessions), and the others need not wait a TTL to know.
+    await Promise.allSettled([this.redis.del(heartbeatKey(this.managerId)), this.redis.srem(MANAGERS_KEY, this.managerId)]);
     this.redis.disconnect();
     this.subscriber.disconnect();
   }
@@ -788,6 +805,19 @@ export class RedisQueues implements QueueBackend {
     } catch (error) {
       this.log.debug('maintenance tick failed', { error: String(error) });
     }
+  }
+
+  /** Another manager is gone (heartbeat.ts decides when): the leases of its sessions come back, in every family. */
+  private async reapManager(gone: string): Promise<void> {
+    const names = await this.store(() => this.redis.zrange(REGISTRY_KEY, 0, -1));
+    let released = 0;
+    for (const family of new Set(names.map(familyOf))) {
+      const reply = await this.run('reap', family, [gone]);
+      released += Number(reply.data[0]);
+      if (Number(reply.data[1]) > 0) await this.drain(family, undefined);
+      for (const name of names) if (familyOf(name) === family) this.wake(name);
+    }
+    if (released > 0) this.log.info('released the leases of a manager that is gone', { manager: gone, tasks: released });
   }
 
   // ---- ids, holders, leases -------------------------------------------------------------

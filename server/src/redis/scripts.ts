@@ -83,6 +83,7 @@ for _, member in ipairs(members) do
     local lease_until = NOW + math.floor(length * 1000)
     redis.call('HSET', tkey(id), 'st', 'l', 'h', holder, 'lu', num(lease_until), 'lt', num(length))
     redis.call('ZADD', k .. ':l', lease_until, id)
+    note_lease(id, holder)
     tasks[#tasks + 1] = task_tuple(id)
   end
 end
@@ -103,7 +104,7 @@ for i = n, 1, -1 do
   local id = ARGV[base]
   local state = redis.call('HMGET', tkey(id), 'st', 'h')
   if state[1] == 'l' and state[2] == holder then
-    redis.call('ZREM', k .. ':l', id)
+    end_lease(q, id, holder)
     make_ready(q, id, true)
   elseif not state[1] then
     local payload = ARGV[base + 1]
@@ -141,7 +142,7 @@ for i = 8, #ARGV, 2 do
   local id, result = ARGV[i], ARGV[i + 1]
   local t = redis.call('HMGET', tkey(id), 'q', 'a', 'rt')
   local q = t[1]
-  redis.call('ZREM', qkey(q) .. ':l', id)
+  end_lease(q, id, holder)
   redis.call('HINCRBY', qkey(q), 'ta', 1)
   event('ack', q, id, t[2], false, false, holder)
   if t[3] and result ~= '' then
@@ -161,7 +162,7 @@ for i = 8, #ARGV, 5 do
   local id, retry, delay, has_error, err = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3] == '1', ARGV[i + 4]
   local t = redis.call('HMGET', tkey(id), 'q', 'a')
   local q = t[1]
-  redis.call('ZREM', qkey(q) .. ':l', id)
+  end_lease(q, id, holder)
   redis.call('HINCRBY', qkey(q), 'tn', 1)
   if has_error then redis.call('HSET', tkey(id), 'e', err) end
   event('nack', q, id, t[2], false, has_error and err or false, holder)
@@ -204,6 +205,26 @@ for i = 9, #ARGV do
     count = count + 1
   end
 end
+return finish('ok', {tostring(count), tostring(redis.call('LLEN', P .. 'outbox'))})
+`;
+
+/**
+ * A manager is gone (docs/redis.md: when a survivor may decide so): every lease its sessions
+ * held in this family ends as a lease that expired, reason "manager gone". Idempotent: several
+ * survivors reaping at once end each lease once. ARGV the manager's id. Data: {how many, outbox length}.
+ */
+const reap = `
+local dead = ARGV[6]
+local key = P .. 'held:' .. dead
+local count = 0
+for _, id in ipairs(redis.call('SMEMBERS', key)) do
+  local t = redis.call('HMGET', tkey(id), 'st', 'h', 'q')
+  if t[1] == 'l' and t[2] and manager_of(t[2]) == dead then
+    lose_lease(t[3], id, 'manager gone', false)
+    count = count + 1
+  end
+end
+redis.call('DEL', key)
 return finish('ok', {tostring(count), tostring(redis.call('LLEN', P .. 'outbox'))})
 `;
 
@@ -301,7 +322,7 @@ make_ready(q, new_id, false)
 return finish('ok', {new_id})
 `;
 
-const BODIES = { declare, ensure, put, get, undo, ack, nack, touch, release, peek, stats, purge, tick, deliverOutboxEntry } as const;
+const BODIES = { declare, ensure, put, get, undo, ack, nack, touch, release, reap, peek, stats, purge, tick, deliverOutboxEntry } as const;
 
 export type ScriptName = keyof typeof BODIES;
 

@@ -44,10 +44,11 @@ describe('cli e2e: taskwire serve --store (Redis)', function () {
     assert.doesNotMatch(result.stderr + result.stdout, /hunter2/);
   });
 
-  it('--store with --data-dir or --fsync, or a URL that is not Redis: exit 2 and why', async () => {
+  it('--store with --data-dir or --fsync, --heartbeat-ttl without --store, or a URL that is not Redis: exit 2 and why', async () => {
     const cases: [string[], RegExp][] = [
       [['--store', redis.url, '--data-dir', makeHome()], /--store and --data-dir are two different stores: give one/],
       [['--store', redis.url, '--fsync', 'always'], /--fsync is for --data-dir: with --store, Redis's own persistence settings apply/],
+      [['--heartbeat-ttl', '1'], /--heartbeat-ttl is for managers that share a --store/],
       [['--store', 'http://user:pw@example.com'], /invalid store URL "http:\/\/user:\*\*\*@example\.com": expected redis:\/\//],
     ];
     for (const [args, message] of cases) {

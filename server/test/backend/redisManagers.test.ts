@@ -1,0 +1,88 @@
+import { strict as assert } from 'node:assert';
+import type { EngineEvent, RawTask } from '../../src/engine';
+import { jsonTextOf } from '../../src/protocol/jsonText';
+import { RedisQueues } from '../../src/redis/redisQueues';
+import { cleanupCli, startServe } from '../cli/cliHarness';
+import { startRedis, type RunningRedis } from '../helpers/redis';
+
+// Managers that die and a Redis that goes away: a dead manager's leases come back through the
+// survivors within a bound (its heartbeat's TTL), and a live manager's never do, not even after
+// an outage of Redis longer than the TTL (REDIS-DESIGN: the outage rule).
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+function put(backend: RedisQueues, queue: string, payloads: string[]): Promise<string[]> {
+  return new Promise((resolve, reject) =>
+    backend.put({ queue, tasks: payloads.map((p) => ({ payload: jsonTextOf(p) })), timeout: 0 }, (outcome) => (Array.isArray(outcome) ? resolve(outcome) : reject(outcome))),
+  );
+}
+
+function get(backend: RedisQueues, session: string, queue: string, timeout: number, ttr = 60): Promise<RawTask[]> {
+  return new Promise((resolve) =>
+    backend.get({ queue, session, max: 1, timeout, ttr, autoAck: false }, (tasks) => {
+      resolve(tasks);
+      return true;
+    }),
+  );
+}
+
+describe('RedisQueues: managers that die', function () {
+  this.timeout(40_000);
+  let redis: RunningRedis;
+  before(async () => (redis = await startRedis()));
+  after(async () => redis?.stop());
+  afterEach(cleanupCli);
+
+  it("a manager SIGKILLed: its workers' leases come back through a survivor within the heartbeat bound; the survivor's own lease stays", async () => {
+    const survivor = await RedisQueues.connect({ url: redis.url, heartbeatTtl: 1 });
+    const events: EngineEvent[] = [];
+    survivor.onEvent((event) => events.push(event));
+    try {
+      const doomed = await startServe(['--store', redis.url, '--heartbeat-ttl', '1']);
+      const client = await doomed.client({ name: 'worker-on-a-doomed-manager' });
+      const queue = `reaped-${process.pid}`;
+      await client.queue(queue).putMany([{ payload: 'held by the dead' }, { payload: 'held by the living' }]);
+      const [orphan] = await client.queue(queue).getMany(1, { ttr: 60 });
+      const [kept] = await get(survivor, 'live-worker', queue, 0);
+      assert.equal(kept?.payload, '"held by the living"');
+
+      const killedAt = Date.now();
+      doomed.child.kill('SIGKILL');
+      const [back] = await get(survivor, 'next-worker', queue, 20);
+      const after = Date.now() - killedAt;
+      assert.deepEqual([back?.id, back?.attempt], [orphan!.id, 2]);
+      // Its key expires a TTL after its last beat (at most a third of a TTL before the kill), and the survivor looks every third of a TTL.
+      assert.ok(after < 3_000, `the lease came back ${after} ms after the kill (heartbeat TTL 1 s)`);
+      const expired = events.find((e) => e.kind === 'expired' && e.taskId === orphan!.id);
+      assert.equal(expired?.error, 'manager gone');
+      assert.equal(await survivor.ack('live-worker', [{ id: kept!.id }]), 1, "the survivor's own lease was taken away");
+    } finally {
+      await survivor.close();
+    }
+  });
+});
+
+describe('RedisQueues: an outage of Redis longer than the heartbeat TTL', function () {
+  this.timeout(40_000);
+  it('takes no lease away from a live manager: after Redis is back, its worker acks', async () => {
+    const redis = await startRedis({ appendonly: true, appendfsync: 'always' });
+    const a = await RedisQueues.connect({ url: redis.url, heartbeatTtl: 1 });
+    const b = await RedisQueues.connect({ url: redis.url, heartbeatTtl: 1 });
+    try {
+      const queue = `outage-lease-${process.pid}`;
+      await put(a, queue, ['long job']);
+      const [task] = await get(a, 'worker', queue, 0);
+      assert.ok(task);
+      // Down for more than twice the TTL: every heartbeat key has expired when Redis comes back from its AOF.
+      await redis.restart({ downMs: 2_500 });
+      // Both reconnect by themselves; b looks at a's heartbeat many times meanwhile.
+      await sleep(3_000);
+      assert.equal((await b.queueStats(queue)).leased, 1, 'the live lease was released');
+      assert.equal(await a.ack('worker', [{ id: task.id }]), 1);
+    } finally {
+      await a.close();
+      await b.close();
+      await redis.stop();
+    }
+  });
+});
