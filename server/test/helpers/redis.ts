@@ -37,8 +37,8 @@ function requireRedisServer(): void {
   checked = true;
 }
 
-function launch(port: number, dir: string, options: RedisServerOptions): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendonly ? 'yes' : 'no', '--daemonize', 'no', '--protected-mode', 'yes'];
+function launch(port: number, dir: string, options: RedisServerOptions, extra: string[] = []): Promise<ChildProcess> {
+  const args = [...extra, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendonly ? 'yes' : 'no', '--daemonize', 'no', '--protected-mode', 'yes'];
   if (options.appendfsync) args.push('--appendfsync', options.appendfsync);
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -98,4 +98,52 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Runn
     },
   };
   return running;
+}
+
+export interface RunningRedisCluster {
+  /** redis+cluster://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3 */
+  url: string;
+  ports: number[];
+  /** Stops every node (SIGTERM) and removes their dirs. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A 3-node Redis Cluster (no replicas) on free loopback ports, made with `redis-cli --cluster
+ * create`; resolves once every node reports cluster_state:ok.
+ */
+export async function startRedisCluster(): Promise<RunningRedisCluster> {
+  requireRedisServer();
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const dirs = ports.map(() => mkdtempSync(join(tmpdir(), 'taskwire-redis-cluster-')));
+  const children: ChildProcess[] = [];
+  const stop = async () => {
+    await Promise.all(
+      children.map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const gone = exited(child);
+        process.kill(child.pid!, 'SIGTERM');
+        await gone;
+      }),
+    );
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < 3; i++) children.push(await launch(ports[i]!, dirs[i]!, {}, ['--cluster-enabled', 'yes', '--cluster-config-file', join(dirs[i]!, 'nodes.conf')]));
+    const created = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+    if (created.status !== 0) throw new Error(`redis-cli --cluster create failed (${created.error?.message ?? created.status}):\n${created.stdout}${created.stderr}`);
+    const deadline = Date.now() + 20_000;
+    for (const port of ports) {
+      for (;;) {
+        const info = spawnSync('redis-cli', ['-p', String(port), 'cluster', 'info'], { encoding: 'utf8' });
+        if (info.stdout.includes('cluster_state:ok')) break;
+        if (Date.now() > deadline) throw new Error(`the cluster did not reach cluster_state:ok on port ${port}:\n${info.stdout}`);
+        await new Promise((done) => setTimeout(done, 100));
+      }
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, ports, stop };
 }
