@@ -70,6 +70,12 @@ interface JoinWaiter {
 
 type AnyWaiter = GetWaiter | PutWaiter | JoinWaiter;
 
+interface HeldLease {
+  queue: string;
+  /** When the lease ends (ms, Redis's clock), as of its get or last touch. */
+  until: number;
+}
+
 /** The waiting requests of one queue on this manager, served in the order they came, one pass at a time. */
 interface LocalQueue {
   name: string;
@@ -104,7 +110,8 @@ export class RedisQueues implements QueueBackend {
   private readonly queues = new Map<string, LocalQueue>();
   /** Queues known to exist and to be in the registry. */
   private readonly known = new Set<string>();
-  private readonly leases = new Map<SessionId, Map<string, string>>();
+  /** Per session, the tasks it leases through this manager: their queue and lease end (Redis ms). */
+  private readonly leases = new Map<SessionId, Map<string, HeldLease>>();
   private readonly waitersOf = new Map<SessionId, Set<AnyWaiter>>();
   private readonly listeners: ((event: EngineEvent) => void)[] = [];
   private readonly subscriptions = new Map<string, Promise<unknown>>();
@@ -347,7 +354,13 @@ export class RedisQueues implements QueueBackend {
     for (const [family, familyIds] of groups) {
       const reply = await this.run('touch', family, [this.holder(session), ttr === undefined ? '' : String(ttr), ...familyIds]);
       if (reply.status === 'unknown') throw leaseUnknownError(reply.data as string[]);
-      earliest = Math.min(earliest, Number(reply.data[0]) - this.clockOffset);
+      const ends = reply.data as string[];
+      const held = this.leases.get(session);
+      familyIds.forEach((id, i) => {
+        const lease = held?.get(id);
+        if (lease) lease.until = Number(ends[i + 1]);
+      });
+      earliest = Math.min(earliest, Number(ends[0]) - this.clockOffset);
     }
     return earliest;
   }
@@ -370,7 +383,13 @@ export class RedisQueues implements QueueBackend {
   // ---- sessions -------------------------------------------------------------------------
 
   leasedBy(session: SessionId): number {
-    return this.leases.get(session)?.size ?? 0;
+    const held = this.leases.get(session);
+    if (!held) return 0;
+    // A lease past its end is over, whichever manager's script notices it: it no longer counts.
+    const now = Date.now() + this.clockOffset;
+    for (const [id, lease] of held) if (lease.until <= now) held.delete(id);
+    if (held.size === 0) this.leases.delete(session);
+    return held.size;
   }
 
   async releaseSession(session: SessionId, reason: string, managerStopping = false): Promise<number> {
@@ -384,7 +403,7 @@ export class RedisQueues implements QueueBackend {
     for (const [family, ids] of groups) {
       const reply = await this.run('release', family, [this.holder(session), reason, managerStopping ? '1' : '0', ...ids]);
       released += Number(reply.data[0]);
-      for (const id of ids) this.wake(held.get(id)!);
+      for (const id of ids) this.wake(held.get(id)!.queue);
       if (Number(reply.data[1]) > 0) await this.drain(family, undefined);
     }
     return released;
@@ -578,7 +597,7 @@ export class RedisQueues implements QueueBackend {
       if (!request.autoAck) {
         let held = this.leases.get(request.session);
         if (!held) this.leases.set(request.session, (held = new Map()));
-        for (const task of tasks) held.set(task.id, queue.name);
+        for (const task of tasks) held.set(task.id, { queue: queue.name, until: Date.parse(task.leaseUntil!) });
       }
       this.emit(tasks.map((task) => ({ kind: 'get', queue: queue.name, taskId: task.id, attempt: task.attempt, payload: task.payload, session: request.session, at: reply.now })));
     }
@@ -843,7 +862,7 @@ export class RedisQueues implements QueueBackend {
     if (missing.length > 0) throw leaseUnknownError(missing);
     const groups = new Map<string, string[]>();
     for (const id of ids) {
-      const family = familyOf(held!.get(id)!);
+      const family = familyOf(held!.get(id)!.queue);
       let group = groups.get(family);
       if (!group) groups.set(family, (group = []));
       group.push(id);
@@ -892,9 +911,9 @@ function undoArgs(tuple: TaskTuple): string[] {
   return [id, payload, priority, enqueuedAt, attempt, replyTo ?? '', lastError ?? '', deadLetteredFrom ?? '', ttr ?? '', maxAttempts ?? ''];
 }
 
-function groupByFamily(held: Map<string, string>): Map<string, string[]> {
+function groupByFamily(held: Map<string, HeldLease>): Map<string, string[]> {
   const groups = new Map<string, string[]>();
-  for (const [id, queue] of held) {
+  for (const [id, { queue }] of held) {
     const family = familyOf(queue);
     let group = groups.get(family);
     if (!group) groups.set(family, (group = []));

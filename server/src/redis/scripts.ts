@@ -122,8 +122,21 @@ end
 return finish('ok')
 `;
 
-/** Checks that the holder holds every id, each once; the status unknown carries the others. */
+/**
+ * Checks that the holder holds every id, each once; the status unknown carries the others. The
+ * queues of the ids are brought up to date first: a lease past its end is over, as on one
+ * manager, even when no timer has noticed yet.
+ */
 const checkHeld = (firstArg: number, stride: number) => `
+local settled = {}
+for i = ${firstArg}, #ARGV, ${stride} do
+  local q = redis.call('HGET', tkey(ARGV[i]), 'q')
+  if q and not settled[q] then
+    settled[q] = true
+    settle(q)
+    watch_due(q)
+  end
+end
 local seen, missing = {}, {}
 for i = ${firstArg}, #ARGV, ${stride} do
   local id = ARGV[i]
@@ -176,11 +189,12 @@ end
 return finish('ok', {tostring(redis.call('LLEN', P .. 'outbox'))})
 `;
 
-/** ARGV holder, ttr (''), then ids. Data: {the earliest new lease end (ms)}. */
+/** ARGV holder, ttr (''), then ids. Data: {the earliest new lease end (ms), then each id's}. */
 const touch = `
 local holder, ttr = ARGV[6], tonumber(ARGV[7])
 ${checkHeld(8, 1)}
 local earliest = false
+local ends = {}
 for i = 8, #ARGV do
   local id = ARGV[i]
   local t = redis.call('HMGET', tkey(id), 'q', 'lt')
@@ -190,8 +204,9 @@ for i = 8, #ARGV do
   redis.call('ZADD', qkey(t[1]) .. ':l', lease_until, id)
   watch_due(t[1])
   if (not earliest) or lease_until < earliest then earliest = lease_until end
+  ends[#ends + 1] = num(lease_until)
 end
-return finish('ok', {num(earliest)})
+return finish('ok', {num(earliest), unpack(ends)})
 `;
 
 /** ARGV holder, reason, manager stopping ('1'), then ids. Data: {how many it gave back}. */
