@@ -515,16 +515,20 @@ export class RedisQueues implements QueueBackend {
       } finally {
         waiter.running = false;
       }
+      // Withdrawn while its script ran (cancelled, or its session ended): it gets no answer, and
+      // what it put is taken back. Timed out meanwhile: its script's outcome is its answer.
+      const answerable = waiter.active || waiter.timedOut;
       if (reply.status === 'ok') {
-        // Done even when it timed out or was withdrawn meanwhile: the tasks are in, and the answer says so.
         this.finish(waiter, true);
-        waiter.done(ids);
+        if (answerable) waiter.done(ids);
+        else await this.run('unput', queue.family, [queue.name, ...ids]);
         queue.again = true;
         continue;
       }
-      const error = queueFullError(queue.name, reply.data, request.tasks.length, reply.status === 'never');
+      if (!answerable) continue;
       if (reply.status === 'never' || request.timeout === 0 || waiter.timedOut) {
-        if (this.finish(waiter, true)) waiter.done(error);
+        this.finish(waiter, true);
+        waiter.done(queueFullError(queue.name, reply.data, request.tasks.length, reply.status === 'never'));
         continue;
       }
       return; // full: it waits for room, and those behind it wait behind it

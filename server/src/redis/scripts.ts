@@ -62,6 +62,27 @@ end
 return finish('ok')
 `;
 
+/**
+ * Takes back the tasks of a put withdrawn while its script ran (its request was cancelled, or its
+ * session ended): those still ready or delayed leave as if never put. ARGV q, then ids. Data: {how many}.
+ */
+const unput = `
+local q = ARGV[6]
+local k = qkey(q)
+local count = 0
+for i = 7, #ARGV do
+  local id = ARGV[i]
+  local t = redis.call('HMGET', tkey(id), 'st', 'rk', 'q')
+  if t[3] == q and (t[1] == 'r' or t[1] == 'd') then
+    if t[1] == 'r' then redis.call('ZREM', k .. ':r', t[2]) else redis.call('ZREM', k .. ':d', id) end
+    redis.call('HINCRBY', k, 'tp', -1)
+    drop_task(q, id)
+    count = count + 1
+  end
+end
+return finish('ok', {tostring(count)})
+`;
+
 /** ARGV q, max, ttr, autoAck ('1'), holder. Data: the tasks taken (task_tuple). */
 const get = `
 local q, max, ttr, auto, holder = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9] == '1', ARGV[10]
@@ -337,7 +358,7 @@ make_ready(q, new_id, false)
 return finish('ok', {new_id})
 `;
 
-const BODIES = { declare, ensure, put, get, undo, ack, nack, touch, release, reap, peek, stats, purge, tick, deliverOutboxEntry } as const;
+const BODIES = { declare, ensure, put, unput, get, undo, ack, nack, touch, release, reap, peek, stats, purge, tick, deliverOutboxEntry } as const;
 
 export type ScriptName = keyof typeof BODIES;
 

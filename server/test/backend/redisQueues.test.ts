@@ -23,6 +23,31 @@ describeQueueBackend('RedisQueues on one redis-server', async () => {
   return { backend, close: () => backend.close() };
 });
 
+describe('RedisQueues: a put withdrawn while its script runs', function () {
+  this.timeout(20_000);
+  it('gets no answer, and its tasks are taken back as if never put', async () => {
+    const backend = await RedisQueues.connect({ url: redis.url });
+    try {
+      const queue = `withdrawn-put-${process.pid}`;
+      let answered = false;
+      let waiter: { cancel(): void } | undefined;
+      // The put event is reported when the script has answered and before the put's answer: a
+      // cancel there is a cancel that arrived while the script ran.
+      const stop = backend.onEvent((event) => {
+        if (event.kind === 'put' && event.queue === queue) waiter?.cancel();
+      });
+      waiter = backend.put({ queue, tasks: [{ payload: jsonTextOf('a') }, { payload: jsonTextOf('b') }], session: 'producer' }, () => (answered = true));
+      await eventually(async () => (await backend.queueStats(queue)).totals.put === 0 && (await backend.queueStats(queue)).ready === 0, 5000, 'the put to be taken back');
+      await sleep(200);
+      stop();
+      assert.equal(answered, false, 'a withdrawn put was answered');
+      assert.deepEqual((await backend.peek(queue, 10)).length, 0);
+    } finally {
+      await backend.close();
+    }
+  });
+});
+
 describe('RedisQueues: connecting', function () {
   this.timeout(20_000);
   it('fails at once with store unavailable when Redis cannot be reached', async () => {
