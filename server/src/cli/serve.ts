@@ -227,7 +227,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     );
   }
   if (flags.heartbeatTtl !== undefined && flags.store === undefined) throw new CliError('--heartbeat-ttl is for managers that share a --store', ExitCode.Usage);
-  const backend = flags.store === undefined ? undefined : await openRedis(flags);
+  const backend = flags.store === undefined ? undefined : await openRedis(flags, log);
   const store = backend ? undefined : await openStore(flags, log);
   const limits: Partial<ServerLimits> = {
     maxFrameBytes: flags.maxFrameBytes,
@@ -334,7 +334,7 @@ async function serve(flags: ServeFlags): Promise<void> {
  * Connects to the Redis of --store. ioredis is loaded here, and only here: a manager on the
  * memory or journal store never loads it.
  */
-async function openRedis(flags: ServeFlags): Promise<RedisQueues> {
+async function openRedis(flags: ServeFlags, log: Logger): Promise<RedisQueues> {
   if (flags.fsync !== undefined || flags.repair)
     throw new CliError(`${flags.fsync !== undefined ? '--fsync' : '--repair'} is for --data-dir: with --store, Redis's own persistence settings apply (docs/redis.md)`, ExitCode.Usage);
   const { RedisQueues } = await import('../redis/redisQueues.js');
@@ -347,6 +347,7 @@ async function openRedis(flags: ServeFlags): Promise<RedisQueues> {
       // No default: the default budget is a share of this process's memory, which Redis's tasks do not use.
       maxQueuedBytes: flags.maxQueuedBytes ?? 0,
       heartbeatTtl: flags.heartbeatTtl,
+      log,
     });
   } catch (error) {
     if (error instanceof StoreUrlError) throw new CliError(error.message, ExitCode.Usage);

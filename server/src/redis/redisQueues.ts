@@ -206,7 +206,7 @@ export class RedisQueues implements QueueBackend {
     const managerId = `${number.toString(36)}${randomBytes(2).toString('hex')}`;
     const queues = new RedisQueues(redis, subscriber, address, managerId, options);
     await queues.heartbeat.start();
-    for (const { name, ...queueOptions } of options.queues ?? []) await queues.declareQueue(name, queueOptions);
+    for (const declaration of options.queues ?? []) await queues.declareAtStart(declaration);
     await queues.maintain();
     return queues;
   }
@@ -224,6 +224,27 @@ export class RedisQueues implements QueueBackend {
     // A larger maxsize or maxBytes may let waiting puts in.
     this.wake(name);
     return { queue: name, created: reply.data[0] === '1' };
+  }
+
+  /**
+   * A --queue of this manager's start: creates the queue when it does not exist. The options of
+   * a queue that does are fixed in the store (another manager, or a client, set them): a
+   * manager started with other ones says so and leaves them.
+   */
+  private async declareAtStart({ name, ...options }: QueueDeclaration): Promise<void> {
+    const existing = await this.statsOf(name);
+    if (!existing) {
+      await this.declareQueue(name, options);
+      return;
+    }
+    await this.register(name);
+    const differing = (Object.keys(options) as (keyof QueueOptions)[]).filter((key) => options[key] !== undefined && options[key] !== existing[key]);
+    if (differing.length > 0) {
+      this.log.warn('--queue differs from the options the queue has in the store; the store keeps its own', {
+        queue: name,
+        differing: differing.map((key) => `${key}: ${String(existing[key])} in the store, ${String(options[key])} here`).join('; '),
+      });
+    }
   }
 
   async listQueues(): Promise<QueueStats[]> {

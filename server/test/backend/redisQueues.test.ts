@@ -92,6 +92,23 @@ describe('RedisQueues: two managers on one Redis', function () {
       }),
     );
 
+  it('a --queue of a manager that starts creates the queue, or leaves the options it has in the store and warns', async () => {
+    const queue = queueName('flags');
+    const warnings: string[] = [];
+    const log = { info() {}, debug() {}, error() {}, warn: (message: string, fields?: Record<string, unknown>) => warnings.push(`${message} ${JSON.stringify(fields)}`) };
+    const first = await RedisQueues.connect({ url: redis.url, queues: [{ name: queue, maxsize: 5 }], log });
+    const second = await RedisQueues.connect({ url: redis.url, queues: [{ name: queue, maxsize: 9, ttr: 30 }], log });
+    try {
+      assert.equal(warnings.length, 1, warnings.join('\n'));
+      assert.match(warnings[0]!, /--queue differs from the options the queue has in the store; the store keeps its own/);
+      assert.match(warnings[0]!, /maxsize: 5 in the store, 9 here; ttr: 60 in the store, 30 here/);
+      assert.deepEqual([(await a.queueStats(queue)).maxsize, (await a.queueStats(queue)).ttr], [5, 60]);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
   it('have ids of their own', () => {
     assert.notEqual(a.managerId, b.managerId);
   });
