@@ -167,7 +167,8 @@ export class RedisQueues implements QueueBackend {
       let lastError: Error | undefined;
       const common = {
         enableOfflineQueue: false,
-        maxRetriesPerRequest: 1,
+        // A command whose connection drops is not sent again: a script may have run, and running it twice would apply it twice.
+        maxRetriesPerRequest: 0,
         lazyConnect: true,
         // Until the first connection, give up at once (the manager reports it and stops); then reconnect for ever, backing off.
         retryStrategy: (times: number) => (connected ? Math.min(times * 100, 2000) : null),
@@ -965,6 +966,7 @@ function asEngineError(error: unknown, address?: StoreAddress): EngineError {
 
 function connectionMessage(message: string): string {
   if (/enableOfflineQueue|Connection is closed|Stream isn't writeable/.test(message)) return 'the connection to Redis is down';
+  if (/max retries per request/.test(message)) return 'the connection to Redis was lost during the request (its change may or may not have been made)';
   return message;
 }
 

@@ -86,3 +86,53 @@ describe('RedisQueues: an outage of Redis longer than the heartbeat TTL', functi
     }
   });
 });
+
+describe('RedisQueues: Redis killed and restarted mid-load (appendfsync always)', function () {
+  this.timeout(60_000);
+  it('puts fail with store unavailable while it is away, then go on; every answered put is there afterwards', async () => {
+    const redis = await startRedis({ appendonly: true, appendfsync: 'always' });
+    const backend = await RedisQueues.connect({ url: redis.url });
+    const queue = `restart-load-${process.pid}`;
+    const answered: string[] = [];
+    const refusals = new Set<string>();
+    let lostDuring = 0;
+    let restarting: Promise<void> | undefined;
+    try {
+      while (answered.length < 300) {
+        const outcome = await new Promise<string[] | Error>((done) => backend.put({ queue, tasks: [{ payload: jsonTextOf(answered.length) }], timeout: 0 }, done));
+        if (Array.isArray(outcome)) answered.push(...outcome);
+        else {
+          assert.equal((outcome as { reason?: string }).reason, 'store_unavailable', outcome.message);
+          refusals.add(outcome.message.replace(/127\.0\.0\.1:\d+/, 'HOST'));
+          if (outcome.message.includes('lost during the request')) lostDuring++;
+          await sleep(20);
+        }
+        // A crash of Redis (SIGKILL) after 100 answered puts; the load goes on meanwhile.
+        if (answered.length === 100 && !restarting) restarting = redis.restart({ kill: true, downMs: 500 });
+      }
+      await restarting;
+      assert.ok(refusals.size > 0, 'no put saw the store away');
+      const expected = [
+        'store unavailable: redis://HOST: the connection to Redis is down',
+        'store unavailable: redis://HOST: the connection to Redis was lost during the request (its change may or may not have been made)',
+      ];
+      assert.deepEqual(
+        [...refusals].filter((m) => !expected.includes(m)),
+        [],
+      );
+      const delivered: string[] = [];
+      for (;;) {
+        const tasks = await new Promise<RawTask[]>((done) => backend.get({ queue, session: 'drain', max: 100, timeout: 0, autoAck: true }, (t) => (done(t), true)));
+        if (tasks.length === 0) break;
+        delivered.push(...tasks.map((t) => t.id));
+      }
+      // Every answered put, in order; a put refused as its connection dropped may have gone in too.
+      const answeredOnly = delivered.filter((id) => answered.includes(id));
+      assert.deepEqual(answeredOnly, answered, 'an answered put was lost, or the order changed');
+      assert.ok(delivered.length - answered.length <= lostDuring, `${delivered.length - answered.length} tasks nobody was told of`);
+    } finally {
+      await backend.close();
+      await redis.stop();
+    }
+  });
+});
