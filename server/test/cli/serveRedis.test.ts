@@ -35,6 +35,14 @@ describe('cli e2e: taskwire serve --store (Redis)', function () {
     assert.deepEqual([ready?.['store'], ready?.['storeUrl'], typeof ready?.['managerId']], ['redis', redis.url, 'string']);
   });
 
+  it('a manager on the memory store never loads ioredis (it is imported only with --store)', async () => {
+    const memory = await startServe([], { env: { NODE_DEBUG: 'module' } });
+    assert.match(memory.stderr, /localQueues/, 'NODE_DEBUG=module lists no module: the check below would prove nothing');
+    assert.doesNotMatch(memory.stderr, /ioredis|redisQueues/);
+    const redisBacked = await startServe(['--store', redis.url], { env: { NODE_DEBUG: 'module' } });
+    assert.match(redisBacked.stderr, /ioredis/);
+  });
+
   it('a Redis that cannot be reached: exit 3 and one line, with the password hidden', async () => {
     const gone = await startRedis();
     await gone.stop();
