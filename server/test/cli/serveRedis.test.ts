@@ -52,6 +52,23 @@ describe('cli e2e: taskwire serve --store (Redis)', function () {
     assert.doesNotMatch(result.stderr + result.stdout, /hunter2/);
   });
 
+  it('a Redis with a password: the right one serves, a wrong one is exit 3 with what Redis said, and neither is ever shown', async () => {
+    const guarded = await startRedis({ requirepass: 's3cret-pw' });
+    try {
+      const serve = await startServe(['--store', `redis://:s3cret-pw@127.0.0.1:${guarded.port}`]);
+      assert.match(serve.stderr, new RegExp(`Store: redis://:\\*\\*\\*@127\\.0\\.0\\.1:${guarded.port} `));
+      const put = await serve.run(['put', 'guarded', 'x']);
+      assert.equal(put.code, 0, put.stderr);
+      const wrong = await runCli(['serve', '--port', '0', '--store', `redis://:not-it@127.0.0.1:${guarded.port}`]);
+      assert.equal(wrong.code, 3, wrong.stderr);
+      assert.match(wrong.stderr, new RegExp(`^taskwire: error: store unavailable: cannot reach redis://:\\*\\*\\*@127\\.0\\.0\\.1:${guarded.port} \\(WRONGPASS`));
+      const all = serve.stderr + serve.stdout + wrong.stderr + wrong.stdout;
+      assert.doesNotMatch(all, /s3cret-pw|not-it/);
+    } finally {
+      await guarded.stop();
+    }
+  });
+
   it('--store with --data-dir or --fsync, --heartbeat-ttl without --store, or a URL that is not Redis: exit 2 and why', async () => {
     const cases: [string[], RegExp][] = [
       [['--store', redis.url, '--data-dir', makeHome()], /--store and --data-dir are two different stores: give one/],

@@ -12,6 +12,8 @@ export interface RedisServerOptions {
   /** Keep an append-only file (default: no persistence at all). */
   appendonly?: boolean;
   appendfsync?: 'always' | 'everysec' | 'no';
+  /** Clients must authenticate with this password (AUTH). */
+  requirepass?: string;
 }
 
 export interface RunningRedis {
@@ -40,6 +42,7 @@ function requireRedisServer(): void {
 function launch(port: number, dir: string, options: RedisServerOptions, extra: string[] = []): Promise<ChildProcess> {
   const args = [...extra, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendonly ? 'yes' : 'no', '--daemonize', 'no', '--protected-mode', 'yes'];
   if (options.appendfsync) args.push('--appendfsync', options.appendfsync);
+  if (options.requirepass) args.push('--requirepass', options.requirepass);
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
