@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import type { EngineEvent, RawTask } from '../../src/engine';
 import { jsonTextOf } from '../../src/protocol/jsonText';
 import { RedisQueues } from '../../src/redis/redisQueues';
@@ -62,26 +63,66 @@ describe('RedisQueues: managers that die', function () {
   });
 });
 
+/**
+ * A TCP relay to Redis that the test can shut: a manager behind it reconnects only once the
+ * relay lets it, so the test decides which manager is back first.
+ */
+async function relayTo(port: number): Promise<{ url: string; shut: boolean; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const relay = {
+    url: '',
+    shut: false,
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
+  const server = createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    if (relay.shut) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(port, '127.0.0.1');
+    client.pipe(upstream).pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  relay.url = `redis://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return relay;
+}
+
 describe('RedisQueues: an outage of Redis longer than the heartbeat TTL', function () {
   this.timeout(40_000);
-  it('takes no lease away from a live manager: after Redis is back, its worker acks', async () => {
+  it('takes no lease away from a live manager that comes back after the others (within a TTL)', async () => {
     const redis = await startRedis({ appendonly: true, appendfsync: 'always' });
-    const a = await RedisQueues.connect({ url: redis.url, heartbeatTtl: 1 });
-    const b = await RedisQueues.connect({ url: redis.url, heartbeatTtl: 1 });
+    const relay = await relayTo(redis.port);
+    // a reaches Redis through the relay; b directly. TTL 3 s: b beats every second.
+    const a = await RedisQueues.connect({ url: relay.url, heartbeatTtl: 3 });
+    const b = await RedisQueues.connect({ url: redis.url, heartbeatTtl: 3 });
     try {
       const queue = `outage-lease-${process.pid}`;
       await put(a, queue, ['long job']);
       const [task] = await get(a, 'worker', queue, 0);
       assert.ok(task);
-      // Down for more than twice the TTL: every heartbeat key has expired when Redis comes back from its AOF.
-      await redis.restart({ downMs: 2_500 });
-      // Both reconnect by themselves; b looks at a's heartbeat many times meanwhile.
-      await sleep(3_000);
+      // Down 4 s: when Redis comes back from its AOF, a's heartbeat (3 s) has expired. b is
+      // back at once; a only 1.5 s later, when the relay opens. Judging a on its first beat
+      // after coming back, b would release a's lease; waiting a full TTL of its own beats
+      // first (the outage rule), it sees a back.
+      relay.shut = true;
+      await redis.restart({ downMs: 4_000 });
+      await sleep(1_500);
+      relay.shut = false;
+      await sleep(5_000);
       assert.equal((await b.queueStats(queue)).leased, 1, 'the live lease was released');
       assert.equal(await a.ack('worker', [{ id: task.id }]), 1);
     } finally {
       await a.close();
       await b.close();
+      await relay.close();
       await redis.stop();
     }
   });
