@@ -70,6 +70,9 @@ interface JoinWaiter {
 
 type AnyWaiter = GetWaiter | PutWaiter | JoinWaiter;
 
+/** How many waiting gets of one queue run their scripts at once. */
+const GET_BATCH = 16;
+
 interface HeldLease {
   queue: string;
   /** When the lease ends (ms, Redis's clock), as of its get or last touch. */
@@ -293,11 +296,8 @@ export class RedisQueues implements QueueBackend {
 
   get(request: GetRequest, deliver: Deliver): Waiter | undefined {
     const queue = this.local(request.queue);
-    // Others wait already: nothing is ready, and this one may not wait.
-    if (request.timeout === 0 && queue.getters.some((w) => w.active)) {
-      deliver([]);
-      return undefined;
-    }
+    // Even one that may not wait takes its place in the line: the gets ahead of it may be
+    // looking right now, not waiting on an empty queue.
     const waiter: GetWaiter = { kind: 'get', request, deliver, active: true };
     queue.getters.push(waiter);
     this.track(waiter, request.session);
@@ -594,38 +594,60 @@ export class RedisQueues implements QueueBackend {
     return { never: false, error: new EngineError('queue_full', `the manager has no room for ${what} in "${queue}" (maxQueuedBytes ${max}, ${held} held)`, { queue, limit: 'maxQueuedBytes', max }) };
   }
 
+  /**
+   * Serves the waiting gets in the order they came. The first few run their scripts at once
+   * (one round trip for all; Redis runs them in the order sent). If one finds nothing and one
+   * behind it gets a task (put in between), that task goes back to the head, attempt
+   * unchanged, for the earlier waiter: no waiter here is overtaken.
+   */
   private async serveGetters(queue: LocalQueue): Promise<void> {
-    for (let waiter = firstActive(queue.getters); waiter; waiter = firstActive(queue.getters)) {
-      const { request } = waiter;
+    for (;;) {
+      const batch = queue.getters.filter((w) => w.active).slice(0, GET_BATCH);
+      if (batch.length === 0) return;
       // Subscribed before looking: a task put after the look wakes this manager.
-      if (request.timeout !== 0) await this.subscribe(queue.family);
+      if (batch.some((w) => w.request.timeout !== 0)) await this.subscribe(queue.family);
       try {
         await this.ensureQueue(queue.name);
       } catch (error) {
         // queue_not_found (the server checks before a get, so only a direct caller sees this): nothing to deliver.
         if (!(error instanceof EngineError) || error.reason === 'store_unavailable') throw error;
-        if (this.finish(waiter)) waiter.deliver([]);
+        for (const waiter of batch) if (this.finish(waiter)) waiter.deliver([]);
         continue;
       }
-      const holder = this.holder(request.session);
-      const reply = await this.run('get', queue.family, [queue.name, String(request.max), request.ttr === undefined ? '' : String(request.ttr), request.autoAck ? '1' : '0', holder]);
-      const tuples = reply.data as TaskTuple[];
-      if (tuples.length === 0) {
-        for (const w of queue.getters) if (w.request.timeout === 0 && this.finish(w)) w.deliver([]);
-        return;
+      const replies = await Promise.all(
+        batch.map(({ request }) =>
+          this.run('get', queue.family, [queue.name, String(request.max), request.ttr === undefined ? '' : String(request.ttr), request.autoAck ? '1' : '0', this.holder(request.session)]),
+        ),
+      );
+      let foundNothing = false;
+      let overtook = false;
+      for (let i = 0; i < batch.length; i++) {
+        const waiter = batch[i]!;
+        const { request } = waiter;
+        const tuples = replies[i]!.data as TaskTuple[];
+        if (tuples.length === 0) {
+          foundNothing = true;
+          continue;
+        }
+        const tasks = tuples.map(taskOf);
+        // Overtaking an earlier waiter, withdrawn, timed out or its session gone: back to the head, attempt unchanged.
+        if (foundNothing || !this.finish(waiter) || !waiter.deliver(tasks)) {
+          overtook ||= foundNothing;
+          await this.run('undo', queue.family, [queue.name, this.holder(request.session), String(tuples.length), ...tuples.flatMap(undoArgs)]);
+          continue;
+        }
+        if (!request.autoAck) {
+          let held = this.leases.get(request.session);
+          if (!held) this.leases.set(request.session, (held = new Map()));
+          for (const task of tasks) held.set(task.id, { queue: queue.name, until: Date.parse(task.leaseUntil!) });
+        }
+        this.emit(tasks.map((task) => ({ kind: 'get', queue: queue.name, taskId: task.id, attempt: task.attempt, payload: task.payload, session: request.session, at: replies[i]!.now })));
       }
-      const tasks = tuples.map(taskOf);
-      if (!this.finish(waiter) || !waiter.deliver(tasks)) {
-        // Withdrawn, timed out or its session gone meanwhile: back to the head, attempt unchanged.
-        await this.run('undo', queue.family, [queue.name, holder, String(tuples.length), ...tuples.flatMap(undoArgs)]);
-        continue;
+      if (foundNothing) {
+        // Nothing ready: those that may not wait are answered; the others wait for a wake-up (or take what was just put back).
+        for (const waiter of [...queue.getters]) if (waiter.request.timeout === 0 && this.finish(waiter)) waiter.deliver([]);
+        if (!overtook) return;
       }
-      if (!request.autoAck) {
-        let held = this.leases.get(request.session);
-        if (!held) this.leases.set(request.session, (held = new Map()));
-        for (const task of tasks) held.set(task.id, { queue: queue.name, until: Date.parse(task.leaseUntil!) });
-      }
-      this.emit(tasks.map((task) => ({ kind: 'get', queue: queue.name, taskId: task.id, attempt: task.attempt, payload: task.payload, session: request.session, at: reply.now })));
     }
   }
 

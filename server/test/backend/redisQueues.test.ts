@@ -128,6 +128,20 @@ describe('RedisQueues on a redis-server this file starts', function () {
       assert.ok(latency < 1000, `the wake-up took ${latency} ms`);
     });
 
+    it("B's waiting gets are served in the order they began to wait, by tasks put through A one by one or all at once", async () => {
+      const queue = queueName('fifo');
+      await b.ensureQueue(queue);
+      for (const together of [false, true]) {
+        const order: string[] = [];
+        const waiting = ['w1', 'w2', 'w3', 'w4'].map((session) => get(b, session, queue, { timeout: 10 }).then(([task]) => order.push(`${session}:${task?.payload}`)));
+        await sleep(200);
+        if (together) await put(a, queue, [1, 2, 3, 4]);
+        else for (const n of [1, 2, 3, 4]) await put(a, queue, [n]);
+        await Promise.all(waiting);
+        assert.deepEqual(order, ['w1:1', 'w2:2', 'w3:3', 'w4:4'], together ? 'one put of four' : 'four puts');
+      }
+    });
+
     it('a put blocked on a full queue on A goes in when a task is acked on B', async () => {
       const queue = queueName('full');
       await a.declareQueue(queue, { maxsize: 1 });
