@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
 import type { Nack, QueueStats } from '../protocol/generated';
 import { EngineError } from '../engine/engineError';
 import type { QueueBackend } from '../engine/queueBackend';
@@ -9,11 +8,13 @@ import type { JsonText } from '../protocol/jsonText';
 import { silentLogger, type Logger } from '../server/logger';
 import type { QueueDeclaration } from '../server/options';
 import { ManagerHeartbeat } from './heartbeat';
+import { firstActive, type AnyWaiter, type GetWaiter, type HeldLease, type JoinWaiter, type LocalQueue, type PutWaiter } from './localState';
 import { DEFAULT_HEARTBEAT_TTL } from './heartbeatDefaults';
 import { familyOf, heartbeatKey, MANAGER_SEQUENCE_KEY, MANAGERS_KEY, outboxKey, REGISTRY_KEY, wakeChannel } from './keys';
 import { eventOf, leaseUnknownError, queueFullError, readReply, taskOf, type ScriptReply, type TaskTuple } from './replies';
-import { SCRIPTS, type ScriptName } from './scripts';
-import { parseStoreUrl, redactUrl, type StoreAddress } from './storeUrl';
+import { type ScriptName } from './scripts';
+import { asEngineError, openConnections, type Connection } from './connection';
+import { parseStoreUrl, type StoreAddress } from './storeUrl';
 
 export interface RedisQueuesOptions {
   /** redis://[user:pass@]host:port[/db], rediss://..., redis+cluster://h1:p1,h2:p2 */
@@ -35,61 +36,8 @@ export interface RedisQueuesOptions {
   log?: Logger;
 }
 
-type Connection = Redis | Cluster;
-
-interface GetWaiter {
-  kind: 'get';
-  request: GetRequest;
-  deliver: Deliver;
-  active: boolean;
-  timer?: NodeJS.Timeout;
-}
-
-interface PutWaiter {
-  kind: 'put';
-  request: PutRequest;
-  done: (outcome: string[] | EngineError) => void;
-  active: boolean;
-  /** Its script is running: a timeout then waits for its answer instead of answering queue_full. */
-  running: boolean;
-  timedOut: boolean;
-  timer?: NodeJS.Timeout;
-}
-
-interface JoinWaiter {
-  kind: 'join';
-  queue: string;
-  timeout: number | undefined;
-  session: SessionId | undefined;
-  done: (joined: boolean) => void;
-  active: boolean;
-  /** The queue's emptiness counter when the wait began: a larger one means it was empty since. */
-  emptied?: number;
-  timer?: NodeJS.Timeout;
-}
-
-type AnyWaiter = GetWaiter | PutWaiter | JoinWaiter;
-
 /** How many waiting gets of one queue run their scripts at once. */
 const GET_BATCH = 16;
-
-interface HeldLease {
-  queue: string;
-  /** When the lease ends (ms, Redis's clock), as of its get or last touch. */
-  until: number;
-}
-
-/** The waiting requests of one queue on this manager, served in the order they came, one pass at a time. */
-interface LocalQueue {
-  name: string;
-  family: string;
-  getters: GetWaiter[];
-  putters: PutWaiter[];
-  joiners: JoinWaiter[];
-  serving: boolean;
-  /** A wake-up came while serving: serve again. */
-  again: boolean;
-}
 
 const QUEUE_OPTION_FIELDS: [keyof QueueOptions, string][] = [
   ['maxsize', 'ms'],
@@ -104,6 +52,13 @@ const QUEUE_OPTION_FIELDS: [keyof QueueOptions, string][] = [
  * is one Lua script, atomic in Redis; this class keeps only what belongs to this manager — its
  * sessions' waiting requests (served in the order they came), the leases its sessions hold (to
  * route an ack to its queue's slot), and timers for the deadlines its scripts reported.
+ *
+ * Its parts: the connections (connection.ts), the scripts (scripts.ts on luaCommon.ts) and their
+ * answers (replies.ts), the waiting requests and leases it keeps (localState.ts), heartbeats
+ * (heartbeat.ts). This class is the rest, and longer than most modules for the reason engine.ts
+ * is: serving waiters runs scripts whose answers serve other waiters (a put wakes getters, an
+ * ack makes room for putters and drains the outbox), and split further those calls would cross
+ * files back and forth.
  */
 export class RedisQueues implements QueueBackend {
   readonly maxQueuedBytes: number;
@@ -163,49 +118,7 @@ export class RedisQueues implements QueueBackend {
   /** Connects to the store (failing at once, with a clear error, when it cannot be reached), loads the scripts and declares the queues given. */
   static async connect(options: RedisQueuesOptions): Promise<RedisQueues> {
     const address = parseStoreUrl(options.url);
-    const ioredis = await import('ioredis');
-    const firstErrors = new Map<Connection, () => Error | undefined>();
-    const open = (): Connection => {
-      let connected = false;
-      let lastError: Error | undefined;
-      const common = {
-        enableOfflineQueue: false,
-        // A command whose connection drops is not sent again: a script may have run, and running it twice would apply it twice.
-        maxRetriesPerRequest: 0,
-        lazyConnect: true,
-        // Until the first connection, give up at once (the manager reports it and stops); then reconnect for ever, backing off.
-        retryStrategy: (times: number) => (connected ? Math.min(times * 100, 2000) : null),
-        username: address.username,
-        password: address.password,
-        tls: address.tls ? {} : undefined,
-      };
-      const connection: Connection =
-        address.kind === 'cluster'
-          ? new ioredis.Cluster(address.nodes, {
-              enableOfflineQueue: false,
-              redisOptions: common,
-              clusterRetryStrategy: (times: number) => (connected ? Math.min(times * 100, 2000) : null),
-              lazyConnect: true,
-            })
-          : new ioredis.Redis({ ...common, host: address.nodes[0]!.host, port: address.nodes[0]!.port, db: address.db });
-      connection.on('ready', () => (connected = true));
-      firstErrors.set(connection, () => lastError);
-      // Errors are reported to the requests they fail; the connection reconnects by itself.
-      connection.on('error', (error: Error) => (lastError = error));
-      for (const [name, lua] of Object.entries(SCRIPTS)) connection.defineCommand(name, { numberOfKeys: 1, lua });
-      return connection;
-    };
-    const redis = open();
-    const subscriber = open();
-    try {
-      await redis.connect();
-      await subscriber.connect();
-    } catch (error) {
-      redis.disconnect();
-      subscriber.disconnect();
-      // The connection's own error (ECONNREFUSED, ENOTFOUND, WRONGPASS...) says more than "Connection is closed".
-      throw unreachable(address, firstErrors.get(redis)?.() ?? firstErrors.get(subscriber)?.() ?? error);
-    }
+    const { redis, subscriber } = await openConnections(address);
     const number = await redis.incr(MANAGER_SEQUENCE_KEY);
     const managerId = `${number.toString(36)}${randomBytes(2).toString('hex')}`;
     const queues = new RedisQueues(redis, subscriber, address, managerId, options);
@@ -944,11 +857,6 @@ export class RedisQueues implements QueueBackend {
   }
 }
 
-function firstActive<W extends { active: boolean }>(waiters: W[]): W | undefined {
-  while (waiters.length > 0 && !waiters[0]!.active) waiters.shift();
-  return waiters[0];
-}
-
 function putArgs(id: string, task: PutRequest['tasks'][number]): string[] {
   const opt = (value: number | string | undefined) => (value === undefined ? '' : String(value));
   return [id, task.payload, String(task.priority ?? 0), opt(task.delay), opt(task.ttr), opt(task.replyTo), opt(task.maxAttempts)];
@@ -976,25 +884,4 @@ function familyQueueOfEvent(reply: ScriptReply, id: string): string | undefined 
 
 function notFound(name: string): EngineError {
   return new EngineError('queue_not_found', `queue "${name}" does not exist`, { queue: name });
-}
-
-/** A failure of the store's connection as store_unavailable; an EngineError as it is; a script error stays an internal error. */
-function asEngineError(error: unknown, address?: StoreAddress): EngineError {
-  if (error instanceof EngineError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof Error && error.name === 'ReplyError' && !/^(LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|BUSY)/.test(message)) throw error;
-  return new EngineError('store_unavailable', `store unavailable: ${address ? `${address.redacted}: ` : ''}${redactUrl(connectionMessage(message))}`);
-}
-
-function connectionMessage(message: string): string {
-  if (/enableOfflineQueue|Connection is closed|Stream isn't writeable/.test(message)) return 'the connection to Redis is down';
-  if (/max retries per request/.test(message)) return 'the connection to Redis was lost during the request (its change may or may not have been made)';
-  return message;
-}
-
-/** The error a manager starts with when its store cannot be reached: `store unavailable: cannot reach redis://host:port (ECONNREFUSED)`. */
-function unreachable(address: StoreAddress, error: unknown): EngineError {
-  const code = (error as { code?: string }).code;
-  const detail = code ?? (error instanceof Error ? error.message : String(error));
-  return new EngineError('store_unavailable', `store unavailable: cannot reach ${address.redacted} (${redactUrl(detail)})`);
 }
