@@ -2,10 +2,13 @@
 // Runs the conformance kit's CLI: the server cases against the reference server it starts
 // itself, over plain TCP and then over TLS (a certificate the kit makes with openssl; every
 // case inside TLS, and the tls.* cases that only make sense there), then the client cases
-// against the driver of each client library in the repository (Python, TypeScript, Go), and
+// against the driver of each client library in the repository (Python, TypeScript, Go), then
+// the server cases once more against a reference manager on Redis (`--store`, a redis-server
+// this script starts on a free loopback port and stops by its PID), and
 // ends with one line adding them all up: "N passed, N failed, N skipped". Exit code 1 when
 // any case failed.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -46,6 +49,53 @@ function buildGoDriver(folder) {
   return undefined;
 }
 
+/** A free loopback port (redis-server has no --port 0). */
+function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a throwaway redis-server (no persistence) in `dir`; resolves with it once it accepts connections. */
+async function startRedis(dir) {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  await new Promise((resolve, reject) => {
+    child.once('error', (error) => reject(new Error(`cannot start redis-server (Debian: apt-get install -y redis-server): ${error.message}`)));
+    child.once('exit', (code) => reject(new Error(`redis-server exited (${code}) before it was ready:\n${output}`)));
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      if (output.includes('Ready to accept connections')) resolve();
+    });
+  });
+  child.stdout.resume();
+  return { url: `redis://127.0.0.1:${port}`, pid: child.pid, exited: new Promise((resolve) => child.once('exit', resolve)) };
+}
+
+/** The server cases against a reference manager whose queues are in Redis. */
+async function countRedisRun(folder) {
+  let redis;
+  try {
+    redis = await startRedis(folder);
+  } catch (error) {
+    process.stdout.write(`\n${error.message}\n`);
+    failed = true;
+    total.failed += 1;
+    return;
+  }
+  try {
+    countRun(['conformance', '--reference', '--reference-args', `--store ${redis.url}`, '--exclude', 'tls.*']);
+  } finally {
+    process.kill(redis.pid, 'SIGTERM');
+    await redis.exited;
+  }
+}
+
 const goFolder = mkdtempSync(join(tmpdir(), 'taskwire-go-driver-'));
 try {
   // The tls.* cases check TLS itself: they run in the TLS pass, not as skips in this one.
@@ -55,6 +105,7 @@ try {
   countRun(['conformance', 'client', '--cmd', `"${process.execPath}" "${join(root, 'server', 'dist', 'src', 'conformance', 'typescriptDriver.js')}"`]);
   const goDriver = buildGoDriver(goFolder);
   if (goDriver !== undefined) countRun(['conformance', 'client', '--cmd', `"${goDriver}"`]);
+  await countRedisRun(goFolder);
 } finally {
   rmSync(goFolder, { recursive: true, force: true });
 }

@@ -32,6 +32,7 @@ interface ServerFlags extends SelectionFlags {
   authkeyFile?: string;
   serverCmd?: string;
   reference?: boolean;
+  referenceArgs?: string;
   tls?: boolean;
   tlsCa?: string;
   tlsCert?: string;
@@ -150,7 +151,8 @@ function tlsOfRun(flags: ServerFlags, privateFolder: () => string): ServerRunOpt
 
 async function checkServer(given: ServerFlags): Promise<void> {
   if (given.reference && given.serverCmd !== undefined) throw new CliError('--reference and --server-cmd both say how to start the server: give one', ExitCode.Usage);
-  const flags: ServerFlags = given.reference ? { ...given, serverCmd: referenceServerCommand() } : given;
+  if (given.referenceArgs !== undefined && !given.reference) throw new CliError('--reference-args adds options to the server --reference starts: give --reference too', ExitCode.Usage);
+  const flags: ServerFlags = given.reference ? { ...given, serverCmd: referenceServerCommand(given.referenceArgs) } : given;
   const cases = select(
     loadOrFail(() => loadServerCases(flags.casesDir ?? defaultCasesRoot())),
     flags,
@@ -267,6 +269,7 @@ Example:
       .option('--authkey-file <file>', 'file holding the key (else $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE, ~/.taskwire/authkey)')
       .option('--server-cmd <command>', 'start the server with this command (placeholders below) instead of connecting to --host/--port')
       .option('--reference', "start this package's own server (taskwire serve) with every option a case needs: the reference run")
+      .option('--reference-args <options>', 'with --reference: more options for taskwire serve, e.g. "--store redis://127.0.0.1:6390" to check a manager on Redis')
       .option('--tls', 'run over TLS: a server the kit starts gets a certificate the kit makes (with openssl); a running one is checked against the system CAs')
       .option('--tls-ca <file>', 'trust this CA certificate (PEM) for the server; implies --tls')
       .option('--tls-cert <file>', 'with --reference or --server-cmd: the certificate (PEM) the server serves instead of one the kit makes; implies --tls')
@@ -301,6 +304,7 @@ Examples:
   taskwire conformance --level must --case handshake.* --junit conformance.xml
   taskwire conformance --reference
   taskwire conformance --reference --tls
+  taskwire conformance --reference --reference-args "--store redis://127.0.0.1:6390"
   taskwire conformance --host manager.example.com --port 7400 --tls-ca ca.pem --authkey-file authkey
   taskwire conformance --server-cmd "./my-server --listen {host}:{port} --key {authkeyFile} {ttr?--lease-seconds $}"
   taskwire conformance client --cmd "python3 samples/python/conformance_driver.py"`,

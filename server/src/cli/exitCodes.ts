@@ -16,7 +16,7 @@ export const EXIT_CODE_HELP = `Exit codes:
   0  success
   1  unexpected failure
   2  usage error (unknown option, bad value, unreadable input)
-  3  manager unreachable (connection refused, closed, timed out, shutting down; port in use for serve)
+  3  manager unreachable (connection refused, closed, timed out, shutting down; for serve: port in use, or its --store unreachable)
   4  authentication failed, no authkey found, or the manager failed to prove the key
   5  queue empty: get found nothing before its timeout
   6  queue full: put found no room before its timeout

@@ -1,3 +1,4 @@
+import type { QueueBackend } from '../engine/queueBackend';
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { defaultAuthkeyFile, generateAuthkeyFile, readAuthkeyFile } from '../authkey';
@@ -5,7 +6,10 @@ import { PROTOCOL_VERSIONS } from '../protocol/generated';
 import { jsonLogger, textLogger, type Logger } from '../server/logger';
 import { DEFAULT_LIMITS, type QueueDeclaration, type ServerLimits } from '../server/options';
 import { TaskwireServer } from '../server/server';
-import { DEFAULTS } from '../engine';
+import { DEFAULTS, EngineError } from '../engine';
+import type { RedisQueues } from '../redis/redisQueues';
+import { StoreUrlError } from '../redis/storeUrl';
+import { DEFAULT_HEARTBEAT_TTL } from '../redis/heartbeatDefaults';
 import { CorruptRecordError, FSYNC_MODES, JournalStore, type FsyncMode, type RecoveryReport } from '../store';
 import { packageVersion } from '../version';
 import { BYTE_SIZE_HELP, parseByteSize } from './byteSize';
@@ -38,6 +42,8 @@ interface ServeFlags {
   json?: boolean;
   verbose?: boolean;
   dataDir?: string;
+  store?: string;
+  heartbeatTtl?: number;
   fsync?: FsyncMode;
   repair?: boolean;
 }
@@ -116,6 +122,17 @@ export function serveCommand(): Command {
     .option('--tls-cert <file>', 'serve TLS with this certificate (PEM); needs --tls-key')
     .option('--tls-key <file>', 'private key (PEM) for --tls-cert')
     .addOption(new Option('--data-dir <dir>', 'keep the queues in DIR (a journal and a snapshot) so they survive a restart; default: in memory').env('TASKWIRE_DATA_DIR'))
+    .addOption(
+      new Option(
+        '--store <url>',
+        'keep the queues in Redis, shared by every manager started with the same URL: redis://[user:pass@]host:port[/db], rediss://... (TLS), redis+cluster://host:port,host:port (docs/redis.md); default: in memory',
+      ).env('TASKWIRE_STORE'),
+    )
+    .option(
+      '--heartbeat-ttl <seconds>',
+      `with --store: a manager silent this long is gone, and the others release the leases of its workers (default ${DEFAULT_HEARTBEAT_TTL})`,
+      parseNumber('heartbeat-ttl', { min: 0.1 }),
+    )
     .addOption(new Option('--fsync <mode>', 'with --data-dir: when to sync the journal to the disk: always (before answering; default), everysec, never').choices(FSYNC_MODES))
     .option('--repair', 'with --data-dir: skip damaged records in the middle of the journal instead of refusing to start (what they held is lost)')
     .option(
@@ -149,6 +166,7 @@ Examples:
   taskwire serve --port 8001 --authkey-file ./authkey --queue tasks:maxsize=1000 --queue results
   taskwire serve --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem --json
   taskwire serve --data-dir /var/lib/taskwire --fsync everysec
+  taskwire serve --store redis://redis.internal:6379 --host 0.0.0.0    (start several: they share the queues)
   taskwire serve --max-queued-bytes 2GiB --queue uploads:maxBytes=256MiB
 
 Memory: queued tasks live in the manager's memory. --max-queued-bytes bounds the payloads of
@@ -162,7 +180,15 @@ change is journaled before it is answered; on start the manager replays the jour
 and not acked are back, leased ones with attempt + 1. --fsync always (default) syncs before
 each answer (concurrent requests share a sync); everysec syncs once a second (a machine crash
 may lose the last second; a crash of the manager alone loses nothing); never leaves it to the
-operating system. Back up a data dir by stopping the manager and copying it.`,
+operating system. Back up a data dir by stopping the manager and copying it.
+
+Redis (--store): the queues live in Redis, and every manager started with the same --store
+serves them; workers and producers may connect to any. A change is answered once Redis has run
+its script; with Redis's appendfsync always nothing answered is lost when Redis restarts. While
+Redis is unreachable requests fail at once with "store unavailable" and the manager reconnects
+by itself. --max-queued-bytes has no default there and bounds the payloads of the queues this
+manager serves (bound Redis itself with its maxmemory, and queues with maxBytes). The password
+in the URL never appears in logs or errors. See docs/redis.md.`,
     )
     .action(async (flags: ServeFlags) => serve(flags));
 }
@@ -203,7 +229,15 @@ async function serve(flags: ServeFlags): Promise<void> {
   const log: Logger = flags.json ? jsonLogger(process.stdout, flags.verbose) : textLogger(process.stderr, flags.verbose);
   const { key, where, file } = loadKey(flags);
   const tls = flags.tlsCert ? { cert: readPem(flags.tlsCert), key: readPem(flags.tlsKey!) } : undefined;
-  const store = await openStore(flags, log);
+  if (flags.store !== undefined && flags.dataDir !== undefined) {
+    throw new CliError(
+      '--store and --data-dir are two different stores: give one (--data-dir keeps the queues of one manager on its disk; --store shares them between managers through Redis)',
+      ExitCode.Usage,
+    );
+  }
+  if (flags.heartbeatTtl !== undefined && flags.store === undefined) throw new CliError('--heartbeat-ttl is for managers that share a --store', ExitCode.Usage);
+  const backend = flags.store === undefined ? undefined : await openRedis(flags, log);
+  const store = backend ? undefined : await openStore(flags, log);
   const limits: Partial<ServerLimits> = {
     maxFrameBytes: flags.maxFrameBytes,
     maxPayloadBytes: flags.maxPayloadBytes,
@@ -211,12 +245,13 @@ async function serve(flags: ServeFlags): Promise<void> {
     maxConnections: flags.maxConnections,
     maxHandshakesPerAddress: flags.maxHandshakesPerAddress,
     maxSubscriptions: flags.maxSubscriptions,
-    maxQueuedBytes: flags.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes,
+    // In Redis, the queued payloads are Redis's memory, not this process's.
+    maxQueuedBytes: backend ? backend.maxQueuedBytes : (flags.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes),
     handshakeTimeout: flags.handshakeTimeout,
     helloTimeout: flags.helloTimeout,
     maxAuthFailureBackoff: flags.maxAuthFailureBackoff,
   };
-  let server: TaskwireServer;
+  let server: TaskwireServer<QueueBackend>;
   try {
     server = new TaskwireServer({
       authkey: key,
@@ -229,15 +264,18 @@ async function serve(flags: ServeFlags): Promise<void> {
       queues: flags.queue,
       log,
       store,
+      backend,
     });
   } catch (error) {
     await store?.close();
+    await backend?.close();
     throw error;
   }
   try {
     await server.listen();
   } catch (error) {
     await store?.close();
+    await backend?.close();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new CliError(`port ${flags.port} on ${flags.host} is already in use (another manager?): stop it or pick another port with --port`, ExitCode.Unreachable);
     if (code === 'EACCES') throw new CliError(`not allowed to listen on ${flags.host}:${flags.port}: pick a port above 1023`, ExitCode.Unreachable);
@@ -269,17 +307,25 @@ async function serve(flags: ServeFlags): Promise<void> {
   });
   const shownHost = address.includes(':') ? `[${address}]` : address;
   if (flags.json) {
-    const storeFields = store ? { store: 'journal', dataDir: store.dir, fsync: store.fsync, recovered: recoveredFields(store.recovery, server.restored?.leasesReturned ?? 0) } : { store: 'memory' };
+    const storeFields = backend
+      ? { store: 'redis', storeUrl: backend.address.redacted, managerId: backend.managerId }
+      : store
+        ? { store: 'journal', dataDir: store.dir, fsync: store.fsync, recovered: recoveredFields(store.recovery, server.restored?.leasesReturned ?? 0) }
+        : { store: 'memory' };
     log.info('ready', { version: packageVersion, protocol: PROTOCOL_VERSIONS.at(-1), address, port, authkey: where, maxQueuedBytes: server.limits.maxQueuedBytes, ...storeFields });
   } else {
     const portFlag = port === 7400 ? '' : ` --port ${port}`;
     process.stderr.write(
       [
         `Taskwire manager ${packageVersion} listening on ${shownHost}:${port}${tls ? ' (TLS)' : ''} — protocol ${PROTOCOL_VERSIONS.at(-1)}`,
-        store
-          ? `Store: ${store.dir} (fsync ${store.fsync}); ${recoveredText(store.recovery, server.restored?.leasesReturned ?? 0)}`
-          : `Store: in memory (queued tasks are lost when the manager stops)`,
-        `Memory: queued payloads ${server.limits.maxQueuedBytes === 0 ? 'unlimited' : `up to ${formatSize(server.limits.maxQueuedBytes)}`} (--max-queued-bytes)`,
+        backend
+          ? `Store: ${backend.address.redacted} (Redis, shared by every manager on it; this one is manager ${backend.managerId})`
+          : store
+            ? `Store: ${store.dir} (fsync ${store.fsync}); ${recoveredText(store.recovery, server.restored?.leasesReturned ?? 0)}`
+            : `Store: in memory (queued tasks are lost when the manager stops)`,
+        backend
+          ? `Memory: queued payloads live in Redis (bound them with its maxmemory and each queue's maxBytes${backend.maxQueuedBytes > 0 ? `; --max-queued-bytes ${formatSize(backend.maxQueuedBytes)} for the queues this manager serves` : ''})`
+          : `Memory: queued payloads ${server.limits.maxQueuedBytes === 0 ? 'unlimited' : `up to ${formatSize(server.limits.maxQueuedBytes)}`} (--max-queued-bytes)`,
         `Authkey: ${where}`,
         ...keyHint(file),
         `Try:  npx taskwire put tasks image_url_0${portFlag}   npx taskwire get tasks${portFlag}   npx taskwire tail${portFlag}`,
@@ -291,6 +337,32 @@ async function serve(flags: ServeFlags): Promise<void> {
   await stopped;
   if (server.storeFailure) throw new CliError(`the data dir ${store!.dir} could not be written (${server.storeFailure.message}): stopped`, ExitCode.Failure);
   log.info('stopped');
+}
+
+/**
+ * Connects to the Redis of --store. ioredis is loaded here, and only here: a manager on the
+ * memory or journal store never loads it.
+ */
+async function openRedis(flags: ServeFlags, log: Logger): Promise<RedisQueues> {
+  if (flags.fsync !== undefined || flags.repair)
+    throw new CliError(`${flags.fsync !== undefined ? '--fsync' : '--repair'} is for --data-dir: with --store, Redis's own persistence settings apply (docs/redis.md)`, ExitCode.Usage);
+  const { RedisQueues } = await import('../redis/redisQueues.js');
+  try {
+    return await RedisQueues.connect({
+      url: flags.store!,
+      defaults: { ttr: flags.ttr, maxAttempts: flags.maxAttempts },
+      autoCreate: flags.autoCreate,
+      queues: flags.queue,
+      // No default: the default budget is a share of this process's memory, which Redis's tasks do not use.
+      maxQueuedBytes: flags.maxQueuedBytes ?? 0,
+      heartbeatTtl: flags.heartbeatTtl,
+      log,
+    });
+  } catch (error) {
+    if (error instanceof StoreUrlError) throw new CliError(error.message, ExitCode.Usage);
+    if (error instanceof EngineError && error.reason === 'store_unavailable') throw new CliError(error.message, ExitCode.Unreachable);
+    throw error;
+  }
 }
 
 /** Opens --data-dir, reporting what recovery found; undefined without --data-dir. */

@@ -93,11 +93,11 @@ export const REFERENCE_OPTION_FLAGS = [...CASE_OPTION_NAMES, 'tlsCert', 'tlsKey'
   })
   .join(' ');
 
-/** The template that starts this installation's own server (`taskwire serve`) with every option. */
-export function referenceServerCommand(): string {
+/** The template that starts this installation's own server (`taskwire serve`) with every option, and `extra` options (e.g. a --store). */
+export function referenceServerCommand(extra = ''): string {
   // dist/src/conformance → the package's bin/taskwire.js
   const bin = path.resolve(__dirname, '..', '..', '..', 'bin', 'taskwire.js');
-  return `"${process.execPath}" "${bin}" serve --port {port} --authkey-file {authkeyFile} ${REFERENCE_OPTION_FLAGS}`;
+  return `"${process.execPath}" "${bin}" serve --port {port} --authkey-file {authkeyFile} ${REFERENCE_OPTION_FLAGS}${extra === '' ? '' : ` ${extra}`}`;
 }
 
 /** Placeholder names the template uses. */

@@ -31,7 +31,7 @@ export interface HandlerContext {
   /** The worker registry, as `viewer` sees it (the `manager` of each entry since protocol 2026-12). */
   clients(viewer: Session): RequestMap['manager/clients']['result'];
   /** Manager-wide counters and queue activity (counters.ts). */
-  stats(): RequestMap['manager/stats']['result'];
+  stats(): MaybePromise<RequestMap['manager/stats']['result']>;
   /** Starts a graceful shutdown; `by` is the session that asked for it. */
   shutdown(by?: Session): void;
 }
@@ -100,6 +100,35 @@ function takeNext(next: GetParams, acked: number, call: Call, ctx: HandlerContex
 }
 
 /**
+ * Starts a request that may wait (get, join) once its queue is known to exist. When the backend
+ * answers that later (a shared store), the request is blocked at once: its id counts as pending
+ * (§3.6) and a cancel finds it while the queue is being checked.
+ */
+function whenQueueReady(queue: string, call: Call, ctx: HandlerContext, start: () => Waiter | undefined): typeof DEFERRED {
+  const ready = ctx.queues.ensureQueue(queue);
+  if (!(ready instanceof Promise)) {
+    const waiter = start();
+    if (waiter) call.defer(waiter);
+    return DEFERRED;
+  }
+  let cancelled = false;
+  let started: Waiter | undefined;
+  call.defer({
+    cancel: () => {
+      cancelled = true;
+      started?.cancel();
+    },
+  });
+  ready.then(
+    () => {
+      if (!cancelled) started = start();
+    },
+    (error: unknown) => call.reject(error),
+  );
+  return DEFERRED;
+}
+
+/**
  * The method table. Each handler only maps wire params to an engine call and back; the
  * semantics live behind QueueBackend. A one-line example of each wire message sits above it.
  */
@@ -136,11 +165,10 @@ export const handlers: HandlerTable = {
   'queue/get': (params, call, ctx) => {
     const max = params.max ?? 1;
     checkBatch(max, ctx, 'tasks asked for');
-    const waiter = ctx.queues.get({ queue: params.queue, max, timeout: params.timeout, ttr: params.ttr, autoAck: params.autoAck === true, session: call.session.id }, (tasks) =>
-      call.resolve(tasksResult(tasks)),
+    // The queue first (queue_not_found, or created on first use): a get's answer carries tasks only.
+    return whenQueueReady(params.queue, call, ctx, () =>
+      ctx.queues.get({ queue: params.queue, max, timeout: params.timeout, ttr: params.ttr, autoAck: params.autoAck === true, session: call.session.id }, (tasks) => call.resolve(tasksResult(tasks))),
     );
-    if (waiter) call.defer(waiter);
-    return DEFERRED;
   },
 
   // {"jsonrpc":"2.0","id":9,"method":"task/ack","params":{"acks":[{"id":"a1b2c3-0","result":"image_url_0 ---> success"}]}}
@@ -179,9 +207,7 @@ export const handlers: HandlerTable = {
 
   // {"jsonrpc":"2.0","id":12,"method":"queue/join","params":{"queue":"tasks","timeout":60}}
   'queue/join': (params, call, ctx) => {
-    const waiter = ctx.queues.join(params.queue, params.timeout, call.session.id, (done) => call.resolve({ done }));
-    if (waiter) call.defer(waiter);
-    return DEFERRED;
+    return whenQueueReady(params.queue, call, ctx, () => ctx.queues.join(params.queue, params.timeout, call.session.id, (done) => call.resolve({ done })));
   },
 
   // {"jsonrpc":"2.0","id":13,"method":"queue/peek","params":{"queue":"tasks","max":10}}
@@ -226,5 +252,5 @@ export const handlers: HandlerTable = {
   },
 
   // {"jsonrpc":"2.0","id":19,"method":"manager/stats","params":{}}
-  'manager/stats': (_params, _call, ctx) => ctx.stats(),
+  'manager/stats': (_params, call, ctx) => reply(ctx.stats(), call, same),
 };

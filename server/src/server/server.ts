@@ -12,6 +12,7 @@ import { ManagerCounters } from './counters';
 import { EventHub, type EventSession } from './events';
 import { dispatch, toProtocolError } from './dispatch';
 import type { HandlerContext } from './handlers';
+import { QueueListCache } from './queueListCache';
 import { LocalQueues } from './localQueues';
 import { authenticate, hello } from './handshake';
 import { newManagerId } from './managerId';
@@ -45,6 +46,8 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
   readonly queues: Q;
   /** This manager's id (the backend's, or one minted for the process), on the wire since 2026-12 (spec §7.18). */
   readonly managerId: string;
+  /** Refreshes the queue list manager/stats reads, when the queues live in a shared store. */
+  private readonly listCache: QueueListCache | undefined;
   readonly limits: ServerLimits;
   private readonly authkey: Buffer;
   private readonly log: Logger;
@@ -96,7 +99,9 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
       }) as unknown as Q);
     this.managerId = this.queues.managerId ?? newManagerId();
     this.restored = this.queues instanceof LocalQueues ? this.queues.restored : undefined;
-    this.counters = new ManagerCounters(this.queues);
+    // A shared store's queue list answers later: manager/stats reads it through a cache.
+    this.listCache = options.backend ? new QueueListCache(this.queues) : undefined;
+    this.counters = new ManagerCounters(this.listCache ?? this.queues);
     this.throttled = new ThrottledLog(this.log);
     this.events = new EventHub((id) => this.describeSession(id), this.limits.maxEventBacklogBytes, {
       sent: () => this.counters.eventsSent++,
@@ -114,7 +119,8 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
         const manager = speaks(viewer.protocolVersion, MANAGER_IDS_SINCE) ? this.managerId : undefined;
         return { clients: [...this.authenticatedSessions.values()].map((s) => s.info(this.queues.leasedBy(s.id), manager)) };
       },
-      stats: () => this.stats(),
+      // A shared store's queue list is read afresh, so the answer shows what was just done.
+      stats: () => (this.listCache ? this.listCache.refresh().then(() => this.stats()) : this.stats()),
       shutdown: (by) => {
         if (by) this.log.info('shutdown requested', { session: by.id, name: by.client?.name, address: by.address });
         void this.shutdown();
@@ -138,6 +144,7 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
     });
   }
 
+  /** This process's queues (the engine inside, for tests and tools); throws when they live in a shared store. */
   /** The manager-wide counters and queue activity that manager/stats answers. */
   stats(): ManagerStats {
     return {
@@ -198,6 +205,7 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
       this.queues.whenDurable(() => setImmediate(() => session.end()));
     }
     this.counters.stop();
+    this.listCache?.stop();
     this.throttled.flushAll();
     this.maybeClosed();
     return this.closed;

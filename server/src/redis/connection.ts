@@ -1,0 +1,83 @@
+import type { Cluster, Redis } from 'ioredis';
+import { EngineError } from '../engine/engineError';
+import { SCRIPTS } from './scripts';
+import { redactUrl, type StoreAddress } from './storeUrl';
+
+// The two connections of a manager to its store (commands, and the wake-up subscriptions), and
+// what their failures look like to a request: store_unavailable, with the URL's password hidden.
+
+export type Connection = Redis | Cluster;
+
+/**
+ * Opens the command and subscriber connections, with every script defined (loaded once, called
+ * by SHA). Fails at once, naming the reason (ECONNREFUSED, WRONGPASS...), when the store cannot
+ * be reached; once connected, they reconnect by themselves. ioredis is imported here, and only
+ * when a manager uses a Redis store.
+ */
+export async function openConnections(address: StoreAddress): Promise<{ redis: Connection; subscriber: Connection }> {
+  const ioredis = await import('ioredis');
+  const firstErrors = new Map<Connection, () => Error | undefined>();
+  const open = (): Connection => {
+    let connected = false;
+    let lastError: Error | undefined;
+    const common = {
+      enableOfflineQueue: false,
+      // A command whose connection drops is not sent again: a script may have run, and running it twice would apply it twice.
+      maxRetriesPerRequest: 0,
+      lazyConnect: true,
+      // Until the first connection, give up at once (the manager reports it and stops); then reconnect for ever, backing off.
+      retryStrategy: (times: number) => (connected ? Math.min(times * 100, 2000) : null),
+      username: address.username,
+      password: address.password,
+      tls: address.tls ? {} : undefined,
+    };
+    const connection: Connection =
+      address.kind === 'cluster'
+        ? new ioredis.Cluster(address.nodes, {
+            enableOfflineQueue: false,
+            redisOptions: common,
+            clusterRetryStrategy: (times: number) => (connected ? Math.min(times * 100, 2000) : null),
+            lazyConnect: true,
+          })
+        : new ioredis.Redis({ ...common, host: address.nodes[0]!.host, port: address.nodes[0]!.port, db: address.db });
+    connection.on('ready', () => (connected = true));
+    firstErrors.set(connection, () => lastError);
+    // Errors are reported to the requests they fail; the connection reconnects by itself.
+    connection.on('error', (error: Error) => (lastError = error));
+    for (const [name, lua] of Object.entries(SCRIPTS)) connection.defineCommand(name, { numberOfKeys: 1, lua });
+    return connection;
+  };
+  const redis = open();
+  const subscriber = open();
+  try {
+    await redis.connect();
+    await subscriber.connect();
+  } catch (error) {
+    redis.disconnect();
+    subscriber.disconnect();
+    // The connection's own error (ECONNREFUSED, ENOTFOUND, WRONGPASS...) says more than "Connection is closed".
+    throw unreachable(address, firstErrors.get(redis)?.() ?? firstErrors.get(subscriber)?.() ?? error);
+  }
+  return { redis, subscriber };
+}
+
+/** A failure of the store's connection as store_unavailable; an EngineError as it is; a script error stays an internal error. */
+export function asEngineError(error: unknown, address?: StoreAddress): EngineError {
+  if (error instanceof EngineError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof Error && error.name === 'ReplyError' && !/^(LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|BUSY)/.test(message)) throw error;
+  return new EngineError('store_unavailable', `store unavailable: ${address ? `${address.redacted}: ` : ''}${redactUrl(connectionMessage(message))}`);
+}
+
+function connectionMessage(message: string): string {
+  if (/enableOfflineQueue|Connection is closed|Stream isn't writeable/.test(message)) return 'the connection to Redis is down';
+  if (/max retries per request/.test(message)) return 'the connection to Redis was lost during the request (its change may or may not have been made)';
+  return message;
+}
+
+/** The error a manager starts with when its store cannot be reached: `store unavailable: cannot reach redis://host:port (ECONNREFUSED)`. */
+function unreachable(address: StoreAddress, error: unknown): EngineError {
+  const code = (error as { code?: string }).code;
+  const detail = code ?? (error instanceof Error ? error.message : String(error));
+  return new EngineError('store_unavailable', `store unavailable: cannot reach ${address.redacted} (${redactUrl(detail)})`);
+}

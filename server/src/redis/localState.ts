@@ -1,0 +1,62 @@
+import type { EngineError } from '../engine/engineError';
+import type { GetRequest, PutRequest, SessionId } from '../engine/types';
+import type { Deliver } from '../engine/waiters';
+
+// What a manager keeps of its own on a Redis store: the requests of its sessions that wait
+// (per queue, in the order they came) and the leases its sessions hold.
+
+export interface GetWaiter {
+  kind: 'get';
+  request: GetRequest;
+  deliver: Deliver;
+  active: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+export interface PutWaiter {
+  kind: 'put';
+  request: PutRequest;
+  done: (outcome: string[] | EngineError) => void;
+  active: boolean;
+  /** Its script is running: a timeout then waits for its answer instead of answering queue_full. */
+  running: boolean;
+  timedOut: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+export interface JoinWaiter {
+  kind: 'join';
+  queue: string;
+  timeout: number | undefined;
+  session: SessionId | undefined;
+  done: (joined: boolean) => void;
+  active: boolean;
+  /** The queue's emptiness counter when the wait began: a larger one means it was empty since. */
+  emptied?: number;
+  timer?: NodeJS.Timeout;
+}
+
+export type AnyWaiter = GetWaiter | PutWaiter | JoinWaiter;
+
+export interface HeldLease {
+  queue: string;
+  /** When the lease ends (ms, Redis's clock), as of its get or last touch. */
+  until: number;
+}
+
+/** The waiting requests of one queue on this manager, served in the order they came, one pass at a time. */
+export interface LocalQueue {
+  name: string;
+  family: string;
+  getters: GetWaiter[];
+  putters: PutWaiter[];
+  joiners: JoinWaiter[];
+  serving: boolean;
+  /** A wake-up came while serving: serve again. */
+  again: boolean;
+}
+
+export function firstActive<W extends { active: boolean }>(waiters: W[]): W | undefined {
+  while (waiters.length > 0 && !waiters[0]!.active) waiters.shift();
+  return waiters[0];
+}

@@ -1,0 +1,241 @@
+// The Lua every script starts with: the key names of one family (keys.ts says why a family), the
+// time from Redis, and the moves between a task's states that several scripts share. Each
+// script is this prelude plus its own body (scripts.ts), loaded once and called by SHA.
+//
+// Conventions:
+// - KEYS[1] is a key of the family (it routes the call to the family's slot on a Cluster); the
+//   other keys are built here from ARGV[1], the family, and all carry the hash tag `{family}`.
+// - ARGV[1..5]: family, default ttr (s), default maxAttempts, retry back-off base and cap (s).
+//   A script's own arguments start at ARGV[6].
+// - Payloads and results are strings, stored and returned as they came: never decoded.
+// - The reply is {status, now, nextDue, events, data, bytes}: nextDue is the earliest delay or
+//   lease end (ms) of the queues the script touched, '' when none; events are the changes made,
+//   in order; bytes: each queue touched and its payload bytes now.
+// - A task's hash holds: q queue, p payload, pr priority, at enqueuedAt (ms), a attempt, b bytes,
+//   st state (r ready, d delayed, l leased), rk its member in the ready set, and when set: ttr,
+//   ma maxAttempts, rt replyTo, e lastError, df deadLetteredFrom, h holder, lu leaseUntil,
+//   lt the lease's length (s). A family's set `held:<manager>` holds the ids its sessions lease.
+// - A queue's hash holds its options (ms maxsize, mb maxBytes, ttr, ma maxAttempts, dl deadLetter,
+//   '' for none), its counters (seq, hseq: the tail and head sequences of the ready set; bytes;
+//   emp: bumped each time the size is 0 after a change, for join) and totals (tp, ta, tn, te, td).
+
+export const LUA_PRELUDE = `
+local FAMILY = ARGV[1]
+local P = 'tw:{' .. FAMILY .. '}:'
+local DEFAULT_TTR = tonumber(ARGV[2])
+local DEFAULT_MAX_ATTEMPTS = tonumber(ARGV[3])
+local BACKOFF_BASE = tonumber(ARGV[4])
+local BACKOFF_CAP = tonumber(ARGV[5])
+local T = redis.call('TIME')
+local NOW = tonumber(T[1]) * 1000 + math.floor(tonumber(T[2]) / 1000)
+local EVENTS = {}
+local TOUCHED = {}
+local TOUCHED_LIST = {}
+local DUE = {}
+local DUE_LIST = {}
+
+local function qkey(q) return P .. 'q:' .. q end
+local function tkey(id) return P .. 't:' .. id end
+local function num(n) return string.format('%.17g', n) end
+
+-- The script's reply reports the earliest delay or lease end of these queues.
+local function watch_due(q)
+  if not DUE[q] then
+    DUE[q] = true
+    DUE_LIST[#DUE_LIST + 1] = q
+  end
+end
+
+local function touch_queue(q)
+  watch_due(q)
+  if not TOUCHED[q] then
+    TOUCHED[q] = true
+    TOUCHED_LIST[#TOUCHED_LIST + 1] = q
+  end
+end
+
+local function family_of(q)
+  if string.len(q) > 5 and string.sub(q, -5) == '.dead' then return string.sub(q, 1, -6) end
+  return q
+end
+
+local function event(kind, q, id, attempt, payload, err, session, count)
+  EVENTS[#EVENTS + 1] = {kind, q, id or false, attempt and tostring(attempt) or false, payload or false, err or false, session or false, count and tostring(count) or false}
+end
+
+
+-- Creates the queue with the defaults (and options, a flat list of field, value) unless it exists.
+local function create_queue(q, options)
+  local k = qkey(q)
+  if redis.call('EXISTS', k) == 1 then return false end
+  local dead = string.len(q) > 5 and string.sub(q, -5) == '.dead'
+  redis.call('HSET', k, 'ms', 0, 'mb', 0, 'ttr', num(DEFAULT_TTR), 'ma', dead and 0 or num(DEFAULT_MAX_ATTEMPTS), 'dl', dead and '' or (q .. '.dead'),
+    'seq', 0, 'hseq', 0, 'bytes', 0, 'emp', 0, 'tp', 0, 'ta', 0, 'tn', 0, 'te', 0, 'td', 0)
+  if options and #options > 0 then redis.call('HSET', k, unpack(options)) end
+  return true
+end
+
+local function size_of(q)
+  local k = qkey(q)
+  return redis.call('ZCARD', k .. ':r') + redis.call('ZCARD', k .. ':d') + redis.call('ZCARD', k .. ':l')
+end
+
+-- The ready set orders by member: priority (higher first), then sequence, then id. Tasks that
+-- become ready take the next tail sequence; a task taken back from a failed delivery takes the
+-- next head sequence (counting down), so it is served first again.
+local function ready_member(priority, seq, id)
+  return string.format('%07d', 1000000 - priority) .. string.format('%016.0f', seq + 5000000000000000) .. ':' .. id
+end
+local MEMBER_ID_AT = 7 + 16 + 2
+
+local function make_ready(q, id, at_head)
+  local k = qkey(q)
+  local seq = at_head and redis.call('HINCRBY', k, 'hseq', -1) or redis.call('HINCRBY', k, 'seq', 1)
+  local member = ready_member(tonumber(redis.call('HGET', tkey(id), 'pr')), seq, id)
+  redis.call('HSET', tkey(id), 'st', 'r', 'rk', member)
+  redis.call('HDEL', tkey(id), 'h', 'lu', 'lt')
+  redis.call('ZADD', k .. ':r', 0, member)
+  touch_queue(q)
+end
+
+-- Each manager's leases, per family, so survivors can find a dead manager's (reap in scripts.ts).
+local function manager_of(holder)
+  local slash = string.find(holder, '/', 1, true)
+  return slash and string.sub(holder, 1, slash - 1) or holder
+end
+local function note_lease(id, holder) redis.call('SADD', P .. 'held:' .. manager_of(holder), id) end
+local function end_lease(q, id, holder)
+  redis.call('ZREM', qkey(q) .. ':l', id)
+  if holder then redis.call('SREM', P .. 'held:' .. manager_of(holder), id) end
+end
+
+local function delay_task(q, id, ready_at)
+  redis.call('HSET', tkey(id), 'st', 'd')
+  redis.call('HDEL', tkey(id), 'h', 'lu', 'lt')
+  redis.call('ZADD', qkey(q) .. ':d', ready_at, id)
+  touch_queue(q)
+end
+
+-- The task leaves for good (acked, purged, dropped): its bytes no longer count.
+local function drop_task(q, id)
+  local b = tonumber(redis.call('HGET', tkey(id), 'b') or '0')
+  redis.call('HINCRBY', qkey(q), 'bytes', -b)
+  redis.call('DEL', tkey(id))
+  touch_queue(q)
+end
+
+local function attempts_used_up(q, id)
+  local t = redis.call('HMGET', tkey(id), 'a', 'ma', 'df')
+  local own = (not t[3]) and t[2] or false
+  local max = tonumber(own or redis.call('HGET', qkey(q), 'ma'))
+  return max > 0 and tonumber(t[1]) >= max
+end
+
+-- An entry for another family's queue (a result for replyTo, a task for a dead-letter queue there): the meta (our own fields, as JSON) and the payload as it is.
+local function to_outbox(meta, payload)
+  redis.call('RPUSH', P .. 'outbox', cjson.encode(meta) .. '\\n' .. payload)
+end
+
+-- Moves a task whose attempts are used up (or nacked with retry: false) to its dead-letter queue.
+local function bury(q, id, session)
+  local k = qkey(q)
+  local tk = tkey(id)
+  redis.call('HINCRBY', k, 'td', 1)
+  local t = redis.call('HMGET', tk, 'p', 'a', 'e', 'b', 'pr', 'at', 'ttr', 'ma', 'rt')
+  event('dead', q, id, t[2], t[1], t[3], session)
+  local target = redis.call('HGET', k, 'dl')
+  if (not target) or target == '' or target == q then
+    drop_task(q, id)
+    return
+  end
+  if family_of(target) ~= FAMILY then
+    to_outbox({k = 'dead', q = target, id = id, src = q, a = t[2], e = t[3] or nil, pr = t[5], at = t[6], ttr = t[7] or nil, ma = t[8] or nil, rt = t[9] or nil}, t[1])
+    drop_task(q, id)
+    return
+  end
+  create_queue(target, {'ma', 0, 'dl', ''})
+  local b = tonumber(t[4])
+  redis.call('HINCRBY', k, 'bytes', -b)
+  redis.call('HINCRBY', qkey(target), 'bytes', b)
+  redis.call('HINCRBY', qkey(target), 'tp', 1)
+  redis.call('HSET', tk, 'q', target, 'df', q)
+  touch_queue(q)
+  make_ready(target, id, false)
+end
+
+-- After a failed attempt: again after delay seconds with attempt + 1, or dead-lettered.
+local function retry_or_bury(q, id, delay, session)
+  if attempts_used_up(q, id) then
+    bury(q, id, session)
+    return
+  end
+  redis.call('HINCRBY', tkey(id), 'a', 1)
+  if delay > 0 then delay_task(q, id, NOW + math.floor(delay * 1000)) else make_ready(q, id, false) end
+end
+
+-- A lease ended without ack or nack (expiry, the session ended, its manager is gone).
+local function lose_lease(q, id, reason, stopping)
+  local tk = tkey(id)
+  local t = redis.call('HMGET', tk, 'h', 'a')
+  end_lease(q, id, t[1])
+  redis.call('HINCRBY', qkey(q), 'te', 1)
+  event('expired', q, id, t[2], false, reason, t[1])
+  if stopping then
+    redis.call('HINCRBY', tk, 'a', 1)
+    make_ready(q, id, false)
+  else
+    retry_or_bury(q, id, 0, t[1])
+  end
+end
+
+-- Brings the queue up to date: delayed tasks that came due are ready, expired leases end.
+local function settle(q)
+  local k = qkey(q)
+  local due = redis.call('ZRANGEBYSCORE', k .. ':d', '-inf', NOW, 'LIMIT', 0, 1000)
+  for _, id in ipairs(due) do
+    redis.call('ZREM', k .. ':d', id)
+    make_ready(q, id, false)
+  end
+  local expired = redis.call('ZRANGEBYSCORE', k .. ':l', '-inf', NOW, 'LIMIT', 0, 1000)
+  for _, id in ipairs(expired) do lose_lease(q, id, 'lease expired', false) end
+  if #due > 0 or #expired > 0 then touch_queue(q) end
+end
+
+-- The wire form of a task: {id, queue, payload, attempt, priority, enqueuedAt, leaseUntil,
+-- replyTo, lastError, deadLetteredFrom, ttr, maxAttempts}; false where a field is absent.
+local function task_tuple(id)
+  local t = redis.call('HMGET', tkey(id), 'q', 'p', 'a', 'pr', 'at', 'lu', 'rt', 'e', 'df', 'ttr', 'ma', 'st')
+  return {id, t[1], t[2], t[3], t[4], t[5], (t[12] == 'l') and t[6] or false, t[7], t[8], t[9], t[10], t[11]}
+end
+
+local function holds(id, holder)
+  local t = redis.call('HMGET', tkey(id), 'st', 'h', 'q')
+  if t[1] == 'l' and t[2] == holder then return t[3] end
+  return false
+end
+
+-- Every queue the script touched: bump its emptiness counter if it is empty, wake the waiters of
+-- other managers, and report the earliest deadline among them.
+local function finish(status, data)
+  local next_due = false
+  for _, q in ipairs(TOUCHED_LIST) do
+    local k = qkey(q)
+    if redis.call('EXISTS', k) == 1 then
+      if size_of(q) == 0 then redis.call('HINCRBY', k, 'emp', 1) end
+      redis.call('PUBLISH', P .. 'wake', q)
+    end
+  end
+  for _, q in ipairs(DUE_LIST) do
+    for _, suffix in ipairs({':d', ':l'}) do
+      local first = redis.call('ZRANGE', qkey(q) .. suffix, 0, 0, 'WITHSCORES')
+      if first[2] and ((not next_due) or tonumber(first[2]) < next_due) then next_due = tonumber(first[2]) end
+    end
+  end
+  local bytes = {}
+  for _, q in ipairs(DUE_LIST) do
+    bytes[#bytes + 1] = q
+    bytes[#bytes + 1] = redis.call('HGET', qkey(q), 'bytes') or '0'
+  end
+  return {status, num(NOW), next_due and num(next_due) or '', EVENTS, data or {}, bytes}
+end
+`;

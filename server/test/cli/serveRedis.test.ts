@@ -1,0 +1,86 @@
+import { strict as assert } from 'node:assert';
+import { startRedis, type RunningRedis } from '../helpers/redis';
+import { cleanupCli, jsonLines, lines, makeHome, runCli, startServe } from './cliHarness';
+
+// `taskwire serve --store redis://...`: managers that share their queues through a Redis this
+// file starts, and the errors a user sees when the store is misgiven or out of reach.
+
+describe('cli e2e: taskwire serve --store (Redis)', function () {
+  this.timeout(30_000);
+  let redis: RunningRedis;
+  before(async () => (redis = await startRedis()));
+  after(async () => redis?.stop());
+  afterEach(cleanupCli);
+
+  it('two managers on one Redis serve the same queues: a put through one is got through the other', async () => {
+    const home = makeHome();
+    const a = await startServe(['--store', redis.url], { home });
+    // The environment form, on the second.
+    const b = await startServe([], { home, env: { TASKWIRE_STORE: redis.url } });
+    assert.match(a.stderr, new RegExp(`Store: redis://127\\.0\\.0\\.1:${redis.port} \\(Redis, shared by every manager on it; this one is manager \\w+\\)`));
+    assert.match(b.stderr, /Store: redis:\/\//);
+    const waiting = b.background(['get', 'cli-redis', '--timeout', '20']);
+    const put = await a.run(['put', 'cli-redis', 'hello from a']);
+    assert.equal(put.code, 0, put.stderr);
+    const got = await waiting.exited;
+    assert.equal(got.code, 0, got.stderr);
+    assert.match(got.stdout, /hello from a/);
+    const stats = await a.run(['stats', 'cli-redis', '--json']);
+    assert.equal((JSON.parse(stats.stdout) as { ready: number }).ready, 0);
+  });
+
+  it('--json: the ready line names the store (its URL without the password) and the manager id', async () => {
+    const serve = await startServe(['--json', '--store', redis.url]);
+    const ready = jsonLines<Record<string, unknown>>(serve.stdout).find((e) => e['message'] === 'ready');
+    assert.deepEqual([ready?.['store'], ready?.['storeUrl'], typeof ready?.['managerId']], ['redis', redis.url, 'string']);
+  });
+
+  it('a manager on the memory store never loads ioredis (it is imported only with --store)', async () => {
+    const memory = await startServe([], { env: { NODE_DEBUG: 'module' } });
+    assert.match(memory.stderr, /localQueues/, 'NODE_DEBUG=module lists no module: the check below would prove nothing');
+    assert.doesNotMatch(memory.stderr, /ioredis|redisQueues/);
+    const redisBacked = await startServe(['--store', redis.url], { env: { NODE_DEBUG: 'module' } });
+    assert.match(redisBacked.stderr, /ioredis/);
+  });
+
+  it('a Redis that cannot be reached: exit 3 and one line, with the password hidden', async () => {
+    const gone = await startRedis();
+    await gone.stop();
+    const result = await runCli(['serve', '--port', '0', '--store', `redis://admin:hunter2@127.0.0.1:${gone.port}/0`]);
+    assert.equal(result.code, 3, result.stderr);
+    assert.deepEqual(lines(result.stderr), [`taskwire: error: store unavailable: cannot reach redis://admin:***@127.0.0.1:${gone.port}/0 (ECONNREFUSED)`]);
+    assert.doesNotMatch(result.stderr + result.stdout, /hunter2/);
+  });
+
+  it('a Redis with a password: the right one serves, a wrong one is exit 3 with what Redis said, and neither is ever shown', async () => {
+    const guarded = await startRedis({ requirepass: 's3cret-pw' });
+    try {
+      const serve = await startServe(['--store', `redis://:s3cret-pw@127.0.0.1:${guarded.port}`]);
+      assert.match(serve.stderr, new RegExp(`Store: redis://:\\*\\*\\*@127\\.0\\.0\\.1:${guarded.port} `));
+      const put = await serve.run(['put', 'guarded', 'x']);
+      assert.equal(put.code, 0, put.stderr);
+      const wrong = await runCli(['serve', '--port', '0', '--store', `redis://:not-it@127.0.0.1:${guarded.port}`]);
+      assert.equal(wrong.code, 3, wrong.stderr);
+      assert.match(wrong.stderr, new RegExp(`^taskwire: error: store unavailable: cannot reach redis://:\\*\\*\\*@127\\.0\\.0\\.1:${guarded.port} \\(WRONGPASS`));
+      const all = serve.stderr + serve.stdout + wrong.stderr + wrong.stdout;
+      assert.doesNotMatch(all, /s3cret-pw|not-it/);
+    } finally {
+      await guarded.stop();
+    }
+  });
+
+  it('--store with --data-dir or --fsync, --heartbeat-ttl without --store, or a URL that is not Redis: exit 2 and why', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--store', redis.url, '--data-dir', makeHome()], /--store and --data-dir are two different stores: give one/],
+      [['--store', redis.url, '--fsync', 'always'], /--fsync is for --data-dir: with --store, Redis's own persistence settings apply/],
+      [['--heartbeat-ttl', '1'], /--heartbeat-ttl is for managers that share a --store/],
+      [['--store', 'http://user:pw@example.com'], /invalid store URL "http:\/\/user:\*\*\*@example\.com": expected redis:\/\//],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runCli(['serve', '--port', '0', ...args]);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+      assert.doesNotMatch(result.stderr, /:pw@/);
+    }
+  });
+});
