@@ -18,6 +18,7 @@ import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type ServerLimits, type Ser
 import { Session, type SessionHost } from './session';
 import { ThrottledLog } from './throttle';
 import { AuthThrottle, HandshakeRoster } from './admission';
+import type { ClientSource, ListenerHost } from './listenerHost';
 
 /**
  * Sockets being closed with an explanation at once (a refusal waiting for the first frame, an
@@ -61,6 +62,10 @@ export class TaskwireServer implements SessionHost {
   /** Why the manager stopped on its own: the store could no longer keep changes. */
   storeFailure: Error | undefined;
   private shuttingDown = false;
+  /** Other listeners sharing these queues (the multiprocessing listener): their clients, and how to close them. */
+  private readonly attached: { source: ClientSource; close: () => Promise<void> }[] = [];
+  /** Attached listeners still closing at shutdown; the queues close after them. */
+  private attachedClosing = 0;
   private resolveClosed: (() => void) | undefined;
   /** Resolves once a shutdown (by signal, by API or by manager/shutdown) has completed. */
   readonly closed: Promise<void> = new Promise((resolve) => (this.resolveClosed = resolve));
@@ -98,7 +103,9 @@ export class TaskwireServer implements SessionHost {
       queues: this.queues,
       events: this.events,
       limits: this.limits,
-      clients: () => ({ clients: [...this.authenticatedSessions.values()].map((s) => s.info(this.queues.leasedBy(s.id))) }),
+      clients: () => ({
+        clients: [...[...this.authenticatedSessions.values()].map((s) => s.info(this.queues.leasedBy(s.id))), ...this.attached.flatMap((listener) => listener.source.clients())],
+      }),
       stats: () => this.stats(),
       shutdown: (by) => {
         if (by) this.log.info('shutdown requested', { session: by.id, name: by.client?.name, address: by.address });
@@ -129,6 +136,27 @@ export class TaskwireServer implements SessionHost {
       ...this.counters.snapshot({ current: this.sessions.size, sessions: this.authenticatedSessions.size }),
       queuedBytes: this.queues.queuedBytes,
       maxQueuedBytes: this.queues.maxQueuedBytes,
+    };
+  }
+
+  /** What a listener on another wire shares with this one (see listenerHost.ts). */
+  listenerHost(): ListenerHost {
+    const stopping = () => this.shuttingDown;
+    return {
+      queues: this.queues,
+      authkey: this.authkey,
+      limits: this.limits,
+      authThrottle: this.authThrottle,
+      counters: this.counters,
+      log: this.log,
+      throttled: this.throttled,
+      attach: (source, close) => this.attached.push({ source, close }),
+      clientConnected: (client) => this.events.publishClientEvent('client-connected', client),
+      clientDisconnected: (client) => this.events.publishClientEvent('client-disconnected', client),
+      shutdown: () => void this.shutdown(),
+      get stopping() {
+        return stopping();
+      },
     };
   }
 
@@ -181,6 +209,17 @@ export class TaskwireServer implements SessionHost {
       // After the requests already read in this turn (answered -32005), not before, and after
       // answers that wait to be durable.
       this.queues.whenDurable(() => setImmediate(() => session.end()));
+    }
+    for (const listener of this.attached) {
+      this.attachedClosing++;
+      const closed = () => {
+        this.attachedClosing--;
+        this.maybeClosed();
+      };
+      listener.close().then(closed, (error: Error) => {
+        this.log.error('a listener could not be closed cleanly', { error: error.message });
+        closed();
+      });
     }
     this.counters.stop();
     this.throttled.flushAll();
@@ -441,7 +480,12 @@ export class TaskwireServer implements SessionHost {
 
   private describeSession(id: string): EventClient | undefined {
     const session = this.authenticatedSessions.get(id);
-    return session ? this.eventClient(session) : undefined;
+    if (session) return this.eventClient(session);
+    for (const listener of this.attached) {
+      const client = listener.source.describe(id);
+      if (client) return client;
+    }
+    return undefined;
   }
 
   private eventClient(session: Session): EventClient {
@@ -449,7 +493,7 @@ export class TaskwireServer implements SessionHost {
   }
 
   private maybeClosed(): void {
-    if (this.shuttingDown && this.sessions.size === 0 && this.resolveClosed) {
+    if (this.shuttingDown && this.sessions.size === 0 && this.attachedClosing === 0 && this.resolveClosed) {
       const resolveClosed = this.resolveClosed;
       this.resolveClosed = undefined;
       this.queues.close().then(resolveClosed, (error: Error) => {
