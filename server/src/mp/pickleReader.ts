@@ -1,7 +1,7 @@
 // A restricted pickle reader: it reads pickles of protocols 2-5 made only of the types in
 // pyValue.ts, and refuses everything else with a PickleError naming what it met. It is a
 // parser of data, not Python's unpickler: no opcode looks anything up by name, calls, imports or
-// instantiates. The few globals it knows (set, frozenset, _codecs.encode for protocol 2's bytes,
+// instantiates. The few globals it knows (set, frozenset, bytes and _codecs.encode for protocol 2's bytes,
 // queue.Empty/Full, multiprocessing.managers.Token) are matched by name and stand for a shape
 // of data; any other global, REDUCE of anything else, BUILD (but a Token's state), persistent
 // ids, extensions and out-of-band buffers are refused.
@@ -108,7 +108,7 @@ const REFUSED: Record<number, string> = {
 };
 
 /** The globals the reader knows, each standing for a shape of data; nothing is looked up. */
-type Known = { kind: 'set'; frozen: boolean } | { kind: 'encode' } | { kind: 'exception'; module: string; name: string } | { kind: 'token' };
+type Known = { kind: 'set'; frozen: boolean } | { kind: 'bytes' } | { kind: 'encode' } | { kind: 'exception'; module: string; name: string } | { kind: 'token' };
 
 class KnownGlobal {
   constructor(readonly known: Known) {}
@@ -123,6 +123,7 @@ type StackItem = PyValue | KnownGlobal | PendingToken | typeof MARK;
 function knownGlobal(module: string, name: string): KnownGlobal {
   const builtins = module === 'builtins' || module === '__builtin__';
   if (builtins && (name === 'set' || name === 'frozenset')) return new KnownGlobal({ kind: 'set', frozen: name === 'frozenset' });
+  if (builtins && name === 'bytes') return new KnownGlobal({ kind: 'bytes' });
   if (module === '_codecs' && name === 'encode') return new KnownGlobal({ kind: 'encode' });
   if ((module === '_queue' || module === 'queue') && name === 'Empty') return new KnownGlobal({ kind: 'exception', module: '_queue', name: 'Empty' });
   if (module === 'queue' && name === 'Full') return new KnownGlobal({ kind: 'exception', module: 'queue', name: 'Full' });
@@ -391,6 +392,11 @@ class Reader {
         this.stack.push(new PySet([...(Array.isArray(iterable) ? iterable : iterable!.items)]));
         return;
       }
+      case 'bytes':
+        // Protocol 2 writes b'' as bytes().
+        if (args.items.length !== 0) throw new PickleError('bytes() is accepted only without arguments, as protocol 2 writes b""');
+        this.stack.push(Buffer.alloc(0));
+        return;
       case 'encode': {
         const [text, encoding] = args.items;
         if (args.items.length !== 2 || typeof text !== 'string' || (encoding !== 'latin1' && encoding !== 'latin-1'))
