@@ -88,9 +88,9 @@ export class MpRequests {
         return returned(null);
       // (None, 'create', ('get_task_queue',), {}) → (ident, exposed)
       case 'create': {
-        const [typeid] = bind(method, args, kwds, ['typeid']);
+        const typeid = args[0];
         if (typeof typeid !== 'string') throw new Refusal(`create needs a type id (a str), got ${pyTypeName(typeid ?? null)}`);
-        if (args.length > 1 || kwds.size > 0) throw new Refusal(`${typeid}() takes no arguments here: a type id stands for a Taskwire queue`);
+        if (args.length > 1 || kwds.size > 0) throw new Refusal(`${typeid.slice(0, 80)}() takes no arguments here: a type id stands for a Taskwire queue`);
         const queue = this.typeIds.queueFor(typeid);
         await this.host.queues.ensureQueue(queue);
         const ident = `${typeid}:${queue}`;
