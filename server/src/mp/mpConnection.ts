@@ -212,7 +212,13 @@ export class MpConnection implements RequestConnection {
 
   private send(message: Buffer): void {
     if (this.socket.destroyed || this.socket.writableEnded) return;
-    for (const part of encodeMessage(message)) this.socket.write(part);
+    const [head, body] = encodeMessage(message) as [Buffer, Buffer];
+    // One write for a small message (one segment on the wire); a large one is not copied.
+    if (body.length < 64 * 1024) this.socket.write(Buffer.concat([head, body]));
+    else {
+      this.socket.write(head);
+      this.socket.write(body);
+    }
   }
 
   private onClose(): void {

@@ -123,6 +123,7 @@ export class MpTestClient {
   private ended = false;
 
   private constructor(readonly socket: Socket) {
+    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       for (const message of this.decoder.push(chunk)) this.deliver(message);
     });
@@ -159,7 +160,7 @@ export class MpTestClient {
   }
 
   send(message: Buffer): void {
-    for (const part of encodeMessage(message)) this.socket.write(part);
+    this.socket.write(Buffer.concat(encodeMessage(message)));
   }
 
   /** The next message; throws if the connection closes first. */
