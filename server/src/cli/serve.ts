@@ -227,6 +227,9 @@ async function serve(flags: ServeFlags): Promise<void> {
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
     throw new CliError('--tls-cert and --tls-key go together: give both, or neither for plain TCP', ExitCode.Usage);
   }
+  if (!flags.mpListen && (flags.mpTypeid.length > 0 || flags.mpAllowShutdown)) {
+    throw new CliError(`${flags.mpAllowShutdown ? '--mp-allow-shutdown' : '--mp-typeid'} needs --mp-listen`, ExitCode.Usage);
+  }
   const log: Logger = flags.json ? jsonLogger(process.stdout, flags.verbose) : textLogger(process.stderr, flags.verbose);
   const { key, where, file } = loadKey(flags);
   const tls = flags.tlsCert ? { cert: readPem(flags.tlsCert), key: readPem(flags.tlsKey!) } : undefined;
@@ -282,9 +285,6 @@ async function serve(flags: ServeFlags): Promise<void> {
       if (code === 'EADDRINUSE') throw new CliError(`--mp-listen: port ${flags.mpListen.port} is already in use (a multiprocessing manager?): stop it or pick another port`, ExitCode.Unreachable);
       throw new CliError(`--mp-listen ${flags.mpListen.host}:${flags.mpListen.port}: ${(error as Error).message}`, ExitCode.Unreachable);
     }
-  } else if (flags.mpTypeid.length > 0 || flags.mpAllowShutdown) {
-    await server.shutdown();
-    throw new CliError(`${flags.mpAllowShutdown ? '--mp-allow-shutdown' : '--mp-typeid'} needs --mp-listen`, ExitCode.Usage);
   }
   const { address, port } = server.address;
   // Handlers first: whoever waits for the banner (or the ready line) may signal at once.
