@@ -180,7 +180,7 @@ function usage(message) {
 // The plan: groups (a workload with one configuration) × runs × systems × variants.
 
 /** Rough tasks/s per system for the time estimate, refined by what the run measures. */
-const GUESS_RATE = { seed: 4500, 'taskwire-ts': 2500, 'taskwire-ts-async': 10000, 'taskwire-ts-batch': 35000, 'taskwire-py': 1900 };
+const GUESS_RATE = { seed: 4500, 'taskwire-ts': 2500, 'taskwire-ts-async': 10000, 'taskwire-ts-batch': 35000, 'taskwire-py': 1900, 'taskwire-mp': 3000 };
 
 /**
  * Tasks a pipeline of this system runs in a group of N: batches run batchScale × N (their clock
@@ -229,7 +229,7 @@ function buildPlan(o, durable) {
       title: `latency: put one task, wait for its result; ${fmtInt(o.latencyCount)} timed after ${fmtInt(o.latencyWarmup)} warm-up`,
       params: { warmup: o.latencyWarmup, count: o.latencyCount },
       // The floors (no queue, four loopback crossings) show what this machine allows at all.
-      systems: [...pick(['seed', 'taskwire-ts', 'taskwire-py']), ...Object.keys(FLOOR_SYSTEMS)],
+      systems: [...pick(['seed', 'taskwire-ts', 'taskwire-py', 'taskwire-mp']), ...Object.keys(FLOOR_SYSTEMS)],
     });
   }
   if (want('idle')) {
