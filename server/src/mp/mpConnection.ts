@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Waiter } from '../engine';
+import type { MaybePromise } from '../engine/queueBackend';
 import type { ClientInfo, EventClient } from '../protocol/generated';
 import { encodeMessage, FrameError, MessageDecoder } from './framing';
 import { answerChallenge, answerMatches, FAILURE, MAX_HANDSHAKE_MESSAGE, newChallenge, WELCOME } from './handshake';
 import { PickleError, readPickle } from './pickleReader';
-import { writePickle } from './pickleWriter';
+import { writePickle, writePickleMessage } from './pickleWriter';
 import type { PyValue } from './pyValue';
 import { refused, type Reply, type RequestConnection } from './requests';
 
@@ -22,13 +23,13 @@ export interface ConnectionHost {
   authSucceeded(connection: MpConnection): void;
   /** The failure's answer is delayed by this (ms), as on the manager's own port. */
   readonly authFailureDelay: number;
-  handle(connection: MpConnection, request: PyValue): Promise<Reply>;
+  handle(connection: MpConnection, request: PyValue): MaybePromise<Reply>;
   becameProxy(connection: MpConnection): void;
   closed(connection: MpConnection): void;
 }
 
 /** Requests read but not answered yet past which the connection is not read (a client sends one at a time). */
-const MAX_PENDING_REQUESTS = 16;
+const MAX_QUEUED_REQUESTS = 16;
 
 /**
  * One connection of a multiprocessing client: the mutual handshake, then requests one at a
@@ -50,8 +51,11 @@ export class MpConnection implements RequestConnection {
   closeReason: string | undefined;
   private readonly decoder = new MessageDecoder(MAX_HANDSHAKE_MESSAGE);
   private readonly challenge = newChallenge();
-  private pending = 0;
-  private chain: Promise<void> = Promise.resolve();
+  /** A request is being answered; the ones read meanwhile wait here, in order. */
+  private busy = false;
+  private readonly queued: Buffer[] = [];
+  /** The listener was told it became a proxy connection. */
+  private announced = false;
 
   constructor(
     readonly socket: Socket,
@@ -172,40 +176,62 @@ export class MpConnection implements RequestConnection {
 
   private request(message: Buffer): void {
     this.lastSeenAt = Date.now();
-    this.pending++;
-    if (this.pending >= MAX_PENDING_REQUESTS) this.socket.pause();
-    this.chain = this.chain.then(async () => {
-      if (this.closed) return;
-      const wasProxy = this.mode === 'proxy';
-      let reply: Reply;
-      try {
-        reply = await this.host.handle(this, readPickle(message));
-      } catch (error) {
-        if (!(error instanceof PickleError)) throw error;
-        reply = refused(`the request was refused, not unpickled: ${error.message}`);
-      }
-      this.pending--;
-      if (this.pending < MAX_PENDING_REQUESTS && this.socket.isPaused()) this.socket.resume();
-      if (this.closed) return;
-      this.lastSeenAt = Date.now();
-      this.send(writePickle(reply));
-      if (this.mode === 'proxy' && !wasProxy) this.host.becameProxy(this);
-      // A manager request is one per connection, as CPython's server closes it after the answer.
-      if (this.mode === 'manager') {
-        this.state = 'refusing';
-        this.socket.end();
-      }
-    });
-    this.chain.catch((error: Error) => {
-      this.closeReason = `internal error: ${error.message}`;
-      this.socket.destroy();
-    });
+    if (this.busy) {
+      // A CPython client waits for each answer; one that does not is read no further than this.
+      this.queued.push(message);
+      if (this.queued.length >= MAX_QUEUED_REQUESTS) this.socket.pause();
+      return;
+    }
+    this.run(message);
+  }
+
+  /** Answers one request: at once when the backend answers at once, else when it does. */
+  private run(message: Buffer): void {
+    this.busy = true;
+    let reply: MaybePromise<Reply>;
+    try {
+      reply = this.host.handle(this, readPickle(message));
+    } catch (error) {
+      if (!(error instanceof PickleError)) return this.failed(error);
+      reply = refused(`the request was refused, not unpickled: ${error.message}`);
+    }
+    if (reply instanceof Promise)
+      reply.then(
+        (answer) => this.answer(answer),
+        (error: unknown) => this.failed(error),
+      );
+    else this.answer(reply);
+  }
+
+  private answer(reply: Reply): void {
+    this.busy = false;
+    if (this.closed) return;
+    this.lastSeenAt = Date.now();
+    this.sendReply(reply);
+    if (this.mode === 'proxy' && !this.announced) {
+      this.announced = true;
+      this.host.becameProxy(this);
+    }
+    // A manager request is one per connection, as CPython's server closes it after the answer.
+    if (this.mode === 'manager') {
+      this.state = 'refusing';
+      this.socket.end();
+      return;
+    }
+    const next = this.queued.shift();
+    if (this.queued.length < MAX_QUEUED_REQUESTS && this.socket.isPaused()) this.socket.resume();
+    if (next) this.run(next);
+  }
+
+  private failed(error: unknown): void {
+    this.closeReason = `internal error: ${error instanceof Error ? error.message : String(error)}`;
+    this.socket.destroy();
   }
 
   /** A message over the limit cannot be skipped cheaply: say why, and close. */
   private tooLarge(error: FrameError): void {
     this.closeReason = error.message;
-    if (this.state === 'ready') this.send(writePickle(refused(`${error.message} (the manager's --max-frame-bytes)`)));
+    if (this.state === 'ready') this.sendReply(refused(`${error.message} (the manager's --max-frame-bytes)`));
     this.state = 'refusing';
     this.socket.end();
   }
@@ -219,6 +245,14 @@ export class MpConnection implements RequestConnection {
       this.socket.write(head);
       this.socket.write(body);
     }
+  }
+
+  /** A reply, pickled straight into its framed message: one buffer, one write. */
+  private sendReply(reply: Reply): void {
+    if (this.socket.destroyed || this.socket.writableEnded) return;
+    const message = writePickleMessage(reply);
+    if (message) this.socket.write(message);
+    else this.send(writePickle(reply));
   }
 
   private onClose(): void {

@@ -54,7 +54,7 @@ export class MpListener implements ClientSource {
         host.authThrottle.succeeded(connection.remote);
         this.leaveHandshake(connection);
       },
-      handle: (connection, request: PyValue): Promise<Reply> => this.requests.handle(connection, request),
+      handle: (connection, request: PyValue): MaybePromise<Reply> => this.requests.handle(connection, request),
       becameProxy: (connection) => {
         this.proxies.set(connection.id, connection);
         host.log.info('client connected', { session: connection.id, name: 'python multiprocessing', process: connection.processName, address: connection.address });

@@ -5,6 +5,7 @@
 // queue.Empty/Full, multiprocessing.managers.Token) are matched by name and stand for a shape
 // of data; any other global, REDUCE of anything else, BUILD (but a Token's state), persistent
 // ids, extensions and out-of-band buffers are refused.
+import { isUtf8 } from 'node:buffer';
 import { PyException, PySet, PyToken, PyTuple, pyTypeName, type PyDict, type PyValue } from './pyValue';
 
 /** Why a pickle was refused; the message is what the client sees. */
@@ -531,11 +532,8 @@ class Reader {
 
   private utf8(n: number, op: string): string {
     const bytes = this.bytes(n, op);
-    try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    } catch {
-      throw new PickleError(`${op} with invalid UTF-8`);
-    }
+    if (!isUtf8(bytes)) throw new PickleError(`${op} with invalid UTF-8`);
+    return bytes.toString('utf8');
   }
 
   /** A text opcode's argument: up to the newline, within 256 bytes. */

@@ -6,29 +6,62 @@ import { PyException, PySet, PyToken, PyTuple, type PyValue } from './pyValue';
 const BATCH = 1000;
 
 export function writePickle(value: PyValue): Buffer {
-  const writer = new Writer();
-  writer.raw(Buffer.from([0x80, 4]));
-  writer.value(value);
-  writer.op(0x2e);
-  return writer.finish();
+  return pickled(new Writer(), value).finish();
 }
 
+/**
+ * The pickle as one message of multiprocessing's framing, its 4-byte length in front: what a
+ * reply is sent as, in one buffer (messages from 2 GiB on take the 8-byte form of framing.ts).
+ */
+export function writePickleMessage(value: PyValue): Buffer | undefined {
+  const writer = new Writer();
+  writer.skip(4);
+  const message = pickled(writer, value).finish();
+  if (message.length - 4 > 0x7fffffff) return undefined;
+  message.writeInt32BE(message.length - 4, 0);
+  return message;
+}
+
+function pickled(writer: Writer, value: PyValue): Writer {
+  writer.op(0x80);
+  writer.op(4);
+  writer.value(value);
+  writer.op(0x2e);
+  return writer;
+}
+
+/** Bytes written into one buffer that doubles when full: a reply is one allocation, not one per opcode. */
 class Writer {
-  private readonly parts: Buffer[] = [];
-  private small: number[] = [];
+  private buffer = Buffer.allocUnsafe(256);
+  private length = 0;
 
   op(code: number): void {
-    this.small.push(code);
+    this.room(1);
+    this.buffer[this.length++] = code;
   }
 
   raw(bytes: Buffer): void {
-    this.flushSmall();
-    this.parts.push(bytes);
+    this.room(bytes.length);
+    bytes.copy(this.buffer, this.length);
+    this.length += bytes.length;
+  }
+
+  skip(n: number): void {
+    this.room(n);
+    this.length += n;
   }
 
   finish(): Buffer {
-    this.flushSmall();
-    return Buffer.concat(this.parts);
+    return this.buffer.subarray(0, this.length);
+  }
+
+  private room(n: number): void {
+    if (this.length + n <= this.buffer.length) return;
+    let size = this.buffer.length * 2;
+    while (size < this.length + n) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    this.buffer.copy(grown, 0, 0, this.length);
+    this.buffer = grown;
   }
 
   value(value: PyValue): void {
@@ -42,7 +75,7 @@ class Writer {
       bytes.writeDoubleBE(value, 1);
       return this.raw(bytes);
     }
-    if (typeof value === 'string') return this.sized(Buffer.from(value, 'utf8'), 0x8c, 0x58, 0x8d);
+    if (typeof value === 'string') return this.text(value);
     if (Buffer.isBuffer(value)) return this.sized(value, 0x43, 0x42, 0x8e);
     if (value instanceof PyTuple) return this.tuple(value.items);
     if (Array.isArray(value)) {
@@ -80,8 +113,8 @@ class Writer {
   }
 
   private int(value: bigint): void {
-    if (value >= 0n && value < 256n) return void this.small.push(0x4b, Number(value));
-    if (value >= 0n && value < 65536n) return void this.small.push(0x4d, Number(value) & 0xff, Number(value) >> 8);
+    if (value >= 0n && value < 256n) return this.raw(Buffer.from([0x4b, Number(value)]));
+    if (value >= 0n && value < 65536n) return this.raw(Buffer.from([0x4d, Number(value) & 0xff, Number(value) >> 8]));
     if (value >= -(2n ** 31n) && value < 2n ** 31n) {
       const bytes = Buffer.alloc(5);
       bytes[0] = 0x4a;
@@ -102,6 +135,27 @@ class Writer {
     head[0] = 0x8b; // LONG4
     head.writeUInt32LE(digits.length, 1);
     this.raw(Buffer.concat([head, Buffer.from(digits)]));
+  }
+
+  /** A str: its UTF-8 written in place, after the opcode for its length. */
+  private text(value: string): void {
+    const n = Buffer.byteLength(value, 'utf8');
+    if (n < 256) {
+      this.room(2 + n);
+      this.buffer[this.length++] = 0x8c;
+      this.buffer[this.length++] = n;
+    } else if (n <= 0xffffffff) {
+      this.room(5 + n);
+      this.buffer[this.length++] = 0x58;
+      this.buffer.writeUInt32LE(n, this.length);
+      this.length += 4;
+    } else {
+      this.room(9 + n);
+      this.buffer[this.length++] = 0x8d;
+      this.buffer.writeBigUInt64LE(BigInt(n), this.length);
+      this.length += 8;
+    }
+    this.length += this.buffer.write(value, this.length, 'utf8');
   }
 
   private sized(bytes: Buffer, short: number, long: number, huge: number): void {
@@ -140,11 +194,5 @@ class Writer {
       for (const item of items.slice(i, i + BATCH * stride)) this.value(item);
       this.op(code);
     }
-  }
-
-  private flushSmall(): void {
-    if (this.small.length === 0) return;
-    this.parts.push(Buffer.from(this.small));
-    this.small = [];
   }
 }

@@ -5,6 +5,7 @@
 // ('#TRACEBACK', text) for everything refused, which the client raises as a RemoteError.
 import { EngineError } from '../engine/engineError';
 import type { Waiter } from '../engine';
+import type { MaybePromise } from '../engine/queueBackend';
 import type { ListenerHost } from '../server/listenerHost';
 import { fromJsonText, JsonMappingError, toJsonText } from './jsonMapping';
 import { PyException, PyToken, PyTuple, pyTypeName, QUEUE_EMPTY, QUEUE_FULL, type PyDict, type PyValue } from './pyValue';
@@ -31,6 +32,32 @@ export interface RequestConnection {
 }
 
 export type Reply = PyTuple;
+
+/** `f` of the value now, or when the promise resolves: replies are made at once when the backend answers at once. */
+function then<T, R>(value: MaybePromise<T>, f: (value: T) => MaybePromise<R>): MaybePromise<R> {
+  return value instanceof Promise ? value.then(f) : f(value);
+}
+
+/**
+ * A reply that a backend callback gives: returned as it is when the callback ran before
+ * `register` returned (a task was ready), else as a promise of it.
+ */
+function replyFrom(register: (answer: (reply: Reply) => void) => void): MaybePromise<Reply> {
+  let now: Reply | undefined;
+  let later: ((reply: Reply) => void) | undefined;
+  register((reply) => {
+    if (later) later(reply);
+    else now = reply;
+  });
+  if (now !== undefined) return now;
+  return new Promise<Reply>((resolve) => (later = resolve));
+}
+
+/** The reply for an expected refusal; anything else is rethrown (an internal error). */
+function refusalOf(error: unknown): Reply {
+  if (error instanceof Refusal || error instanceof JsonMappingError || error instanceof EngineError) return refused(error.message);
+  throw error;
+}
 
 export interface RequestOptions {
   /** Whether the manager's `shutdown` request may stop the manager (--mp-allow-shutdown). */
@@ -61,27 +88,28 @@ export class MpRequests {
   ) {}
 
   /** Answers one request (a 4-tuple already read by the restricted reader). */
-  async handle(connection: RequestConnection, request: PyValue): Promise<Reply> {
+  handle(connection: RequestConnection, request: PyValue): MaybePromise<Reply> {
     if (!(request instanceof PyTuple) || request.items.length !== 4) return refused(`not a manager request: expected (ident, method, args, kwds), got a ${pyTypeName(request)}`);
     const [ident, method, args, kwds] = request.items as [PyValue, PyValue, PyValue, PyValue];
     if (typeof method !== 'string' || !(args instanceof PyTuple) || !(kwds instanceof Map)) return refused('not a manager request: expected (ident, method: str, args: tuple, kwds: dict)');
     try {
+      let reply: MaybePromise<Reply>;
       if (connection.mode === 'proxy') {
         if (typeof ident !== 'string') throw new Refusal(`a proxy call needs an object id; this connection serves proxies since accept_connection (got ${pyTypeName(ident)})`);
-        return await this.proxyCall(connection, ident, method, args.items, kwds);
+        reply = this.proxyCall(connection, ident, method, args.items, kwds);
+      } else {
+        if (ident !== null) throw new Refusal(`a proxy call (${method}) before accept_connection`);
+        reply = this.managerCall(connection, method, args.items, kwds);
       }
-      if (ident !== null) throw new Refusal(`a proxy call (${method}) before accept_connection`);
-      return await this.managerCall(connection, method, args.items, kwds);
+      return reply instanceof Promise ? reply.catch(refusalOf) : reply;
     } catch (error) {
-      if (error instanceof Refusal || error instanceof JsonMappingError) return refused(error.message);
-      if (error instanceof EngineError) return refused(error.message);
-      throw error;
+      return refusalOf(error);
     }
   }
 
   // ---- the manager's requests (Server.public in managers.py) --------------------------------
 
-  private async managerCall(connection: RequestConnection, method: string, args: PyValue[], kwds: PyDict): Promise<Reply> {
+  private managerCall(connection: RequestConnection, method: string, args: PyValue[], kwds: PyDict): MaybePromise<Reply> {
     switch (method) {
       // (None, 'dummy', (), {}): what connect() sends to check the address and key.
       case 'dummy':
@@ -92,10 +120,11 @@ export class MpRequests {
         if (typeof typeid !== 'string') throw new Refusal(`create needs a type id (a str), got ${pyTypeName(typeid ?? null)}`);
         if (args.length > 1 || kwds.size > 0) throw new Refusal(`${typeid.slice(0, 80)}() takes no arguments here: a type id stands for a Taskwire queue`);
         const queue = this.typeIds.queueFor(typeid);
-        await this.host.queues.ensureQueue(queue);
-        const ident = `${typeid}:${queue}`;
-        this.objects.set(ident, { typeid, queue });
-        return returned(new PyTuple([ident, new PyTuple([...QUEUE_METHODS])]));
+        return then(this.host.queues.ensureQueue(queue), () => {
+          const ident = `${typeid}:${queue}`;
+          this.objects.set(ident, { typeid, queue });
+          return returned(new PyTuple([ident, new PyTuple([...QUEUE_METHODS])]));
+        });
       }
       // (None, 'incref', (ident,), {}) and decref: Taskwire's queues live as long as the manager.
       case 'incref':
@@ -135,10 +164,13 @@ export class MpRequests {
 
   // ---- queue proxy methods ------------------------------------------------------------------
 
-  private async proxyCall(connection: RequestConnection, ident: string, method: string, args: PyValue[], kwds: PyDict): Promise<Reply> {
-    const { queue, typeid } = this.object(ident);
+  private proxyCall(connection: RequestConnection, ident: string, method: string, args: PyValue[], kwds: PyDict): MaybePromise<Reply> {
+    const object = this.object(ident);
     // This proxy's next call means it is done with the task it took (the lease fix).
-    await this.settle(connection, ident);
+    return then(this.settle(connection, ident), () => this.queueMethod(connection, ident, object, method, args, kwds));
+  }
+
+  private queueMethod(connection: RequestConnection, ident: string, { queue, typeid }: QueueObject, method: string, args: PyValue[], kwds: PyDict): MaybePromise<Reply> {
     switch (method) {
       // (ident, 'put', (item,), {}) / put(item, block=True, timeout=None)
       case 'put':
@@ -148,7 +180,7 @@ export class MpRequests {
         const payload = toJsonText(item, { maxBytes: this.host.limits.maxPayloadBytes, maxDepth: this.host.limits.maxNestingDepth });
         const seconds = waitFor(method === 'put' ? block : false, timeout);
         if (typeof seconds !== 'number' && seconds !== undefined) return seconds;
-        return new Promise<Reply>((resolve) => {
+        return replyFrom((resolve) => {
           const waiter = this.host.queues.put({ queue, tasks: [{ payload }], timeout: seconds, session: connection.id }, (outcome) => {
             connection.waiting = undefined;
             if (outcome instanceof EngineError) resolve(outcome.reason === 'queue_full' ? raised(QUEUE_FULL) : refused(outcome.message));
@@ -163,7 +195,7 @@ export class MpRequests {
         const [block, timeout] = bind(method, args, kwds, method === 'get' ? ['block', 'timeout'] : []);
         const seconds = waitFor(method === 'get' ? block : false, timeout);
         if (typeof seconds !== 'number' && seconds !== undefined) return seconds;
-        return new Promise<Reply>((resolve) => {
+        return replyFrom((resolve) => {
           const waiter = this.host.queues.get({ queue, max: 1, timeout: seconds, autoAck: false, session: connection.id }, (tasks) => {
             connection.waiting = undefined;
             if (connection.closed) return false;
@@ -186,21 +218,20 @@ export class MpRequests {
         return returned(null);
       case 'qsize': {
         bind(method, args, kwds, []);
-        return returned(BigInt((await this.host.queues.queueStats(queue)).ready));
+        return then(this.host.queues.queueStats(queue), (stats) => returned(BigInt(stats.ready)));
       }
       case 'empty': {
         bind(method, args, kwds, []);
-        return returned((await this.host.queues.queueStats(queue)).ready === 0);
+        return then(this.host.queues.queueStats(queue), (stats) => returned(stats.ready === 0));
       }
       case 'full': {
         bind(method, args, kwds, []);
-        const stats = await this.host.queues.queueStats(queue);
-        return returned(stats.maxsize > 0 && stats.ready + stats.delayed + stats.leased >= stats.maxsize);
+        return then(this.host.queues.queueStats(queue), (stats) => returned(stats.maxsize > 0 && stats.ready + stats.delayed + stats.leased >= stats.maxsize));
       }
       // (ident, 'join', (), {}): until nothing is ready, delayed or leased.
       case 'join':
         bind(method, args, kwds, []);
-        return new Promise<Reply>((resolve) => {
+        return replyFrom((resolve) => {
           connection.waiting = this.host.queues.join(queue, undefined, connection.id, () => {
             connection.waiting = undefined;
             resolve(returned(null));
@@ -216,16 +247,21 @@ export class MpRequests {
   }
 
   /** Acks the task the proxy `ident` of this connection holds, if any. */
-  private async settle(connection: RequestConnection, ident: string): Promise<void> {
+  private settle(connection: RequestConnection, ident: string): MaybePromise<void> {
     const id = connection.held.get(ident);
     if (id === undefined) return;
     connection.held.delete(ident);
-    try {
-      connection.acked += await this.host.queues.ack(connection.id, [{ id }]);
-    } catch (error) {
-      // Its lease ended first (past its ttr): the task went back to the queue, and someone else has it or will.
+    // Its lease may have ended first (past its ttr): the task went back to the queue, and someone else has it or will.
+    const lost = (error: unknown) => {
       if (!(error instanceof EngineError)) throw error;
       this.host.log.debug('a multiprocessing client finished a task whose lease had ended', { address: connection.address, id, reason: error.message });
+    };
+    try {
+      const acked = this.host.queues.ack(connection.id, [{ id }]);
+      if (acked instanceof Promise) return acked.then((count) => void (connection.acked += count), lost);
+      connection.acked += acked;
+    } catch (error) {
+      lost(error);
     }
   }
 
