@@ -54,7 +54,8 @@ export class MessageDecoder {
       }
       if (length > this.maxBytes) throw new FrameError(`a message of ${length} bytes is over the limit of ${this.maxBytes} bytes`, length);
       if (this.buffered < head + length) break;
-      messages.push(Buffer.from(data.subarray(head, head + length)));
+      // A view, not a copy: the chunks a socket emits are not reused.
+      messages.push(data.subarray(head, head + length));
       const rest = data.subarray(head + length);
       this.chunks = rest.length > 0 ? [rest] : [];
       this.buffered = rest.length;

@@ -27,6 +27,11 @@ export interface ToJsonLimits {
 
 /** The JSON text of a Python value, as a queue holds it; throws JsonMappingError for what has none. */
 export function toJsonText(value: PyValue, limits: ToJsonLimits): JsonText {
+  // The common item, a str, without the writer.
+  if (typeof value === 'string') {
+    const text = JSON.stringify(value);
+    if (text.length <= limits.maxBytes && (text.length * 3 <= limits.maxBytes || Buffer.byteLength(text, 'utf8') <= limits.maxBytes)) return text as JsonText;
+  }
   const writer = new JsonWriter(limits);
   writer.value(value, 1);
   return writer.text() as JsonText;
@@ -177,13 +182,17 @@ class JsonParser {
   private string(): string {
     const start = this.pos;
     this.pos++;
+    let escaped = false;
     for (;;) {
       const c = this.text.charCodeAt(this.pos++);
       if (Number.isNaN(c)) this.fail('the end of a string');
-      if (c === 0x5c) this.pos++;
-      else if (c === 0x22) break;
+      if (c === 0x5c) {
+        escaped = true;
+        this.pos++;
+      } else if (c === 0x22) break;
     }
-    return JSON.parse(this.text.slice(start, this.pos)) as string;
+    // Without escapes the text between the quotes is the string itself.
+    return escaped ? (JSON.parse(this.text.slice(start, this.pos)) as string) : this.text.slice(start + 1, this.pos - 1);
   }
 
   private number(): PyValue {

@@ -208,13 +208,13 @@ class Reader {
         this.stack.push(false);
         return;
       case 0x4a:
-        this.stack.push(BigInt(this.bytes(4, 'BININT').readInt32LE(0)));
+        this.stack.push(BigInt(this.data.readInt32LE(this.advance(4, 'BININT'))));
         return;
       case 0x4b:
         this.stack.push(BigInt(this.byte('BININT1')));
         return;
       case 0x4d:
-        this.stack.push(BigInt(this.bytes(2, 'BININT2').readUInt16LE(0)));
+        this.stack.push(BigInt(this.data.readUInt16LE(this.advance(2, 'BININT2'))));
         return;
       case 0x8a:
         this.stack.push(this.long(this.byte('LONG1'), 'LONG1'));
@@ -242,7 +242,7 @@ class Reader {
         return;
       }
       case 0x47:
-        this.stack.push(this.bytes(8, 'BINFLOAT').readDoubleBE(0));
+        this.stack.push(this.data.readDoubleBE(this.advance(8, 'BINFLOAT')));
         return;
       case 0x58:
         this.stack.push(this.utf8(this.uint32('BINUNICODE'), 'BINUNICODE'));
@@ -520,20 +520,38 @@ class Reader {
     return bytes;
   }
 
+  /** Moves past `n` bytes that must be there; returns where they start. */
+  private advance(n: number, op: string): number {
+    if (n > this.data.length - this.pos) throw new PickleError(`truncated pickle: ${op} needs ${n} bytes at offset ${this.pos}, ${this.data.length - this.pos} left`);
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
   private uint32(op: string): number {
-    return this.bytes(4, op).readUInt32LE(0);
+    return this.data.readUInt32LE(this.advance(4, op));
   }
 
   private uint64(op: string): number {
-    const value = this.bytes(8, op).readBigUInt64LE(0);
+    const value = this.data.readBigUInt64LE(this.advance(8, op));
     // Any length beyond what is left fails in bytes(); this keeps it a safe number first.
     return value > BigInt(this.data.length) ? this.data.length + 1 : Number(value);
   }
 
   private utf8(n: number, op: string): string {
-    const bytes = this.bytes(n, op);
-    if (!isUtf8(bytes)) throw new PickleError(`${op} with invalid UTF-8`);
-    return bytes.toString('utf8');
+    const start = this.advance(n, op);
+    const end = start + n;
+    // Most strs are ASCII: decoded without a view or a check beyond the bytes themselves.
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      if (this.data[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return this.data.toString('latin1', start, end);
+    if (!isUtf8(this.data.subarray(start, end))) throw new PickleError(`${op} with invalid UTF-8`);
+    return this.data.toString('utf8', start, end);
   }
 
   /** A text opcode's argument: up to the newline, within 256 bytes. */
