@@ -212,9 +212,7 @@ describe('mp: the pickle reader and the listener under hostile pickles', functio
         served++;
       }
     }
-    console.log(
-      `      ${cases.length} hostile requests: ${refused} answered with a RemoteError, the others answered too; the other client was served ${served} times meanwhile`,
-    );
+    console.log(`      ${cases.length} hostile requests: ${refused} answered with a RemoteError, the others answered too; the other client was served ${served} times meanwhile`);
     assert.ok(refused >= 10_000, `${refused} refused`);
     assert.equal(existsSync(canary), false, 'no pickle ran a command');
     // The hostile connection itself still works.
