@@ -198,6 +198,7 @@ const GUESS_RATE = {
   'taskwire-ts-async': 10000,
   'taskwire-ts-batch': 35000,
   'taskwire-py': 1900,
+  'taskwire-mp': 3000,
   'bullmq-c1': 1000,
   'bullmq-c16': 1000,
   'taskwire-redis-1': 1500,
@@ -254,7 +255,7 @@ function buildPlan(o, durable) {
       title: `latency: put one task, wait for its result; ${fmtInt(o.latencyCount)} timed after ${fmtInt(o.latencyWarmup)} warm-up`,
       params: { warmup: o.latencyWarmup, count: o.latencyCount },
       // The floors (no queue, four loopback crossings) show what this machine allows at all.
-      systems: [...pick(['seed', 'taskwire-ts', 'taskwire-py']), ...pick(REDIS_SYSTEMS), ...Object.keys(FLOOR_SYSTEMS)],
+      systems: [...pick(['seed', 'taskwire-ts', 'taskwire-py', 'taskwire-mp']), ...pick(REDIS_SYSTEMS), ...Object.keys(FLOOR_SYSTEMS)],
     });
   }
   if (want('idle')) {

@@ -75,6 +75,7 @@ const rowOf = (group, system, variant) => group?.rows.find((r) => r.system === s
 export const TARGET_GROUPS = [
   { key: 'issue16', title: 'Issue 16: Taskwire on Redis against BullMQ on the same Redis' },
   { key: 'issue15', title: "Issue 15: the manager's cost per task at half the seed's, with any client" },
+  { key: 'issue17', title: "Issue 17: the seed's own Python programs on Taskwire's multiprocessing listener" },
   { key: 'kept', title: 'Kept from earlier issues' },
 ];
 
@@ -120,6 +121,14 @@ export function evaluateTargets(summary) {
       const rate = row.metrics.tasksPerSec.median;
       add(I, target, `${x(r)} seed, ${int(rate)} tasks/s`, r >= 30 && rate >= 120_000);
     }
+  }
+  {
+    // Issue 17: the seed's own programs must not be slower for switching to Taskwire's listener.
+    const target = "throughput, pipeline W=2, the seed's own Python producer and workers over the multiprocessing listener (taskwire-mp) ≥ 1× seed";
+    const row = rowOf(pipe, 'taskwire-mp');
+    const r = row?.vsSeed?.tasksPerSec;
+    if (r === undefined) missing('issue17', target, 'pipeline with the seed');
+    else add('issue17', target, `${x(r)} seed (${int(row.metrics.tasksPerSec.median)} vs ${int(seedPipe.metrics.tasksPerSec.median)} tasks/s)`, r >= 1);
   }
   // The Workers table: every W of the sweep.
   const sweep = summary.filter((g) => g.workload === 'workers').sort((a, b) => a.params.W - b.params.W);
@@ -622,6 +631,7 @@ export function renderMarkdown(report) {
 
 const COLORS = {
   seed: '#777777',
+  'taskwire-mp': '#bf3989',
   'taskwire-ts': '#1f6feb',
   'taskwire-ts-async': '#8250df',
   'taskwire-ts-batch': '#2da44e',

@@ -93,6 +93,12 @@ export const SYSTEMS = {
     inFlight: 4,
     concurrency: 2,
   },
+  'taskwire-mp': {
+    description:
+      "Taskwire manager's multiprocessing listener (serve --mp-listen); the seed's own Python producer and worker processes, unchanged (BaseManager.connect(), queue proxies), on Taskwire's queues with leases",
+    manager: 'taskwire-mp',
+    language: 'python',
+  },
   'taskwire-py': {
     description: 'Taskwire manager; the standard-library Python client of samples/python, one call per task (a worker acks each task and takes the next in one request)',
     manager: 'taskwire',
@@ -162,13 +168,15 @@ export function spawnFloor(systemName, cfg) {
 /**
  * Starts a fresh manager of the given kind; resolves with { kind, pid, port, child, stop() }.
  * taskwire: `node server/bin/taskwire.js serve --port 0 --json --authkey-file KEY [extra]`,
- * the port read from the `ready` log line, stopped with SIGTERM.
+ * the port read from the `ready` log line, stopped with SIGTERM. taskwire-mp: the same with
+ * `--mp-listen 127.0.0.1:0` and the seed's type ids mapped to queues; `port` is the mp port.
  */
 export async function startManager(kind, { keyFile, extraArgs = [], cpuProfDir } = {}) {
   let child;
-  if (kind === 'taskwire') {
+  if (kind === 'taskwire' || kind === 'taskwire-mp') {
     const nodeFlags = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
-    const args = [...nodeFlags, taskwireBin(), 'serve', '--host', '127.0.0.1', '--port', '0', '--json', '--authkey-file', keyFile, ...extraArgs];
+    const mpArgs = kind === 'taskwire-mp' ? ['--mp-listen', '127.0.0.1:0', ...['get_task_queue=tasks', 'get_result_queue=results', 'get_idle_queue=idle'].flatMap((m) => ['--mp-typeid', m])] : [];
+    const args = [...nodeFlags, taskwireBin(), 'serve', '--host', '127.0.0.1', '--port', '0', '--json', '--authkey-file', keyFile, ...mpArgs, ...extraArgs];
     child = new Child('taskwire manager', process.execPath, args, { cwd: REPO, env: nodeEnv() });
   } else {
     child = new Child('seed manager', PYTHON, [join(BENCH, 'seed', 'manager.py'), JSON.stringify({ host: '127.0.0.1', keyFile })], { cwd: REPO, env: pyEnv });
@@ -177,7 +185,7 @@ export async function startManager(kind, { keyFile, extraArgs = [], cpuProfDir }
   return {
     kind,
     pid: child.pid,
-    port: ready.port,
+    port: kind === 'taskwire-mp' ? ready.mpPort : ready.port,
     child,
     stop: () => child.terminate(),
   };
@@ -253,7 +261,7 @@ export function spawnProducer(systemName, backend, keyFile, cfg, nodeFlags = [])
 /** `count` authenticated connections blocked in a get on another queue. */
 export function spawnIdle(systemName, backend, keyFile, count) {
   const cfg = { ...endpoint(backend, keyFile), count };
-  if (SYSTEMS[systemName].manager === 'seed') return pythonChild('seed idle connections', 'seed/idle.py', cfg);
+  if (SYSTEMS[systemName].language === 'python') return pythonChild(`${systemName} idle connections`, 'seed/idle.py', cfg);
   return nodeChild('taskwire idle connections', 'ts/idle.mjs', cfg);
 }
 

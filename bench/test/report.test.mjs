@@ -45,6 +45,7 @@ function summary() {
         'taskwire-ts-async': [21000, 40],
         'taskwire-ts-batch': [130000, 8],
         'taskwire-py': [8100, 88],
+        'taskwire-mp': [4400, 150],
       },
     ),
     ...[1, 8, 64].map((W) => pipelineGroup('workers', `W=${W}`, { W, n: 5000, size: 0 }, { seed: [4000, 170], 'taskwire-ts': [9000, 80], 'taskwire-py': [8500, 85] })),
@@ -99,6 +100,16 @@ test('every issue-15 target is checked against the medians, with the numbers it 
     issue.filter((t) => t.pass !== true).map((t) => t.target),
     ['1 MiB payloads: throughput (taskwire-ts) ≥ 1.5× seed'],
   );
+});
+
+test("the issue-17 target: the seed's own programs over the multiprocessing listener at least as fast as on the seed's manager", () => {
+  const [target] = evaluateTargets(summary()).filter((t) => t.group === 'issue17');
+  assert.deepEqual(target, {
+    group: 'issue17',
+    target: "throughput, pipeline W=2, the seed's own Python producer and workers over the multiprocessing listener (taskwire-mp) ≥ 1× seed",
+    measured: '1.1× seed (4,400 vs 4,000 tasks/s)',
+    pass: true,
+  });
 });
 
 test('a target whose workload did not run says so instead of passing or failing', () => {

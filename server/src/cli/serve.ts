@@ -7,6 +7,7 @@ import { jsonLogger, textLogger, type Logger } from '../server/logger';
 import { DEFAULT_LIMITS, type QueueDeclaration, type ServerLimits } from '../server/options';
 import { TaskwireServer } from '../server/server';
 import { DEFAULTS, EngineError } from '../engine';
+import { MpListener, parseTypeIdMapping } from '../mp';
 import type { RedisQueues } from '../redis/redisQueues';
 import { StoreUrlError } from '../redis/storeUrl';
 import { DEFAULT_HEARTBEAT_TTL } from '../redis/heartbeatDefaults';
@@ -46,6 +47,23 @@ interface ServeFlags {
   heartbeatTtl?: number;
   fsync?: FsyncMode;
   repair?: boolean;
+  mpListen?: { host: string; port: number };
+  mpTypeid: [string, string][];
+  mpAllowShutdown?: boolean;
+}
+
+/** `--mp-listen HOST:PORT` (or just PORT, on --host). */
+export function parseListenAddress(value: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value) ?? /^()()(\d+)$/.exec(value);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || !(port >= 0 && port <= 65535)) throw new CliError(`invalid --mp-listen "${value}": expected HOST:PORT (e.g. 127.0.0.1:8001; port 0: any free port)`, ExitCode.Usage);
+  return { host: match[1] ?? match[2] ?? '', port };
+}
+
+function parseTypeIdFlag(value: string, previous: [string, string][] = []): [string, string][] {
+  const mapping = parseTypeIdMapping(value);
+  if (!mapping) throw new CliError(`invalid --mp-typeid "${value}": expected TYPEID=QUEUE, e.g. get_task_queue=tasks`, ExitCode.Usage);
+  return [...previous, mapping];
 }
 
 /**
@@ -141,6 +159,14 @@ export function serveCommand(): Command {
       parseNumber('max-crashes', { integer: true }),
       DEFAULTS.maxCrashes,
     )
+    .option('--mp-listen <host:port>', 'also listen for Python multiprocessing.managers clients (BaseManager.connect()) on HOST:PORT, with the same key as bytes (see below)', parseListenAddress)
+    .option(
+      '--mp-typeid <typeid=queue>',
+      'with --mp-listen: the queue a registered type id stands for (repeatable; default: the type id without get_ and _queue, get_task_queue → task)',
+      parseTypeIdFlag,
+      [],
+    )
+    .option('--mp-allow-shutdown', "with --mp-listen: let a multiprocessing client's shutdown request stop the manager (refused by default)")
     .option('--json', 'log one JSON object per line')
     .option('-v, --verbose', 'log more (TLS failures, debug detail)')
     .addHelpText(
@@ -160,6 +186,15 @@ certificate and the host name they connect by. A CA and a certificate it signs, 
   openssl x509 -req -in manager.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 825 -extfile manager.ext -out cert.pem
   taskwire serve --tls-cert cert.pem --tls-key key.pem
   taskwire ping --tls-ca ca.pem      (TypeScript: tls: { ca }; Python: tls_ca=; Go: taskwire.TLSConfigWithCA)
+
+Python multiprocessing clients (--mp-listen): the seed's workers join unchanged but for the
+address and the key, which is the key's bytes as Python gives them: authkey=b'...' with the
+text of the key file (without its newline) or of $TASKWIRE_AUTHKEY, e.g.
+  authkey=open(os.path.expanduser('~/.taskwire/authkey'), 'rb').read().strip()
+A task a multiprocessing client takes is leased to its connection: its next call on that queue
+(get, empty, qsize, ...) or task_done() finishes it; if the connection dies first it goes back
+to the queue (attempt 2). See docs/multiprocessing.md.
+  taskwire serve --mp-listen 127.0.0.1:8001 --mp-typeid get_task_queue=tasks --mp-typeid get_result_queue=results
 
 Examples:
   taskwire serve
@@ -226,6 +261,9 @@ async function serve(flags: ServeFlags): Promise<void> {
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
     throw new CliError('--tls-cert and --tls-key go together: give both, or neither for plain TCP', ExitCode.Usage);
   }
+  if (!flags.mpListen && (flags.mpTypeid.length > 0 || flags.mpAllowShutdown)) {
+    throw new CliError(`${flags.mpAllowShutdown ? '--mp-allow-shutdown' : '--mp-typeid'} needs --mp-listen`, ExitCode.Usage);
+  }
   const log: Logger = flags.json ? jsonLogger(process.stdout, flags.verbose) : textLogger(process.stderr, flags.verbose);
   const { key, where, file } = loadKey(flags);
   const tls = flags.tlsCert ? { cert: readPem(flags.tlsCert), key: readPem(flags.tlsKey!) } : undefined;
@@ -282,6 +320,18 @@ async function serve(flags: ServeFlags): Promise<void> {
     if (code === 'EADDRNOTAVAIL') throw new CliError(`cannot listen on ${flags.host}: no such address on this machine`, ExitCode.Unreachable);
     throw error;
   }
+  let mp: MpListener | undefined;
+  if (flags.mpListen) {
+    mp = new MpListener(server.listenerHost(), { host: flags.mpListen.host || flags.host, port: flags.mpListen.port, typeIds: flags.mpTypeid, allowShutdown: flags.mpAllowShutdown === true });
+    try {
+      await mp.listen();
+    } catch (error) {
+      await server.shutdown();
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new CliError(`--mp-listen: port ${flags.mpListen.port} is already in use (a multiprocessing manager?): stop it or pick another port`, ExitCode.Unreachable);
+      throw new CliError(`--mp-listen ${flags.mpListen.host}:${flags.mpListen.port}: ${(error as Error).message}`, ExitCode.Unreachable);
+    }
+  }
   const { address, port } = server.address;
   // Handlers first: whoever waits for the banner (or the ready line) may signal at once.
   const stopped = new Promise<void>((resolve) => {
@@ -312,7 +362,8 @@ async function serve(flags: ServeFlags): Promise<void> {
       : store
         ? { store: 'journal', dataDir: store.dir, fsync: store.fsync, recovered: recoveredFields(store.recovery, server.restored?.leasesReturned ?? 0) }
         : { store: 'memory' };
-    log.info('ready', { version: packageVersion, protocol: PROTOCOL_VERSIONS.at(-1), address, port, authkey: where, maxQueuedBytes: server.limits.maxQueuedBytes, ...storeFields });
+    const mpFields = mp ? { mpAddress: mp.address.address, mpPort: mp.address.port } : {};
+    log.info('ready', { version: packageVersion, protocol: PROTOCOL_VERSIONS.at(-1), address, port, authkey: where, maxQueuedBytes: server.limits.maxQueuedBytes, ...storeFields, ...mpFields });
   } else {
     const portFlag = port === 7400 ? '' : ` --port ${port}`;
     process.stderr.write(
@@ -327,6 +378,7 @@ async function serve(flags: ServeFlags): Promise<void> {
           ? `Memory: queued payloads live in Redis (bound them with its maxmemory and each queue's maxBytes${backend.maxQueuedBytes > 0 ? `; --max-queued-bytes ${formatSize(backend.maxQueuedBytes)} for the queues this manager serves` : ''})`
           : `Memory: queued payloads ${server.limits.maxQueuedBytes === 0 ? 'unlimited' : `up to ${formatSize(server.limits.maxQueuedBytes)}`} (--max-queued-bytes)`,
         `Authkey: ${where}`,
+        ...(mp ? [mpBanner(mp)] : []),
         ...keyHint(file),
         `Try:  npx taskwire put tasks image_url_0${portFlag}   npx taskwire get tasks${portFlag}   npx taskwire tail${portFlag}`,
         `Stop: Ctrl+C (leases are released, clients closed cleanly)`,
@@ -363,6 +415,14 @@ async function openRedis(flags: ServeFlags, log: Logger): Promise<RedisQueues> {
     if (error instanceof EngineError && error.reason === 'store_unavailable') throw new CliError(error.message, ExitCode.Unreachable);
     throw error;
   }
+}
+
+/** The banner's line for --mp-listen. */
+function mpBanner(mp: MpListener): string {
+  const { address, port } = mp.address;
+  const host = address.includes(':') ? `[${address}]` : address;
+  const mapped = mp.typeIds.entries().map(([typeid, queue]) => `${typeid} → ${queue}`);
+  return `Python multiprocessing clients: ${host}:${port} (${mapped.length > 0 ? mapped.join(', ') : 'type ids map to queues by name: get_task_queue → task'}; authkey=b'<the key>')`;
 }
 
 /** Opens --data-dir, reporting what recovery found; undefined without --data-dir. */

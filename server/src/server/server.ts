@@ -21,6 +21,7 @@ import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type ServerLimits, type Ser
 import { Session, type SessionHost } from './session';
 import { ThrottledLog } from './throttle';
 import { AuthThrottle, HandshakeRoster } from './admission';
+import type { ClientSource, ListenerHost } from './listenerHost';
 
 /**
  * Sockets being closed with an explanation at once (a refusal waiting for the first frame, an
@@ -71,6 +72,10 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
   /** Why the manager stopped on its own: the store could no longer keep changes. */
   storeFailure: Error | undefined;
   private shuttingDown = false;
+  /** Other listeners sharing these queues (the multiprocessing listener): their clients, and how to close them. */
+  private readonly attached: { source: ClientSource; close: () => Promise<void> }[] = [];
+  /** Attached listeners still closing at shutdown; the queues close after them. */
+  private attachedClosing = 0;
   private resolveClosed: (() => void) | undefined;
   /** Resolves once a shutdown (by signal, by API or by manager/shutdown) has completed. */
   readonly closed: Promise<void> = new Promise((resolve) => (this.resolveClosed = resolve));
@@ -117,7 +122,8 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
       clients: (viewer) => {
         // Since 2026-12 each entry says which manager its session is on (§5.15).
         const manager = speaks(viewer.protocolVersion, MANAGER_IDS_SINCE) ? this.managerId : undefined;
-        return { clients: [...this.authenticatedSessions.values()].map((s) => s.info(this.queues.leasedBy(s.id), manager)) };
+        const attached = this.attached.flatMap((listener) => listener.source.clients()).map((info) => (manager ? { ...info, manager } : info));
+        return { clients: [...[...this.authenticatedSessions.values()].map((s) => s.info(this.queues.leasedBy(s.id), manager)), ...attached] };
       },
       // A shared store's queue list is read afresh, so the answer shows what was just done.
       stats: () => (this.listCache ? this.listCache.refresh().then(() => this.stats()) : this.stats()),
@@ -151,6 +157,27 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
       ...this.counters.snapshot({ current: this.sessions.size, sessions: this.authenticatedSessions.size }),
       queuedBytes: this.queues.queuedBytes,
       maxQueuedBytes: this.queues.maxQueuedBytes,
+    };
+  }
+
+  /** What a listener on another wire shares with this one (see listenerHost.ts). */
+  listenerHost(): ListenerHost {
+    const stopping = () => this.shuttingDown;
+    return {
+      queues: this.queues,
+      authkey: this.authkey,
+      limits: this.limits,
+      authThrottle: this.authThrottle,
+      counters: this.counters,
+      log: this.log,
+      throttled: this.throttled,
+      attach: (source, close) => this.attached.push({ source, close }),
+      clientConnected: (client) => this.events.publishClientEvent('client-connected', { client, manager: this.managerId }),
+      clientDisconnected: (client) => this.events.publishClientEvent('client-disconnected', { client, manager: this.managerId }),
+      shutdown: () => void this.shutdown(),
+      get stopping() {
+        return stopping();
+      },
     };
   }
 
@@ -203,6 +230,17 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
       // After the requests already read in this turn (answered -32005), not before, and after
       // answers that wait to be durable.
       this.queues.whenDurable(() => setImmediate(() => session.end()));
+    }
+    for (const listener of this.attached) {
+      this.attachedClosing++;
+      const closed = () => {
+        this.attachedClosing--;
+        this.maybeClosed();
+      };
+      listener.close().then(closed, (error: Error) => {
+        this.log.error('a listener could not be closed cleanly', { error: error.message });
+        closed();
+      });
     }
     this.counters.stop();
     this.listCache?.stop();
@@ -464,7 +502,12 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
 
   private describeSession(id: string): EventSession | undefined {
     const session = this.authenticatedSessions.get(id);
-    return session ? this.eventSession(session) : undefined;
+    if (session) return this.eventSession(session);
+    for (const listener of this.attached) {
+      const client = listener.source.describe(id);
+      if (client) return { client, manager: this.managerId };
+    }
+    return undefined;
   }
 
   private eventSession(session: Session): EventSession {
@@ -473,7 +516,7 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
   }
 
   private maybeClosed(): void {
-    if (this.shuttingDown && this.sessions.size === 0 && this.resolveClosed) {
+    if (this.shuttingDown && this.sessions.size === 0 && this.attachedClosing === 0 && this.resolveClosed) {
       const resolveClosed = this.resolveClosed;
       this.resolveClosed = undefined;
       this.queues.close().then(resolveClosed, (error: Error) => {
