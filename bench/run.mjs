@@ -351,8 +351,9 @@ function estimateSeconds(item, o) {
     if (item.system === 'seed') return 2 + params.seedN / 10_000 + params.seedN / 20_000;
     return 3 + (2 * params.n) / 250_000;
   }
-  const big = { seed: 0.35, 'taskwire-ts': 0.18, 'taskwire-ts-async': 0.1, 'taskwire-ts-batch': 0.02, 'taskwire-py': 0.29 }[item.system];
-  const huge = { seed: 0.03, 'taskwire-ts': 0.012, 'taskwire-ts-async': 0.003, 'taskwire-ts-batch': 0.001, 'taskwire-py': 0.015 }[item.system];
+  // Systems without a guess of their own (taskwire-mp, the Redis ones) slow down like the seed.
+  const big = { seed: 0.35, 'taskwire-ts': 0.18, 'taskwire-ts-async': 0.1, 'taskwire-ts-batch': 0.02, 'taskwire-py': 0.29 }[item.system] ?? 0.35;
+  const huge = { seed: 0.03, 'taskwire-ts': 0.012, 'taskwire-ts-async': 0.003, 'taskwire-ts-batch': 0.001, 'taskwire-py': 0.015 }[item.system] ?? 0.03;
   const sizeFactor = params.size >= 1048576 ? huge : params.size >= 65536 ? big : params.size >= 1024 ? 0.8 : 1;
   let seconds = startup + tasksFor(item.system, params, o) / (rate * sizeFactor) + (SYSTEMS[item.system]?.managers ?? 0) * 0.5;
   if (params.fsync === 'always') seconds *= item.system === 'taskwire-ts' ? 9 : 4;

@@ -320,8 +320,8 @@ test('taskwire serve without --store: asking for taskwire-redis-N is an error wi
     const quick = spawnSync(process.execPath, [RUN, '--server-dir', dir, '--quick', '--dry-run'], { encoding: 'utf8' });
     assert.equal(quick.status, 0, quick.stderr);
     assert.match(quick.stderr, /redis: taskwire-redis-1, taskwire-redis-2, taskwire-redis-3 not run — taskwire serve has no --store option: build the Redis store first\./);
-    assert.match(quick.stderr, /pipeline W=2: [^\n]*; seed, taskwire-ts, taskwire-ts-async, taskwire-ts-batch, taskwire-py, bullmq-c1, bullmq-c16; 1 run\(s\)/);
-    assert.match(quick.stderr, /latency round trip: [^\n]*; seed, taskwire-ts, taskwire-py, bullmq-c1, bullmq-c16, floor-node, floor-python; 1 run\(s\)/);
+    assert.match(quick.stderr, /pipeline W=2: [^\n]*; seed, taskwire-ts, taskwire-ts-async, taskwire-ts-batch, taskwire-mp, taskwire-py, bullmq-c1, bullmq-c16; 1 run\(s\)/);
+    assert.match(quick.stderr, /latency round trip: [^\n]*; seed, taskwire-ts, taskwire-py, taskwire-mp, bullmq-c1, bullmq-c16, floor-node, floor-python; 1 run\(s\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -335,7 +335,8 @@ test('taskwire serve with --store: the taskwire-redis systems are planned, in pi
     assert.doesNotMatch(r.stderr, /not run/);
     const redisSystems = 'bullmq-c1, bullmq-c16, taskwire-redis-1, taskwire-redis-2, taskwire-redis-3';
     assert.match(r.stderr, new RegExp(`pipeline W=2: [^\\n]*taskwire-py, ${redisSystems}; 1 run`));
-    assert.match(r.stderr, new RegExp(`latency round trip: [^\\n]*taskwire-py, ${redisSystems}, floor-node`));
+    assert.match(r.stderr, new RegExp(`latency round trip: [^\\n]*taskwire-py, taskwire-mp, ${redisSystems}, floor-node`));
+    assert.doesNotMatch(r.stderr, /NaN/);
     for (const line of r.stderr.split('\n').filter((l) => /^ {2}(workers|payload|idle|memory|profile) /.test(l))) assert.doesNotMatch(line, /bullmq|taskwire-redis/, line);
   } finally {
     rmSync(dir, { recursive: true, force: true });

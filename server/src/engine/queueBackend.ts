@@ -1,6 +1,7 @@
 import type { Nack, QueueStats } from '../protocol/generated';
 import type { EngineError } from './engineError';
 import type { EngineEvent, GetRequest, PutRequest, QueueOptions, RawAck, RawTask, SessionId, Waiter } from './types';
+import type { ManagerPeers } from './peers';
 import type { Deliver } from './waiters';
 
 /** A value now (the in-process engine), or later (a backend on a remote store). */
@@ -49,6 +50,8 @@ export interface QueueBackend {
    * (the in-process queues): the server mints a random id for the process.
    */
   readonly managerId?: string;
+  /** The other managers of the shared store, for the registry and events across managers; absent on one manager. */
+  readonly peers?: ManagerPeers;
   /** Creates the queue with options, or changes the options of the existing one. */
   declareQueue(name: string, options: QueueOptions): MaybePromise<{ queue: string; created: boolean }>;
   listQueues(): MaybePromise<QueueStats[]>;

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { EngineError } from '../engine/engineError';
-import { SCRIPTS } from './scripts';
+import { SCRIPTS, type ScriptName } from './scripts';
 import { redactUrl, type StoreAddress } from './storeUrl';
 
 // The two connections of a manager to its store (commands, and the wake-up subscriptions), and
@@ -44,7 +44,7 @@ export async function openConnections(address: StoreAddress): Promise<{ redis: C
     firstErrors.set(connection, () => lastError);
     // Errors are reported to the requests they fail; the connection reconnects by itself.
     connection.on('error', (error: Error) => (lastError = error));
-    for (const [name, lua] of Object.entries(SCRIPTS)) connection.defineCommand(name, { numberOfKeys: 1, lua });
+    for (const [name, lua] of Object.entries(SCRIPTS)) connection.defineCommand(scriptCommand(name as ScriptName), { numberOfKeys: 1, lua });
     return connection;
   };
   const redis = open();
@@ -80,4 +80,13 @@ function unreachable(address: StoreAddress, error: unknown): EngineError {
   const code = (error as { code?: string }).code;
   const detail = code ?? (error instanceof Error ? error.message : String(error));
   return new EngineError('store_unavailable', `store unavailable: cannot reach ${address.redacted} (${redactUrl(detail)})`);
+}
+
+/**
+ * The name a script is defined under on a connection: prefixed, so that no script shadows a
+ * Redis command of the same name on the ioredis client (`get`, `touch`: `redis.get(key)` must
+ * stay Redis's GET).
+ */
+export function scriptCommand(name: ScriptName): string {
+  return `taskwire_${name}`;
 }

@@ -10,10 +10,11 @@ import type { QueueDeclaration } from '../server/options';
 import { ManagerHeartbeat } from './heartbeat';
 import { firstActive, type AnyWaiter, type GetWaiter, type HeldLease, type JoinWaiter, type LocalQueue, type PutWaiter } from './localState';
 import { DEFAULT_HEARTBEAT_TTL } from './heartbeatDefaults';
+import { RedisPeers } from './peers';
 import { familyOf, heartbeatKey, MANAGER_SEQUENCE_KEY, MANAGERS_KEY, outboxKey, REGISTRY_KEY, wakeChannel } from './keys';
 import { eventOf, leaseUnknownError, queueFullError, readReply, taskOf, type ScriptReply, type TaskTuple } from './replies';
 import { type ScriptName } from './scripts';
-import { asEngineError, openConnections, type Connection } from './connection';
+import { asEngineError, openConnections, scriptCommand, type Connection } from './connection';
 import { parseStoreUrl, type StoreAddress } from './storeUrl';
 
 export interface RedisQueuesOptions {
@@ -81,6 +82,8 @@ export class RedisQueues implements QueueBackend {
   private readonly waitingForBudget = new Set<LocalQueue>();
   private tickTimer: NodeJS.Timeout | undefined;
   private readonly heartbeat: ManagerHeartbeat;
+  /** The other managers of this Redis: their sessions and events (spec §7.18). */
+  readonly peers: RedisPeers;
   /** Redis's clock minus this machine's, as of the last script (ms). */
   private clockOffset = 0;
   private nextId = 0;
@@ -98,15 +101,20 @@ export class RedisQueues implements QueueBackend {
     this.autoCreate = options.autoCreate ?? true;
     this.maxQueuedBytes = options.maxQueuedBytes ?? 0;
     this.log = options.log ?? silentLogger;
+    const ttlMs = (options.heartbeatTtl ?? DEFAULT_HEARTBEAT_TTL) * 1000;
     this.heartbeat = new ManagerHeartbeat(
       redis,
       managerId,
-      (options.heartbeatTtl ?? DEFAULT_HEARTBEAT_TTL) * 1000,
+      ttlMs,
       (gone) => this.reapManager(gone),
       (error) => this.log.debug('heartbeat failed', { error: String(error) }),
     );
+    this.peers = new RedisPeers(redis, subscriber, managerId, ttlMs, this.log);
     redis.on('close', () => this.heartbeat.interrupted());
-    subscriber.on('message', (_channel: string, queue: string) => this.wake(queue));
+    // The peers' channels carry sessions and events; every other channel is a family's wake-ups.
+    subscriber.on('message', (channel: string, message: string) => {
+      if (!this.peers.handle(channel, message)) this.wake(message);
+    });
     // A wake-up published while the subscriber was away is lost: serve every waiter once more.
     subscriber.on('ready', () => {
       for (const queue of this.queues.values()) this.serve(queue);
@@ -122,6 +130,7 @@ export class RedisQueues implements QueueBackend {
     const number = await redis.incr(MANAGER_SEQUENCE_KEY);
     const managerId = `${number.toString(36)}${randomBytes(2).toString('hex')}`;
     const queues = new RedisQueues(redis, subscriber, address, managerId, options);
+    await queues.peers.start();
     await queues.heartbeat.start();
     for (const declaration of options.queues ?? []) await queues.declareAtStart(declaration);
     await queues.maintain();
@@ -377,6 +386,7 @@ export class RedisQueues implements QueueBackend {
     for (const queue of this.queues.values()) for (const waiter of [...queue.getters, ...queue.putters, ...queue.joiners]) this.finish(waiter);
     await Promise.allSettled([...this.drains.values()]);
     this.heartbeat.stop();
+    await this.peers.close();
     // A clean stop: nothing is leased any more (the server released its sessions), and the others need not wait a TTL to know.
     await Promise.allSettled([this.redis.del(heartbeatKey(this.managerId)), this.redis.srem(MANAGERS_KEY, this.managerId)]);
     this.redis.disconnect();
@@ -634,7 +644,7 @@ export class RedisQueues implements QueueBackend {
   /** Runs a script on a family's slot; reports its events and arms a timer for the deadline it reports. */
   private async run(name: ScriptName, family: string, args: string[], fill?: (event: EngineEvent) => void): Promise<ScriptReply> {
     const header = [family, String(this.defaults.ttr), String(this.defaults.maxAttempts), String(this.defaults.retryBackoffBase), String(this.defaults.retryBackoffCap)];
-    const command = (this.redis as unknown as Record<ScriptName, (...args: string[]) => Promise<unknown>>)[name];
+    const command = (this.redis as unknown as Record<string, (...args: string[]) => Promise<unknown>>)[scriptCommand(name)]!;
     const reply = readReply(await this.store(() => command.call(this.redis, outboxKey(family), ...header, ...args)));
     this.clockOffset = reply.now - Date.now();
     let freed = false;
@@ -798,6 +808,7 @@ export class RedisQueues implements QueueBackend {
       for (const name of names) if (familyOf(name) === family) this.wake(name);
     }
     if (released > 0) this.log.info('released the leases of a manager that is gone', { manager: gone, tasks: released });
+    await this.peers.managerGone(gone);
   }
 
   // ---- ids, holders, leases -------------------------------------------------------------

@@ -30,6 +30,8 @@ export interface EventDeliveryObserver {
   stoppedDropping?(session: Session, dropped: number): void;
   /** Every dropped event. */
   dropped?(session: Session): void;
+  /** The hub got its first subscription, or lost its last. */
+  activeChanged?(active: boolean): void;
 }
 
 /** An event written with its payload and result as their texts. */
@@ -63,6 +65,7 @@ export class EventHub {
   }
 
   subscribe(session: Session, params: SubscribeParams): string {
+    const wasActive = this.active;
     const id = `sub-${randomBytes(6).toString('hex')}`;
     this.subscriptions.set(id, {
       id,
@@ -72,6 +75,7 @@ export class EventHub {
       includePayload: params.includePayload === true,
     });
     session.subscriptions.add(id);
+    if (!wasActive) this.observer.activeChanged?.(true);
     return id;
   }
 
@@ -81,20 +85,26 @@ export class EventHub {
     if (!subscription || subscription.session !== session) return false;
     this.subscriptions.delete(id);
     session.subscriptions.delete(id);
+    if (!this.active) this.observer.activeChanged?.(false);
     return true;
   }
 
   dropSession(session: Session): void {
+    const wasActive = this.active;
     for (const id of session.subscriptions) this.subscriptions.delete(id);
     session.subscriptions.clear();
     this.droppedInEpisode.delete(session);
+    if (wasActive && !this.active) this.observer.activeChanged?.(false);
   }
 
-  /** Fans an engine event out to matching subscriptions. */
-  publishEngineEvent(event: EngineEvent): void {
+  /**
+   * Fans an engine event out to matching subscriptions. `source`: who made it, when it came from
+   * another manager of the store (null: no session); else the event's session, described here.
+   */
+  publishEngineEvent(event: EngineEvent, source?: EventSession | null): void {
     if (this.subscriptions.size === 0) return;
     const at = new Date(event.at).toISOString();
-    const source = event.session !== undefined ? this.describe(event.session) : undefined;
+    source = source === undefined ? (event.session !== undefined ? this.describe(event.session) : undefined) : source;
     for (const subscription of this.subscriptions.values()) {
       if (subscription.kinds && !subscription.kinds.has(event.kind)) continue;
       if (subscription.queues && !subscription.queues.has(event.queue)) continue;

@@ -29,7 +29,7 @@ export interface HandlerContext {
   readonly events: EventHub;
   readonly limits: { maxBatch: number; maxPayloadBytes: number; maxSubscriptions: number };
   /** The worker registry, as `viewer` sees it (the `manager` of each entry since protocol 2026-12). */
-  clients(viewer: Session): RequestMap['manager/clients']['result'];
+  clients(viewer: Session): MaybePromise<RequestMap['manager/clients']['result']>;
   /** Manager-wide counters and queue activity (counters.ts). */
   stats(): MaybePromise<RequestMap['manager/stats']['result']>;
   /** Starts a graceful shutdown; `by` is the session that asked for it. */
@@ -221,7 +221,7 @@ export const handlers: HandlerTable = {
   'queue/purge': (params, call, ctx) => reply(ctx.queues.purge(params.queue, call.session.id), call, (removed) => ({ removed })),
 
   // {"jsonrpc":"2.0","id":15,"method":"manager/clients","params":{}}
-  'manager/clients': (_params, call, ctx) => ctx.clients(call.session),
+  'manager/clients': (_params, call, ctx) => reply(ctx.clients(call.session), call, same),
 
   // {"jsonrpc":"2.0","id":16,"method":"events/subscribe","params":{"queues":["results"],"kinds":["ack"]}}
   'events/subscribe': (params, call, ctx) => {

@@ -1,10 +1,11 @@
 import { createServer as createTcpServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { RestoreSummary } from '../engine/journal';
+import type { ManagerPeers } from '../engine/peers';
 import type { MaybePromise, QueueBackend } from '../engine/queueBackend';
 import { ProtocolError } from '../protocol/errors';
 import { detectFraming, encodeFrame } from '../protocol/framing';
-import { ErrorCodes, type EventClient, type HelloParams, type ManagerStats } from '../protocol/generated';
+import { ErrorCodes, type ClientInfo, type EventClient, type HelloParams, type ManagerStats } from '../protocol/generated';
 import { validateParams } from '../protocol/validation';
 import { MANAGER_IDS_SINCE, speaks } from '../protocol/versions';
 import { packageVersion } from '../version';
@@ -49,6 +50,8 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
   readonly managerId: string;
   /** Refreshes the queue list manager/stats reads, when the queues live in a shared store. */
   private readonly listCache: QueueListCache | undefined;
+  /** The other managers of a shared store (their sessions and events); undefined for a manager alone. */
+  private readonly peers: ManagerPeers | undefined;
   readonly limits: ServerLimits;
   private readonly authkey: Buffer;
   private readonly log: Logger;
@@ -113,17 +116,32 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
       dropped: () => this.counters.eventsDropped++,
       startedDropping: (session) => this.log.warn('dropping events for a slow subscriber', { session: session.id, name: session.client?.name, address: session.address, unsentBytes: session.backlog }),
       stoppedDropping: (session, dropped) => this.log.info('events flow again to a slow subscriber', { session: session.id, name: session.client?.name, dropped }),
+      // The other managers of a shared store send their events only to managers with subscribers.
+      activeChanged: (active) => this.peers?.setListening(active),
     });
-    this.queues.onEvent((event) => this.events.publishEngineEvent(event));
+    this.peers = this.queues.peers;
+    this.peers?.attach({
+      sessions: () => this.localClients(this.managerId),
+      receive: (message) => (message.type === 'engine' ? this.events.publishEngineEvent(message.event, message.source ?? null) : this.events.publishClientEvent(message.kind, message.source)),
+    });
+    this.queues.onEvent((event) => {
+      this.events.publishEngineEvent(event);
+      if (this.peers?.othersListening) {
+        const { session, ...rest } = event;
+        this.peers.publish({ type: 'engine', event: rest, source: session !== undefined ? this.describeSession(session) : undefined });
+      }
+    });
     this.context = {
       queues: this.queues,
       events: this.events,
       limits: this.limits,
       clients: (viewer) => {
         // Since 2026-12 each entry says which manager its session is on (§5.15).
-        const manager = speaks(viewer.protocolVersion, MANAGER_IDS_SINCE) ? this.managerId : undefined;
-        const attached = this.attached.flatMap((listener) => listener.source.clients()).map((info) => (manager ? { ...info, manager } : info));
-        return { clients: [...[...this.authenticatedSessions.values()].map((s) => s.info(this.queues.leasedBy(s.id), manager)), ...attached] };
+        const withManager = speaks(viewer.protocolVersion, MANAGER_IDS_SINCE);
+        const local = this.localClients(withManager ? this.managerId : undefined);
+        if (!this.peers) return { clients: local };
+        // The sessions of the other managers of the store, as they last reported them (spec §7.18).
+        return this.peers.otherSessions().then((others) => ({ clients: [...local, ...(withManager ? others : others.map(({ manager: _manager, ...info }) => info))] }));
       },
       // A shared store's queue list is read afresh, so the answer shows what was just done.
       stats: () => (this.listCache ? this.listCache.refresh().then(() => this.stats()) : this.stats()),
@@ -172,8 +190,8 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
       log: this.log,
       throttled: this.throttled,
       attach: (source, close) => this.attached.push({ source, close }),
-      clientConnected: (client) => this.events.publishClientEvent('client-connected', { client, manager: this.managerId }),
-      clientDisconnected: (client) => this.events.publishClientEvent('client-disconnected', { client, manager: this.managerId }),
+      clientConnected: (client) => this.clientEvent('client-connected', { client, manager: this.managerId }),
+      clientDisconnected: (client) => this.clientEvent('client-disconnected', { client, manager: this.managerId }),
       shutdown: () => void this.shutdown(),
       get stopping() {
         return stopping();
@@ -244,6 +262,7 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
     }
     this.counters.stop();
     this.listCache?.stop();
+    this.peers?.setListening(false);
     this.throttled.flushAll();
     this.maybeClosed();
     return this.closed;
@@ -288,7 +307,7 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
     whenSettled(releasing, (count) => (this.counters.leasesReleased += count));
     if (this.authenticatedSessions.delete(session.id)) {
       this.log.info('client disconnected', { session: session.id, name: session.client?.name, address: session.address, released, reason: session.closeReason });
-      this.events.publishClientEvent('client-disconnected', this.eventSession(session));
+      this.clientEvent('client-disconnected', this.eventSession(session));
     } else if (session.closeReason === 'handshake deadline') {
       this.throttled.warn('handshake-deadline', 'connection dropped: not authenticated within the handshake deadline', {
         address: session.address,
@@ -491,13 +510,26 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
       session.respond(id, result);
       this.authenticatedSessions.set(session.id, session);
       this.log.info('client connected', { session: session.id, name: session.client?.name, role: session.client?.role ?? 'worker', address: session.address });
-      this.events.publishClientEvent('client-connected', this.eventSession(session));
+      this.clientEvent('client-connected', this.eventSession(session));
       return;
     }
     if (session.state === 'authenticating') return; // input while a failure is being delayed
     const message = session.state === 'new' ? 'not authenticated: the first request must be session/hello' : 'not authenticated: session/authenticate must follow session/hello';
     session.respondError(id, new ProtocolError(ErrorCodes.NotAuthenticated, message));
     session.end();
+  }
+
+  /** A session of this manager connected or left: its subscribers, and the other managers' (and their registries), learn it. */
+  private clientEvent(kind: 'client-connected' | 'client-disconnected', source: EventSession): void {
+    this.events.publishClientEvent(kind, source);
+    this.peers?.publish({ type: 'client', kind, source });
+    this.peers?.sessionsChanged();
+  }
+
+  /** This manager's sessions (and its other listeners' clients) as manager/clients lists them; `manager` on each when given. */
+  private localClients(manager: string | undefined): ClientInfo[] {
+    const attached = this.attached.flatMap((listener) => listener.source.clients()).map((info) => (manager ? { ...info, manager } : info));
+    return [...[...this.authenticatedSessions.values()].map((s) => s.info(this.queues.leasedBy(s.id), manager)), ...attached];
   }
 
   private describeSession(id: string): EventSession | undefined {

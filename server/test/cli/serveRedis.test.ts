@@ -19,7 +19,7 @@ describe('cli e2e: taskwire serve --store (Redis)', function () {
     const b = await startServe([], { home, env: { TASKWIRE_STORE: redis.url } });
     assert.match(a.stderr, new RegExp(`Store: redis://127\\.0\\.0\\.1:${redis.port} \\(Redis, shared by every manager on it; this one is manager \\w+\\)`));
     assert.match(b.stderr, /Store: redis:\/\//);
-    const waiting = b.background(['get', 'cli-redis', '--timeout', '20']);
+    const waiting = b.background(['get', 'cli-redis', '--timeout', '20', '--create']);
     const put = await a.run(['put', 'cli-redis', 'hello from a']);
     assert.equal(put.code, 0, put.stderr);
     const got = await waiting.exited;

@@ -1,0 +1,176 @@
+import type { ManagerPeers, PeerHost, PeerMessage } from '../engine/peers';
+import type { ClientInfo } from '../protocol/generated';
+import type { Logger } from '../server/logger';
+import type { Connection } from './connection';
+import { heartbeatKey, MANAGERS_KEY } from './keys';
+
+/** Where managers say that they have subscribers (so that the others send them their events). */
+export const CONTROL_CHANNEL = 'tw:control';
+/** Where managers send their events to the others' subscribers. */
+export const EVENTS_CHANNEL = 'tw:events';
+/** A manager's sessions, as manager/clients lists them: one JSON array, expiring with its heartbeat. */
+export function sessionsKey(managerId: string): string {
+  return `tw:sessions:${managerId}`;
+}
+/** Taken by the one survivor that says a gone manager's sessions left. */
+function goneSessionsKey(managerId: string): string {
+  return `tw:sessions-gone:${managerId}`;
+}
+
+/** A sessions change is written after this pause, so that a burst of connections is one write. */
+const SESSIONS_DEBOUNCE_MS = 100;
+
+/**
+ * The managers of one Redis, seen from one of them (spec §7.18): the registry across managers
+ * and the events across managers, on plain keys and pub/sub.
+ *
+ * - **Sessions.** Each manager writes its list of sessions to `tw:sessions:<id>` when one connects
+ *   or leaves, and again every third of its heartbeat TTL (so the counts of held and done tasks
+ *   it shows are at most that old); the key expires after two TTLs, so a manager that died
+ *   vanishes from the others' lists even before a survivor says its sessions left.
+ * - **Events.** A manager with subscribers subscribes to `tw:events` and says so on `tw:control`
+ *   at once and every third of a TTL; a manager sends its events to `tw:events` only while it has
+ *   heard from such a manager within two TTLs. So a store whose managers have no subscribers
+ *   carries no event traffic at all.
+ * - **A manager found gone**: the survivor that releases its leases (and only one of them) sends
+ *   a `client-disconnected` for each session it had.
+ *
+ * Events from one manager keep their order; events of one queue made through two managers
+ * within the same instant may reach a subscriber in either order (spec §7.18).
+ */
+export class RedisPeers implements ManagerPeers {
+  private host: PeerHost | undefined;
+  private listening = false;
+  private othersListeningUntil = 0;
+  private sessionsTimer: NodeJS.Timeout | undefined;
+  private readonly tickTimer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly redis: Connection,
+    private readonly subscriber: Connection,
+    private readonly managerId: string,
+    private readonly ttlMs: number,
+    private readonly log: Logger,
+  ) {
+    this.tickTimer = setInterval(() => this.tick(), Math.max(10, Math.floor(ttlMs / 3)));
+    this.tickTimer.unref();
+  }
+
+  /** Subscribes to the control channel: whether any manager wants events is known from then on. */
+  async start(): Promise<void> {
+    await this.subscriber.subscribe(CONTROL_CHANNEL);
+  }
+
+  attach(host: PeerHost): void {
+    this.host = host;
+    this.sessionsChanged();
+  }
+
+  get othersListening(): boolean {
+    return Date.now() < this.othersListeningUntil;
+  }
+
+  /** A message on the subscriber connection: true when it was the peers' (not a queue's wake-up). */
+  handle(channel: string, text: string): boolean {
+    if (channel === CONTROL_CHANNEL) {
+      const { listening } = parse<{ listening?: string }>(text) ?? {};
+      if (listening !== undefined && listening !== this.managerId) this.othersListeningUntil = Date.now() + 2 * this.ttlMs;
+      return true;
+    }
+    if (channel === EVENTS_CHANNEL) {
+      const envelope = parse<{ from: string; message: PeerMessage }>(text);
+      if (envelope && envelope.from !== this.managerId) this.host?.receive(envelope.message);
+      return true;
+    }
+    return false;
+  }
+
+  sessionsChanged(): void {
+    if (this.sessionsTimer || this.closed) return;
+    this.sessionsTimer = setTimeout(() => {
+      this.sessionsTimer = undefined;
+      void this.writeSessions();
+    }, SESSIONS_DEBOUNCE_MS);
+    this.sessionsTimer.unref();
+  }
+
+  async otherSessions(): Promise<ClientInfo[]> {
+    const others = (await this.redis.smembers(MANAGERS_KEY)).filter((id) => id !== this.managerId).sort();
+    const lists = await Promise.all(
+      others.map(async (id) => {
+        // A manager whose heartbeat lapsed is gone, whether or not its list has expired yet.
+        const [alive, text] = await Promise.all([this.redis.exists(heartbeatKey(id)), this.redis.get(sessionsKey(id))]);
+        return alive === 1 && text ? (parse<ClientInfo[]>(text) ?? []) : [];
+      }),
+    );
+    return lists.flat();
+  }
+
+  publish(message: PeerMessage): void {
+    if (!this.othersListening || this.closed) return;
+    this.redis
+      .publish(EVENTS_CHANNEL, JSON.stringify({ from: this.managerId, message }))
+      .catch((error: unknown) => this.log.debug('an event for the other managers was not sent', { error: String(error) }));
+  }
+
+  setListening(listening: boolean): void {
+    if (listening === this.listening || this.closed) return;
+    this.listening = listening;
+    const change = listening ? this.subscriber.subscribe(EVENTS_CHANNEL).then(() => this.announce()) : this.subscriber.unsubscribe(EVENTS_CHANNEL);
+    change.catch((error: unknown) => this.log.warn('events of the other managers: cannot (un)subscribe', { error: String(error) }));
+  }
+
+  /**
+   * A manager was found gone (its leases released by this one): says, once for the whole store,
+   * that each of its sessions left, to this manager's subscribers and the others'.
+   */
+  async managerGone(gone: string): Promise<void> {
+    const first = await this.redis.set(goneSessionsKey(gone), this.managerId, 'PX', 10 * this.ttlMs, 'NX');
+    const text = await this.redis.get(sessionsKey(gone));
+    await this.redis.del(sessionsKey(gone));
+    if (first !== 'OK' || !text) return;
+    for (const info of parse<ClientInfo[]>(text) ?? []) {
+      const message: PeerMessage = {
+        type: 'client',
+        kind: 'client-disconnected',
+        source: { client: { sessionId: info.sessionId, name: info.name, role: info.role, address: info.address }, manager: gone },
+      };
+      this.host?.receive(message);
+      this.publish(message);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.tickTimer);
+    clearTimeout(this.sessionsTimer);
+    await this.redis.del(sessionsKey(this.managerId)).catch(() => undefined);
+  }
+
+  private tick(): void {
+    void this.writeSessions();
+    if (this.listening) this.announce();
+  }
+
+  private announce(): void {
+    this.redis.publish(CONTROL_CHANNEL, JSON.stringify({ listening: this.managerId })).catch(() => undefined);
+  }
+
+  private async writeSessions(): Promise<void> {
+    if (!this.host || this.closed) return;
+    try {
+      await this.redis.set(sessionsKey(this.managerId), JSON.stringify(this.host.sessions()), 'PX', 2 * this.ttlMs);
+    } catch (error) {
+      this.log.debug('sessions for the other managers not written', { error: String(error) });
+    }
+  }
+}
+
+function parse<T>(text: string): T | undefined {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}
