@@ -43,6 +43,8 @@ export class RedisPeers implements ManagerPeers {
   private listening = false;
   private othersListeningUntil = 0;
   private sessionsTimer: NodeJS.Timeout | undefined;
+  /** Messages held while a write of this manager's sessions is pending, sent after it in their order. */
+  private held: string[] | undefined;
   private readonly tickTimer: NodeJS.Timeout;
   private closed = false;
 
@@ -86,11 +88,21 @@ export class RedisPeers implements ManagerPeers {
     return false;
   }
 
+  /**
+   * Writes this manager's sessions soon. Meanwhile the messages it publishes are held and sent
+   * after the write, in their order: a `client-connected` reaches the other managers only once a
+   * registry read there shows the session.
+   */
   sessionsChanged(): void {
     if (this.sessionsTimer || this.closed) return;
+    this.held ??= [];
     this.sessionsTimer = setTimeout(() => {
       this.sessionsTimer = undefined;
-      void this.writeSessions();
+      void this.writeSessions().finally(() => {
+        const held = this.held ?? [];
+        this.held = undefined;
+        for (const text of held) this.send(text);
+      });
     }, SESSIONS_DEBOUNCE_MS);
     this.sessionsTimer.unref();
   }
@@ -109,9 +121,13 @@ export class RedisPeers implements ManagerPeers {
 
   publish(message: PeerMessage): void {
     if (!this.othersListening || this.closed) return;
-    this.redis
-      .publish(EVENTS_CHANNEL, JSON.stringify({ from: this.managerId, message }))
-      .catch((error: unknown) => this.log.debug('an event for the other managers was not sent', { error: String(error) }));
+    const text = JSON.stringify({ from: this.managerId, message });
+    if (this.held) this.held.push(text);
+    else this.send(text);
+  }
+
+  private send(text: string): void {
+    this.redis.publish(EVENTS_CHANNEL, text).catch((error: unknown) => this.log.debug('an event for the other managers was not sent', { error: String(error) }));
   }
 
   setListening(listening: boolean): void {

@@ -522,8 +522,9 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
   /** A session of this manager connected or left: its subscribers, and the other managers' (and their registries), learn it. */
   private clientEvent(kind: 'client-connected' | 'client-disconnected', source: EventSession): void {
     this.events.publishClientEvent(kind, source);
-    this.peers?.publish({ type: 'client', kind, source });
+    // The list first: the other managers hear of the session once their registry shows it.
     this.peers?.sessionsChanged();
+    this.peers?.publish({ type: 'client', kind, source });
   }
 
   /** This manager's sessions (and its other listeners' clients) as manager/clients lists them; `manager` on each when given. */
