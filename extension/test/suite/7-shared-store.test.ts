@@ -33,7 +33,7 @@ describe('the sidebar on one of several managers of a Redis store', () => {
     await vscode.commands.executeCommand('taskwire.sidebar.show');
   });
 
-  it("lists the workers of every manager, and says which other manager each is on", async () => {
+  it('lists the workers of every manager, and says which other manager each is on', async () => {
     const redis = await startRedis();
     const { keyFile } = writeKeyFile();
     const managers: ChildProcess[] = [];
