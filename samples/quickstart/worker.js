@@ -2,7 +2,10 @@
 // that goes to the task's replyTo queue. Start several: the tasks are shared between them.
 //
 //   node samples/quickstart/worker.js            (manager on this machine, default key file)
+//   TASKWIRE_PORT=7401 node samples/quickstart/worker.js   (a manager on another port)
 //   TASKWIRE_HOST=10.0.0.5 TASKWIRE_AUTHKEY_FILE=./authkey node samples/quickstart/worker.js
+// The client reads TASKWIRE_HOST (one address or several: h1,h2:7401), TASKWIRE_PORT and the key
+// from TASKWIRE_AUTHKEY_FILE, TASKWIRE_AUTHKEY or ~/.taskwire/authkey, like every Taskwire tool.
 const { connect } = require('taskwire');
 
 async function main() {
