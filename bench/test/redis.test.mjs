@@ -384,7 +384,15 @@ test('Ctrl+C during a BullMQ measurement: the runner stops its redis-server by p
       [redisPid] = childrenNamed(runner.pid, 'redis-server');
       if (redisPid === undefined) await new Promise((r) => setTimeout(r, 100));
     }
-    const redisDir = readlinkSync(`/proc/${redisPid}/cwd`);
+    // Its directory (--dir) is its cwd once it has changed to it: until then it is the runner's
+    // (and redis-server rewrites its command line, so --dir cannot be read there).
+    const runnerDir = readlinkSync(`/proc/${runner.pid}/cwd`);
+    let redisDir = readlinkSync(`/proc/${redisPid}/cwd`);
+    while (redisDir === runnerDir) {
+      assert.ok(Date.now() < deadline, `redis-server ${redisPid} never changed to its directory`);
+      await new Promise((r) => setTimeout(r, 20));
+      redisDir = readlinkSync(`/proc/${redisPid}/cwd`);
+    }
     assert.ok(existsSync(redisDir));
     runner.kill('SIGINT');
     assert.equal(await exited, 130, stderr);
