@@ -34,7 +34,21 @@ local TOUCHED_LIST = {}
 local DUE = {}
 local DUE_LIST = {}
 
-local function qkey(q) return P .. 'q:' .. q end
+local function family_of(q)
+  if string.len(q) > 5 and string.sub(q, -5) == '.dead' then return string.sub(q, 1, -6) end
+  return q
+end
+-- A queue's key carries its own family's tag: a result put straight into a replyTo queue of
+-- another family (ack, when both share a node) lives under that family's keys.
+local QKEYS = {}
+local function qkey(q)
+  local k = QKEYS[q]
+  if not k then
+    k = 'tw:{' .. family_of(q) .. '}:q:' .. q
+    QKEYS[q] = k
+  end
+  return k
+end
 local function tkey(id) return P .. 't:' .. id end
 local function num(n) return string.format('%.17g', n) end
 
@@ -52,11 +66,6 @@ local function touch_queue(q)
     TOUCHED[q] = true
     TOUCHED_LIST[#TOUCHED_LIST + 1] = q
   end
-end
-
-local function family_of(q)
-  if string.len(q) > 5 and string.sub(q, -5) == '.dead' then return string.sub(q, 1, -6) end
-  return q
 end
 
 local function event(kind, q, id, attempt, payload, err, session, count)
@@ -88,12 +97,14 @@ local function ready_member(priority, seq, id)
 end
 local MEMBER_ID_AT = 7 + 16 + 2
 
-local function make_ready(q, id, at_head)
+-- priority: the task's, when the caller knows it; fresh: a task just written, with no lease fields to clear.
+local function make_ready(q, id, at_head, priority, fresh)
   local k = qkey(q)
+  local tk = tkey(id)
   local seq = at_head and redis.call('HINCRBY', k, 'hseq', -1) or redis.call('HINCRBY', k, 'seq', 1)
-  local member = ready_member(tonumber(redis.call('HGET', tkey(id), 'pr')), seq, id)
-  redis.call('HSET', tkey(id), 'st', 'r', 'rk', member)
-  redis.call('HDEL', tkey(id), 'h', 'lu', 'lt')
+  local member = ready_member(priority or tonumber(redis.call('HGET', tk, 'pr')), seq, id)
+  redis.call('HSET', tk, 'st', 'r', 'rk', member)
+  if not fresh then redis.call('HDEL', tk, 'h', 'lu', 'lt') end
   redis.call('ZADD', k .. ':r', 0, member)
   touch_queue(q)
 end
@@ -134,6 +145,21 @@ end
 -- An entry for another family's queue (a result for replyTo, a task for a dead-letter queue there): the meta (our own fields, as JSON) and the payload as it is.
 local function to_outbox(meta, payload)
   redis.call('RPUSH', P .. 'outbox', cjson.encode(meta) .. '\\n' .. payload)
+end
+
+-- A result for a replyTo queue: a new task there, written under the queue's own family (P is
+-- switched while it is written). The direct route of an ack, and the outbox's second step.
+local function put_result(q, id, payload, at, session)
+  local saved = P
+  P = 'tw:{' .. family_of(q) .. '}:'
+  create_queue(q, nil)
+  local b = string.len(payload)
+  redis.call('HSET', tkey(id), 'q', q, 'p', payload, 'pr', 0, 'at', at, 'a', 1, 'b', b)
+  redis.call('HINCRBY', qkey(q), 'tp', 1)
+  redis.call('HINCRBY', qkey(q), 'bytes', b)
+  event('put', q, id, 1, payload, false, session)
+  make_ready(q, id, false, 0, true)
+  P = saved
 end
 
 -- Moves a task whose attempts are used up (or nacked with retry: false) to its dead-letter queue.
@@ -222,7 +248,7 @@ local function finish(status, data)
     local k = qkey(q)
     if redis.call('EXISTS', k) == 1 then
       if size_of(q) == 0 then redis.call('HINCRBY', k, 'emp', 1) end
-      redis.call('PUBLISH', P .. 'wake', q)
+      redis.call('PUBLISH', 'tw:{' .. family_of(q) .. '}:wake', q)
     end
   end
   for _, q in ipairs(DUE_LIST) do
