@@ -47,7 +47,7 @@ local limit = false
 if ms > 0 and size_of(q) + n > ms then limit = 'maxsize' elseif mb > 0 and held + bytes > mb then limit = 'maxBytes' end
 if limit or mode == 'probe' then return answer('full', limit or 'maxsize') end
 redis.call('HINCRBY', k, 'tp', n)
-redis.call('HINCRBY', k, 'bytes', bytes)
+add_bytes(q, bytes)
 local at = num(NOW)
 for i = 0, n - 1 do
   local base = 10 + i * 7
@@ -75,7 +75,12 @@ for i = 7, #ARGV do
   local id = ARGV[i]
   local t = redis.call('HMGET', tkey(id), 'st', 'rk', 'q')
   if t[3] == q and (t[1] == 'r' or t[1] == 'd') then
-    if t[1] == 'r' then redis.call('ZREM', k .. ':r', t[2]) else redis.call('ZREM', k .. ':d', id) end
+    if t[1] == 'r' then
+      redis.call('ZREM', k .. ':r', t[2])
+    else
+      redis.call('ZREM', k .. ':d', id)
+      head_changed(k .. ':d')
+    end
     redis.call('HINCRBY', k, 'tp', -1)
     drop_task(q, id)
     count = count + 1
@@ -102,7 +107,7 @@ for j = 1, #popped, 2 do
   local tuple = {id, t[1], t[2], t[3], t[4], t[5], false, t[6], t[7], t[8], t[9], t[10]}
   if auto then
     redis.call('HINCRBY', k, 'ta', 1)
-    redis.call('HINCRBY', k, 'bytes', -tonumber(t[11] or '0'))
+    add_bytes(q, -tonumber(t[11] or '0'))
     redis.call('DEL', tk)
     touch_queue(q)
   else
@@ -115,6 +120,7 @@ for j = 1, #popped, 2 do
     tuple[7] = num(lease_until)
     redis.call('HSET', tk, 'st', 'l', 'h', holder, 'lu', tuple[7], 'lt', num(length))
     redis.call('ZADD', k .. ':l', lease_until, id)
+    head_added(k .. ':l', lease_until)
     note_lease(id, holder)
   end
   tasks[#tasks + 1] = tuple
@@ -146,7 +152,7 @@ for i = n, 1, -1 do
       if ARGV[base + 4 + j] ~= '' then fields[#fields + 1] = field; fields[#fields + 1] = ARGV[base + 4 + j] end
     end
     redis.call('HSET', tkey(id), unpack(fields))
-    redis.call('HINCRBY', k, 'bytes', string.len(payload))
+    add_bytes(q, string.len(payload))
     redis.call('HINCRBY', k, 'ta', -1)
     make_ready(q, id, true)
   end
@@ -162,17 +168,19 @@ return finish('ok')
 const checkHeld = (firstArg: number, stride: number) => `
 local settled = {}
 for i = ${firstArg}, #ARGV, ${stride} do
-  local q = redis.call('HGET', tkey(ARGV[i]), 'q')
+  local q = read_held(ARGV[i])[1]
   if q and not settled[q] then
     settled[q] = true
-    settle(q)
+    -- An expiry changes tasks read already: read them again.
+    if settle(q) then HELD = {} end
     watch_due(q)
   end
 end
 local seen, missing = {}, {}
 for i = ${firstArg}, #ARGV, ${stride} do
   local id = ARGV[i]
-  if seen[id] or not holds(id, holder) then missing[#missing + 1] = id end
+  local t = read_held(id)
+  if seen[id] or not (t[2] == 'l' and t[3] == holder) then missing[#missing + 1] = id end
   seen[id] = true
 end
 if #missing > 0 then return finish('unknown', missing) end
@@ -190,22 +198,22 @@ ${checkHeld(8, 3)}
 if ARGV[7] == '1' then return finish('ok', {'0'}) end
 for i = 8, #ARGV, 3 do
   local id, result, result_id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local t = redis.call('HMGET', tkey(id), 'q', 'a', 'rt')
+  local t = read_held(id)
   local q = t[1]
   end_lease(q, id, holder)
   redis.call('HINCRBY', qkey(q), 'ta', 1)
-  event('ack', q, id, t[2], false, false, holder)
-  if t[3] and result ~= '' then
+  event('ack', q, id, t[4], false, false, holder)
+  if t[5] and result ~= '' then
     local reply = '{"taskId":' .. cjson.encode(id) .. ',"result":' .. result .. '}'
     if result_id ~= '' then
-      put_result(t[3], result_id, reply, num(NOW), holder)
+      put_result(t[5], result_id, reply, num(NOW), holder)
     else
-      to_outbox({k = 'reply', q = t[3], id = id, src = q, at = num(NOW)}, reply)
+      to_outbox({k = 'reply', q = t[5], id = id, src = q, at = num(NOW)}, reply)
     end
   end
   drop_task(q, id)
 end
-return finish('ok', {tostring(redis.call('LLEN', P .. 'outbox'))})
+return finish('ok', {outbox_length()})
 `;
 
 /** ARGV holder, check-only ('1'), then per nack: id, retry ('0' for false), delay, has an error ('1'), error. */
@@ -228,7 +236,7 @@ for i = 8, #ARGV, 5 do
     retry_or_bury(q, id, delay or math.min(BACKOFF_BASE * 2 ^ (tonumber(t[2]) - 1), BACKOFF_CAP), holder)
   end
 end
-return finish('ok', {tostring(redis.call('LLEN', P .. 'outbox'))})
+return finish('ok', {outbox_length()})
 `;
 
 /** ARGV holder, ttr (''), then ids. Data: {the earliest new lease end (ms), then each id's}. */
@@ -244,6 +252,7 @@ for i = 8, #ARGV do
   local lease_until = NOW + math.floor(length * 1000)
   redis.call('HSET', tkey(id), 'lu', num(lease_until), 'lt', num(length))
   redis.call('ZADD', qkey(t[1]) .. ':l', lease_until, id)
+  head_changed(qkey(t[1]) .. ':l')
   watch_due(t[1])
   if (not earliest) or lease_until < earliest then earliest = lease_until end
   ends[#ends + 1] = num(lease_until)
@@ -262,7 +271,7 @@ for i = 9, #ARGV do
     count = count + 1
   end
 end
-return finish('ok', {tostring(count), tostring(redis.call('LLEN', P .. 'outbox'))})
+return finish('ok', {tostring(count), outbox_length()})
 `;
 
 /**
@@ -282,7 +291,7 @@ for _, id in ipairs(redis.call('SMEMBERS', key)) do
   end
 end
 redis.call('DEL', key)
-return finish('ok', {tostring(count), tostring(redis.call('LLEN', P .. 'outbox'))})
+return finish('ok', {tostring(count), outbox_length()})
 `;
 
 /** ARGV q, max. Data: the next ready tasks (task_tuple), untouched. */
@@ -330,6 +339,7 @@ for _, id in ipairs(redis.call('ZRANGE', k .. ':d', 0, -1)) do
   count = count + 1
 end
 redis.call('DEL', k .. ':r', k .. ':d')
+head_changed(k .. ':d')
 event('purge', q, false, false, false, false, session, count)
 touch_queue(q)
 return finish('ok', {tostring(count)})
@@ -371,7 +381,7 @@ for _, field in ipairs({'e', 'ttr', 'ma', 'rt'}) do
 end
 redis.call('HSET', tkey(new_id), unpack(fields))
 redis.call('HINCRBY', qkey(q), 'tp', 1)
-redis.call('HINCRBY', qkey(q), 'bytes', string.len(payload))
+add_bytes(q, string.len(payload))
 make_ready(q, new_id, false)
 return finish('ok', {new_id})
 `;
