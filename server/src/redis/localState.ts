@@ -42,6 +42,8 @@ export interface HeldLease {
   queue: string;
   /** When the lease ends (ms, Redis's clock), as of its get or last touch. */
   until: number;
+  /** The task's replyTo: its ack may put the result there in the same script (redisQueues.ts). */
+  replyTo?: string;
 }
 
 /** The waiting requests of one queue on this manager, served in the order they came, one pass at a time. */

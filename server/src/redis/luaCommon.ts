@@ -33,8 +33,35 @@ local TOUCHED = {}
 local TOUCHED_LIST = {}
 local DUE = {}
 local DUE_LIST = {}
+-- The earliest score of a delayed or leased set (by key) as this script last knew it: a number,
+-- false when empty, nil when unknown. settle reads them, finish reports the earliest without
+-- reading again the sets nothing changed.
+local HEADS = {}
+local function head_added(key, score)
+  local h = HEADS[key]
+  if h ~= nil then HEADS[key] = (h == false or score < h) and score or h end
+end
+local function head_changed(key) HEADS[key] = nil end
+-- Each queue's payload bytes as the script's last HINCRBY of them answered (finish reads the others).
+local BYTES = {}
+-- Whether the script appended to the family's outbox (only then is its length worth asking).
+local OUTBOXED = false
 
-local function qkey(q) return P .. 'q:' .. q end
+local function family_of(q)
+  if string.len(q) > 5 and string.sub(q, -5) == '.dead' then return string.sub(q, 1, -6) end
+  return q
+end
+-- A queue's key carries its own family's tag: a result put straight into a replyTo queue of
+-- another family (ack, when both share a node) lives under that family's keys.
+local QKEYS = {}
+local function qkey(q)
+  local k = QKEYS[q]
+  if not k then
+    k = 'tw:{' .. family_of(q) .. '}:q:' .. q
+    QKEYS[q] = k
+  end
+  return k
+end
 local function tkey(id) return P .. 't:' .. id end
 local function num(n) return string.format('%.17g', n) end
 
@@ -52,11 +79,6 @@ local function touch_queue(q)
     TOUCHED[q] = true
     TOUCHED_LIST[#TOUCHED_LIST + 1] = q
   end
-end
-
-local function family_of(q)
-  if string.len(q) > 5 and string.sub(q, -5) == '.dead' then return string.sub(q, 1, -6) end
-  return q
 end
 
 local function event(kind, q, id, attempt, payload, err, session, count)
@@ -88,12 +110,14 @@ local function ready_member(priority, seq, id)
 end
 local MEMBER_ID_AT = 7 + 16 + 2
 
-local function make_ready(q, id, at_head)
+-- priority: the task's, when the caller knows it; fresh: a task just written, with no lease fields to clear.
+local function make_ready(q, id, at_head, priority, fresh)
   local k = qkey(q)
+  local tk = tkey(id)
   local seq = at_head and redis.call('HINCRBY', k, 'hseq', -1) or redis.call('HINCRBY', k, 'seq', 1)
-  local member = ready_member(tonumber(redis.call('HGET', tkey(id), 'pr')), seq, id)
-  redis.call('HSET', tkey(id), 'st', 'r', 'rk', member)
-  redis.call('HDEL', tkey(id), 'h', 'lu', 'lt')
+  local member = ready_member(priority or tonumber(redis.call('HGET', tk, 'pr')), seq, id)
+  redis.call('HSET', tk, 'st', 'r', 'rk', member)
+  if not fresh then redis.call('HDEL', tk, 'h', 'lu', 'lt') end
   redis.call('ZADD', k .. ':r', 0, member)
   touch_queue(q)
 end
@@ -106,6 +130,7 @@ end
 local function note_lease(id, holder) redis.call('SADD', P .. 'held:' .. manager_of(holder), id) end
 local function end_lease(q, id, holder)
   redis.call('ZREM', qkey(q) .. ':l', id)
+  head_changed(qkey(q) .. ':l')
   if holder then redis.call('SREM', P .. 'held:' .. manager_of(holder), id) end
 end
 
@@ -113,13 +138,18 @@ local function delay_task(q, id, ready_at)
   redis.call('HSET', tkey(id), 'st', 'd')
   redis.call('HDEL', tkey(id), 'h', 'lu', 'lt')
   redis.call('ZADD', qkey(q) .. ':d', ready_at, id)
+  head_added(qkey(q) .. ':d', ready_at)
   touch_queue(q)
 end
 
 -- The task leaves for good (acked, purged, dropped): its bytes no longer count.
+local function add_bytes(q, b)
+  BYTES[q] = redis.call('HINCRBY', qkey(q), 'bytes', b)
+end
+
 local function drop_task(q, id)
   local b = tonumber(redis.call('HGET', tkey(id), 'b') or '0')
-  redis.call('HINCRBY', qkey(q), 'bytes', -b)
+  add_bytes(q, -b)
   redis.call('DEL', tkey(id))
   touch_queue(q)
 end
@@ -134,6 +164,27 @@ end
 -- An entry for another family's queue (a result for replyTo, a task for a dead-letter queue there): the meta (our own fields, as JSON) and the payload as it is.
 local function to_outbox(meta, payload)
   redis.call('RPUSH', P .. 'outbox', cjson.encode(meta) .. '\\n' .. payload)
+  OUTBOXED = true
+end
+
+-- The family's outbox length for the manager to drain, when this script added to it.
+local function outbox_length()
+  return OUTBOXED and tostring(redis.call('LLEN', P .. 'outbox')) or '0'
+end
+
+-- A result for a replyTo queue: a new task there, written under the queue's own family (P is
+-- switched while it is written). The direct route of an ack, and the outbox's second step.
+local function put_result(q, id, payload, at, session)
+  local saved = P
+  P = 'tw:{' .. family_of(q) .. '}:'
+  create_queue(q, nil)
+  local b = string.len(payload)
+  redis.call('HSET', tkey(id), 'q', q, 'p', payload, 'pr', 0, 'at', at, 'a', 1, 'b', b)
+  redis.call('HINCRBY', qkey(q), 'tp', 1)
+  add_bytes(q, b)
+  event('put', q, id, 1, payload, false, session)
+  make_ready(q, id, false, 0, true)
+  P = saved
 end
 
 -- Moves a task whose attempts are used up (or nacked with retry: false) to its dead-letter queue.
@@ -155,8 +206,8 @@ local function bury(q, id, session)
   end
   create_queue(target, {'ma', 0, 'dl', ''})
   local b = tonumber(t[4])
-  redis.call('HINCRBY', k, 'bytes', -b)
-  redis.call('HINCRBY', qkey(target), 'bytes', b)
+  add_bytes(q, -b)
+  add_bytes(target, b)
   redis.call('HINCRBY', qkey(target), 'tp', 1)
   redis.call('HSET', tk, 'q', target, 'df', q)
   touch_queue(q)
@@ -188,17 +239,37 @@ local function lose_lease(q, id, reason, stopping)
   end
 end
 
--- Brings the queue up to date: delayed tasks that came due are ready, expired leases end.
+-- Brings the queue up to date: delayed tasks that came due are ready, expired leases end. True
+-- when it changed anything.
+-- The members of a delayed or leased set whose time has come; the set's first score is all it reads when none has.
+local function due_members(key)
+  local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  if not first[2] then
+    HEADS[key] = false
+    return {}
+  end
+  if tonumber(first[2]) > NOW then
+    HEADS[key] = tonumber(first[2])
+    return {}
+  end
+  HEADS[key] = nil
+  return redis.call('ZRANGEBYSCORE', key, '-inf', NOW, 'LIMIT', 0, 1000)
+end
+
 local function settle(q)
   local k = qkey(q)
-  local due = redis.call('ZRANGEBYSCORE', k .. ':d', '-inf', NOW, 'LIMIT', 0, 1000)
+  local due = due_members(k .. ':d')
   for _, id in ipairs(due) do
     redis.call('ZREM', k .. ':d', id)
     make_ready(q, id, false)
   end
-  local expired = redis.call('ZRANGEBYSCORE', k .. ':l', '-inf', NOW, 'LIMIT', 0, 1000)
+  local expired = due_members(k .. ':l')
   for _, id in ipairs(expired) do lose_lease(q, id, 'lease expired', false) end
-  if #due > 0 or #expired > 0 then touch_queue(q) end
+  if #due > 0 or #expired > 0 then
+    touch_queue(q)
+    return true
+  end
+  return false
 end
 
 -- The wire form of a task: {id, queue, payload, attempt, priority, enqueuedAt, leaseUntil,
@@ -208,33 +279,51 @@ local function task_tuple(id)
   return {id, t[1], t[2], t[3], t[4], t[5], (t[12] == 'l') and t[6] or false, t[7], t[8], t[9], t[10], t[11]}
 end
 
+-- A task's queue, state, holder, attempt and replyTo, read once per script for the checks of
+-- ack and its change (checkHeld in scripts.ts empties it when settle changed anything).
+local HELD = {}
+local function read_held(id)
+  local t = HELD[id]
+  if not t then
+    t = redis.call('HMGET', tkey(id), 'q', 'st', 'h', 'a', 'rt')
+    HELD[id] = t
+  end
+  return t
+end
+
 local function holds(id, holder)
   local t = redis.call('HMGET', tkey(id), 'st', 'h', 'q')
   if t[1] == 'l' and t[2] == holder then return t[3] end
   return false
 end
 
--- Every queue the script touched: bump its emptiness counter if it is empty, wake the waiters of
--- other managers, and report the earliest deadline among them.
+-- Every queue the script touched (each exists: a script touches only queues it created or found
+-- tasks of): bump its emptiness counter if it is empty, wake the waiters of other managers, and
+-- report the earliest deadline among them.
 local function finish(status, data)
   local next_due = false
   for _, q in ipairs(TOUCHED_LIST) do
     local k = qkey(q)
-    if redis.call('EXISTS', k) == 1 then
-      if size_of(q) == 0 then redis.call('HINCRBY', k, 'emp', 1) end
-      redis.call('PUBLISH', P .. 'wake', q)
+    if redis.call('ZCARD', k .. ':r') == 0 and redis.call('ZCARD', k .. ':l') == 0 and redis.call('ZCARD', k .. ':d') == 0 then
+      redis.call('HINCRBY', k, 'emp', 1)
     end
+    redis.call('PUBLISH', 'tw:{' .. family_of(q) .. '}:wake', q)
   end
   for _, q in ipairs(DUE_LIST) do
     for _, suffix in ipairs({':d', ':l'}) do
-      local first = redis.call('ZRANGE', qkey(q) .. suffix, 0, 0, 'WITHSCORES')
-      if first[2] and ((not next_due) or tonumber(first[2]) < next_due) then next_due = tonumber(first[2]) end
+      local key = qkey(q) .. suffix
+      local h = HEADS[key]
+      if h == nil then
+        local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+        h = first[2] and tonumber(first[2]) or false
+      end
+      if h and ((not next_due) or h < next_due) then next_due = h end
     end
   end
   local bytes = {}
   for _, q in ipairs(DUE_LIST) do
     bytes[#bytes + 1] = q
-    bytes[#bytes + 1] = redis.call('HGET', qkey(q), 'bytes') or '0'
+    bytes[#bytes + 1] = BYTES[q] and num(BYTES[q]) or redis.call('HGET', qkey(q), 'bytes') or '0'
   end
   return {status, num(NOW), next_due and num(next_due) or '', EVENTS, data or {}, bytes}
 end

@@ -4,7 +4,6 @@ import { EngineError } from '../engine/engineError';
 import type { QueueBackend } from '../engine/queueBackend';
 import { DEFAULTS, type EngineDefaults, type EngineEvent, type GetRequest, type PutRequest, type QueueOptions, type RawAck, type RawTask, type SessionId, type Waiter } from '../engine/types';
 import type { Deliver } from '../engine/waiters';
-import type { JsonText } from '../protocol/jsonText';
 import { silentLogger, type Logger } from '../server/logger';
 import type { QueueDeclaration } from '../server/options';
 import { ManagerHeartbeat } from './heartbeat';
@@ -254,15 +253,32 @@ export class RedisQueues implements QueueBackend {
       acks.map((a) => a.id),
     );
     const results = new Map(acks.map((a) => [a.id, a.result]));
-    const args = (ids: string[], checkOnly: boolean) => [this.holder(session), checkOnly ? '1' : '0', ...ids.flatMap((id) => [id, results.get(id) ?? ''])];
+    const held = this.leases.get(session)!;
+    // A result whose replyTo queue is on this node goes there in the ack's own script (its new
+    // task's id given here); any other through the outbox (drain below).
+    const resultId = (id: string, family: string): string => {
+      const replyTo = held.get(id)?.replyTo;
+      if (replyTo === undefined || results.get(id) === undefined) return '';
+      return this.address.kind !== 'cluster' || familyOf(replyTo) === family ? this.newId() : '';
+    };
+    const args = (ids: string[], checkOnly: boolean, family: string) => [
+      this.holder(session),
+      checkOnly ? '1' : '0',
+      ...ids.flatMap((id) => [id, results.get(id) ?? '', checkOnly ? '' : resultId(id, family)]),
+    ];
     await this.checkFirst('ack', groups, args);
     for (const [family, ids] of groups) {
-      const reply = await this.run('ack', family, args(ids, false), (event) => {
+      const reply = await this.run('ack', family, args(ids, false, family), (event) => {
         if (event.kind === 'ack' && event.taskId !== undefined) event.result = results.get(event.taskId);
       });
       if (reply.status === 'unknown') throw leaseUnknownError(reply.data as string[]);
       this.forget(session, ids);
       for (const id of ids) this.wake(familyQueueOfEvent(reply, id) ?? '');
+      for (const [kind, queue] of reply.events) {
+        if (kind !== 'put') continue;
+        await this.register(queue);
+        this.wake(queue);
+      }
       if (Number(reply.data[0]) > 0) await this.drain(family, session);
     }
     return acks.length;
@@ -562,7 +578,7 @@ export class RedisQueues implements QueueBackend {
         if (!request.autoAck) {
           let held = this.leases.get(request.session);
           if (!held) this.leases.set(request.session, (held = new Map()));
-          for (const task of tasks) held.set(task.id, { queue: queue.name, until: Date.parse(task.leaseUntil!) });
+          for (const task of tasks) held.set(task.id, { queue: queue.name, until: Date.parse(task.leaseUntil!), replyTo: task.replyTo });
         }
         this.emit(tasks.map((task) => ({ kind: 'get', queue: queue.name, taskId: task.id, attempt: task.attempt, payload: task.payload, session: request.session, at: replies[i]!.now })));
       }
@@ -748,9 +764,8 @@ export class RedisQueues implements QueueBackend {
       for (const entry of entries) {
         const newline = entry.indexOf('\n');
         const meta = JSON.parse(entry.slice(0, newline)) as { k: string; q: string };
-        const payload = entry.slice(newline + 1) as JsonText;
         await this.register(meta.q);
-        await this.run('deliverOutboxEntry', familyOf(meta.q), [entry, this.newId(), session ?? ''], (event) => (event.payload = payload));
+        await this.run('deliverOutboxEntry', familyOf(meta.q), [entry, this.newId(), session ?? '']);
         await this.store(() => this.redis.lrem(outboxKey(family), 1, entry));
         this.wake(meta.q);
       }
@@ -847,10 +862,10 @@ export class RedisQueues implements QueueBackend {
    * family first makes a refusal change nothing (a lease that expires between the check and
    * the change is the one gap: docs/redis.md).
    */
-  private async checkFirst(name: 'ack' | 'nack', groups: Map<string, string[]>, args: (ids: string[], checkOnly: boolean) => string[]): Promise<void> {
+  private async checkFirst(name: 'ack' | 'nack', groups: Map<string, string[]>, args: (ids: string[], checkOnly: boolean, family: string) => string[]): Promise<void> {
     if (groups.size < 2) return;
     for (const [family, ids] of groups) {
-      const reply = await this.run(name, family, args(ids, true));
+      const reply = await this.run(name, family, args(ids, true, family));
       if (reply.status === 'unknown') throw leaseUnknownError(reply.data as string[]);
     }
   }

@@ -46,18 +46,19 @@ if mb > 0 and bytes > mb then return answer('never', 'maxBytes') end
 local limit = false
 if ms > 0 and size_of(q) + n > ms then limit = 'maxsize' elseif mb > 0 and held + bytes > mb then limit = 'maxBytes' end
 if limit or mode == 'probe' then return answer('full', limit or 'maxsize') end
+redis.call('HINCRBY', k, 'tp', n)
+add_bytes(q, bytes)
+local at = num(NOW)
 for i = 0, n - 1 do
   local base = 10 + i * 7
   local id, payload, delay = ARGV[base], ARGV[base + 1], tonumber(ARGV[base + 3]) or 0
-  local fields = {'q', q, 'p', payload, 'pr', ARGV[base + 2], 'at', num(NOW), 'a', 1, 'b', string.len(payload)}
+  local fields = {'q', q, 'p', payload, 'pr', ARGV[base + 2], 'at', at, 'a', 1, 'b', string.len(payload)}
   if ARGV[base + 4] ~= '' then fields[#fields + 1] = 'ttr'; fields[#fields + 1] = ARGV[base + 4] end
   if ARGV[base + 5] ~= '' then fields[#fields + 1] = 'rt'; fields[#fields + 1] = ARGV[base + 5] end
   if ARGV[base + 6] ~= '' then fields[#fields + 1] = 'ma'; fields[#fields + 1] = ARGV[base + 6] end
   redis.call('HSET', tkey(id), unpack(fields))
-  redis.call('HINCRBY', k, 'tp', 1)
-  redis.call('HINCRBY', k, 'bytes', string.len(payload))
   event('put', q, id, 1, false, false, session)
-  if delay > 0 then delay_task(q, id, NOW + math.floor(delay * 1000)) else make_ready(q, id, false) end
+  if delay > 0 then delay_task(q, id, NOW + math.floor(delay * 1000)) else make_ready(q, id, false, tonumber(ARGV[base + 2]), true) end
 end
 return finish('ok')
 `;
@@ -74,7 +75,12 @@ for i = 7, #ARGV do
   local id = ARGV[i]
   local t = redis.call('HMGET', tkey(id), 'st', 'rk', 'q')
   if t[3] == q and (t[1] == 'r' or t[1] == 'd') then
-    if t[1] == 'r' then redis.call('ZREM', k .. ':r', t[2]) else redis.call('ZREM', k .. ':d', id) end
+    if t[1] == 'r' then
+      redis.call('ZREM', k .. ':r', t[2])
+    else
+      redis.call('ZREM', k .. ':d', id)
+      head_changed(k .. ':d')
+    end
     redis.call('HINCRBY', k, 'tp', -1)
     drop_task(q, id)
     count = count + 1
@@ -90,23 +96,34 @@ local k = qkey(q)
 create_queue(q, nil)
 settle(q)
 watch_due(q)
-local members = redis.call('ZRANGE', k .. ':r', 0, max - 1)
+-- All scores are 0: ZPOPMIN takes the first members in order (priority, then sequence).
+local popped = redis.call('ZPOPMIN', k .. ':r', max)
 local tasks = {}
-for _, member in ipairs(members) do
-  local id = string.sub(member, MEMBER_ID_AT)
-  redis.call('ZREM', k .. ':r', member)
+local queue_ttr = false
+for j = 1, #popped, 2 do
+  local id = string.sub(popped[j], MEMBER_ID_AT)
+  local tk = tkey(id)
+  local t = redis.call('HMGET', tk, 'q', 'p', 'a', 'pr', 'at', 'rt', 'e', 'df', 'ttr', 'ma', 'b')
+  local tuple = {id, t[1], t[2], t[3], t[4], t[5], false, t[6], t[7], t[8], t[9], t[10]}
   if auto then
-    tasks[#tasks + 1] = task_tuple(id)
     redis.call('HINCRBY', k, 'ta', 1)
-    drop_task(q, id)
+    add_bytes(q, -tonumber(t[11] or '0'))
+    redis.call('DEL', tk)
+    touch_queue(q)
   else
-    local length = ttr or tonumber(redis.call('HGET', tkey(id), 'ttr')) or tonumber(redis.call('HGET', k, 'ttr'))
+    local length = ttr or tonumber(t[9])
+    if not length then
+      queue_ttr = queue_ttr or tonumber(redis.call('HGET', k, 'ttr'))
+      length = queue_ttr
+    end
     local lease_until = NOW + math.floor(length * 1000)
-    redis.call('HSET', tkey(id), 'st', 'l', 'h', holder, 'lu', num(lease_until), 'lt', num(length))
+    tuple[7] = num(lease_until)
+    redis.call('HSET', tk, 'st', 'l', 'h', holder, 'lu', tuple[7], 'lt', num(length))
     redis.call('ZADD', k .. ':l', lease_until, id)
+    head_added(k .. ':l', lease_until)
     note_lease(id, holder)
-    tasks[#tasks + 1] = task_tuple(id)
   end
+  tasks[#tasks + 1] = tuple
 end
 return finish('ok', tasks)
 `;
@@ -135,7 +152,7 @@ for i = n, 1, -1 do
       if ARGV[base + 4 + j] ~= '' then fields[#fields + 1] = field; fields[#fields + 1] = ARGV[base + 4 + j] end
     end
     redis.call('HSET', tkey(id), unpack(fields))
-    redis.call('HINCRBY', k, 'bytes', string.len(payload))
+    add_bytes(q, string.len(payload))
     redis.call('HINCRBY', k, 'ta', -1)
     make_ready(q, id, true)
   end
@@ -151,40 +168,52 @@ return finish('ok')
 const checkHeld = (firstArg: number, stride: number) => `
 local settled = {}
 for i = ${firstArg}, #ARGV, ${stride} do
-  local q = redis.call('HGET', tkey(ARGV[i]), 'q')
+  local q = read_held(ARGV[i])[1]
   if q and not settled[q] then
     settled[q] = true
-    settle(q)
+    -- An expiry changes tasks read already: read them again.
+    if settle(q) then HELD = {} end
     watch_due(q)
   end
 end
 local seen, missing = {}, {}
 for i = ${firstArg}, #ARGV, ${stride} do
   local id = ARGV[i]
-  if seen[id] or not holds(id, holder) then missing[#missing + 1] = id end
+  local t = read_held(id)
+  if seen[id] or not (t[2] == 'l' and t[3] == holder) then missing[#missing + 1] = id end
   seen[id] = true
 end
 if #missing > 0 then return finish('unknown', missing) end
 `;
 
-/** ARGV holder, check-only ('1'), then per ack: id, result ('' for none). Data: {outbox length}. */
+/**
+ * ARGV holder, check-only ('1'), then per ack: id, result ('' for none), and the id of its result
+ * task when the manager knows the replyTo queue's keys are on this node (one Redis node, or the
+ * same family): the result is put there in this script; '' sends it through the outbox.
+ * Data: {outbox length}.
+ */
 const ack = `
 local holder = ARGV[6]
-${checkHeld(8, 2)}
+${checkHeld(8, 3)}
 if ARGV[7] == '1' then return finish('ok', {'0'}) end
-for i = 8, #ARGV, 2 do
-  local id, result = ARGV[i], ARGV[i + 1]
-  local t = redis.call('HMGET', tkey(id), 'q', 'a', 'rt')
+for i = 8, #ARGV, 3 do
+  local id, result, result_id = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local t = read_held(id)
   local q = t[1]
   end_lease(q, id, holder)
   redis.call('HINCRBY', qkey(q), 'ta', 1)
-  event('ack', q, id, t[2], false, false, holder)
-  if t[3] and result ~= '' then
-    to_outbox({k = 'reply', q = t[3], id = id, src = q, at = num(NOW)}, '{"taskId":' .. cjson.encode(id) .. ',"result":' .. result .. '}')
+  event('ack', q, id, t[4], false, false, holder)
+  if t[5] and result ~= '' then
+    local reply = '{"taskId":' .. cjson.encode(id) .. ',"result":' .. result .. '}'
+    if result_id ~= '' then
+      put_result(t[5], result_id, reply, num(NOW), holder)
+    else
+      to_outbox({k = 'reply', q = t[5], id = id, src = q, at = num(NOW)}, reply)
+    end
   end
   drop_task(q, id)
 end
-return finish('ok', {tostring(redis.call('LLEN', P .. 'outbox'))})
+return finish('ok', {outbox_length()})
 `;
 
 /** ARGV holder, check-only ('1'), then per nack: id, retry ('0' for false), delay, has an error ('1'), error. */
@@ -207,7 +236,7 @@ for i = 8, #ARGV, 5 do
     retry_or_bury(q, id, delay or math.min(BACKOFF_BASE * 2 ^ (tonumber(t[2]) - 1), BACKOFF_CAP), holder)
   end
 end
-return finish('ok', {tostring(redis.call('LLEN', P .. 'outbox'))})
+return finish('ok', {outbox_length()})
 `;
 
 /** ARGV holder, ttr (''), then ids. Data: {the earliest new lease end (ms), then each id's}. */
@@ -223,6 +252,7 @@ for i = 8, #ARGV do
   local lease_until = NOW + math.floor(length * 1000)
   redis.call('HSET', tkey(id), 'lu', num(lease_until), 'lt', num(length))
   redis.call('ZADD', qkey(t[1]) .. ':l', lease_until, id)
+  head_changed(qkey(t[1]) .. ':l')
   watch_due(t[1])
   if (not earliest) or lease_until < earliest then earliest = lease_until end
   ends[#ends + 1] = num(lease_until)
@@ -241,7 +271,7 @@ for i = 9, #ARGV do
     count = count + 1
   end
 end
-return finish('ok', {tostring(count), tostring(redis.call('LLEN', P .. 'outbox'))})
+return finish('ok', {tostring(count), outbox_length()})
 `;
 
 /**
@@ -261,7 +291,7 @@ for _, id in ipairs(redis.call('SMEMBERS', key)) do
   end
 end
 redis.call('DEL', key)
-return finish('ok', {tostring(count), tostring(redis.call('LLEN', P .. 'outbox'))})
+return finish('ok', {tostring(count), outbox_length()})
 `;
 
 /** ARGV q, max. Data: the next ready tasks (task_tuple), untouched. */
@@ -309,6 +339,7 @@ for _, id in ipairs(redis.call('ZRANGE', k .. ':d', 0, -1)) do
   count = count + 1
 end
 redis.call('DEL', k .. ':r', k .. ':d')
+head_changed(k .. ':d')
 event('purge', q, false, false, false, false, session, count)
 touch_queue(q)
 return finish('ok', {tostring(count)})
@@ -338,22 +369,19 @@ local meta = cjson.decode(string.sub(entry, 1, nl - 1))
 local payload = string.sub(entry, nl + 1)
 if not redis.call('SET', P .. 'done:' .. meta.k .. ':' .. meta.id, '1', 'NX', 'EX', 604800) then return finish('dup') end
 local q = meta.q
-local fields
 if meta.k == 'reply' then
-  create_queue(q, nil)
-  fields = {'q', q, 'p', payload, 'pr', 0, 'at', meta.at, 'a', 1, 'b', string.len(payload)}
-else
-  create_queue(q, {'ma', 0, 'dl', ''})
-  new_id = meta.id
-  fields = {'q', q, 'p', payload, 'pr', meta.pr, 'at', meta.at, 'a', meta.a, 'b', string.len(payload), 'df', meta.src}
-  for _, field in ipairs({'e', 'ttr', 'ma', 'rt'}) do
-    if meta[field] then fields[#fields + 1] = field; fields[#fields + 1] = meta[field] end
-  end
+  put_result(q, new_id, payload, meta.at, session)
+  return finish('ok', {new_id})
+end
+create_queue(q, {'ma', 0, 'dl', ''})
+new_id = meta.id
+local fields = {'q', q, 'p', payload, 'pr', meta.pr, 'at', meta.at, 'a', meta.a, 'b', string.len(payload), 'df', meta.src}
+for _, field in ipairs({'e', 'ttr', 'ma', 'rt'}) do
+  if meta[field] then fields[#fields + 1] = field; fields[#fields + 1] = meta[field] end
 end
 redis.call('HSET', tkey(new_id), unpack(fields))
 redis.call('HINCRBY', qkey(q), 'tp', 1)
-redis.call('HINCRBY', qkey(q), 'bytes', string.len(payload))
-if meta.k == 'reply' then event('put', q, new_id, 1, false, false, session) end
+add_bytes(q, string.len(payload))
 make_ready(q, new_id, false)
 return finish('ok', {new_id})
 `;

@@ -181,7 +181,7 @@ describe('RedisQueues on a redis-server this file starts', function () {
       assert.ok((await a.listQueues()).some((q) => q.queue === queue));
     });
 
-    it('a result acked on B reaches a get blocked on A in another family (replyTo through the outbox)', async () => {
+    it('a result acked on B reaches a get blocked on A in another family (on one node, the ack script puts it there itself)', async () => {
       const queue = queueName('jobs');
       const results = queueName('results');
       await a.ensureQueue(results);
