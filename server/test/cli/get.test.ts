@@ -94,7 +94,12 @@ describe('cli e2e: taskwire get', function () {
   it('without --timeout, waits until a task arrives', async () => {
     const get = serve.background(['get', 'tasks', '--payload', '--create']);
     const deadline = Date.now() + 10_000;
-    while ((await stats(serve, 'tasks')).waitingGetters < 1) {
+    // Until the get has created the queue, stats refuses it (exit 7): wait for the queue, then for the getter.
+    const waiting = async () => {
+      const result = await serve.run(['stats', 'tasks', '--json']);
+      return result.code === 0 ? (JSON.parse(result.stdout) as QueueStats).waitingGetters : 0;
+    };
+    while ((await waiting()) < 1) {
       assert.ok(Date.now() < deadline, 'the get never blocked');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
