@@ -222,6 +222,7 @@ func TestWorkerTakesTheNextTaskWithEachAck(t *testing.T) {
 	for range n {
 		want = append(want, "task/ack")
 	}
+	want = append(want, "session/close") // Close says the worker stops (protocol 2026-12)
 	if sent := proxy.Methods(); strings.Join(sent, " ") != strings.Join(want, " ") {
 		t.Errorf("the worker sent %v, want %v", sent, want)
 	}
