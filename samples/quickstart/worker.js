@@ -12,6 +12,13 @@ async function main() {
   const client = await connect({ name: `quickstart-worker-${process.pid}` });
   const tasks = client.queue('tasks');
   console.log(`worker ${process.pid} connected to ${client.host}:${client.port}; waiting for tasks`);
+  // Ctrl+C: close() tells the manager this worker stopped (session/close), so the task in hand
+  // goes back at once, to the head of the queue, and `taskwire tail` says "released … (client
+  // stopped)"; work() then returns. A worker killed without a word is "client disconnected".
+  process.once('SIGINT', () => {
+    console.log(`worker ${process.pid} stopping (Ctrl+C): its task goes back to the queue`);
+    client.close();
+  });
 
   // work() acks with the handler's return value and nacks (for a retry) when it throws.
   // It returns once the queue has stayed empty for idleTimeout seconds.

@@ -3,7 +3,7 @@ import type { ManagerConnection } from '../manager/connection';
 import { LiveList } from './liveList';
 
 /** Event kinds that change a queue's counts. */
-const COUNT_CHANGES = new Set(['put', 'get', 'ack', 'nack', 'expired', 'dead', 'purge']);
+const COUNT_CHANGES = new Set(['put', 'get', 'ack', 'nack', 'expired', 'released', 'dead', 'purge']);
 
 /** While the Queues view is shown: one queue/list per 250 ms burst of events. */
 const VISIBLE_DELAY_MS = 250;

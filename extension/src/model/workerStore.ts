@@ -3,7 +3,7 @@ import type { ManagerConnection } from '../manager/connection';
 import { LiveList } from './liveList';
 
 /** Event kinds after which a client's held/done counts changed. */
-const WORK_CHANGES = new Set(['get', 'ack', 'nack', 'expired']);
+const WORK_CHANGES = new Set(['get', 'ack', 'nack', 'expired', 'released']);
 const DELAY_MS = 250;
 
 /**

@@ -70,6 +70,7 @@ export function formatEvent(e: TaskwireEvent): string {
   if (e.count !== undefined) parts.push(`count=${e.count}`);
   if (e.payload !== undefined) parts.push(`payload=${oneLine(e.payload, 200)}`);
   if (e.result !== undefined) parts.push(`result=${oneLine(e.result, 200)}`);
-  if (e.error !== undefined) parts.push(`error=${JSON.stringify(e.error)}`);
+  // A release says why its holder let go, as `taskwire tail` does: `released … (client stopped)`.
+  if (e.error !== undefined) parts.push(e.kind === 'released' ? `(${e.error})` : `error=${JSON.stringify(e.error)}`);
   return parts.join(' ');
 }

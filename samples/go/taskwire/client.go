@@ -355,8 +355,11 @@ func (ack Ack) wire() (wireAck, error) {
 
 // Close closes the client: the connection, a reconnect in progress and every
 // subscription. The manager gives the tasks this client holds back to their queues at
-// once (each redelivered with its attempt plus one); requests still waiting, and any made
-// later, fail with ErrClosed. Close returns at once, also during a reconnect's back-off.
+// once (each redelivered with its attempt plus one, first in line); requests still waiting,
+// and any made later, fail with ErrClosed. Close returns at once, also during a
+// reconnect's back-off. With protocol 2026-12 it first says that the client stops
+// (session/close, spec §6.3), so those releases read "client stopped", not "client
+// disconnected".
 func (c *Client) Close() error {
 	closed := fmt.Errorf("%w: the client was closed", ErrClosed)
 	c.mu.Lock()
@@ -366,6 +369,9 @@ func (c *Client) Close() error {
 	c.stop()
 	for _, sub := range subs {
 		sub.end()
+	}
+	if cn != nil && cn.protocolVersion >= "2026-12" {
+		_ = cn.notify("session/close", struct{}{})
 	}
 	cn.close(closed)
 	return nil

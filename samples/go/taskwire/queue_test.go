@@ -322,6 +322,32 @@ func TestLeaseIsRedeliveredAfterClose(t *testing.T) {
 	}
 }
 
+func TestCloseSaysTheClientStoppedAndItsTaskGoesFirst(t *testing.T) {
+	monitor := dial(t, taskwire.Options{Role: taskwire.RoleMonitor})
+	name := queueName(t)
+	events, _, err := monitor.Subscribe(testContext(t), taskwire.EventFilter{Queues: []string{name}, Kinds: []taskwire.EventKind{taskwire.EventReleased}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopping := dial(t, taskwire.Options{Name: "go-test-stops"})
+	first := mustPut(t, monitor.Queue(name), "first")
+	mustPut(t, monitor.Queue(name), "second")
+	mustGet(t, stopping.Queue(name), taskwire.GetOptions{})
+
+	stopping.Close()
+	event := nextEvent(t, events, func(e taskwire.Event) bool { return true })
+	if event.Kind != taskwire.EventReleased || event.TaskID != first || event.Attempt != 1 || event.Error != "client stopped" {
+		t.Fatalf("want a released event of %s with error \"client stopped\", got %+v", first, event)
+	}
+	// Released to the head: taken again before the task that waited.
+	if task := mustGet(t, monitor.Queue(name), taskwire.GetOptions{}); task.ID != first || task.Attempt != 2 {
+		t.Fatalf("got %+v, want task %s on attempt 2", task, first)
+	}
+	if s := stats(t, monitor.Queue(name)); s.Totals.Released != 1 {
+		t.Errorf("totals %+v, want 1 released", s.Totals)
+	}
+}
+
 func TestCloseFailsABlockedGet(t *testing.T) {
 	client := dial(t, taskwire.Options{})
 	q := client.Queue(queueName(t))

@@ -47,6 +47,7 @@ type QueueTotals struct {
 	Acked        int64 `json:"acked"`        // tasks acked, or delivered with AutoAck
 	Nacked       int64 `json:"nacked"`       // tasks nacked
 	Expired      int64 `json:"expired"`      // leases that ended by expiry or release
+	Released     int64 `json:"released"`     // of Expired, the releases (protocol 2026-12; 0 before)
 	DeadLettered int64 `json:"deadLettered"` // tasks that ran out of attempts
 }
 
@@ -148,13 +149,16 @@ type GetOptions struct {
 type EventKind string
 
 // The event kinds of the protocol. Later versions may add kinds; ignore those you do not
-// know.
+// know. EventReleased (protocol 2026-12) is a lease given back because its holder stopped
+// (Error "client stopped") or disconnected, or its manager shut down or is gone; sessions
+// of 2026-11 see those as EventExpired.
 const (
 	EventPut                EventKind = "put"
 	EventGet                EventKind = "get"
 	EventAck                EventKind = "ack"
 	EventNack               EventKind = "nack"
 	EventExpired            EventKind = "expired"
+	EventReleased           EventKind = "released"
 	EventDead               EventKind = "dead"
 	EventPurge              EventKind = "purge"
 	EventClientConnected    EventKind = "client-connected"
@@ -174,7 +178,8 @@ type Event struct {
 	Payload json.RawMessage `json:"payload"`
 	// Result is the ack's result on ack events.
 	Result json.RawMessage `json:"result"`
-	// Error is the nack's error, why a lease expired, or a dead task's last error.
+	// Error is the nack's error, why a lease expired or was released, or a dead task's
+	// last error.
 	Error string `json:"error"`
 	// Count is the number of tasks a purge removed.
 	Count int `json:"count"`

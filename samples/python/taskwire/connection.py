@@ -402,6 +402,9 @@ class _Connection:
             callbacks = self._callbacks
             self._cond.notify_all()
         if channel is not None:
+            if (channel.protocol_version or "") >= "2026-12":
+                # Says it stopped (spec §6.3): its leases are released as "client stopped".
+                channel.notify_quietly("session/close", {})
             channel.close(ConnectionClosed("the client was closed"))
         for subscription in subscriptions:
             subscription._end()
@@ -433,7 +436,7 @@ class _Connection:
         *,
         max_buffered: int = 10_000,
     ) -> Subscription:
-        """Subscribes to events (put, get, ack, nack, expired, dead, purge, client-*).
+        """Subscribes to events (put, get, ack, nack, expired, released, dead, purge, client-*).
 
         ``queues``/``kinds`` filter (None: all). With ``callback``, events are passed to it
         in order on one dispatcher thread (it may call the client); without, iterate over the

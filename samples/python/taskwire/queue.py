@@ -211,7 +211,9 @@ class Queue:
         finished task is acked together with taking the next one (:meth:`ack_and_get_next`):
         one exchange per task with a manager that announces ``ackNext``. A task whose lease
         was lost (expired, or the connection dropped: the manager redelivers it) is skipped;
-        with reconnect on, the loop waits for the new connection and goes on.
+        with reconnect on, the loop waits for the new connection and goes on. Ctrl+C (a
+        ``KeyboardInterrupt`` in the handler) closes the client, so the manager releases the
+        task in hand to the next worker as ``client stopped``, and propagates.
         """
         return _work(self, handler, idle_timeout, ttr, cancel, on_error)
 

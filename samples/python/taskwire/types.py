@@ -199,6 +199,8 @@ class QueueTotals(TypedDict, total=False):
     acked: int
     nacked: int
     expired: int
+    #: How many of ``expired`` were releases (protocol 2026-12; absent before).
+    released: int
     deadLettered: int
 
 

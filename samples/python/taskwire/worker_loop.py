@@ -57,9 +57,14 @@ def _work(
         try:
             result = handler(task)
         except BaseException as error:
-            _nack_quietly(task, error)
             if not isinstance(error, Exception):
-                raise  # Ctrl+C: the task went back to the queue, the loop ends
+                # Ctrl+C: the worker stops. Closing the client says so (session/close, spec
+                # §6.3): the manager releases this task and any prefetched ones at once, to the
+                # head of the queue, as "client stopped" (no nack: no back-off for a task that
+                # did not fail). The loop ends with the interrupt.
+                queue.client.close()
+                raise
+            _nack_quietly(task, error)
             handled += 1
             if on_error is not None:
                 on_error(error, task)

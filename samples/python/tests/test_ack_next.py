@@ -411,3 +411,33 @@ def test_work_skips_a_task_whose_lease_expired(
     assert tasks.work(handle, idle_timeout=0.3, ttr=0.2) == 1
     assert attempts == [1]
     assert tasks.stats()["totals"]["acked"] == 1
+
+
+def test_ctrl_c_in_the_handler_releases_the_task_as_client_stopped(start_manager: Any, qname: str) -> None:
+    server = start_manager()
+    monitor = server.connect()
+    worker = server.connect()
+    try:
+        events: List[Any] = []
+        monitor.subscribe(queues=[qname], kinds=["released", "expired"], callback=events.append)
+        first, second = monitor.queue(qname).put_many(["first", "second"])
+
+        def interrupted(task: Any) -> None:
+            raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            worker.queue(qname).work(interrupted)
+        assert wait_until(lambda: len(events) == 1)
+        assert (events[0].kind, events[0].task_id, events[0].attempt, events[0].error) == (
+            "released",
+            first,
+            1,
+            "client stopped",
+        )
+        # Back at the head of the queue, before the task that waited, with its next attempt.
+        again = monitor.queue(qname).get(timeout=5)
+        assert (again.id, again.attempt) == (first, 2)
+        assert monitor.queue(qname).stats()["totals"]["released"] == 1
+    finally:
+        worker.close()
+        monitor.close()

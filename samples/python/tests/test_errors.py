@@ -157,7 +157,9 @@ def test_store_unavailable_fails_the_request_and_not_the_connection() -> None:
             assert (error.code, error.reason, error.retry_after) == (1006, "store_unavailable", 2.0)
             # The same connection goes on: the request failed, not the session.
             assert client.ping() == "2026-11-03T09:14:07.512Z"
-    assert seen["after"] == b"", "the client closed its one connection only when asked"
+    # Closed only when asked, saying so (2026-12, spec §6.3): nothing else came after the ping.
+    after = [json.loads(line) for line in seen["after"].splitlines()]
+    assert after == [{"jsonrpc": "2.0", "method": "session/close", "params": {}}]
 
 
 def test_store_unavailable_is_internal_error_for_a_2026_11_manager() -> None:

@@ -49,7 +49,9 @@ export function statsCommand(): Command {
               count(s.totals.put),
               count(s.totals.acked),
               count(s.totals.nacked),
-              count(s.totals.expired),
+              // Since 2026-12 releases are counted apart; expired then means the ttr ran out.
+              count(s.totals.expired - (s.totals.released ?? 0)),
+              s.totals.released === undefined ? '-' : count(s.totals.released),
             ];
             if (manager) {
               const a = activity.get(s.queue);
@@ -57,7 +59,7 @@ export function statsCommand(): Command {
             }
             return row;
           });
-        const headers = ['QUEUE', 'READY', 'LEASED', 'DELAYED', 'DEAD', 'MAXSIZE', 'BYTES', 'MAXBYTES', 'GETTERS', 'PUT', 'ACKED', 'NACKED', 'EXPIRED'];
+        const headers = ['QUEUE', 'READY', 'LEASED', 'DELAYED', 'DEAD', 'MAXSIZE', 'BYTES', 'MAXBYTES', 'GETTERS', 'PUT', 'ACKED', 'NACKED', 'EXPIRED', 'RELEASED'];
         if (manager) headers.push('PUT/S', 'ACK/S');
         process.stdout.write(table(headers, rows) + '\n');
       } finally {

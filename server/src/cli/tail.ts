@@ -4,7 +4,7 @@ import { connectFromFlags, withConnectionOptions, type ConnectionFlags } from '.
 import { CliError, ExitCode } from './exitCodes';
 import { brief } from './format';
 
-const KINDS: EventKind[] = ['put', 'get', 'ack', 'nack', 'expired', 'dead', 'purge', 'client-connected', 'client-disconnected'];
+const KINDS: EventKind[] = ['put', 'get', 'ack', 'nack', 'expired', 'released', 'dead', 'purge', 'client-connected', 'client-disconnected'];
 
 interface TailFlags extends ConnectionFlags {
   queue: string[];
@@ -31,7 +31,8 @@ export function formatEvent(event: Event, localManager?: string): string {
   let line = parts.join(' ') + who;
   if (event.payload !== undefined) line += ` payload=${brief(event.payload)}`;
   if (event.result !== undefined) line += ` result=${brief(event.result)}`;
-  if (event.error !== undefined) line += ` error=${brief(event.error)}`;
+  // A release says why its holder let go: "released … (client stopped)".
+  if (event.error !== undefined) line += event.kind === 'released' ? ` (${event.error})` : ` error=${brief(event.error)}`;
   return line;
 }
 

@@ -1,8 +1,17 @@
-import { SessionHelloRequest, SessionAuthenticateRequest, CancelRequestNotification, type RequestHandle, type NotificationHandle, type NotificationMethod } from '../protocol/generated';
+import {
+  SessionHelloRequest,
+  SessionAuthenticateRequest,
+  CancelRequestNotification,
+  SessionCloseNotification,
+  type RequestHandle,
+  type NotificationHandle,
+  type NotificationMethod,
+} from '../protocol/generated';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { clientProof, newNonce, proofMatches, serverProof } from '../protocol/auth';
 import { ErrorCodes, PROTOCOL_VERSIONS, type AuthenticateResult, type ClientDescription, type NotificationMap, type RequestMap, type RequestMethod } from '../protocol/generated';
+import { RELEASES_SINCE, speaks } from '../protocol/versions';
 import { RpcConnection, RpcRequestError } from './rpcConnection';
 import { AbortedError, ConnectError, ConnectionClosedError, HandshakeClosedError, RequestCancelledError, ServerProofError, TimeoutError, UnsupportedProtocolVersionError, remoteError } from './errors';
 
@@ -114,7 +123,12 @@ export class Channel {
     else this.closeListeners.push(listener);
   }
 
+  /**
+   * Ends the session on purpose. Since 2026-12 the manager is told first (session/close), so the
+   * tasks this session holds are released as `client stopped` rather than `client disconnected`.
+   */
   close(): void {
+    if (speaks(this.protocolVersion, RELEASES_SINCE)) this.connection.notify(SessionCloseNotification.method, {});
     const error = new ConnectionClosedError('the client was closed');
     this.markClosed(error);
     this.connection.close(error);

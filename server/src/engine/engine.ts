@@ -353,19 +353,23 @@ export class Engine {
 
   /**
    * Ends a session: withdraws its waiters (without calling them) and puts every task it
-   * holds back at once with attempt + 1 (or into the dead-letter queue when that was its last
-   * attempt, unless `managerStopping`: a manager's shutdown is no fault of the task's).
+   * holds back at once with attempt + 1, at the head of its priority level (spec §7.3: a
+   * released task was the oldest ready one when it was taken, and was taken by no fault of its
+   * own), or into the dead-letter queue when that was its last attempt, unless
+   * `managerStopping`: a manager's shutdown is no fault of the task's. Each lease end is a
+   * `released` event with `reason` (spec §6.1).
    */
-  releaseSession(session: SessionId, reason = 'session closed', managerStopping = false): number {
+  releaseSession(session: SessionId, reason = 'client disconnected', managerStopping = false): number {
     for (const waiter of this.waiters.take(session)) this.withdraw(waiter);
     const records = this.leases.tasksOf(session);
     if (records.length === 0) return 0;
     const touched = new Set<QueueState>();
-    for (const record of records) {
+    // Last first: each goes to the head, so the session's tasks end up in the order it took them.
+    for (const record of records.reverse()) {
       // Before loseLease: dead-lettering moves the record to another queue, and it is this
       // queue that may now have room for putters or be idle for joiners.
       touched.add(record.queue);
-      this.loseLease(record, reason, managerStopping);
+      this.loseLease(record, 'released', reason, managerStopping);
     }
     for (const queue of touched) this.afterRemoval(queue);
     return records.length;
@@ -398,7 +402,7 @@ export class Engine {
           touched.add(task.queue);
         } else {
           touched.add(task.queue);
-          this.loseLease(task, 'lease expired');
+          this.loseLease(task, 'expired', 'lease expired');
         }
       } else if (waiter) {
         this.timeOut(waiter);
@@ -580,17 +584,20 @@ export class Engine {
   }
 
   /**
-   * A lease that ended without ack or nack (expiry, disconnect): back at once, attempt + 1.
-   * `managerStopping`: the manager itself is shutting down, which is no fault of the task: it
-   * comes back even when that was its last attempt.
+   * A lease that ended without ack or nack: back at once, attempt + 1. After an expiry the task
+   * goes to the tail of its priority level (its holder may be stuck on it: it waits its turn);
+   * after a release to the head (spec §7.3). `managerStopping`: the manager itself is shutting
+   * down, which is no fault of the task: it comes back even when that was its last attempt.
    */
-  private loseLease(record: TaskRecord, reason: string, managerStopping = false): void {
+  private loseLease(record: TaskRecord, end: 'expired' | 'released', reason: string, managerStopping = false): void {
     const session = record.leaseSession;
+    const atHead = end === 'released';
     this.leases.end(record);
     record.queue.totals.expired++;
-    this.emit({ kind: 'expired', queue: record.queue.name, taskId: record.id, attempt: record.attempt, error: reason, session, at: this.clock.now() });
-    if (managerStopping) this.requeue(record);
-    else this.retryOrBury(record, 0, session);
+    if (atHead) record.queue.totals.released++;
+    this.emit({ kind: end, queue: record.queue.name, taskId: record.id, attempt: record.attempt, error: reason, session, at: this.clock.now() });
+    if (managerStopping) this.requeue(record, atHead);
+    else this.retryOrBury(record, 0, session, atHead);
     this.serveGetters(record.queue);
   }
 
@@ -611,15 +618,16 @@ export class Engine {
   }
 
   /** Back to the ready queue at once with attempt + 1, whatever its attempts so far. */
-  private requeue(record: TaskRecord): void {
+  private requeue(record: TaskRecord, atHead = false): void {
     record.attempt++;
     record.state = TaskState.Ready;
-    record.queue.ready.push(record, record.priority);
+    if (atHead) record.queue.ready.pushFront(record, record.priority);
+    else record.queue.ready.push(record, record.priority);
     this.journal.retry(record);
   }
 
   /** After a failed attempt: retry after `delay` seconds with attempt + 1, or dead-letter. */
-  private retryOrBury(record: TaskRecord, delay: number, session: SessionId | undefined): void {
+  private retryOrBury(record: TaskRecord, delay: number, session: SessionId | undefined, atHead = false): void {
     const queue = record.queue;
     if (attemptsUsedUp(record)) {
       this.bury(record, session);
@@ -631,7 +639,8 @@ export class Engine {
       this.journal.retry(record);
     } else {
       record.state = TaskState.Ready;
-      queue.ready.push(record, record.priority);
+      if (atHead) queue.ready.pushFront(record, record.priority);
+      else queue.ready.push(record, record.priority);
       this.journal.retry(record);
       this.serveGetters(queue);
     }

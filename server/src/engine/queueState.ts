@@ -27,7 +27,8 @@ export class QueueState {
   /** Active (not cancelled, not served) waiters in the deques, which drop cancelled ones lazily. */
   activeGetters = 0;
   activePutters = 0;
-  readonly totals = { put: 0, acked: 0, nacked: 0, expired: 0, deadLettered: 0 };
+  /** `released`: how many of `expired` were releases (spec QueueTotals, since 2026-12). */
+  readonly totals = { put: 0, acked: 0, nacked: 0, expired: 0, released: 0, deadLettered: 0 };
 
   constructor(
     readonly name: string,

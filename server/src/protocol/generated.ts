@@ -29,12 +29,16 @@ export type JsonValue = unknown;
  * Labels the connection in the worker registry only.
  */
 export type ClientRole = 'worker' | 'producer' | 'monitor';
+/**
+ * Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired).
+ */
 export type EventKind =
   | 'put'
   | 'get'
   | 'ack'
   | 'nack'
   | 'expired'
+  | 'released'
   | 'dead'
   | 'purge'
   | 'client-connected'
@@ -192,6 +196,10 @@ export interface QueueTotals {
   acked: number;
   nacked: number;
   expired: number;
+  /**
+   * Since 2026-12: how many of expired were releases (the holder's session closed or a manager shut down or is gone) rather than expiries. Sent to sessions of 2026-12 or later.
+   */
+  released?: number;
   deadLettered: number;
 }
 export interface QueueStats {
@@ -549,6 +557,9 @@ export interface Event {
   attempt?: number;
   payload?: JsonValue;
   result?: JsonValue;
+  /**
+   * On nack: the nack's error. On expired: why the lease ended (lease expired). Since 2026-12, on released: why it was given back (client disconnected, client stopped, manager shut down, manager gone).
+   */
   error?: string;
   /**
    * On purge: how many tasks were removed.
@@ -679,6 +690,8 @@ export interface NotificationMap {
   'events/event': Event;
   /** Cancels a blocked queue/get, queue/put or queue/join of this session, which then answers -32800. */
   '$/cancelRequest': CancelParams;
+  /** Since 2026-12: the client is stopping; the server releases the session's leases with reason "client stopped" (not "client disconnected") and closes the connection. */
+  'session/close': EmptyParams;
 }
 
 export type RequestMethod = keyof RequestMap;
@@ -738,6 +751,8 @@ export const ManagerStatsRequest: RequestHandle<'manager/stats'> = { kind: 'requ
 export const EventsEventNotification: NotificationHandle<'events/event'> = { kind: 'notification', method: 'events/event' };
 /** Cancels a blocked queue/get, queue/put or queue/join of this session, which then answers -32800. */
 export const CancelRequestNotification: NotificationHandle<'$/cancelRequest'> = { kind: 'notification', method: '$/cancelRequest' };
+/** Since 2026-12: the client is stopping; the server releases the session's leases with reason "client stopped" (not "client disconnected") and closes the connection. */
+export const SessionCloseNotification: NotificationHandle<'session/close'> = { kind: 'notification', method: 'session/close' };
 
 /** One row of the method table. */
 export interface MethodDescriptor {
@@ -778,6 +793,7 @@ export const METHODS = {
   'manager/stats': {"method":"manager/stats","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"ManagerStats","errors":[-32602],"blocking":false},
   'events/event': {"method":"events/event","kind":"notification","direction":"serverToClient","since":"2026-11","params":"Event","errors":[],"blocking":false},
   '$/cancelRequest': {"method":"$/cancelRequest","kind":"notification","direction":"clientToServer","since":"2026-11","params":"CancelParams","errors":[],"blocking":false},
+  'session/close': {"method":"session/close","kind":"notification","direction":"clientToServer","since":"2026-12","params":"EmptyParams","errors":[],"blocking":false},
 } as const satisfies Record<RequestMethod | NotificationMethod, MethodDescriptor>;
 
 /** Error codes from the spec's error registry. */

@@ -376,6 +376,16 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       "params": {
         "$ref": "#/$defs/CancelParams"
       }
+    },
+    {
+      "method": "session/close",
+      "kind": "notification",
+      "direction": "clientToServer",
+      "since": "2026-12",
+      "summary": "Since 2026-12: the client is stopping; the server releases the session's leases with reason \"client stopped\" (not \"client disconnected\") and closes the connection.",
+      "params": {
+        "$ref": "#/$defs/EmptyParams"
+      }
     }
   ],
   "errors": [
@@ -870,6 +880,11 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
           "minimum": 0
         },
         "expired": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "released": {
+          "description": "Since 2026-12: how many of expired were releases (the holder's session closed or a manager shut down or is gone) rather than expiries. Sent to sessions of 2026-12 or later.",
           "type": "integer",
           "minimum": 0
         },
@@ -1724,11 +1739,13 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
         "ack",
         "nack",
         "expired",
+        "released",
         "dead",
         "purge",
         "client-connected",
         "client-disconnected"
-      ]
+      ],
+      "description": "Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired)."
     },
     "SubscribeParams": {
       "type": "object",
@@ -1805,7 +1822,8 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
           "$ref": "#/$defs/JsonValue"
         },
         "error": {
-          "type": "string"
+          "type": "string",
+          "description": "On nack: the nack's error. On expired: why the lease ended (lease expired). Since 2026-12, on released: why it was given back (client disconnected, client stopped, manager shut down, manager gone)."
         },
         "count": {
           "description": "On purge: how many tasks were removed.",

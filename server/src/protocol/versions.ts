@@ -12,6 +12,21 @@ export const OLDEST_VERSION: string = PROTOCOL_VERSIONS[0];
  */
 export const MANAGER_IDS_SINCE = '2026-12';
 
+/**
+ * The version that names a lease given back as what it is (spec §6.1, §7.8): the `released`
+ * event kind and reasons, `released` in queue totals, and the `session/close` notification.
+ * Older sessions see a release as `expired` with the reason of 2026-11 (legacyReleaseReason).
+ */
+export const RELEASES_SINCE = '2026-12';
+
+/**
+ * A release's reason as a 2026-11 subscriber knew it: a client that said it stopped, or a
+ * manager that is gone, were both a connection that closed.
+ */
+export function legacyReleaseReason(reason: string | undefined): string | undefined {
+  return reason === 'client stopped' ? 'client disconnected' : reason;
+}
+
 /** True when a session of `version` (undefined: before its hello) has what `since` added. */
 export function speaks(version: string | undefined, since: string): boolean {
   return (version ?? OLDEST_VERSION) >= since;

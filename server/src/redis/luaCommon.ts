@@ -215,27 +215,31 @@ local function bury(q, id, session)
 end
 
 -- After a failed attempt: again after delay seconds with attempt + 1, or dead-lettered.
-local function retry_or_bury(q, id, delay, session)
+local function retry_or_bury(q, id, delay, session, at_head)
   if attempts_used_up(q, id) then
     bury(q, id, session)
     return
   end
   redis.call('HINCRBY', tkey(id), 'a', 1)
-  if delay > 0 then delay_task(q, id, NOW + math.floor(delay * 1000)) else make_ready(q, id, false) end
+  if delay > 0 then delay_task(q, id, NOW + math.floor(delay * 1000)) else make_ready(q, id, at_head) end
 end
 
--- A lease ended without ack or nack (expiry, the session ended, its manager is gone).
+-- A lease ended without ack or nack: an expiry ('lease expired') back at the tail of its
+-- priority, a release (the session ended or stopped, its manager shut down or is gone) at the
+-- head, as the engine does (spec 7.3). 'te' counts both, 'tr' the releases.
 local function lose_lease(q, id, reason, stopping)
   local tk = tkey(id)
   local t = redis.call('HMGET', tk, 'h', 'a')
+  local released = reason ~= 'lease expired'
   end_lease(q, id, t[1])
   redis.call('HINCRBY', qkey(q), 'te', 1)
-  event('expired', q, id, t[2], false, reason, t[1])
+  if released then redis.call('HINCRBY', qkey(q), 'tr', 1) end
+  event(released and 'released' or 'expired', q, id, t[2], false, reason, t[1])
   if stopping then
     redis.call('HINCRBY', tk, 'a', 1)
-    make_ready(q, id, false)
+    make_ready(q, id, released)
   else
-    retry_or_bury(q, id, 0, t[1])
+    retry_or_bury(q, id, 0, t[1], released)
   end
 end
 

@@ -682,7 +682,7 @@ export class RedisQueues implements QueueBackend {
       for (const event of events) {
         fill?.(event);
         // A lease of this manager's that ended in a script (expiry): no longer held here.
-        if (event.kind === 'expired' && event.taskId !== undefined && event.session !== undefined) this.leases.get(event.session)?.delete(event.taskId);
+        if ((event.kind === 'expired' || event.kind === 'released') && event.taskId !== undefined && event.session !== undefined) this.leases.get(event.session)?.delete(event.taskId);
       }
       this.emit(events);
     }
@@ -718,7 +718,7 @@ export class RedisQueues implements QueueBackend {
   private async statsOf(name: string): Promise<QueueStats | undefined> {
     const reply = await this.run('stats', familyOf(name), [name]);
     if (reply.status === 'missing') return undefined;
-    const [maxsize, maxBytes, ttr, maxAttempts, deadLetter, ready, leased, delayed, bytes, , put, acked, nacked, expired, deadLettered, deadSize] = reply.data as string[];
+    const [maxsize, maxBytes, ttr, maxAttempts, deadLetter, ready, leased, delayed, bytes, , put, acked, nacked, expired, deadLettered, deadSize, released] = reply.data as string[];
     let dead = deadSize === '' ? 0 : Number(deadSize);
     if (deadSize === '' && deadLetter !== '' && familyOf(deadLetter!) !== familyOf(name)) {
       const other = await this.run('stats', familyOf(deadLetter!), [deadLetter!]);
@@ -739,7 +739,7 @@ export class RedisQueues implements QueueBackend {
       ttr: Number(ttr),
       maxAttempts: Number(maxAttempts),
       deadLetter: deadLetter === '' ? null : deadLetter!,
-      totals: { put: Number(put), acked: Number(acked), nacked: Number(nacked), expired: Number(expired), deadLettered: Number(deadLettered) },
+      totals: { put: Number(put), acked: Number(acked), nacked: Number(nacked), expired: Number(expired), released: Number(released), deadLettered: Number(deadLettered) },
     };
   }
 

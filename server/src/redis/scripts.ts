@@ -264,7 +264,8 @@ return finish('ok', {num(earliest), unpack(ends)})
 const release = `
 local holder, reason, stopping = ARGV[6], ARGV[7], ARGV[8] == '1'
 local count = 0
-for i = 9, #ARGV do
+-- Last first: each goes to the head, so the session's tasks keep the order they were given in.
+for i = #ARGV, 9, -1 do
   local q = holds(ARGV[i], holder)
   if q then
     lose_lease(q, ARGV[i], reason, stopping)
@@ -320,7 +321,7 @@ local o = redis.call('HMGET', k, 'ms', 'mb', 'ttr', 'ma', 'dl', 'bytes', 'emp', 
 local dead = ''
 if o[5] ~= '' and family_of(o[5]) == FAMILY and redis.call('EXISTS', qkey(o[5])) == 1 then dead = tostring(size_of(o[5])) end
 return finish('ok', {o[1], o[2], o[3], o[4], o[5], tostring(redis.call('ZCARD', k .. ':r')), tostring(redis.call('ZCARD', k .. ':l')),
-  tostring(redis.call('ZCARD', k .. ':d')), o[6], o[7], o[8], o[9], o[10], o[11], o[12], dead})
+  tostring(redis.call('ZCARD', k .. ':d')), o[6], o[7], o[8], o[9], o[10], o[11], o[12], dead, tostring(tonumber(redis.call('HGET', k, 'tr')) or 0)})
 `;
 
 /** ARGV q, session. Data: {how many it removed}. */

@@ -55,7 +55,7 @@ export class ManagerCounters implements SessionCounters {
   ) {
     this.startedAt = clock();
     engine.onEvent((event) => {
-      if (event.kind === 'expired') this.leaseEnds++;
+      if (event.kind === 'expired' || event.kind === 'released') this.leaseEnds++;
     });
   }
 

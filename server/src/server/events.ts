@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { EngineEvent } from '../engine';
 import type { Event, EventClient, EventKind, SubscribeParams } from '../protocol/generated';
 import { SerializedJson, stringifyWithTexts, type JsonText } from '../protocol/jsonText';
-import { MANAGER_IDS_SINCE, speaks } from '../protocol/versions';
+import { legacyReleaseReason, MANAGER_IDS_SINCE, RELEASES_SINCE, speaks } from '../protocol/versions';
 import type { Session } from './session';
 
 /** A session as events show it: the event's `client`, and the id of the manager it is on. */
@@ -106,13 +106,17 @@ export class EventHub {
     const at = new Date(event.at).toISOString();
     source = source === undefined ? (event.session !== undefined ? this.describe(event.session) : undefined) : source;
     for (const subscription of this.subscriptions.values()) {
-      if (subscription.kinds && !subscription.kinds.has(event.kind)) continue;
+      // A release is `released` since 2026-12; older sessions knew it as `expired` (§6.1).
+      const legacy = event.kind === 'released' && !speaks(subscription.session.protocolVersion, RELEASES_SINCE);
+      const kind: EventKind = legacy ? 'expired' : event.kind;
+      if (subscription.kinds && !subscription.kinds.has(kind)) continue;
       if (subscription.queues && !subscription.queues.has(event.queue)) continue;
-      const wire: Event = { subscription: subscription.id, kind: event.kind, queue: event.queue, at };
+      const wire: Event = { subscription: subscription.id, kind, queue: event.queue, at };
       if (event.taskId !== undefined) wire.taskId = event.taskId;
       if (event.attempt !== undefined) wire.attempt = event.attempt;
       const payload = event.payload !== undefined && (subscription.includePayload || !PAYLOAD_KINDS.has(event.kind)) ? event.payload : undefined;
-      if (event.error !== undefined) wire.error = event.error;
+      const error = legacy ? legacyReleaseReason(event.error) : event.error;
+      if (error !== undefined) wire.error = error;
       if (event.count !== undefined) wire.count = event.count;
       if (source) {
         wire.client = source.client;

@@ -1,8 +1,9 @@
 import type { Waiter } from '../engine';
 import type { MaybePromise, QueueBackend } from '../engine/queueBackend';
 import { ProtocolError } from '../protocol/errors';
-import { ErrorCodes, type GetParams, type RequestMap, type RequestMethod } from '../protocol/generated';
+import { ErrorCodes, type GetParams, type QueueStats, type RequestMap, type RequestMethod } from '../protocol/generated';
 import { jsonTextBytes, type JsonText, type SerializedJson } from '../protocol/jsonText';
+import { RELEASES_SINCE, speaks } from '../protocol/versions';
 import type { EventHub } from './events';
 import { rawAcks, rawTaskSpecs, tasksResult } from './rawPayloads';
 import type { Session } from './session';
@@ -61,6 +62,13 @@ function reply<T, R>(value: MaybePromise<T>, call: Call, toResult: (value: T) =>
 }
 
 const same = <T>(value: T): T => value;
+
+/** Queue stats as a session of `version` knows them: `totals.released` only since 2026-12. */
+function forVersion(stats: QueueStats, version: string | undefined): QueueStats {
+  if (speaks(version, RELEASES_SINCE)) return stats;
+  const { released: _released, ...totals } = stats.totals;
+  return { ...stats, totals };
+}
 
 /** A result that carries payloads is written with their texts (SerializedJson, rawPayloads.ts). */
 type Handler<M extends RequestMethod> = (params: RequestMap[M]['params'], call: Call, ctx: HandlerContext) => RequestMap[M]['result'] | SerializedJson | typeof DEFERRED;
@@ -143,10 +151,10 @@ export const handlers: HandlerTable = {
   },
 
   // {"jsonrpc":"2.0","id":5,"method":"queue/list","params":{}}
-  'queue/list': (_params, call, ctx) => reply(ctx.queues.listQueues(), call, (queues) => ({ queues })),
+  'queue/list': (_params, call, ctx) => reply(ctx.queues.listQueues(), call, (queues) => ({ queues: queues.map((stats) => forVersion(stats, call.session.protocolVersion)) })),
 
   // {"jsonrpc":"2.0","id":6,"method":"queue/stats","params":{"queue":"tasks"}}
-  'queue/stats': (params, call, ctx) => reply(ctx.queues.queueStats(params.queue), call, same),
+  'queue/stats': (params, call, ctx) => reply(ctx.queues.queueStats(params.queue), call, (stats) => forVersion(stats, call.session.protocolVersion)),
 
   // {"jsonrpc":"2.0","id":7,"method":"queue/put","params":{"queue":"tasks","tasks":[{"payload":"image_url_0"}]}}
   'queue/put': (params, call, ctx) => {

@@ -7,7 +7,7 @@ import { ProtocolError } from '../protocol/errors';
 import { detectFraming, encodeFrame } from '../protocol/framing';
 import { ErrorCodes, type ClientInfo, type EventClient, type HelloParams, type ManagerStats } from '../protocol/generated';
 import { validateParams } from '../protocol/validation';
-import { MANAGER_IDS_SINCE, speaks } from '../protocol/versions';
+import { MANAGER_IDS_SINCE, RELEASES_SINCE, speaks } from '../protocol/versions';
 import { packageVersion } from '../version';
 import { ManagerCounters } from './counters';
 import { EventHub, type EventSession } from './events';
@@ -31,6 +31,9 @@ import type { ClientSource, ListenerHost } from './listenerHost';
  */
 const MAX_EXPLAINED_CLOSES = 256;
 
+/** The close reason of a session that ended with session/close, and the reason of its releases. */
+const CLIENT_STOPPED = 'client stopped';
+
 /**
  * The Taskwire manager: accepts TCP or TLS connections, runs the handshake, dispatches
  * methods to the queues (through QueueBackend), keeps the worker registry and fans out events.
@@ -40,6 +43,7 @@ const MAX_EXPLAINED_CLOSES = 256;
  * evicting and refusing sockets, the handshake's state per session, shutdown. That is why it
  * is longer than most modules.
  */
+
 export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements SessionHost {
   /**
    * The queues: this process's (the engine, with the journal of --data-dir when there is one),
@@ -287,7 +291,18 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
   }
 
   handleNotification(session: Session, method: string, params: unknown): void {
-    if (session.state !== 'authenticated' || method !== '$/cancelRequest') return;
+    if (session.state !== 'authenticated') return;
+    if (method === 'session/close') {
+      // {"jsonrpc":"2.0","method":"session/close"}: ignored before 2026-12, like any unknown notification.
+      if (!speaks(session.protocolVersion, RELEASES_SINCE)) return;
+      // Released here, in the order of what this manager reads (§3.6), not when the socket's
+      // close event comes: a get another client sends after seeing this connection close
+      // must find the tasks back at the head. sessionClosed then finds nothing left to release.
+      this.releaseLeases(session, CLIENT_STOPPED);
+      session.end(CLIENT_STOPPED);
+      return;
+    }
+    if (method !== '$/cancelRequest') return;
     const id = (params as { id?: unknown } | null)?.id;
     if (typeof id !== 'string' && typeof id !== 'number') return;
     const waiter = session.unblock(id);
@@ -297,14 +312,20 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
     else session.respondError(id, new ProtocolError(ErrorCodes.RequestCancelled, 'request cancelled'));
   }
 
+  /** Gives back what the session holds and withdraws its waiting requests, counted. */
+  private releaseLeases(session: Session, reason: string): number | Promise<number> {
+    const releasing = this.queues.releaseSession(session.id, reason);
+    whenSettled(releasing, (count) => (this.counters.leasesReleased += count));
+    return releasing;
+  }
+
   sessionClosed(session: Session): void {
     this.sessions.delete(session);
     this.leaveHandshake(session);
     this.events.dropSession(session);
     session.unblockAll();
-    const releasing = this.queues.releaseSession(session.id, 'client disconnected');
+    const releasing = this.releaseLeases(session, 'client disconnected');
     const released = typeof releasing === 'number' ? releasing : undefined;
-    whenSettled(releasing, (count) => (this.counters.leasesReleased += count));
     if (this.authenticatedSessions.delete(session.id)) {
       this.log.info('client disconnected', { session: session.id, name: session.client?.name, address: session.address, released, reason: session.closeReason });
       this.clientEvent('client-disconnected', this.eventSession(session));

@@ -180,16 +180,19 @@ export function describeQueueBackend(name: string, open: () => Promise<OpenedBac
 
     it("releaseSession gives a session's tasks back at once with attempt + 1 and withdraws its waiting requests", async () => {
       const queue = queueName('release');
-      await put(backend, queue, [{ payload: 'held' }]);
+      await put(backend, queue, [{ payload: 'held' }, { payload: 'waiting' }]);
       await get(backend, 'leaving', queue);
       let calledBack = false;
       backend.get({ queue: queueName('other'), session: 'leaving', max: 1, timeout: 5, autoAck: false }, () => ((calledBack = true), true));
       assert.equal(backend.leasedBy('leaving'), 1);
       assert.equal(await call(() => backend.releaseSession('leaving', 'client disconnected')), 1);
       assert.equal(backend.leasedBy('leaving'), 0);
+      // At the head of its priority level, before the task that waited (spec §7.3).
       const [task] = await get(backend, 'next', queue);
       assert.deepEqual([task?.payload, task?.attempt], ['held', 2]);
       assert.equal(calledBack, false);
+      const totals = (await call(() => backend.queueStats(queue))).totals;
+      assert.deepEqual([totals.expired, totals.released], [1, 1]);
     });
 
     it('a full queue (maxsize) refuses a put that will not wait, and lets a waiting put in when a task leaves', async () => {

@@ -54,8 +54,8 @@ describe('RedisQueues: managers that die', function () {
       assert.deepEqual([back?.id, back?.attempt], [orphan!.id, 2]);
       // Its key expires a TTL after its last beat (at most a third of a TTL before the kill), and the survivor looks every third of a TTL.
       assert.ok(after < 3_000, `the lease came back ${after} ms after the kill (heartbeat TTL 1 s)`);
-      const expired = events.find((e) => e.kind === 'expired' && e.taskId === orphan!.id);
-      assert.equal(expired?.error, 'manager gone');
+      const released = events.find((e) => e.kind === 'released' && e.taskId === orphan!.id);
+      assert.equal(released?.error, 'manager gone');
       assert.equal(await survivor.ack('live-worker', [{ id: kept!.id }]), 1, "the survivor's own lease was taken away");
     } finally {
       await survivor.close();

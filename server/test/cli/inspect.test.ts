@@ -31,22 +31,44 @@ describe('cli e2e: stats, workers, ping, tail', function () {
       await put(serve, ['later', 'x', '--delay', '60']);
       const worker = await serve.client({ name: 'w1' });
       await worker.queue('tasks').get({ timeout: 5 }); // one leased
+      // One released: w2 takes a task and stops (session/close); the task is ready again.
+      const stopping = await serve.client({ name: 'w2' });
+      await stopping.queue('tasks').get({ timeout: 5 });
+      stopping.close();
+      while ((await worker.queue('tasks').stats()).totals.released !== 1) await new Promise((resolve) => setTimeout(resolve, 20));
       const result = await serve.run(['stats']);
       assert.equal(result.code, 0, result.stderr);
       const [managerLine, header, ...rows] = lines(result.stdout);
-      // Open now: w1 and the stats command itself; since start: the two puts besides.
+      // Open now: w1 and the stats command itself; since start: the two puts and w2 besides.
       assert.match(
         managerLine!,
-        /^manager \d+\.\d+\.\d+\S*, up \d+ s: 2 connections \(2 sessions; 4 since start, 0 refused, 0 dropped\), 0 auth failures, 0 events dropped, rss \d+\.\d MiB, queued 6 B of \d+\.\d GiB$/,
+        /^manager \d+\.\d+\.\d+\S*, up \d+ s: 2 connections \(2 sessions; 5 since start, 0 refused, 0 dropped\), 0 auth failures, 0 events dropped, rss \d+\.\d MiB, queued 6 B of \d+\.\d GiB$/,
       );
-      assert.deepEqual(header!.split(/\s+/), ['QUEUE', 'READY', 'LEASED', 'DELAYED', 'DEAD', 'MAXSIZE', 'BYTES', 'MAXBYTES', 'GETTERS', 'PUT', 'ACKED', 'NACKED', 'EXPIRED', 'PUT/S', 'ACK/S']);
+      assert.deepEqual(header!.split(/\s+/), [
+        'QUEUE',
+        'READY',
+        'LEASED',
+        'DELAYED',
+        'DEAD',
+        'MAXSIZE',
+        'BYTES',
+        'MAXBYTES',
+        'GETTERS',
+        'PUT',
+        'ACKED',
+        'NACKED',
+        'EXPIRED',
+        'RELEASED',
+        'PUT/S',
+        'ACK/S',
+      ]);
       const cells = Object.fromEntries(rows.map((row) => [row.split(/\s+/)[0], row.split(/\s+/)]));
       // Payloads 1, 2, 3 (JSON numbers: a byte each) and "x" (3 bytes); none bounded.
-      assert.deepEqual(cells['tasks']!.slice(0, 13), ['tasks', '2', '1', '0', '0', '-', '3B', '-', '0', '3', '0', '0', '0']);
-      assert.deepEqual(cells['later']!.slice(0, 13), ['later', '0', '0', '1', '0', '-', '3B', '-', '0', '1', '0', '0', '0']);
+      assert.deepEqual(cells['tasks']!.slice(0, 14), ['tasks', '2', '1', '0', '0', '-', '3B', '-', '0', '3', '0', '0', '0', '1']);
+      assert.deepEqual(cells['later']!.slice(0, 14), ['later', '0', '0', '1', '0', '-', '3B', '-', '0', '1', '0', '0', '0', '0']);
       // Rates over the manager's young life: 3 puts in a few seconds, no acks.
-      assert.ok(Number(cells['tasks']![13]) > 0, `put rate of tasks: ${cells['tasks']![13]}`);
-      assert.equal(cells['tasks']![14], '0');
+      assert.ok(Number(cells['tasks']![14]) > 0, `put rate of tasks: ${cells['tasks']![14]}`);
+      assert.equal(cells['tasks']![15], '0');
       // Sorted by name.
       assert.deepEqual(
         rows.map((row) => row.split(/\s+/)[0]),

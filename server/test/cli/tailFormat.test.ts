@@ -15,4 +15,9 @@ describe('cli: taskwire tail lines', () => {
     const { manager: _none, ...fromOldManager } = ack;
     assert.equal(formatEvent(fromOldManager, 'm-bbbb'), '10:00:00.123 ack                 tasks t-9 by worker-1 (10.0.0.7:51000) result="ok"');
   });
+
+  it('a release says why its holder let go, in parentheses', () => {
+    const released: Event = { subscription: 'sub-1', kind: 'released', queue: 'tasks', taskId: 't-9', attempt: 1, error: 'client stopped', at: '2026-12-06T10:00:00.123Z', client };
+    assert.equal(formatEvent(released), '10:00:00.123 released            tasks t-9 by worker-1 (10.0.0.7:51000) (client stopped)');
+  });
 });

@@ -219,7 +219,7 @@ describe('client: queue operations', function () {
     assert.equal(stats.dead, 0);
     assert.equal(stats.maxsize, 10);
     assert.equal(stats.waitingGetters, 0);
-    assert.deepEqual(stats.totals, { put: 3, acked: 0, nacked: 0, expired: 0, deadLettered: 0 });
+    assert.deepEqual(stats.totals, { put: 3, acked: 0, nacked: 0, expired: 0, released: 0, deadLettered: 0 });
     await task.ack();
     assert.equal((await q.stats()).totals.acked, 1);
     assert.ok((await client.queues()).some((s) => s.queue === q.name));

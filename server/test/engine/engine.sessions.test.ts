@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { strict as assert } from 'node:assert';
 import { counts, eventsOf, getNow, makeHarness, OTHER_WORKER, payloads, putNow, startGet, startJoin, startPut, START, WORKER, peekNow } from './harness';
 
@@ -23,17 +24,51 @@ describe('Engine sessions', () => {
         again.map((t) => [t.id, t.attempt]),
         ids.map((id) => [id, 2]),
       );
-      const expired = eventsOf(events, 'expired');
-      assert.equal(expired.length, 3);
-      assert.deepEqual(expired[0], { kind: 'expired', queue: 'jobs', taskId: ids[0], attempt: 1, error: 'connection reset', session: WORKER, at: START + 1000 });
+      const released = eventsOf(events, 'released');
+      assert.equal(released.length, 3);
+      assert.ok(released.some((e) => isDeepStrictEqual(e, { kind: 'released', queue: 'jobs', taskId: ids[0], attempt: 1, error: 'connection reset', session: WORKER, at: START + 1000 })));
+      assert.deepEqual(eventsOf(events, 'expired'), []);
     });
 
-    it("says 'session closed' when no reason is given", () => {
+    it("says 'client disconnected' when no reason is given", () => {
       const { engine, events } = makeHarness();
       putNow(engine, 'jobs', ['a']);
       getNow(engine, 'jobs');
       engine.releaseSession(WORKER);
-      assert.equal(eventsOf(events, 'expired')[0]!.error, 'session closed');
+      assert.equal(eventsOf(events, 'released')[0]!.error, 'client disconnected');
+    });
+
+    it('puts released tasks back at the head of their priority level, in the order they were taken (spec §7.3)', () => {
+      const { engine } = makeHarness();
+      const ids = putNow(engine, 'jobs', ['a', 'b', 'c', 'd', 'e']);
+      getNow(engine, 'jobs', { max: 2 });
+      engine.releaseSession(WORKER, 'client stopped');
+      assert.deepEqual(
+        getNow(engine, 'jobs', { max: 5, session: OTHER_WORKER }).map((t) => [t.id, t.attempt]),
+        [
+          [ids[0], 2],
+          [ids[1], 2],
+          [ids[2], 1],
+          [ids[3], 1],
+          [ids[4], 1],
+        ],
+      );
+      const totals = engine.queueStats('jobs').totals;
+      assert.deepEqual([totals.expired, totals.released], [2, 2]);
+    });
+
+    it('puts an expired task back at the tail, behind the tasks that waited', () => {
+      const { engine, events, tick } = makeHarness();
+      const ids = putNow(engine, 'jobs', ['a', 'b']);
+      getNow(engine, 'jobs', { ttr: 1 });
+      tick(1);
+      assert.equal(eventsOf(events, 'expired')[0]!.error, 'lease expired');
+      assert.deepEqual(
+        getNow(engine, 'jobs', { max: 2, session: OTHER_WORKER }).map((t) => t.id),
+        [ids[1], ids[0]],
+      );
+      const totals = engine.queueStats('jobs').totals;
+      assert.deepEqual([totals.expired, totals.released], [1, 0]);
     });
 
     it('leaves other sessions and their leases alone', () => {
@@ -116,7 +151,8 @@ describe('Engine sessions', () => {
       getNow(engine, 'jobs', { ttr: 5 });
       engine.releaseSession(WORKER);
       tick(5);
-      assert.equal(eventsOf(events, 'expired').length, 1);
+      assert.equal(eventsOf(events, 'released').length, 1);
+      assert.equal(eventsOf(events, 'expired').length, 0);
       assert.equal(getNow(engine, 'jobs')[0]!.attempt, 2);
     });
   });

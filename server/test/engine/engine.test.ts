@@ -232,7 +232,7 @@ describe('Engine basics', () => {
         ttr: 30,
         maxAttempts: DEFAULTS.maxAttempts,
         deadLetter: 'jobs.dead',
-        totals: { put: 0, acked: 0, nacked: 0, expired: 0, deadLettered: 0 },
+        totals: { put: 0, acked: 0, nacked: 0, expired: 0, released: 0, deadLettered: 0 },
       });
     });
 
@@ -266,7 +266,7 @@ describe('Engine basics', () => {
         // 'blocked' got in after the ack; b (nacked) and c (expired) used their one attempt.
         { ready: 1, leased: 0, delayed: 1, dead: 2, waitingPutters: 0 },
       );
-      assert.deepEqual(stats.totals, { put: 5, acked: 1, nacked: 1, expired: 1, deadLettered: 2 });
+      assert.deepEqual(stats.totals, { put: 5, acked: 1, nacked: 1, expired: 1, released: 0, deadLettered: 2 });
       assert.equal(engine.queueStats('other').waitingGetters, 1);
     });
 

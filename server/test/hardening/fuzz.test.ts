@@ -99,10 +99,11 @@ const GOOD_PARAMS: Record<ClientMethod, (r: Random, queue: string) => Json> = {
   // Fuzzed as a method name only (see METHODS): a well-formed one would stop the manager under test.
   'manager/shutdown': () => ({}),
   '$/cancelRequest': (r) => ({ id: r.int(0, 50) }),
+  'session/close': () => ({}),
 };
 
-/** Every method a client sends, but the one that would stop the manager under test. */
-const METHODS = (Object.keys(GOOD_PARAMS) as ClientMethod[]).filter((method) => method !== 'manager/shutdown');
+/** Every method a client sends, but those that would stop the manager or end the session under test. */
+const METHODS = (Object.keys(GOOD_PARAMS) as ClientMethod[]).filter((method) => method !== 'manager/shutdown' && method !== 'session/close');
 
 function goodParams(r: Random, method: string): Json {
   const queue = r.pick(QUEUES);

@@ -116,9 +116,11 @@ const GOOD_EXAMPLES: Record<keyof typeof METHODS, { params: unknown[]; result?: 
     params: [
       { subscription: 'sub-1', kind: 'ack', queue: 'jobs', taskId: 't-1', result: 'done', at: AT },
       { subscription: 'sub-1', kind: 'client-connected', client: { sessionId: 's-2', name: 'w', role: 'monitor' }, at: AT },
+      { subscription: 'sub-1', kind: 'released', queue: 'jobs', taskId: 't-1', attempt: 1, error: 'client stopped', at: AT },
     ],
   },
   '$/cancelRequest': { params: [{ id: 7 }, { id: 'req-7' }] },
+  'session/close': { params: [{}] },
 };
 
 /** The error validateParams gives, which must be an InvalidParams error. */

@@ -36,6 +36,7 @@ describe('server: methods', () => {
       const { queues } = await call(raw, 'queue/list', {});
       const listed = queues.find((q: Json) => q.queue === queue);
       assert.ok(listed, 'the queue is listed');
+      // A 2026-11 session: no `released` in the totals (a 2026-12 member).
       assert.deepEqual(listed.totals, { put: 0, acked: 0, nacked: 0, expired: 0, deadLettered: 0 });
     });
 
@@ -153,7 +154,7 @@ describe('server: methods', () => {
       [
         'events/subscribe',
         { kinds: ['bogus'] },
-        'invalid params: "kinds/0" must be one of "put", "get", "ack", "nack", "expired", "dead", "purge", "client-connected", "client-disconnected"',
+        'invalid params: "kinds/0" must be one of "put", "get", "ack", "nack", "expired", "released", "dead", "purge", "client-connected", "client-disconnected"',
         '/kinds/0',
       ],
       ['events/subscribe', { queues: 'q' }, 'invalid params: "queues" must be an array', '/queues'],
