@@ -376,8 +376,8 @@ test('Ctrl+C during a BullMQ measurement: the runner stops its redis-server by p
   let stderr = '';
   runner.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise((resolve) => runner.on('exit', (code, signal) => resolve(code ?? signal)));
+  let redisPid;
   try {
-    let redisPid;
     const deadline = Date.now() + 60_000;
     while (redisPid === undefined) {
       assert.ok(Date.now() < deadline, `no redis-server started by the runner within 60 s:\n${stderr}`);
@@ -401,6 +401,8 @@ test('Ctrl+C during a BullMQ measurement: the runner stops its redis-server by p
     assert.equal(existsSync(redisDir), false, `${redisDir} is still there`);
   } finally {
     if (running(runner.pid)) runner.kill('SIGKILL');
+    // A failure before the runner was interrupted leaves its redis-server to this test.
+    if (redisPid !== undefined && running(redisPid)) process.kill(redisPid, 'SIGKILL');
     rmSync(out, { recursive: true, force: true });
   }
 });
