@@ -50,8 +50,9 @@ async function main(): Promise<void> {
 
   const failed = new Map<string, string>();
   let lostOrRetried = 0;
-  // Events are observations: watching nacks and dead letters takes nothing off the queue.
-  const subscription = await client.subscribe({ queues: [queueName], kinds: ['nack', 'expired', 'dead'] }, (event: Event) => {
+  // Events are observations: watching nacks, lost leases (expired, or released by a worker that
+  // went away) and dead letters takes nothing off the queue.
+  const subscription = await client.subscribe({ queues: [queueName], kinds: ['nack', 'expired', 'released', 'dead'] }, (event: Event) => {
     if (event.kind === 'dead') failed.set(event.taskId!, event.error ?? 'failed');
     else lostOrRetried++;
   });
