@@ -54,6 +54,8 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
   readonly managerId: string;
   /** Refreshes the queue list manager/stats reads, when the queues live in a shared store. */
   private readonly listCache: QueueListCache | undefined;
+  /** Sessions that ended while a store that answers later releases what they held (see releaseLeases). */
+  private readonly departing = new Map<string, Session>();
   /** The other managers of a shared store (their sessions and events); undefined for a manager alone. */
   private readonly peers: ManagerPeers | undefined;
   readonly limits: ServerLimits;
@@ -315,6 +317,13 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
   /** Gives back what the session holds and withdraws its waiting requests, counted. */
   private releaseLeases(session: Session, reason: string): number | Promise<number> {
     const releasing = this.queues.releaseSession(session.id, reason);
+    // A store that answers later (Redis) reports the releases after the session has left the
+    // registry: it stays describable until then, so its released events still name their client.
+    if (typeof releasing !== 'number') {
+      this.departing.set(session.id, session);
+      const departed = () => this.departing.delete(session.id);
+      releasing.then(departed, departed);
+    }
     whenSettled(releasing, (count) => (this.counters.leasesReleased += count));
     return releasing;
   }
@@ -555,7 +564,7 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
   }
 
   private describeSession(id: string): EventSession | undefined {
-    const session = this.authenticatedSessions.get(id);
+    const session = this.authenticatedSessions.get(id) ?? this.departing.get(id);
     if (session) return this.eventSession(session);
     for (const listener of this.attached) {
       const client = listener.source.describe(id);
