@@ -1,4 +1,5 @@
 import type * as vscode from 'vscode';
+import type { Dashboard } from './dashboard/dashboard';
 import type { TaskwireModel } from './model/model';
 import type { Notifier } from './notifications';
 import type { TaskwireStatusBar } from './statusBar';
@@ -31,4 +32,9 @@ export interface TaskwireApi {
   /** The notifications shown, newest last (commands do not wait for them to be answered). */
   notifications: Notifier;
   statusBar: TaskwireStatusBar;
+  /**
+   * The dashboard: its recorded history (`recorder`) and the open panel, if any, whose
+   * `describeRendered()` reads back what the webview's DOM shows (the VS Code suite's seam).
+   */
+  dashboard: Dashboard;
 }

@@ -3,6 +3,7 @@ import type { TaskwireApi } from './api';
 import { autoStart } from './autoStart';
 import { registerCommands, type CommandContext } from './commands/context';
 import { managerCommands } from './commands/managerCommands';
+import { Dashboard } from './dashboard/dashboard';
 import { queueCommands } from './commands/queueCommands';
 import { resultCommands } from './commands/resultCommands';
 import { describeExit } from './manager/localManager';
@@ -56,6 +57,7 @@ export function activate(context: vscode.ExtensionContext): TaskwireApi {
     results: vscode.window.createTreeView('taskwire.results', { treeDataProvider: views.results, showCollapseAll: true }),
   };
   const statusBar = new TaskwireStatusBar(model);
+  const dashboard = new Dashboard(model, context.extensionUri, settings.dashboardMinutes);
 
   // Fetching follows visibility: a shown view refreshes live, a hidden one does not.
   const followVisibility = (view: vscode.TreeView<unknown>, setVisible: (visible: boolean) => void) => {
@@ -81,6 +83,7 @@ export function activate(context: vscode.ExtensionContext): TaskwireApi {
     managerLog,
     tail,
     statusBar,
+    dashboard,
     ...Object.values(views),
     ...Object.values(treeViews),
     followVisibility(treeViews.manager, (v) => views.manager.setVisible(v)),
@@ -106,17 +109,19 @@ export function activate(context: vscode.ExtensionContext): TaskwireApi {
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('taskwire.resultsKept')) model.results.setKept(readSettings().resultsKept);
+      if (e.affectsConfiguration('taskwire.dashboard.minutes')) dashboard.setWindowMinutes(readSettings().dashboardMinutes);
     }),
     ...registerCommands({
       ...managerCommands(ctx),
       ...queueCommands(ctx),
       ...resultCommands(ctx, tail, setContext),
+      'taskwire.dashboard.open': () => void dashboard.open(),
     }),
   );
 
   if (settings.autoStart) void autoStart(model, notifier, settings);
 
-  return { model, views, treeViews, notifications: notifier, statusBar };
+  return { model, views, treeViews, notifications: notifier, statusBar, dashboard };
 }
 
 /**

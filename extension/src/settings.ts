@@ -9,6 +9,8 @@ export interface Settings {
   autoStart: boolean;
   resultsKept: number;
   localManagerPort: number;
+  /** How many minutes the dashboard's charts go back. */
+  dashboardMinutes: number;
 }
 
 export function readSettings(): Settings {
@@ -21,5 +23,6 @@ export function readSettings(): Settings {
     autoStart: config.get<boolean>('autoStart', false),
     resultsKept: Math.max(1, config.get<number>('resultsKept', 100)),
     localManagerPort: config.get<number>('localManager.port', 7400),
+    dashboardMinutes: Math.min(60, Math.max(1, config.get<number>('dashboard.minutes', 5))),
   };
 }

@@ -1,4 +1,5 @@
 import type { Event as TaskwireEvent, QueueStats } from 'taskwire';
+import type * as vscode from 'vscode';
 import type { ManagerConnection } from '../manager/connection';
 import { LiveList } from './liveList';
 
@@ -12,6 +13,9 @@ const HIDDEN_DELAY_MS = 5000;
 
 /** Every queue's counts (queue/list), sorted by name. */
 export class QueueStore extends LiveList<QueueStats> {
+  /** Others than the Queues view that draw the counts while shown (the dashboard). */
+  private watchers = 0;
+
   constructor(connection: ManagerConnection) {
     super(connection, HIDDEN_DELAY_MS);
   }
@@ -33,8 +37,26 @@ export class QueueStore extends LiveList<QueueStats> {
     return COUNT_CHANGES.has(event.kind);
   }
 
+  /**
+   * Keeps the counts as fresh as while the Queues view is shown, until disposed: for a view
+   * that draws them (the dashboard) whether or not the Queues view is open.
+   */
+  watch(): vscode.Disposable {
+    this.watchers += 1;
+    this.visibilityChanged(this.visible);
+    let disposed = false;
+    return {
+      dispose: () => {
+        if (disposed) return;
+        disposed = true;
+        this.watchers -= 1;
+        this.visibilityChanged(this.visible);
+      },
+    };
+  }
+
   protected override visibilityChanged(visible: boolean): void {
-    this.refresher.delayMs = visible ? VISIBLE_DELAY_MS : HIDDEN_DELAY_MS;
+    this.refresher.delayMs = visible || this.watchers > 0 ? VISIBLE_DELAY_MS : HIDDEN_DELAY_MS;
   }
 
   protected async load(): Promise<readonly QueueStats[]> {
