@@ -37,7 +37,7 @@
     node.style.setProperty(property, `var(${variable})`);
   }
 
-  function renderChart(chart, windowLabel) {
+  function renderChart(chart, axisStart) {
     const figure = el('figure', { class: 'chart', 'data-chart': chart.id });
     figure.append(el('figcaption', {}, `${chart.title} (${chart.unit})`));
     const plot = el('div', { class: 'plot' });
@@ -62,7 +62,7 @@
     }
     plot.append(axis, picture);
     const time = el('div', { class: 'x-axis', 'aria-hidden': 'true' });
-    time.append(el('span', {}, windowLabel.replace(/^last /, '−')), el('span', {}, 'now'));
+    time.append(el('span', {}, axisStart), el('span', {}, 'now'));
     const legend = el('ul', { class: 'legend' });
     for (const line of chart.lines) {
       const item = el('li', { 'data-key': line.key });
@@ -83,7 +83,7 @@
       const section = el('section', { class: 'queue', 'aria-label': `queue ${queue.queue}` });
       section.append(el('h2', {}, queue.queue));
       const charts = el('div', { class: 'charts' });
-      charts.append(renderChart(queue.depth, model.windowLabel), renderChart(queue.throughput, model.windowLabel));
+      charts.append(renderChart(queue.depth, model.axisStart), renderChart(queue.throughput, model.axisStart));
       section.append(charts);
       return section;
     });

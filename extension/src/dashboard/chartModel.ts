@@ -58,6 +58,8 @@ export interface DashboardModel {
   notice: string | undefined;
   /** "last 5 minutes". */
   windowLabel: string;
+  /** The time axis' left end: "−5 min", "−90 s". */
+  axisStart: string;
   /** Where the manager is ("127.0.0.1:7400"). */
   source: string | undefined;
   queues: QueueCharts[];
@@ -73,7 +75,7 @@ export function buildDashboard(snapshot: ActivitySnapshot, context: ModelContext
   const windowLabel = `last ${describeDuration(snapshot.windowMs)}`;
   const queues = context.notice ? [] : snapshot.queues.map((history, index) => queueCharts(snapshot, history, index, windowLabel));
   const notice = context.notice ?? (queues.length === 0 ? 'The manager has no queues yet: they appear here once a task is put.' : undefined);
-  return { notice, windowLabel, source: context.source, queues };
+  return { notice, windowLabel, axisStart: axisStart(snapshot.windowMs), source: context.source, queues };
 }
 
 function queueCharts(snapshot: ActivitySnapshot, history: QueueHistory, index: number, windowLabel: string): QueueCharts {
@@ -162,6 +164,11 @@ export function formatRate(perSecond: number): string {
   if (perSecond === 0) return '0';
   if (perSecond >= 100) return String(Math.round(perSecond));
   return String(Math.round(perSecond * 10) / 10);
+}
+
+function axisStart(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  return seconds % 60 === 0 ? `−${seconds / 60} min` : `−${seconds} s`;
 }
 
 export function describeDuration(ms: number): string {

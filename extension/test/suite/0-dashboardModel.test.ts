@@ -138,6 +138,7 @@ describe('the dashboard: chart model (layout and words)', () => {
     const model = buildDashboard(activity.snapshot(), { source: '127.0.0.1:7400' });
     assert.equal(model.notice, undefined);
     assert.equal(model.windowLabel, 'last 4 seconds');
+    assert.equal(model.axisStart, '−4 s');
     assert.equal(model.source, '127.0.0.1:7400');
     assert.equal(model.queues.length, 1);
     const { depth: d, throughput: t } = model.queues[0]!;
@@ -198,5 +199,6 @@ describe('the dashboard: chart model (layout and words)', () => {
     assert.equal(disconnected.notice, 'Not connected.');
     assert.deepEqual(disconnected.queues, []);
     assert.equal(buildDashboard(activity.snapshot()).windowLabel, 'last minute');
+    assert.equal(buildDashboard(activity.snapshot()).axisStart, '−1 min');
   });
 });

@@ -56,7 +56,9 @@ describe('the dashboard', () => {
     assert.ok(nonce, csp);
     assert.equal(csp, `default-src 'none'; img-src ${webview.cspSource} data:; style-src ${webview.cspSource} 'nonce-${nonce}'; script-src 'nonce-${nonce}'`);
     // Every script carries the nonce; nothing is loaded from anywhere else.
-    assert.deepEqual(webview.html.match(/<script[^>]*>/g), [`<script nonce="${nonce}" src="${webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'dashboard', 'dashboard.js')).toString()}">`]);
+    assert.deepEqual(webview.html.match(/<script[^>]*>/g), [
+      `<script nonce="${nonce}" src="${webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'dashboard', 'dashboard.js')).toString()}">`,
+    ]);
     // Everything the page loads is the extension's own, from media/dashboard/ (no CDN).
     const media = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'dashboard')).toString();
     const loaded = [...webview.html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
@@ -122,7 +124,10 @@ describe('the dashboard', () => {
     assert.match(throughput.summary, new RegExp(`^${queue} throughput over the last step: [\\d.]+ puts/s, [\\d.]+ acks/s, [\\d.]+ failures/s; at most [\\d.]+/s over the last 5 minutes\\.$`));
     // 10 puts per ~200 ms round: a peak of at least 10/s, from events the extension received.
     assert.ok(peakRate(throughput.summary) >= 10, throughput.summary);
-    assert.ok(throughput.lines.every((l) => l.points >= 3), JSON.stringify(throughput));
+    assert.ok(
+      throughput.lines.every((l) => l.points >= 3),
+      JSON.stringify(throughput),
+    );
     // The failures (nacks) were seen too: the history holds them, though the current step may be quiet.
     const failures = api.dashboard.recorder
       .snapshot()
