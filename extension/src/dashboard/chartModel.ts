@@ -4,6 +4,12 @@
 // without VS Code and the webview stays a renderer that makes no decisions.
 import { DEPTH_STATES, RATE_KINDS, type ActivitySnapshot, type QueueDepth, type QueueHistory, type QueueRates } from './queueActivity';
 
+/**
+ * At most this many queues are drawn (the busiest): beyond that a page of charts is no longer
+ * read, and each queue costs seven paths of up to one point a second in every post.
+ */
+export const MAX_QUEUES = 20;
+
 /** The SVG's viewBox; the webview stretches it to the width it has. */
 export const VIEW_WIDTH = 600;
 export const VIEW_HEIGHT = 120;
@@ -62,6 +68,8 @@ export interface DashboardModel {
   axisStart: string;
   /** Where the manager is ("127.0.0.1:7400"). */
   source: string | undefined;
+  /** Said when some queues are left out ("The 20 busiest of 130 queues …"). */
+  note: string | undefined;
   queues: QueueCharts[];
 }
 
@@ -71,11 +79,32 @@ export interface ModelContext {
   source?: string;
 }
 
-export function buildDashboard(snapshot: ActivitySnapshot, context: ModelContext = {}): DashboardModel {
+export function buildDashboard(snapshot: ActivitySnapshot, context: ModelContext = {}, maxQueues = MAX_QUEUES): DashboardModel {
   const windowLabel = `last ${describeDuration(snapshot.windowMs)}`;
-  const queues = context.notice ? [] : snapshot.queues.map((history, index) => queueCharts(snapshot, history, index, windowLabel));
+  const shown = context.notice ? [] : busiest(snapshot.queues, maxQueues);
+  const queues = shown.map((history, index) => queueCharts(snapshot, history, index, windowLabel));
   const notice = context.notice ?? (queues.length === 0 ? 'The manager has no queues yet: they appear here once a task is put.' : undefined);
-  return { notice, windowLabel, axisStart: axisStart(snapshot.windowMs), source: context.source, queues };
+  const left = context.notice ? 0 : snapshot.queues.length - shown.length;
+  const note = left > 0 ? `The ${shown.length} busiest of ${snapshot.queues.length} queues over the ${windowLabel} (events and tasks held); ${left} more not drawn.` : undefined;
+  return { notice, windowLabel, axisStart: axisStart(snapshot.windowMs), source: context.source, note, queues };
+}
+
+/** The `max` queues with the most events over the window plus tasks now, in name order. */
+function busiest(queues: QueueHistory[], max: number): QueueHistory[] {
+  if (queues.length <= max) return queues;
+  const activity = (history: QueueHistory): number => {
+    let sum = 0;
+    for (const sample of history.samples) if (sample) sum += sample.rates.puts + sample.rates.acks + sample.rates.failures;
+    const now = history.samples.at(-1)?.depth;
+    return sum + (now ? now.ready + now.leased + now.delayed + now.dead : 0);
+  };
+  const chosen = new Set(
+    [...queues]
+      .sort((a, b) => activity(b) - activity(a) || a.queue.localeCompare(b.queue))
+      .slice(0, max)
+      .map((q) => q.queue),
+  );
+  return queues.filter((q) => chosen.has(q.queue));
 }
 
 function queueCharts(snapshot: ActivitySnapshot, history: QueueHistory, index: number, windowLabel: string): QueueCharts {

@@ -29,6 +29,8 @@ export interface RenderedChart {
 /** What the webview shows, read from its DOM (the test seam; see describeRendered). */
 export interface RenderedDashboard {
   notice: string | null;
+  /** Said when some queues are not drawn. */
+  note: string | null;
   heading: string;
   queues: string[];
   charts: RenderedChart[];
@@ -195,6 +197,7 @@ function dashboardHtml(webview: vscode.Webview, mediaRoot: vscode.Uri): string {
     <p id="legend-note">Depth: tasks in each state, as the manager last listed them. Throughput: events per second, counted from the manager's events.</p>
   </header>
   <p id="notice" role="status"></p>
+  <p id="note"></p>
   <main id="queues"></main>
   <script nonce="${nonce}" src="${script.toString()}"></script>
 </body>

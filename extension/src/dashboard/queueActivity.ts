@@ -29,6 +29,9 @@ const RATE_OF_EVENT: Readonly<Record<string, keyof QueueRates>> = {
   released: 'failures',
 };
 
+/** The rates of a queue without events in a step, shared (sampled queues are mostly idle). */
+const NO_EVENTS: QueueRates = Object.freeze({ puts: 0, acks: 0, failures: 0 });
+
 /** One queue in one step: its last known depth (null before the first queue/list) and its rates. */
 export interface QueueSample {
   depth: QueueDepth | null;
@@ -114,7 +117,7 @@ export class QueueActivity {
     const seconds = Math.max(now - (this.lastStepAt ?? now - this.stepMs), 1) / 1000;
     this.lastStepAt = now;
     const queues = new Map<string, QueueSample>();
-    for (const [queue, depth] of this.depths) queues.set(queue, { depth, rates: { puts: 0, acks: 0, failures: 0 } });
+    for (const [queue, depth] of this.depths) queues.set(queue, { depth, rates: NO_EVENTS });
     for (const [queue, counts] of this.counting) {
       const rates = { puts: counts.puts / seconds, acks: counts.acks / seconds, failures: counts.failures / seconds };
       const sample = queues.get(queue);

@@ -189,6 +189,24 @@ describe('the dashboard: chart model (layout and words)', () => {
     assert.equal(d.summary, 'q depth now: 2 ready, 0 leased, 0 delayed, 0 dead; at most 2 in one state over the last 4 seconds.');
   });
 
+  it('draws only the busiest queues when there are many, and says how many are left out', () => {
+    const activity = new QueueActivity({ windowMs: 60_000, stepMs: 1000 });
+    activity.setDepths([depth('idle-a', 0), depth('idle-b', 0), depth('backlog', 50), depth('quiet', 1)]);
+    for (let i = 0; i < 5; i++) activity.countEvent('ack', 'busy');
+    activity.step(1000);
+    const model = buildDashboard(activity.snapshot(), {}, 2);
+    assert.deepEqual(
+      model.queues.map((q) => q.queue),
+      ['backlog', 'busy'],
+    );
+    assert.deepEqual(
+      model.queues.map((q) => q.depth.id),
+      ['depth-0', 'depth-1'],
+    );
+    assert.equal(model.note, 'The 2 busiest of 5 queues over the last minute (events and tasks held); 3 more not drawn.');
+    assert.equal(buildDashboard(activity.snapshot(), {}, 5).note, undefined);
+  });
+
   it('says why there are no charts: no queues yet, or not connected', () => {
     const activity = new QueueActivity({ windowMs: 60_000, stepMs: 1000 });
     activity.step(1000);
