@@ -156,6 +156,25 @@ describe('the dashboard', () => {
     assert.ok(panel.posts > posts);
   });
 
+  it('goes back as far as the setting taskwire.dashboard.minutes says, keeping what it has', async () => {
+    const panel = await openDashboard(api);
+    const config = vscode.workspace.getConfiguration('taskwire');
+    const steps = api.dashboard.recorder.snapshot().times.length;
+    await config.update('dashboard.minutes', 2, vscode.ConfigurationTarget.Global);
+    try {
+      const report = await waitFor('the 2-minute window', async () => {
+        const r = await panel.describeRendered();
+        return r.heading.endsWith(' · last 2 minutes') ? r : undefined;
+      });
+      assert.match(chart(report, `${queue}: depth`)!.summary, /over the last 2 minutes\.$/);
+      assert.equal(api.dashboard.recorder.snapshot().windowMs, 120_000);
+      assert.ok(api.dashboard.recorder.snapshot().times.length >= Math.min(steps, 120));
+    } finally {
+      await config.update('dashboard.minutes', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await waitFor('the 5-minute window again', async () => (await panel.describeRendered()).heading.endsWith(' · last 5 minutes'));
+  });
+
   it('says so when not connected, and draws again after reconnecting', async () => {
     const panel = await openDashboard(api);
     api.model.disconnect();
