@@ -30,7 +30,15 @@ export type JsonValue = unknown;
  */
 export type ClientRole = 'worker' | 'producer' | 'monitor';
 /**
- * Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired).
+ * How much of the task is done, from 0 to 100 (fractions allowed).
+ */
+export type ProgressPercent = number;
+/**
+ * A short text saying what the holder is doing, at most 200 characters.
+ */
+export type ProgressMessage = string;
+/**
+ * Since 2026-12: progress, a progress report of a task's holder (task/progress; never sent to sessions of 2026-11). Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired).
  */
 export type EventKind =
   | 'put'
@@ -42,7 +50,8 @@ export type EventKind =
   | 'dead'
   | 'purge'
   | 'client-connected'
-  | 'client-disconnected';
+  | 'client-disconnected'
+  | 'progress';
 export type JsonRpcResponse = JsonRpcResponse1 & JsonRpcResponse2;
 export type JsonRpcResponse1 =
   | {
@@ -341,6 +350,33 @@ export interface TouchParams {
 export interface TouchResult {
   leaseUntil: Timestamp;
 }
+/**
+ * Since 2026-12: a progress report of a task this session holds; percent or message (or both) is required.
+ */
+export interface ProgressParams {
+  id: TaskId;
+  percent?: ProgressPercent;
+  message?: ProgressMessage;
+  detail?: JsonValue;
+}
+/**
+ * Since 2026-12: the last progress reported for a held task.
+ */
+export interface TaskProgress {
+  percent?: ProgressPercent;
+  message?: ProgressMessage;
+  detail?: JsonValue;
+  at: Timestamp;
+}
+/**
+ * Since 2026-12: a task a session holds, on its manager/clients entry.
+ */
+export interface HeldTask {
+  id: TaskId;
+  queue: QueueName;
+  leaseUntil?: Timestamp;
+  progress?: TaskProgress;
+}
 export interface JoinParams {
   queue: QueueName;
   timeout?: Seconds;
@@ -388,6 +424,10 @@ export interface ClientInfo {
   labels?: {
     [k: string]: string | undefined;
   };
+  /**
+   * Since 2026-12: the tasks the session holds now, each with its last progress report (task/progress). Sent to sessions that negotiated 2026-12 or later.
+   */
+  tasks?: HeldTask[];
 }
 export interface ClientsResult {
   clients: ClientInfo[];
@@ -565,6 +605,9 @@ export interface Event {
    * On purge: how many tasks were removed.
    */
   count?: number;
+  percent?: ProgressPercent;
+  message?: ProgressMessage;
+  detail?: JsonValue;
   client?: EventClient;
   /**
    * Since 2026-12: the id of the manager the event's client session is on (§7.18). Sent to subscriptions of sessions that negotiated 2026-12 or later, on every event that has a client.
@@ -666,6 +709,8 @@ export interface RequestMap {
   'task/nack': { params: NackParams; result: NackResult };
   /** Extends the leases of tasks this session holds by ttr seconds from now. */
   'task/touch': { params: TouchParams; result: TouchResult };
+  /** Since 2026-12: the holder of a lease reports how far it got (a percentage and/or a short message, optionally a JSON detail); the report renews the lease like task/touch and goes out as a progress event, at most one per task per interval. */
+  'task/progress': { params: ProgressParams; result: TouchResult };
   /** Waits until the queue has nothing ready, delayed or leased (Python's Queue.join), up to timeout. */
   'queue/join': { params: JoinParams; result: JoinResult };
   /** The next ready tasks in delivery order, without leasing or removing anything. */
@@ -731,6 +776,8 @@ export const TaskAckRequest: RequestHandle<'task/ack'> = { kind: 'request', meth
 export const TaskNackRequest: RequestHandle<'task/nack'> = { kind: 'request', method: 'task/nack' };
 /** Extends the leases of tasks this session holds by ttr seconds from now. */
 export const TaskTouchRequest: RequestHandle<'task/touch'> = { kind: 'request', method: 'task/touch' };
+/** Since 2026-12: the holder of a lease reports how far it got (a percentage and/or a short message, optionally a JSON detail); the report renews the lease like task/touch and goes out as a progress event, at most one per task per interval. */
+export const TaskProgressRequest: RequestHandle<'task/progress'> = { kind: 'request', method: 'task/progress' };
 /** Waits until the queue has nothing ready, delayed or leased (Python's Queue.join), up to timeout. */
 export const QueueJoinRequest: RequestHandle<'queue/join'> = { kind: 'request', method: 'queue/join' };
 /** The next ready tasks in delivery order, without leasing or removing anything. */
@@ -783,6 +830,7 @@ export const METHODS = {
   'task/ack': {"method":"task/ack","kind":"request","direction":"clientToServer","since":"2026-11","params":"AckParams","result":"AckResult","errors":[-32602,1001,1003,1004,1005],"blocking":true},
   'task/nack': {"method":"task/nack","kind":"request","direction":"clientToServer","since":"2026-11","params":"NackParams","result":"NackResult","errors":[-32602,1003,1005],"blocking":false},
   'task/touch': {"method":"task/touch","kind":"request","direction":"clientToServer","since":"2026-11","params":"TouchParams","result":"TouchResult","errors":[-32602,1003,1005],"blocking":false},
+  'task/progress': {"method":"task/progress","kind":"request","direction":"clientToServer","since":"2026-12","params":"ProgressParams","result":"TouchResult","errors":[-32602,1003],"blocking":false},
   'queue/join': {"method":"queue/join","kind":"request","direction":"clientToServer","since":"2026-11","params":"JoinParams","result":"JoinResult","errors":[-32602,-32800,1001],"blocking":true},
   'queue/peek': {"method":"queue/peek","kind":"request","direction":"clientToServer","since":"2026-11","params":"PeekParams","result":"PeekResult","errors":[-32602,1001,1005],"blocking":false},
   'queue/purge': {"method":"queue/purge","kind":"request","direction":"clientToServer","since":"2026-11","params":"QueueParams","result":"PurgeResult","errors":[-32602,1001],"blocking":false},
