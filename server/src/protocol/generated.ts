@@ -709,8 +709,6 @@ export interface RequestMap {
   'task/nack': { params: NackParams; result: NackResult };
   /** Extends the leases of tasks this session holds by ttr seconds from now. */
   'task/touch': { params: TouchParams; result: TouchResult };
-  /** Since 2026-12: the holder of a lease reports how far it got (a percentage and/or a short message, optionally a JSON detail); the report renews the lease like task/touch and goes out as a progress event, at most one per task per interval. */
-  'task/progress': { params: ProgressParams; result: TouchResult };
   /** Waits until the queue has nothing ready, delayed or leased (Python's Queue.join), up to timeout. */
   'queue/join': { params: JoinParams; result: JoinResult };
   /** The next ready tasks in delivery order, without leasing or removing anything. */
@@ -727,6 +725,8 @@ export interface RequestMap {
   'manager/shutdown': { params: EmptyParams; result: EmptyResult };
   /** Manager-wide counters (connections, authentication failures, traffic, events, leases, memory) and each queue's depth and put and ack rates over the last minute. */
   'manager/stats': { params: EmptyParams; result: ManagerStats };
+  /** Since 2026-12: the holder of a lease reports how far it got (a percentage and/or a short message, optionally a JSON detail); the report renews the lease like task/touch and goes out as a progress event, at most one per task per interval. */
+  'task/progress': { params: ProgressParams; result: TouchResult };
 }
 
 /** Every notification: its params type. */
@@ -776,8 +776,6 @@ export const TaskAckRequest: RequestHandle<'task/ack'> = { kind: 'request', meth
 export const TaskNackRequest: RequestHandle<'task/nack'> = { kind: 'request', method: 'task/nack' };
 /** Extends the leases of tasks this session holds by ttr seconds from now. */
 export const TaskTouchRequest: RequestHandle<'task/touch'> = { kind: 'request', method: 'task/touch' };
-/** Since 2026-12: the holder of a lease reports how far it got (a percentage and/or a short message, optionally a JSON detail); the report renews the lease like task/touch and goes out as a progress event, at most one per task per interval. */
-export const TaskProgressRequest: RequestHandle<'task/progress'> = { kind: 'request', method: 'task/progress' };
 /** Waits until the queue has nothing ready, delayed or leased (Python's Queue.join), up to timeout. */
 export const QueueJoinRequest: RequestHandle<'queue/join'> = { kind: 'request', method: 'queue/join' };
 /** The next ready tasks in delivery order, without leasing or removing anything. */
@@ -794,6 +792,8 @@ export const EventsUnsubscribeRequest: RequestHandle<'events/unsubscribe'> = { k
 export const ManagerShutdownRequest: RequestHandle<'manager/shutdown'> = { kind: 'request', method: 'manager/shutdown' };
 /** Manager-wide counters (connections, authentication failures, traffic, events, leases, memory) and each queue's depth and put and ack rates over the last minute. */
 export const ManagerStatsRequest: RequestHandle<'manager/stats'> = { kind: 'request', method: 'manager/stats' };
+/** Since 2026-12: the holder of a lease reports how far it got (a percentage and/or a short message, optionally a JSON detail); the report renews the lease like task/touch and goes out as a progress event, at most one per task per interval. */
+export const TaskProgressRequest: RequestHandle<'task/progress'> = { kind: 'request', method: 'task/progress' };
 /** One observation for a subscription of this session. */
 export const EventsEventNotification: NotificationHandle<'events/event'> = { kind: 'notification', method: 'events/event' };
 /** Cancels a blocked queue/get, queue/put or queue/join of this session, which then answers -32800. */
@@ -830,7 +830,6 @@ export const METHODS = {
   'task/ack': {"method":"task/ack","kind":"request","direction":"clientToServer","since":"2026-11","params":"AckParams","result":"AckResult","errors":[-32602,1001,1003,1004,1005],"blocking":true},
   'task/nack': {"method":"task/nack","kind":"request","direction":"clientToServer","since":"2026-11","params":"NackParams","result":"NackResult","errors":[-32602,1003,1005],"blocking":false},
   'task/touch': {"method":"task/touch","kind":"request","direction":"clientToServer","since":"2026-11","params":"TouchParams","result":"TouchResult","errors":[-32602,1003,1005],"blocking":false},
-  'task/progress': {"method":"task/progress","kind":"request","direction":"clientToServer","since":"2026-12","params":"ProgressParams","result":"TouchResult","errors":[-32602,1003],"blocking":false},
   'queue/join': {"method":"queue/join","kind":"request","direction":"clientToServer","since":"2026-11","params":"JoinParams","result":"JoinResult","errors":[-32602,-32800,1001],"blocking":true},
   'queue/peek': {"method":"queue/peek","kind":"request","direction":"clientToServer","since":"2026-11","params":"PeekParams","result":"PeekResult","errors":[-32602,1001,1005],"blocking":false},
   'queue/purge': {"method":"queue/purge","kind":"request","direction":"clientToServer","since":"2026-11","params":"QueueParams","result":"PurgeResult","errors":[-32602,1001],"blocking":false},
@@ -839,6 +838,7 @@ export const METHODS = {
   'events/unsubscribe': {"method":"events/unsubscribe","kind":"request","direction":"clientToServer","since":"2026-11","params":"UnsubscribeParams","result":"EmptyResult","errors":[-32602],"blocking":false},
   'manager/shutdown': {"method":"manager/shutdown","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"EmptyResult","errors":[-32602,-32005],"blocking":false},
   'manager/stats': {"method":"manager/stats","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"ManagerStats","errors":[-32602],"blocking":false},
+  'task/progress': {"method":"task/progress","kind":"request","direction":"clientToServer","since":"2026-12","params":"ProgressParams","result":"TouchResult","errors":[-32602,1003],"blocking":false},
   'events/event': {"method":"events/event","kind":"notification","direction":"serverToClient","since":"2026-11","params":"Event","errors":[],"blocking":false},
   '$/cancelRequest': {"method":"$/cancelRequest","kind":"notification","direction":"clientToServer","since":"2026-11","params":"CancelParams","errors":[],"blocking":false},
   'session/close': {"method":"session/close","kind":"notification","direction":"clientToServer","since":"2026-12","params":"EmptyParams","errors":[],"blocking":false},

@@ -222,23 +222,6 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       ]
     },
     {
-      "method": "task/progress",
-      "kind": "request",
-      "direction": "clientToServer",
-      "since": "2026-12",
-      "summary": "Since 2026-12: the holder of a lease reports how far it got (a percentage and/or a short message, optionally a JSON detail); the report renews the lease like task/touch and goes out as a progress event, at most one per task per interval.",
-      "params": {
-        "$ref": "#/$defs/ProgressParams"
-      },
-      "result": {
-        "$ref": "#/$defs/TouchResult"
-      },
-      "errors": [
-        -32602,
-        1003
-      ]
-    },
-    {
       "method": "queue/join",
       "kind": "request",
       "direction": "clientToServer",
@@ -372,6 +355,23 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       },
       "errors": [
         -32602
+      ]
+    },
+    {
+      "method": "task/progress",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-12",
+      "summary": "Since 2026-12: the holder of a lease reports how far it got (a percentage and/or a short message, optionally a JSON detail); the report renews the lease like task/touch and goes out as a progress event, at most one per task per interval.",
+      "params": {
+        "$ref": "#/$defs/ProgressParams"
+      },
+      "result": {
+        "$ref": "#/$defs/TouchResult"
+      },
+      "errors": [
+        -32602,
+        1003
       ]
     },
     {
