@@ -81,6 +81,17 @@ export class ProgressBoard {
     this.drop(taskId, entry);
   }
 
+  /**
+   * Forgets the progress of the session's tasks that are no longer among `held`: leases whose
+   * end this manager did not observe as an event (on a shared store, another manager may be
+   * the one that finds a lease expired).
+   */
+  retainHeld(session: SessionId, held: ReadonlySet<string>): void {
+    for (const [taskId, entry] of this.tasks) {
+      if (entry.session === session && !held.has(taskId) && !entry.pending) this.drop(taskId, entry);
+    }
+  }
+
   /** The session ended: its reports still waiting go out, and its tasks' progress is forgotten. */
   sessionEnded(session: SessionId): void {
     for (const [taskId, entry] of this.tasks) {

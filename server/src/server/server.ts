@@ -588,7 +588,9 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
 
   /** The tasks a session holds, with the last progress of each (spec §5.15, §5.20). */
   private heldTasks(session: string): HeldTask[] {
-    return this.queues.heldTasks(session).map(({ id, queue, leaseUntil }) => {
+    const held = this.queues.heldTasks(session);
+    this.progress.retainHeld(session, new Set(held.map((task) => task.id)));
+    return held.map(({ id, queue, leaseUntil }) => {
       const task: HeldTask = { id, queue, leaseUntil: new Date(leaseUntil).toISOString() };
       const progress = this.progress.progressOf(session, id);
       if (progress) task.progress = progress;
