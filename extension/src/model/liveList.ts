@@ -58,6 +58,12 @@ export abstract class LiveList<T> implements vscode.Disposable {
     return this.refresher.flush();
   }
 
+  /** Shows a list changed in place (from an event that says all there is to know). */
+  protected replaceItems(items: readonly T[]): void {
+    this.items = items;
+    this.changeEmitter.fire();
+  }
+
   dispose(): void {
     for (const d of this.disposables) d.dispose();
   }

@@ -1,4 +1,4 @@
-import type { ClientInfo, Event as TaskwireEvent } from 'taskwire';
+import type { ClientInfo, Event as TaskwireEvent, TaskProgress } from 'taskwire';
 import type { ManagerConnection } from '../manager/connection';
 import { LiveList } from './liveList';
 
@@ -35,7 +35,26 @@ export class WorkerStore extends LiveList<ClientInfo> {
   }
 
   protected changedBy(event: TaskwireEvent): boolean {
+    // A progress report changes one held task: shown at once, without reading the registry again.
+    if (event.kind === 'progress') return !this.applyProgress(event);
     return event.kind === 'client-connected' || event.kind === 'client-disconnected' || (this.visible && WORK_CHANGES.has(event.kind));
+  }
+
+  /**
+   * Puts a progress event's report on the held task it is about; false when the list does not
+   * show that task yet (it was taken since the list was read), so the list is read again.
+   */
+  private applyProgress(event: TaskwireEvent): boolean {
+    const client = this.items.find((c) => c.sessionId === event.client?.sessionId);
+    const task = client?.tasks?.find((t) => t.id === event.taskId);
+    if (!client || !task) return false;
+    const progress: TaskProgress = { at: event.at };
+    if (event.percent !== undefined) progress.percent = event.percent;
+    if (event.message !== undefined) progress.message = event.message;
+    if (event.detail !== undefined) progress.detail = event.detail;
+    const tasks = client.tasks!.map((t) => (t === task ? { ...t, progress } : t));
+    this.replaceItems(this.items.map((c) => (c === client ? { ...c, tasks } : c)));
+    return true;
   }
 
   protected async load(): Promise<readonly ClientInfo[]> {

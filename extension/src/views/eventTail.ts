@@ -2,6 +2,7 @@ import type { Event as TaskwireEvent } from 'taskwire';
 import * as vscode from 'vscode';
 import type { ManagerConnection } from '../manager/connection';
 import { oneLine } from './format';
+import { progressText } from './progressText';
 
 /** Lines are appended in batches: a busy manager must not cost one append per event. */
 const FLUSH_MS = 200;
@@ -66,10 +67,13 @@ export function formatEvent(e: TaskwireEvent): string {
   if (e.queue !== undefined) parts.push(e.queue);
   if (e.taskId !== undefined) parts.push(e.taskId);
   if (e.attempt !== undefined) parts.push(`#${e.attempt}`);
+  // A progress report (protocol 2026-12): `progress tasks 5f0c09-0 40% fetching page 2 by …`.
+  if (e.kind === 'progress') parts.push(progressText(e, 200));
   if (e.client) parts.push(`by ${e.client.name}${e.client.role ? ` (${e.client.role})` : ''}`);
   if (e.count !== undefined) parts.push(`count=${e.count}`);
   if (e.payload !== undefined) parts.push(`payload=${oneLine(e.payload, 200)}`);
   if (e.result !== undefined) parts.push(`result=${oneLine(e.result, 200)}`);
+  if (e.detail !== undefined) parts.push(`detail=${oneLine(e.detail, 200)}`);
   // A release says why its holder let go, as `taskwire tail` does: `released … (client stopped)`.
   if (e.error !== undefined) parts.push(e.kind === 'released' ? `(${e.error})` : `error=${JSON.stringify(e.error)}`);
   return parts.join(' ');

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import type { TaskwireModel } from '../model/model';
 import { formatDuration, formatTime } from './format';
 import { ModelTreeProvider } from './modelTreeProvider';
+import { currentTask, progressText } from './progressText';
 
 const ROLE_ICONS: Record<string, string> = { worker: 'tools', producer: 'arrow-up', monitor: 'eye' };
 
@@ -16,12 +17,15 @@ export class WorkerItem extends vscode.TreeItem {
     super(client.name, vscode.TreeItemCollapsibleState.None);
     this.id = `taskwire.client/${client.sessionId}`;
     const where = [client.host, client.pid !== undefined ? `pid ${client.pid}` : undefined].filter(Boolean).join(' ');
+    // The task it reported progress on last (protocol 2026-12), as a bar and its message.
+    const current = currentTask(client.tasks);
     this.description = [
       isSelf ? `${client.role} (this window)` : client.role,
       client.language,
       where || client.address,
       `holds ${client.leased}`,
       `done ${client.acked}`,
+      current?.progress && progressText(current.progress),
       otherManager && `on ${otherManager}`,
     ]
       .filter(Boolean)
@@ -44,6 +48,7 @@ function workerTooltip(c: ClientInfo): vscode.MarkdownString {
     ['tasks held', c.leased.toString()],
     ['tasks done', c.acked.toString()],
     ['tasks failed', c.nacked.toString()],
+    ...(c.tasks ?? []).map((t): [string, string | undefined] => [`task ${t.queue}#${t.id}`, t.progress ? progressText(t.progress, 200) : 'no progress reported']),
     ['connected since', `${formatTime(since)} (${formatDuration(Date.now() - since.getTime())})`],
     ['last seen', formatTime(new Date(c.lastSeenAt))],
     ['session', c.sessionId],

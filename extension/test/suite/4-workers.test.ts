@@ -47,6 +47,33 @@ describe('the Workers view', () => {
     await waitFor('the worker to leave the view', async () => (await workerNamed(api, name)) === undefined);
   });
 
+  it('shows the progress a worker reports on its task, live, and drops it when the task is acked', async () => {
+    const name = `crawl-worker-${process.pid}`;
+    const queue = uniqueQueue('progress');
+    const worker: TaskwireClient = await connectClient(api, name);
+    try {
+      await vscode.commands.executeCommand('taskwire.queue.enqueue', queue, '"https://example.com/"');
+      const task = await worker.queue(queue).get({ timeout: 10 });
+      await task.progress(40, 'fetching page 2');
+      const item = await waitFor('40% in the Workers view', async () => {
+        const found = await workerNamed(api, name);
+        return String(found?.description).includes('40%') ? found : undefined;
+      });
+      assert.match(String(item!.description), /^worker · typescript \(node [\d.]+\) · \S+ pid \d+ · holds 1 · done 0 · ▰▰▰▰▱▱▱▱▱▱ 40% fetching page 2$/);
+      assert.ok((item!.tooltip as vscode.MarkdownString).value.includes(`| task ${queue}#${task.id} | ▰▰▰▰▱▱▱▱▱▱ 40% fetching page 2 |`), (item!.tooltip as vscode.MarkdownString).value);
+
+      // A later report replaces it (from the progress event, without reading the registry again).
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await task.progress({ percent: 75, message: 'parsing' });
+      await waitFor('75% in the Workers view', async () => String((await workerNamed(api, name))?.description).endsWith('holds 1 · done 0 · ▰▰▰▰▰▰▰▰▱▱ 75% parsing'));
+
+      await task.ack('done');
+      await waitFor('the progress to go with the ack', async () => String((await workerNamed(api, name))?.description).endsWith('holds 0 · done 1'));
+    } finally {
+      worker.close();
+    }
+  });
+
   it('shows a worker process started with the TASKWIRE_* variables a terminal gets', async () => {
     const queue = uniqueQueue('process');
     const serverJs = join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'server.js');

@@ -48,10 +48,21 @@ function save(task: CrawlTask, bytes: Buffer): string {
   return file;
 }
 
+/**
+ * Tells the manager (taskwire tail, taskwire workers, the sidebar) where the download stands.
+ * Best effort: a report that fails (the lease is gone) is the ack's to find out.
+ */
+async function report(task: ReceivedTask<CrawlTask>, percent: number, message: string, detail?: unknown): Promise<void> {
+  await task.progress(percent, message, detail).catch((error: Error) => console.log(`progress not reported: ${error.message}`));
+}
+
 async function handle(task: ReceivedTask<CrawlTask>): Promise<void> {
   try {
+    await report(task, 0, `fetching ${task.payload.url}`);
     const bytes = await download(task.payload);
+    await report(task, 60, 'verifying');
     const sha256 = verify(task.payload, bytes);
+    await report(task, 90, 'saving', { bytes: bytes.length });
     const file = save(task.payload, bytes);
     const result: CrawlResult = { url: task.payload.url, file, bytes: bytes.length, sha256, worker: name, language: 'typescript', attempt: task.attempt };
     await task.ack(result);

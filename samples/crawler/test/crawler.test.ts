@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { connect } from 'taskwire';
+import { connect, type Event } from 'taskwire';
 import { startSite, type Site } from '../src/site';
 
 const crawlerRoot = join(__dirname, '..', '..');
@@ -100,6 +100,10 @@ describe('samples/crawler: a distributed image crawl in three languages', functi
     });
     const { port } = await startManager(home);
     const env = { TASKWIRE_HOME: home, TASKWIRE_PORT: String(port) };
+    // Every worker reports where each download stands (task progress, protocol 2026-12).
+    const watcher = await connect({ port, authkeyFile: join(home, 'authkey'), reconnect: false, name: 'progress-watcher', role: 'monitor' });
+    const progress: Event[] = [];
+    await watcher.subscribe({ queues: ['crawl.images'], kinds: ['progress'] }, (event) => progress.push(event));
     const common = ['--out', out, '--idle', '4', '--retry-delay', '0.1'];
     const start = (name: string, command: string, args: string[]) => workers.set(name, launch(name, command, [...args, '--name', name, ...common], env));
     start('ts-1', process.execPath, [join(crawlerRoot, 'dist', 'src', 'worker.js')]);
@@ -163,6 +167,20 @@ describe('samples/crawler: a distributed image crawl in three languages', functi
     assert.equal(attempts.get('glitch.png'), 2);
     assert.equal(attempts.get('slow.png'), 2);
     assert.ok(summary.retried >= 3, `retried ${summary.retried}`);
+
+    // Each worker that saved images said so as it went: "fetching <url>", then "saving" with the size.
+    watcher.close();
+    for (const worker of new Set(summary.results.map((r) => r.worker))) {
+      const reports = progress.filter((e) => e.client?.name === worker);
+      assert.ok(
+        reports.some((e) => e.percent === 0 && e.message?.startsWith(`fetching ${site.url}/images/`)),
+        `${worker} reported fetching: ${JSON.stringify(reports.slice(0, 3))}`,
+      );
+      assert.ok(
+        reports.some((e) => e.percent === 90 && e.message === 'saving' && typeof (e.detail as { bytes?: unknown } | undefined)?.bytes === 'number'),
+        `${worker} reported saving: ${JSON.stringify(reports.slice(0, 3))}`,
+      );
+    }
 
     // Three languages took part.
     const languages = new Set(summary.results.map((r) => r.language));

@@ -141,14 +141,17 @@ func TestSpecParityMethods(t *testing.T) {
 // The Go types that carry a type of the spec whole, by the spec's name: each must have a
 // field (by its JSON name) for every property, and no other.
 var wholeTypes = map[string]reflect.Type{
-	"Limits":       reflect.TypeOf(Limits{}),
-	"Capabilities": reflect.TypeOf(Capabilities{}),
-	"Task":         reflect.TypeOf(Task{}),
-	"GetParams":    reflect.TypeOf(getParams{}),
-	"GetResult":    reflect.TypeOf(tasksResult{}),
-	"Ack":          reflect.TypeOf(wireAck{}),
-	"AckParams":    reflect.TypeOf(ackParams{}),
-	"AckResult":    reflect.TypeOf(ackResult{}),
+	"Limits":         reflect.TypeOf(Limits{}),
+	"Capabilities":   reflect.TypeOf(Capabilities{}),
+	"Task":           reflect.TypeOf(Task{}),
+	"GetParams":      reflect.TypeOf(getParams{}),
+	"GetResult":      reflect.TypeOf(tasksResult{}),
+	"Ack":            reflect.TypeOf(wireAck{}),
+	"AckParams":      reflect.TypeOf(ackParams{}),
+	"AckResult":      reflect.TypeOf(ackResult{}),
+	"ProgressParams": reflect.TypeOf(progressParams{}),
+	"HeldTask":       reflect.TypeOf(HeldTask{}),
+	"TaskProgress":   reflect.TypeOf(TaskProgress{}),
 }
 
 func TestSpecParityTypes(t *testing.T) {

@@ -171,6 +171,35 @@ func (t *Task) Touch(ctx context.Context, ttr time.Duration) (time.Time, error) 
 	return result.LeaseUntil, nil
 }
 
+// Progress reports how far the work on the task got (protocol 2026-12, spec §5.20), for
+// taskwire tail, taskwire workers and the sidebar:
+//
+//	task.Progress(ctx, taskwire.Progress{Percent: taskwire.Percent(40), Message: "fetching page 2"})
+//
+// The manager renews the lease as Touch does and returns its new end; it passes on at most a
+// few reports a second per task (always the last one), so report as often as is convenient.
+func (t *Task) Progress(ctx context.Context, report Progress) (time.Time, error) {
+	if report.Percent == nil && report.Message == "" {
+		return time.Time{}, errors.New("taskwire: a progress report needs a Percent or a Message")
+	}
+	params := progressParams{ID: t.ID, Percent: report.Percent, Message: report.Message}
+	if report.Detail != nil {
+		detail, err := json.Marshal(report.Detail)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("taskwire: progress detail: %w", err)
+		}
+		params.Detail = detail
+	}
+	var result struct {
+		LeaseUntil time.Time `json:"leaseUntil"`
+	}
+	if _, err := t.settle(ctx, "task/progress", params, &result, false); err != nil {
+		return time.Time{}, err
+	}
+	t.LeaseUntil = result.LeaseUntil
+	return result.LeaseUntil, nil
+}
+
 // settle sends a request about the task's lease on the connection that holds the lease,
 // and reports a lease that went with its connection as a *LeaseLostError. It returns the
 // connection, which holds the leases the answer grants. waits is set for a request that

@@ -91,7 +91,38 @@ type ClientInfo struct {
 	Leased      int               `json:"leased"`      // tasks the session holds now
 	Acked       int               `json:"acked"`       // tasks the session acked
 	Nacked      int               `json:"nacked"`      // tasks the session nacked
+	// Tasks are the tasks the session holds, each with its last progress report
+	// (protocol 2026-12, spec §5.15; nil from a 2026-11 manager).
+	Tasks []HeldTask `json:"tasks"`
 }
+
+// HeldTask is a task a session holds, on its ClientInfo (protocol 2026-12).
+type HeldTask struct {
+	ID         string        `json:"id"`
+	Queue      string        `json:"queue"`
+	LeaseUntil time.Time     `json:"leaseUntil"`
+	Progress   *TaskProgress `json:"progress"` // nil until the holder reports
+}
+
+// TaskProgress is the last progress reported for a held task (spec §5.20).
+type TaskProgress struct {
+	Percent *float64        `json:"percent"` // nil when the report had none
+	Message string          `json:"message"`
+	Detail  json.RawMessage `json:"detail"`
+	At      time.Time       `json:"at"` // when the manager received it
+}
+
+// Progress is a progress report for Task.Progress: a Percent from 0 to 100 (use
+// taskwire.Percent) and/or a short Message (at most 200 characters), and optionally a
+// Detail, any value encoding/json can encode, at most 4096 bytes of JSON.
+type Progress struct {
+	Percent *float64
+	Message string
+	Detail  any
+}
+
+// Percent is a percentage for Progress.Percent.
+func Percent(value float64) *float64 { return &value }
 
 // TaskSpec describes a task to put. Zero fields are not sent, so the queue's settings
 // apply to them.
@@ -163,6 +194,9 @@ const (
 	EventPurge              EventKind = "purge"
 	EventClientConnected    EventKind = "client-connected"
 	EventClientDisconnected EventKind = "client-disconnected"
+	// EventProgress (protocol 2026-12) is a progress report of a task's holder (spec §5.20),
+	// at most a few a second per task; Percent, Message and Detail say what it reported.
+	EventProgress EventKind = "progress"
 )
 
 // Event is one observation of the manager (spec §6.1). Members that do not apply to the
@@ -187,6 +221,11 @@ type Event struct {
 	Client *EventClient `json:"client"`
 	// Manager is the id of the manager Client's session is on (protocol 2026-12, spec §7.18).
 	Manager string `json:"manager"`
+	// Percent, Message and Detail are what a progress report said (EventProgress); Percent
+	// is nil when the report had none.
+	Percent *float64        `json:"percent"`
+	Message string          `json:"message"`
+	Detail  json.RawMessage `json:"detail"`
 	// At is when it happened.
 	At time.Time `json:"at"`
 }

@@ -124,6 +124,14 @@ type wireNack struct {
 	Retry *bool    `json:"retry,omitempty"`
 }
 
+// progressParams is a task/progress request (protocol 2026-12, spec §5.20).
+type progressParams struct {
+	ID      string          `json:"id"`
+	Percent *float64        `json:"percent,omitempty"`
+	Message string          `json:"message,omitempty"`
+	Detail  json.RawMessage `json:"detail,omitempty"`
+}
+
 type touchParams struct {
 	IDs []string `json:"ids"`
 	TTR *float64 `json:"ttr,omitempty"`

@@ -392,6 +392,30 @@ class Client(_Connection):
         lease_until: str = self._call("task/touch", params)["leaseUntil"]
         return lease_until
 
+    def progress(
+        self,
+        task: Union[Task, str],
+        percent: Optional[float] = None,
+        message: Optional[str] = None,
+        detail: Any = None,
+    ) -> str:
+        """Reports how far the work on a held task got (protocol 2026-12, spec §5.20): a
+        ``percent`` from 0 to 100 and/or a short ``message`` (at most 200 characters), and
+        optionally a JSON ``detail`` (at most 4096 bytes). The manager renews the lease as
+        :meth:`touch` does and passes the report on as a ``progress`` event, at most a few a
+        second per task (the last one always). Returns the new lease end."""
+        if percent is None and message is None:
+            raise ValueError("progress needs a percent or a message (or both)")
+        params: Dict[str, Any] = {"id": _task_id(task)}
+        if percent is not None:
+            params["percent"] = percent
+        if message is not None:
+            params["message"] = message
+        if detail is not None:
+            params["detail"] = detail
+        lease_until: str = self._call("task/progress", params)["leaseUntil"]
+        return lease_until
+
     def join(self, queue: str, timeout: Optional[float] = None, *, cancel: Optional[CancelToken] = None) -> bool:
         """Waits until the queue holds nothing (ready, delayed or leased); False on timeout."""
         params: Dict[str, Any] = {"queue": queue}

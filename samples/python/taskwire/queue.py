@@ -245,6 +245,10 @@ class Queue:
         """Extends leases; returns the earliest new lease end."""
         return self.client.touch(tasks, ttr)
 
+    def progress(self, task: Union[Task, str], percent: Optional[float] = None, message: Optional[str] = None, detail: Any = None) -> str:
+        """Reports progress on a held task (see :meth:`Client.progress`); returns the new lease end."""
+        return self.client.progress(task, percent, message, detail)
+
     def join(self, timeout: Optional[float] = None, *, cancel: Optional[CancelToken] = None) -> bool:
         """Waits until every task is acked (nothing ready, delayed or leased); False on timeout."""
         return self.client.join(self.name, timeout, cancel=cancel)

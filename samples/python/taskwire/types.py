@@ -100,6 +100,15 @@ class Task:
         self.lease_until = lease_until
         return lease_until
 
+    def progress(self, percent: Optional[float] = None, message: Optional[str] = None, detail: Any = None) -> str:
+        """Reports how far the work got: ``task.progress(40, "fetching page 2")``, or
+        ``task.progress(message="parsing", detail={"links": 12})``. Needs a manager of protocol
+        2026-12; the report also renews the lease, as :meth:`touch` does, and subscribers get at
+        most a few reports a second (always the last). Returns the new lease end."""
+        lease_until = self._owner().progress(self, percent, message, detail)
+        self.lease_until = lease_until
+        return lease_until
+
     def to_dict(self) -> Dict[str, Any]:
         """The task as the protocol's ``Task`` object."""
         return dict(self.raw)
@@ -171,6 +180,10 @@ class Event:
     client: Optional[Dict[str, Any]] = None
     #: The id of the manager the client session is on (protocol 2026-12, spec §7.18).
     manager: Optional[str] = None
+    #: On ``progress`` (protocol 2026-12, spec §5.20): what the holder reported.
+    percent: Optional[float] = None
+    message: Optional[str] = None
+    detail: Any = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -188,6 +201,9 @@ class Event:
             count=params.get("count"),
             client=params.get("client"),
             manager=params.get("manager"),
+            percent=params.get("percent"),
+            message=params.get("message"),
+            detail=params.get("detail"),
             raw=dict(params),
         )
 
@@ -240,6 +256,9 @@ class ClientInfo(TypedDict, total=False):
     acked: int
     nacked: int
     labels: Dict[str, str]
+    #: The tasks the session holds, each ``{id, queue, leaseUntil, progress?}`` with its last
+    #: progress report (protocol 2026-12, spec §5.15, §5.20).
+    tasks: List[Dict[str, Any]]
 
 
 class _RequiredLimits(TypedDict):

@@ -3,8 +3,9 @@ import type { Event, EventKind } from '../protocol/generated';
 import { connectFromFlags, withConnectionOptions, type ConnectionFlags } from './connection';
 import { CliError, ExitCode } from './exitCodes';
 import { brief } from './format';
+import { progressText } from './progressText';
 
-const KINDS: EventKind[] = ['put', 'get', 'ack', 'nack', 'expired', 'released', 'dead', 'purge', 'client-connected', 'client-disconnected'];
+const KINDS: EventKind[] = ['put', 'get', 'ack', 'nack', 'expired', 'released', 'dead', 'purge', 'client-connected', 'client-disconnected', 'progress'];
 
 interface TailFlags extends ConnectionFlags {
   queue: string[];
@@ -28,9 +29,12 @@ export function formatEvent(event: Event, localManager?: string): string {
   if (event.taskId) parts.push(event.taskId);
   if (event.attempt !== undefined && event.attempt > 1) parts.push(`attempt ${event.attempt}`);
   if (event.count !== undefined) parts.push(`${event.count} removed`);
+  // "progress tasks t1a2b-45 40% fetching page 2 by crawler (…)".
+  if (event.kind === 'progress') parts.push(progressText(event, 200));
   let line = parts.join(' ') + who;
   if (event.payload !== undefined) line += ` payload=${brief(event.payload)}`;
   if (event.result !== undefined) line += ` result=${brief(event.result)}`;
+  if (event.detail !== undefined) line += ` detail=${brief(event.detail)}`;
   // A release says why its holder let go: "released … (client stopped)".
   if (event.error !== undefined) line += event.kind === 'released' ? ` (${event.error})` : ` error=${brief(event.error)}`;
   return line;
@@ -50,7 +54,8 @@ Reconnects by itself when the manager restarts.
 Examples:
   taskwire tail
   taskwire tail --queue tasks --kind ack --json      (acks of "tasks", with their results)
-  taskwire tail --queue results --payload --json    (results routed to "results" by replyTo)`,
+  taskwire tail --queue results --payload --json    (results routed to "results" by replyTo)
+  taskwire tail --kind progress                     (what the workers say they are doing)`,
     )
     .action(async (flags: TailFlags) => {
       const unknown = flags.kind.filter((k) => !KINDS.includes(k as EventKind));

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { connectFromFlags, withConnectionOptions, type ConnectionFlags } from './connection';
 import { count, since, table } from './format';
+import { heldTasksText } from './progressText';
 
 interface WorkersFlags extends ConnectionFlags {
   json?: boolean;
@@ -11,6 +12,7 @@ export function workersCommand(): Command {
   return withConnectionOptions(new Command('workers').description('show who is connected: workers, producers and monitors'))
     .option('--json', 'print the registry as JSON')
     .option('-a, --all', "include this command's own connection")
+    .addHelpText('after', '\nTASK: the task a worker holds (the one it reported progress on last), as queue#id with its last progress, e.g. "crawl#t1a2b-45 40% fetching page 2".')
     .action(async (flags: WorkersFlags) => {
       const client = await connectFromFlags(flags, 'monitor');
       try {
@@ -38,8 +40,9 @@ export function workersCommand(): Command {
           count(c.acked),
           count(c.nacked),
           since(c.connectedAt),
+          heldTasksText(c.tasks),
         ]);
-        process.stdout.write(table([...(withManager ? ['MANAGER'] : []), 'NAME', 'ROLE', 'LANGUAGE', 'HOST', 'PID', 'ADDRESS', 'HOLDING', 'ACKED', 'NACKED', 'CONNECTED'], rows) + '\n');
+        process.stdout.write(table([...(withManager ? ['MANAGER'] : []), 'NAME', 'ROLE', 'LANGUAGE', 'HOST', 'PID', 'ADDRESS', 'HOLDING', 'ACKED', 'NACKED', 'CONNECTED', 'TASK'], rows) + '\n');
       } finally {
         client.close();
       }

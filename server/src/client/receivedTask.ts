@@ -1,5 +1,8 @@
-import type { Nack, Task } from '../protocol/generated';
-import { ackAndGetNext, ackTask, nackTask, touchTasks, type Requester } from './requester';
+import type { Nack, ProgressParams, Task } from '../protocol/generated';
+import { ackAndGetNext, ackTask, nackTask, reportProgress, touchTasks, type Requester } from './requester';
+
+/** A progress report (spec §5.20): a percent from 0 to 100 and/or a short message, and any JSON detail. */
+export type ProgressReport = Omit<ProgressParams, 'id'>;
 
 /** Which tasks ackAndGetNext takes: a queue/get's params, the queue defaulting to the task's own. */
 export interface NextOptions {
@@ -76,6 +79,24 @@ export class ReceivedTask<P = unknown> implements Task {
   /** Extends the lease by `ttr` seconds from now (default: the lease's own length). */
   async touch(ttr?: number): Promise<void> {
     this.leaseUntil = await touchTasks(this.requester, [this.id], ttr);
+  }
+
+  /**
+   * Reports how far the work got, for `taskwire tail`, `taskwire workers` and the sidebar:
+   * `task.progress(40, 'fetching page 2')` or `task.progress({ percent, message, detail })`.
+   * Needs a manager of protocol 2026-12. The report also renews the lease, as touch() does;
+   * the manager passes on at most a few reports a second per task, so report as often as is
+   * convenient.
+   */
+  async progress(percent: number, message?: string, detail?: unknown): Promise<void>;
+  async progress(report: ProgressReport): Promise<void>;
+  async progress(percentOrReport: number | ProgressReport, message?: string, detail?: unknown): Promise<void> {
+    const report: ProgressReport = typeof percentOrReport === 'number' ? { percent: percentOrReport } : { ...percentOrReport };
+    if (typeof percentOrReport === 'number') {
+      if (message !== undefined) report.message = message;
+      if (detail !== undefined) report.detail = detail;
+    }
+    this.leaseUntil = await reportProgress(this.requester, this.id, report);
   }
 
   toJSON(): Task {

@@ -1,5 +1,5 @@
-import { QueueGetRequest, TaskAckRequest, TaskNackRequest, TaskTouchRequest, type RequestHandle } from '../protocol/generated';
-import type { Capabilities, GetParams, Limits, Nack, RequestMap, RequestMethod, Task } from '../protocol/generated';
+import { QueueGetRequest, TaskAckRequest, TaskNackRequest, TaskProgressRequest, TaskTouchRequest, type RequestHandle } from '../protocol/generated';
+import type { Capabilities, GetParams, Limits, Nack, ProgressParams, RequestMap, RequestMethod, Task } from '../protocol/generated';
 
 /**
  * What a queue handle and a received task need of a connection to the manager: a way to send a
@@ -68,4 +68,12 @@ export async function nackTask(requester: Requester, id: string, options: Omit<N
 /** Extends leases by `ttr` seconds (default: each lease's own length); resolves with the earliest new lease end. */
 export async function touchTasks(requester: Requester, ids: string[], ttr?: number): Promise<string> {
   return (await requester.request(TaskTouchRequest, ttr === undefined ? { ids } : { ids, ttr })).leaseUntil;
+}
+
+/**
+ * Reports how far the holder got with a task (protocol 2026-12, spec §5.20); the manager renews
+ * the lease as a touch does. Resolves with the new lease end.
+ */
+export async function reportProgress(requester: Requester, id: string, report: Omit<ProgressParams, 'id'>): Promise<string> {
+  return (await requester.request(TaskProgressRequest, { id, ...report })).leaseUntil;
 }

@@ -20,6 +20,7 @@ import {
   type EngineDefaults,
   type EngineEvent,
   type GetRequest,
+  type HeldTaskRef,
   type PutRequest,
   type QueueOptions,
   type RawAck,
@@ -349,6 +350,11 @@ export class Engine {
   /** How many tasks the session holds. */
   leasedBy(session: SessionId): number {
     return this.leases.countFor(session);
+  }
+
+  /** The tasks the session holds now. */
+  heldTasks(session: SessionId): HeldTaskRef[] {
+    return this.leases.tasksOf(session).map((record) => ({ id: record.id, queue: record.queue.name, leaseUntil: record.leaseUntil }));
   }
 
   /**

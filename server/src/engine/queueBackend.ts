@@ -1,6 +1,6 @@
 import type { Nack, QueueStats } from '../protocol/generated';
 import type { EngineError } from './engineError';
-import type { EngineEvent, GetRequest, PutRequest, QueueOptions, RawAck, RawTask, SessionId, Waiter } from './types';
+import type { EngineEvent, GetRequest, HeldTaskRef, PutRequest, QueueOptions, RawAck, RawTask, SessionId, Waiter } from './types';
 import type { ManagerPeers } from './peers';
 import type { Deliver } from './waiters';
 
@@ -83,6 +83,8 @@ export interface QueueBackend {
 
   /** How many tasks the session holds (for the worker registry). */
   leasedBy(session: SessionId): number;
+  /** The tasks the session holds now, in no particular order (manager/clients since 2026-12, spec §5.15). */
+  heldTasks(session: SessionId): HeldTaskRef[];
   /**
    * The session ended: withdraws its waiters and gives back every task it holds, with
    * attempt + 1 (`managerStopping`: the manager's own shutdown, which never uses up a last attempt).

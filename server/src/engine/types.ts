@@ -55,6 +55,20 @@ export interface QueueOptions {
 /** An opaque session identity: leases and waiters belong to one. */
 export type SessionId = string;
 
+/** What the holder of a lease reports with task/progress (spec §5.20): a percent and/or a message, and any JSON detail. */
+export interface ProgressReport {
+  percent?: number;
+  message?: string;
+  detail?: unknown;
+}
+
+/** A task a session holds, as manager/clients lists it (spec §5.15); `leaseUntil` in ms. */
+export interface HeldTaskRef {
+  id: string;
+  queue: QueueName;
+  leaseUntil: number;
+}
+
 /** An observation the engine reports; the server turns it into events/event notifications. */
 export interface EngineEvent {
   kind: Exclude<EventKind, 'client-connected' | 'client-disconnected'>;
@@ -65,6 +79,8 @@ export interface EngineEvent {
   result?: JsonText;
   error?: string;
   count?: number;
+  /** On `progress`: what the holder reported (spec §5.20). */
+  progress?: ProgressReport;
   /** The session that caused it, when one did. */
   session?: SessionId;
   /** Milliseconds since the epoch. */

@@ -30,7 +30,15 @@ export type JsonValue = unknown;
  */
 export type ClientRole = 'worker' | 'producer' | 'monitor';
 /**
- * Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired).
+ * How much of the task is done, from 0 to 100 (fractions allowed).
+ */
+export type ProgressPercent = number;
+/**
+ * A short text saying what the holder is doing, at most 200 characters.
+ */
+export type ProgressMessage = string;
+/**
+ * Since 2026-12: progress, a progress report of a task's holder (task/progress; never sent to sessions of 2026-11). Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired).
  */
 export type EventKind =
   | 'put'
@@ -42,7 +50,8 @@ export type EventKind =
   | 'dead'
   | 'purge'
   | 'client-connected'
-  | 'client-disconnected';
+  | 'client-disconnected'
+  | 'progress';
 export type JsonRpcResponse = JsonRpcResponse1 & JsonRpcResponse2;
 export type JsonRpcResponse1 =
   | {
@@ -341,6 +350,33 @@ export interface TouchParams {
 export interface TouchResult {
   leaseUntil: Timestamp;
 }
+/**
+ * Since 2026-12: a progress report of a task this session holds; percent or message (or both) is required.
+ */
+export interface ProgressParams {
+  id: TaskId;
+  percent?: ProgressPercent;
+  message?: ProgressMessage;
+  detail?: JsonValue;
+}
+/**
+ * Since 2026-12: the last progress reported for a held task.
+ */
+export interface TaskProgress {
+  percent?: ProgressPercent;
+  message?: ProgressMessage;
+  detail?: JsonValue;
+  at: Timestamp;
+}
+/**
+ * Since 2026-12: a task a session holds, on its manager/clients entry.
+ */
+export interface HeldTask {
+  id: TaskId;
+  queue: QueueName;
+  leaseUntil?: Timestamp;
+  progress?: TaskProgress;
+}
 export interface JoinParams {
   queue: QueueName;
   timeout?: Seconds;
@@ -388,6 +424,10 @@ export interface ClientInfo {
   labels?: {
     [k: string]: string | undefined;
   };
+  /**
+   * Since 2026-12: the tasks the session holds now, each with its last progress report (task/progress). Sent to sessions that negotiated 2026-12 or later.
+   */
+  tasks?: HeldTask[];
 }
 export interface ClientsResult {
   clients: ClientInfo[];
@@ -565,6 +605,9 @@ export interface Event {
    * On purge: how many tasks were removed.
    */
   count?: number;
+  percent?: ProgressPercent;
+  message?: ProgressMessage;
+  detail?: JsonValue;
   client?: EventClient;
   /**
    * Since 2026-12: the id of the manager the event's client session is on (§7.18). Sent to subscriptions of sessions that negotiated 2026-12 or later, on every event that has a client.
@@ -682,6 +725,8 @@ export interface RequestMap {
   'manager/shutdown': { params: EmptyParams; result: EmptyResult };
   /** Manager-wide counters (connections, authentication failures, traffic, events, leases, memory) and each queue's depth and put and ack rates over the last minute. */
   'manager/stats': { params: EmptyParams; result: ManagerStats };
+  /** Since 2026-12: the holder of a lease reports how far it got (a percentage and/or a short message, optionally a JSON detail); the report renews the lease like task/touch and goes out as a progress event, at most one per task per interval. */
+  'task/progress': { params: ProgressParams; result: TouchResult };
 }
 
 /** Every notification: its params type. */
@@ -747,6 +792,8 @@ export const EventsUnsubscribeRequest: RequestHandle<'events/unsubscribe'> = { k
 export const ManagerShutdownRequest: RequestHandle<'manager/shutdown'> = { kind: 'request', method: 'manager/shutdown' };
 /** Manager-wide counters (connections, authentication failures, traffic, events, leases, memory) and each queue's depth and put and ack rates over the last minute. */
 export const ManagerStatsRequest: RequestHandle<'manager/stats'> = { kind: 'request', method: 'manager/stats' };
+/** Since 2026-12: the holder of a lease reports how far it got (a percentage and/or a short message, optionally a JSON detail); the report renews the lease like task/touch and goes out as a progress event, at most one per task per interval. */
+export const TaskProgressRequest: RequestHandle<'task/progress'> = { kind: 'request', method: 'task/progress' };
 /** One observation for a subscription of this session. */
 export const EventsEventNotification: NotificationHandle<'events/event'> = { kind: 'notification', method: 'events/event' };
 /** Cancels a blocked queue/get, queue/put or queue/join of this session, which then answers -32800. */
@@ -791,6 +838,7 @@ export const METHODS = {
   'events/unsubscribe': {"method":"events/unsubscribe","kind":"request","direction":"clientToServer","since":"2026-11","params":"UnsubscribeParams","result":"EmptyResult","errors":[-32602],"blocking":false},
   'manager/shutdown': {"method":"manager/shutdown","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"EmptyResult","errors":[-32602,-32005],"blocking":false},
   'manager/stats': {"method":"manager/stats","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"ManagerStats","errors":[-32602],"blocking":false},
+  'task/progress': {"method":"task/progress","kind":"request","direction":"clientToServer","since":"2026-12","params":"ProgressParams","result":"TouchResult","errors":[-32602,1003],"blocking":false},
   'events/event': {"method":"events/event","kind":"notification","direction":"serverToClient","since":"2026-11","params":"Event","errors":[],"blocking":false},
   '$/cancelRequest': {"method":"$/cancelRequest","kind":"notification","direction":"clientToServer","since":"2026-11","params":"CancelParams","errors":[],"blocking":false},
   'session/close': {"method":"session/close","kind":"notification","direction":"clientToServer","since":"2026-12","params":"EmptyParams","errors":[],"blocking":false},

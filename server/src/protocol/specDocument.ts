@@ -358,6 +358,23 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       ]
     },
     {
+      "method": "task/progress",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-12",
+      "summary": "Since 2026-12: the holder of a lease reports how far it got (a percentage and/or a short message, optionally a JSON detail); the report renews the lease like task/touch and goes out as a progress event, at most one per task per interval.",
+      "params": {
+        "$ref": "#/$defs/ProgressParams"
+      },
+      "result": {
+        "$ref": "#/$defs/TouchResult"
+      },
+      "errors": [
+        -32602,
+        1003
+      ]
+    },
+    {
       "method": "events/event",
       "kind": "notification",
       "direction": "serverToClient",
@@ -1311,6 +1328,87 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       ],
       "additionalProperties": false
     },
+    "ProgressParams": {
+      "description": "Since 2026-12: a progress report of a task this session holds; percent or message (or both) is required.",
+      "type": "object",
+      "properties": {
+        "id": {
+          "$ref": "#/$defs/TaskId"
+        },
+        "percent": {
+          "$ref": "#/$defs/ProgressPercent"
+        },
+        "message": {
+          "$ref": "#/$defs/ProgressMessage"
+        },
+        "detail": {
+          "description": "Any JSON value whose compact text is at most 4096 bytes in UTF-8 (larger: -32602 with data.field /detail).",
+          "$ref": "#/$defs/JsonValue"
+        }
+      },
+      "required": [
+        "id"
+      ],
+      "additionalProperties": false
+    },
+    "ProgressPercent": {
+      "description": "How much of the task is done, from 0 to 100 (fractions allowed).",
+      "type": "number",
+      "minimum": 0,
+      "maximum": 100
+    },
+    "ProgressMessage": {
+      "description": "A short text saying what the holder is doing, at most 200 characters.",
+      "type": "string",
+      "maxLength": 200
+    },
+    "TaskProgress": {
+      "description": "Since 2026-12: the last progress reported for a held task.",
+      "type": "object",
+      "properties": {
+        "percent": {
+          "$ref": "#/$defs/ProgressPercent"
+        },
+        "message": {
+          "$ref": "#/$defs/ProgressMessage"
+        },
+        "detail": {
+          "$ref": "#/$defs/JsonValue"
+        },
+        "at": {
+          "description": "When the manager received the report.",
+          "$ref": "#/$defs/Timestamp"
+        }
+      },
+      "required": [
+        "at"
+      ],
+      "additionalProperties": false
+    },
+    "HeldTask": {
+      "description": "Since 2026-12: a task a session holds, on its manager/clients entry.",
+      "type": "object",
+      "properties": {
+        "id": {
+          "$ref": "#/$defs/TaskId"
+        },
+        "queue": {
+          "$ref": "#/$defs/QueueName"
+        },
+        "leaseUntil": {
+          "$ref": "#/$defs/Timestamp"
+        },
+        "progress": {
+          "description": "The last progress reported for the task during this lease; absent when none was.",
+          "$ref": "#/$defs/TaskProgress"
+        }
+      },
+      "required": [
+        "id",
+        "queue"
+      ],
+      "additionalProperties": false
+    },
     "JoinParams": {
       "type": "object",
       "properties": {
@@ -1441,6 +1539,13 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
           "type": "object",
           "additionalProperties": {
             "type": "string"
+          }
+        },
+        "tasks": {
+          "description": "Since 2026-12: the tasks the session holds now, each with its last progress report (task/progress). Sent to sessions that negotiated 2026-12 or later.",
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/HeldTask"
           }
         }
       },
@@ -1743,9 +1848,10 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
         "dead",
         "purge",
         "client-connected",
-        "client-disconnected"
+        "client-disconnected",
+        "progress"
       ],
-      "description": "Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired)."
+      "description": "Since 2026-12: progress, a progress report of a task's holder (task/progress; never sent to sessions of 2026-11). Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired)."
     },
     "SubscribeParams": {
       "type": "object",
@@ -1829,6 +1935,18 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
           "description": "On purge: how many tasks were removed.",
           "type": "integer",
           "minimum": 0
+        },
+        "percent": {
+          "description": "Since 2026-12, on progress: the reported percentage, when the report had one.",
+          "$ref": "#/$defs/ProgressPercent"
+        },
+        "message": {
+          "description": "Since 2026-12, on progress: the reported message, when the report had one.",
+          "$ref": "#/$defs/ProgressMessage"
+        },
+        "detail": {
+          "description": "Since 2026-12, on progress: the reported detail, when the report had one.",
+          "$ref": "#/$defs/JsonValue"
         },
         "client": {
           "description": "The session that caused the event, or that connected or disconnected.",

@@ -20,6 +20,12 @@ export const MANAGER_IDS_SINCE = '2026-12';
 export const RELEASES_SINCE = '2026-12';
 
 /**
+ * The version that added task progress (spec §5.20): the `task/progress` method, the `progress`
+ * event kind, and the held tasks (`tasks`) on manager/clients entries.
+ */
+export const PROGRESS_SINCE = '2026-12';
+
+/**
  * A release's reason as a 2026-11 subscriber knew it: a client that said it stopped, or a
  * manager that is gone, were both a connection that closed.
  */

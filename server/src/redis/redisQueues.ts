@@ -2,7 +2,19 @@ import { randomBytes } from 'node:crypto';
 import type { Nack, QueueStats } from '../protocol/generated';
 import { EngineError } from '../engine/engineError';
 import type { QueueBackend } from '../engine/queueBackend';
-import { DEFAULTS, type EngineDefaults, type EngineEvent, type GetRequest, type PutRequest, type QueueOptions, type RawAck, type RawTask, type SessionId, type Waiter } from '../engine/types';
+import {
+  DEFAULTS,
+  type EngineDefaults,
+  type EngineEvent,
+  type GetRequest,
+  type HeldTaskRef,
+  type PutRequest,
+  type QueueOptions,
+  type RawAck,
+  type RawTask,
+  type SessionId,
+  type Waiter,
+} from '../engine/types';
 import type { Deliver } from '../engine/waiters';
 import { silentLogger, type Logger } from '../server/logger';
 import type { QueueDeclaration } from '../server/options';
@@ -350,6 +362,12 @@ export class RedisQueues implements QueueBackend {
     for (const [id, lease] of held) if (lease.until <= now) held.delete(id);
     if (held.size === 0) this.leases.delete(session);
     return held.size;
+  }
+
+  heldTasks(session: SessionId): HeldTaskRef[] {
+    if (this.leasedBy(session) === 0) return [];
+    // Lease ends are kept on Redis's clock; the server's answers use this process's.
+    return [...this.leases.get(session)!].map(([id, lease]) => ({ id, queue: lease.queue, leaseUntil: lease.until - this.clockOffset }));
   }
 
   async releaseSession(session: SessionId, reason: string, managerStopping = false): Promise<number> {

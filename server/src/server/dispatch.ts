@@ -1,8 +1,8 @@
 import { EngineError, type EngineErrorReason } from '../engine';
 import { methodNotFound, ProtocolError } from '../protocol/errors';
-import { ErrorCodes } from '../protocol/generated';
+import { ErrorCodes, METHODS, type RequestMethod } from '../protocol/generated';
 import { validateParams } from '../protocol/validation';
-import { FALLBACK_CODE, knowsCode } from '../protocol/versions';
+import { FALLBACK_CODE, knowsCode, speaks } from '../protocol/versions';
 import { DEFERRED, handlers, type Call, type HandlerContext } from './handlers';
 import type { Logger } from './logger';
 import type { Session } from './session';
@@ -45,8 +45,10 @@ type AnyHandler = (params: unknown, call: Call, context: HandlerContext) => unkn
 export function dispatch(session: Session, id: string | number, method: string, params: unknown, frameBytes: number, context: HandlerContext, log: Logger): void {
   const handler = (handlers as Record<string, AnyHandler | undefined>)[method];
   // A method with no handler (a notification's name, say) is not found, whatever its params.
-  const invalid = handler ? validateParams(method, params) : methodNotFound(method);
-  if (invalid || !handler) {
+  // A method newer than the session's protocol version does not exist for it (spec §10.3).
+  const known = handler !== undefined && speaks(session.protocolVersion, METHODS[method as RequestMethod].since);
+  const invalid = known ? validateParams(method, params) : methodNotFound(method);
+  if (invalid || !handler || !known) {
     session.respondError(id, invalid ?? methodNotFound(method));
     return;
   }

@@ -1,10 +1,11 @@
 import type { Waiter } from '../engine';
 import type { MaybePromise, QueueBackend } from '../engine/queueBackend';
-import { ProtocolError } from '../protocol/errors';
+import { invalidParams, ProtocolError } from '../protocol/errors';
 import { ErrorCodes, type GetParams, type QueueStats, type RequestMap, type RequestMethod } from '../protocol/generated';
 import { jsonTextBytes, type JsonText, type SerializedJson } from '../protocol/jsonText';
 import { RELEASES_SINCE, speaks } from '../protocol/versions';
 import type { EventHub } from './events';
+import { MAX_PROGRESS_DETAIL_BYTES, type ProgressReport } from './progressBoard';
 import { rawAcks, rawTaskSpecs, tasksResult } from './rawPayloads';
 import type { Session } from './session';
 
@@ -33,6 +34,11 @@ export interface HandlerContext {
   clients(viewer: Session): MaybePromise<RequestMap['manager/clients']['result']>;
   /** Manager-wide counters and queue activity (counters.ts). */
   stats(): MaybePromise<RequestMap['manager/stats']['result']>;
+  /**
+   * A progress report of a task the session holds (its lease just renewed): kept for
+   * manager/clients and published as a `progress` event, at most one per task per interval.
+   */
+  reportProgress(session: Session, taskId: string, report: ProgressReport): void;
   /** Starts a graceful shutdown; `by` is the session that asked for it. */
   shutdown(by?: Session): void;
 }
@@ -136,6 +142,24 @@ function whenQueueReady(queue: string, call: Call, ctx: HandlerContext, start: (
   return DEFERRED;
 }
 
+/** A task/progress request's report, refused with -32602 when it says nothing or its detail is too large. */
+function progressReport(params: RequestMap['task/progress']['params']): ProgressReport {
+  if (params.percent === undefined && params.message === undefined) {
+    throw invalidParams('a progress report needs "percent" or "message" (or both)', '');
+  }
+  const report: ProgressReport = {};
+  if (params.percent !== undefined) report.percent = params.percent;
+  if (params.message !== undefined) report.message = params.message;
+  if (params.detail !== undefined) {
+    const bytes = Buffer.byteLength(JSON.stringify(params.detail), 'utf8');
+    if (bytes > MAX_PROGRESS_DETAIL_BYTES) {
+      throw invalidParams(`"detail" is ${bytes} bytes of JSON, at most ${MAX_PROGRESS_DETAIL_BYTES} are allowed`, '/detail');
+    }
+    report.detail = params.detail;
+  }
+  return report;
+}
+
 /**
  * The method table. Each handler only maps wire params to an engine call and back; the
  * semantics live behind QueueBackend. A one-line example of each wire message sits above it.
@@ -211,6 +235,16 @@ export const handlers: HandlerTable = {
   'task/touch': (params, call, ctx) => {
     checkBatch(params.ids.length, ctx, 'ids');
     return reply(ctx.queues.touch(call.session.id, params.ids, params.ttr), call, (until) => ({ leaseUntil: new Date(until).toISOString() }));
+  },
+
+  // {"jsonrpc":"2.0","id":20,"method":"task/progress","params":{"id":"a1b2c3-0","percent":40,"message":"fetching page 2"}}
+  // A report renews the lease as a touch does (spec §5.20): a worker that reports is alive.
+  'task/progress': (params, call, ctx) => {
+    const report = progressReport(params);
+    return reply(ctx.queues.touch(call.session.id, [params.id]), call, (until) => {
+      ctx.reportProgress(call.session, params.id, report);
+      return { leaseUntil: new Date(until).toISOString() };
+    });
   },
 
   // {"jsonrpc":"2.0","id":12,"method":"queue/join","params":{"queue":"tasks","timeout":60}}

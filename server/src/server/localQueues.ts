@@ -3,7 +3,7 @@ import { Engine, systemClock, type Clock, type EngineDefaults, type EngineEvent,
 import type { EngineError } from '../engine/engineError';
 import type { RestoreSummary } from '../engine/journal';
 import type { QueueBackend } from '../engine/queueBackend';
-import type { GetRequest, PutRequest, RawAck, RawTask } from '../engine/types';
+import type { GetRequest, HeldTaskRef, PutRequest, RawAck, RawTask } from '../engine/types';
 import type { Deliver } from '../engine/waiters';
 import type { TaskStore } from '../store/store';
 import { EngineTimer } from './engineTimer';
@@ -105,6 +105,10 @@ export class LocalQueues implements QueueBackend {
 
   leasedBy(session: SessionId): number {
     return this.engine.leasedBy(session);
+  }
+
+  heldTasks(session: SessionId): HeldTaskRef[] {
+    return this.engine.heldTasks(session);
   }
 
   releaseSession(session: SessionId, reason: string, managerStopping = false): number {

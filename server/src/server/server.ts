@@ -5,7 +5,8 @@ import type { ManagerPeers } from '../engine/peers';
 import type { MaybePromise, QueueBackend } from '../engine/queueBackend';
 import { ProtocolError } from '../protocol/errors';
 import { detectFraming, encodeFrame } from '../protocol/framing';
-import { ErrorCodes, type ClientInfo, type EventClient, type HelloParams, type ManagerStats } from '../protocol/generated';
+import type { EngineEvent } from '../engine';
+import { ErrorCodes, type ClientInfo, type EventClient, type EventKind, type HeldTask, type HelloParams, type ManagerStats } from '../protocol/generated';
 import { validateParams } from '../protocol/validation';
 import { MANAGER_IDS_SINCE, RELEASES_SINCE, speaks } from '../protocol/versions';
 import { packageVersion } from '../version';
@@ -14,6 +15,7 @@ import { EventHub, type EventSession } from './events';
 import { dispatch, toProtocolError } from './dispatch';
 import type { HandlerContext } from './handlers';
 import { QueueListCache } from './queueListCache';
+import { ProgressBoard } from './progressBoard';
 import { LocalQueues } from './localQueues';
 import { authenticate, hello } from './handshake';
 import { newManagerId } from './managerId';
@@ -44,6 +46,9 @@ const CLIENT_STOPPED = 'client stopped';
  * is longer than most modules.
  */
 
+/** The events that end a lease: its progress ends with it. */
+const LEASE_ENDS: ReadonlySet<EventKind> = new Set<EventKind>(['ack', 'nack', 'expired', 'released', 'dead']);
+
 export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements SessionHost {
   /**
    * The queues: this process's (the engine, with the journal of --data-dir when there is one),
@@ -58,6 +63,8 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
   private readonly departing = new Map<string, Session>();
   /** The other managers of a shared store (their sessions and events); undefined for a manager alone. */
   private readonly peers: ManagerPeers | undefined;
+  /** The last progress of held tasks, and the rate limit of progress events (spec §5.20). */
+  private readonly progress: ProgressBoard;
   readonly limits: ServerLimits;
   private readonly authkey: Buffer;
   private readonly log: Logger;
@@ -130,12 +137,11 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
       sessions: () => this.localClients(this.managerId),
       receive: (message) => (message.type === 'engine' ? this.events.publishEngineEvent(message.event, message.source ?? null) : this.events.publishClientEvent(message.kind, message.source)),
     });
+    this.progress = new ProgressBoard((event) => this.publishEvent(event));
     this.queues.onEvent((event) => {
-      this.events.publishEngineEvent(event);
-      if (this.peers?.othersListening) {
-        const { session, ...rest } = event;
-        this.peers.publish({ type: 'engine', event: rest, source: session !== undefined ? this.describeSession(session) : undefined });
-      }
+      // A lease that ends takes its progress along; a report still waiting goes out first.
+      if (event.taskId !== undefined && LEASE_ENDS.has(event.kind)) this.progress.leaseEnded(event.taskId);
+      this.publishEvent(event);
     });
     this.context = {
       queues: this.queues,
@@ -147,7 +153,15 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
         const local = this.localClients(withManager ? this.managerId : undefined);
         if (!this.peers) return { clients: local };
         // The sessions of the other managers of the store, as they last reported them (spec §7.18).
-        return this.peers.otherSessions().then((others) => ({ clients: [...local, ...(withManager ? others : others.map(({ manager: _manager, ...info }) => info))] }));
+        return this.peers.otherSessions().then((others) => ({ clients: [...local, ...(withManager ? others : others.map(({ manager: _manager, tasks: _tasks, ...info }) => info))] }));
+      },
+      reportProgress: (session, taskId, report) => {
+        // The lease may have ended while its renewal was on the way (a store that answers later).
+        const held = this.queues.heldTasks(session.id).find((task) => task.id === taskId);
+        if (!held) return;
+        this.progress.record(session.id, taskId, held.queue, report);
+        // The other managers' manager/clients read this manager's list of sessions: write it soon.
+        this.peers?.sessionsChanged();
       },
       // A shared store's queue list is read afresh, so the answer shows what was just done.
       stats: () => (this.listCache ? this.listCache.refresh().then(() => this.stats()) : this.stats()),
@@ -270,6 +284,7 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
     this.listCache?.stop();
     this.peers?.setListening(false);
     this.throttled.flushAll();
+    this.progress.close();
     this.maybeClosed();
     return this.closed;
   }
@@ -329,6 +344,7 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
   }
 
   sessionClosed(session: Session): void {
+    this.progress.sessionEnded(session.id);
     this.sessions.delete(session);
     this.leaveHandshake(session);
     this.events.dropSession(session);
@@ -557,10 +573,38 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
     this.peers?.publish({ type: 'client', kind, source });
   }
 
-  /** This manager's sessions (and its other listeners' clients) as manager/clients lists them; `manager` on each when given. */
+  /**
+   * This manager's sessions (and its other listeners' clients) as manager/clients lists them;
+   * given `manager` (the view of 2026-12), each entry also says its manager and its held tasks.
+   */
   private localClients(manager: string | undefined): ClientInfo[] {
     const attached = this.attached.flatMap((listener) => listener.source.clients()).map((info) => (manager ? { ...info, manager } : info));
-    return [...[...this.authenticatedSessions.values()].map((s) => s.info(this.queues.leasedBy(s.id), manager)), ...attached];
+    const sessions = [...this.authenticatedSessions.values()].map((s) => {
+      const info = s.info(this.queues.leasedBy(s.id), manager);
+      return manager === undefined ? info : { ...info, tasks: this.heldTasks(s.id) };
+    });
+    return [...sessions, ...attached];
+  }
+
+  /** The tasks a session holds, with the last progress of each (spec §5.15, §5.20). */
+  private heldTasks(session: string): HeldTask[] {
+    const held = this.queues.heldTasks(session);
+    this.progress.retainHeld(session, new Set(held.map((task) => task.id)));
+    return held.map(({ id, queue, leaseUntil }) => {
+      const task: HeldTask = { id, queue, leaseUntil: new Date(leaseUntil).toISOString() };
+      const progress = this.progress.progressOf(session, id);
+      if (progress) task.progress = progress;
+      return task;
+    });
+  }
+
+  /** An event to this manager's subscribers, and to the other managers' when they have some. */
+  private publishEvent(event: EngineEvent): void {
+    this.events.publishEngineEvent(event);
+    if (this.peers?.othersListening) {
+      const { session, ...rest } = event;
+      this.peers.publish({ type: 'engine', event: rest, source: session !== undefined ? this.describeSession(session) : undefined });
+    }
   }
 
   private describeSession(id: string): EventSession | undefined {

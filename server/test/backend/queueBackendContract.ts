@@ -178,6 +178,30 @@ export function describeQueueBackend(name: string, open: () => Promise<OpenedBac
       assert.equal(await call(() => backend.ack('w', [{ id: kept!.id }])), 1, 'the touched lease ended early');
     });
 
+    it('heldTasks lists the tasks a session holds with their queue and lease end, and forgets each as its lease ends', async () => {
+      const queue = queueName('held');
+      await put(backend, queue, [{ payload: 'a' }, { payload: 'b' }]);
+      const tasks = await get(backend, 'holder', queue, { max: 2, ttr: 30 });
+      const byId = <T extends { id: string }>(list: T[]): T[] => [...list].sort((x, y) => x.id.localeCompare(y.id));
+      const held = byId(backend.heldTasks('holder'));
+      assert.deepEqual(
+        held.map((t) => [t.id, t.queue]),
+        byId(tasks).map((t) => [t.id, queue]),
+      );
+      for (const task of held) {
+        const delivered = tasks.find((t) => t.id === task.id)!;
+        assert.ok(Math.abs(task.leaseUntil - Date.parse(delivered.leaseUntil!)) < 1000, `lease end ${task.leaseUntil} vs ${delivered.leaseUntil}`);
+      }
+      assert.deepEqual(backend.heldTasks('nobody'), []);
+      await call(() => backend.ack('holder', [{ id: tasks[0]!.id }]));
+      assert.deepEqual(
+        backend.heldTasks('holder').map((t) => t.id),
+        [tasks[1]!.id],
+      );
+      await call(() => backend.releaseSession('holder', 'client disconnected'));
+      assert.deepEqual(backend.heldTasks('holder'), []);
+    });
+
     it("releaseSession gives a session's tasks back at once with attempt + 1 and withdraws its waiting requests", async () => {
       const queue = queueName('release');
       await put(backend, queue, [{ payload: 'held' }, { payload: 'waiting' }]);

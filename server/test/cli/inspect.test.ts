@@ -140,7 +140,7 @@ describe('cli e2e: stats, workers, ping, tail', function () {
       const result = await serve.run(['workers']);
       assert.equal(result.code, 0, result.stderr);
       const [header, ...rows] = lines(result.stdout);
-      assert.match(header!, /^NAME\s+ROLE\s+LANGUAGE\s+HOST\s+PID\s+ADDRESS\s+HOLDING\s+ACKED\s+NACKED\s+CONNECTED$/);
+      assert.match(header!, /^NAME\s+ROLE\s+LANGUAGE\s+HOST\s+PID\s+ADDRESS\s+HOLDING\s+ACKED\s+NACKED\s+CONNECTED\s+TASK$/);
       const row = rows.find((r) => r.startsWith('w1 '));
       assert.ok(row, result.stdout);
       assert.match(row, /^w1\s+worker\s+/);

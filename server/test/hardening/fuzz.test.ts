@@ -92,6 +92,7 @@ const GOOD_PARAMS: Record<ClientMethod, (r: Random, queue: string) => Json> = {
   'task/ack': (r) => ({ acks: [{ id: `t-${r.int(0, 99)}`, result: randomJson(r) }] }),
   'task/nack': (r) => ({ nacks: [{ id: `t-${r.int(0, 99)}`, error: 'fuzz', delay: 0 }] }),
   'task/touch': (r) => ({ ids: [`t-${r.int(0, 99)}`], ttr: 1 }),
+  'task/progress': (r) => ({ id: `t-${r.int(0, 99)}`, percent: r.int(0, 100), message: 'fuzz', ...(r.chance(0.3) ? { detail: randomJson(r) } : {}) }),
   'events/subscribe': (r, queue) => ({ queues: [queue], kinds: ['put', 'ack'], includePayload: r.chance(0.5) }),
   'events/unsubscribe': (r) => ({ subscription: `sub-${r.int(0, 9)}` }),
   'manager/clients': () => ({}),

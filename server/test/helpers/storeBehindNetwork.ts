@@ -74,6 +74,9 @@ export class StoreBehindNetwork implements QueueBackend {
   leasedBy(session: SessionId): number {
     return this.local.leasedBy(session);
   }
+  heldTasks(session: SessionId): ReturnType<LocalQueues['heldTasks']> {
+    return this.local.heldTasks(session);
+  }
   releaseSession(session: SessionId, reason: string, managerStopping?: boolean): MaybePromise<number> {
     return this.local.releaseSession(session, reason, managerStopping);
   }

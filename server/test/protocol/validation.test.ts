@@ -67,6 +67,14 @@ const GOOD_EXAMPLES: Record<keyof typeof METHODS, { params: unknown[]; result?: 
   'task/ack': { params: [{ acks: [{ id: 't-1' }, { id: 't-2', result: { ok: true } }] }], result: { acked: 2 } },
   'task/nack': { params: [{ nacks: [{ id: 't-1' }, { id: 't-2', error: 'boom', delay: 1.5 }] }], result: { nacked: 2 } },
   'task/touch': { params: [{ ids: ['t-1'] }, { ids: ['t-1', 't-2'], ttr: 120 }], result: { leaseUntil: AT } },
+  'task/progress': {
+    params: [
+      { id: 't-1', percent: 40 },
+      { id: 't-1', message: 'fetching page 2' },
+      { id: 't-1', percent: 100, message: 'done', detail: { pages: [1, 2] } },
+    ],
+    result: { leaseUntil: AT },
+  },
   'queue/join': { params: [{ queue: 'jobs' }, { queue: 'jobs', timeout: 2 }], result: { done: true } },
   'queue/peek': { params: [{ queue: 'jobs' }, { queue: 'jobs', max: 10 }], result: { tasks: [PEEKED_TASK] } },
   'queue/purge': { params: [{ queue: 'jobs' }], result: { removed: 7 } },

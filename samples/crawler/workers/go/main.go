@@ -104,8 +104,10 @@ func handle(ctx context.Context, web *http.Client, cfg config, task *taskwire.Ta
 	if err := task.Decode(&job); err != nil {
 		return task.Nack(ctx, taskwire.NackOptions{Error: "not a crawl task: " + err.Error(), Permanent: true})
 	}
+	report(ctx, task, 0, "fetching "+job.URL, nil)
 	body, sum, err := fetch(web, cfg.name, job)
 	if err == nil {
+		report(ctx, task, 90, "saving", map[string]int{"bytes": len(body)})
 		var file string
 		if file, err = save(cfg.out, job, body); err == nil {
 			result := crawlResult{URL: job.URL, File: file, Bytes: len(body), SHA256: sum, Worker: cfg.name, Language: "go", Attempt: task.Attempt}
@@ -123,6 +125,15 @@ func handle(ctx context.Context, web *http.Client, cfg config, task *taskwire.Ta
 	}
 	fmt.Printf("retry %s: %v\n", job.URL, err)
 	return task.Nack(ctx, taskwire.NackOptions{Error: err.Error(), Delay: seconds(cfg.retryDelay)})
+}
+
+// report tells the manager (taskwire tail, taskwire workers, the sidebar) where the
+// download stands. Best effort: a report that fails (the lease is gone) is the ack's to
+// find out.
+func report(ctx context.Context, task *taskwire.Task, percent float64, message string, detail any) {
+	if _, err := task.Progress(ctx, taskwire.Progress{Percent: taskwire.Percent(percent), Message: message, Detail: detail}); err != nil {
+		fmt.Printf("progress not reported: %v\n", err)
+	}
 }
 
 // fetch downloads and verifies one image; it returns the bytes and their SHA-256.

@@ -62,10 +62,21 @@ def save(out: Path, task: dict, body: bytes) -> str:
     return str(target)
 
 
+def report(job: taskwire.Task, percent: float, message: str, detail: object = None) -> None:
+    """Tells the manager (taskwire tail, taskwire workers, the sidebar) where the download
+    stands. Best effort: a report that fails (the lease is gone) is the ack's to find out."""
+    try:
+        job.progress(percent, message, detail)
+    except taskwire.TaskwireError as error:
+        print(f"progress not reported: {error}", flush=True)
+
+
 def handle(job: taskwire.Task, out: Path, name: str, retry_delay: float) -> None:
     task = job.payload
     try:
+        report(job, 0, f"fetching {task['url']}")
         body, digest = fetch(task, name)
+        report(job, 90, "saving", {"bytes": len(body)})
         path = save(out, task, body)
     except PermanentError as error:
         job.nack(error=str(error), retry=False)
