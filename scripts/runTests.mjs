@@ -56,6 +56,9 @@ const suites = [
   // The formatter's verdict on every TypeScript and JavaScript file (one config at the root:
   // .prettierrc.json); `npm run format` fixes what it reports.
   { name: 'format', cwd: '.', command: 'npx', args: ['prettier', '--check', '.'], parser: 'exitCode' },
+  // The linter's verdict on the same files (eslint.config.mjs at the root: @eslint/js and
+  // typescript-eslint's recommended rules); `npm run lint` shows the same report.
+  { name: 'lint', cwd: '.', command: 'npx', args: ['eslint', '.'], parser: 'exitCode' },
   { name: 'server', cwd: 'server', command: 'npx', args: ['mocha'], parser: 'mocha' },
   { name: 'seed-typescript', cwd: 'samples/seed-typescript', command: 'npx', args: ['mocha'], parser: 'mocha' },
   { name: 'python', cwd: 'samples/python', command: 'python3', args: ['-m', 'pytest', '-q', '-p', 'no:cacheprovider'], parser: 'pytest' },
