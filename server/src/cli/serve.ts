@@ -44,6 +44,7 @@ interface ServeFlags {
   verbose?: boolean;
   dataDir?: string;
   store?: string;
+  storeCa?: string;
   heartbeatTtl?: number;
   fsync?: FsyncMode;
   repair?: boolean;
@@ -146,6 +147,7 @@ export function serveCommand(): Command {
         'keep the queues in Redis, shared by every manager started with the same URL: redis://[user:pass@]host:port[/db], rediss://... (TLS), redis+cluster://host:port,host:port (docs/redis.md); default: in memory',
       ).env('TASKWIRE_STORE'),
     )
+    .addOption(new Option('--store-ca <file>', "with a rediss:// --store: the CA (PEM) that signed Redis's certificate (default: the system's CAs, and NODE_EXTRA_CA_CERTS)").env('TASKWIRE_STORE_CA'))
     .option(
       '--heartbeat-ttl <seconds>',
       `with --store: a manager silent this long is gone, and the others release the leases of its workers (default ${DEFAULT_HEARTBEAT_TTL})`,
@@ -274,6 +276,9 @@ async function serve(flags: ServeFlags): Promise<void> {
     );
   }
   if (flags.heartbeatTtl !== undefined && flags.store === undefined) throw new CliError('--heartbeat-ttl is for managers that share a --store', ExitCode.Usage);
+  if (flags.storeCa !== undefined && !/^rediss(\+cluster)?:\/\//i.test(flags.store ?? '')) {
+    throw new CliError('--store-ca is for a Redis reached over TLS: give a rediss:// --store', ExitCode.Usage);
+  }
   const backend = flags.store === undefined ? undefined : await openRedis(flags, log);
   const store = backend ? undefined : await openStore(flags, log);
   const limits: Partial<ServerLimits> = {
@@ -402,6 +407,7 @@ async function openRedis(flags: ServeFlags, log: Logger): Promise<RedisQueues> {
   try {
     return await RedisQueues.connect({
       url: flags.store!,
+      tls: flags.storeCa === undefined ? {} : { ca: readPem(flags.storeCa) },
       defaults: { ttr: flags.ttr, maxAttempts: flags.maxAttempts },
       autoCreate: flags.autoCreate,
       queues: flags.queue,
@@ -412,9 +418,17 @@ async function openRedis(flags: ServeFlags, log: Logger): Promise<RedisQueues> {
     });
   } catch (error) {
     if (error instanceof StoreUrlError) throw new CliError(error.message, ExitCode.Usage);
-    if (error instanceof EngineError && error.reason === 'store_unavailable') throw new CliError(error.message, ExitCode.Unreachable);
+    if (error instanceof EngineError && error.reason === 'store_unavailable') throw new CliError(error.message + untrustedHint(error.message, flags.storeCa), ExitCode.Unreachable);
     throw error;
   }
+}
+
+/** What to try when Redis's TLS certificate was not trusted. */
+function untrustedHint(message: string, storeCa: string | undefined): string {
+  if (!message.includes('TLS certificate is not trusted')) return '';
+  return storeCa === undefined
+    ? '; give the CA that signed it with --store-ca FILE (or $TASKWIRE_STORE_CA)'
+    : `; check that ${storeCa} (--store-ca) is the CA that signed it and that the certificate names the host of the URL`;
 }
 
 /** The banner's line for --mp-listen. */

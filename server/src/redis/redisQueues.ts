@@ -13,12 +13,14 @@ import { RedisPeers } from './peers';
 import { familyOf, heartbeatKey, MANAGER_SEQUENCE_KEY, MANAGERS_KEY, outboxKey, REGISTRY_KEY, wakeChannel } from './keys';
 import { eventOf, leaseUnknownError, queueFullError, readReply, taskOf, type ScriptReply, type TaskTuple } from './replies';
 import { type ScriptName } from './scripts';
-import { asEngineError, openConnections, scriptCommand, type Connection } from './connection';
+import { asEngineError, openConnections, scriptCommand, type Connection, type StoreTls } from './connection';
 import { parseStoreUrl, type StoreAddress } from './storeUrl';
 
 export interface RedisQueuesOptions {
   /** redis://[user:pass@]host:port[/db], rediss://..., redis+cluster://h1:p1,h2:p2 */
   url: string;
+  /** With rediss://: the CA that signed Redis's certificate (default: Node's CAs, and NODE_EXTRA_CA_CERTS). */
+  tls?: StoreTls;
   defaults?: Partial<EngineDefaults>;
   /** Create queues on first use (default true). */
   autoCreate?: boolean;
@@ -125,7 +127,7 @@ export class RedisQueues implements QueueBackend {
   /** Connects to the store (failing at once, with a clear error, when it cannot be reached), loads the scripts and declares the queues given. */
   static async connect(options: RedisQueuesOptions): Promise<RedisQueues> {
     const address = parseStoreUrl(options.url);
-    const { redis, subscriber } = await openConnections(address);
+    const { redis, subscriber } = await openConnections(address, options.tls);
     const number = await redis.incr(MANAGER_SEQUENCE_KEY);
     const managerId = `${number.toString(36)}${randomBytes(2).toString('hex')}`;
     const queues = new RedisQueues(redis, subscriber, address, managerId, options);
