@@ -94,6 +94,43 @@ function unreachable(address: StoreAddress, error: unknown): EngineError {
   return new EngineError('store_unavailable', `store unavailable: cannot reach ${address.redacted} (${redactUrl(detail)})`);
 }
 
+/** `--store-wait`: after each change a client is answered for, WAIT for this many replicas, at most timeoutMs. */
+export interface StoreWait {
+  replicas: number;
+  timeoutMs: number;
+}
+
+/** The scripts whose change a client is answered for (the others read, undo a change of this manager's, or do maintenance). */
+const ANSWERED_CHANGES: ReadonlySet<ScriptName> = new Set(['declare', 'ensure', 'put', 'get', 'ack', 'nack', 'touch', 'release', 'purge']);
+
+/**
+ * Runs a script by SHA; with `wait`, and when the script changes what a client is answered
+ * for, pipelines WAIT behind it on the same connection (one round trip; Redis answers WAIT once
+ * `replicas` replicas have every write of this connection so far, or at `timeoutMs`) and
+ * returns how many did.
+ */
+export async function callScript(connection: Connection, name: ScriptName, keysAndArgs: string[], wait?: StoreWait): Promise<{ reply: unknown; replicas?: number }> {
+  if (!wait || !ANSWERED_CHANGES.has(name)) {
+    const command = (connection as unknown as Record<string, (...args: string[]) => Promise<unknown>>)[scriptCommand(name)]!;
+    return { reply: await command.call(connection, ...keysAndArgs) };
+  }
+  const pipeline = connection.pipeline();
+  (pipeline as unknown as Record<string, (...args: string[]) => unknown>)[scriptCommand(name)]!.call(pipeline, ...keysAndArgs);
+  pipeline.wait(wait.replicas, wait.timeoutMs);
+  const [[scriptError, reply] = [null, undefined], [waitError, replicas] = [null, 0]] = (await pipeline.exec()) ?? [];
+  if (scriptError) throw scriptError;
+  if (waitError) throw waitError;
+  return { reply, replicas: Number(replicas) };
+}
+
+/** A change Redis made but fewer replicas than --store-wait asked confirmed in time: store_unavailable, since a failover may lose it. */
+export function notReplicated(address: StoreAddress, wait: StoreWait, replicas: number): EngineError {
+  return new EngineError(
+    'store_unavailable',
+    `store unavailable: ${address.redacted}: only ${replicas} of ${wait.replicas} replica${wait.replicas === 1 ? '' : 's'} confirmed the change within ${wait.timeoutMs} ms (--store-wait); it was made, and a failover may lose it`,
+  );
+}
+
 /**
  * The name a script is defined under on a connection: prefixed, so that no script shadows a
  * Redis command of the same name on the ioredis client (`get`, `touch`: `redis.get(key)` must

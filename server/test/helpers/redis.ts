@@ -16,6 +16,8 @@ export interface RedisServerOptions {
   requirepass?: string;
   /** Serve TLS only (rediss://), with this certificate, key and CA; clients need no certificate of their own. */
   tls?: { certFile: string; keyFile: string; caFile: string };
+  /** A replica of the Redis on this loopback port (read-only until `REPLICAOF NO ONE`). */
+  replicaOf?: number;
 }
 
 export interface RunningRedis {
@@ -48,6 +50,7 @@ function launch(port: number, dir: string, options: RedisServerOptions, extra: s
   const args = [...extra, ...listen, '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendonly ? 'yes' : 'no', '--daemonize', 'no', '--protected-mode', 'yes'];
   if (options.appendfsync) args.push('--appendfsync', options.appendfsync);
   if (options.requirepass) args.push('--requirepass', options.requirepass);
+  if (options.replicaOf !== undefined) args.push('--replicaof', '127.0.0.1', String(options.replicaOf));
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
