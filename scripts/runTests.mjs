@@ -55,7 +55,11 @@ const parsers = {
 const suites = [
   // The formatter's verdict on every TypeScript and JavaScript file (one config at the root:
   // .prettierrc.json); `npm run format` fixes what it reports.
-  { name: 'format', cwd: '.', command: 'npx', args: ['prettier', '--check', '.'], parser: 'exitCode' },
+  { name: 'format', cwd: '.', command: 'npx', args: ['prettier', '--check', '.'], parser: 'exitCode', failures: /^\[warn\] (?!Code style issues).*$/gm },
+  // The linter's verdict on the same files (eslint.config.mjs at the root: @eslint/js and
+  // typescript-eslint's recommended rules); `npm run lint` shows the same report.
+  // In the summary: each file with problems, and its errors.
+  { name: 'lint', cwd: '.', command: 'npx', args: ['eslint', '.'], parser: 'exitCode', failures: /^(\/.*|\s+\d+:\d+\s+error\s.*)$/gm },
   { name: 'server', cwd: 'server', command: 'npx', args: ['mocha'], parser: 'mocha' },
   { name: 'seed-typescript', cwd: 'samples/seed-typescript', command: 'npx', args: ['mocha'], parser: 'mocha' },
   { name: 'python', cwd: 'samples/python', command: 'python3', args: ['-m', 'pytest', '-q', '-p', 'no:cacheprovider'], parser: 'pytest' },
@@ -127,7 +131,8 @@ for (const { suite, code, counts, seconds, output } of results) {
   total.skipped += c.skipped;
   const status = code === 0 && c.failed === 0 ? 'ok  ' : 'FAIL';
   process.stdout.write(`${status} ${suite.name.padEnd(16)} ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped (${seconds.toFixed(1)} s)\n`);
-  if (status === 'FAIL') for (const line of output.match(failureLines[suite.parser]) ?? []) process.stdout.write(`       ${line.trim()}\n`);
+  const failures = suite.failures ?? failureLines[suite.parser];
+  if (status === 'FAIL' && failures) for (const line of output.match(failures) ?? []) process.stdout.write(`       ${line.trim()}\n`);
 }
 process.stdout.write(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped\n`);
 process.exitCode = total.failed > 0 || results.length === 0 ? 1 : 0;

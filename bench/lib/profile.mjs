@@ -22,7 +22,7 @@ const SPECIAL = new Set(['(idle)', '(program)', '(garbage collector)', '(root)']
 
 function shortUrl(url) {
   if (!url) return '';
-  let u = url.replace(/^file:\/\//, '');
+  const u = url.replace(/^file:\/\//, '');
   const nm = u.lastIndexOf('/node_modules/');
   if (nm >= 0) return u.slice(nm + '/node_modules/'.length);
   return tidyLocation(u);

@@ -5,8 +5,6 @@ import { COST_GROUPS, costGroupOf, expandFolded, tidyLocation } from './profile.
 import { escapeXml, int, kib, mb, med, pct, range, table, x } from './format.mjs';
 import { redisSection, redisTargets } from './redisReport.mjs';
 
-const PIPELINE_LIKE = new Set(['pipeline', 'workers', 'payload', 'idle', 'durable', 'profile']);
-
 /** Per group: one row per system (and variant) with each numeric metric summarised over runs. */
 export function aggregate(groups, results) {
   const summary = groups.map((g) => {

@@ -20,7 +20,7 @@ export function readAuthkeyFile(path: string): Buffer {
     text = readFileSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `authkey file ${path} does not exist` : `cannot read authkey file ${path}: ${(error as Error).message}`);
+    throw new Error(code === 'ENOENT' ? `authkey file ${path} does not exist` : `cannot read authkey file ${path}: ${(error as Error).message}`, { cause: error });
   }
   let end = text.length;
   while (end > 0 && (text[end - 1] === 0x0a || text[end - 1] === 0x0d || text[end - 1] === 0x20 || text[end - 1] === 0x09)) end--;

@@ -14,8 +14,8 @@ function openssl(dir: string, args: string[]): void {
     execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { stderr?: Buffer };
-    if (e.code === 'ENOENT') throw new Error('the TLS tests make their certificates with openssl, which is not installed: apt-get install -y openssl (scripts/setupVscode.sh does)');
-    throw new Error(`openssl ${args.join(' ')} failed: ${e.stderr?.toString() ?? e.message}`);
+    if (e.code === 'ENOENT') throw new Error('the TLS tests make their certificates with openssl, which is not installed: apt-get install -y openssl (scripts/setupVscode.sh does)', { cause: error });
+    throw new Error(`openssl ${args.join(' ')} failed: ${e.stderr?.toString() ?? e.message}`, { cause: error });
   }
 }
 

@@ -22,7 +22,7 @@ async function download(task: CrawlTask): Promise<Buffer> {
   try {
     response = await fetch(task.url, { headers: { 'user-agent': `taskwire-crawler/${name}` }, signal: AbortSignal.timeout(15_000) });
   } catch (error) {
-    throw new Error(`cannot fetch: ${(error as Error).message}`);
+    throw new Error(`cannot fetch: ${(error as Error).message}`, { cause: error });
   }
   if (response.status === 404 || response.status === 410 || response.status === 403) throw new PermanentError(`HTTP ${response.status}`);
   if (!response.ok) throw new Error(`HTTP ${response.status}`);

@@ -44,6 +44,9 @@ interface ServeFlags {
   verbose?: boolean;
   dataDir?: string;
   store?: string;
+  storeCa?: string;
+  storeWait?: number;
+  storeWaitTimeout?: number;
   heartbeatTtl?: number;
   fsync?: FsyncMode;
   repair?: boolean;
@@ -146,6 +149,13 @@ export function serveCommand(): Command {
         'keep the queues in Redis, shared by every manager started with the same URL: redis://[user:pass@]host:port[/db], rediss://... (TLS), redis+cluster://host:port,host:port (docs/redis.md); default: in memory',
       ).env('TASKWIRE_STORE'),
     )
+    .addOption(new Option('--store-ca <file>', "with a rediss:// --store: the CA (PEM) that signed Redis's certificate (default: the system's CAs, and NODE_EXTRA_CA_CERTS)").env('TASKWIRE_STORE_CA'))
+    .option(
+      '--store-wait <replicas>',
+      "with --store: answer a change only once this many of Redis's replicas have it (Redis's WAIT); fewer within --store-wait-timeout is a store unavailable error (docs/redis.md)",
+      parseNumber('store-wait', { integer: true, min: 1 }),
+    )
+    .option('--store-wait-timeout <seconds>', 'with --store-wait: how long a change waits for the replicas (default 1)', parseNumber('store-wait-timeout', { min: 0.001 }))
     .option(
       '--heartbeat-ttl <seconds>',
       `with --store: a manager silent this long is gone, and the others release the leases of its workers (default ${DEFAULT_HEARTBEAT_TTL})`,
@@ -219,11 +229,13 @@ operating system. Back up a data dir by stopping the manager and copying it.
 
 Redis (--store): the queues live in Redis, and every manager started with the same --store
 serves them; workers and producers may connect to any. A change is answered once Redis has run
-its script; with Redis's appendfsync always nothing answered is lost when Redis restarts. While
+its script; with Redis's appendfsync always nothing answered is lost when Redis restarts, and
+with --store-wait N nothing answered is lost when Redis fails over to one of N replicas. While
 Redis is unreachable requests fail at once with "store unavailable" and the manager reconnects
 by itself. --max-queued-bytes has no default there and bounds the payloads of the queues this
 manager serves (bound Redis itself with its maxmemory, and queues with maxBytes). The password
-in the URL never appears in logs or errors. See docs/redis.md.`,
+in the URL never appears in logs or errors. Over TLS (rediss://), --store-ca trusts the CA
+that signed Redis's certificate. See docs/redis.md.`,
     )
     .action(async (flags: ServeFlags) => serve(flags));
 }
@@ -274,6 +286,14 @@ async function serve(flags: ServeFlags): Promise<void> {
     );
   }
   if (flags.heartbeatTtl !== undefined && flags.store === undefined) throw new CliError('--heartbeat-ttl is for managers that share a --store', ExitCode.Usage);
+  if (flags.storeWait !== undefined && flags.store === undefined) throw new CliError('--store-wait is for managers that share a --store (Redis with replicas)', ExitCode.Usage);
+  if (flags.storeWaitTimeout !== undefined && flags.storeWait === undefined) throw new CliError('--store-wait-timeout is for --store-wait', ExitCode.Usage);
+  if (flags.storeWait !== undefined && /^rediss?\+cluster:/i.test(flags.store!)) {
+    throw new CliError('--store-wait is for one Redis and its replicas; a Redis Cluster is not supported with it', ExitCode.Usage);
+  }
+  if (flags.storeCa !== undefined && !/^rediss(\+cluster)?:\/\//i.test(flags.store ?? '')) {
+    throw new CliError('--store-ca is for a Redis reached over TLS: give a rediss:// --store', ExitCode.Usage);
+  }
   const backend = flags.store === undefined ? undefined : await openRedis(flags, log);
   const store = backend ? undefined : await openStore(flags, log);
   const limits: Partial<ServerLimits> = {
@@ -402,6 +422,8 @@ async function openRedis(flags: ServeFlags, log: Logger): Promise<RedisQueues> {
   try {
     return await RedisQueues.connect({
       url: flags.store!,
+      tls: flags.storeCa === undefined ? {} : { ca: readPem(flags.storeCa) },
+      wait: flags.storeWait === undefined ? undefined : { replicas: flags.storeWait, timeoutMs: Math.round((flags.storeWaitTimeout ?? 1) * 1000) },
       defaults: { ttr: flags.ttr, maxAttempts: flags.maxAttempts },
       autoCreate: flags.autoCreate,
       queues: flags.queue,
@@ -412,9 +434,17 @@ async function openRedis(flags: ServeFlags, log: Logger): Promise<RedisQueues> {
     });
   } catch (error) {
     if (error instanceof StoreUrlError) throw new CliError(error.message, ExitCode.Usage);
-    if (error instanceof EngineError && error.reason === 'store_unavailable') throw new CliError(error.message, ExitCode.Unreachable);
+    if (error instanceof EngineError && error.reason === 'store_unavailable') throw new CliError(error.message + untrustedHint(error.message, flags.storeCa), ExitCode.Unreachable);
     throw error;
   }
+}
+
+/** What to try when Redis's TLS certificate was not trusted. */
+function untrustedHint(message: string, storeCa: string | undefined): string {
+  if (!message.includes('TLS certificate is not trusted')) return '';
+  return storeCa === undefined
+    ? '; give the CA that signed it with --store-ca FILE (or $TASKWIRE_STORE_CA)'
+    : `; check that ${storeCa} (--store-ca) is the CA that signed it and that the certificate names the host of the URL`;
 }
 
 /** The banner's line for --mp-listen. */

@@ -629,7 +629,7 @@ export class Engine {
     record.state = TaskState.Ready;
     if (atHead) record.queue.ready.pushFront(record, record.priority);
     else record.queue.ready.push(record, record.priority);
-    this.journal.retry(record);
+    this.journal.retry(record, atHead);
   }
 
   /** After a failed attempt: retry after `delay` seconds with attempt + 1, or dead-letter. */
@@ -647,7 +647,7 @@ export class Engine {
       record.state = TaskState.Ready;
       if (atHead) queue.ready.pushFront(record, record.priority);
       else queue.ready.push(record, record.priority);
-      this.journal.retry(record);
+      this.journal.retry(record, atHead);
       this.serveGetters(queue);
     }
   }

@@ -56,8 +56,12 @@ export type JournalRecord =
   | { op: 'put'; tasks: TaskImage[] }
   /** Ready tasks were leased to a session. */
   | { op: 'lease'; ids: string[] }
-  /** A lease ended without an ack (nack, expiry, release): the task is back with this attempt, ready or delayed until readyAt. */
-  | { op: 'retry'; id: string; attempt: number; readyAt?: number; lastError?: string }
+  /**
+   * A lease ended without an ack (nack, expiry, release): the task is back with this attempt,
+   * ready or delayed until readyAt; with `head` (a release, spec §7.3) at the head of its
+   * priority level, else at its tail.
+   */
+  | { op: 'retry'; id: string; attempt: number; readyAt?: number; lastError?: string; head?: true }
   /** Delayed tasks became ready. */
   | { op: 'due'; ids: string[] }
   /** A task moved to a dead-letter queue, where it is ready. */

@@ -45,12 +45,13 @@ export class JournalWriter {
     this.sink?.append({ op: 'ack', ids: records.map((record) => record.id) });
   }
 
-  /** A lease ended without an ack: the task is back with its new attempt, ready or delayed. */
-  retry(record: TaskRecord): void {
+  /** A lease ended without an ack: the task is back with its new attempt, ready or delayed (`atHead`: first of its priority level). */
+  retry(record: TaskRecord, atHead = false): void {
     if (!this.sink) return;
     const retry: JournalRecord = { op: 'retry', id: record.id, attempt: record.attempt };
     if (record.state === TaskState.Delayed) retry.readyAt = record.readyAt;
     if (record.lastError !== undefined) retry.lastError = record.lastError;
+    if (atHead) retry.head = true;
     this.sink.append(retry);
   }
 

@@ -25,12 +25,16 @@ import { RedisPeers } from './peers';
 import { familyOf, heartbeatKey, MANAGER_SEQUENCE_KEY, MANAGERS_KEY, outboxKey, REGISTRY_KEY, wakeChannel } from './keys';
 import { eventOf, leaseUnknownError, queueFullError, readReply, taskOf, type ScriptReply, type TaskTuple } from './replies';
 import { type ScriptName } from './scripts';
-import { asEngineError, openConnections, scriptCommand, type Connection } from './connection';
+import { asEngineError, callScript, notReplicated, openConnections, type Connection, type StoreTls, type StoreWait } from './connection';
 import { parseStoreUrl, type StoreAddress } from './storeUrl';
 
 export interface RedisQueuesOptions {
   /** redis://[user:pass@]host:port[/db], rediss://..., redis+cluster://h1:p1,h2:p2 */
   url: string;
+  /** With rediss://: the CA that signed Redis's certificate (default: Node's CAs, and NODE_EXTRA_CA_CERTS). */
+  tls?: StoreTls;
+  /** After each change a client is answered for, wait for this many replicas to have it (Redis's WAIT); fewer in time is store_unavailable. */
+  wait?: StoreWait;
   defaults?: Partial<EngineDefaults>;
   /** Create queues on first use (default true). */
   autoCreate?: boolean;
@@ -77,6 +81,7 @@ export class RedisQueues implements QueueBackend {
   private readonly defaults: EngineDefaults;
   private readonly autoCreate: boolean;
   private readonly log: Logger;
+  private readonly wait: StoreWait | undefined;
   private readonly queues = new Map<string, LocalQueue>();
   /** Queues known to exist and to be in the registry. */
   private readonly known = new Set<string>();
@@ -112,6 +117,7 @@ export class RedisQueues implements QueueBackend {
     this.autoCreate = options.autoCreate ?? true;
     this.maxQueuedBytes = options.maxQueuedBytes ?? 0;
     this.log = options.log ?? silentLogger;
+    this.wait = options.wait;
     const ttlMs = (options.heartbeatTtl ?? DEFAULT_HEARTBEAT_TTL) * 1000;
     this.heartbeat = new ManagerHeartbeat(
       redis,
@@ -137,7 +143,7 @@ export class RedisQueues implements QueueBackend {
   /** Connects to the store (failing at once, with a clear error, when it cannot be reached), loads the scripts and declares the queues given. */
   static async connect(options: RedisQueuesOptions): Promise<RedisQueues> {
     const address = parseStoreUrl(options.url);
-    const { redis, subscriber } = await openConnections(address);
+    const { redis, subscriber } = await openConnections(address, options.tls);
     const number = await redis.incr(MANAGER_SEQUENCE_KEY);
     const managerId = `${number.toString(36)}${randomBytes(2).toString('hex')}`;
     const queues = new RedisQueues(redis, subscriber, address, managerId, options);
@@ -678,8 +684,8 @@ export class RedisQueues implements QueueBackend {
   /** Runs a script on a family's slot; reports its events and arms a timer for the deadline it reports. */
   private async run(name: ScriptName, family: string, args: string[], fill?: (event: EngineEvent) => void): Promise<ScriptReply> {
     const header = [family, String(this.defaults.ttr), String(this.defaults.maxAttempts), String(this.defaults.retryBackoffBase), String(this.defaults.retryBackoffCap)];
-    const command = (this.redis as unknown as Record<string, (...args: string[]) => Promise<unknown>>)[scriptCommand(name)]!;
-    const reply = readReply(await this.store(() => command.call(this.redis, outboxKey(family), ...header, ...args)));
+    const called = await this.store(() => callScript(this.redis, name, [outboxKey(family), ...header, ...args], this.wait));
+    const reply = readReply(called.reply);
     this.clockOffset = reply.now - Date.now();
     let freed = false;
     for (const [queue, bytes] of reply.bytes) {
@@ -704,6 +710,8 @@ export class RedisQueues implements QueueBackend {
       }
       this.emit(events);
     }
+    // After the reply is taken in (its events are true: the change was made), the answer is an error.
+    if (called.replicas !== undefined && called.replicas < this.wait!.replicas) throw notReplicated(this.address, this.wait!, called.replicas);
     return reply;
   }
 

@@ -27,7 +27,8 @@ export function toProtocolError(error: unknown, log: Logger, method: string, ver
   if (error instanceof EngineError) {
     const code = ENGINE_ERROR_CODES[error.reason];
     const registry = new ProtocolError(code);
-    const detail = `${registry.message}: ${error.message}`;
+    // A message that already starts with the registry's (the Redis store's "store unavailable: <url>: ...") is not prefixed twice.
+    const detail = error.message.startsWith(`${registry.message}: `) ? error.message : `${registry.message}: ${error.message}`;
     if (!knowsCode(version, code)) return new ProtocolError(FALLBACK_CODE, detail);
     return new ProtocolError(code, detail, { ...registry.data, ...error.details });
   }

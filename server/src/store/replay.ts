@@ -17,6 +17,12 @@ export class Replay {
   private readonly queues = new Map<string, ResolvedQueueOptions>();
   /** Map order is the order of each task's last change: what delivery order is built from. */
   private readonly tasks = new Map<string, TaskImage>();
+  /**
+   * Ready tasks put back at the head of their priority level (released, spec §7.3), each with a
+   * rank below every earlier one's: the last put back comes first, as the engine's pushFront.
+   */
+  private readonly heads = new Map<string, number>();
+  private lastHead = 0;
   /** Records that named a task that is not there. */
   unmatched = 0;
 
@@ -41,13 +47,17 @@ export class Replay {
         }
         return;
       case 'retry':
-        this.change(record.id, (task) => {
-          delete task.leased;
-          task.attempt = record.attempt;
-          if (record.readyAt !== undefined) task.readyAt = record.readyAt;
-          else delete task.readyAt;
-          if (record.lastError !== undefined) task.lastError = record.lastError;
-        });
+        this.change(
+          record.id,
+          (task) => {
+            delete task.leased;
+            task.attempt = record.attempt;
+            if (record.readyAt !== undefined) task.readyAt = record.readyAt;
+            else delete task.readyAt;
+            if (record.lastError !== undefined) task.lastError = record.lastError;
+          },
+          record.head === true,
+        );
         return;
       case 'due':
         for (const id of record.ids) this.change(id, (task) => delete task.readyAt);
@@ -63,7 +73,10 @@ export class Replay {
         return;
       case 'ack':
       case 'drop':
-        for (const id of record.ids) if (!this.tasks.delete(id)) this.unmatched++;
+        for (const id of record.ids) {
+          this.heads.delete(id);
+          if (!this.tasks.delete(id)) this.unmatched++;
+        }
         return;
       default:
         throw new Error(`unknown record "${(record as { op: string }).op}"`);
@@ -91,8 +104,9 @@ export class Replay {
     for (const name of names) {
       const lists = byQueue.get(name);
       if (!lists) continue;
-      // Stable sorts: equal keys keep the order in which tasks last changed.
-      lists.ready.sort((a, b) => b.priority - a.priority);
+      // Stable sorts: equal keys keep the order in which tasks last changed, after the ones put
+      // back at the head of their level.
+      lists.ready.sort((a, b) => b.priority - a.priority || (this.heads.get(a.id) ?? 0) - (this.heads.get(b.id) ?? 0));
       lists.delayed.sort((a, b) => a.readyAt! - b.readyAt!);
       // Loops, not push(...list): a spread of a million arguments overflows the stack.
       for (const list of [lists.ready, lists.delayed, lists.leased]) for (const task of list) tasks.push(task);
@@ -101,12 +115,13 @@ export class Replay {
   }
 
   private place(task: TaskImage): void {
+    this.heads.delete(task.id);
     this.tasks.delete(task.id);
     this.tasks.set(task.id, { ...task });
   }
 
-  /** Applies a change to a task and moves it to the end of the change order. */
-  private change(id: string, apply: (task: TaskImage) => void): void {
+  /** Applies a change to a task and moves it to the end of the change order (`toHead`: and first of its level while ready). */
+  private change(id: string, apply: (task: TaskImage) => void, toHead = false): void {
     const task = this.tasks.get(id);
     if (!task) {
       this.unmatched++;
@@ -115,5 +130,7 @@ export class Replay {
     apply(task);
     this.tasks.delete(id);
     this.tasks.set(id, task);
+    if (toHead) this.heads.set(id, --this.lastHead);
+    else this.heads.delete(id);
   }
 }

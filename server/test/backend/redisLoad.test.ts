@@ -27,7 +27,6 @@ describe('Three managers on one Redis, one SIGKILLed mid-load', function () {
     const deliveries: { id: string; attempt: number; at: number }[] = [];
     const comebacks: string[] = [];
     let stopWorkers = false;
-    let killedAt = 0;
 
     const produce = async (client: TaskwireClient, name: string) => {
       for (let i = 0; i < perProducer; i++) {
@@ -65,7 +64,7 @@ describe('Three managers on one Redis, one SIGKILLed mid-load', function () {
     const workers = [0, 1, 2].map((i) => work(clients[2 * i + 1]!));
     // Mid-load: the third manager dies with its producer's and its worker's requests in flight.
     while (acked.size < 100) await sleep(20);
-    killedAt = Date.now();
+    const killedAt = Date.now();
     managers[2]!.child.kill('SIGKILL');
     await Promise.all(producers);
     const deadline = Date.now() + 30_000;

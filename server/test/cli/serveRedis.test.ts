@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { eventually } from '../helpers/harness';
 import { startRedis, type RunningRedis } from '../helpers/redis';
 import { cleanupCli, jsonLines, lines, makeHome, runCli, startServe } from './cliHarness';
 
@@ -66,6 +67,46 @@ describe('cli e2e: taskwire serve --store (Redis)', function () {
       assert.doesNotMatch(all, /s3cret-pw|not-it/);
     } finally {
       await guarded.stop();
+    }
+  });
+
+  it('a released task is still at the head of its priority level after the managers and Redis restart (spec §7.3)', async () => {
+    const durable = await startRedis({ appendonly: true, appendfsync: 'always' });
+    try {
+      const a = await startServe(['--store', durable.url]);
+      const queue = `released-head-${process.pid}`;
+      const jobs = (await a.client()).queue<string>(queue);
+      await jobs.putMany(['a', 'b', 'c', 'd'].map((payload) => ({ payload })));
+      await jobs.put('urgent', { priority: 1 });
+      // One worker stops (client stopped); another still holds a task when its manager stops (manager shut down).
+      const stopping = await a.client({ name: 'stopping-worker' });
+      assert.deepEqual(
+        (await stopping.queue<string>(queue).getMany(2, { timeout: 1 })).map((t) => t.payload),
+        ['urgent', 'a'],
+      );
+      const holding = await a.client({ name: 'holding-worker' });
+      assert.deepEqual(
+        (await holding.queue<string>(queue).getMany(1, { timeout: 1 })).map((t) => t.payload),
+        ['b'],
+      );
+      stopping.close();
+      await eventually(async () => (await jobs.stats()).leased === 1, 10_000, 'the stopped worker’s leases released');
+      assert.equal((await a.stop()).code, 0, a.stderr);
+      await durable.restart();
+
+      const b = await startServe(['--store', durable.url]);
+      const order: [string, number][] = [];
+      for (const task of await (await b.client()).queue<string>(queue).getMany(10, { timeout: 0, autoAck: true })) order.push([task.payload, task.attempt]);
+      // Each release puts its tasks first in their level; the last one released comes first.
+      assert.deepEqual(order, [
+        ['urgent', 2],
+        ['b', 2],
+        ['a', 2],
+        ['c', 1],
+        ['d', 1],
+      ]);
+    } finally {
+      await durable.stop();
     }
   });
 

@@ -57,6 +57,24 @@ describe('Engine sessions', () => {
       assert.deepEqual([totals.expired, totals.released], [2, 2]);
     });
 
+    it('journals a release at the head, so a data dir replays it there (the harness replays every journal after each test)', () => {
+      const { engine } = makeHarness();
+      const ids = putNow(engine, 'jobs', ['a', 'b', 'c']);
+      const [urgent] = putNow(engine, 'jobs', [{ payload: 'urgent', priority: 1 }]);
+      getNow(engine, 'jobs', { max: 3 });
+      engine.releaseSession(WORKER, 'client stopped');
+      // Left ready: the replay of the journal must give this very order (checkJournalReplay).
+      assert.deepEqual(
+        engine.exportState().tasks.map((t) => [t.id, t.attempt]),
+        [
+          [urgent, 2],
+          [ids[0], 2],
+          [ids[1], 2],
+          [ids[2], 1],
+        ],
+      );
+    });
+
     it('puts an expired task back at the tail, behind the tasks that waited', () => {
       const { engine, events, tick } = makeHarness();
       const ids = putNow(engine, 'jobs', ['a', 'b']);

@@ -74,7 +74,6 @@ describe('hardening: fair admission', function () {
       } finally {
         report = await swarm.stop();
       }
-      // eslint-disable-next-line no-console
       console.log(`      ${name}: connect+authenticate ${JSON.stringify(attempts)}; attackers ${JSON.stringify({ ...report, firstLines: report.firstLines.length })}`);
       // Every attempt got a session, and the manager's part (hello, authenticate) took under a
       // second. The TCP connect before it is the kernel's: when the flood keeps the listen queue

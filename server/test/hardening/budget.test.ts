@@ -92,14 +92,13 @@ describe('hardening: the byte budget bounds memory', function () {
 
     // The budget fills: 31 tasks of 8 MiB fit in 256 MiB, the next puts wait.
     const fits = Math.floor(BUDGET / PAYLOAD);
-    let stats = await call(bystander, 'manager/stats');
     const deadline = Date.now() + 120_000;
     while ((await call(bystander, 'queue/stats', { queue })).ready < fits) {
       assert.ok(Date.now() < deadline, 'the budget did not fill within 2 minutes');
       await sleep(200);
     }
     await sleep(1000);
-    stats = await call(bystander, 'manager/stats');
+    const stats = await call(bystander, 'manager/stats');
     const queueStats = await call(bystander, 'queue/stats', { queue });
     assert.equal(queueStats.ready, fits, 'no more than the budget went in');
     assert.ok(queueStats.waitingPutters >= 1, 'puts wait for room');
@@ -132,7 +131,6 @@ describe('hardening: the byte budget bounds memory', function () {
     }
     const highWater = procStatus(pid, 'VmHWM');
     const after = await call(bystander, 'manager/stats');
-    // eslint-disable-next-line no-console
     console.log(
       `      budget report: ${JSON.stringify({
         command: 'cd server && npx tsc -p . && npx mocha --no-config --exit --timeout 300000 dist/test/hardening/budget.test.js',

@@ -325,7 +325,6 @@ describe('hardening: fuzz', function () {
     assert.ok(stats.connections.total >= tally.connections);
     // Frames after a fatal framing error (or after the handshake failed) are never read.
     assert.ok(stats.frames.received > tally.connections, `frames received: ${stats.frames.received}`);
-    // eslint-disable-next-line no-console
     console.log(
       `      fuzz seed ${SEED}: ${tally.frames} frames on ${tally.connections} connections in ${elapsed} ms; ` +
         `${tally.answered} connections still answering at the end, ${tally.closedByServer} closed by the server; ` +

@@ -241,7 +241,6 @@ describe('hardening: memory under a hostile load', function () {
       },
       logLines: logByMessage,
     };
-    // eslint-disable-next-line no-console
     console.log(`      memory report: ${JSON.stringify(report, null, 2).replace(/\n/g, '\n      ')}`);
 
     assert.ok(highWater < RSS_BOUND, `peak RSS ${mib(highWater)} (bound ${mib(RSS_BOUND)})`);

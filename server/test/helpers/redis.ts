@@ -14,6 +14,10 @@ export interface RedisServerOptions {
   appendfsync?: 'always' | 'everysec' | 'no';
   /** Clients must authenticate with this password (AUTH). */
   requirepass?: string;
+  /** Serve TLS only (rediss://), with this certificate, key and CA; clients need no certificate of their own. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
+  /** A replica of the Redis on this loopback port (read-only until `REPLICAOF NO ONE`). */
+  replicaOf?: number;
 }
 
 export interface RunningRedis {
@@ -40,9 +44,13 @@ function requireRedisServer(): void {
 }
 
 function launch(port: number, dir: string, options: RedisServerOptions, extra: string[] = []): Promise<ChildProcess> {
-  const args = [...extra, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendonly ? 'yes' : 'no', '--daemonize', 'no', '--protected-mode', 'yes'];
+  const listen = options.tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', options.tls.certFile, '--tls-key-file', options.tls.keyFile, '--tls-ca-cert-file', options.tls.caFile, '--tls-auth-clients', 'no']
+    : ['--port', String(port)];
+  const args = [...extra, ...listen, '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendonly ? 'yes' : 'no', '--daemonize', 'no', '--protected-mode', 'yes'];
   if (options.appendfsync) args.push('--appendfsync', options.appendfsync);
   if (options.requirepass) args.push('--requirepass', options.requirepass);
+  if (options.replicaOf !== undefined) args.push('--replicaof', '127.0.0.1', String(options.replicaOf));
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
@@ -85,7 +93,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Runn
     await gone;
   };
   const running: RunningRedis = {
-    url: `redis://127.0.0.1:${port}`,
+    url: `${options.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     port,
     pid: child.pid!,
     dir,

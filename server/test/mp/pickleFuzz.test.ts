@@ -170,7 +170,7 @@ describe('mp: the pickle reader and the listener under hostile pickles', functio
       try {
         value = readPickle(data);
       } catch (error) {
-        if (!(error instanceof PickleError)) throw new Error(`${kind} pickle ${data.subarray(0, 64).toString('hex')}: ${String(error)}`);
+        if (!(error instanceof PickleError)) throw new Error(`${kind} pickle ${data.subarray(0, 64).toString('hex')}: ${String(error)}`, { cause: error });
         tally.refused++;
         continue;
       }
@@ -178,7 +178,7 @@ describe('mp: the pickle reader and the listener under hostile pickles', functio
         toJsonText(value, LIMITS);
         tally.read++;
       } catch (error) {
-        if (!(error instanceof JsonMappingError)) throw new Error(`${kind} pickle ${data.subarray(0, 64).toString('hex')} → JSON: ${String(error)}`);
+        if (!(error instanceof JsonMappingError)) throw new Error(`${kind} pickle ${data.subarray(0, 64).toString('hex')} → JSON: ${String(error)}`, { cause: error });
         tally.unmapped++;
       }
     }

@@ -55,9 +55,9 @@ describe('server: leases', () => {
     const queue = queueName('l-dead');
     await call(worker, 'queue/declare', { queue, maxAttempts: 2 });
     const { ids } = await call(worker, 'queue/put', { queue, tasks: [{ payload: { file: 'x.png' } }] });
-    let got = await call(worker, 'queue/get', { queue, timeout: 0 });
+    await call(worker, 'queue/get', { queue, timeout: 0 });
     assert.deepEqual(await call(worker, 'task/nack', { nacks: [{ id: ids[0], error: 'first failure', delay: 0 }] }), { nacked: 1 });
-    got = await call(worker, 'queue/get', { queue, timeout: 0 });
+    const got = await call(worker, 'queue/get', { queue, timeout: 0 });
     assert.deepEqual([got.tasks[0].id, got.tasks[0].attempt, got.tasks[0].lastError], [ids[0], 2, 'first failure']);
     assert.deepEqual(await call(worker, 'task/nack', { nacks: [{ id: ids[0], error: 'second failure', delay: 0 }] }), { nacked: 1 });
 

@@ -111,7 +111,7 @@ async function crashRounds(launcher: Launcher, rounds: number, afterKill: (manag
       manager = await startManager(launcher, args, home);
     } catch (error) {
       refused++;
-      throw new Error(`round ${round}: the restart was refused (${refused} of ${round})\n${(error as Error).message}`);
+      throw new Error(`round ${round}: the restart was refused (${refused} of ${round})\n${(error as Error).message}`, { cause: error });
     }
     restartMs.push(Date.now() - restartAt);
     const present = await drain(await client({ name: 'checker' }), 'jobs');

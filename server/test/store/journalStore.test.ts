@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { TaskwireClient } from '../../src';
 import { recover } from '../../src/store';
 import { journalName } from '../../src/store/dataDir';
+import { eventually } from '../helpers/harness';
 import { powerCut, processCrash, removeTempDirs, startStoreServer, type StoreServer } from './storeHarness';
 
 // The JournalStore behind a real manager, in this process: what survives a crash (simulated by
@@ -158,6 +159,38 @@ describe('store: JournalStore behind a manager', function () {
       again.map((t) => [t.id, t.attempt]),
       [[task!.id, 2]],
     );
+  });
+
+  it('a released task is still at the head of its priority level after a restart, a crash or a clean stop (spec §7.3)', async () => {
+    const a = await start();
+    const producer = await a.client();
+    const jobs = producer.queue<string>('jobs');
+    await jobs.putMany(['a', 'b', 'c', 'd'].map((payload) => ({ payload })));
+    await jobs.put('urgent', { priority: 1 });
+    const worker = await a.client({ name: 'stopping-worker' });
+    const taken = await worker.queue<string>('jobs').getMany(3, { timeout: 1 });
+    assert.deepEqual(
+      taken.map((t) => t.payload),
+      ['urgent', 'a', 'b'],
+    );
+    // The worker stops: its tasks go back to the head of their levels, in the order it took them.
+    worker.close();
+    await eventually(async () => (await jobs.stats()).leased === 0, 10_000, 'the stopped worker’s leases released');
+    const expected = [
+      ['urgent', 2],
+      ['a', 2],
+      ['b', 2],
+      ['c', 1],
+      ['d', 1],
+    ];
+    const order = async (server: StoreServer) => [...(await drain(await server.client(), 'jobs')).values()].map((t) => [t.payload, t.attempt]);
+
+    const crashed = await start({ dataDir: processCrash(a.store) });
+    assert.deepEqual(await order(crashed), expected, 'after a crash (the journal replayed)');
+    await a.stop();
+    running.splice(running.indexOf(a), 1);
+    const restarted = await start({ dataDir: a.dataDir });
+    assert.deepEqual(await order(restarted), expected, 'after a clean stop');
   });
 
   it('stops the manager when the disk refuses a write, keeping what was answered before', async () => {
