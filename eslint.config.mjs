@@ -48,4 +48,9 @@ export default defineConfig(
   },
   // The extension's UI tests are mocha files that also run functions inside the workbench page.
   { files: ['extension/test/ui/**/*.js'], languageOptions: { globals: { ...globals.mocha, ...globals.browser } } },
+  // Webview scripts run in the webview's browser page, where VS Code provides acquireVsCodeApi.
+  {
+    files: ['extension/media/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { ...globals.browser, acquireVsCodeApi: 'readonly' } },
+  },
 );
