@@ -30,7 +30,7 @@ export type JsonValue = unknown;
  */
 export type ClientRole = 'worker' | 'producer' | 'monitor';
 /**
- * Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired).
+ * Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired). Since 2026-12: paused and resumed, a queue was paused or resumed (§7.19); sent to sessions of 2026-12 or later only.
  */
 export type EventKind =
   | 'put'
@@ -41,6 +41,8 @@ export type EventKind =
   | 'released'
   | 'dead'
   | 'purge'
+  | 'paused'
+  | 'resumed'
   | 'client-connected'
   | 'client-disconnected';
 export type JsonRpcResponse = JsonRpcResponse1 & JsonRpcResponse2;
@@ -228,6 +230,10 @@ export interface QueueStats {
   ttr?: Seconds;
   maxAttempts?: number;
   deadLetter?: QueueName | null;
+  /**
+   * Since 2026-12: true while the queue is paused (§7.19): gets deliver nothing from it. Sent to sessions of 2026-12 or later.
+   */
+  paused?: boolean;
   totals: QueueTotals;
 }
 export interface ListResult {
@@ -672,6 +678,10 @@ export interface RequestMap {
   'queue/peek': { params: PeekParams; result: PeekResult };
   /** Removes every ready and delayed task; leased tasks stay with their holders. */
   'queue/purge': { params: QueueParams; result: PurgeResult };
+  /** Since 2026-12: pauses a queue: puts are still accepted, gets deliver nothing until queue/resume; leases already out run on (§7.19). Creates the queue like any method naming one (§7.12). Answers the queue's stats. */
+  'queue/pause': { params: QueueParams; result: QueueStats };
+  /** Since 2026-12: resumes a paused queue: its ready tasks are delivered again, first to the gets that waited (§7.19). Answers the queue's stats. */
+  'queue/resume': { params: QueueParams; result: QueueStats };
   /** The worker registry: every authenticated connection, what it holds and what it has done. */
   'manager/clients': { params: EmptyParams; result: ClientsResult };
   /** Starts a stream of events/event notifications, filtered by queue and kind. */
@@ -737,6 +747,10 @@ export const QueueJoinRequest: RequestHandle<'queue/join'> = { kind: 'request', 
 export const QueuePeekRequest: RequestHandle<'queue/peek'> = { kind: 'request', method: 'queue/peek' };
 /** Removes every ready and delayed task; leased tasks stay with their holders. */
 export const QueuePurgeRequest: RequestHandle<'queue/purge'> = { kind: 'request', method: 'queue/purge' };
+/** Since 2026-12: pauses a queue: puts are still accepted, gets deliver nothing until queue/resume; leases already out run on (§7.19). Creates the queue like any method naming one (§7.12). Answers the queue's stats. */
+export const QueuePauseRequest: RequestHandle<'queue/pause'> = { kind: 'request', method: 'queue/pause' };
+/** Since 2026-12: resumes a paused queue: its ready tasks are delivered again, first to the gets that waited (§7.19). Answers the queue's stats. */
+export const QueueResumeRequest: RequestHandle<'queue/resume'> = { kind: 'request', method: 'queue/resume' };
 /** The worker registry: every authenticated connection, what it holds and what it has done. */
 export const ManagerClientsRequest: RequestHandle<'manager/clients'> = { kind: 'request', method: 'manager/clients' };
 /** Starts a stream of events/event notifications, filtered by queue and kind. */
@@ -786,6 +800,8 @@ export const METHODS = {
   'queue/join': {"method":"queue/join","kind":"request","direction":"clientToServer","since":"2026-11","params":"JoinParams","result":"JoinResult","errors":[-32602,-32800,1001],"blocking":true},
   'queue/peek': {"method":"queue/peek","kind":"request","direction":"clientToServer","since":"2026-11","params":"PeekParams","result":"PeekResult","errors":[-32602,1001,1005],"blocking":false},
   'queue/purge': {"method":"queue/purge","kind":"request","direction":"clientToServer","since":"2026-11","params":"QueueParams","result":"PurgeResult","errors":[-32602,1001],"blocking":false},
+  'queue/pause': {"method":"queue/pause","kind":"request","direction":"clientToServer","since":"2026-12","params":"QueueParams","result":"QueueStats","errors":[-32602,1001],"blocking":false},
+  'queue/resume': {"method":"queue/resume","kind":"request","direction":"clientToServer","since":"2026-12","params":"QueueParams","result":"QueueStats","errors":[-32602,1001],"blocking":false},
   'manager/clients': {"method":"manager/clients","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"ClientsResult","errors":[-32602],"blocking":false},
   'events/subscribe': {"method":"events/subscribe","kind":"request","direction":"clientToServer","since":"2026-11","params":"SubscribeParams","result":"SubscribeResult","errors":[-32602,1005],"blocking":false},
   'events/unsubscribe': {"method":"events/unsubscribe","kind":"request","direction":"clientToServer","since":"2026-11","params":"UnsubscribeParams","result":"EmptyResult","errors":[-32602],"blocking":false},

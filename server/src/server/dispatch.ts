@@ -1,8 +1,8 @@
 import { EngineError, type EngineErrorReason } from '../engine';
 import { methodNotFound, ProtocolError } from '../protocol/errors';
-import { ErrorCodes } from '../protocol/generated';
+import { ErrorCodes, METHODS } from '../protocol/generated';
 import { validateParams } from '../protocol/validation';
-import { FALLBACK_CODE, knowsCode } from '../protocol/versions';
+import { FALLBACK_CODE, knowsCode, speaks } from '../protocol/versions';
 import { DEFERRED, handlers, type Call, type HandlerContext } from './handlers';
 import type { Logger } from './logger';
 import type { Session } from './session';
@@ -45,7 +45,9 @@ type AnyHandler = (params: unknown, call: Call, context: HandlerContext) => unkn
 export function dispatch(session: Session, id: string | number, method: string, params: unknown, frameBytes: number, context: HandlerContext, log: Logger): void {
   const handler = (handlers as Record<string, AnyHandler | undefined>)[method];
   // A method with no handler (a notification's name, say) is not found, whatever its params.
-  const invalid = handler ? validateParams(method, params) : methodNotFound(method);
+  // A method newer than the session's version is not found (spec §10.3), whatever its params.
+  const known = handler !== undefined && speaks(session.protocolVersion, (METHODS as Readonly<Record<string, { since: string }>>)[method]!.since);
+  const invalid = known ? validateParams(method, params) : methodNotFound(method);
   if (invalid || !handler) {
     session.respondError(id, invalid ?? methodNotFound(method));
     return;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { EngineEvent } from '../engine';
 import type { Event, EventClient, EventKind, SubscribeParams } from '../protocol/generated';
 import { SerializedJson, stringifyWithTexts, type JsonText } from '../protocol/jsonText';
-import { legacyReleaseReason, MANAGER_IDS_SINCE, RELEASES_SINCE, speaks } from '../protocol/versions';
+import { legacyReleaseReason, MANAGER_IDS_SINCE, PAUSE_SINCE, RELEASES_SINCE, speaks } from '../protocol/versions';
 import type { Session } from './session';
 
 /** A session as events show it: the event's `client`, and the id of the manager it is on. */
@@ -41,6 +41,9 @@ function withTexts(event: Event, payload: JsonText | undefined, result: JsonText
     ['result', result],
   ]);
 }
+
+/** Event kinds a session of 2026-11 never sees (spec §7.19). */
+const PAUSE_KINDS = new Set<EventKind>(['paused', 'resumed']);
 
 /** Which events carry task payloads only when the subscriber asks for them. */
 const PAYLOAD_KINDS = new Set<EventKind>(['put', 'get', 'dead']);
@@ -106,6 +109,7 @@ export class EventHub {
     const at = new Date(event.at).toISOString();
     source = source === undefined ? (event.session !== undefined ? this.describe(event.session) : undefined) : source;
     for (const subscription of this.subscriptions.values()) {
+      if (PAUSE_KINDS.has(event.kind) && !speaks(subscription.session.protocolVersion, PAUSE_SINCE)) continue;
       // A release is `released` since 2026-12; older sessions knew it as `expired` (§6.1).
       const legacy = event.kind === 'released' && !speaks(subscription.session.protocolVersion, RELEASES_SINCE);
       const kind: EventKind = legacy ? 'expired' : event.kind;
