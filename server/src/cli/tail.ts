@@ -4,7 +4,7 @@ import { connectFromFlags, withConnectionOptions, type ConnectionFlags } from '.
 import { CliError, ExitCode } from './exitCodes';
 import { brief } from './format';
 
-const KINDS: EventKind[] = ['put', 'get', 'ack', 'nack', 'expired', 'released', 'dead', 'purge', 'client-connected', 'client-disconnected'];
+const KINDS: EventKind[] = ['put', 'get', 'ack', 'nack', 'expired', 'released', 'dead', 'purge', 'paused', 'resumed', 'client-connected', 'client-disconnected'];
 
 interface TailFlags extends ConnectionFlags {
   queue: string[];
