@@ -678,10 +678,6 @@ export interface RequestMap {
   'queue/peek': { params: PeekParams; result: PeekResult };
   /** Removes every ready and delayed task; leased tasks stay with their holders. */
   'queue/purge': { params: QueueParams; result: PurgeResult };
-  /** Since 2026-12: pauses a queue: puts are still accepted, gets deliver nothing until queue/resume; leases already out run on (§7.19). Creates the queue like any method naming one (§7.12). Answers the queue's stats. */
-  'queue/pause': { params: QueueParams; result: QueueStats };
-  /** Since 2026-12: resumes a paused queue: its ready tasks are delivered again, first to the gets that waited (§7.19). Answers the queue's stats. */
-  'queue/resume': { params: QueueParams; result: QueueStats };
   /** The worker registry: every authenticated connection, what it holds and what it has done. */
   'manager/clients': { params: EmptyParams; result: ClientsResult };
   /** Starts a stream of events/event notifications, filtered by queue and kind. */
@@ -692,6 +688,10 @@ export interface RequestMap {
   'manager/shutdown': { params: EmptyParams; result: EmptyResult };
   /** Manager-wide counters (connections, authentication failures, traffic, events, leases, memory) and each queue's depth and put and ack rates over the last minute. */
   'manager/stats': { params: EmptyParams; result: ManagerStats };
+  /** Since 2026-12: pauses a queue: puts are still accepted, gets deliver nothing until queue/resume; leases already out run on (§7.19). Creates the queue like any method naming one (§7.12). Answers the queue's stats. */
+  'queue/pause': { params: QueueParams; result: QueueStats };
+  /** Since 2026-12: resumes a paused queue: its ready tasks are delivered again, first to the gets that waited (§7.19). Answers the queue's stats. */
+  'queue/resume': { params: QueueParams; result: QueueStats };
 }
 
 /** Every notification: its params type. */
@@ -747,10 +747,6 @@ export const QueueJoinRequest: RequestHandle<'queue/join'> = { kind: 'request', 
 export const QueuePeekRequest: RequestHandle<'queue/peek'> = { kind: 'request', method: 'queue/peek' };
 /** Removes every ready and delayed task; leased tasks stay with their holders. */
 export const QueuePurgeRequest: RequestHandle<'queue/purge'> = { kind: 'request', method: 'queue/purge' };
-/** Since 2026-12: pauses a queue: puts are still accepted, gets deliver nothing until queue/resume; leases already out run on (§7.19). Creates the queue like any method naming one (§7.12). Answers the queue's stats. */
-export const QueuePauseRequest: RequestHandle<'queue/pause'> = { kind: 'request', method: 'queue/pause' };
-/** Since 2026-12: resumes a paused queue: its ready tasks are delivered again, first to the gets that waited (§7.19). Answers the queue's stats. */
-export const QueueResumeRequest: RequestHandle<'queue/resume'> = { kind: 'request', method: 'queue/resume' };
 /** The worker registry: every authenticated connection, what it holds and what it has done. */
 export const ManagerClientsRequest: RequestHandle<'manager/clients'> = { kind: 'request', method: 'manager/clients' };
 /** Starts a stream of events/event notifications, filtered by queue and kind. */
@@ -761,6 +757,10 @@ export const EventsUnsubscribeRequest: RequestHandle<'events/unsubscribe'> = { k
 export const ManagerShutdownRequest: RequestHandle<'manager/shutdown'> = { kind: 'request', method: 'manager/shutdown' };
 /** Manager-wide counters (connections, authentication failures, traffic, events, leases, memory) and each queue's depth and put and ack rates over the last minute. */
 export const ManagerStatsRequest: RequestHandle<'manager/stats'> = { kind: 'request', method: 'manager/stats' };
+/** Since 2026-12: pauses a queue: puts are still accepted, gets deliver nothing until queue/resume; leases already out run on (§7.19). Creates the queue like any method naming one (§7.12). Answers the queue's stats. */
+export const QueuePauseRequest: RequestHandle<'queue/pause'> = { kind: 'request', method: 'queue/pause' };
+/** Since 2026-12: resumes a paused queue: its ready tasks are delivered again, first to the gets that waited (§7.19). Answers the queue's stats. */
+export const QueueResumeRequest: RequestHandle<'queue/resume'> = { kind: 'request', method: 'queue/resume' };
 /** One observation for a subscription of this session. */
 export const EventsEventNotification: NotificationHandle<'events/event'> = { kind: 'notification', method: 'events/event' };
 /** Cancels a blocked queue/get, queue/put or queue/join of this session, which then answers -32800. */
@@ -800,13 +800,13 @@ export const METHODS = {
   'queue/join': {"method":"queue/join","kind":"request","direction":"clientToServer","since":"2026-11","params":"JoinParams","result":"JoinResult","errors":[-32602,-32800,1001],"blocking":true},
   'queue/peek': {"method":"queue/peek","kind":"request","direction":"clientToServer","since":"2026-11","params":"PeekParams","result":"PeekResult","errors":[-32602,1001,1005],"blocking":false},
   'queue/purge': {"method":"queue/purge","kind":"request","direction":"clientToServer","since":"2026-11","params":"QueueParams","result":"PurgeResult","errors":[-32602,1001],"blocking":false},
-  'queue/pause': {"method":"queue/pause","kind":"request","direction":"clientToServer","since":"2026-12","params":"QueueParams","result":"QueueStats","errors":[-32602,1001],"blocking":false},
-  'queue/resume': {"method":"queue/resume","kind":"request","direction":"clientToServer","since":"2026-12","params":"QueueParams","result":"QueueStats","errors":[-32602,1001],"blocking":false},
   'manager/clients': {"method":"manager/clients","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"ClientsResult","errors":[-32602],"blocking":false},
   'events/subscribe': {"method":"events/subscribe","kind":"request","direction":"clientToServer","since":"2026-11","params":"SubscribeParams","result":"SubscribeResult","errors":[-32602,1005],"blocking":false},
   'events/unsubscribe': {"method":"events/unsubscribe","kind":"request","direction":"clientToServer","since":"2026-11","params":"UnsubscribeParams","result":"EmptyResult","errors":[-32602],"blocking":false},
   'manager/shutdown': {"method":"manager/shutdown","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"EmptyResult","errors":[-32602,-32005],"blocking":false},
   'manager/stats': {"method":"manager/stats","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"ManagerStats","errors":[-32602],"blocking":false},
+  'queue/pause': {"method":"queue/pause","kind":"request","direction":"clientToServer","since":"2026-12","params":"QueueParams","result":"QueueStats","errors":[-32602,1001],"blocking":false},
+  'queue/resume': {"method":"queue/resume","kind":"request","direction":"clientToServer","since":"2026-12","params":"QueueParams","result":"QueueStats","errors":[-32602,1001],"blocking":false},
   'events/event': {"method":"events/event","kind":"notification","direction":"serverToClient","since":"2026-11","params":"Event","errors":[],"blocking":false},
   '$/cancelRequest': {"method":"$/cancelRequest","kind":"notification","direction":"clientToServer","since":"2026-11","params":"CancelParams","errors":[],"blocking":false},
   'session/close': {"method":"session/close","kind":"notification","direction":"clientToServer","since":"2026-12","params":"EmptyParams","errors":[],"blocking":false},

@@ -276,40 +276,6 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       ]
     },
     {
-      "method": "queue/pause",
-      "kind": "request",
-      "direction": "clientToServer",
-      "since": "2026-12",
-      "summary": "Since 2026-12: pauses a queue: puts are still accepted, gets deliver nothing until queue/resume; leases already out run on (§7.19). Creates the queue like any method naming one (§7.12). Answers the queue's stats.",
-      "params": {
-        "$ref": "#/$defs/QueueParams"
-      },
-      "result": {
-        "$ref": "#/$defs/QueueStats"
-      },
-      "errors": [
-        -32602,
-        1001
-      ]
-    },
-    {
-      "method": "queue/resume",
-      "kind": "request",
-      "direction": "clientToServer",
-      "since": "2026-12",
-      "summary": "Since 2026-12: resumes a paused queue: its ready tasks are delivered again, first to the gets that waited (§7.19). Answers the queue's stats.",
-      "params": {
-        "$ref": "#/$defs/QueueParams"
-      },
-      "result": {
-        "$ref": "#/$defs/QueueStats"
-      },
-      "errors": [
-        -32602,
-        1001
-      ]
-    },
-    {
       "method": "manager/clients",
       "kind": "request",
       "direction": "clientToServer",
@@ -389,6 +355,40 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       },
       "errors": [
         -32602
+      ]
+    },
+    {
+      "method": "queue/pause",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-12",
+      "summary": "Since 2026-12: pauses a queue: puts are still accepted, gets deliver nothing until queue/resume; leases already out run on (§7.19). Creates the queue like any method naming one (§7.12). Answers the queue's stats.",
+      "params": {
+        "$ref": "#/$defs/QueueParams"
+      },
+      "result": {
+        "$ref": "#/$defs/QueueStats"
+      },
+      "errors": [
+        -32602,
+        1001
+      ]
+    },
+    {
+      "method": "queue/resume",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-12",
+      "summary": "Since 2026-12: resumes a paused queue: its ready tasks are delivered again, first to the gets that waited (§7.19). Answers the queue's stats.",
+      "params": {
+        "$ref": "#/$defs/QueueParams"
+      },
+      "result": {
+        "$ref": "#/$defs/QueueStats"
+      },
+      "errors": [
+        -32602,
+        1001
       ]
     },
     {
