@@ -149,12 +149,14 @@ describe('server: methods', () => {
       ['queue/join', { queue: 'q', timeout: 'x' }, 'invalid params: "timeout" must be a number', '/timeout'],
       ['queue/peek', { queue: 'q', max: 'x' }, 'invalid params: "max" must be an integer', '/max'],
       ['queue/purge', { queue: 5 }, 'invalid params: "queue" must be a string', '/queue'],
+      ['queue/pause', {}, 'invalid params: missing required field "queue"', '/queue'],
+      ['queue/resume', { queue: 'q', until: 5 }, 'invalid params: unknown field "until"', '/until'],
       ['manager/clients', { x: 1 }, 'invalid params: unknown field "x"', '/x'],
       ['manager/stats', { verbose: true }, 'invalid params: unknown field "verbose"', '/verbose'],
       [
         'events/subscribe',
         { kinds: ['bogus'] },
-        'invalid params: "kinds/0" must be one of "put", "get", "ack", "nack", "expired", "released", "dead", "purge", "client-connected", "client-disconnected"',
+        'invalid params: "kinds/0" must be one of "put", "get", "ack", "nack", "expired", "released", "dead", "purge", "paused", "resumed", "client-connected", "client-disconnected"',
         '/kinds/0',
       ],
       ['events/subscribe', { queues: 'q' }, 'invalid params: "queues" must be an array', '/queues'],
@@ -177,7 +179,8 @@ describe('server: methods', () => {
       it(`${method} ${JSON.stringify(params)}`, async () => {
         const { port } = await fx.server();
         const bystander = await fx.connect(port, 'bystander');
-        const raw = await fx.connect(port, 'm-invalid');
+        // At the version that added the method: an older session would not find it (-32601, §10.3).
+        const raw = await fx.connect(port, 'm-invalid', undefined, [(METHODS as Record<string, { since: string }>)[method]!.since]);
         expectError(await raw.request(method, params), -32602, text, { field });
         // Nothing was done, the server is not shut down, and both sessions go on.
         assert.deepEqual((await call(raw, 'queue/list')).queues, []);
@@ -309,6 +312,9 @@ describe('server: methods', () => {
       expectError(await raw.request('queue/peek', { queue: 'nope' }), 1001, text, data);
       expectError(await raw.request('queue/purge', { queue: 'nope' }), 1001, text, data);
       expectError(await raw.request('queue/join', { queue: 'nope' }), 1001, text, data);
+      const raw12 = await fx.connect(port, 'm-noauto-2026-12', undefined, ['2026-12']);
+      expectError(await raw12.request('queue/pause', { queue: 'nope' }), 1001, text, data);
+      expectError(await raw12.request('queue/resume', { queue: 'nope' }), 1001, text, data);
       assert.deepEqual((await call(raw, 'queue/list')).queues, [], 'nothing was created');
 
       await call(raw, 'queue/declare', { queue: 'jobs' });
