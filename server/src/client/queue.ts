@@ -1,15 +1,5 @@
-import {
-  QueueDeclareRequest,
-  QueuePutRequest,
-  QueueGetRequest,
-  TaskAckRequest,
-  QueueJoinRequest,
-  QueueStatsRequest,
-  QueuePeekRequest,
-  QueuePurgeRequest,
-  QueuePauseRequest,
-  QueueResumeRequest,
-} from '../protocol/generated';
+import { QueueDeclareRequest, QueuePutRequest, QueueGetRequest, TaskAckRequest, QueueJoinRequest, QueueStatsRequest, QueuePeekRequest, QueuePurgeRequest } from '../protocol/generated';
+import { QueuePauseRequest, QueueResumeRequest } from '../protocol/generated';
 import type { DeclareParams, GetParams, Nack, PutParams as QueuePutParams, QueueStats, Task, TaskSpec } from '../protocol/generated';
 import { ackTask, nackTask, touchTasks, type Requester } from './requester';
 import { AbortedError, ConnectionClosedError, LeaseUnknownError, QueueEmptyError, ShuttingDownError } from './errors';
