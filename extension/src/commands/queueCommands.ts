@@ -1,3 +1,4 @@
+import type { QueueStats } from 'taskwire';
 import * as vscode from 'vscode';
 import { deadLetterQueueOf, requeueDeadLetters } from '../model/deadLetters';
 import { plural } from '../views/format';
@@ -5,7 +6,7 @@ import { messageOf, type CommandContext, type CommandTable } from './context';
 import { parsePayload, payloadLines } from './payloadText';
 import { resolveQueue, type QueueArgument } from './queueArgument';
 
-/** Enqueue (typed, from the editor, from a file), peek, purge, requeue dead letters. */
+/** Enqueue (typed, from the editor, from a file), peek, purge, requeue dead letters, pause and resume. */
 export function queueCommands(ctx: CommandContext): CommandTable {
   const { model, notifier } = ctx;
 
@@ -146,6 +147,21 @@ export function queueCommands(ctx: CommandContext): CommandTable {
       return removed;
     });
 
+  /**
+   * Pauses or resumes a queue (protocol 2026-12): a paused queue takes puts and delivers nothing.
+   * Resolves with the queue's stats; the view follows from the paused/resumed event and this refresh.
+   */
+  const setPaused = async (pause: boolean, queueArg?: QueueArgument): Promise<QueueStats | undefined> =>
+    withClient(pause ? 'pause the queue' : 'resume the queue', async () => {
+      const queue = await resolveQueue(model, queueArg, pause ? 'pause' : 'resume', pause);
+      if (!queue) return undefined;
+      const handle = model.connection.client.queue(queue);
+      const stats = pause ? await handle.pause() : await handle.resume();
+      vscode.window.setStatusBarMessage(pause ? `Taskwire: paused "${queue}": nothing is delivered until it is resumed` : `Taskwire: resumed "${queue}"`, 4000);
+      void model.queues.refresh();
+      return stats;
+    });
+
   /** Puts a queue's dead letters back on it (see requeueDeadLetters: nothing lost if interrupted). */
   const requeueDead = async (queueArg?: QueueArgument): Promise<number | undefined> =>
     withClient('requeue dead letters', async () => {
@@ -178,5 +194,7 @@ export function queueCommands(ctx: CommandContext): CommandTable {
     'taskwire.queue.peek': peek,
     'taskwire.queue.purge': purge,
     'taskwire.queue.requeueDead': requeueDead,
+    'taskwire.queue.pause': (queueArg?: QueueArgument) => setPaused(true, queueArg),
+    'taskwire.queue.resume': (queueArg?: QueueArgument) => setPaused(false, queueArg),
   };
 }

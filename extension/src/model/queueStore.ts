@@ -3,8 +3,8 @@ import type * as vscode from 'vscode';
 import type { ManagerConnection } from '../manager/connection';
 import { LiveList } from './liveList';
 
-/** Event kinds that change a queue's counts. */
-const COUNT_CHANGES = new Set(['put', 'get', 'ack', 'nack', 'expired', 'released', 'dead', 'purge']);
+/** Event kinds that change what a queue's item shows (its counts, or paused). */
+const COUNT_CHANGES = new Set(['put', 'get', 'ack', 'nack', 'expired', 'released', 'dead', 'purge', 'paused', 'resumed']);
 
 /** While the Queues view is shown: one queue/list per 250 ms burst of events. */
 const VISIBLE_DELAY_MS = 250;

@@ -9,12 +9,14 @@ export class QueueItem extends vscode.TreeItem {
   constructor(readonly stats: QueueStats) {
     super(stats.queue, vscode.TreeItemCollapsibleState.None);
     this.id = `taskwire.queue/${stats.queue}`;
-    this.description = `${stats.ready} ready · ${stats.leased} leased · ${stats.delayed} delayed · ${stats.dead} dead`;
+    const counts = `${stats.ready} ready · ${stats.leased} leased · ${stats.delayed} delayed · ${stats.dead} dead`;
+    this.description = stats.paused === true ? `paused · ${counts}` : counts;
     this.tooltip = queueTooltip(stats);
     const isDeadLetterQueue = stats.queue.endsWith('.dead');
-    this.iconPath = new vscode.ThemeIcon(isDeadLetterQueue ? 'archive' : stats.ready > 0 ? 'inbox' : 'list-flat');
-    // `.withDead` lets "Requeue dead letters" appear only where there are some.
-    this.contextValue = stats.dead > 0 ? 'taskwire.queue.withDead' : 'taskwire.queue';
+    this.iconPath = stats.paused === true ? new vscode.ThemeIcon('debug-pause') : new vscode.ThemeIcon(isDeadLetterQueue ? 'archive' : stats.ready > 0 ? 'inbox' : 'list-flat');
+    // `.withDead` lets "Requeue dead letters" appear only where there are some; `.paused` swaps
+    // the inline Pause button for Resume (package.json's menus match these with regexes).
+    this.contextValue = `taskwire.queue${stats.dead > 0 ? '.withDead' : ''}${stats.paused === true ? '.paused' : ''}`;
   }
 
   get queue(): string {
@@ -35,6 +37,7 @@ function queueTooltip(s: QueueStats): vscode.MarkdownString {
   const md = new vscode.MarkdownString(
     [
       `**${s.queue}**`,
+      ...(s.paused === true ? ['', '$(debug-pause) **paused**: puts are accepted, nothing is delivered until it is resumed'] : []),
       '',
       '| now | |',
       '|---|--:|',

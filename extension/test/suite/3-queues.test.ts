@@ -1,12 +1,28 @@
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TaskwireClient } from 'taskwire';
+import type { QueueStats, TaskwireClient } from 'taskwire';
 import * as vscode from 'vscode';
 import type { TaskwireApi } from '../../src/api';
 import type { QueueItem } from '../../src/views/queuesView';
 import { activateExtension, connectClient, descriptionOf, ensureLocalManager, rootItems, uniqueQueue, waitFor } from './helpers';
+
+/** The commands package.json shows inline on a Queues item with this contextValue, in their order (its `when` regexes, evaluated). */
+function inlineCommandsFor(contextValue: string): string[] {
+  const manifest = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as {
+    contributes: { menus: Record<string, { command: string; when: string; group?: string }[]> };
+  };
+  return manifest.contributes.menus['view/item/context']!.filter((entry) => entry.group?.startsWith('inline') && entry.when.includes('view == taskwire.queues'))
+    .filter((entry) => {
+      const exact = /viewItem == (\S+)/.exec(entry.when);
+      if (exact) return exact[1] === contextValue;
+      const regex = /viewItem =~ \/(.+)\/$/.exec(entry.when);
+      return regex !== null && new RegExp(regex[1]!).test(contextValue);
+    })
+    .sort((a, b) => a.group!.localeCompare(b.group!))
+    .map((entry) => entry.command);
+}
 
 function counts(ready: number, leased = 0, delayed = 0, dead = 0): string {
   return `${ready} ready · ${leased} leased · ${delayed} delayed · ${dead} dead`;
@@ -106,6 +122,31 @@ describe('the Queues view and its commands', () => {
     const removed = await vscode.commands.executeCommand<number>('taskwire.queue.purge', item, { confirm: true });
     assert.equal(removed, 3);
     await waitFor('0 ready in the view', async () => (await descriptionOf(api.views.queues, queue)) === counts(0));
+  });
+
+  it('pause and resume (the inline buttons) hold and release deliveries; the item shows "paused" and swaps its button', async () => {
+    const queue = uniqueQueue('pause');
+    await producer.queue(queue).putMany([{ payload: 'held' }]);
+    const item = await waitFor('the queue in the view', async () => (await rootItems<QueueItem>(api.views.queues)).find((i) => i.queue === queue && i.stats.ready === 1));
+    assert.deepEqual(inlineCommandsFor(item.contextValue!), ['taskwire.queue.pause', 'taskwire.queue.enqueue', 'taskwire.queue.peek']);
+
+    const paused = await vscode.commands.executeCommand<QueueStats>('taskwire.queue.pause', item);
+    assert.equal(paused.paused, true);
+    const pausedItem = await waitFor('"paused" in the description', async () =>
+      (await rootItems<QueueItem>(api.views.queues)).find((i) => i.queue === queue && i.description === `paused · ${counts(1)}`),
+    );
+    assert.equal(pausedItem.contextValue, 'taskwire.queue.paused');
+    assert.deepEqual(inlineCommandsFor(pausedItem.contextValue!), ['taskwire.queue.resume', 'taskwire.queue.enqueue', 'taskwire.queue.peek']);
+    assert.equal(api.model.queues.find(queue)?.paused, true);
+    assert.deepEqual(await producer.queue(queue).getMany(1, { timeout: 0.3 }), [], 'a paused queue delivered a task');
+
+    const resumed = await vscode.commands.executeCommand<QueueStats>('taskwire.queue.resume', pausedItem);
+    assert.equal(resumed.paused, false);
+    const back = await waitFor('the description without "paused"', async () => (await rootItems<QueueItem>(api.views.queues)).find((i) => i.queue === queue && i.description === counts(1)));
+    assert.equal(back.contextValue, 'taskwire.queue');
+    const [task] = await producer.queue(queue).getMany(1, { timeout: 5 });
+    assert.equal(task?.payload, 'held');
+    await task!.ack();
   });
 
   it('requeues dead letters onto their queue', async () => {

@@ -172,6 +172,27 @@ func (q *Queue) Stats(ctx context.Context) (*QueueStats, error) {
 	return &stats, nil
 }
 
+// Pause pauses the queue (protocol 2026-12, spec §7.19): puts are still accepted, gets deliver
+// nothing until Resume (a Get with a timeout returns ErrEmpty when it passes); tasks already
+// taken run on. It creates the queue if it does not exist yet, and returns its stats.
+func (q *Queue) Pause(ctx context.Context) (*QueueStats, error) {
+	return q.setPaused(ctx, "queue/pause")
+}
+
+// Resume resumes a paused queue: the gets waiting on it, on any manager of a shared store, are
+// served. It returns the queue's stats.
+func (q *Queue) Resume(ctx context.Context) (*QueueStats, error) {
+	return q.setPaused(ctx, "queue/resume")
+}
+
+func (q *Queue) setPaused(ctx context.Context, method string) (*QueueStats, error) {
+	var stats QueueStats
+	if err := q.client.call(ctx, method, queueParams{Queue: q.name}, &stats, nil); err != nil {
+		return nil, err
+	}
+	return &stats, nil
+}
+
 // Peek returns up to n of the next ready tasks in delivery order, without leasing or
 // removing anything; anyone may take them right after.
 func (q *Queue) Peek(ctx context.Context, n int) ([]*Task, error) {

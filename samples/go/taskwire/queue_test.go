@@ -244,6 +244,37 @@ func TestPurgeRemovesReadyAndDelayedTasks(t *testing.T) {
 	}
 }
 
+func TestPauseHoldsDeliveriesUntilResume(t *testing.T) {
+	client := dial(t, taskwire.Options{})
+	q := client.Queue(queueName(t))
+	ctx := testContext(t)
+	if s, err := q.Pause(ctx); err != nil || !s.Paused {
+		t.Fatalf("pause: %+v, %v", s, err)
+	}
+	id := mustPut(t, q, "held")
+	if _, err := q.Get(ctx, taskwire.GetOptions{Timeout: 300 * time.Millisecond}); !errors.Is(err, taskwire.ErrEmpty) {
+		t.Fatalf("a get on a paused queue: want ErrEmpty, got %v", err)
+	}
+	if s := stats(t, q); s.Ready != 1 || !s.Paused {
+		t.Fatalf("stats while paused %+v", s)
+	}
+	got := make(chan *taskwire.Task, 1)
+	go func() {
+		task, err := q.Get(ctx, taskwire.GetOptions{Timeout: 20 * time.Second})
+		if err != nil {
+			t.Errorf("the blocked get: %v", err)
+		}
+		got <- task
+	}()
+	eventually(t, "the get waits on the paused queue", func() bool { return stats(t, q).WaitingGetters == 1 })
+	if s, err := q.Resume(ctx); err != nil || s.Paused {
+		t.Fatalf("resume: %+v, %v", s, err)
+	}
+	if task := <-got; task == nil || task.ID != id {
+		t.Fatalf("after the resume the blocked get got %+v, want task %s", task, id)
+	}
+}
+
 func TestStatsAndQueues(t *testing.T) {
 	client := dial(t, taskwire.Options{})
 	q := client.Queue(queueName(t))

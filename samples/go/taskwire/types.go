@@ -67,6 +67,8 @@ type QueueStats struct {
 	MaxAttempts int `json:"maxAttempts"`
 	// DeadLetter is nil when dead tasks are dropped.
 	DeadLetter *string `json:"deadLetter"`
+	// Paused is true while the queue is paused (protocol 2026-12, spec §7.19; false before).
+	Paused bool `json:"paused"`
 	// Totals are the queue's counters since the manager started.
 	Totals QueueTotals `json:"totals"`
 }
@@ -192,6 +194,8 @@ const (
 	EventReleased           EventKind = "released"
 	EventDead               EventKind = "dead"
 	EventPurge              EventKind = "purge"
+	EventPaused             EventKind = "paused"  // protocol 2026-12: a queue was paused (Queue.Pause)
+	EventResumed            EventKind = "resumed" // protocol 2026-12: a paused queue was resumed
 	EventClientConnected    EventKind = "client-connected"
 	EventClientDisconnected EventKind = "client-disconnected"
 	// EventProgress (protocol 2026-12) is a progress report of a task's holder (spec §5.20),

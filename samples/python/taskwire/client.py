@@ -433,6 +433,16 @@ class Client(_Connection):
         """Removes every ready and delayed task; returns how many."""
         return int(self._call("queue/purge", {"queue": queue})["removed"])
 
+    def pause(self, queue: str) -> QueueStats:
+        """Pauses a queue (protocol 2026-12, spec §7.19): puts are still accepted, gets deliver
+        nothing until :meth:`resume`; tasks already taken run on. Creates the queue if it does
+        not exist yet. Returns its stats, ``paused`` true."""
+        return self._call("queue/pause", {"queue": queue})
+
+    def resume(self, queue: str) -> QueueStats:
+        """Resumes a paused queue: the gets waiting on it are served. Returns its stats."""
+        return self._call("queue/resume", {"queue": queue})
+
     def clients(self) -> List[ClientInfo]:
         """The worker registry: every session, with what it holds and what it did."""
         return self._call("manager/clients", {})["clients"]

@@ -261,6 +261,16 @@ class Queue:
         """Removes every ready and delayed task; returns how many."""
         return self.client.purge(self.name)
 
+    def pause(self) -> QueueStats:
+        """Pauses the queue: puts are still accepted, gets deliver nothing until :meth:`resume`
+        (a ``get`` with a timeout raises ``queue.Empty`` when it passes); tasks already taken run
+        on. Needs a manager of protocol 2026-12."""
+        return self.client.pause(self.name)
+
+    def resume(self) -> QueueStats:
+        """Resumes the paused queue; gets waiting on it are served first."""
+        return self.client.resume(self.name)
+
     def stats(self) -> QueueStats:
         """Depths, options and counters."""
         return self.client.stats(self.name)

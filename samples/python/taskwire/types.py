@@ -234,6 +234,8 @@ class QueueStats(TypedDict, total=False):
     ttr: float
     maxAttempts: int
     deadLetter: Optional[str]
+    #: True while the queue is paused (protocol 2026-12, spec §7.19; absent before).
+    paused: bool
     totals: QueueTotals
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import threading
 import time
 
 import pytest
@@ -194,6 +195,29 @@ def test_purge_removes_ready_and_delayed(client: taskwire.Client, qname: str) ->
     stats = tasks.stats()
     assert (stats["ready"], stats["delayed"], stats["leased"]) == (0, 0, 1)
     held.ack()
+
+
+def test_pause_holds_deliveries_until_resume(client: taskwire.Client, clients: list, manager: Manager, qname: str) -> None:
+    tasks = client.queue(qname)
+    assert tasks.pause()["paused"] is True
+    tasks.put_many(["a", "b"])
+    with pytest.raises(queue.Empty):
+        tasks.get(timeout=0.3)
+    assert (tasks.stats()["ready"], tasks.stats()["paused"]) == (2, True)
+    # A get blocked in another thread is served by the resume.
+    other = manager.connect(name="paused-getter")
+    clients.append(other)
+    got: list = []
+    getter = threading.Thread(target=lambda: got.append(other.queue(qname).get(timeout=20)))
+    getter.start()
+    deadline = time.monotonic() + 10
+    while tasks.stats()["waitingGetters"] != 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not got
+    assert tasks.resume()["paused"] is False
+    getter.join(20)
+    assert [task.payload for task in got] == ["a"]
+    got[0].ack()
 
 
 def test_clients_lists_sessions(manager: Manager, client: taskwire.Client, clients: list) -> None:

@@ -4,8 +4,10 @@ import { CliError, EXIT_CODE_HELP, ExitCode, exitCodeFor, ExitWith } from './exi
 import { conformanceCommand } from './conformance';
 import { getCommand } from './get';
 import { journalCommand } from './journal';
+import { pauseCommand } from './pause';
 import { pingCommand } from './ping';
 import { putCommand } from './put';
+import { resumeCommand } from './resume';
 import { serveCommand } from './serve';
 import { statsCommand } from './stats';
 import { tailCommand } from './tail';
@@ -29,7 +31,19 @@ $TASKWIRE_PORT, $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE; default key file ~/.t
 
 ${EXIT_CODE_HELP}`,
     );
-  for (const command of [serveCommand(), putCommand(), getCommand(), statsCommand(), workersCommand(), tailCommand(), pingCommand(), journalCommand(), conformanceCommand()]) {
+  for (const command of [
+    serveCommand(),
+    putCommand(),
+    getCommand(),
+    statsCommand(),
+    pauseCommand(),
+    resumeCommand(),
+    workersCommand(),
+    tailCommand(),
+    pingCommand(),
+    journalCommand(),
+    conformanceCommand(),
+  ]) {
     program.addCommand(command);
   }
   // Usage errors exit 2 (commander's default is 1), and every command reports through main().

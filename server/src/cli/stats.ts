@@ -52,6 +52,8 @@ export function statsCommand(): Command {
               // Since 2026-12 releases are counted apart; expired then means the ttr ran out.
               count(s.totals.expired - (s.totals.released ?? 0)),
               s.totals.released === undefined ? '-' : count(s.totals.released),
+              // A manager of 2026-11 cannot pause queues: '-' rather than a "no" it cannot know.
+              s.paused === undefined ? '-' : s.paused ? 'yes' : 'no',
             ];
             if (manager) {
               const a = activity.get(s.queue);
@@ -59,7 +61,7 @@ export function statsCommand(): Command {
             }
             return row;
           });
-        const headers = ['QUEUE', 'READY', 'LEASED', 'DELAYED', 'DEAD', 'MAXSIZE', 'BYTES', 'MAXBYTES', 'GETTERS', 'PUT', 'ACKED', 'NACKED', 'EXPIRED', 'RELEASED'];
+        const headers = ['QUEUE', 'READY', 'LEASED', 'DELAYED', 'DEAD', 'MAXSIZE', 'BYTES', 'MAXBYTES', 'GETTERS', 'PUT', 'ACKED', 'NACKED', 'EXPIRED', 'RELEASED', 'PAUSED'];
         if (manager) headers.push('PUT/S', 'ACK/S');
         process.stdout.write(table(headers, rows) + '\n');
       } finally {

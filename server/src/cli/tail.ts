@@ -5,7 +5,7 @@ import { CliError, ExitCode } from './exitCodes';
 import { brief } from './format';
 import { progressText } from './progressText';
 
-const KINDS: EventKind[] = ['put', 'get', 'ack', 'nack', 'expired', 'released', 'dead', 'purge', 'client-connected', 'client-disconnected', 'progress'];
+const KINDS: EventKind[] = ['put', 'get', 'ack', 'nack', 'expired', 'released', 'dead', 'purge', 'paused', 'resumed', 'client-connected', 'client-disconnected', 'progress'];
 
 interface TailFlags extends ConnectionFlags {
   queue: string[];

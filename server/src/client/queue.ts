@@ -1,4 +1,5 @@
 import { QueueDeclareRequest, QueuePutRequest, QueueGetRequest, TaskAckRequest, QueueJoinRequest, QueueStatsRequest, QueuePeekRequest, QueuePurgeRequest } from '../protocol/generated';
+import { QueuePauseRequest, QueueResumeRequest } from '../protocol/generated';
 import type { DeclareParams, GetParams, Nack, PutParams as QueuePutParams, QueueStats, Task, TaskSpec } from '../protocol/generated';
 import { ackTask, nackTask, touchTasks, type Requester } from './requester';
 import { AbortedError, ConnectionClosedError, LeaseUnknownError, QueueEmptyError, ShuttingDownError } from './errors';
@@ -140,6 +141,21 @@ export class QueueHandle<P = unknown> {
   /** Removes every ready and delayed task; resolves with how many. */
   async purge(): Promise<number> {
     return (await this.requester.request(QueuePurgeRequest, { queue: this.name })).removed;
+  }
+
+  /**
+   * Pauses the queue (protocol 2026-12, spec §7.19): puts are still accepted, gets deliver
+   * nothing until resume(); tasks already taken run on. Creates the queue if it does not exist
+   * yet, so a pause can come before the first put. Resolves with its stats (`paused: true`).
+   * A manager of protocol 2026-11 answers MethodNotFoundError.
+   */
+  async pause(): Promise<QueueStats> {
+    return this.requester.request(QueuePauseRequest, { queue: this.name });
+  }
+
+  /** Resumes a paused queue: gets waiting on it, on any manager of a shared store, are served. Resolves with its stats. */
+  async resume(): Promise<QueueStats> {
+    return this.requester.request(QueueResumeRequest, { queue: this.name });
   }
 
   /**

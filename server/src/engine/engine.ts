@@ -146,6 +146,20 @@ export class Engine {
     return this.queues.has(name);
   }
 
+  /**
+   * Pauses the queue (spec §7.19), creating it like any method naming a queue: puts are still
+   * accepted, gets deliver nothing until resumeQueue; leases already out run on. Pausing a
+   * paused queue changes nothing (no record, no event). Returns the queue's stats.
+   */
+  pauseQueue(name: string, session?: SessionId): QueueStats {
+    return this.setPaused(this.requireQueue(name), true, session);
+  }
+
+  /** Resumes a paused queue: its ready tasks go to the gets that waited, in the order they came. */
+  resumeQueue(name: string, session?: SessionId): QueueStats {
+    return this.setPaused(this.requireQueue(name), false, session);
+  }
+
   /** Creates the queue if queues are created on first use; otherwise throws queue_not_found when it does not exist. */
   ensureQueue(name: string): void {
     this.requireQueue(name);
@@ -202,7 +216,7 @@ export class Engine {
    */
   get(request: GetRequest, deliver: Deliver): Waiter | undefined {
     const queue = this.requireQueue(request.queue);
-    if (queue.ready.length > 0 && queue.activeGetters === 0) {
+    if (queue.ready.length > 0 && queue.activeGetters === 0 && !queue.paused) {
       this.deliverTo(queue, request, deliver);
       return undefined;
     }
@@ -438,11 +452,12 @@ export class Engine {
    */
   restore(state: EngineState): RestoreSummary {
     return this.journal.paused(() => {
-      for (const { name, options } of state.queues) {
+      for (const { name, options, paused } of state.queues) {
         const existing = this.queues.get(name);
         // A journal written before an option existed lacks it: the default fills in.
         if (existing) existing.options = { ...existing.options, ...definedOnly(options) };
-        else this.createQueue(name, options);
+        const queue = existing ?? this.createQueue(name, options);
+        queue.paused = paused === true;
       }
       const idPattern = new RegExp(`^${this.idPrefix.replace(/[^0-9A-Za-z]/g, '\\$&')}-([0-9a-z]+)$`);
       const leased: TaskRecord[] = [];
@@ -484,6 +499,17 @@ export class Engine {
     this.queues.set(name, queue);
     this.journal.queue(name, resolved);
     return queue;
+  }
+
+  private setPaused(queue: QueueState, paused: boolean, session: SessionId | undefined): QueueStats {
+    if (queue.paused !== paused) {
+      queue.paused = paused;
+      this.journal.pause(queue.name, paused);
+      this.emit({ kind: paused ? 'paused' : 'resumed', queue: queue.name, session, at: this.clock.now() });
+      // Resumed: what became ready meanwhile goes to the gets that waited for it.
+      if (!paused) this.serveGetters(queue);
+    }
+    return queue.stats(this.deadCount(queue));
   }
 
   private requireQueue(name: string): QueueState {
@@ -535,7 +561,7 @@ export class Engine {
 
   /** Hands ready tasks to waiting getters, in arrival order, while both remain. */
   private serveGetters(queue: QueueState): void {
-    while (queue.ready.length > 0 && queue.activeGetters > 0) {
+    while (!queue.paused && queue.ready.length > 0 && queue.activeGetters > 0) {
       const waiter = queue.getters.shift()!;
       if (!waiter.active) continue;
       waiter.active = false;

@@ -37,6 +37,8 @@ export interface TaskImage {
 export interface QueueImage {
   name: string;
   options: ResolvedQueueOptions;
+  /** Set while the queue is paused (spec §7.19); absent: it delivers. */
+  paused?: true;
 }
 
 /**
@@ -52,6 +54,8 @@ export interface EngineState {
 export type JournalRecord =
   /** A queue was created or its options changed. */
   | { op: 'queue'; queue: string; options: ResolvedQueueOptions }
+  /** A queue was paused (true) or resumed (false): spec §7.19. Absent from journals written before 0.1.0's pause. */
+  | { op: 'pause'; queue: string; paused: boolean }
   /** Tasks entered a queue (queue/put or a routed result): ready, or delayed until readyAt. */
   | { op: 'put'; tasks: TaskImage[] }
   /** Ready tasks were leased to a session. */

@@ -30,6 +30,11 @@ export class JournalWriter {
     this.sink?.append({ op: 'queue', queue: name, options: { ...options } });
   }
 
+  /** A queue was paused or resumed. */
+  pause(name: string, paused: boolean): void {
+    this.sink?.append({ op: 'pause', queue: name, paused });
+  }
+
   /** Tasks entered a queue, as they are now (ready, or delayed until readyAt). */
   put(records: readonly TaskRecord[]): void {
     this.sink?.append({ op: 'put', tasks: records.map(imageOf) });

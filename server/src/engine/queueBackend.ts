@@ -40,6 +40,8 @@ export type MaybePromise<T> = T | Promise<T>;
  *   store. A result routed to replyTo is the text `{"taskId":<id as a JSON string>,"result":<the
  *   result's text>}`. A backend stores the text as it is (a Redis backend: the string) and never
  *   parses it; a payload's bytes (maxBytes, maxQueuedBytes) are its text's length in UTF-8.
+ * - **Pause** (spec §7.19): a paused queue accepts puts and delivers nothing; resume serves the
+ *   gets that waited, in order.
  * - **Durability**: whenDurable calls back once every change made so far is as durable as the
  *   backend promises; an answer that reports a change is sent only then.
  */
@@ -56,6 +58,17 @@ export interface QueueBackend {
   declareQueue(name: string, options: QueueOptions): MaybePromise<{ queue: string; created: boolean }>;
   listQueues(): MaybePromise<QueueStats[]>;
   queueStats(name: string): MaybePromise<QueueStats>;
+  /**
+   * Pauses the queue (spec §7.19), creating it as ensureQueue would: puts are still accepted,
+   * gets (and the get of an ack with next) deliver nothing until resumeQueue, and waiting gets
+   * wait for it or their timeout; leases already out run on; delayed tasks still come due. The
+   * pause is kept as durably as the queue (a data dir, the shared store) and holds for every
+   * manager of a shared store. A change emits a `paused` event; pausing a paused queue changes
+   * nothing. Resolves with the queue's stats.
+   */
+  pauseQueue(name: string, session?: SessionId): MaybePromise<QueueStats>;
+  /** Resumes a paused queue (a `resumed` event): waiting gets, on every manager, are served again. Resolves with its stats. */
+  resumeQueue(name: string, session?: SessionId): MaybePromise<QueueStats>;
   /**
    * Makes sure a queue can be used before a request changes anything: creates it when queues
    * are created on first use, otherwise refuses with queue_not_found if it does not exist

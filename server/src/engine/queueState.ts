@@ -27,6 +27,11 @@ export class QueueState {
   /** Active (not cancelled, not served) waiters in the deques, which drop cancelled ones lazily. */
   activeGetters = 0;
   activePutters = 0;
+  /**
+   * Paused (queue/pause, spec §7.19): puts are accepted, gets deliver nothing; waiting gets
+   * wait for resume or their timeout. Leases already out run on.
+   */
+  paused = false;
   /** `released`: how many of `expired` were releases (spec QueueTotals, since 2026-12). */
   readonly totals = { put: 0, acked: 0, nacked: 0, expired: 0, released: 0, deadLettered: 0 };
 
@@ -75,6 +80,7 @@ export class QueueState {
       ttr: this.options.ttr,
       maxAttempts: this.options.maxAttempts,
       deadLetter: this.options.deadLetter,
+      paused: this.paused,
       totals: { ...this.totals },
     };
   }

@@ -30,7 +30,7 @@ export function exportState(queues: Iterable<QueueState>, deadlines: Deadlines, 
   }
   const state: EngineState = { queues: [], tasks: [] };
   for (const queue of queues) {
-    state.queues.push({ name: queue.name, options: { ...queue.options } });
+    state.queues.push(queue.paused ? { name: queue.name, options: { ...queue.options }, paused: true } : { name: queue.name, options: { ...queue.options } });
     for (const record of queue.ready.peek(Infinity)) state.tasks.push(imageOf(record));
     const due = (delayed.get(queue) ?? []).sort((a, b) => a.at - b.at || a.seq - b.seq);
     for (const deadline of due) state.tasks.push(imageOf(deadline.task!));

@@ -38,7 +38,7 @@ export type ProgressPercent = number;
  */
 export type ProgressMessage = string;
 /**
- * Since 2026-12: progress, a progress report of a task's holder (task/progress; never sent to sessions of 2026-11). Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired).
+ * Since 2026-12: progress, a progress report of a task's holder (task/progress; never sent to sessions of 2026-11). Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired). Since 2026-12: paused and resumed, a queue was paused or resumed (§7.19); sent to sessions of 2026-12 or later only.
  */
 export type EventKind =
   | 'put'
@@ -49,6 +49,8 @@ export type EventKind =
   | 'released'
   | 'dead'
   | 'purge'
+  | 'paused'
+  | 'resumed'
   | 'client-connected'
   | 'client-disconnected'
   | 'progress';
@@ -237,6 +239,10 @@ export interface QueueStats {
   ttr?: Seconds;
   maxAttempts?: number;
   deadLetter?: QueueName | null;
+  /**
+   * Since 2026-12: true while the queue is paused (§7.19): gets deliver nothing from it. Sent to sessions of 2026-12 or later.
+   */
+  paused?: boolean;
   totals: QueueTotals;
 }
 export interface ListResult {
@@ -727,6 +733,10 @@ export interface RequestMap {
   'manager/stats': { params: EmptyParams; result: ManagerStats };
   /** Since 2026-12: the holder of a lease reports how far it got (a percentage and/or a short message, optionally a JSON detail); the report renews the lease like task/touch and goes out as a progress event, at most one per task per interval. */
   'task/progress': { params: ProgressParams; result: TouchResult };
+  /** Since 2026-12: pauses a queue: puts are still accepted, gets deliver nothing until queue/resume; leases already out run on (§7.19). Creates the queue like any method naming one (§7.12). Answers the queue's stats. */
+  'queue/pause': { params: QueueParams; result: QueueStats };
+  /** Since 2026-12: resumes a paused queue: its ready tasks are delivered again, first to the gets that waited (§7.19). Answers the queue's stats. */
+  'queue/resume': { params: QueueParams; result: QueueStats };
 }
 
 /** Every notification: its params type. */
@@ -794,6 +804,10 @@ export const ManagerShutdownRequest: RequestHandle<'manager/shutdown'> = { kind:
 export const ManagerStatsRequest: RequestHandle<'manager/stats'> = { kind: 'request', method: 'manager/stats' };
 /** Since 2026-12: the holder of a lease reports how far it got (a percentage and/or a short message, optionally a JSON detail); the report renews the lease like task/touch and goes out as a progress event, at most one per task per interval. */
 export const TaskProgressRequest: RequestHandle<'task/progress'> = { kind: 'request', method: 'task/progress' };
+/** Since 2026-12: pauses a queue: puts are still accepted, gets deliver nothing until queue/resume; leases already out run on (§7.19). Creates the queue like any method naming one (§7.12). Answers the queue's stats. */
+export const QueuePauseRequest: RequestHandle<'queue/pause'> = { kind: 'request', method: 'queue/pause' };
+/** Since 2026-12: resumes a paused queue: its ready tasks are delivered again, first to the gets that waited (§7.19). Answers the queue's stats. */
+export const QueueResumeRequest: RequestHandle<'queue/resume'> = { kind: 'request', method: 'queue/resume' };
 /** One observation for a subscription of this session. */
 export const EventsEventNotification: NotificationHandle<'events/event'> = { kind: 'notification', method: 'events/event' };
 /** Cancels a blocked queue/get, queue/put or queue/join of this session, which then answers -32800. */
@@ -839,6 +853,8 @@ export const METHODS = {
   'manager/shutdown': {"method":"manager/shutdown","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"EmptyResult","errors":[-32602,-32005],"blocking":false},
   'manager/stats': {"method":"manager/stats","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"ManagerStats","errors":[-32602],"blocking":false},
   'task/progress': {"method":"task/progress","kind":"request","direction":"clientToServer","since":"2026-12","params":"ProgressParams","result":"TouchResult","errors":[-32602,1003],"blocking":false},
+  'queue/pause': {"method":"queue/pause","kind":"request","direction":"clientToServer","since":"2026-12","params":"QueueParams","result":"QueueStats","errors":[-32602,1001],"blocking":false},
+  'queue/resume': {"method":"queue/resume","kind":"request","direction":"clientToServer","since":"2026-12","params":"QueueParams","result":"QueueStats","errors":[-32602,1001],"blocking":false},
   'events/event': {"method":"events/event","kind":"notification","direction":"serverToClient","since":"2026-11","params":"Event","errors":[],"blocking":false},
   '$/cancelRequest': {"method":"$/cancelRequest","kind":"notification","direction":"clientToServer","since":"2026-11","params":"CancelParams","errors":[],"blocking":false},
   'session/close': {"method":"session/close","kind":"notification","direction":"clientToServer","since":"2026-12","params":"EmptyParams","errors":[],"blocking":false},

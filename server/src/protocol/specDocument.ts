@@ -375,6 +375,40 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       ]
     },
     {
+      "method": "queue/pause",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-12",
+      "summary": "Since 2026-12: pauses a queue: puts are still accepted, gets deliver nothing until queue/resume; leases already out run on (§7.19). Creates the queue like any method naming one (§7.12). Answers the queue's stats.",
+      "params": {
+        "$ref": "#/$defs/QueueParams"
+      },
+      "result": {
+        "$ref": "#/$defs/QueueStats"
+      },
+      "errors": [
+        -32602,
+        1001
+      ]
+    },
+    {
+      "method": "queue/resume",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-12",
+      "summary": "Since 2026-12: resumes a paused queue: its ready tasks are delivered again, first to the gets that waited (§7.19). Answers the queue's stats.",
+      "params": {
+        "$ref": "#/$defs/QueueParams"
+      },
+      "result": {
+        "$ref": "#/$defs/QueueStats"
+      },
+      "errors": [
+        -32602,
+        1001
+      ]
+    },
+    {
       "method": "events/event",
       "kind": "notification",
       "direction": "serverToClient",
@@ -981,6 +1015,10 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
               "type": "null"
             }
           ]
+        },
+        "paused": {
+          "description": "Since 2026-12: true while the queue is paused (§7.19): gets deliver nothing from it. Sent to sessions of 2026-12 or later.",
+          "type": "boolean"
         },
         "totals": {
           "$ref": "#/$defs/QueueTotals"
@@ -1847,11 +1885,13 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
         "released",
         "dead",
         "purge",
+        "paused",
+        "resumed",
         "client-connected",
         "client-disconnected",
         "progress"
       ],
-      "description": "Since 2026-12: progress, a progress report of a task's holder (task/progress; never sent to sessions of 2026-11). Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired)."
+      "description": "Since 2026-12: progress, a progress report of a task's holder (task/progress; never sent to sessions of 2026-11). Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired). Since 2026-12: paused and resumed, a queue was paused or resumed (§7.19); sent to sessions of 2026-12 or later only."
     },
     "SubscribeParams": {
       "type": "object",

@@ -26,6 +26,12 @@ export const RELEASES_SINCE = '2026-12';
 export const PROGRESS_SINCE = '2026-12';
 
 /**
+ * The version that added paused queues (spec §7.19): queue/pause and queue/resume, `paused` in
+ * queue stats, and the `paused` and `resumed` event kinds, which older sessions never see.
+ */
+export const PAUSE_SINCE = '2026-12';
+
+/**
  * A release's reason as a 2026-11 subscriber knew it: a client that said it stopped, or a
  * manager that is gone, were both a connection that closed.
  */

@@ -17,7 +17,8 @@
 //   lt the lease's length (s). A family's set `held:<manager>` holds the ids its sessions lease.
 // - A queue's hash holds its options (ms maxsize, mb maxBytes, ttr, ma maxAttempts, dl deadLetter,
 //   '' for none), its counters (seq, hseq: the tail and head sequences of the ready set; bytes;
-//   emp: bumped each time the size is 0 after a change, for join) and totals (tp, ta, tn, te, td).
+//   emp: bumped each time the size is 0 after a change, for join), totals (tp, ta, tn, te, td, tr)
+//   and pz '1' while the queue is paused (scripts.ts: pause).
 
 export const LUA_PRELUDE = `
 local FAMILY = ARGV[1]

@@ -214,6 +214,22 @@ export class RedisQueues implements QueueBackend {
     return stats;
   }
 
+  async pauseQueue(name: string, session?: SessionId): Promise<QueueStats> {
+    return this.setPaused(name, true, session);
+  }
+
+  async resumeQueue(name: string, session?: SessionId): Promise<QueueStats> {
+    return this.setPaused(name, false, session);
+  }
+
+  /** One script: the flag, its event and the wake-up that has every manager serve the queue's gets again. */
+  private async setPaused(name: string, paused: boolean, session: SessionId | undefined): Promise<QueueStats> {
+    await this.ensureQueue(name);
+    await this.run('pause', familyOf(name), [name, paused ? '1' : '0', session ?? '']);
+    this.wake(name);
+    return this.queueStats(name);
+  }
+
   async ensureQueue(name: string): Promise<void> {
     if (this.known.has(name)) return;
     const reply = await this.run('ensure', familyOf(name), [name, this.autoCreate ? '1' : '0']);
@@ -744,7 +760,7 @@ export class RedisQueues implements QueueBackend {
   private async statsOf(name: string): Promise<QueueStats | undefined> {
     const reply = await this.run('stats', familyOf(name), [name]);
     if (reply.status === 'missing') return undefined;
-    const [maxsize, maxBytes, ttr, maxAttempts, deadLetter, ready, leased, delayed, bytes, , put, acked, nacked, expired, deadLettered, deadSize, released] = reply.data as string[];
+    const [maxsize, maxBytes, ttr, maxAttempts, deadLetter, ready, leased, delayed, bytes, , put, acked, nacked, expired, deadLettered, deadSize, released, paused] = reply.data as string[];
     let dead = deadSize === '' ? 0 : Number(deadSize);
     if (deadSize === '' && deadLetter !== '' && familyOf(deadLetter!) !== familyOf(name)) {
       const other = await this.run('stats', familyOf(deadLetter!), [deadLetter!]);
@@ -765,6 +781,7 @@ export class RedisQueues implements QueueBackend {
       ttr: Number(ttr),
       maxAttempts: Number(maxAttempts),
       deadLetter: deadLetter === '' ? null : deadLetter!,
+      paused: paused === '1',
       totals: { put: Number(put), acked: Number(acked), nacked: Number(nacked), expired: Number(expired), released: Number(released), deadLettered: Number(deadLettered) },
     };
   }

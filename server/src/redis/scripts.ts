@@ -89,13 +89,17 @@ end
 return finish('ok', {tostring(count)})
 `;
 
-/** ARGV q, max, ttr, autoAck ('1'), holder. Data: the tasks taken (task_tuple). */
+/**
+ * ARGV q, max, ttr, autoAck ('1'), holder. Data: the tasks taken (task_tuple); none from a paused
+ * queue (its delayed tasks still come due).
+ */
 const get = `
 local q, max, ttr, auto, holder = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9] == '1', ARGV[10]
 local k = qkey(q)
 create_queue(q, nil)
 settle(q)
 watch_due(q)
+if redis.call('HGET', k, 'pz') == '1' then return finish('ok', {}) end
 -- All scores are 0: ZPOPMIN takes the first members in order (priority, then sequence).
 local popped = redis.call('ZPOPMIN', k .. ':r', max)
 local tasks = {}
@@ -309,7 +313,7 @@ return finish('ok', tasks)
 /**
  * ARGV q. Status missing when there is no such queue. Data: maxsize, maxBytes, ttr, maxAttempts,
  * deadLetter, ready, leased, delayed, bytes, emptiness counter, the five totals, and the size of
- * the dead-letter queue when it is in this family ('' otherwise).
+ * the dead-letter queue when it is in this family ('' otherwise), released, paused ('1' or '0').
  */
 const stats = `
 local q = ARGV[6]
@@ -321,7 +325,26 @@ local o = redis.call('HMGET', k, 'ms', 'mb', 'ttr', 'ma', 'dl', 'bytes', 'emp', 
 local dead = ''
 if o[5] ~= '' and family_of(o[5]) == FAMILY and redis.call('EXISTS', qkey(o[5])) == 1 then dead = tostring(size_of(o[5])) end
 return finish('ok', {o[1], o[2], o[3], o[4], o[5], tostring(redis.call('ZCARD', k .. ':r')), tostring(redis.call('ZCARD', k .. ':l')),
-  tostring(redis.call('ZCARD', k .. ':d')), o[6], o[7], o[8], o[9], o[10], o[11], o[12], dead, tostring(tonumber(redis.call('HGET', k, 'tr')) or 0)})
+  tostring(redis.call('ZCARD', k .. ':d')), o[6], o[7], o[8], o[9], o[10], o[11], o[12], dead, tostring(tonumber(redis.call('HGET', k, 'tr')) or 0),
+  redis.call('HGET', k, 'pz') == '1' and '1' or '0'})
+`;
+
+/**
+ * queue/pause and queue/resume (spec §7.19): the queue's 'pz' field is '1' while it is paused.
+ * ARGV q, paused ('1' or '0'), session. A change is an event and a wake-up on the family's
+ * channel (finish), so a resume serves the gets waiting on every manager. Data: {'1'} when it
+ * changed the queue.
+ */
+const pause = `
+local q, paused, session = ARGV[6], ARGV[7] == '1', ARGV[8]
+local k = qkey(q)
+create_queue(q, nil)
+local was = redis.call('HGET', k, 'pz') == '1'
+if was == paused then return finish('ok', {'0'}) end
+if paused then redis.call('HSET', k, 'pz', '1') else redis.call('HDEL', k, 'pz') end
+event(paused and 'paused' or 'resumed', q, false, false, false, false, session)
+touch_queue(q)
+return finish('ok', {'1'})
 `;
 
 /** ARGV q, session. Data: {how many it removed}. */
@@ -387,7 +410,7 @@ make_ready(q, new_id, false)
 return finish('ok', {new_id})
 `;
 
-const BODIES = { declare, ensure, put, unput, get, undo, ack, nack, touch, release, reap, peek, stats, purge, tick, deliverOutboxEntry } as const;
+const BODIES = { declare, ensure, put, unput, get, undo, ack, nack, touch, release, reap, peek, stats, pause, purge, tick, deliverOutboxEntry } as const;
 
 export type ScriptName = keyof typeof BODIES;
 

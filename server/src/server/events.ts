@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { EngineEvent } from '../engine';
 import type { Event, EventClient, EventKind, SubscribeParams } from '../protocol/generated';
 import { SerializedJson, stringifyWithTexts, type JsonText } from '../protocol/jsonText';
-import { legacyReleaseReason, MANAGER_IDS_SINCE, PROGRESS_SINCE, RELEASES_SINCE, speaks } from '../protocol/versions';
+import { legacyReleaseReason, MANAGER_IDS_SINCE, PAUSE_SINCE, PROGRESS_SINCE, RELEASES_SINCE, speaks } from '../protocol/versions';
 import type { Session } from './session';
 
 /** A session as events show it: the event's `client`, and the id of the manager it is on. */
@@ -41,6 +41,9 @@ function withTexts(event: Event, payload: JsonText | undefined, result: JsonText
     ['result', result],
   ]);
 }
+
+/** Event kinds a session of 2026-11 never sees (spec §7.19). */
+const PAUSE_KINDS = new Set<EventKind>(['paused', 'resumed']);
 
 /** Which events carry task payloads only when the subscriber asks for them. */
 const PAYLOAD_KINDS = new Set<EventKind>(['put', 'get', 'dead']);
@@ -108,6 +111,7 @@ export class EventHub {
     for (const subscription of this.subscriptions.values()) {
       // Progress is a 2026-12 kind: a session of 2026-11 does not know it (§6.1).
       if (event.kind === 'progress' && !speaks(subscription.session.protocolVersion, PROGRESS_SINCE)) continue;
+      if (PAUSE_KINDS.has(event.kind) && !speaks(subscription.session.protocolVersion, PAUSE_SINCE)) continue;
       // A release is `released` since 2026-12; older sessions knew it as `expired` (§6.1).
       const legacy = event.kind === 'released' && !speaks(subscription.session.protocolVersion, RELEASES_SINCE);
       const kind: EventKind = legacy ? 'expired' : event.kind;

@@ -3,7 +3,7 @@ import type { MaybePromise, QueueBackend } from '../engine/queueBackend';
 import { invalidParams, ProtocolError } from '../protocol/errors';
 import { ErrorCodes, type GetParams, type QueueStats, type RequestMap, type RequestMethod } from '../protocol/generated';
 import { jsonTextBytes, type JsonText, type SerializedJson } from '../protocol/jsonText';
-import { RELEASES_SINCE, speaks } from '../protocol/versions';
+import { PAUSE_SINCE, RELEASES_SINCE, speaks } from '../protocol/versions';
 import type { EventHub } from './events';
 import { MAX_PROGRESS_DETAIL_BYTES, type ProgressReport } from './progressBoard';
 import { rawAcks, rawTaskSpecs, tasksResult } from './rawPayloads';
@@ -69,11 +69,12 @@ function reply<T, R>(value: MaybePromise<T>, call: Call, toResult: (value: T) =>
 
 const same = <T>(value: T): T => value;
 
-/** Queue stats as a session of `version` knows them: `totals.released` only since 2026-12. */
+/** Queue stats as a session of `version` knows them: `totals.released` and `paused` only since 2026-12. */
 function forVersion(stats: QueueStats, version: string | undefined): QueueStats {
-  if (speaks(version, RELEASES_SINCE)) return stats;
+  if (speaks(version, RELEASES_SINCE) && speaks(version, PAUSE_SINCE)) return stats;
   const { released: _released, ...totals } = stats.totals;
-  return { ...stats, totals };
+  const { paused: _paused, ...rest } = stats;
+  return { ...rest, totals };
 }
 
 /** A result that carries payloads is written with their texts (SerializedJson, rawPayloads.ts). */
@@ -261,6 +262,12 @@ export const handlers: HandlerTable = {
 
   // {"jsonrpc":"2.0","id":14,"method":"queue/purge","params":{"queue":"tasks"}}
   'queue/purge': (params, call, ctx) => reply(ctx.queues.purge(params.queue, call.session.id), call, (removed) => ({ removed })),
+
+  // {"jsonrpc":"2.0","id":20,"method":"queue/pause","params":{"queue":"tasks"}}
+  'queue/pause': (params, call, ctx) => reply(ctx.queues.pauseQueue(params.queue, call.session.id), call, same),
+
+  // {"jsonrpc":"2.0","id":21,"method":"queue/resume","params":{"queue":"tasks"}}
+  'queue/resume': (params, call, ctx) => reply(ctx.queues.resumeQueue(params.queue, call.session.id), call, same),
 
   // {"jsonrpc":"2.0","id":15,"method":"manager/clients","params":{}}
   'manager/clients': (_params, call, ctx) => reply(ctx.clients(call.session), call, same),

@@ -67,6 +67,14 @@ export class LocalQueues implements QueueBackend {
     return this.engine.queueStats(name);
   }
 
+  pauseQueue(name: string, session?: SessionId): QueueStats {
+    return this.engine.pauseQueue(name, session);
+  }
+
+  resumeQueue(name: string, session?: SessionId): QueueStats {
+    return this.engine.resumeQueue(name, session);
+  }
+
   put(request: PutRequest, done: (outcome: string[] | EngineError) => void): Waiter | undefined {
     return this.engine.put(request, done);
   }

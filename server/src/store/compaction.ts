@@ -50,6 +50,8 @@ function* snapshotSlices(generation: number, state: EngineState): Generator<Buff
   }
   yield* add({ op: 'snapshot', format: FORMAT, generation, queues: state.queues.length, tasks: state.tasks.length });
   for (const queue of state.queues) yield* add({ op: 'queue', queue: queue.name, options: queue.options });
+  // A paused queue is a queue record and a pause record, as in the journal (spec/durability.md).
+  for (const queue of state.queues) if (queue.paused) yield* add({ op: 'pause', queue: queue.name, paused: true });
   for (const task of state.tasks) yield* add({ op: 'task', task });
   yield* add({ op: 'end' });
   if (used > 0) yield buffer.subarray(0, used);

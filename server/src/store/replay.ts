@@ -15,6 +15,8 @@ export interface TaskEntry {
  */
 export class Replay {
   private readonly queues = new Map<string, ResolvedQueueOptions>();
+  /** Queues paused (spec §7.19) as of the records so far. */
+  private readonly paused = new Set<string>();
   /** Map order is the order of each task's last change: what delivery order is built from. */
   private readonly tasks = new Map<string, TaskImage>();
   /**
@@ -31,6 +33,10 @@ export class Replay {
     switch (record.op) {
       case 'queue':
         this.queues.set(record.queue, record.options);
+        return;
+      case 'pause':
+        if (record.paused) this.paused.add(record.queue);
+        else this.paused.delete(record.queue);
         return;
       case 'put':
         for (const task of record.tasks) this.place(task);
@@ -89,7 +95,7 @@ export class Replay {
 
   /** The state in EngineState order: per queue, ready by priority then age, delayed by due time, leased. */
   state(): EngineState {
-    const queues: QueueImage[] = [...this.queues].map(([name, options]) => ({ name, options }));
+    const queues: QueueImage[] = [...this.queues].map(([name, options]) => (this.paused.has(name) ? { name, options, paused: true } : { name, options }));
     const byQueue = new Map<string, { ready: TaskImage[]; delayed: TaskImage[]; leased: TaskImage[] }>();
     for (const task of this.tasks.values()) {
       let lists = byQueue.get(task.queue);

@@ -339,5 +339,60 @@ export function describeQueueBackend(name: string, open: () => Promise<OpenedBac
       assert.deepEqual([listed?.totals.put, listed?.totals.acked, listed?.totals.nacked, listed?.dead], [2, 1, 1, 1]);
       await new Promise<void>((done, fail) => backend.whenDurable((failure) => (failure ? fail(failure) : done())));
     });
+
+    it('a paused queue accepts puts and delivers nothing (a get that may not wait gets [], a waiting one waits); resume serves the waiting get', async () => {
+      const queue = queueName('pause');
+      const events: EngineEvent[] = [];
+      const stop = backend.onEvent((event) => event.queue === queue && events.push(event));
+      const paused = await call(() => backend.pauseQueue(queue, 'operator'));
+      assert.deepEqual([paused.queue, paused.paused, paused.ready], [queue, true, 0], 'pausing an unknown queue creates it, paused');
+      // Pausing a paused queue changes nothing: no second event.
+      assert.equal((await call(() => backend.pauseQueue(queue, 'operator'))).paused, true);
+      await put(backend, queue, [{ payload: 'a' }, { payload: 'b', delay: 0.2 }]);
+      assert.deepEqual(await get(backend, 'w1', queue, { timeout: 0 }), []);
+      assert.deepEqual(await get(backend, 'w1', queue, { timeout: 0.3 }), [], 'a get with a timeout answers [] while paused');
+      // The delayed task came due meanwhile: ready, not delivered; peek still shows both.
+      const stats = await call(() => backend.queueStats(queue));
+      assert.deepEqual([stats.ready, stats.delayed, stats.leased, stats.paused], [2, 0, 0, true]);
+      assert.deepEqual(
+        (await call(() => backend.peek(queue, 10))).map((t) => JSON.parse(t.payload) as unknown),
+        ['a', 'b'],
+      );
+      let served = false;
+      const waiting = get(backend, 'w2', queue, { timeout: 10, max: 2 }).then((tasks) => ((served = true), tasks));
+      await sleep(300);
+      assert.equal(served, false, 'a waiting get took a task from a paused queue');
+      const resumed = await call(() => backend.resumeQueue(queue, 'operator'));
+      assert.equal(resumed.paused, false);
+      assert.deepEqual(
+        (await waiting).map((t) => t.payload),
+        ['a', 'b'],
+      );
+      stop();
+      assert.deepEqual(
+        events.filter((e) => e.kind === 'paused' || e.kind === 'resumed').map((e) => [e.kind, e.session]),
+        [
+          ['paused', 'operator'],
+          ['resumed', 'operator'],
+        ],
+      );
+      assert.equal((await call(() => backend.listQueues())).find((q) => q.queue === queue)?.paused, false);
+    });
+
+    it('leases already out run on while paused: ack, nack and touch work; a nacked task waits for resume', async () => {
+      const queue = queueName('pause-leases');
+      await put(backend, queue, [{ payload: 'a' }, { payload: 'b' }]);
+      const [a, b] = await get(backend, 'w', queue, { max: 2 });
+      await call(() => backend.pauseQueue(queue));
+      await call(() => backend.touch('w', [a!.id, b!.id], 30));
+      assert.equal(await call(() => backend.ack('w', [{ id: a!.id }])), 1);
+      assert.equal(await call(() => backend.nack('w', [{ id: b!.id, delay: 0 }])), 1);
+      assert.deepEqual(await get(backend, 'w', queue, { timeout: 0 }), []);
+      const stats = await call(() => backend.queueStats(queue));
+      assert.deepEqual([stats.ready, stats.leased, stats.totals.acked, stats.paused], [1, 0, 1, true]);
+      await call(() => backend.resumeQueue(queue));
+      const [again] = await get(backend, 'w', queue, { timeout: 5 });
+      assert.deepEqual([again?.id, again?.attempt], [b!.id, 2]);
+    });
   });
 }

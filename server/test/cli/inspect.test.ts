@@ -59,16 +59,17 @@ describe('cli e2e: stats, workers, ping, tail', function () {
         'NACKED',
         'EXPIRED',
         'RELEASED',
+        'PAUSED',
         'PUT/S',
         'ACK/S',
       ]);
       const cells = Object.fromEntries(rows.map((row) => [row.split(/\s+/)[0], row.split(/\s+/)]));
       // Payloads 1, 2, 3 (JSON numbers: a byte each) and "x" (3 bytes); none bounded.
-      assert.deepEqual(cells['tasks']!.slice(0, 14), ['tasks', '2', '1', '0', '0', '-', '3B', '-', '0', '3', '0', '0', '0', '1']);
-      assert.deepEqual(cells['later']!.slice(0, 14), ['later', '0', '0', '1', '0', '-', '3B', '-', '0', '1', '0', '0', '0', '0']);
+      assert.deepEqual(cells['tasks']!.slice(0, 15), ['tasks', '2', '1', '0', '0', '-', '3B', '-', '0', '3', '0', '0', '0', '1', 'no']);
+      assert.deepEqual(cells['later']!.slice(0, 15), ['later', '0', '0', '1', '0', '-', '3B', '-', '0', '1', '0', '0', '0', '0', 'no']);
       // Rates over the manager's young life: 3 puts in a few seconds, no acks.
-      assert.ok(Number(cells['tasks']![14]) > 0, `put rate of tasks: ${cells['tasks']![14]}`);
-      assert.equal(cells['tasks']![15], '0');
+      assert.ok(Number(cells['tasks']![15]) > 0, `put rate of tasks: ${cells['tasks']![15]}`);
+      assert.equal(cells['tasks']![16], '0');
       // Sorted by name.
       assert.deepEqual(
         rows.map((row) => row.split(/\s+/)[0]),

@@ -20,4 +20,11 @@ describe('cli: taskwire tail lines', () => {
     const released: Event = { subscription: 'sub-1', kind: 'released', queue: 'tasks', taskId: 't-9', attempt: 1, error: 'client stopped', at: '2026-12-06T10:00:00.123Z', client };
     assert.equal(formatEvent(released), '10:00:00.123 released            tasks t-9 by worker-1 (10.0.0.7:51000) (client stopped)');
   });
+
+  it('a pause and a resume name the queue and who asked', () => {
+    const operator = { sessionId: 's-2', name: 'taskwire-cli', role: 'monitor' as const, address: '127.0.0.1:52000' };
+    const paused: Event = { subscription: 'sub-1', kind: 'paused', queue: 'tasks', at: '2026-12-06T10:00:00.123Z', client: operator };
+    assert.equal(formatEvent(paused), '10:00:00.123 paused              tasks by taskwire-cli (127.0.0.1:52000)');
+    assert.equal(formatEvent({ ...paused, kind: 'resumed' }), '10:00:00.123 resumed             tasks by taskwire-cli (127.0.0.1:52000)');
+  });
 });

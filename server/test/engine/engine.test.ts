@@ -232,6 +232,7 @@ describe('Engine basics', () => {
         ttr: 30,
         maxAttempts: DEFAULTS.maxAttempts,
         deadLetter: 'jobs.dead',
+        paused: false,
         totals: { put: 0, acked: 0, nacked: 0, expired: 0, released: 0, deadLettered: 0 },
       });
     });

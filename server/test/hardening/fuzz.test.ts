@@ -81,6 +81,8 @@ const GOOD_PARAMS: Record<ClientMethod, (r: Random, queue: string) => Json> = {
   'queue/list': () => ({}),
   'queue/stats': (_r, queue) => ({ queue }),
   'queue/purge': (_r, queue) => ({ queue }),
+  'queue/pause': (_r, queue) => ({ queue }),
+  'queue/resume': (_r, queue) => ({ queue }),
   'queue/put': (r, queue) => ({
     queue,
     tasks: Array.from({ length: r.int(1, 4) }, () => ({ payload: randomJson(r), priority: r.int(-3, 3), ...(r.chance(0.2) ? { delay: 0.05 } : {}) })),

@@ -40,6 +40,12 @@ export class StoreBehindNetwork implements QueueBackend {
   queueStats(name: string): MaybePromise<QueueStats> {
     return this.later(() => this.local.queueStats(name));
   }
+  pauseQueue(name: string, session?: SessionId): MaybePromise<QueueStats> {
+    return this.later(() => this.local.pauseQueue(name, session));
+  }
+  resumeQueue(name: string, session?: SessionId): MaybePromise<QueueStats> {
+    return this.later(() => this.local.resumeQueue(name, session));
+  }
   ensureQueue(name: string): MaybePromise<void> {
     return this.later(() => this.local.ensureQueue(name));
   }

@@ -78,6 +78,8 @@ const GOOD_EXAMPLES: Record<keyof typeof METHODS, { params: unknown[]; result?: 
   'queue/join': { params: [{ queue: 'jobs' }, { queue: 'jobs', timeout: 2 }], result: { done: true } },
   'queue/peek': { params: [{ queue: 'jobs' }, { queue: 'jobs', max: 10 }], result: { tasks: [PEEKED_TASK] } },
   'queue/purge': { params: [{ queue: 'jobs' }], result: { removed: 7 } },
+  'queue/pause': { params: [{ queue: 'jobs' }], result: { ...QUEUE_STATS, paused: true } },
+  'queue/resume': { params: [{ queue: 'jobs' }], result: { ...QUEUE_STATS, paused: false } },
   'manager/clients': {
     params: [{}],
     result: {

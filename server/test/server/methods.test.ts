@@ -150,12 +150,14 @@ describe('server: methods', () => {
       ['queue/join', { queue: 'q', timeout: 'x' }, 'invalid params: "timeout" must be a number', '/timeout'],
       ['queue/peek', { queue: 'q', max: 'x' }, 'invalid params: "max" must be an integer', '/max'],
       ['queue/purge', { queue: 5 }, 'invalid params: "queue" must be a string', '/queue'],
+      ['queue/pause', {}, 'invalid params: missing required field "queue"', '/queue'],
+      ['queue/resume', { queue: 'q', until: 5 }, 'invalid params: unknown field "until"', '/until'],
       ['manager/clients', { x: 1 }, 'invalid params: unknown field "x"', '/x'],
       ['manager/stats', { verbose: true }, 'invalid params: unknown field "verbose"', '/verbose'],
       [
         'events/subscribe',
         { kinds: ['bogus'] },
-        'invalid params: "kinds/0" must be one of "put", "get", "ack", "nack", "expired", "released", "dead", "purge", "client-connected", "client-disconnected", "progress"',
+        'invalid params: "kinds/0" must be one of "put", "get", "ack", "nack", "expired", "released", "dead", "purge", "paused", "resumed", "client-connected", "client-disconnected", "progress"',
         '/kinds/0',
       ],
       ['events/subscribe', { queues: 'q' }, 'invalid params: "queues" must be an array', '/queues'],
@@ -312,6 +314,9 @@ describe('server: methods', () => {
       expectError(await raw.request('queue/peek', { queue: 'nope' }), 1001, text, data);
       expectError(await raw.request('queue/purge', { queue: 'nope' }), 1001, text, data);
       expectError(await raw.request('queue/join', { queue: 'nope' }), 1001, text, data);
+      const raw12 = await fx.connect(port, 'm-noauto-2026-12', undefined, ['2026-12']);
+      expectError(await raw12.request('queue/pause', { queue: 'nope' }), 1001, text, data);
+      expectError(await raw12.request('queue/resume', { queue: 'nope' }), 1001, text, data);
       assert.deepEqual((await call(raw, 'queue/list')).queues, [], 'nothing was created');
 
       await call(raw, 'queue/declare', { queue: 'jobs' });

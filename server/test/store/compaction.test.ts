@@ -57,12 +57,18 @@ describe('store: compaction', function () {
     await second!.nack({ error: 'later', delay: 300 });
     await jobs.put('e');
     await jobs.getMany(1, { timeout: 1 }); // leased
+    await client.queue('held').pause(); // a paused queue: a pause record in the journal, then in the snapshot
+    await client.queue('held').put('waits');
 
     const before = recover(processCrash(a.store)).state;
     assert.deepEqual(before, a.server.queues.engine.exportState());
     await a.store.compactNow();
     const after = recover(processCrash(a.store)).state;
     assert.deepEqual(after, before);
+    assert.deepEqual(
+      after.queues.filter((queue) => queue.paused).map((queue) => queue.name),
+      ['held'],
+    );
     assert.equal(recover(processCrash(a.store)).report.files.length, 2, 'after a compaction: the snapshot and an empty journal');
   });
 
