@@ -1,5 +1,5 @@
 import { QueueGetRequest, TaskAckRequest, TaskNackRequest, TaskTouchRequest, type RequestHandle } from '../protocol/generated';
-import type { Capabilities, GetParams, Limits, Nack, RequestMap, RequestMethod, Task } from '../protocol/generated';
+import type { Capabilities, GetParams, Limits, Nack, RequestMap, RequestMethod, SessionState, Task } from '../protocol/generated';
 
 /**
  * What a queue handle and a received task need of a connection to the manager: a way to send a
@@ -21,6 +21,14 @@ export interface Requester {
   waitUntilConnected(): Promise<void>;
   /** Reports a task whose lease was gone when it was settled (it will be delivered again). */
   leaseLost(task: Task, error: Error): void;
+  /** What an operator told the session: active, quiet (take no task) or stopping (finish, then close), spec §7.19. */
+  readonly workState: SessionState;
+  /** Calls `listener` with each change of workState; returns a function that stops it. */
+  onWorkState(listener: (state: SessionState) => void): () => void;
+  /** Closes the client (after session/close): what a stopped worker loop does last. */
+  close(): void;
+  /** Resolves once the client is closed for good. */
+  whenClosed(): Promise<void>;
 }
 
 // The settle requests, built in one place for QueueHandle and ReceivedTask.

@@ -30,6 +30,10 @@ export type JsonValue = unknown;
  */
 export type ClientRole = 'worker' | 'producer' | 'monitor';
 /**
+ * Since 2026-12: a session's state as an operator set it (§7.19): active (the default), quiet (handed no task), stopping (handed no task, asked to finish and leave).
+ */
+export type SessionState = 'active' | 'quiet' | 'stopping';
+/**
  * Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired).
  */
 export type EventKind =
@@ -388,9 +392,46 @@ export interface ClientInfo {
   labels?: {
     [k: string]: string | undefined;
   };
+  state?: SessionState;
 }
 export interface ClientsResult {
   clients: ClientInfo[];
+}
+/**
+ * Since 2026-12: the params of client/quiet and client/stop.
+ */
+export interface ControlParams {
+  /**
+   * The target session's id, as manager/clients lists it (its sessionId); a session of any manager of the store.
+   */
+  session: string;
+}
+/**
+ * Since 2026-12: the result of client/quiet and client/stop.
+ */
+export interface ControlResult {
+  /**
+   * The target session.
+   */
+  session: string;
+  /**
+   * The id of the manager the session is on (§7.18).
+   */
+  manager: string;
+  state: SessionState;
+  /**
+   * True when the session was sent session/state: it negotiated 2026-12 or later. False for a 2026-11 session, which cannot be told; the manager enforces quiet on it all the same, and closes it once it holds nothing when it is stopping (§7.19).
+   */
+  notified: boolean;
+}
+/**
+ * Since 2026-12: the params of the session/state notification.
+ */
+export interface SessionStateParams {
+  /**
+   * quiet: take no new task (the manager hands none), finish those held. stopping: finish the tasks held, ack them, then send session/close, close the connection and exit.
+   */
+  state: 'quiet' | 'stopping';
 }
 /**
  * The result of manager/stats: counters since the manager started, and the state of its queues now.
@@ -615,6 +656,10 @@ export interface ErrorData {
    * 1002: the queue's maxsize.
    */
   maxsize?: number;
+  /**
+   * 1007: the session id that was not found.
+   */
+  session?: string;
 }
 export interface JsonRpcRequest {
   jsonrpc: '2.0';
@@ -682,6 +727,10 @@ export interface RequestMap {
   'manager/shutdown': { params: EmptyParams; result: EmptyResult };
   /** Manager-wide counters (connections, authentication failures, traffic, events, leases, memory) and each queue's depth and put and ack rates over the last minute. */
   'manager/stats': { params: EmptyParams; result: ManagerStats };
+  /** Since 2026-12: tells one session to go quiet: the manager hands it no task from then on (its gets answer empty), while its leases run on and its acks work; the session is sent session/state. */
+  'client/quiet': { params: ControlParams; result: ControlResult };
+  /** Since 2026-12: tells one session to stop: quiet, and the client finishes the tasks it holds, closes (session/close) and exits; the manager closes the connection itself once the session holds nothing and a grace period passed. */
+  'client/stop': { params: ControlParams; result: ControlResult };
 }
 
 /** Every notification: its params type. */
@@ -692,6 +741,8 @@ export interface NotificationMap {
   '$/cancelRequest': CancelParams;
   /** Since 2026-12: the client is stopping; the server releases the session's leases with reason "client stopped" (not "client disconnected") and closes the connection. */
   'session/close': EmptyParams;
+  /** Since 2026-12: the manager tells a session the state an operator put it in (client/quiet, client/stop): quiet (take no new task) or stopping (finish the tasks held, then close and exit). */
+  'session/state': SessionStateParams;
 }
 
 export type RequestMethod = keyof RequestMap;
@@ -747,12 +798,18 @@ export const EventsUnsubscribeRequest: RequestHandle<'events/unsubscribe'> = { k
 export const ManagerShutdownRequest: RequestHandle<'manager/shutdown'> = { kind: 'request', method: 'manager/shutdown' };
 /** Manager-wide counters (connections, authentication failures, traffic, events, leases, memory) and each queue's depth and put and ack rates over the last minute. */
 export const ManagerStatsRequest: RequestHandle<'manager/stats'> = { kind: 'request', method: 'manager/stats' };
+/** Since 2026-12: tells one session to go quiet: the manager hands it no task from then on (its gets answer empty), while its leases run on and its acks work; the session is sent session/state. */
+export const ClientQuietRequest: RequestHandle<'client/quiet'> = { kind: 'request', method: 'client/quiet' };
+/** Since 2026-12: tells one session to stop: quiet, and the client finishes the tasks it holds, closes (session/close) and exits; the manager closes the connection itself once the session holds nothing and a grace period passed. */
+export const ClientStopRequest: RequestHandle<'client/stop'> = { kind: 'request', method: 'client/stop' };
 /** One observation for a subscription of this session. */
 export const EventsEventNotification: NotificationHandle<'events/event'> = { kind: 'notification', method: 'events/event' };
 /** Cancels a blocked queue/get, queue/put or queue/join of this session, which then answers -32800. */
 export const CancelRequestNotification: NotificationHandle<'$/cancelRequest'> = { kind: 'notification', method: '$/cancelRequest' };
 /** Since 2026-12: the client is stopping; the server releases the session's leases with reason "client stopped" (not "client disconnected") and closes the connection. */
 export const SessionCloseNotification: NotificationHandle<'session/close'> = { kind: 'notification', method: 'session/close' };
+/** Since 2026-12: the manager tells a session the state an operator put it in (client/quiet, client/stop): quiet (take no new task) or stopping (finish the tasks held, then close and exit). */
+export const SessionStateNotification: NotificationHandle<'session/state'> = { kind: 'notification', method: 'session/state' };
 
 /** One row of the method table. */
 export interface MethodDescriptor {
@@ -791,9 +848,12 @@ export const METHODS = {
   'events/unsubscribe': {"method":"events/unsubscribe","kind":"request","direction":"clientToServer","since":"2026-11","params":"UnsubscribeParams","result":"EmptyResult","errors":[-32602],"blocking":false},
   'manager/shutdown': {"method":"manager/shutdown","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"EmptyResult","errors":[-32602,-32005],"blocking":false},
   'manager/stats': {"method":"manager/stats","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"ManagerStats","errors":[-32602],"blocking":false},
+  'client/quiet': {"method":"client/quiet","kind":"request","direction":"clientToServer","since":"2026-12","params":"ControlParams","result":"ControlResult","errors":[-32602,1007],"blocking":false},
+  'client/stop': {"method":"client/stop","kind":"request","direction":"clientToServer","since":"2026-12","params":"ControlParams","result":"ControlResult","errors":[-32602,1007],"blocking":false},
   'events/event': {"method":"events/event","kind":"notification","direction":"serverToClient","since":"2026-11","params":"Event","errors":[],"blocking":false},
   '$/cancelRequest': {"method":"$/cancelRequest","kind":"notification","direction":"clientToServer","since":"2026-11","params":"CancelParams","errors":[],"blocking":false},
   'session/close': {"method":"session/close","kind":"notification","direction":"clientToServer","since":"2026-12","params":"EmptyParams","errors":[],"blocking":false},
+  'session/state': {"method":"session/state","kind":"notification","direction":"serverToClient","since":"2026-12","params":"SessionStateParams","errors":[],"blocking":false},
 } as const satisfies Record<RequestMethod | NotificationMethod, MethodDescriptor>;
 
 /** Error codes from the spec's error registry. */
@@ -832,6 +892,8 @@ export const ErrorCodes = {
   LimitExceeded: 1005,
   /** The manager could not reach the store that holds the queues (a shared store such as Redis that is down or unreachable, §7.18): the request failed and changed nothing, unless §7.18 says otherwise; the session stays open and later requests may succeed. data.retryAfter, when present, is a hint in seconds. Only sessions that negotiated 2026-12 or later receive it; a 2026-11 session gets -32603 for the same failure. */
   StoreUnavailable: 1006,
+  /** client/quiet or client/stop named a session that no manager of the store has connected now (it never existed, or it ended: a client that reconnects has a new session id). data.session holds the id. */
+  SessionNotFound: 1007,
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
@@ -857,4 +919,5 @@ export const ERROR_REGISTRY: Readonly<Record<ErrorCode, { readonly name: string;
   [1004]: {"name":"PayloadTooLarge","message":"payload too large","reason":"payload_too_large","since":"2026-11"},
   [1005]: {"name":"LimitExceeded","message":"limit exceeded","reason":"limit_exceeded","since":"2026-11"},
   [1006]: {"name":"StoreUnavailable","message":"store unavailable","reason":"store_unavailable","since":"2026-12"},
+  [1007]: {"name":"SessionNotFound","message":"session not found","reason":"session_not_found","since":"2026-12"},
 };

@@ -20,6 +20,13 @@ export const MANAGER_IDS_SINCE = '2026-12';
 export const RELEASES_SINCE = '2026-12';
 
 /**
+ * The version that lets an operator quiet and stop a session (spec §7.19): client/quiet,
+ * client/stop, the session/state notification, `state` on manager/clients entries, error 1007.
+ * Older sessions are quieted and stopped all the same, without being told.
+ */
+export const SESSION_CONTROL_SINCE = '2026-12';
+
+/**
  * A release's reason as a 2026-11 subscriber knew it: a client that said it stopped, or a
  * manager that is gone, were both a connection that closed.
  */

@@ -21,6 +21,7 @@ import { silentLogger, type Logger } from './logger';
 import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type ServerLimits, type ServerOptions } from './options';
 import { Session, type SessionHost } from './session';
 import { ThrottledLog } from './throttle';
+import { SessionControl } from './sessionControl';
 import { AuthThrottle, HandshakeRoster } from './admission';
 import type { ClientSource, ListenerHost } from './listenerHost';
 
@@ -65,6 +66,8 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
   private readonly sessions = new Set<Session>();
   private readonly authenticatedSessions = new Map<string, Session>();
   private readonly events: EventHub;
+  /** Quiet and stop of sessions (spec §7.19). */
+  private readonly control: SessionControl;
   private readonly context: HandlerContext;
   private readonly autoCreate: boolean;
   /** Manager-wide counters, for manager/stats. */
@@ -126,9 +129,22 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
       activeChanged: (active) => this.peers?.setListening(active),
     });
     this.peers = this.queues.peers;
+    this.control = new SessionControl({
+      managerId: this.managerId,
+      queues: this.queues,
+      stopGracePeriod: this.limits.stopGracePeriod,
+      find: (id) => this.authenticatedSessions.get(id),
+      peers: this.peers,
+      sessionsChanged: () => this.peers?.sessionsChanged(),
+      log: this.log,
+    });
     this.peers?.attach({
       sessions: () => this.localClients(this.managerId),
       receive: (message) => (message.type === 'engine' ? this.events.publishEngineEvent(message.event, message.source ?? null) : this.events.publishClientEvent(message.kind, message.source)),
+      control: (id, action) => {
+        const session = this.authenticatedSessions.get(id);
+        return session && !this.shuttingDown ? this.control.apply(session, action) : undefined;
+      },
     });
     this.queues.onEvent((event) => {
       this.events.publishEngineEvent(event);
@@ -155,6 +171,7 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
         if (by) this.log.info('shutdown requested', { session: by.id, name: by.client?.name, address: by.address });
         void this.shutdown();
       },
+      control: (target, action, by) => this.control.control(target, action, by),
     };
     const onConnection = (socket: Socket) => this.accept(socket);
     this.net = options.tls
@@ -267,6 +284,7 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
       });
     }
     this.counters.stop();
+    this.control.close();
     this.listCache?.stop();
     this.peers?.setListening(false);
     this.throttled.flushAll();
@@ -332,6 +350,7 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
     this.sessions.delete(session);
     this.leaveHandshake(session);
     this.events.dropSession(session);
+    this.control.forget(session);
     session.unblockAll();
     const releasing = this.releaseLeases(session, 'client disconnected');
     const released = typeof releasing === 'number' ? releasing : undefined;
