@@ -91,6 +91,9 @@ type ClientInfo struct {
 	Leased      int               `json:"leased"`      // tasks the session holds now
 	Acked       int               `json:"acked"`       // tasks the session acked
 	Nacked      int               `json:"nacked"`      // tasks the session nacked
+	// State is what an operator told the session (protocol 2026-12, spec §7.19):
+	// StateActive, StateQuiet or StateStopping.
+	State string `json:"state"`
 }
 
 // TaskSpec describes a task to put. Zero fields are not sent, so the queue's settings

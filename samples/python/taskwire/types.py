@@ -240,6 +240,8 @@ class ClientInfo(TypedDict, total=False):
     acked: int
     nacked: int
     labels: Dict[str, str]
+    #: ``active``, ``quiet`` or ``stopping``: what an operator told the session (2026-12, spec §7.19).
+    state: str
 
 
 class _RequiredLimits(TypedDict):

@@ -16,7 +16,22 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { resolveAuthkey, type AuthkeySource } from '../authkey';
-import type { Capabilities, ClientInfo, ClientRole, ControlResult, DeclareParams, Event, Limits, ManagerStats, QueueStats, RequestMap, RequestMethod, SessionState, SubscribeParams, Task } from '../protocol/generated';
+import type {
+  Capabilities,
+  ClientInfo,
+  ClientRole,
+  ControlResult,
+  DeclareParams,
+  Event,
+  Limits,
+  ManagerStats,
+  QueueStats,
+  RequestMap,
+  RequestMethod,
+  SessionState,
+  SubscribeParams,
+  Task,
+} from '../protocol/generated';
 import { packageVersion } from '../version';
 import { Channel } from './channel';
 import { DEFAULT_CLIENT_PORT, formatAddress, resolveAddresses, type ManagerAddress } from './addresses';

@@ -127,12 +127,16 @@ function whenQueueReady(queue: string, call: Call, ctx: HandlerContext, start: (
   }
   let cancelled = false;
   let started: Waiter | undefined;
-  call.defer({
-    cancel: () => {
-      cancelled = true;
-      started?.cancel();
+  call.defer(
+    {
+      cancel: () => {
+        cancelled = true;
+        started?.cancel();
+      },
     },
-  }, undefined, answerEmpty);
+    undefined,
+    answerEmpty,
+  );
   ready.then(
     () => {
       if (!cancelled) started = start();
@@ -189,7 +193,9 @@ export const handlers: HandlerTable = {
       () =>
         takesNoTask(call.session)
           ? waitWithoutTasks(params.timeout, empty)
-          : ctx.queues.get({ queue: params.queue, max, timeout: params.timeout, ttr: params.ttr, autoAck: params.autoAck === true, session: call.session.id }, (tasks) => call.resolve(tasksResult(tasks))),
+          : ctx.queues.get({ queue: params.queue, max, timeout: params.timeout, ttr: params.ttr, autoAck: params.autoAck === true, session: call.session.id }, (tasks) =>
+              call.resolve(tasksResult(tasks)),
+            ),
       empty,
     );
   },

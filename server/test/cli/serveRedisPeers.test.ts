@@ -49,7 +49,7 @@ describe('cli e2e: several managers on one Redis, seen as one', function () {
     const table = await b.run(['workers']);
     assert.equal(table.code, 0, table.stderr);
     const [header, ...rows] = lines(table.stdout);
-    assert.match(header!, /^MANAGER\s+NAME\s+ROLE/);
+    assert.match(header!, /^MANAGER\s+SESSION\s+NAME\s+ROLE\s+STATE/);
     assert.ok(
       rows.some((row) => row.startsWith(managerA) && row.includes('worker-on-a')),
       table.stdout,

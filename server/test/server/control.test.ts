@@ -23,10 +23,12 @@ describe('server: quiet and stop a session (client/quiet, client/stop, session/s
   }
 
   function stateNotification(raw: RawConnection, state: string) {
-    return raw.waitFor((m) => m.method === 'session/state').then((m) => {
-      assert.equal(validateDefinition('SessionStateParams', m.params), undefined);
-      assert.deepEqual(m.params, { state });
-    });
+    return raw
+      .waitFor((m) => m.method === 'session/state')
+      .then((m) => {
+        assert.equal(validateDefinition('SessionStateParams', m.params), undefined);
+        assert.deepEqual(m.params, { state });
+      });
   }
 
   it('quiet: the session is told, its blocked get answers empty at once, later gets get nothing though tasks are ready, its lease runs on and its ack works', async () => {
@@ -99,7 +101,10 @@ describe('server: quiet and stop a session (client/quiet, client/stop, session/s
     const stats = await call(operator.raw, 'queue/stats', { queue });
     assert.equal(stats.totals.acked, 1);
     assert.equal(stats.totals.released, 0, 'nothing was released');
-    expectError(await operator.raw.request('client/stop', { session: worker.id }), 1007, `session not found: no session ${worker.id} is connected`, { reason: 'session_not_found', session: worker.id });
+    expectError(await operator.raw.request('client/stop', { session: worker.id }), 1007, `session not found: no session ${worker.id} is connected`, {
+      reason: 'session_not_found',
+      session: worker.id,
+    });
   });
 
   it('stop of a 2026-11 session: never told, quiet enforced, closed once it holds nothing', async () => {
