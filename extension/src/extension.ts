@@ -5,6 +5,7 @@ import { registerCommands, type CommandContext } from './commands/context';
 import { managerCommands } from './commands/managerCommands';
 import { queueCommands } from './commands/queueCommands';
 import { resultCommands } from './commands/resultCommands';
+import { workerCommands } from './commands/workerCommands';
 import { describeExit } from './manager/localManager';
 import { TaskwireModel } from './model/model';
 import { Notifier } from './notifications';
@@ -111,6 +112,7 @@ export function activate(context: vscode.ExtensionContext): TaskwireApi {
       ...managerCommands(ctx),
       ...queueCommands(ctx),
       ...resultCommands(ctx, tail, setContext),
+      ...workerCommands(ctx),
     }),
   );
 
