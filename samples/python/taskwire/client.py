@@ -314,6 +314,8 @@ class Client(_Connection):
         channel.request("task/ack", {"acks": [entry]})
         if isinstance(task, Task):
             task.settled = True
+        if self.state != "active":
+            return []  # quieted or stopped (spec §7.19): the manager would hand this session nothing
         try:
             answer = self._call("queue/get", take, cancel)
         except RequestCancelled:
