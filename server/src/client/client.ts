@@ -12,7 +12,7 @@ import {
   ClientStopRequest,
   type RequestHandle,
 } from '../protocol/generated';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { resolveAuthkey, type AuthkeySource } from '../authkey';
@@ -137,6 +137,11 @@ export class TaskwireClient extends EventEmitter implements Requester {
   private lastCapabilities!: Capabilities;
   /** What an operator told this session (session/state); a new session starts active. */
   private currentWorkState: SessionState = 'active';
+  /** Aborted when the session is told to take no task; a new one for a new, active session. */
+  private activeController = workController();
+  /** Listeners of workState (a set, not the emitter's: a worker loop per concurrency slot listens). */
+  private readonly workStateListeners = new Set<(state: SessionState) => void>();
+  private closedPromise: Promise<void> | undefined;
 
   constructor(private readonly options: ConnectOptions = {}) {
     super();
@@ -197,14 +202,23 @@ export class TaskwireClient extends EventEmitter implements Requester {
 
   /** Calls `listener` with each change of workState; returns a function that stops it. */
   onWorkState(listener: (state: SessionState) => void): () => void {
-    this.on('state', listener);
-    return () => this.off('state', listener);
+    this.workStateListeners.add(listener);
+    return () => this.workStateListeners.delete(listener);
+  }
+
+  /**
+   * Aborted as soon as the session is told to take no task (quiet or stopping): what consume()
+   * and work() pass with their gets, so that one in flight ends at once.
+   */
+  get workSignal(): AbortSignal {
+    return this.activeController.signal;
   }
 
   /** Resolves once the client is closed for good (by close(), or by an error no reconnect can fix). */
   whenClosed(): Promise<void> {
     if (this.isClosed) return Promise.resolve();
-    return new Promise((resolve) => this.once('close', () => resolve()));
+    // One promise for every caller (each worker loop waits on it while quiet): one listener.
+    return (this.closedPromise ??= new Promise((resolve) => this.once('close', () => resolve())));
   }
 
   get isClosed(): boolean {
@@ -324,6 +338,9 @@ export class TaskwireClient extends EventEmitter implements Requester {
   private setWorkState(state: SessionState): void {
     if (state === this.currentWorkState) return;
     this.currentWorkState = state;
+    if (state !== 'active') this.activeController.abort();
+    else if (this.activeController.signal.aborted) this.activeController = workController();
+    for (const listener of [...this.workStateListeners]) listener(state);
     this.emit('state', state);
   }
 
@@ -456,6 +473,13 @@ export class TaskwireClient extends EventEmitter implements Requester {
       subscription.serverId = (await channel.request(EventsSubscribeRequest, subscription.params)).subscription;
     }
   }
+}
+
+/** The controller of workSignal: every get of every worker loop listens to its signal at once. */
+function workController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 /** Retrying, here or at another address, cannot fix a wrong key, an impostor or a version mismatch. */

@@ -234,22 +234,15 @@ export class QueueHandle<P = unknown> {
    * A signal for one request of consume()/work(): the caller's, and aborted as soon as the
    * session is told to take no task, so that a get in flight ends at once rather than at its
    * timeout (the manager answers it empty, or -32800 for the cancel: tasks it had already
-   * handed out still arrive).
+   * handed out still arrive). `quieted`: that is why it ended.
    */
-  private loopTurn(signal: AbortSignal | undefined): { signal: AbortSignal; readonly quieted: boolean; done(): void } {
-    const controller = new AbortController();
-    let quieted = false;
-    const stop = this.requester.onWorkState((state) => {
-      if (state === 'active') return;
-      quieted = true;
-      controller.abort();
-    });
+  private loopTurn(signal: AbortSignal | undefined): { signal: AbortSignal; readonly quieted: boolean } {
+    const work = this.requester.workSignal;
     return {
-      signal: signal ? AbortSignal.any([signal, controller.signal]) : controller.signal,
+      signal: signal ? AbortSignal.any([signal, work]) : work,
       get quieted() {
-        return quieted;
+        return work.aborted;
       },
-      done: stop,
     };
   }
 
@@ -276,12 +269,7 @@ export class QueueHandle<P = unknown> {
 
   /** Acks a batch's last task and takes the next batch, unless the session is told to take no task meanwhile. */
   private async ackAndTakeNext(task: ReceivedTask<P>, result: unknown, options: ConsumeOptions): Promise<ReceivedTask<P>[]> {
-    const turn = this.loopTurn(options.signal);
-    try {
-      return await task.ackAndGetNext(result, { ...this.nextOptions(options), signal: turn.signal });
-    } finally {
-      turn.done();
-    }
+    return task.ackAndGetNext(result, { ...this.nextOptions(options), signal: this.loopTurn(options.signal).signal });
   }
 
   /** What consume/work take with the ack of a batch's last task: what nextBatch would get. */
@@ -337,8 +325,6 @@ export class QueueHandle<P = unknown> {
           continue;
         }
         throw error;
-      } finally {
-        turn.done();
       }
     }
   }

@@ -25,6 +25,8 @@ export interface Requester {
   readonly workState: SessionState;
   /** Calls `listener` with each change of workState; returns a function that stops it. */
   onWorkState(listener: (state: SessionState) => void): () => void;
+  /** Aborted as soon as the session is told to take no task; a new one once a new session is active. */
+  readonly workSignal: AbortSignal;
   /** Closes the client (after session/close): what a stopped worker loop does last. */
   close(): void;
   /** Resolves once the client is closed for good. */
