@@ -78,6 +78,50 @@ describe('client: quiet and stop (workState, consume(), work())', function () {
     assert.equal((await operator.queue(queue).stats()).ready, 1);
   });
 
+  it('work() with concurrency 16: quieted and stopped, every task in hand is acked, none released, and no listener warning', async () => {
+    const worker = await running.client({ name: 'wide-worker' });
+    const queue = fresh();
+    await operator.queue(queue).putMany(Array.from({ length: 2000 }, (_, i) => ({ payload: i })));
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      let started = 0;
+      const done = worker.queue(queue).work(
+        async () => {
+          started++;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        },
+        { concurrency: 16 },
+      );
+      await within(
+        waitUntil(() => started >= 50),
+        10_000,
+        'fifty tasks started',
+      );
+      await operator.quietClient(worker.sessionId!);
+      await within(
+        waitUntil(() => worker.workState === 'quiet'),
+        5000,
+        'the quiet state',
+      );
+      await operator.stopClient(worker.sessionId!);
+      const handled = await within(done, 10_000, 'work() to resolve');
+      const stats = await operator.queue(queue).stats();
+      assert.equal(stats.totals.acked, handled, 'every task handled was acked');
+      assert.equal(stats.totals.released, 0);
+      assert.equal(stats.leased, 0);
+      assert.equal(stats.ready, 2000 - handled);
+      assert.equal(worker.isClosed, true);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(
+      warnings.map((w) => w.message),
+      [],
+    );
+  });
+
   it('quietClient() of a session that is not connected throws SessionNotFoundError with its id', async () => {
     await assert.rejects(operator.quietClient('s-gone'), (error: unknown) => {
       assert.ok(error instanceof SessionNotFoundError);
