@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { python3, REPO, startChild, waitForOutput, type Child } from '../mp/mpHelpers';
+import type { TaskwireClient } from '../../src';
 import { cleanupCli, lines, startServe, type Serve } from './cliHarness';
 
 // Quiet and stop through the CLI (spec §7.19), with a real worker process of each client
@@ -99,4 +100,27 @@ describe('cli e2e: taskwire workers quiet|stop on TypeScript, Python and Go work
       assert.equal(after.stderr, `taskwire: error: no session ${session} is connected (taskwire workers lists the sessions)\n`);
     });
   }
+  it('usage: a missing SESSION is a usage error (exit 2); a prefix that names several sessions is refused with their ids, and so is an empty id (exit 2); --help lists quiet and stop', async () => {
+    const serve = await startServe();
+    const missing = await serve.run(['workers', 'stop']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /missing required argument 'session'/);
+    // Session ids are hex: of 17 sessions, two share their first digit (pigeonhole).
+    const sessions = await Promise.all(Array.from({ length: 17 }, (_, i) => serve.client({ name: `worker-${i}` })));
+    const byDigit = new Map<string, TaskwireClient[]>();
+    for (const client of sessions) byDigit.set(client.sessionId![0]!, [...(byDigit.get(client.sessionId![0]!) ?? []), client]);
+    const [prefix, [a, b]] = [...byDigit].find(([, group]) => group.length >= 2) as [string, [TaskwireClient, TaskwireClient]];
+    const ambiguous = await serve.run(['workers', 'quiet', prefix]);
+    assert.equal(ambiguous.code, 2);
+    assert.match(ambiguous.stderr, new RegExp(`^taskwire: error: session ${prefix} is ambiguous: it starts .*${a.sessionId} \\(worker-\\d+\\)`));
+    assert.ok(ambiguous.stderr.includes(b.sessionId!), ambiguous.stderr);
+    const empty = await serve.run(['workers', 'quiet', '']);
+    assert.equal(empty.code, 2);
+    assert.equal(empty.stderr, 'taskwire: error: give the id of a session (taskwire workers lists them)\n');
+    const help = await serve.run(['workers', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /quiet \[options\] <session>/);
+    assert.match(help.stdout, /stop \[options\] <session>/);
+    assert.match(help.stdout, /taskwire workers stop SESSION/);
+  });
 });
