@@ -134,6 +134,7 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
       queues: this.queues,
       stopGracePeriod: this.limits.stopGracePeriod,
       find: (id) => this.authenticatedSessions.get(id),
+      isAttachedClient: (id) => this.attached.some((listener) => listener.source.describe(id) !== undefined),
       peers: this.peers,
       sessionsChanged: () => this.peers?.sessionsChanged(),
       log: this.log,

@@ -19,6 +19,8 @@ export interface SessionControlOptions {
   stopGracePeriod: number;
   /** This manager's authenticated session of that id, if any. */
   find(sessionId: string): Session | undefined;
+  /** True for a client of another listener of this manager (multiprocessing), which cannot be quieted. */
+  isAttachedClient(sessionId: string): boolean;
   /** The other managers of a shared store, which hold the sessions this one does not. */
   peers: ManagerPeers | undefined;
   /** A session's state changed: the registry the other managers read is written again. */
@@ -42,6 +44,9 @@ export class SessionControl {
   control(target: string, action: ControlAction, by: Session | undefined): MaybePromise<ControlResult> {
     const local = this.options.find(target);
     if (local) return this.apply(local, action, by);
+    if (this.options.isAttachedClient(target)) {
+      throw new ProtocolError(ErrorCodes.SessionNotFound, `session not found: ${target} is a client of the multiprocessing listener, which cannot be quieted or stopped`, { session: target });
+    }
     const peers = this.options.peers;
     if (!peers) throw notFound(target);
     return peers.control(target, action).then((result) => {

@@ -5,7 +5,8 @@
 import { strict as assert } from 'node:assert';
 import type { ClientDescription } from '../../src/protocol/generated';
 import { validateDefinition } from '../../src/protocol/validation';
-import { call, expectError, handshake, PROTOCOL_VERSION, queueName, SHARED_STORE_VERSION, sleep, useFixture, type RawConnection } from './fixture';
+import { proxyFor, startMpServer } from '../mp/mpHelpers';
+import { call, expectError, handshake, TEST_KEY, PROTOCOL_VERSION, queueName, SHARED_STORE_VERSION, sleep, useFixture, type RawConnection } from './fixture';
 
 const v2611 = [PROTOCOL_VERSION];
 const v2612 = [PROTOCOL_VERSION, SHARED_STORE_VERSION];
@@ -125,5 +126,24 @@ describe('server: quiet and stop a session (client/quiet, client/stop, session/s
     expectError(await operator.raw.request('client/quiet', { session: 's-gone' }), 1007, 'session not found: no session s-gone is connected', { reason: 'session_not_found', session: 's-gone' });
     expectError(await operator.raw.request('client/stop', {}), -32602, 'invalid params: missing required field "session"', { field: '/session' });
     expectError(await operator.raw.request('client/quiet', { session: 's-1', force: true }), -32602, /^invalid params/);
+  });
+  it('a client of the multiprocessing listener is listed but cannot be quieted: 1007 says why', async () => {
+    const mp = await startMpServer({}, { typeIds: [['get_task_queue', 'tasks']] });
+    try {
+      const { client: proxy } = await proxyFor(mp.mpPort, TEST_KEY, 'get_task_queue');
+      const operator = await session(mp.running.port, 'operator');
+      const listed = (await call(operator.raw, 'manager/clients')).clients.find((c: { name: string }) => c.name === 'python multiprocessing');
+      assert.ok(listed, 'the proxy is in the registry');
+      assert.equal('state' in listed, false);
+      expectError(
+        await operator.raw.request('client/quiet', { session: listed.sessionId }),
+        1007,
+        `session not found: ${listed.sessionId} is a client of the multiprocessing listener, which cannot be quieted or stopped`,
+        { reason: 'session_not_found', session: listed.sessionId },
+      );
+      proxy.close();
+    } finally {
+      await mp.stop();
+    }
   });
 });
