@@ -6,6 +6,7 @@ import { managerCommands } from './commands/managerCommands';
 import { Dashboard } from './dashboard/dashboard';
 import { queueCommands } from './commands/queueCommands';
 import { resultCommands } from './commands/resultCommands';
+import { workerCommands } from './commands/workerCommands';
 import { describeExit } from './manager/localManager';
 import { TaskwireModel } from './model/model';
 import { Notifier } from './notifications';
@@ -116,6 +117,7 @@ export function activate(context: vscode.ExtensionContext): TaskwireApi {
       ...queueCommands(ctx),
       ...resultCommands(ctx, tail, setContext),
       'taskwire.dashboard.open': () => void dashboard.open(),
+      ...workerCommands(ctx),
     }),
   );
 

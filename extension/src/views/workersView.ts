@@ -6,6 +6,8 @@ import { ModelTreeProvider } from './modelTreeProvider';
 import { currentTask, progressText } from './progressText';
 
 const ROLE_ICONS: Record<string, string> = { worker: 'tools', producer: 'arrow-up', monitor: 'eye' };
+/** A session an operator quieted or stopped (spec §7.20) shows it in its icon. */
+const STATE_ICONS: Record<string, string> = { quiet: 'debug-pause', stopping: 'debug-stop' };
 
 /** A connected client: who it is in the description, everything else in the tooltip. */
 export class WorkerItem extends vscode.TreeItem {
@@ -21,6 +23,7 @@ export class WorkerItem extends vscode.TreeItem {
     const current = currentTask(client.tasks);
     this.description = [
       isSelf ? `${client.role} (this window)` : client.role,
+      client.state !== undefined && client.state !== 'active' ? client.state : undefined,
       client.language,
       where || client.address,
       `holds ${client.leased}`,
@@ -31,8 +34,10 @@ export class WorkerItem extends vscode.TreeItem {
       .filter(Boolean)
       .join(' · ');
     this.tooltip = workerTooltip(client);
-    this.iconPath = new vscode.ThemeIcon(ROLE_ICONS[client.role] ?? 'person');
-    this.contextValue = `taskwire.client.${client.role}`;
+    this.iconPath = new vscode.ThemeIcon(STATE_ICONS[client.state ?? 'active'] ?? ROLE_ICONS[client.role] ?? 'person');
+    // `taskwire.client.<role>.<state>`: Quiet and Stop are offered on sessions that can take them
+    // (a manager of 2026-11 reports no state: none is offered); never on this window's own.
+    this.contextValue = `taskwire.client.${client.role}${client.state !== undefined && !isSelf ? `.${client.state}` : ''}`;
   }
 }
 
@@ -40,6 +45,7 @@ function workerTooltip(c: ClientInfo): vscode.MarkdownString {
   const since = new Date(c.connectedAt);
   const rows: [string, string | undefined][] = [
     ['role', c.role],
+    ['state', c.state],
     ['language', c.language],
     ['version', c.version],
     ['host', c.host],

@@ -97,4 +97,42 @@ describe('the Workers view', () => {
       child.kill();
     }
   });
+  it('Quiet on a worker makes the manager hand it no task and its row shows quiet; Stop (confirmed) makes it stopping', async () => {
+    const name = `quiet-worker-${process.pid}`;
+    const queue = uniqueQueue('quiet');
+    const worker: TaskwireClient = await connectClient(api, name);
+    const states: string[] = [];
+    worker.on('state', (state: string) => states.push(state));
+    try {
+      const item = await waitFor('the worker in the Workers view', () => workerNamed(api, name));
+      assert.equal(item.contextValue, 'taskwire.client.worker.active', 'Quiet and Stop are offered on an active worker');
+      const self = (await rootItems<WorkerItem>(api.views.workers)).find((i) => String(i.description).includes('(this window)'));
+      assert.equal(self?.contextValue, 'taskwire.client.monitor', 'but not on this window itself');
+
+      const result = await vscode.commands.executeCommand<{ state: string; notified: boolean }>('taskwire.worker.quiet', item);
+      assert.deepEqual({ state: result?.state, notified: result?.notified }, { state: 'quiet', notified: true });
+      const quiet = await waitFor('the row to show quiet', async () => {
+        const row = await workerNamed(api, name);
+        return row?.client.state === 'quiet' ? row : undefined;
+      });
+      assert.match(String(quiet.description), /^worker · quiet · typescript/);
+      assert.equal((quiet.iconPath as vscode.ThemeIcon).id, 'debug-pause');
+      assert.equal(quiet.contextValue, 'taskwire.client.worker.quiet', 'Quiet is no longer offered; Stop still is');
+      assert.ok((quiet.tooltip as vscode.MarkdownString).value.includes('| state | quiet |'));
+      await waitFor('the worker told it is quiet', () => (states.includes('quiet') ? true : undefined));
+      await vscode.commands.executeCommand('taskwire.queue.enqueue', queue, '"job"');
+      assert.deepEqual(await worker.queue(queue).getMany(1, { timeout: 0.5 }), [], 'the manager hands a quiet worker nothing');
+
+      await vscode.commands.executeCommand('taskwire.worker.stop', quiet, { confirm: true });
+      const stopping = await waitFor('the row to show stopping', async () => {
+        const row = await workerNamed(api, name);
+        return row?.client.state === 'stopping' ? row : undefined;
+      });
+      assert.match(String(stopping.description), /^worker · stopping · /);
+      assert.equal((stopping.iconPath as vscode.ThemeIcon).id, 'debug-stop');
+    } finally {
+      worker.close();
+    }
+    await waitFor('the worker to leave the view', async () => (await workerNamed(api, name)) === undefined);
+  });
 });

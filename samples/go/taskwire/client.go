@@ -23,6 +23,7 @@ type Client struct {
 	me        clientDescription
 	reconnect ReconnectOptions // with its defaults applied
 	onEvent   func(ConnectionEvent)
+	onState   func(string)
 
 	// life ends with Close: it cancels a reconnect's wait and dial.
 	life context.Context
@@ -35,6 +36,7 @@ type Client struct {
 	done    chan struct{}              // closed when err is set
 	changed chan struct{}              // closed and replaced whenever conn or err changes
 	subs    map[*subscription]struct{} // re-established on every new connection
+	state   string                     // what an operator told the session: StateActive, StateQuiet or StateStopping
 
 	// subMu orders subscribing against re-subscribing after a reconnect, so that no
 	// subscription is made on a connection that is being replaced and then forgotten.
@@ -63,6 +65,8 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
+		onState:   opts.OnState,
+		state:     StateActive,
 		addrs:     addrs,
 		key:       key,
 		tls:       opts.TLS,
@@ -142,6 +146,7 @@ func (c *Client) connect(ctx context.Context, addr string) (*conn, error) {
 		return nil, fmt.Errorf("taskwire: cannot connect to the manager at %s: %w", addr, err)
 	}
 	cn := newConn(netConn, addr, c.connectionLost)
+	cn.onState = c.stateReceived
 	if err := cn.handshake(ctx, c.key, c.me); err != nil {
 		cn.close(fmt.Errorf("%w: the handshake failed", ErrClosed))
 		if errors.Is(err, ErrServerProof) {
@@ -164,6 +169,10 @@ func (c *Client) publish(cn *conn, index int) error {
 	// Checked under c.mu: a drop from now on finds cn published and starts a reconnect.
 	if err := cn.err(); err != nil {
 		return err
+	}
+	if c.conn != nil {
+		// A new session: what the old one was told does not hold for it (spec §7.20).
+		c.setStateLocked(StateActive)
 	}
 	c.conn = cn
 	c.index = index

@@ -44,7 +44,10 @@ type conn struct {
 
 	// onClose runs once on the reader goroutine after the connection closed and every
 	// pending call failed; the Client decides there whether to reconnect.
-	onClose    func(*conn)
+	onClose func(*conn)
+	// onState, when set, runs on the reader goroutine with the state of a session/state
+	// notification (protocol 2026-12, spec §7.20).
+	onState    func(*conn, string)
 	readerDone chan struct{}
 
 	// Set by the handshake and read-only afterwards.
@@ -231,10 +234,19 @@ func (cn *conn) dispatch(line []byte) error {
 		return fmt.Errorf("the manager sent a frame that is not a JSON-RPC message: %w", err)
 	}
 	if msg.Method != "" {
-		if msg.Method == "events/event" {
+		switch msg.Method {
+		case "events/event":
 			cn.deliverEvent(msg.Params)
+		case "session/state":
+			// An operator quieted or stopped this session (spec §7.20).
+			var params struct {
+				State string `json:"state"`
+			}
+			if json.Unmarshal(msg.Params, &params) == nil && cn.onState != nil {
+				cn.onState(cn, params.State)
+			}
 		}
-		return nil // the server sends no other notification in 2026-11
+		return nil // other notifications are unknown to this version (spec §10.5)
 	}
 	remote := remoteError(msg.Error)
 	id, err := strconv.ParseInt(string(msg.ID), 10, 64)

@@ -79,6 +79,7 @@ const (
 	CodePayloadTooLarge            = 1004
 	CodeLimitExceeded              = 1005
 	CodeStoreUnavailable           = 1006 // since protocol 2026-12
+	CodeSessionNotFound            = 1007 // since protocol 2026-12
 )
 
 // Sentinels for the codes of the error registry: errors.Is(err, ErrQueueFull) is true
@@ -106,6 +107,9 @@ var (
 	// set, is the manager's hint in seconds). A 2026-11 manager reports the same failure as
 	// ErrInternal, "internal error: store unavailable".
 	ErrStoreUnavailable error = &codeError{CodeStoreUnavailable, "store unavailable"}
+	// ErrSessionNotFound: Client.QuietClient or Client.StopClient named a session that no
+	// manager has connected now (protocol 2026-12, spec §7.20); Data.Session is the id.
+	ErrSessionNotFound error = &codeError{CodeSessionNotFound, "session not found"}
 )
 
 // codeError is the type of the sentinels; unexported so that only the package makes them.
@@ -149,6 +153,8 @@ type ErrorData struct {
 	// RetryAfter is, in seconds, when to try again: after failed authentications (1005), or
 	// when the manager expects its store back (1006); 0 when not given.
 	RetryAfter float64 `json:"retryAfter,omitempty"`
+	// Session is the session id that was not found (1007).
+	Session string `json:"session,omitempty"`
 }
 
 // Error returns the manager's message and the code.

@@ -71,6 +71,10 @@ type Options struct {
 	// It is called from a goroutine of the client, one event at a time and in order, and
 	// must return soon: reconnecting waits for it.
 	OnConnectionEvent func(ConnectionEvent)
+	// OnState, when set, is told each change of Client.State (protocol 2026-12, spec
+	// §7.20): an operator quieted or stopped this session, or a reconnect made it active
+	// again. It is called from a goroutine of its own and may call the client.
+	OnState func(state string)
 }
 
 // ErrNoAuthkey is returned by Dial when no key was given and none was found in the

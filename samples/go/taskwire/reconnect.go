@@ -117,6 +117,12 @@ func (c *Client) connectionLost(cn *conn) {
 		return // a connection that never was in use, or the client is closed
 	}
 	cause := cn.err()
+	if c.state == StateStopping {
+		// Told to stop: a connection the manager closed is the end, not something to repair.
+		c.mu.Unlock()
+		_ = c.Close()
+		return
+	}
 	if c.reconnect.Disabled {
 		subs := c.endLocked(cause)
 		c.mu.Unlock()

@@ -127,6 +127,9 @@ func (t *Task) ackThenGet(ctx context.Context, ack wireAck, n int, opts GetOptio
 	if _, err := t.settle(ctx, "task/ack", ackParams{Acks: []wireAck{ack}}, nil, false); err != nil {
 		return nil, err
 	}
+	if t.client.State() != StateActive {
+		return nil, ErrEmpty // quieted or stopped (spec §7.20): the manager would hand this session nothing
+	}
 	tasks, err := t.client.Queue(t.Queue).GetMany(ctx, n, opts)
 	switch {
 	case errors.Is(err, ErrEmpty):

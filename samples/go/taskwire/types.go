@@ -96,6 +96,9 @@ type ClientInfo struct {
 	// Tasks are the tasks the session holds, each with its last progress report
 	// (protocol 2026-12, spec §5.15; nil from a 2026-11 manager).
 	Tasks []HeldTask `json:"tasks"`
+	// State is what an operator told the session (protocol 2026-12, spec §7.20):
+	// StateActive, StateQuiet or StateStopping.
+	State string `json:"state"`
 }
 
 // HeldTask is a task a session holds, on its ClientInfo (protocol 2026-12).

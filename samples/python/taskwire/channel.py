@@ -105,6 +105,9 @@ class _Channel:
         self._frames = frames
         self._on_close = on_close
         self._on_event = on_event
+        #: Called on the reader thread with the state of a ``session/state`` notification
+        #: (spec §7.20); set by the client right after the handshake.
+        self.on_state: Optional[Callable[["_Channel", str], None]] = None
         self._ids = itertools.count(3)  # 1 and 2 were the handshake's
         self._lock = threading.Lock()  # guards everything below, and _Pending.finished/waiter
         self._pending: Dict[int, _Pending] = {}
@@ -385,6 +388,13 @@ class _Channel:
                 params = message.get("params")
                 if isinstance(params, dict):
                     self._on_event(self, params)
+            elif "id" not in message and message.get("method") == "session/state":
+                # An operator quieted or stopped this session (spec §7.20).
+                params = message.get("params")
+                state = params.get("state") if isinstance(params, dict) else None
+                on_state = self.on_state
+                if isinstance(state, str) and on_state is not None:
+                    on_state(self, state)
             # Other notifications are unknown to this version; the server sends no requests.
             return
         request_id = message.get("id")

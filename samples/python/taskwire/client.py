@@ -314,6 +314,8 @@ class Client(_Connection):
         channel.request("task/ack", {"acks": [entry]})
         if isinstance(task, Task):
             task.settled = True
+        if self.state != "active":
+            return []  # quieted or stopped (spec §7.20): the manager would hand this session nothing
         try:
             answer = self._call("queue/get", take, cancel)
         except RequestCancelled:
@@ -446,6 +448,15 @@ class Client(_Connection):
     def clients(self) -> List[ClientInfo]:
         """The worker registry: every session, with what it holds and what it did."""
         return self._call("manager/clients", {})["clients"]
+
+    def quiet_client(self, session: str) -> Dict[str, Any]:
+        """Tells a session (its ``sessionId`` in :meth:`clients`, on any manager of the store) to
+        take no new task (spec §7.20); :class:`SessionNotFound` when none is connected."""
+        return self._call("client/quiet", {"session": session})
+
+    def stop_client(self, session: str) -> Dict[str, Any]:
+        """Tells a session to finish the tasks it holds, then close and exit (spec §7.20)."""
+        return self._call("client/stop", {"session": session})
 
     def shutdown_manager(self) -> None:
         """Asks the manager to shut down gracefully (any session may)."""

@@ -124,6 +124,9 @@ class _Connection:
         self._queues: Dict[str, Queue] = {}
         self._callbacks: Optional["_stdlib_queue.Queue[Any]"] = None
         self._callback_thread: Optional[threading.Thread] = None
+        #: What an operator told this session (spec §7.20): active, quiet or stopping.
+        self._state = "active"
+        self._state_callbacks: List[Callable[[str], None]] = []
 
     @staticmethod
     def _make_ssl_context(
@@ -186,7 +189,7 @@ class _Connection:
 
     def _open_channel(self, address: Address) -> _Channel:
         host, port = address
-        return _open_channel(
+        channel = _open_channel(
             host=host,
             port=port,
             key=self._key,
@@ -198,6 +201,8 @@ class _Connection:
             on_close=self._on_channel_closed,
             on_event=self._on_event,
         )
+        channel.on_state = self._on_state
+        return channel
 
     def _current_channel(self) -> _Channel:
         with self._cond:
@@ -218,6 +223,14 @@ class _Connection:
                 self._cond.wait()
 
     def _on_channel_closed(self, channel: _Channel) -> None:
+        with self._cond:
+            if channel is not self._channel or self._closed:
+                return
+            stopping = self._state == "stopping"
+        if stopping:
+            # Told to stop: a connection the manager closed is the end, not something to repair.
+            self.close()
+            return
         with self._cond:
             if channel is not self._channel or self._closed:
                 return
@@ -298,6 +311,9 @@ class _Connection:
                     self._index = index
                     self._reconnecting = False
                     self._cond.notify_all()
+            if not closed and not channel.closed:
+                # A new session: what the old one was told does not hold for it (spec §7.20).
+                self._set_state("active")
             if closed:
                 channel.close()
                 return False
@@ -480,6 +496,52 @@ class _Connection:
         with self._cond:
             if subscription in self._subscriptions:
                 self._subscriptions.remove(subscription)
+
+    # -- quiet and stop (spec §7.20) ----------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """What an operator told this session: ``"active"``, ``"quiet"`` (take no new task) or
+        ``"stopping"`` (finish the tasks in hand, then close). :meth:`Queue.work` obeys it."""
+        with self._cond:
+            return self._state
+
+    def on_state(self, callback: Callable[[str], None]) -> None:
+        """Calls ``callback(state)`` on each change of :attr:`state` (on the client's callback
+        thread, where it may call the client)."""
+        with self._cond:
+            self._state_callbacks.append(callback)
+
+    def wait_for_state_change(self, state: str, timeout: Optional[float] = None) -> str:
+        """Waits until :attr:`state` is no longer ``state`` (or the client is closed, or
+        ``timeout`` passes); returns the state then."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._state == state and not self._closed and self._fatal is None:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            return self._state
+
+    def _on_state(self, channel: _Channel, state: str) -> None:
+        if state not in ("quiet", "stopping"):
+            return  # a state this version does not know (spec §10.5)
+        with self._cond:
+            if channel is not self._channel:
+                return
+        self._set_state(state)
+
+    def _set_state(self, state: str) -> None:
+        with self._cond:
+            if state == self._state:
+                return
+            self._state = state
+            callbacks = list(self._state_callbacks)
+            self._cond.notify_all()
+        log.info("taskwire: the manager says this session is %s", state)
+        for callback in callbacks:
+            self._dispatch_callback(callback, state)  # type: ignore[arg-type]
 
     def _on_event(self, channel: _Channel, params: Mapping[str, Any]) -> None:
         server_id = params.get("subscription")

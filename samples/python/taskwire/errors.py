@@ -196,6 +196,23 @@ class StoreUnavailable(RemoteError):
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+class SessionNotFound(RemoteError):
+    """1007 (protocol 2026-12): ``client/quiet`` or ``client/stop`` named a session that no
+    manager has connected now (it ended, or never was: a client that reconnects is a new
+    session). ``session`` is the id that was not found.
+    """
+
+    CODE = 1007
+    MESSAGE = "session not found"
+    REASON = "session_not_found"
+
+    @property
+    def session(self) -> Optional[str]:
+        """``data.session``: the session id that was not found."""
+        value = self.data.get("session")
+        return value if isinstance(value, str) else None
+
+
 _REMOTE_ERRORS: Dict[int, Type[RemoteError]] = {
     cls.CODE: cls  # type: ignore[misc]
     for cls in (
@@ -216,6 +233,7 @@ _REMOTE_ERRORS: Dict[int, Type[RemoteError]] = {
         PayloadTooLarge,
         LimitExceeded,
         StoreUnavailable,
+        SessionNotFound,
     )
 }
 

@@ -214,6 +214,12 @@ class Queue:
         with reconnect on, the loop waits for the new connection and goes on. Ctrl+C (a
         ``KeyboardInterrupt`` in the handler) closes the client, so the manager releases the
         task in hand to the next worker as ``client stopped``, and propagates.
+
+        It obeys the operator (``taskwire workers quiet|stop``, spec §7.20): told ``quiet``, it
+        finishes and acks the task in hand and takes no other (a reconnect, which is a new
+        session, resumes it); told ``stopping``, it finishes and acks the task in hand, closes
+        the client (``session/close``) and returns, so the program can exit with 0.
+        :attr:`Client.state` and :meth:`Client.on_state` show the state to the application.
         """
         return _work(self, handler, idle_timeout, ttr, cancel, on_error)
 

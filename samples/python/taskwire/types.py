@@ -261,6 +261,8 @@ class ClientInfo(TypedDict, total=False):
     #: The tasks the session holds, each ``{id, queue, leaseUntil, progress?}`` with its last
     #: progress report (protocol 2026-12, spec §5.15, §5.20).
     tasks: List[Dict[str, Any]]
+    #: ``active``, ``quiet`` or ``stopping``: what an operator told the session (2026-12, spec §7.20).
+    state: str
 
 
 class _RequiredLimits(TypedDict):

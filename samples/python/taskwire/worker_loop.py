@@ -1,6 +1,7 @@
 """The loop of :meth:`Queue.work`: take a task, run the handler, then ack the task and take
 the next one in the same exchange (spec §5.9.1), carrying on through failed handlers, lost
-leases and reconnects."""
+leases and reconnects, and obeying the operator (spec §7.20): quiet takes no new task, stopping
+finishes the task in hand, closes the client and returns."""
 
 from __future__ import annotations
 
@@ -42,15 +43,26 @@ def _work(
 ) -> int:
     handled = 0
     batch: Optional[List[Task]] = []
+    client = queue.client
     while True:
         if cancel is not None and cancel.cancelled:
+            return handled
+        if not batch and client.state != "active":
+            # Told to take no task: wait for the order to stop (or a new session after a
+            # reconnect, which starts active); told to stop, with nothing in hand: leave.
+            if client.state == "quiet":
+                client.wait_for_state_change("quiet", timeout=0.5)
+                if client.closed:
+                    return handled
+                continue
+            client.close()
             return handled
         if not batch:
             batch = _take(queue, idle_timeout, ttr, cancel)
             if batch is None:
                 return handled  # cancelled
             if not batch:
-                if idle_timeout is not None:
+                if idle_timeout is not None and client.state == "active":
                     return handled  # idle for idle_timeout
                 continue
         task = batch.pop(0)
@@ -76,6 +88,10 @@ def _work(
             # Cancelled while the handler ran: finish this task, take no other.
             _settle_quietly(task, lambda: task.ack(NO_RESULT if result is None else result))
             return handled
+        if client.state != "active":
+            # Quieted or stopped while the handler ran: ack this task, take no other.
+            _settle_quietly(task, lambda: task.ack(NO_RESULT if result is None else result))
+            continue
         try:
             # Through the client, not the handle: the loop settles every task itself, so
             # nothing is remembered for task_done().
@@ -93,7 +109,7 @@ def _work(
                 raise
             batch = []
             continue
-        if not batch and idle_timeout is not None:
+        if not batch and idle_timeout is not None and client.state == "active":
             return handled  # idle for idle_timeout, or cancelled
 
 

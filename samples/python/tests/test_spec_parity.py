@@ -25,7 +25,7 @@ NOT_SENT: Dict[str, str] = {
 }
 
 #: Server-to-client methods the package handles (channel.py's _dispatch).
-HANDLED = {"events/event"}
+HANDLED = {"events/event", "session/state"}
 
 METHOD_LITERAL = re.compile(r"(?:[a-z]+|\$)/[a-zA-Z]+")
 

@@ -36,6 +36,7 @@ interface ServeFlags {
   maxSubscriptions: number;
   maxQueuedBytes?: number;
   handshakeTimeout: number;
+  stopGrace: number;
   helloTimeout: number;
   maxAuthFailureBackoff: number;
   tlsCert?: string;
@@ -133,6 +134,12 @@ export function serveCommand(): Command {
     )
     .option('--max-subscriptions <n>', 'most event subscriptions one session holds', parseNumber('max-subscriptions', { integer: true, min: 1 }), DEFAULT_LIMITS.maxSubscriptions)
     .option('--handshake-timeout <seconds>', 'seconds a connection has to authenticate before it is dropped', parseNumber('handshake-timeout', { min: 0.1 }), DEFAULT_LIMITS.handshakeTimeout)
+    .option(
+      '--stop-grace <seconds>',
+      'seconds a session told to stop (taskwire workers stop) may stay once it holds no task, to close by itself, before the manager closes it',
+      parseNumber('stop-grace', { min: 0 }),
+      DEFAULT_LIMITS.stopGracePeriod,
+    )
     .option('--hello-timeout <seconds>', 'seconds a new connection has to send session/hello before it is dropped', parseNumber('hello-timeout', { min: 0.1 }), DEFAULT_LIMITS.helloTimeout)
     .option(
       '--max-auth-failure-backoff <seconds>',
@@ -306,6 +313,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     // In Redis, the queued payloads are Redis's memory, not this process's.
     maxQueuedBytes: backend ? backend.maxQueuedBytes : (flags.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes),
     handshakeTimeout: flags.handshakeTimeout,
+    stopGracePeriod: flags.stopGrace,
     helloTimeout: flags.helloTimeout,
     maxAuthFailureBackoff: flags.maxAuthFailureBackoff,
   };

@@ -7,13 +7,31 @@ import {
   ManagerStatsRequest,
   ManagerShutdownRequest,
   EventsEventNotification,
+  SessionStateNotification,
+  ClientQuietRequest,
+  ClientStopRequest,
   type RequestHandle,
 } from '../protocol/generated';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { resolveAuthkey, type AuthkeySource } from '../authkey';
-import type { Capabilities, ClientInfo, ClientRole, DeclareParams, Event, Limits, ManagerStats, QueueStats, RequestMap, RequestMethod, SubscribeParams, Task } from '../protocol/generated';
+import type {
+  Capabilities,
+  ClientInfo,
+  ClientRole,
+  ControlResult,
+  DeclareParams,
+  Event,
+  Limits,
+  ManagerStats,
+  QueueStats,
+  RequestMap,
+  RequestMethod,
+  SessionState,
+  SubscribeParams,
+  Task,
+} from '../protocol/generated';
 import { packageVersion } from '../version';
 import { Channel } from './channel';
 import { DEFAULT_CLIENT_PORT, formatAddress, resolveAddresses, type ManagerAddress } from './addresses';
@@ -87,8 +105,11 @@ export async function connect(options: ConnectOptions = {}): Promise<TaskwireCli
 /**
  * A connection to a Taskwire manager that reconnects by itself. Emits `disconnected`
  * (error), `reconnecting` (attempt, delayMs), `reconnected` (address), `error` (a reconnect
- * that can never succeed: wrong key, wrong server), `close`, and `lease-lost` (task, error)
- * when consume()/work() could not settle a task because its lease was already gone.
+ * that can never succeed: wrong key, wrong server), `close`, `lease-lost` (task, error)
+ * when consume()/work() could not settle a task because its lease was already gone, and
+ * `state` (state) when an operator quiets or stops this session (spec §7.20): `quiet` (take
+ * no new task), `stopping` (finish the tasks in hand, then close), or `active` again on a new
+ * session after a reconnect. consume() and work() obey it by themselves.
  *
  * Requests made while disconnected wait for the reconnect; a request in flight when the
  * connection drops fails with ConnectionClosedError (it may or may not have been applied),
@@ -114,6 +135,13 @@ export class TaskwireClient extends EventEmitter implements Requester {
   /** Set by the first connection, which connect() makes before it returns the client. */
   private lastLimits!: Limits;
   private lastCapabilities!: Capabilities;
+  /** What an operator told this session (session/state); a new session starts active. */
+  private currentWorkState: SessionState = 'active';
+  /** Aborted when the session is told to take no task; a new one for a new, active session. */
+  private activeController = workController();
+  /** Listeners of workState (a set, not the emitter's: a worker loop per concurrency slot listens). */
+  private readonly workStateListeners = new Set<(state: SessionState) => void>();
+  private closedPromise: Promise<void> | undefined;
 
   constructor(private readonly options: ConnectOptions = {}) {
     super();
@@ -162,6 +190,35 @@ export class TaskwireClient extends EventEmitter implements Requester {
   /** What the manager announced it can do; while reconnecting, that of the last connection. */
   get capabilities(): Capabilities {
     return this.channel?.session.capabilities ?? this.lastCapabilities;
+  }
+
+  /**
+   * Whether an operator told this session to take no task (`quiet`) or to finish and leave
+   * (`stopping`), spec §7.20; `active` otherwise. The `state` event reports each change.
+   */
+  get workState(): SessionState {
+    return this.currentWorkState;
+  }
+
+  /** Calls `listener` with each change of workState; returns a function that stops it. */
+  onWorkState(listener: (state: SessionState) => void): () => void {
+    this.workStateListeners.add(listener);
+    return () => this.workStateListeners.delete(listener);
+  }
+
+  /**
+   * Aborted as soon as the session is told to take no task (quiet or stopping): what consume()
+   * and work() pass with their gets, so that one in flight ends at once.
+   */
+  get workSignal(): AbortSignal {
+    return this.activeController.signal;
+  }
+
+  /** Resolves once the client is closed for good (by close(), or by an error no reconnect can fix). */
+  whenClosed(): Promise<void> {
+    if (this.isClosed) return Promise.resolve();
+    // One promise for every caller (each worker loop waits on it while quiet): one listener.
+    return (this.closedPromise ??= new Promise((resolve) => this.once('close', () => resolve())));
   }
 
   get isClosed(): boolean {
@@ -232,6 +289,22 @@ export class TaskwireClient extends EventEmitter implements Requester {
     return this.request(ManagerStatsRequest, {});
   }
 
+  /**
+   * Tells a session (its id as clients() lists it, on any manager of the store) to take no new
+   * task (spec §7.20). Throws SessionNotFoundError when no such session is connected.
+   */
+  async quietClient(session: string): Promise<ControlResult> {
+    return this.request(ClientQuietRequest, { session });
+  }
+
+  /**
+   * Tells a session to finish the tasks it holds, then close and exit (spec §7.20); the
+   * manager closes it itself once it holds nothing and a grace period passed.
+   */
+  async stopClient(session: string): Promise<ControlResult> {
+    return this.request(ClientStopRequest, { session });
+  }
+
   /** Asks the manager to shut down gracefully. */
   async shutdownManager(): Promise<void> {
     await this.request(ManagerShutdownRequest, {});
@@ -260,6 +333,15 @@ export class TaskwireClient extends EventEmitter implements Requester {
     this.closedByUser = true;
     this.channel?.close();
     this.emit('close');
+  }
+
+  private setWorkState(state: SessionState): void {
+    if (state === this.currentWorkState) return;
+    this.currentWorkState = state;
+    if (state !== 'active') this.activeController.abort();
+    else if (this.activeController.signal.aborted) this.activeController = workController();
+    for (const listener of [...this.workStateListeners]) listener(state);
+    this.emit('state', state);
   }
 
   private async currentChannel(): Promise<Channel> {
@@ -319,10 +401,18 @@ export class TaskwireClient extends EventEmitter implements Requester {
         if (subscription.serverId === event.subscription) subscription.listener(event);
       }
     });
+    channel.onNotification(SessionStateNotification, ({ state }) => {
+      if (channel === this.channel) this.setWorkState(state);
+    });
     this.lastLimits = channel.session.limits;
     this.lastCapabilities = channel.session.capabilities;
     channel.onClose((error) => {
       if (this.isClosed || channel !== this.channel) return;
+      // Told to stop: a connection the manager closed is the end, not something to repair.
+      if (this.currentWorkState === 'stopping') {
+        this.close();
+        return;
+      }
       this.emit('disconnected', error);
       if (this.reconnectOptions) void this.currentChannel().catch(() => {});
     });
@@ -360,6 +450,8 @@ export class TaskwireClient extends EventEmitter implements Requester {
         }
         this.addressIndex = index;
         this.channel = channel;
+        // A new session: whatever the old one was told does not hold for it (spec §7.20).
+        this.setWorkState('active');
         this.emit('reconnected', formatAddress(this.addresses[index]!));
         return;
       } catch (error) {
@@ -381,6 +473,13 @@ export class TaskwireClient extends EventEmitter implements Requester {
       subscription.serverId = (await channel.request(EventsSubscribeRequest, subscription.params)).subscription;
     }
   }
+}
+
+/** The controller of workSignal: every get of every worker loop listens to its signal at once. */
+function workController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 /** Retrying, here or at another address, cannot fix a wrong key, an impostor or a version mismatch. */

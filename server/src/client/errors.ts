@@ -47,6 +47,17 @@ export class StoreUnavailableError extends RemoteError {
   }
 }
 
+/**
+ * 1007 (since 2026-12): client/quiet or client/stop named a session that no manager has
+ * connected now (it ended, or never was: a client that reconnects has a new session id).
+ */
+export class SessionNotFoundError extends RemoteError {
+  /** The session id that was not found. */
+  get session(): string | undefined {
+    return this.data?.session;
+  }
+}
+
 type RemoteErrorClass = new (code: number, message: string, data?: ErrorData) => RemoteError;
 
 /** One class per code of the spec's registry: a code added to the spec fails to compile here until it has its class. */
@@ -68,6 +79,7 @@ const REMOTE_ERRORS = {
   [ErrorCodes.PayloadTooLarge]: PayloadTooLargeError,
   [ErrorCodes.LimitExceeded]: LimitExceededError,
   [ErrorCodes.StoreUnavailable]: StoreUnavailableError,
+  [ErrorCodes.SessionNotFound]: SessionNotFoundError,
 } as const satisfies Record<ErrorCode, RemoteErrorClass>;
 
 /** The typed error for a wire error; a code this version does not know (a newer manager's) is a plain RemoteError. */

@@ -163,6 +163,10 @@ export class QueueHandle<P = unknown> {
    * body settled it itself: the ack of a batch's last task also takes the next batch, in one
    * exchange (spec §5.9.1). Leaving the loop early (break, return or a throw) nacks the task
    * in hand, so nothing is lost. Survives reconnects; ends on idleTimeout or abort.
+   *
+   * Obeys the operator (spec §7.20): told `quiet`, it takes no new task and waits (a reconnect,
+   * a new session, resumes it); told `stopping`, it ends after the tasks in hand are settled
+   * and closes the client, so the program can exit.
    */
   async *consume(options: ConsumeOptions = {}): AsyncGenerator<ReceivedTask<P>, void, undefined> {
     let inHand: ReceivedTask<P> | undefined;
@@ -176,13 +180,14 @@ export class QueueHandle<P = unknown> {
           inHand = task;
           yield task;
           if (!task.settled) {
-            if (i === batch.length - 1) taken = await this.settleQuietly(task, () => task.ackAndGetNext(undefined, this.nextOptions(options)));
+            if (i === batch.length - 1 && this.requester.workState === 'active') taken = await this.settleQuietly(task, () => this.ackAndTakeNext(task, undefined, options));
             else await this.settleQuietly(task, () => task.ack());
           }
           inHand = undefined;
         }
         batch = await this.afterBatch(taken, options);
       }
+      this.closeIfStopping();
     } catch (error) {
       finished = true;
       if (inHand && !inHand.settled) await this.settleQuietly(inHand, () => inHand!.nack({ error: describe(error) }));
@@ -200,6 +205,10 @@ export class QueueHandle<P = unknown> {
    * Runs `handler` for each task, `concurrency` at a time: its return value is the ack's
    * result (routed to replyTo), a throw nacks with the error's message. Resolves with the
    * number of tasks handled once idleTimeout passes with nothing to do, or on abort.
+   *
+   * Obeys the operator (spec §7.20): told `quiet`, it takes no new task (the tasks in hand are
+   * finished and acked) and waits; told `stopping`, it finishes and acks the tasks in hand,
+   * closes the client (session/close) and resolves, so the program can exit with 0.
    */
   async work(handler: (task: ReceivedTask<P>) => unknown | Promise<unknown>, options: WorkOptions = {}): Promise<number> {
     const concurrency = Math.max(1, options.concurrency ?? 1);
@@ -215,7 +224,7 @@ export class QueueHandle<P = unknown> {
           try {
             const result = await handler(task);
             if (!task.settled) {
-              if (i === batch.length - 1) taken = await this.settleQuietly(task, () => task.ackAndGetNext(result, this.nextOptions(options)));
+              if (i === batch.length - 1 && this.requester.workState === 'active') taken = await this.settleQuietly(task, () => this.ackAndTakeNext(task, result, options));
               else await this.settleQuietly(task, () => task.ack(result));
             }
           } catch (error) {
@@ -228,7 +237,55 @@ export class QueueHandle<P = unknown> {
       }
     };
     await Promise.all(Array.from({ length: concurrency }, loop));
+    this.closeIfStopping();
     return handled;
+  }
+
+  /** A loop told to stop has settled what it held: the session ends (session/close). */
+  private closeIfStopping(): void {
+    if (this.requester.workState === 'stopping' && !this.requester.isClosed) this.requester.close();
+  }
+
+  /**
+   * A signal for one request of consume()/work(): the caller's, and aborted as soon as the
+   * session is told to take no task, so that a get in flight ends at once rather than at its
+   * timeout (the manager answers it empty, or -32800 for the cancel: tasks it had already
+   * handed out still arrive). `quieted`: that is why it ended.
+   */
+  private loopTurn(signal: AbortSignal | undefined): { signal: AbortSignal; readonly quieted: boolean } {
+    const work = this.requester.workSignal;
+    return {
+      signal: signal ? AbortSignal.any([signal, work]) : work,
+      get quieted() {
+        return work.aborted;
+      },
+    };
+  }
+
+  /** While quiet: true once the session takes tasks again (a new session), false once it must stop, is closed or aborted. */
+  private async untilActive(signal: AbortSignal | undefined): Promise<boolean> {
+    if (this.requester.workState === 'active') return true;
+    if (this.requester.workState === 'stopping') return false;
+    let stop = () => {};
+    let onAbort = () => {};
+    const changed = new Promise<boolean>((resolve) => {
+      stop = this.requester.onWorkState((state) => {
+        if (state !== 'quiet') resolve(state === 'active');
+      });
+      onAbort = () => resolve(false);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([changed, this.requester.whenClosed().then(() => false)]);
+    } finally {
+      stop();
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Acks a batch's last task and takes the next batch, unless the session is told to take no task meanwhile. */
+  private async ackAndTakeNext(task: ReceivedTask<P>, result: unknown, options: ConsumeOptions): Promise<ReceivedTask<P>[]> {
+    return task.ackAndGetNext(result, { ...this.nextOptions(options), signal: this.loopTurn(options.signal).signal });
   }
 
   /** What consume/work take with the ack of a batch's last task: what nextBatch would get. */
@@ -249,7 +306,8 @@ export class QueueHandle<P = unknown> {
    */
   private async afterBatch(taken: ReceivedTask<P>[] | undefined, options: ConsumeOptions): Promise<ReceivedTask<P>[] | undefined> {
     if (taken !== undefined && taken.length > 0) return taken;
-    if (taken !== undefined && (options.idleTimeout !== undefined || options.signal?.aborted)) return undefined;
+    // An empty next because the session was told to take no task is no idle timeout.
+    if (taken !== undefined && this.requester.workState === 'active' && (options.idleTimeout !== undefined || options.signal?.aborted)) return undefined;
     return this.nextBatch(options);
   }
 
@@ -257,16 +315,26 @@ export class QueueHandle<P = unknown> {
   private async nextBatch(options: ConsumeOptions): Promise<ReceivedTask<P>[] | undefined> {
     for (;;) {
       if (options.signal?.aborted || this.requester.isClosed) return undefined;
+      // Told to take no task: wait for a new session (go on) or the order to stop (end).
+      if (this.requester.workState !== 'active') {
+        if (!(await this.untilActive(options.signal))) return undefined;
+        continue;
+      }
+      const turn = this.loopTurn(options.signal);
       try {
         const tasks = await this.getMany(options.prefetch ?? 1, {
           ...(options.idleTimeout !== undefined ? { timeout: options.idleTimeout } : {}),
           ...(options.ttr !== undefined ? { ttr: options.ttr } : {}),
-          ...(options.signal ? { signal: options.signal } : {}),
+          signal: turn.signal,
         });
         if (tasks.length > 0) return tasks;
+        if (turn.quieted) continue;
         if (options.idleTimeout !== undefined) return undefined;
       } catch (error) {
-        if (error instanceof AbortedError) return undefined;
+        if (error instanceof AbortedError) {
+          if (turn.quieted && !options.signal?.aborted) continue;
+          return undefined;
+        }
         // A dropped connection: the manager gave our leases back; carry on once reconnected.
         if ((error instanceof ConnectionClosedError || error instanceof ShuttingDownError) && this.requester.willReconnect) {
           await this.requester.waitUntilConnected();

@@ -1,5 +1,5 @@
 import { QueueGetRequest, TaskAckRequest, TaskNackRequest, TaskProgressRequest, TaskTouchRequest, type RequestHandle } from '../protocol/generated';
-import type { Capabilities, GetParams, Limits, Nack, ProgressParams, RequestMap, RequestMethod, Task } from '../protocol/generated';
+import type { Capabilities, GetParams, Limits, Nack, ProgressParams, RequestMap, RequestMethod, SessionState, Task } from '../protocol/generated';
 
 /**
  * What a queue handle and a received task need of a connection to the manager: a way to send a
@@ -21,6 +21,16 @@ export interface Requester {
   waitUntilConnected(): Promise<void>;
   /** Reports a task whose lease was gone when it was settled (it will be delivered again). */
   leaseLost(task: Task, error: Error): void;
+  /** What an operator told the session: active, quiet (take no task) or stopping (finish, then close), spec §7.20. */
+  readonly workState: SessionState;
+  /** Calls `listener` with each change of workState; returns a function that stops it. */
+  onWorkState(listener: (state: SessionState) => void): () => void;
+  /** Aborted as soon as the session is told to take no task; a new one once a new session is active. */
+  readonly workSignal: AbortSignal;
+  /** Closes the client (after session/close): what a stopped worker loop does last. */
+  close(): void;
+  /** Resolves once the client is closed for good. */
+  whenClosed(): Promise<void>;
 }
 
 // The settle requests, built in one place for QueueHandle and ReceivedTask.

@@ -74,6 +74,7 @@ export type ClientStep =
   | { expectRequest: string; params?: unknown; on?: string; within?: number }
   | { expectNotification: string; params?: unknown; on?: string; within?: number }
   | { respond: Record<string, unknown>; on?: string; delay?: number }
+  | { notify: string; params?: unknown; on?: string }
   | { handshake: string; serverProof?: 'right' | 'wrong'; version?: string; capabilities?: Record<string, unknown>; within?: number }
   | { drop: string }
   | { expectClose: string; silent?: boolean; within?: number };

@@ -94,6 +94,7 @@ export class ClientExchange {
     if ('expectRequest' in step) return void (await this.expectMessage(step.on, step.expectRequest, 'request', step.params, step.within ?? DEFAULT_WITHIN));
     if ('expectNotification' in step) return void (await this.expectMessage(step.on, step.expectNotification, 'notification', step.params, step.within ?? DEFAULT_WITHIN));
     if ('respond' in step) return this.respond(step.on, substitute(step.respond, this.context) as Record<string, unknown>, step.delay ?? 0);
+    if ('notify' in step) return this.notify(step.on, step.notify, substitute(step.params ?? {}, this.context));
     if ('handshake' in step) return this.handshake(step.handshake, step.serverProof ?? 'right', step.version, step.capabilities ?? {}, step.within ?? DEFAULT_WITHIN);
     if ('drop' in step) return this.connection(step.drop).wire.close();
     if ('expectClose' in step) return this.expectClose(step.expectClose, step.silent === true, step.within ?? DEFAULT_WITHIN);
@@ -169,6 +170,12 @@ export class ClientExchange {
     if (request === undefined) throw new CaseError('respond before any request was received');
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay * 1000));
     if (!connection.wire.closed) connection.wire.sendMessage({ jsonrpc: '2.0', id: request.id, ...answer });
+  }
+
+  /** Sends a notification from the server (session/state, §6.4). */
+  private notify(on: string | undefined, method: string, params: unknown): void {
+    const connection = this.connection(on);
+    if (!connection.wire.closed) connection.wire.sendMessage({ jsonrpc: '2.0', method, params });
   }
 
   /** The server's half of the handshake, checking the client's proof (§4.3). */

@@ -1,4 +1,4 @@
-import type { ClientInfo, EventClient } from '../protocol/generated';
+import type { ClientInfo, ControlResult, EventClient } from '../protocol/generated';
 import type { EngineEvent } from './types';
 
 /** Who made an event: the session as events show it, and the id of the manager it is on. */
@@ -20,6 +20,11 @@ export interface PeerHost {
   sessions(): ClientInfo[];
   /** A message from another manager, for this manager's subscribers. */
   receive(message: PeerMessage): void;
+  /**
+   * Another manager asks to quiet or stop a session (spec §7.20): the result when the session
+   * is this manager's, undefined when it is not.
+   */
+  control(session: string, action: 'quiet' | 'stop'): ControlResult | undefined;
 }
 
 /**
@@ -39,4 +44,9 @@ export interface ManagerPeers {
   publish(message: PeerMessage): void;
   /** Whether this manager has subscribers, so that the others send it their messages. */
   setListening(listening: boolean): void;
+  /**
+   * Quiets or stops a session of another manager (spec §7.20), on the manager that holds it:
+   * its result, or undefined when no live manager has that session.
+   */
+  control(session: string, action: 'quiet' | 'stop'): Promise<ControlResult | undefined>;
 }

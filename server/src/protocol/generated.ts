@@ -38,6 +38,10 @@ export type ProgressPercent = number;
  */
 export type ProgressMessage = string;
 /**
+ * Since 2026-12: a session's state as an operator set it (§7.20): active (the default), quiet (handed no task), stopping (handed no task, asked to finish and leave).
+ */
+export type SessionState = 'active' | 'quiet' | 'stopping';
+/**
  * Since 2026-12: progress, a progress report of a task's holder (task/progress; never sent to sessions of 2026-11). Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired). Since 2026-12: paused and resumed, a queue was paused or resumed (§7.19); sent to sessions of 2026-12 or later only.
  */
 export type EventKind =
@@ -434,9 +438,46 @@ export interface ClientInfo {
    * Since 2026-12: the tasks the session holds now, each with its last progress report (task/progress). Sent to sessions that negotiated 2026-12 or later.
    */
   tasks?: HeldTask[];
+  state?: SessionState;
 }
 export interface ClientsResult {
   clients: ClientInfo[];
+}
+/**
+ * Since 2026-12: the params of client/quiet and client/stop.
+ */
+export interface ControlParams {
+  /**
+   * The target session's id, as manager/clients lists it (its sessionId); a session of any manager of the store.
+   */
+  session: string;
+}
+/**
+ * Since 2026-12: the result of client/quiet and client/stop.
+ */
+export interface ControlResult {
+  /**
+   * The target session.
+   */
+  session: string;
+  /**
+   * The id of the manager the session is on (§7.18).
+   */
+  manager: string;
+  state: SessionState;
+  /**
+   * True when the session was sent session/state: it negotiated 2026-12 or later. False for a 2026-11 session, which cannot be told; the manager enforces quiet on it all the same, and closes it once it holds nothing when it is stopping (§7.20).
+   */
+  notified: boolean;
+}
+/**
+ * Since 2026-12: the params of the session/state notification.
+ */
+export interface SessionStateParams {
+  /**
+   * quiet: take no new task (the manager hands none), finish those held. stopping: finish the tasks held, ack them, then send session/close, close the connection and exit.
+   */
+  state: 'quiet' | 'stopping';
 }
 /**
  * The result of manager/stats: counters since the manager started, and the state of its queues now.
@@ -664,6 +705,10 @@ export interface ErrorData {
    * 1002: the queue's maxsize.
    */
   maxsize?: number;
+  /**
+   * 1007: the session id that was not found.
+   */
+  session?: string;
 }
 export interface JsonRpcRequest {
   jsonrpc: '2.0';
@@ -737,6 +782,10 @@ export interface RequestMap {
   'queue/pause': { params: QueueParams; result: QueueStats };
   /** Since 2026-12: resumes a paused queue: its ready tasks are delivered again, first to the gets that waited (§7.19). Answers the queue's stats. */
   'queue/resume': { params: QueueParams; result: QueueStats };
+  /** Since 2026-12: tells one session to go quiet: the manager hands it no task from then on (its gets answer empty), while its leases run on and its acks work; the session is sent session/state. */
+  'client/quiet': { params: ControlParams; result: ControlResult };
+  /** Since 2026-12: tells one session to stop: quiet, and the client finishes the tasks it holds, closes (session/close) and exits; the manager closes the connection itself once the session holds nothing and a grace period passed. */
+  'client/stop': { params: ControlParams; result: ControlResult };
 }
 
 /** Every notification: its params type. */
@@ -747,6 +796,8 @@ export interface NotificationMap {
   '$/cancelRequest': CancelParams;
   /** Since 2026-12: the client is stopping; the server releases the session's leases with reason "client stopped" (not "client disconnected") and closes the connection. */
   'session/close': EmptyParams;
+  /** Since 2026-12: the manager tells a session the state an operator put it in (client/quiet, client/stop): quiet (take no new task) or stopping (finish the tasks held, then close and exit). */
+  'session/state': SessionStateParams;
 }
 
 export type RequestMethod = keyof RequestMap;
@@ -808,12 +859,18 @@ export const TaskProgressRequest: RequestHandle<'task/progress'> = { kind: 'requ
 export const QueuePauseRequest: RequestHandle<'queue/pause'> = { kind: 'request', method: 'queue/pause' };
 /** Since 2026-12: resumes a paused queue: its ready tasks are delivered again, first to the gets that waited (§7.19). Answers the queue's stats. */
 export const QueueResumeRequest: RequestHandle<'queue/resume'> = { kind: 'request', method: 'queue/resume' };
+/** Since 2026-12: tells one session to go quiet: the manager hands it no task from then on (its gets answer empty), while its leases run on and its acks work; the session is sent session/state. */
+export const ClientQuietRequest: RequestHandle<'client/quiet'> = { kind: 'request', method: 'client/quiet' };
+/** Since 2026-12: tells one session to stop: quiet, and the client finishes the tasks it holds, closes (session/close) and exits; the manager closes the connection itself once the session holds nothing and a grace period passed. */
+export const ClientStopRequest: RequestHandle<'client/stop'> = { kind: 'request', method: 'client/stop' };
 /** One observation for a subscription of this session. */
 export const EventsEventNotification: NotificationHandle<'events/event'> = { kind: 'notification', method: 'events/event' };
 /** Cancels a blocked queue/get, queue/put or queue/join of this session, which then answers -32800. */
 export const CancelRequestNotification: NotificationHandle<'$/cancelRequest'> = { kind: 'notification', method: '$/cancelRequest' };
 /** Since 2026-12: the client is stopping; the server releases the session's leases with reason "client stopped" (not "client disconnected") and closes the connection. */
 export const SessionCloseNotification: NotificationHandle<'session/close'> = { kind: 'notification', method: 'session/close' };
+/** Since 2026-12: the manager tells a session the state an operator put it in (client/quiet, client/stop): quiet (take no new task) or stopping (finish the tasks held, then close and exit). */
+export const SessionStateNotification: NotificationHandle<'session/state'> = { kind: 'notification', method: 'session/state' };
 
 /** One row of the method table. */
 export interface MethodDescriptor {
@@ -855,9 +912,12 @@ export const METHODS = {
   'task/progress': {"method":"task/progress","kind":"request","direction":"clientToServer","since":"2026-12","params":"ProgressParams","result":"TouchResult","errors":[-32602,1003],"blocking":false},
   'queue/pause': {"method":"queue/pause","kind":"request","direction":"clientToServer","since":"2026-12","params":"QueueParams","result":"QueueStats","errors":[-32602,1001],"blocking":false},
   'queue/resume': {"method":"queue/resume","kind":"request","direction":"clientToServer","since":"2026-12","params":"QueueParams","result":"QueueStats","errors":[-32602,1001],"blocking":false},
+  'client/quiet': {"method":"client/quiet","kind":"request","direction":"clientToServer","since":"2026-12","params":"ControlParams","result":"ControlResult","errors":[-32602,1007],"blocking":false},
+  'client/stop': {"method":"client/stop","kind":"request","direction":"clientToServer","since":"2026-12","params":"ControlParams","result":"ControlResult","errors":[-32602,1007],"blocking":false},
   'events/event': {"method":"events/event","kind":"notification","direction":"serverToClient","since":"2026-11","params":"Event","errors":[],"blocking":false},
   '$/cancelRequest': {"method":"$/cancelRequest","kind":"notification","direction":"clientToServer","since":"2026-11","params":"CancelParams","errors":[],"blocking":false},
   'session/close': {"method":"session/close","kind":"notification","direction":"clientToServer","since":"2026-12","params":"EmptyParams","errors":[],"blocking":false},
+  'session/state': {"method":"session/state","kind":"notification","direction":"serverToClient","since":"2026-12","params":"SessionStateParams","errors":[],"blocking":false},
 } as const satisfies Record<RequestMethod | NotificationMethod, MethodDescriptor>;
 
 /** Error codes from the spec's error registry. */
@@ -896,6 +956,8 @@ export const ErrorCodes = {
   LimitExceeded: 1005,
   /** The manager could not reach the store that holds the queues (a shared store such as Redis that is down or unreachable, §7.18): the request failed and changed nothing, unless §7.18 says otherwise; the session stays open and later requests may succeed. data.retryAfter, when present, is a hint in seconds. Only sessions that negotiated 2026-12 or later receive it; a 2026-11 session gets -32603 for the same failure. */
   StoreUnavailable: 1006,
+  /** client/quiet or client/stop named a session that no manager of the store has connected now (it never existed, or it ended: a client that reconnects has a new session id). data.session holds the id. */
+  SessionNotFound: 1007,
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
@@ -921,4 +983,5 @@ export const ERROR_REGISTRY: Readonly<Record<ErrorCode, { readonly name: string;
   [1004]: {"name":"PayloadTooLarge","message":"payload too large","reason":"payload_too_large","since":"2026-11"},
   [1005]: {"name":"LimitExceeded","message":"limit exceeded","reason":"limit_exceeded","since":"2026-11"},
   [1006]: {"name":"StoreUnavailable","message":"store unavailable","reason":"store_unavailable","since":"2026-12"},
+  [1007]: {"name":"SessionNotFound","message":"session not found","reason":"session_not_found","since":"2026-12"},
 };

@@ -409,6 +409,40 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       ]
     },
     {
+      "method": "client/quiet",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-12",
+      "summary": "Since 2026-12: tells one session to go quiet: the manager hands it no task from then on (its gets answer empty), while its leases run on and its acks work; the session is sent session/state.",
+      "params": {
+        "$ref": "#/$defs/ControlParams"
+      },
+      "result": {
+        "$ref": "#/$defs/ControlResult"
+      },
+      "errors": [
+        -32602,
+        1007
+      ]
+    },
+    {
+      "method": "client/stop",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-12",
+      "summary": "Since 2026-12: tells one session to stop: quiet, and the client finishes the tasks it holds, closes (session/close) and exits; the manager closes the connection itself once the session holds nothing and a grace period passed.",
+      "params": {
+        "$ref": "#/$defs/ControlParams"
+      },
+      "result": {
+        "$ref": "#/$defs/ControlResult"
+      },
+      "errors": [
+        -32602,
+        1007
+      ]
+    },
+    {
       "method": "events/event",
       "kind": "notification",
       "direction": "serverToClient",
@@ -436,6 +470,16 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       "summary": "Since 2026-12: the client is stopping; the server releases the session's leases with reason \"client stopped\" (not \"client disconnected\") and closes the connection.",
       "params": {
         "$ref": "#/$defs/EmptyParams"
+      }
+    },
+    {
+      "method": "session/state",
+      "kind": "notification",
+      "direction": "serverToClient",
+      "since": "2026-12",
+      "summary": "Since 2026-12: the manager tells a session the state an operator put it in (client/quiet, client/stop): quiet (take no new task) or stopping (finish the tasks held, then close and exit).",
+      "params": {
+        "$ref": "#/$defs/SessionStateParams"
       }
     }
   ],
@@ -564,6 +608,14 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       "reason": "store_unavailable",
       "since": "2026-12",
       "description": "The manager could not reach the store that holds the queues (a shared store such as Redis that is down or unreachable, §7.18): the request failed and changed nothing, unless §7.18 says otherwise; the session stays open and later requests may succeed. data.retryAfter, when present, is a hint in seconds. Only sessions that negotiated 2026-12 or later receive it; a 2026-11 session gets -32603 for the same failure."
+    },
+    {
+      "code": 1007,
+      "name": "SessionNotFound",
+      "message": "session not found",
+      "reason": "session_not_found",
+      "since": "2026-12",
+      "description": "client/quiet or client/stop named a session that no manager of the store has connected now (it never existed, or it ended: a client that reconnects has a new session id). data.session holds the id."
     }
   ],
   "$defs": {
@@ -1585,6 +1637,10 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
           "items": {
             "$ref": "#/$defs/HeldTask"
           }
+        },
+        "state": {
+          "description": "Since 2026-12: whether the session takes tasks (active), was told to take none (quiet, §7.20), or to finish and leave (stopping). Sent to sessions that negotiated 2026-12 or later.",
+          "$ref": "#/$defs/SessionState"
         }
       },
       "required": [
@@ -1612,6 +1668,78 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       },
       "required": [
         "clients"
+      ],
+      "additionalProperties": false
+    },
+    "SessionState": {
+      "description": "Since 2026-12: a session's state as an operator set it (§7.20): active (the default), quiet (handed no task), stopping (handed no task, asked to finish and leave).",
+      "type": "string",
+      "enum": [
+        "active",
+        "quiet",
+        "stopping"
+      ]
+    },
+    "ControlParams": {
+      "description": "Since 2026-12: the params of client/quiet and client/stop.",
+      "type": "object",
+      "properties": {
+        "session": {
+          "description": "The target session's id, as manager/clients lists it (its sessionId); a session of any manager of the store.",
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 200
+        }
+      },
+      "required": [
+        "session"
+      ],
+      "additionalProperties": false
+    },
+    "ControlResult": {
+      "description": "Since 2026-12: the result of client/quiet and client/stop.",
+      "type": "object",
+      "properties": {
+        "session": {
+          "description": "The target session.",
+          "type": "string"
+        },
+        "manager": {
+          "description": "The id of the manager the session is on (§7.18).",
+          "type": "string"
+        },
+        "state": {
+          "description": "The session's state now. A quiet on a stopping session leaves it stopping.",
+          "$ref": "#/$defs/SessionState"
+        },
+        "notified": {
+          "description": "True when the session was sent session/state: it negotiated 2026-12 or later. False for a 2026-11 session, which cannot be told; the manager enforces quiet on it all the same, and closes it once it holds nothing when it is stopping (§7.20).",
+          "type": "boolean"
+        }
+      },
+      "required": [
+        "session",
+        "manager",
+        "state",
+        "notified"
+      ],
+      "additionalProperties": false
+    },
+    "SessionStateParams": {
+      "description": "Since 2026-12: the params of the session/state notification.",
+      "type": "object",
+      "properties": {
+        "state": {
+          "description": "quiet: take no new task (the manager hands none), finish those held. stopping: finish the tasks held, ack them, then send session/close, close the connection and exit.",
+          "type": "string",
+          "enum": [
+            "quiet",
+            "stopping"
+          ]
+        }
+      },
+      "required": [
+        "state"
       ],
       "additionalProperties": false
     },
@@ -2093,6 +2221,10 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
         "maxsize": {
           "description": "1002: the queue's maxsize.",
           "type": "integer"
+        },
+        "session": {
+          "description": "1007: the session id that was not found.",
+          "type": "string"
         }
       }
     },

@@ -32,6 +32,13 @@ export const PROGRESS_SINCE = '2026-12';
 export const PAUSE_SINCE = '2026-12';
 
 /**
+ * The version that lets an operator quiet and stop a session (spec §7.20): client/quiet,
+ * client/stop, the session/state notification, `state` on manager/clients entries, error 1007.
+ * Older sessions are quieted and stopped all the same, without being told.
+ */
+export const SESSION_CONTROL_SINCE = '2026-12';
+
+/**
  * A release's reason as a 2026-11 subscriber knew it: a client that said it stopped, or a
  * manager that is gone, were both a connection that closed.
  */

@@ -1,10 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import type { ManagerPeers, PeerHost, PeerMessage } from '../engine/peers';
-import type { ClientInfo } from '../protocol/generated';
+import { ProtocolError } from '../protocol/errors';
+import { ErrorCodes, type ClientInfo, type ControlResult } from '../protocol/generated';
 import type { Logger } from '../server/logger';
 import type { Connection } from './connection';
 import { heartbeatKey, MANAGERS_KEY } from './keys';
 
-/** Where managers say that they have subscribers (so that the others send them their events). */
+/**
+ * Where managers say that they have subscribers (so that the others send them their events),
+ * and where one asks another to quiet or stop a session it holds, and hears the answer.
+ */
 export const CONTROL_CHANNEL = 'tw:control';
 /** Where managers send their events to the others' subscribers. */
 export const EVENTS_CHANNEL = 'tw:events';
@@ -19,6 +24,24 @@ function goneSessionsKey(managerId: string): string {
 
 /** A sessions change is written after this pause, so that a burst of connections is one write. */
 const SESSIONS_DEBOUNCE_MS = 100;
+/** How long a quiet or stop request waits for the manager that holds the session to answer. */
+const CONTROL_TIMEOUT_MS = 5000;
+
+/** On tw:control: a request to the manager `to` to quiet or stop one of its sessions (spec §7.20). */
+interface ControlCommand {
+  id: string;
+  from: string;
+  to: string;
+  session: string;
+  action: 'quiet' | 'stop';
+}
+
+/** On tw:control: its answer, the result or nothing when the session is not (or no longer) there. */
+interface ControlReply {
+  id: string;
+  to: string;
+  result?: ControlResult;
+}
 
 /**
  * The managers of one Redis, seen from one of them (spec §7.18): the registry across managers
@@ -44,7 +67,9 @@ export class RedisPeers implements ManagerPeers {
   private othersListeningUntil = 0;
   private sessionsTimer: NodeJS.Timeout | undefined;
   /** Messages held while a write of this manager's sessions is pending, sent after it in their order. */
-  private held: string[] | undefined;
+  private held: { channel: string; text: string }[] | undefined;
+  /** Quiet and stop requests sent to other managers, waiting for their answers, by request id. */
+  private readonly controlRequests = new Map<string, (result: ControlResult | undefined) => void>();
   private readonly tickTimer: NodeJS.Timeout;
   private closed = false;
 
@@ -76,8 +101,10 @@ export class RedisPeers implements ManagerPeers {
   /** A message on the subscriber connection: true when it was the peers' (not a queue's wake-up). */
   handle(channel: string, text: string): boolean {
     if (channel === CONTROL_CHANNEL) {
-      const { listening } = parse<{ listening?: string }>(text) ?? {};
+      const { listening, command, reply } = parse<{ listening?: string; command?: ControlCommand; reply?: ControlReply }>(text) ?? {};
       if (listening !== undefined && listening !== this.managerId) this.othersListeningUntil = Date.now() + 2 * this.ttlMs;
+      if (command?.to === this.managerId) this.obey(command);
+      if (reply?.to === this.managerId) this.controlRequests.get(reply.id)?.(reply.result);
       return true;
     }
     if (channel === EVENTS_CHANNEL) {
@@ -101,7 +128,7 @@ export class RedisPeers implements ManagerPeers {
       void this.writeSessions().finally(() => {
         const held = this.held ?? [];
         this.held = undefined;
-        for (const text of held) this.send(text);
+        for (const { channel, text } of held) this.send(text, channel);
       });
     }, SESSIONS_DEBOUNCE_MS);
     this.sessionsTimer.unref();
@@ -122,12 +149,49 @@ export class RedisPeers implements ManagerPeers {
   publish(message: PeerMessage): void {
     if (!this.othersListening || this.closed) return;
     const text = JSON.stringify({ from: this.managerId, message });
-    if (this.held) this.held.push(text);
+    if (this.held) this.held.push({ channel: EVENTS_CHANNEL, text });
     else this.send(text);
   }
 
-  private send(text: string): void {
-    this.redis.publish(EVENTS_CHANNEL, text).catch((error: unknown) => this.log.debug('an event for the other managers was not sent', { error: String(error) }));
+  private send(text: string, channel = EVENTS_CHANNEL): void {
+    this.redis.publish(channel, text).catch((error: unknown) => this.log.debug('a message for the other managers was not sent', { channel, error: String(error) }));
+  }
+
+  /**
+   * Asks the manager that holds `session` (as the registry on the store shows it) to quiet or
+   * stop it, over tw:control; undefined when no live manager lists it, or its manager no longer
+   * has it. A manager that does not answer in time is reported as an internal error.
+   */
+  async control(session: string, action: 'quiet' | 'stop'): Promise<ControlResult | undefined> {
+    const holder = (await this.otherSessions()).find((info) => info.sessionId === session)?.manager;
+    if (holder === undefined) return undefined;
+    const id = randomBytes(8).toString('hex');
+    const answer = new Promise<ControlResult | undefined>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.controlRequests.delete(id);
+        reject(new ProtocolError(ErrorCodes.InternalError, `internal error: manager ${holder}, which holds session ${session}, did not answer within ${CONTROL_TIMEOUT_MS / 1000} s`));
+      }, CONTROL_TIMEOUT_MS);
+      this.controlRequests.set(id, (result) => {
+        clearTimeout(timer);
+        this.controlRequests.delete(id);
+        resolve(result);
+      });
+    });
+    const command: ControlCommand = { id, from: this.managerId, to: holder, session, action };
+    await this.redis.publish(CONTROL_CHANNEL, JSON.stringify({ command }));
+    return answer;
+  }
+
+  /**
+   * Another manager's quiet or stop of a session of this one. The answer goes after the write of
+   * this manager's sessions that the change started, so a registry read after it shows the state.
+   */
+  private obey(command: ControlCommand): void {
+    const result = this.host?.control(command.session, command.action);
+    const reply: ControlReply = { id: command.id, to: command.from, ...(result ? { result } : {}) };
+    const text = JSON.stringify({ reply });
+    if (this.held) this.held.push({ channel: CONTROL_CHANNEL, text });
+    else this.send(text, CONTROL_CHANNEL);
   }
 
   setListening(listening: boolean): void {

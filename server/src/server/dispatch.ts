@@ -44,7 +44,9 @@ type AnyHandler = (params: unknown, call: Call, context: HandlerContext) => unkn
  * the spec's schema, and answers with the handler's result or error, now or when it is ready.
  */
 export function dispatch(session: Session, id: string | number, method: string, params: unknown, frameBytes: number, context: HandlerContext, log: Logger): void {
-  const handler = (handlers as Record<string, AnyHandler | undefined>)[method];
+  // A method newer than the session's version is not found (spec §10.3).
+  const since = (METHODS as Readonly<Record<string, { since: string } | undefined>>)[method]?.since;
+  const handler = since === undefined || speaks(session.protocolVersion, since) ? (handlers as Record<string, AnyHandler | undefined>)[method] : undefined;
   // A method with no handler (a notification's name, say) is not found, whatever its params.
   // A method newer than the session's protocol version does not exist for it (spec §10.3).
   const known = handler !== undefined && speaks(session.protocolVersion, METHODS[method as RequestMethod].since);
@@ -98,8 +100,9 @@ function makeCall(session: Session, id: string | number, frameBytes: number, met
       const protocolError = toProtocolError(error, log, method, session.protocolVersion);
       queues.whenDurable(() => session.respondError(id, protocolError));
     },
-    defer(waiter, answerCancel) {
-      if (!settled) session.block(id, answerCancel ? { cancel: () => waiter.cancel(), answerCancel } : waiter, frameBytes);
+    defer(waiter, answerCancel, answerEmpty) {
+      if (settled) return;
+      session.block(id, answerCancel || answerEmpty ? { cancel: () => waiter.cancel(), ...(answerCancel ? { answerCancel } : {}), ...(answerEmpty ? { answerEmpty } : {}) } : waiter, frameBytes);
     },
   };
 }

@@ -8,6 +8,7 @@ import type { EventHub } from './events';
 import { MAX_PROGRESS_DETAIL_BYTES, type ProgressReport } from './progressBoard';
 import { rawAcks, rawTaskSpecs, tasksResult } from './rawPayloads';
 import type { Session } from './session';
+import { takesNoTask, waitWithoutTasks } from './quiet';
 
 /** How a handler answers a request that has to wait. */
 export interface Call {
@@ -20,9 +21,10 @@ export interface Call {
   /**
    * Registers the waiter so $/cancelRequest, disconnect and shutdown can withdraw it.
    * `answerCancel`: what a cancelled request answers instead of -32800 (an ack that waits for
-   * its next task has already applied its acks, and says so).
+   * its next task has already applied its acks, and says so). `answerEmpty`: a get's empty
+   * answer, sent at once when the session is told to take no task (spec §7.20).
    */
-  defer(waiter: Waiter, answerCancel?: () => void): void;
+  defer(waiter: Waiter, answerCancel?: () => void, answerEmpty?: () => void): void;
 }
 
 /** What handlers may touch: the queues (through QueueBackend), the event hub, the registry and server-level actions. */
@@ -41,6 +43,8 @@ export interface HandlerContext {
   reportProgress(session: Session, taskId: string, report: ProgressReport): void;
   /** Starts a graceful shutdown; `by` is the session that asked for it. */
   shutdown(by?: Session): void;
+  /** Quiets or stops a session of any manager of the store (spec §7.20). */
+  control(target: string, action: 'quiet' | 'stop', by: Session): MaybePromise<RequestMap['client/quiet']['result']>;
 }
 
 /** A reply now, or DEFERRED when the handler will answer through call.resolve/reject. */
@@ -108,9 +112,11 @@ function checkPayloads<T>(items: T[], textOf: (item: T) => JsonText | undefined,
 /** The get half of an ack with next: answers {acked, tasks} when tasks come, or with none on timeout or cancel. */
 function takeNext(next: GetParams, acked: number, call: Call, ctx: HandlerContext): typeof DEFERRED {
   const request = { queue: next.queue, max: next.max ?? 1, timeout: next.timeout, ttr: next.ttr, autoAck: next.autoAck === true, session: call.session.id };
-  const waiter = ctx.queues.get(request, (tasks) => call.resolve(tasksResult(tasks, { acked })));
   // A cancelled wait still reports the acks, which stand: a result with no tasks, not -32800.
-  if (waiter) call.defer(waiter, () => call.resolve({ acked, tasks: [] }));
+  const noTasks = () => call.resolve({ acked, tasks: [] });
+  // A session told to take no task gets no next (spec §7.20).
+  const waiter = takesNoTask(call.session) ? waitWithoutTasks(next.timeout, noTasks) : ctx.queues.get(request, (tasks) => call.resolve(tasksResult(tasks, { acked })));
+  if (waiter) call.defer(waiter, noTasks, noTasks);
   return DEFERRED;
 }
 
@@ -119,21 +125,25 @@ function takeNext(next: GetParams, acked: number, call: Call, ctx: HandlerContex
  * answers that later (a shared store), the request is blocked at once: its id counts as pending
  * (§3.6) and a cancel finds it while the queue is being checked.
  */
-function whenQueueReady(queue: string, call: Call, ctx: HandlerContext, start: () => Waiter | undefined): typeof DEFERRED {
+function whenQueueReady(queue: string, call: Call, ctx: HandlerContext, start: () => Waiter | undefined, answerEmpty?: () => void): typeof DEFERRED {
   const ready = ctx.queues.ensureQueue(queue);
   if (!(ready instanceof Promise)) {
     const waiter = start();
-    if (waiter) call.defer(waiter);
+    if (waiter) call.defer(waiter, undefined, answerEmpty);
     return DEFERRED;
   }
   let cancelled = false;
   let started: Waiter | undefined;
-  call.defer({
-    cancel: () => {
-      cancelled = true;
-      started?.cancel();
+  call.defer(
+    {
+      cancel: () => {
+        cancelled = true;
+        started?.cancel();
+      },
     },
-  });
+    undefined,
+    answerEmpty,
+  );
   ready.then(
     () => {
       if (!cancelled) started = start();
@@ -198,9 +208,20 @@ export const handlers: HandlerTable = {
   'queue/get': (params, call, ctx) => {
     const max = params.max ?? 1;
     checkBatch(max, ctx, 'tasks asked for');
+    const empty = () => call.resolve({ tasks: [] });
     // The queue first (queue_not_found, or created on first use): a get's answer carries tasks only.
-    return whenQueueReady(params.queue, call, ctx, () =>
-      ctx.queues.get({ queue: params.queue, max, timeout: params.timeout, ttr: params.ttr, autoAck: params.autoAck === true, session: call.session.id }, (tasks) => call.resolve(tasksResult(tasks))),
+    // A session told to take no task is handed none (spec §7.20), checked when the get starts.
+    return whenQueueReady(
+      params.queue,
+      call,
+      ctx,
+      () =>
+        takesNoTask(call.session)
+          ? waitWithoutTasks(params.timeout, empty)
+          : ctx.queues.get({ queue: params.queue, max, timeout: params.timeout, ttr: params.ttr, autoAck: params.autoAck === true, session: call.session.id }, (tasks) =>
+              call.resolve(tasksResult(tasks)),
+            ),
+      empty,
     );
   },
 
@@ -302,4 +323,10 @@ export const handlers: HandlerTable = {
 
   // {"jsonrpc":"2.0","id":19,"method":"manager/stats","params":{}}
   'manager/stats': (_params, call, ctx) => reply(ctx.stats(), call, same),
+
+  // {"jsonrpc":"2.0","id":20,"method":"client/quiet","params":{"session":"7c41d2a09be3f115"}}
+  'client/quiet': (params, call, ctx) => reply(ctx.control(params.session, 'quiet', call.session), call, same),
+
+  // {"jsonrpc":"2.0","id":21,"method":"client/stop","params":{"session":"7c41d2a09be3f115"}}
+  'client/stop': (params, call, ctx) => reply(ctx.control(params.session, 'stop', call.session), call, same),
 };

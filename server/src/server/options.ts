@@ -44,6 +44,11 @@ export interface ServerLimits extends Required<Limits> {
    * any number of them, beyond every queue's and the budget's bound.
    */
   maxBlockedBytes: number;
+  /**
+   * Seconds a session told to stop (client/stop, spec §7.20) may stay connected once it holds
+   * no task, to finish and close by itself, before the manager closes its connection (default 10).
+   */
+  stopGracePeriod: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -65,6 +70,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   slowConsumerTimeout: 60,
   maxQueuedBytes: defaultMaxQueuedBytes(),
   maxBlockedBytes: 16 * 1024 * 1024,
+  stopGracePeriod: 10,
 };
 
 export const DEFAULT_PORT = 7400;

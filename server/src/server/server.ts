@@ -23,6 +23,7 @@ import { silentLogger, type Logger } from './logger';
 import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type ServerLimits, type ServerOptions } from './options';
 import { Session, type SessionHost } from './session';
 import { ThrottledLog } from './throttle';
+import { SessionControl } from './sessionControl';
 import { AuthThrottle, HandshakeRoster } from './admission';
 import type { ClientSource, ListenerHost } from './listenerHost';
 
@@ -72,6 +73,8 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
   private readonly sessions = new Set<Session>();
   private readonly authenticatedSessions = new Map<string, Session>();
   private readonly events: EventHub;
+  /** Quiet and stop of sessions (spec §7.20). */
+  private readonly control: SessionControl;
   private readonly context: HandlerContext;
   private readonly autoCreate: boolean;
   /** Manager-wide counters, for manager/stats. */
@@ -133,9 +136,23 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
       activeChanged: (active) => this.peers?.setListening(active),
     });
     this.peers = this.queues.peers;
+    this.control = new SessionControl({
+      managerId: this.managerId,
+      queues: this.queues,
+      stopGracePeriod: this.limits.stopGracePeriod,
+      find: (id) => this.authenticatedSessions.get(id),
+      isAttachedClient: (id) => this.attached.some((listener) => listener.source.describe(id) !== undefined),
+      peers: this.peers,
+      sessionsChanged: () => this.peers?.sessionsChanged(),
+      log: this.log,
+    });
     this.peers?.attach({
       sessions: () => this.localClients(this.managerId),
       receive: (message) => (message.type === 'engine' ? this.events.publishEngineEvent(message.event, message.source ?? null) : this.events.publishClientEvent(message.kind, message.source)),
+      control: (id, action) => {
+        const session = this.authenticatedSessions.get(id);
+        return session && !this.shuttingDown ? this.control.apply(session, action) : undefined;
+      },
     });
     this.progress = new ProgressBoard((event) => this.publishEvent(event));
     this.queues.onEvent((event) => {
@@ -169,6 +186,7 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
         if (by) this.log.info('shutdown requested', { session: by.id, name: by.client?.name, address: by.address });
         void this.shutdown();
       },
+      control: (target, action, by) => this.control.control(target, action, by),
     };
     const onConnection = (socket: Socket) => this.accept(socket);
     this.net = options.tls
@@ -281,6 +299,7 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
       });
     }
     this.counters.stop();
+    this.control.close();
     this.listCache?.stop();
     this.peers?.setListening(false);
     this.throttled.flushAll();
@@ -348,6 +367,7 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
     this.sessions.delete(session);
     this.leaveHandshake(session);
     this.events.dropSession(session);
+    this.control.forget(session);
     session.unblockAll();
     const releasing = this.releaseLeases(session, 'client disconnected');
     const released = typeof releasing === 'number' ? releasing : undefined;

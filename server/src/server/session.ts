@@ -4,7 +4,7 @@ import { nestsDeeperThan } from '../protocol/depth';
 import type { Framing } from '../protocol/framing';
 import { FrameTransport } from '../transport/frameTransport';
 import { ProtocolError } from '../protocol/errors';
-import { ErrorCodes, type ClientDescription, type ClientInfo } from '../protocol/generated';
+import { ErrorCodes, type ClientDescription, type ClientInfo, type SessionState as WorkState } from '../protocol/generated';
 import type { Waiter } from '../engine';
 import { SerializedJson } from '../protocol/jsonText';
 import { silentLogger, type Logger } from './logger';
@@ -15,6 +15,8 @@ type RequestId = string | number;
 /** A blocked request's waiter, and what it answers when cancelled if not -32800. */
 export interface BlockedWaiter extends Waiter {
   answerCancel?: () => void;
+  /** A get's empty answer, sent when the session is told to take no task (spec §7.20). */
+  answerEmpty?: () => void;
 }
 
 /** What a session hands up to the server for each message it reads. */
@@ -77,6 +79,8 @@ export class Session {
   serverNonce: string | undefined;
   acked = 0;
   nacked = 0;
+  /** Whether an operator told it to take no task (quiet) or to finish and leave (stopping), spec §7.20. */
+  workState: WorkState = 'active';
   droppedEvents = 0;
   /** True while events to this session are being dropped (its output is too far behind). */
   droppingEvents = false;
@@ -224,6 +228,12 @@ export class Session {
     return entry.waiter;
   }
 
+  /** The blocked requests that answer empty when the session may take no task (its gets), withdrawn from the session. */
+  takeBlockedGets(): BlockedWaiter[] {
+    const gets = [...this.blocked].filter(([, entry]) => entry.waiter.answerEmpty !== undefined);
+    return gets.map(([id, entry]) => (this.unblock(id), entry.waiter));
+  }
+
   isBlocked(id: RequestId): boolean {
     return this.blocked.has(id);
   }
@@ -341,6 +351,8 @@ export class Session {
       sessionId: this.id,
       ...(manager !== undefined ? { manager } : {}),
       name: client?.name ?? '(handshake)',
+      // Like `manager`, since 2026-12 (spec §7.20).
+      ...(manager !== undefined ? { state: this.workState } : {}),
       role: client?.role ?? 'worker',
       address: this.address,
       connectedAt: new Date(this.connectedAt).toISOString(),

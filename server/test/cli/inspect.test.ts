@@ -141,14 +141,14 @@ describe('cli e2e: stats, workers, ping, tail', function () {
       const result = await serve.run(['workers']);
       assert.equal(result.code, 0, result.stderr);
       const [header, ...rows] = lines(result.stdout);
-      assert.match(header!, /^NAME\s+ROLE\s+LANGUAGE\s+HOST\s+PID\s+ADDRESS\s+HOLDING\s+ACKED\s+NACKED\s+CONNECTED\s+TASK$/);
-      const row = rows.find((r) => r.startsWith('w1 '));
+      assert.match(header!, /^SESSION\s+NAME\s+ROLE\s+STATE\s+LANGUAGE\s+HOST\s+PID\s+ADDRESS\s+HOLDING\s+ACKED\s+NACKED\s+CONNECTED\s+TASK$/);
+      const row = rows.find((r) => r.startsWith(`${worker.sessionId} `));
       assert.ok(row, result.stdout);
-      assert.match(row, /^w1\s+worker\s+/);
+      assert.match(row, /^[0-9a-f]+\s+w1\s+worker\s+active\s+/);
       assert.match(row, new RegExp(`\\s${process.pid}\\s`));
       // Its own connection is left out by default.
       assert.equal(
-        rows.some((r) => r.startsWith('taskwire-cli')),
+        rows.some((r) => r.includes(' taskwire-cli ')),
         false,
       );
     });

@@ -49,7 +49,7 @@ describe('cli e2e: several managers on one Redis, seen as one', function () {
     const table = await b.run(['workers']);
     assert.equal(table.code, 0, table.stderr);
     const [header, ...rows] = lines(table.stdout);
-    assert.match(header!, /^MANAGER\s+NAME\s+ROLE/);
+    assert.match(header!, /^MANAGER\s+SESSION\s+NAME\s+ROLE\s+STATE/);
     assert.ok(
       rows.some((row) => row.startsWith(managerA) && row.includes('worker-on-a')),
       table.stdout,
@@ -121,5 +121,46 @@ describe('cli e2e: several managers on one Redis, seen as one', function () {
     await sleep(1500);
     // Said once for the store, not once per survivor.
     for (const list of departures) assert.equal(list.filter((e) => e.client?.name === 'worker-on-the-doomed').length, 1, JSON.stringify(list));
+  });
+  it('quiet and stop through one manager reach a worker on another (tw:control); every registry shows its state; an unknown session is 1007', async () => {
+    const home = makeHome();
+    const a = await startServe(['--store', redis.url], { home });
+    const b = await startServe(['--store', redis.url], { home });
+    const worker = await a.client({ name: 'quiet-worker-on-a', role: 'worker' });
+    const states: string[] = [];
+    worker.on('state', (state: string) => states.push(state));
+    const operator = await b.client({ name: 'operator-on-b', role: 'monitor' });
+    const session = worker.sessionId!;
+    await eventually("the worker in B's registry", async () => (await operator.clients()).some((c) => c.sessionId === session));
+    const tasks = operator.queue('peers-quiet');
+    await tasks.put('image_url_0');
+    const [held] = await worker.queue('peers-quiet').getMany(1, { timeout: 5 });
+    assert.ok(held);
+
+    const quiet = await b.run(['workers', 'quiet', session]);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.match(quiet.stdout, new RegExp(`^session ${session} \\(quiet-worker-on-a\\) is quiet`));
+    await eventually('the worker told it is quiet', () => (states.includes('quiet') ? true : undefined));
+    // The answer comes after A wrote its registry: B shows the state at once.
+    assert.equal((await operator.clients()).find((c) => c.sessionId === session)?.state, 'quiet');
+    assert.equal((await worker.clients()).find((c) => c.sessionId === session)?.state, 'quiet');
+    await tasks.put('image_url_1');
+    assert.deepEqual(await worker.queue('peers-quiet').getMany(1, { timeout: 0.3 }), [], 'A hands its quiet session nothing');
+
+    const result = await operator.stopClient(session);
+    assert.deepEqual(result, { session, manager: worker.managerId, state: 'stopping', notified: true });
+    await eventually('the worker told to stop', () => (states.includes('stopping') ? true : undefined));
+    await held.ack('done');
+    const table = await b.run(['workers', '--json']);
+    assert.equal(JSON.parse(table.stdout).clients.find((c: ClientInfo) => c.sessionId === session)?.state, 'stopping', table.stdout);
+
+    const missing = await b.run(['workers', 'stop', 'f00dfeedf00dfeed']);
+    assert.equal(missing.code, 7);
+    assert.equal(missing.stderr, 'taskwire: error: no session f00dfeedf00dfeed is connected (taskwire workers lists the sessions)\n');
+    await assert.rejects(operator.quietClient('f00dfeedf00dfeed'), (error: Error & { code?: number }) => {
+      assert.equal(error.code, 1007);
+      assert.equal(error.message, 'session not found: no session f00dfeedf00dfeed is connected');
+      return true;
+    });
   });
 });

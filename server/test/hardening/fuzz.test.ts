@@ -66,7 +66,7 @@ function wrongValue(r: Random): unknown {
   ])();
 }
 
-type ClientMethod = Exclude<RequestMethod | NotificationMethod, 'events/event'>;
+type ClientMethod = Exclude<RequestMethod | NotificationMethod, 'events/event' | 'session/state'>;
 
 /**
  * Well-formed params for each method a client sends (sometimes with a blocking timeout, never
@@ -103,6 +103,8 @@ const GOOD_PARAMS: Record<ClientMethod, (r: Random, queue: string) => Json> = {
   'manager/shutdown': () => ({}),
   '$/cancelRequest': (r) => ({ id: r.int(0, 50) }),
   'session/close': () => ({}),
+  'client/quiet': (r) => ({ session: `s-${r.int(0, 9)}` }),
+  'client/stop': (r) => ({ session: `s-${r.int(0, 9)}` }),
 };
 
 /** Every method a client sends, but those that would stop the manager or end the session under test. */

@@ -131,6 +131,9 @@ const GOOD_EXAMPLES: Record<keyof typeof METHODS, { params: unknown[]; result?: 
   },
   '$/cancelRequest': { params: [{ id: 7 }, { id: 'req-7' }] },
   'session/close': { params: [{}] },
+  'client/quiet': { params: [{ session: 's-1' }], result: { session: 's-1', manager: 'm-1', state: 'quiet', notified: true } },
+  'client/stop': { params: [{ session: 's-1' }], result: { session: 's-1', manager: 'm-1', state: 'stopping', notified: false } },
+  'session/state': { params: [{ state: 'quiet' }, { state: 'stopping' }] },
 };
 
 /** The error validateParams gives, which must be an InvalidParams error. */

@@ -2,7 +2,7 @@
 // and the error paths each one documents.
 import { strict as assert } from 'node:assert';
 import { METHODS } from '../../src/protocol/generated';
-import { call, expectError, expectResult, expectServes, queueName, useFixture, type Json } from './fixture';
+import { call, expectError, expectResult, expectServes, PROTOCOL_VERSION, queueName, SHARED_STORE_VERSION, useFixture, type Json } from './fixture';
 
 describe('server: methods', () => {
   const fx = useFixture();
@@ -121,7 +121,8 @@ describe('server: methods', () => {
   });
 
   describe('invalid params: -32602 naming the field', () => {
-    const cases: [string, unknown, string | RegExp, string][] = [
+    // The fifth member: the versions the session offers, for methods newer than 2026-11.
+    const cases: [string, unknown, string | RegExp, string, string[]?][] = [
       ['queue/put', { tasks: [{ payload: 1 }] }, 'invalid params: missing required field "queue"', '/queue'],
       ['queue/put', { queue: 'q', tasks: 'x' }, 'invalid params: "tasks" must be an array', '/tasks'],
       ['queue/put', { queue: 'q', tasks: [] }, 'invalid params: "tasks" must not be empty', '/tasks'],
@@ -163,6 +164,8 @@ describe('server: methods', () => {
       ['events/subscribe', { queues: 'q' }, 'invalid params: "queues" must be an array', '/queues'],
       ['events/unsubscribe', {}, 'invalid params: missing required field "subscription"', '/subscription'],
       ['manager/shutdown', { now: true }, 'invalid params: unknown field "now"', '/now'],
+      ['client/quiet', {}, 'invalid params: missing required field "session"', '/session', [PROTOCOL_VERSION, SHARED_STORE_VERSION]],
+      ['client/stop', { session: 's-1', force: true }, 'invalid params: unknown field "force"', '/force', [PROTOCOL_VERSION, SHARED_STORE_VERSION]],
     ];
 
     it('covers every request method of the table', () => {
@@ -176,13 +179,13 @@ describe('server: methods', () => {
       );
     });
 
-    for (const [method, params, text, field] of cases) {
+    for (const [method, params, text, field, versions] of cases) {
       it(`${method} ${JSON.stringify(params)}`, async () => {
         const { port } = await fx.server();
         const bystander = await fx.connect(port, 'bystander');
-        // A method of a later version (task/progress, 2026-12) exists only for sessions of it.
+        // A method of a later version (2026-12) exists only for sessions of it (§10.3).
         const since = METHODS[method as keyof typeof METHODS].since;
-        const raw = await fx.connect(port, 'm-invalid', undefined, [since]);
+        const raw = await fx.connect(port, 'm-invalid', undefined, versions ?? [since]);
         expectError(await raw.request(method, params), -32602, text, { field });
         // Nothing was done, the server is not shut down, and both sessions go on.
         assert.deepEqual((await call(raw, 'queue/list')).queues, []);

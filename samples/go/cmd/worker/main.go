@@ -10,6 +10,10 @@
 // Ctrl+C withdraws a waiting get; a task in hand goes back to the queue when the
 // connection closes, and another worker takes it (with attempt 2).
 //
+// An operator can quiet it (taskwire workers quiet SESSION: it finishes the task in hand and
+// takes no other) or stop it (taskwire workers stop SESSION: it finishes the task in hand,
+// then exits with 0), protocol 2026-12.
+//
 // When the manager restarts (or the network drops the connection), the worker reconnects
 // with back-off and carries on. The task it had in hand went back to the queue with the
 // old connection: its ack reports the lost lease, and the task comes again (attempt 2),
@@ -78,8 +82,21 @@ func run(ctx context.Context, cfg config) error {
 	var task *taskwire.Task
 	for done := 0; ; {
 		if task == nil {
+			switch client.State() {
+			case taskwire.StateStopping:
+				fmt.Printf("told to stop: worker %d exits after %d tasks\n", pid, done)
+				return nil
+			case taskwire.StateQuiet:
+				fmt.Printf("told to go quiet: worker %d takes no new task\n", pid)
+				if _, err := client.WaitState(ctx, taskwire.StateQuiet); err != nil {
+					return err
+				}
+				continue
+			}
 			task, err = tasks.Get(ctx, wait)
 			switch {
+			case errors.Is(err, taskwire.ErrEmpty) && client.State() != taskwire.StateActive:
+				continue // answered empty because an operator quieted this worker
 			case errors.Is(err, taskwire.ErrEmpty):
 				fmt.Printf("task queue is empty: worker %d exits after %d tasks\n", pid, done)
 				return nil
@@ -94,11 +111,22 @@ func run(ctx context.Context, cfg config) error {
 		if err := download(ctx, cfg.sleep); err != nil {
 			return err
 		}
+		if client.State() != taskwire.StateActive {
+			// Quieted or stopped meanwhile: ack this task, take no other.
+			if err := task.Ack(ctx, url+" ---> success"); err != nil && !errors.Is(err, taskwire.ErrLeaseUnknown) {
+				return err
+			}
+			done++
+			task = nil
+			continue
+		}
 		// Ack the task and take the next one in the same exchange.
 		next, err := task.AckAndGetNext(ctx, url+" ---> success", wait)
 		switch {
 		case errors.Is(err, taskwire.ErrLeaseLost):
 			fmt.Printf("task %s went back to the queue with the lost connection; it will be run again\n", task.ID)
+		case errors.Is(err, taskwire.ErrEmpty) && client.State() != taskwire.StateActive:
+			done++ // acked; no next task for a quiet worker
 		case errors.Is(err, taskwire.ErrEmpty):
 			fmt.Printf("task queue is empty: worker %d exits after %d tasks\n", pid, done+1)
 			return nil
