@@ -19,8 +19,13 @@ export class TaskRecord {
   attempt = 1;
   lastError: string | undefined = undefined;
   deadLetteredFrom: string | undefined = undefined;
-  /** When a delayed task becomes ready (ms). */
+  /**
+   * When the task became ready: put, came due (a delayed task: when it will) or back after a
+   * lease ended (ms; 0 for a task restored from a data dir). What the queue-wait metric measures.
+   */
   readyAt = 0;
+  /** When its present lease began (ms): the get event carries it to the ack's, for the processing-time metric. */
+  leasedAt = 0;
   leaseSession: SessionId | undefined = undefined;
   /** When the lease ends (ms). */
   leaseUntil = 0;

@@ -133,7 +133,8 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
     this.queues.onEvent((event) => {
       this.events.publishEngineEvent(event);
       if (this.peers?.othersListening) {
-        const { session, ...rest } = event;
+        // `since` is this manager's, for its metrics.
+        const { session, since: _since, ...rest } = event;
         this.peers.publish({ type: 'engine', event: rest, source: session !== undefined ? this.describeSession(session) : undefined });
       }
     });
@@ -225,6 +226,16 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
 
   get address(): AddressInfo {
     return this.net.address() as AddressInfo;
+  }
+
+  /** Whether the manager's port is open (the metrics' readiness). */
+  get listening(): boolean {
+    return this.net.listening && !this.shuttingDown;
+  }
+
+  /** This manager's sessions and its other listeners' clients, as manager/clients lists them (the metrics count them by role). */
+  clients(): ClientInfo[] {
+    return this.localClients(undefined);
   }
 
   /** How many connections are open (authenticated or not). */
