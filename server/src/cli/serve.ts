@@ -393,7 +393,17 @@ async function serve(flags: ServeFlags): Promise<void> {
         : { store: 'memory' };
     const mpFields = mp ? { mpAddress: mp.address.address, mpPort: mp.address.port } : {};
     const metricsFields = metrics ? { metricsAddress: metrics.address.address, metricsPort: metrics.address.port } : {};
-    log.info('ready', { version: packageVersion, protocol: PROTOCOL_VERSIONS.at(-1), address, port, authkey: where, maxQueuedBytes: server.limits.maxQueuedBytes, ...storeFields, ...mpFields, ...metricsFields });
+    log.info('ready', {
+      version: packageVersion,
+      protocol: PROTOCOL_VERSIONS.at(-1),
+      address,
+      port,
+      authkey: where,
+      maxQueuedBytes: server.limits.maxQueuedBytes,
+      ...storeFields,
+      ...mpFields,
+      ...metricsFields,
+    });
   } else {
     const portFlag = port === 7400 ? '' : ` --port ${port}`;
     process.stderr.write(

@@ -22,9 +22,11 @@ export async function startMetrics(address: { host: string; port: number }, sour
     metrics.close();
     const code = (error as NodeJS.ErrnoException).code;
     const where = `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
-    if (code === 'EADDRINUSE') throw new CliError(`--metrics: port ${address.port} on ${address.host} is already in use: stop what uses it or pick another port (e.g. --metrics 127.0.0.1:9465)`, ExitCode.Unreachable);
+    if (code === 'EADDRINUSE')
+      throw new CliError(`--metrics: port ${address.port} on ${address.host} is already in use: stop what uses it or pick another port (e.g. --metrics 127.0.0.1:9465)`, ExitCode.Unreachable);
     if (code === 'EACCES') throw new CliError(`--metrics: not allowed to listen on ${where}: pick a port above 1023`, ExitCode.Unreachable);
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new CliError(`--metrics: cannot listen on ${address.host}: no such address on this machine`, ExitCode.Unreachable);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+      throw new CliError(`--metrics: cannot listen on ${address.host}: no such address on this machine`, ExitCode.Unreachable);
     throw new CliError(`--metrics ${where}: ${(error as Error).message}`, ExitCode.Unreachable);
   }
   return {

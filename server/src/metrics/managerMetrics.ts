@@ -92,7 +92,13 @@ export class ManagerMetrics {
       registers,
       collect: collectQueues,
     });
-    const getters: Gauge<'queue'> = new Gauge({ name: 'taskwire_queue_waiting_getters', help: 'Blocked gets waiting on the queue, as its stats report them.', labelNames: ['queue'], registers, collect: collectQueues });
+    const getters: Gauge<'queue'> = new Gauge({
+      name: 'taskwire_queue_waiting_getters',
+      help: 'Blocked gets waiting on the queue, as its stats report them.',
+      labelNames: ['queue'],
+      registers,
+      collect: collectQueues,
+    });
     const storeUp: Gauge = new Gauge({ name: 'taskwire_store_up', help: '1 when the queue stats could be read when scraped, 0 when the store did not answer.', registers, collect: collectQueues });
 
     this.perQueueCounter('taskwire_puts_total', 'Tasks put into the queue through this manager (results routed to it included).', 'puts');
@@ -120,7 +126,7 @@ export class ManagerMetrics {
 
     new Gauge({
       name: 'taskwire_sessions',
-      help: "Authenticated sessions on this manager by the role they announced in session/hello (multiprocessing clients count as workers).",
+      help: 'Authenticated sessions on this manager by the role they announced in session/hello (multiprocessing clients count as workers).',
       labelNames: ['role'],
       registers,
       collect() {

@@ -587,7 +587,18 @@ export class RedisQueues implements QueueBackend {
         }
         // The get script adds when each task became ready (the 13th field), for the queue-wait metric.
         const readySince = (j: number) => Number((tuples[j] as unknown[])[12]);
-        this.emit(tasks.map((task, j) => ({ kind: 'get', queue: queue.name, taskId: task.id, attempt: task.attempt, payload: task.payload, session: request.session, at: replies[i]!.now, since: readySince(j) })));
+        this.emit(
+          tasks.map((task, j) => ({
+            kind: 'get',
+            queue: queue.name,
+            taskId: task.id,
+            attempt: task.attempt,
+            payload: task.payload,
+            session: request.session,
+            at: replies[i]!.now,
+            since: readySince(j),
+          })),
+        );
       }
       if (foundNothing) {
         // Nothing ready: those that may not wait are answered; the others wait for a wake-up (or take what was just put back).
