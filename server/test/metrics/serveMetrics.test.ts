@@ -37,14 +37,14 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
  * a short lease that expires; got again and nacked (retry); got again and nacked without retry
  * (dead-lettered); one left ready; a wrong key tried once.
  */
-async function knownSequence(serve: Serve): Promise<void> {
+async function knownSequence(serve: Serve, queue = 'jobs'): Promise<void> {
   const producer = await serve.client({ role: 'producer', name: 'metrics-producer' });
   const worker = await serve.client({ role: 'worker', name: 'metrics-worker' });
-  const jobs = producer.queue('jobs');
+  const jobs = producer.queue(queue);
   for (const payload of ['a', 'b', 'c']) await jobs.put(payload);
   // Each of the three waits in the queue at least this long, and a and b are held this long before their acks.
   await sleep(HELD_MS);
-  const take = worker.queue('jobs');
+  const take = worker.queue(queue);
   for (const expected of ['a', 'b']) {
     const task = await take.get({ timeout: 10 });
     assert.equal(task.payload, expected);
@@ -69,8 +69,8 @@ async function knownSequence(serve: Serve): Promise<void> {
  * of its Redis; the counters are per manager, and whichever manager notices an expiry first
  * counts it, so the counters are summed over all, as docs/metrics.md tells to).
  */
-function assertSequenceCounted(scrape: Scrape, others: Scrape[] = []): void {
-  const q = { queue: 'jobs' };
+function assertSequenceCounted(scrape: Scrape, others: Scrape[] = [], queue = 'jobs'): void {
+  const q = { queue };
   const total = (name: string) => [scrape, ...others].reduce((sum, s) => sum + (s.value(name, q) ?? 0), 0);
   assert.deepEqual(
     {
@@ -84,10 +84,10 @@ function assertSequenceCounted(scrape: Scrape, others: Scrape[] = []): void {
     { puts: 4, deliveries: 5, acks: 2, nacks: 2, expiries: 1, deadLetters: 1 },
   );
   assert.deepEqual(
-    ['ready', 'leased', 'delayed', 'dead'].map((state) => scrape.value('taskwire_queue_tasks', { queue: 'jobs', state })),
+    ['ready', 'leased', 'delayed', 'dead'].map((state) => scrape.value('taskwire_queue_tasks', { queue, state })),
     [1, 0, 0, 1],
   );
-  assert.equal(scrape.value('taskwire_queue_tasks', { queue: 'jobs.dead', state: 'ready' }), 1);
+  assert.equal(scrape.value('taskwire_queue_tasks', { queue: `${queue}.dead`, state: 'ready' }), 1);
   const waited = scrape.histogram('taskwire_queue_wait_seconds', q)!;
   assert.equal(waited.count, 5, 'one observation per delivery');
   const held = HELD_MS / 1000;
@@ -184,27 +184,35 @@ describe('taskwire serve --metrics', function () {
     );
   });
 
-  it('the Grafana dashboard shipped in docs/ is JSON, uses a datasource variable, and queries only metrics the manager serves', async () => {
-    const file = resolve(__dirname, '..', '..', '..', '..', 'docs', 'grafana', 'taskwire-dashboard.json');
-    const dashboard = JSON.parse(readFileSync(file, 'utf8')) as { templating: { list: { name: string; type: string }[] }; panels: { datasource?: { uid?: string }; targets?: { expr: string }[] }[] };
-    assert.ok(dashboard.templating.list.some((v) => v.type === 'datasource' && v.name === 'datasource'));
-    const serve = await startServe(['--metrics', '0', '--data-dir', mkdtempSync(join(tmpdir(), 'taskwire-metrics-'))]);
-    const port = await metricsPort(serve);
-    await knownSequence(serve);
-    const served = new Scrape((await httpGet(port, '/metrics')).body).families;
-    const names = (expr: string) => [...expr.matchAll(/\btaskwire_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, ''));
-    assert.ok(dashboard.panels.length >= 6);
-    for (const panel of dashboard.panels) {
-      if (!panel.targets) continue;
-      assert.equal(panel.datasource?.uid, '${datasource}', 'every panel reads the datasource variable');
-      for (const target of panel.targets) for (const name of names(target.expr)) assert.ok(served.has(name), `the dashboard queries ${name}, which the manager does not serve`);
-    }
-  });
-
   describe('on the Redis store', () => {
     let redis: RunningRedis;
     before(async () => (redis = await startRedis()));
     after(async () => redis?.stop());
+
+    it('the Grafana dashboard shipped in docs/ is JSON, uses a datasource variable, and queries only metrics the manager serves', async () => {
+      const file = resolve(__dirname, '..', '..', '..', '..', 'docs', 'grafana', 'taskwire-dashboard.json');
+      const dashboard = JSON.parse(readFileSync(file, 'utf8')) as { templating: { list: { name: string; type: string }[] }; panels: { datasource?: { uid?: string }; targets?: { expr: string }[] }[] };
+      assert.ok(dashboard.templating.list.some((v) => v.type === 'datasource' && v.name === 'datasource'));
+      // What a manager on each store serves: the journal's fsync and Redis's round trips are store-specific.
+      const dir = mkdtempSync(join(tmpdir(), 'taskwire-metrics-'));
+      try {
+        const onRedis = await startServe(['--store', redis.url, '--metrics', '0']);
+        const onJournal = await startServe(['--data-dir', dir, '--metrics', '0']);
+        await knownSequence(onRedis, 'dashboard-jobs');
+        const served = new Set<string>();
+        for (const serve of [onRedis, onJournal]) for (const name of (await Scrape.of(await metricsPort(serve))).families.keys()) served.add(name);
+        const names = (expr: string) => [...expr.matchAll(/\btaskwire_[a-z0-9_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, ''));
+        assert.ok(dashboard.panels.length >= 6);
+        for (const panel of dashboard.panels) {
+          if (!panel.targets) continue;
+          assert.equal(panel.datasource?.uid, '${datasource}', 'every panel reads the datasource variable');
+          for (const target of panel.targets) for (const name of names(target.expr)) assert.ok(served.has(name), `the dashboard queries ${name}, which the manager does not serve`);
+        }
+      } finally {
+        await cleanupCli();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
 
     it('the same counts, the round-trip histogram; two managers: gauges describe the shared queue, counters each its own', async () => {
       const a = await startServe(['--store', redis.url, '--metrics', '0']);
