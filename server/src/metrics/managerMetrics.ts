@@ -4,6 +4,7 @@ import type { MaybePromise } from '../engine/queueBackend';
 import type { ClientInfo, ClientRole, QueueStats } from '../protocol/generated';
 import type { ManagerCounters } from '../server/counters';
 import { packageVersion } from '../version';
+import { BucketHistogram, type HistogramSeries } from './bucketHistogram';
 
 // The manager's Prometheus metrics (docs/metrics.md), in a registry of their own: several
 // managers in one process (tests, embedders) never share or collide on prom-client's global one.
@@ -12,8 +13,8 @@ import { packageVersion } from '../version';
 // - queue gauges: the backend's queue stats, read when Prometheus scrapes (on Redis, the shared
 //   queues as every manager sees them);
 // - per-queue counters and the two task histograms: the backend's events (onEvent), the same
-//   stream `taskwire tail` shows; the counters add up in plain numbers per queue and reach
-//   prom-client when scraped, so a task costs a few increments and two histogram observations;
+//   stream `taskwire tail` shows; the counters and histograms add up in plain numbers per queue
+//   and reach prom-client when scraped, so a task costs a few increments and allocates nothing;
 // - sessions, connections, authentication failures: the server's own counters (counters.ts)
 //   and session list, read when scraped.
 
@@ -54,8 +55,8 @@ class QueueCounts {
   releases = 0;
   deadLetters = 0;
   constructor(
-    readonly wait: Histogram.Internal<'queue'>,
-    readonly processing: Histogram.Internal<'queue'>,
+    readonly wait: HistogramSeries,
+    readonly processing: HistogramSeries,
   ) {}
 }
 
@@ -64,8 +65,8 @@ type CountName = 'puts' | 'deliveries' | 'acks' | 'nacks' | 'expiries' | 'releas
 export class ManagerMetrics {
   readonly registry = new Registry();
   private readonly counts = new Map<string, QueueCounts>();
-  private readonly waitSeconds: Histogram<'queue'>;
-  private readonly processingSeconds: Histogram<'queue'>;
+  private readonly waitSeconds: BucketHistogram;
+  private readonly processingSeconds: BucketHistogram;
   private readonly stopObserving: () => void;
 
   constructor(
@@ -109,20 +110,14 @@ export class ManagerMetrics {
     this.perQueueCounter('taskwire_releases_total', "Leases of the queue given back because the holder's session ended or its manager stopped or went away.", 'releases');
     this.perQueueCounter('taskwire_dead_letters_total', 'Tasks of the queue that used up their attempts (or were nacked with retry: false) and went to its dead-letter queue.', 'deadLetters');
 
-    this.waitSeconds = new Histogram({
-      name: 'taskwire_queue_wait_seconds',
-      help: 'Time from a task becoming ready (put, due after a delay, back after a failed attempt) to its delivery, per queue.',
-      labelNames: ['queue'],
-      buckets: TASK_SECONDS,
-      registers,
-    });
-    this.processingSeconds = new Histogram({
-      name: 'taskwire_task_processing_seconds',
-      help: 'Time from a delivery to its ack, per queue.',
-      labelNames: ['queue'],
-      buckets: TASK_SECONDS,
-      registers,
-    });
+    this.waitSeconds = new BucketHistogram(
+      'taskwire_queue_wait_seconds',
+      'Time from a task becoming ready (put, due after a delay, back after a failed attempt) to its delivery, per queue.',
+      'queue',
+      TASK_SECONDS,
+      this.registry,
+    );
+    this.processingSeconds = new BucketHistogram('taskwire_task_processing_seconds', 'Time from a delivery to its ack, per queue.', 'queue', TASK_SECONDS, this.registry);
 
     new Gauge({
       name: 'taskwire_sessions',
