@@ -240,7 +240,7 @@ export class Engine {
       record.payload = undefined;
       queue.totals.acked++;
       touched.add(queue);
-      if (this.listeners.length > 0) this.emit({ kind: 'ack', queue: queue.name, taskId: record.id, attempt: record.attempt, result: ack.result, session, at: now, since: record.leasedAt });
+      if (this.listeners.length > 0) this.emit({ kind: 'ack', queue: queue.name, taskId: record.id, attempt: record.attempt, result: ack.result, session, at: now, since: record.readyAt });
       if (record.replyTo !== undefined && ack.result !== undefined) {
         results ??= new Map();
         let specs = results.get(record.replyTo);
@@ -580,6 +580,8 @@ export class Engine {
         this.emit({ kind: 'get', queue: queue.name, taskId: record.id, attempt: record.attempt, payload: record.payload, session: request.session, at: now, since });
       }
     }
+    // From here readyAt is when the lease began (the ack event's since).
+    if (!request.autoAck) for (const record of records) record.readyAt = now;
     if (request.autoAck) {
       for (const record of records) this.budget.release(record);
       queue.totals.acked += records.length;

@@ -25,7 +25,6 @@ export class LeaseTable {
     record.leaseSession = session;
     record.leaseTtr = ttr;
     record.leaseUntil = now + ttr * SECOND;
-    record.leasedAt = now;
     record.queue.leased++;
     this.byId.set(record.id, record);
     let held = this.bySession.get(session);

@@ -20,12 +20,12 @@ export class TaskRecord {
   lastError: string | undefined = undefined;
   deadLetteredFrom: string | undefined = undefined;
   /**
-   * When the task became ready: put, came due (a delayed task: when it will) or back after a
-   * lease ended (ms; 0 for a task restored from a data dir). What the queue-wait metric measures.
+   * When the task entered its present state (ms): ready since (put, came due, back after a
+   * lease ended; 0 for a task restored from a data dir), due at (delayed: when it will be
+   * ready), leased at (leased). One field for the three, so a queued task stays small; the
+   * metrics' queue-wait and processing times read it from the get and ack events.
    */
   readyAt = 0;
-  /** When its present lease began (ms): the get event carries it to the ack's, for the processing-time metric. */
-  leasedAt = 0;
   leaseSession: SessionId | undefined = undefined;
   /** When the lease ends (ms). */
   leaseUntil = 0;
