@@ -237,6 +237,11 @@ each answer (concurrent requests share a sync); everysec syncs once a second (a 
 may lose the last second; a crash of the manager alone loses nothing); never leaves it to the
 operating system. Back up a data dir by stopping the manager and copying it.
 
+Metrics (--metrics): Prometheus's text format at /metrics, and /healthz (200 while the process
+runs) and /readyz (200 once listening with the store reachable, else 503 and why), on plain
+HTTP. PORT or :PORT binds 127.0.0.1; a non-loopback address exposes the queue names and counts
+to anyone who reaches it, without a key. Every metric: docs/metrics.md.
+
 Redis (--store): the queues live in Redis, and every manager started with the same --store
 serves them; workers and producers may connect to any. A change is answered once Redis has run
 its script; with Redis's appendfsync always nothing answered is lost when Redis restarts. While
