@@ -176,6 +176,15 @@ describe('taskwire serve --metrics', function () {
     }
   });
 
+  it('a manager without --metrics never loads prom-client (it is imported only with --metrics)', async () => {
+    const plain = await startServe([], { env: { NODE_DEBUG: 'module' } });
+    assert.match(plain.stderr, /localQueues/, 'NODE_DEBUG=module lists no module: the check below would prove nothing');
+    assert.doesNotMatch(plain.stderr, /prom-client|managerMetrics/);
+    const withMetrics = await startServe(['--metrics', '0'], { env: { NODE_DEBUG: 'module' } });
+    await metricsPort(withMetrics);
+    assert.match(withMetrics.stderr, /prom-client/);
+  });
+
   it('--help says that a non-loopback --metrics address shows queue names without a key', async () => {
     const help = await runCli(['serve', '--help']);
     assert.match(
