@@ -40,6 +40,7 @@ import { summarizeCpuProfile } from './lib/profile.mjs';
 import { aggregate, renderMarkdown, renderSvg, renderPayloadSvg, renderCompare, evaluateTargets, flameGraphs } from './lib/report.mjs';
 import { renderRedisSvg } from './lib/redisReport.mjs';
 import { renderFlameGraph } from './lib/flamegraph.mjs';
+import { startScraper } from './lib/scraper.mjs';
 
 const WORKLOADS = ['pipeline', 'workers', 'payload', 'latency', 'idle', 'memory', 'durable', 'profile'];
 const QUICK_WORKLOADS = ['pipeline', 'latency', 'idle', 'memory', 'durable', 'profile'];
@@ -195,6 +196,7 @@ function usage(message) {
 const GUESS_RATE = {
   seed: 4500,
   'taskwire-ts': 2500,
+  'taskwire-ts-metrics': 2500,
   'taskwire-ts-async': 10000,
   'taskwire-ts-batch': 35000,
   'taskwire-py': 1900,
@@ -220,7 +222,8 @@ function buildPlan(o, durable) {
   const pick = (list) => list.filter((s) => o.systems.includes(s));
   const all = pick(ALL_SYSTEMS);
   // The Redis systems run the two workloads of issue 16's comparison: pipeline and latency.
-  const notRedis = all.filter((s) => !SYSTEMS[s].redis);
+  const notRedis = all.filter((s) => !SYSTEMS[s].redis && !SYSTEMS[s].scrapeMetrics);
+  // taskwire-ts-metrics runs the pipeline only: next to taskwire-ts it shows what scraping costs.
   const notes = [];
   if (want('pipeline')) {
     groups.push({ workload: 'pipeline', key: 'W=2', title: `pipeline: N = ${fmtInt(o.n)}, W = 2, payload image_url_<i>`, params: { W: 2, n: o.n, size: 0 }, systems: all });
@@ -373,8 +376,18 @@ function estimateSeconds(item, o) {
 async function startBackend(system, ctx, { extraArgs = [], cpuProfDir } = {}) {
   const s = SYSTEMS[system];
   if (!s.redis) {
-    const manager = await startManager(s.manager, { keyFile: ctx.keyFile, extraArgs, cpuProfDir });
-    return { managers: [manager], redis: undefined, stop: () => manager.stop() };
+    const manager = await startManager(s.manager, { keyFile: ctx.keyFile, extraArgs: s.scrapeMetrics ? [...extraArgs, '--metrics', '127.0.0.1:0'] : extraArgs, cpuProfDir });
+    // Scraped every second from the start, as Prometheus would: the runner reads the whole answer each time.
+    const scraper = s.scrapeMetrics ? startScraper(manager.metricsPort) : undefined;
+    return {
+      managers: [manager],
+      redis: undefined,
+      scraper,
+      stop: () => {
+        scraper?.stop();
+        return manager.stop();
+      },
+    };
   }
   // Inside the run's work directory, so that an interrupted run removes it too.
   const dir = mkdtempSync(join(ctx.workDir, 'redis-'));
@@ -500,6 +513,12 @@ async function measurePipeline(item, ctx) {
     out.workersCpuUsPerTask = ((w1 - w0) / n) * 1e6;
     out.machineBusyShare = (m1.busy - m0.busy) / Math.max(1e-9, m1.busy - m0.busy + m1.idle - m0.idle);
     if (manager) out.rssEnd = rssBytes(manager.pid);
+    if (backend.scraper) {
+      const scraped = backend.scraper.stats;
+      if (scraped.failures > 0) throw new Error(`${scraped.failures} scrapes of /metrics failed (${scraped.lastError})`);
+      out.metricsScrapes = scraped.scrapes;
+      out.metricsBytesPerScrape = scraped.scrapes > 0 ? scraped.bytes / scraped.scrapes : 0;
+    }
     for (const w of workers) if (w.exited) throw new Error(`${w.label} exited early (${w.exitCode})${w.describeStderr()}`);
     return out;
   } finally {

@@ -74,6 +74,7 @@ export const TARGET_GROUPS = [
   { key: 'issue16', title: 'Issue 16: Taskwire on Redis against BullMQ on the same Redis' },
   { key: 'issue15', title: "Issue 15: the manager's cost per task at half the seed's, with any client" },
   { key: 'issue17', title: "Issue 17: the seed's own Python programs on Taskwire's multiprocessing listener" },
+  { key: 'issue20', title: 'Issue 20: Prometheus scraping costs nothing measurable' },
   { key: 'kept', title: 'Kept from earlier issues' },
 ];
 
@@ -191,6 +192,25 @@ export function evaluateTargets(summary) {
   const mem = rowOf(find(summary, 'memory', '20-byte tasks'), 'taskwire-ts-batch');
   if (mem?.metrics.bytesPerTask) add(K, 'manager memory ≤ 300 bytes per queued 20-byte task', `${int(mem.metrics.bytesPerTask.median)} B/task`, mem.metrics.bytesPerTask.median <= 300);
   else missing(K, 'manager memory ≤ 300 bytes per queued 20-byte task', 'memory of 20-byte tasks');
+  {
+    // Issue 20: /metrics scraped every second, against the same pipeline unscraped. "Within the
+    // noise": the scraped median is at least 95% of the unscraped one, or inside the spread of
+    // the unscraped runs.
+    const target = "throughput, pipeline W=2, /metrics scraped every second (taskwire-ts-metrics) within the noise of taskwire-ts (median ratio ≥ 0.95, or inside its runs' spread)";
+    const scraped = rowOf(pipe, 'taskwire-ts-metrics')?.metrics.tasksPerSec;
+    const plain = rowOf(pipe, 'taskwire-ts')?.metrics.tasksPerSec;
+    if (!scraped || !plain) missing('issue20', target, 'pipeline with taskwire-ts and taskwire-ts-metrics');
+    else {
+      const r = scraped.median / plain.median;
+      const scrapes = rowOf(pipe, 'taskwire-ts-metrics').metrics.metricsScrapes?.median;
+      add(
+        'issue20',
+        target,
+        `${r.toFixed(3)} (${int(scraped.median)} vs ${int(plain.median)} tasks/s; unscraped runs ${int(plain.min)}–${int(plain.max)}${Number.isFinite(scrapes) ? `; ${int(scrapes)} scrapes per run` : ''})`,
+        r >= 0.95 || scraped.median >= plain.min,
+      );
+    }
+  }
   const idle = find(summary, 'idle');
   if (!idle) missing(K, '1,000 idle connections: manager RSS increase < 50 MB and pipeline slowdown < 10%', 'idle');
   for (const system of ['taskwire-ts', 'taskwire-ts-async', 'taskwire-ts-batch']) {

@@ -75,6 +75,13 @@ export const SYSTEMS = {
     language: 'ts',
     batch: false,
   },
+  'taskwire-ts-metrics': {
+    description: 'taskwire-ts with `serve --metrics 127.0.0.1:0` and the runner scraping /metrics every second, as Prometheus would (issue 20: scraping must cost nothing measurable); pipeline only',
+    manager: 'taskwire',
+    language: 'ts',
+    batch: false,
+    scrapeMetrics: true,
+  },
   'taskwire-ts-async': {
     description:
       'Taskwire manager; TypeScript client, one call per task with many in flight: the producer keeps 64 puts (then 64 result gets) outstanding, each worker runs work() with concurrency 16',
@@ -186,6 +193,7 @@ export async function startManager(kind, { keyFile, extraArgs = [], cpuProfDir }
     kind,
     pid: child.pid,
     port: kind === 'taskwire-mp' ? ready.mpPort : ready.port,
+    ...(ready.metricsPort !== undefined ? { metricsPort: ready.metricsPort } : {}),
     child,
     stop: () => child.terminate(),
   };

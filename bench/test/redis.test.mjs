@@ -320,7 +320,7 @@ test('taskwire serve without --store: asking for taskwire-redis-N is an error wi
     const quick = spawnSync(process.execPath, [RUN, '--server-dir', dir, '--quick', '--dry-run'], { encoding: 'utf8' });
     assert.equal(quick.status, 0, quick.stderr);
     assert.match(quick.stderr, /redis: taskwire-redis-1, taskwire-redis-2, taskwire-redis-3 not run — taskwire serve has no --store option: build the Redis store first\./);
-    assert.match(quick.stderr, /pipeline W=2: [^\n]*; seed, taskwire-ts, taskwire-ts-async, taskwire-ts-batch, taskwire-mp, taskwire-py, bullmq-c1, bullmq-c16; 1 run\(s\)/);
+    assert.match(quick.stderr, /pipeline W=2: [^\n]*; seed, taskwire-ts, taskwire-ts-metrics, taskwire-ts-async, taskwire-ts-batch, taskwire-mp, taskwire-py, bullmq-c1, bullmq-c16; 1 run\(s\)/);
     assert.match(quick.stderr, /latency round trip: [^\n]*; seed, taskwire-ts, taskwire-py, taskwire-mp, bullmq-c1, bullmq-c16, floor-node, floor-python; 1 run\(s\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

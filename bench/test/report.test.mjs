@@ -112,6 +112,21 @@ test("the issue-17 target: the seed's own programs over the multiprocessing list
   });
 });
 
+test('the issue-20 target: throughput with /metrics scraped every second within the noise of the same pipeline unscraped', () => {
+  const withMetrics = (scraped, plain) => {
+    const groups = summary();
+    const pipe = groups.find((g) => g.workload === 'pipeline');
+    pipe.rows.find((r) => r.system === 'taskwire-ts').metrics.tasksPerSec = plain;
+    pipe.rows.push({ system: 'taskwire-ts-metrics', runs: 3, metrics: { tasksPerSec: scraped, metricsScrapes: m(4) } });
+    return evaluateTargets(groups).find((t) => t.group === 'issue20');
+  };
+  assert.equal(evaluateTargets(summary()).find((t) => t.group === 'issue20').pass, undefined, 'not measured without taskwire-ts-metrics');
+  const near = withMetrics(m(1940, 1900, 2000), m(2000, 1950, 2100));
+  assert.deepEqual([near.measured, near.pass], ['0.970 (1,940 vs 2,000 tasks/s; unscraped runs 1,950–2,100; 4 scrapes per run)', true]);
+  assert.equal(withMetrics(m(1800), m(2000, 1700, 2100)).pass, true, 'inside the spread of the unscraped runs');
+  assert.equal(withMetrics(m(1800), m(2000, 1950, 2100)).pass, false, 'slower than every unscraped run and by more than 5%');
+});
+
 test('a target whose workload did not run says so instead of passing or failing', () => {
   const targets = evaluateTargets(summary().filter((g) => g.workload !== 'latency'));
   const p50 = targets.find((t) => t.target === 'latency p50 (taskwire-ts) ≤ 0.6× seed p50');

@@ -17,6 +17,7 @@ import { BYTE_SIZE_HELP, parseByteSize } from './byteSize';
 import { parseNumber, parsePort } from './connection';
 import { bytes as formatSize } from './format';
 import { CliError, ExitCode } from './exitCodes';
+import { startMetrics } from './serveMetrics';
 
 interface ServeFlags {
   host: string;
@@ -54,6 +55,7 @@ interface ServeFlags {
   mpListen?: { host: string; port: number };
   mpTypeid: [string, string][];
   mpAllowShutdown?: boolean;
+  metrics?: { host: string; port: number };
 }
 
 /** `--mp-listen HOST:PORT` (or just PORT, on --host). */
@@ -62,6 +64,18 @@ export function parseListenAddress(value: string): { host: string; port: number 
   const port = match ? Number(match[3]) : NaN;
   if (!match || !(port >= 0 && port <= 65535)) throw new CliError(`invalid --mp-listen "${value}": expected HOST:PORT (e.g. 127.0.0.1:8001; port 0: any free port)`, ExitCode.Usage);
   return { host: match[1] ?? match[2] ?? '', port };
+}
+
+/**
+ * `--metrics HOST:PORT`; a bare PORT or `:PORT` is loopback (the metrics have no key, and show
+ * queue names: another address is a choice to make explicitly).
+ */
+export function parseMetricsAddress(value: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value) ?? /^()()(\d+)$/.exec(value);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || !(port >= 0 && port <= 65535))
+    throw new CliError(`invalid --metrics "${value}": expected HOST:PORT or PORT (e.g. 127.0.0.1:9464, or 9464 for loopback; port 0: any free port)`, ExitCode.Usage);
+  return { host: match[1] || match[2] || '127.0.0.1', port };
 }
 
 function parseTypeIdFlag(value: string, previous: [string, string][] = []): [string, string][] {
@@ -184,6 +198,11 @@ export function serveCommand(): Command {
       [],
     )
     .option('--mp-allow-shutdown', "with --mp-listen: let a multiprocessing client's shutdown request stop the manager (refused by default)")
+    .option(
+      '--metrics <host:port>',
+      'serve Prometheus metrics on HTTP at /metrics, and /healthz and /readyz (PORT or :PORT: loopback only; they need no key, so a non-loopback address shows queue names to anyone who reaches it) (docs/metrics.md)',
+      parseMetricsAddress,
+    )
     .option('--json', 'log one JSON object per line')
     .option('-v, --verbose', 'log more (TLS failures, debug detail)')
     .addHelpText(
@@ -220,6 +239,7 @@ Examples:
   taskwire serve --data-dir /var/lib/taskwire --fsync everysec
   taskwire serve --store redis://redis.internal:6379 --host 0.0.0.0    (start several: they share the queues)
   taskwire serve --max-queued-bytes 2GiB --queue uploads:maxBytes=256MiB
+  taskwire serve --metrics 9464    (Prometheus scrapes http://127.0.0.1:9464/metrics)
 
 Memory: queued tasks live in the manager's memory. --max-queued-bytes bounds the payloads of
 all of them together (ready, delayed, leased and dead-lettered, measured as their JSON text),
@@ -233,6 +253,11 @@ and not acked are back, leased ones with attempt + 1. --fsync always (default) s
 each answer (concurrent requests share a sync); everysec syncs once a second (a machine crash
 may lose the last second; a crash of the manager alone loses nothing); never leaves it to the
 operating system. Back up a data dir by stopping the manager and copying it.
+
+Metrics (--metrics): Prometheus's text format at /metrics, and /healthz (200 while the process
+runs) and /readyz (200 once listening with the store reachable, else 503 and why), on plain
+HTTP. PORT or :PORT binds 127.0.0.1; a non-loopback address exposes the queue names and counts
+to anyone who reaches it, without a key. Every metric: docs/metrics.md.
 
 Redis (--store): the queues live in Redis, and every manager started with the same --store
 serves them; workers and producers may connect to any. A change is answered once Redis has run
@@ -360,6 +385,15 @@ async function serve(flags: ServeFlags): Promise<void> {
       throw new CliError(`--mp-listen ${flags.mpListen.host}:${flags.mpListen.port}: ${(error as Error).message}`, ExitCode.Unreachable);
     }
   }
+  let metrics: Awaited<ReturnType<typeof startMetrics>> | undefined;
+  if (flags.metrics) {
+    try {
+      metrics = await startMetrics(flags.metrics, server, backend ? { kind: 'redis', redis: backend } : store ? { kind: 'journal', journal: store } : { kind: 'memory' });
+    } catch (error) {
+      await server.shutdown();
+      throw error;
+    }
+  }
   const { address, port } = server.address;
   // Handlers first: whoever waits for the banner (or the ready line) may signal at once.
   const stopped = new Promise<void>((resolve) => {
@@ -391,7 +425,18 @@ async function serve(flags: ServeFlags): Promise<void> {
         ? { store: 'journal', dataDir: store.dir, fsync: store.fsync, recovered: recoveredFields(store.recovery, server.restored?.leasesReturned ?? 0) }
         : { store: 'memory' };
     const mpFields = mp ? { mpAddress: mp.address.address, mpPort: mp.address.port } : {};
-    log.info('ready', { version: packageVersion, protocol: PROTOCOL_VERSIONS.at(-1), address, port, authkey: where, maxQueuedBytes: server.limits.maxQueuedBytes, ...storeFields, ...mpFields });
+    const metricsFields = metrics ? { metricsAddress: metrics.address.address, metricsPort: metrics.address.port } : {};
+    log.info('ready', {
+      version: packageVersion,
+      protocol: PROTOCOL_VERSIONS.at(-1),
+      address,
+      port,
+      authkey: where,
+      maxQueuedBytes: server.limits.maxQueuedBytes,
+      ...storeFields,
+      ...mpFields,
+      ...metricsFields,
+    });
   } else {
     const portFlag = port === 7400 ? '' : ` --port ${port}`;
     process.stderr.write(
@@ -407,6 +452,7 @@ async function serve(flags: ServeFlags): Promise<void> {
           : `Memory: queued payloads ${server.limits.maxQueuedBytes === 0 ? 'unlimited' : `up to ${formatSize(server.limits.maxQueuedBytes)}`} (--max-queued-bytes)`,
         `Authkey: ${where}`,
         ...(mp ? [mpBanner(mp)] : []),
+        ...(metrics ? [metricsBanner(metrics.address)] : []),
         ...keyHint(file),
         `Try:  npx taskwire put tasks image_url_0${portFlag}   npx taskwire get tasks${portFlag}   npx taskwire tail${portFlag}`,
         `Stop: Ctrl+C (leases are released, clients closed cleanly)`,
@@ -415,6 +461,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     );
   }
   await stopped;
+  await metrics?.close();
   if (server.storeFailure) throw new CliError(`the data dir ${store!.dir} could not be written (${server.storeFailure.message}): stopped`, ExitCode.Failure);
   log.info('stopped');
 }
@@ -453,6 +500,12 @@ function untrustedHint(message: string, storeCa: string | undefined): string {
   return storeCa === undefined
     ? '; give the CA that signed it with --store-ca FILE (or $TASKWIRE_STORE_CA)'
     : `; check that ${storeCa} (--store-ca) is the CA that signed it and that the certificate names the host of the URL`;
+}
+
+/** The banner's line for --metrics. */
+function metricsBanner({ address, port }: { address: string; port: number }): string {
+  const base = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  return `Metrics: ${base}/metrics (Prometheus), ${base}/healthz, ${base}/readyz`;
 }
 
 /** The banner's line for --mp-listen. */

@@ -255,7 +255,7 @@ export class Engine {
       record.payload = undefined;
       queue.totals.acked++;
       touched.add(queue);
-      if (this.listeners.length > 0) this.emit({ kind: 'ack', queue: queue.name, taskId: record.id, attempt: record.attempt, result: ack.result, session, at: now });
+      if (this.listeners.length > 0) this.emit({ kind: 'ack', queue: queue.name, taskId: record.id, attempt: record.attempt, result: ack.result, session, at: now, since: record.readyAt });
       if (record.replyTo !== undefined && ack.result !== undefined) {
         results ??= new Map();
         let specs = results.get(record.replyTo);
@@ -540,6 +540,7 @@ export class Engine {
       if (spec.delay !== undefined && spec.delay > 0) {
         this.delay(record, now + spec.delay * SECOND);
       } else {
+        record.readyAt = now;
         queue.ready.push(record, record.priority);
         readyAdded = true;
       }
@@ -606,8 +607,13 @@ export class Engine {
       else this.journal.lease(records);
     }
     if (this.listeners.length > 0) {
-      for (const record of records) this.emit({ kind: 'get', queue: queue.name, taskId: record.id, attempt: record.attempt, payload: record.payload, session: request.session, at: now });
+      for (const record of records) {
+        const since = record.readyAt > 0 ? record.readyAt : record.enqueuedAt;
+        this.emit({ kind: 'get', queue: queue.name, taskId: record.id, attempt: record.attempt, payload: record.payload, session: request.session, at: now, since });
+      }
     }
+    // From here readyAt is when the lease began (the ack event's since).
+    if (!request.autoAck) for (const record of records) record.readyAt = now;
     if (request.autoAck) {
       for (const record of records) this.budget.release(record);
       queue.totals.acked += records.length;
@@ -653,6 +659,7 @@ export class Engine {
   private requeue(record: TaskRecord, atHead = false): void {
     record.attempt++;
     record.state = TaskState.Ready;
+    record.readyAt = this.clock.now();
     if (atHead) record.queue.ready.pushFront(record, record.priority);
     else record.queue.ready.push(record, record.priority);
     this.journal.retry(record, atHead);
@@ -671,6 +678,7 @@ export class Engine {
       this.journal.retry(record);
     } else {
       record.state = TaskState.Ready;
+      record.readyAt = this.clock.now();
       if (atHead) queue.ready.pushFront(record, record.priority);
       else queue.ready.push(record, record.priority);
       this.journal.retry(record, atHead);
@@ -695,6 +703,7 @@ export class Engine {
     record.queue = dlq;
     record.deadLetteredFrom = from.name;
     record.state = TaskState.Ready;
+    record.readyAt = this.clock.now();
     dlq.ready.push(record, record.priority);
     dlq.totals.put++;
     this.journal.dead(record, from.name);

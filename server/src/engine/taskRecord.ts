@@ -19,7 +19,12 @@ export class TaskRecord {
   attempt = 1;
   lastError: string | undefined = undefined;
   deadLetteredFrom: string | undefined = undefined;
-  /** When a delayed task becomes ready (ms). */
+  /**
+   * When the task entered its present state (ms): ready since (put, came due, back after a
+   * lease ended; 0 for a task restored from a data dir), due at (delayed: when it will be
+   * ready), leased at (leased). One field for the three, so a queued task stays small; the
+   * metrics' queue-wait and processing times read it from the get and ack events.
+   */
   readyAt = 0;
   leaseSession: SessionId | undefined = undefined;
   /** When the lease ends (ms). */

@@ -85,6 +85,11 @@ export interface EngineEvent {
   session?: SessionId;
   /** Milliseconds since the epoch. */
   at: number;
+  /**
+   * For the metrics, never sent on the wire (ms since the epoch): on a get, when the task became
+   * ready; on an ack, when its lease began.
+   */
+  since?: number;
 }
 
 export interface PutRequest {

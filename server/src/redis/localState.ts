@@ -44,6 +44,8 @@ export interface HeldLease {
   until: number;
   /** The task's replyTo: its ack may put the result there in the same script (redisQueues.ts). */
   replyTo?: string;
+  /** When the lease began (ms, Redis's clock): the ack event carries it, for the processing-time metric. */
+  since?: number;
 }
 
 /** The waiting requests of one queue on this manager, served in the order they came, one pass at a time. */

@@ -12,7 +12,8 @@
 //   lease end (ms) of the queues the script touched, '' when none; events are the changes made,
 //   in order; bytes: each queue touched and its payload bytes now.
 // - A task's hash holds: q queue, p payload, pr priority, at enqueuedAt (ms), a attempt, b bytes,
-//   st state (r ready, d delayed, l leased), rk its member in the ready set, and when set: ttr,
+//   st state (r ready, d delayed, l leased), rk its member in the ready set, ra when it became
+//   ready (ms, for the queue-wait metric), and when set: ttr,
 //   ma maxAttempts, rt replyTo, e lastError, df deadLetteredFrom, h holder, lu leaseUntil,
 //   lt the lease's length (s). A family's set `held:<manager>` holds the ids its sessions lease.
 // - A queue's hash holds its options (ms maxsize, mb maxBytes, ttr, ma maxAttempts, dl deadLetter,
@@ -117,7 +118,7 @@ local function make_ready(q, id, at_head, priority, fresh)
   local tk = tkey(id)
   local seq = at_head and redis.call('HINCRBY', k, 'hseq', -1) or redis.call('HINCRBY', k, 'seq', 1)
   local member = ready_member(priority or tonumber(redis.call('HGET', tk, 'pr')), seq, id)
-  redis.call('HSET', tk, 'st', 'r', 'rk', member)
+  redis.call('HSET', tk, 'st', 'r', 'rk', member, 'ra', num(NOW))
   if not fresh then redis.call('HDEL', tk, 'h', 'lu', 'lt') end
   redis.call('ZADD', k .. ':r', 0, member)
   touch_queue(q)

@@ -100,6 +100,8 @@ export class RedisQueues implements QueueBackend {
   private readonly heartbeat: ManagerHeartbeat;
   /** The other managers of this Redis: their sessions and events (spec §7.18). */
   readonly peers: RedisPeers;
+  /** Told how long each script took from call to reply (seconds), for the metrics (cli/serve.ts sets it). */
+  onRoundTrip: ((script: string, seconds: number) => void) | undefined = undefined;
   /** Redis's clock minus this machine's, as of the last script (ms). */
   private clockOffset = 0;
   private nextId = 0;
@@ -303,7 +305,10 @@ export class RedisQueues implements QueueBackend {
     await this.checkFirst('ack', groups, args);
     for (const [family, ids] of groups) {
       const reply = await this.run('ack', family, args(ids, false, family), (event) => {
-        if (event.kind === 'ack' && event.taskId !== undefined) event.result = results.get(event.taskId);
+        if (event.kind === 'ack' && event.taskId !== undefined) {
+          event.result = results.get(event.taskId);
+          event.since = held.get(event.taskId)?.since;
+        }
       });
       if (reply.status === 'unknown') throw leaseUnknownError(reply.data as string[]);
       this.forget(session, ids);
@@ -618,9 +623,22 @@ export class RedisQueues implements QueueBackend {
         if (!request.autoAck) {
           let held = this.leases.get(request.session);
           if (!held) this.leases.set(request.session, (held = new Map()));
-          for (const task of tasks) held.set(task.id, { queue: queue.name, until: Date.parse(task.leaseUntil!), replyTo: task.replyTo });
+          for (const task of tasks) held.set(task.id, { queue: queue.name, until: Date.parse(task.leaseUntil!), replyTo: task.replyTo, since: replies[i]!.now });
         }
-        this.emit(tasks.map((task) => ({ kind: 'get', queue: queue.name, taskId: task.id, attempt: task.attempt, payload: task.payload, session: request.session, at: replies[i]!.now })));
+        // The get script adds when each task became ready (the 13th field), for the queue-wait metric.
+        const readySince = (j: number) => Number((tuples[j] as unknown[])[12]);
+        this.emit(
+          tasks.map((task, j) => ({
+            kind: 'get',
+            queue: queue.name,
+            taskId: task.id,
+            attempt: task.attempt,
+            payload: task.payload,
+            session: request.session,
+            at: replies[i]!.now,
+            since: readySince(j),
+          })),
+        );
       }
       if (foundNothing) {
         // Nothing ready: those that may not wait are answered; the others wait for a wake-up (or take what was just put back).
@@ -700,7 +718,9 @@ export class RedisQueues implements QueueBackend {
   /** Runs a script on a family's slot; reports its events and arms a timer for the deadline it reports. */
   private async run(name: ScriptName, family: string, args: string[], fill?: (event: EngineEvent) => void): Promise<ScriptReply> {
     const header = [family, String(this.defaults.ttr), String(this.defaults.maxAttempts), String(this.defaults.retryBackoffBase), String(this.defaults.retryBackoffCap)];
+    const started = this.onRoundTrip ? performance.now() : 0;
     const called = await this.store(() => callScript(this.redis, name, [outboxKey(family), ...header, ...args], this.wait));
+    if (this.onRoundTrip) this.onRoundTrip(name, (performance.now() - started) / 1000);
     const reply = readReply(called.reply);
     this.clockOffset = reply.now - Date.now();
     let freed = false;

@@ -90,8 +90,8 @@ return finish('ok', {tostring(count)})
 `;
 
 /**
- * ARGV q, max, ttr, autoAck ('1'), holder. Data: the tasks taken (task_tuple); none from a paused
- * queue (its delayed tasks still come due).
+ * ARGV q, max, ttr, autoAck ('1'), holder. Data: the tasks taken (task_tuple, and when each
+ * became ready, ms); none from a paused queue (its delayed tasks still come due).
  */
 const get = `
 local q, max, ttr, auto, holder = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9] == '1', ARGV[10]
@@ -107,8 +107,8 @@ local queue_ttr = false
 for j = 1, #popped, 2 do
   local id = string.sub(popped[j], MEMBER_ID_AT)
   local tk = tkey(id)
-  local t = redis.call('HMGET', tk, 'q', 'p', 'a', 'pr', 'at', 'rt', 'e', 'df', 'ttr', 'ma', 'b')
-  local tuple = {id, t[1], t[2], t[3], t[4], t[5], false, t[6], t[7], t[8], t[9], t[10]}
+  local t = redis.call('HMGET', tk, 'q', 'p', 'a', 'pr', 'at', 'rt', 'e', 'df', 'ttr', 'ma', 'b', 'ra')
+  local tuple = {id, t[1], t[2], t[3], t[4], t[5], false, t[6], t[7], t[8], t[9], t[10], t[12] or t[5]}
   if auto then
     redis.call('HINCRBY', k, 'ta', 1)
     add_bytes(q, -tonumber(t[11] or '0'))

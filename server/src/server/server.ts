@@ -259,6 +259,16 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
     return this.net.address() as AddressInfo;
   }
 
+  /** Whether the manager's port is open (the metrics' readiness). */
+  get listening(): boolean {
+    return this.net.listening && !this.shuttingDown;
+  }
+
+  /** This manager's sessions and its other listeners' clients, as manager/clients lists them (the metrics count them by role). */
+  clients(): ClientInfo[] {
+    return this.localClients(undefined);
+  }
+
   /** How many connections are open (authenticated or not). */
   get connectionCount(): number {
     return this.sessions.size;
@@ -622,7 +632,8 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
   private publishEvent(event: EngineEvent): void {
     this.events.publishEngineEvent(event);
     if (this.peers?.othersListening) {
-      const { session, ...rest } = event;
+      // `since` is this manager's, for its metrics.
+      const { session, since: _since, ...rest } = event;
       this.peers.publish({ type: 'engine', event: rest, source: session !== undefined ? this.describeSession(session) : undefined });
     }
   }

@@ -69,6 +69,8 @@ export class JournalStore implements TaskStore {
   compactions = 0;
   /** fdatasync calls on the journal since open: with group commit, far fewer than answers. */
   syncs = 0;
+  /** Told how long each fdatasync of the journal took (seconds), for the metrics (cli/serve.ts sets it). */
+  onSynced: ((seconds: number) => void) | undefined = undefined;
 
   private constructor(dir: string, lock: DataDirLock, options: JournalStoreOptions) {
     this.dir = dir;
@@ -214,8 +216,10 @@ export class JournalStore implements TaskStore {
     this.syncing = true;
     this.syncs++;
     const target = this.journalBytes;
+    const started = this.onSynced ? performance.now() : 0;
     fdatasync(this.fd, (error) => {
       this.syncing = false;
+      if (this.onSynced && !error) this.onSynced((performance.now() - started) / 1000);
       if (error) {
         // After a failed fsync the kernel may have dropped the pages: nothing written since the
         // last good sync can be trusted, so the store stops rather than retry.

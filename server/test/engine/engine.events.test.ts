@@ -35,8 +35,8 @@ describe('Engine events', () => {
     getNow(engine, 'jobs');
     getNow(engine, 'jobs', { autoAck: true, session: 'reader' });
     assert.deepEqual(eventsOf(events, 'get'), [
-      { kind: 'get', queue: 'jobs', taskId: a, attempt: 1, payload: 'a', session: WORKER, at: START },
-      { kind: 'get', queue: 'jobs', taskId: b, attempt: 1, payload: 'b', session: 'reader', at: START },
+      { kind: 'get', queue: 'jobs', taskId: a, attempt: 1, payload: 'a', session: WORKER, at: START, since: START },
+      { kind: 'get', queue: 'jobs', taskId: b, attempt: 1, payload: 'b', session: 'reader', at: START, since: START },
     ]);
   });
 
@@ -45,7 +45,29 @@ describe('Engine events', () => {
     startGet(engine, 'jobs', { session: 'waiter' });
     tick(3);
     const [id] = putNow(engine, 'jobs', ['a']);
-    assert.deepEqual(eventsOf(events, 'get'), [{ kind: 'get', queue: 'jobs', taskId: id, attempt: 1, payload: 'a', session: 'waiter', at: START + 3000 }]);
+    assert.deepEqual(eventsOf(events, 'get'), [{ kind: 'get', queue: 'jobs', taskId: id, attempt: 1, payload: 'a', session: 'waiter', at: START + 3000, since: START + 3000 }]);
+  });
+
+  it('since (for the metrics): a get carries when the task became ready, an ack when its lease began', () => {
+    const { engine, events, tick } = makeHarness();
+    const [plain] = putNow(engine, 'jobs', ['a']);
+    const [later] = putNow(engine, 'jobs', [{ payload: 'b', delay: 5 }]);
+    tick(2);
+    getNow(engine, 'jobs', { ttr: 1 });
+    tick(1); // the lease ends at START + 3 s: back, ready again then
+    tick(1);
+    getNow(engine, 'jobs');
+    tick(4); // b came due at START + 5 s
+    getNow(engine, 'jobs');
+    tick(1);
+    engine.ack(WORKER, rawAcks([{ id: later! }]));
+    const since = (kind: string) => eventsOf(events, kind as 'get').map((e) => [e.taskId, e.at - START, e.since! - START]);
+    assert.deepEqual(since('get'), [
+      [plain, 2000, 0],
+      [plain, 4000, 3000],
+      [later, 8000, 5000],
+    ]);
+    assert.deepEqual(since('ack'), [[later, 9000, 8000]]);
   });
 
   it('ack carries the result; the routed result is a put on the reply queue by the acking session', () => {
@@ -54,7 +76,7 @@ describe('Engine events', () => {
     getNow(engine, 'jobs');
     engine.ack(WORKER, rawAcks([{ id: id!, result: { sum: 3 } }]));
     const [ack] = eventsOf(events, 'ack');
-    assert.deepEqual(ack, { kind: 'ack', queue: 'jobs', taskId: id, attempt: 1, result: { sum: 3 }, session: WORKER, at: START });
+    assert.deepEqual(ack, { kind: 'ack', queue: 'jobs', taskId: id, attempt: 1, result: { sum: 3 }, session: WORKER, at: START, since: START });
     const routed = eventsOf(events, 'put').filter((e) => e.queue === 'results');
     assert.equal(routed.length, 1);
     assert.deepEqual([routed[0]!.payload, routed[0]!.session], [{ taskId: id, result: { sum: 3 } }, WORKER]);

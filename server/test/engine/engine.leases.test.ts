@@ -194,7 +194,7 @@ describe('Engine leases', () => {
       assert.deepEqual(counts(engine, 'jobs'), { ready: 0, delayed: 0, leased: 0 });
       assert.equal(engine.leasedBy(WORKER), 0);
       assert.equal(engine.queueStats('jobs').totals.acked, 1);
-      assert.deepEqual(eventsOf(events, 'ack'), [{ kind: 'ack', queue: 'jobs', taskId: id, attempt: 1, result: { ok: true }, session: WORKER, at: START + 1000 }]);
+      assert.deepEqual(eventsOf(events, 'ack'), [{ kind: 'ack', queue: 'jobs', taskId: id, attempt: 1, result: { ok: true }, session: WORKER, at: START + 1000, since: START }]);
     });
 
     it('takes a batch and answers how many', () => {
