@@ -60,6 +60,14 @@ class QueueCounts {
   ) {}
 }
 
+/** The gauges read from the queue stats at each scrape. */
+interface QueueGauges {
+  tasks: Gauge<'queue' | 'state'>;
+  getters: Gauge<'queue'>;
+  paused: Gauge<'queue'>;
+  storeUp: Gauge;
+}
+
 type CountName = 'puts' | 'deliveries' | 'acks' | 'nacks' | 'expiries' | 'releases' | 'deadLetters';
 
 export class ManagerMetrics {
@@ -82,10 +90,10 @@ export class ManagerMetrics {
       registers,
     }).set({ manager: source.managerId, version: packageVersion, store }, 1);
 
-    // The three gauges of the queue stats share one read of them per scrape (prom-client collects
-    // every metric of a scrape at once).
+    // The gauges of the queue stats share one read of them per scrape (prom-client collects every
+    // metric of a scrape at once).
     let pending: Promise<void> | undefined;
-    const collectQueues = (): Promise<void> => (pending ??= this.readQueues(tasks, getters, storeUp).finally(() => setImmediate(() => (pending = undefined))));
+    const collectQueues = (): Promise<void> => (pending ??= this.readQueues({ tasks, getters, paused, storeUp }).finally(() => setImmediate(() => (pending = undefined))));
     const tasks: Gauge<'queue' | 'state'> = new Gauge({
       name: 'taskwire_queue_tasks',
       help: 'Tasks in the queue by state (dead: in its dead-letter queue), from the queue stats when scraped; on Redis, the shared queue.',
@@ -96,6 +104,13 @@ export class ManagerMetrics {
     const getters: Gauge<'queue'> = new Gauge({
       name: 'taskwire_queue_waiting_getters',
       help: 'Blocked gets waiting on the queue, as its stats report them.',
+      labelNames: ['queue'],
+      registers,
+      collect: collectQueues,
+    });
+    const paused: Gauge<'queue'> = new Gauge({
+      name: 'taskwire_queue_paused',
+      help: '1 while the queue is paused (queue/pause: puts accepted, nothing delivered), else 0; on Redis, for every manager.',
       labelNames: ['queue'],
       registers,
       collect: collectQueues,
@@ -147,9 +162,10 @@ export class ManagerMetrics {
   }
 
   /** Fills the queue gauges from one read of the queue stats. */
-  private async readQueues(tasks: Gauge<'queue' | 'state'>, getters: Gauge<'queue'>, storeUp: Gauge): Promise<void> {
+  private async readQueues({ tasks, getters, paused, storeUp }: QueueGauges): Promise<void> {
     tasks.reset();
     getters.reset();
+    paused.reset();
     let queues: QueueStats[];
     try {
       queues = await withTimeout(Promise.resolve(this.source.queues.listQueues()));
@@ -162,6 +178,7 @@ export class ManagerMetrics {
       this.countsOf(q.queue);
       for (const state of QUEUE_STATES) tasks.set({ queue: q.queue, state }, q[state]);
       getters.set({ queue: q.queue }, q.waitingGetters);
+      paused.set({ queue: q.queue }, q.paused === true ? 1 : 0);
     }
   }
 

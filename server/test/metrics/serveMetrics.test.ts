@@ -120,6 +120,10 @@ describe('taskwire serve --metrics', function () {
     const scrape = await Scrape.of(port);
     assertSequenceCounted(scrape);
     assert.equal(scrape.value('taskwire_manager_info', { store: 'memory' }), 1);
+    assert.equal(scrape.value('taskwire_queue_paused', { queue: 'jobs' }), 0);
+    const paused = await serve.run(['pause', 'jobs']);
+    assert.equal(paused.code, 0, paused.stderr);
+    assert.equal((await Scrape.of(port)).value('taskwire_queue_paused', { queue: 'jobs' }), 1);
     assert.ok(!scrape.families.has('taskwire_journal_fsync_seconds') && !scrape.families.has('taskwire_store_round_trip_seconds'));
     const metrics = await httpGet(port, '/metrics');
     assert.equal(metrics.contentType, 'text/plain; version=0.0.4; charset=utf-8');
@@ -238,6 +242,10 @@ describe('taskwire serve --metrics', function () {
       assert.equal(scrapeB.value('taskwire_queue_tasks', { queue: 'jobs', state: 'dead' }), 1);
       assert.equal(scrapeB.value('taskwire_puts_total', { queue: 'jobs' }) ?? 0, 0);
       assert.equal(scrapeB.value('taskwire_sessions', { role: 'worker' }), 0);
+      // A pause through A is the shared queue's: B's gauge says so.
+      const paused = await a.run(['pause', 'jobs']);
+      assert.equal(paused.code, 0, paused.stderr);
+      assert.equal((await Scrape.of(portB)).value('taskwire_queue_paused', { queue: 'jobs' }), 1);
     });
 
     it('/readyz: 503 with the reason while redis-server is stopped, 200 again once it is back on the same port', async () => {
