@@ -19,6 +19,9 @@ export const MANAGER_IDS_SINCE = '2026-12';
  */
 export const RELEASES_SINCE = '2026-12';
 
+/** The version that added unique tasks (spec §7.20): `unique` on a TaskSpec and `duplicates` in a put's result. */
+export const UNIQUE_TASKS_SINCE = '2026-12';
+
 /**
  * A release's reason as a 2026-11 subscriber knew it: a client that said it stopped, or a
  * manager that is gone, were both a connection that closed.

@@ -2,7 +2,19 @@ import { randomBytes } from 'node:crypto';
 import type { Nack, QueueStats } from '../protocol/generated';
 import { EngineError } from '../engine/engineError';
 import type { QueueBackend } from '../engine/queueBackend';
-import { DEFAULTS, type EngineDefaults, type EngineEvent, type GetRequest, type PutRequest, type QueueOptions, type RawAck, type RawTask, type SessionId, type Waiter } from '../engine/types';
+import {
+  DEFAULTS,
+  type EngineDefaults,
+  type EngineEvent,
+  type GetRequest,
+  type PutDone,
+  type PutRequest,
+  type QueueOptions,
+  type RawAck,
+  type RawTask,
+  type SessionId,
+  type Waiter,
+} from '../engine/types';
 import type { Deliver } from '../engine/waiters';
 import { silentLogger, type Logger } from '../server/logger';
 import type { QueueDeclaration } from '../server/options';
@@ -205,7 +217,7 @@ export class RedisQueues implements QueueBackend {
 
   // ---- put, get, join -------------------------------------------------------------------
 
-  put(request: PutRequest, done: (outcome: string[] | EngineError) => void): Waiter | undefined {
+  put(request: PutRequest, done: PutDone): Waiter | undefined {
     const queue = this.local(request.queue);
     const waiter: PutWaiter = { kind: 'put', request, done, active: true, running: false, timedOut: false };
     queue.putters.push(waiter);
@@ -481,7 +493,7 @@ export class RedisQueues implements QueueBackend {
       const answerable = waiter.active || waiter.timedOut;
       if (reply.status === 'ok') {
         this.finish(waiter, true);
-        if (answerable) waiter.done(ids);
+        if (answerable) waiter.done(...withHolders(request, ids, reply.data as string[]));
         else await this.run('unput', queue.family, [queue.name, ...ids]);
         queue.again = true;
         continue;
@@ -883,9 +895,28 @@ export class RedisQueues implements QueueBackend {
   }
 }
 
+/** A put's ids as its script answered them: a duplicate's is its key's holder's (spec §7.20). */
+function withHolders(request: PutRequest, ids: string[], holders: string[]): [string[], boolean[] | undefined] {
+  if (!request.tasks.some((task) => task.unique !== undefined)) return [ids, undefined];
+  const duplicates = holders.map((holder) => holder !== '');
+  return [ids.map((id, i) => holders[i] || id), duplicates];
+}
+
 function putArgs(id: string, task: PutRequest['tasks'][number]): string[] {
   const opt = (value: number | string | undefined) => (value === undefined ? '' : String(value));
-  return [id, task.payload, String(task.priority ?? 0), opt(task.delay), opt(task.ttr), opt(task.replyTo), opt(task.maxAttempts)];
+  const unique = task.unique;
+  return [
+    id,
+    task.payload,
+    String(task.priority ?? 0),
+    opt(task.delay),
+    opt(task.ttr),
+    opt(task.replyTo),
+    opt(task.maxAttempts),
+    unique?.key ?? '',
+    unique?.scope === 'active' ? 'a' : 'q',
+    opt(unique?.ttl),
+  ];
 }
 
 function undoArgs(tuple: TaskTuple): string[] {
