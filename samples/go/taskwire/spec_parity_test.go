@@ -149,6 +149,9 @@ var wholeTypes = map[string]reflect.Type{
 	"Ack":          reflect.TypeOf(wireAck{}),
 	"AckParams":    reflect.TypeOf(ackParams{}),
 	"AckResult":    reflect.TypeOf(ackResult{}),
+	"TaskSpec":     reflect.TypeOf(wireTaskSpec{}),
+	"Unique":       reflect.TypeOf(wireUnique{}),
+	"PutResult":    reflect.TypeOf(putResult{}),
 }
 
 func TestSpecParityTypes(t *testing.T) {
