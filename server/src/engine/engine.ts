@@ -169,9 +169,9 @@ export class Engine {
     }
     const sizes = request.tasks.map((spec) => payloadBytes(spec.payload));
     // Only the specs that add a task need room: duplicates of held keys add none (§7.20).
-    const { count, bytes } = this.needed(queue, request.tasks, sizes);
+    const { count, bytes, holders } = this.needed(queue, request.tasks, sizes);
     if (count === 0) {
-      done(...this.enqueue(queue, request.tasks, sizes, request.session));
+      done(...this.enqueue(queue, request.tasks, sizes, request.session, holders));
       return undefined;
     }
     const never = neverFits(queue, count, bytes, this.budget);
@@ -181,7 +181,7 @@ export class Engine {
     }
     // FIFO fairness: a put may not overtake putters already waiting for room.
     if (queue.activePutters === 0 && queue.hasRoomFor(count, bytes) && this.budget.admits(queue, bytes)) {
-      done(...this.enqueue(queue, request.tasks, sizes, request.session));
+      done(...this.enqueue(queue, request.tasks, sizes, request.session, holders));
       return undefined;
     }
     if (request.timeout === 0) {
@@ -504,26 +504,44 @@ export class Engine {
     return dlq ? dlq.size : 0;
   }
 
-  /** How many of the specs would add a task now, and their payload bytes: the others are duplicates of held keys. */
-  private needed(queue: QueueState, specs: RawTaskSpec[], sizes: number[]): { count: number; bytes: number } {
+  /**
+   * How many of the specs would add a task now, and their payload bytes: the others are
+   * duplicates of held keys. `holders` (when a spec has a key): per spec, the task that holds its
+   * key, null for a key an earlier spec of the put takes, undefined for a spec that adds a task;
+   * valid until the engine changes (enqueue takes it in the same turn, so keys are looked up once).
+   */
+  private needed(queue: QueueState, specs: RawTaskSpec[], sizes: number[]): { count: number; bytes: number; holders?: (TaskRecord | null | undefined)[] } {
     let count = 0;
     let bytes = 0;
+    let holders: (TaskRecord | null | undefined)[] | undefined;
     let keys: Set<string> | undefined;
-    const now = this.clock.now();
     for (let i = 0; i < specs.length; i++) {
       const key = specs[i]!.unique?.key;
       if (key !== undefined) {
-        keys ??= new Set();
-        if (keys.has(key) || queue.uniqueKeys.holder(key, now) !== undefined) continue;
-        keys.add(key);
+        holders ??= new Array<TaskRecord | null | undefined>(specs.length);
+        const holder = queue.uniqueKeys.holder(key, this.clock.now());
+        if (holder !== undefined) {
+          holders[i] = holder;
+          continue;
+        }
+        // A second key in one put: the put's own keys are remembered (one spec needs no set).
+        if (specs.length > 1) {
+          keys ??= new Set();
+          if (keys.has(key)) {
+            holders[i] = null;
+            continue;
+          }
+          keys.add(key);
+        }
       }
       count++;
       bytes += sizes[i]!;
     }
-    return { count, bytes };
+    return { count, bytes, holders };
   }
 
-  private enqueue(queue: QueueState, specs: RawTaskSpec[], sizes: number[], session: SessionId | undefined): [string[], boolean[] | undefined] {
+  /** `holders`: what needed() found in this same turn (results routed by an ack carry no keys). */
+  private enqueue(queue: QueueState, specs: RawTaskSpec[], sizes: number[], session: SessionId | undefined, holders?: (TaskRecord | null | undefined)[]): [string[], boolean[] | undefined] {
     const now = this.clock.now();
     const ids = new Array<string>(specs.length);
     let duplicates: boolean[] | undefined;
@@ -534,7 +552,8 @@ export class Engine {
       if (spec.unique !== undefined) {
         duplicates ??= new Array<boolean>(specs.length).fill(false);
         // A held key (by a task, or by an earlier spec of this put): the holder's id, no task.
-        const holder = queue.uniqueKeys.holder(spec.unique.key, now);
+        const found = holders?.[i];
+        const holder = found === null ? queue.uniqueKeys.holder(spec.unique.key, now) : found;
         if (holder !== undefined) {
           ids[i] = holder.id;
           duplicates[i] = true;
@@ -747,7 +766,7 @@ export class Engine {
   private admitPutters(queue: QueueState): void {
     for (let waiter = queue.headPutter(); waiter !== undefined; waiter = queue.headPutter()) {
       // Keys may have been taken or freed while it waited: what it needs is counted again.
-      const { count, bytes } = this.needed(queue, waiter.request.tasks, waiter.sizes);
+      const { count, bytes, holders } = this.needed(queue, waiter.request.tasks, waiter.sizes);
       if (!queue.hasRoomFor(count, bytes)) return;
       if (!this.budget.admits(queue, bytes)) {
         this.budget.joinLine(queue);
@@ -758,7 +777,7 @@ export class Engine {
       waiter.active = false;
       queue.activePutters--;
       this.waiters.untrack(waiter, waiter.request.session);
-      waiter.done(...this.enqueue(queue, waiter.request.tasks, waiter.sizes, waiter.request.session));
+      waiter.done(...this.enqueue(queue, waiter.request.tasks, waiter.sizes, waiter.request.session, holders));
     }
   }
 
