@@ -920,8 +920,8 @@ function putArgs(id: string, task: PutRequest['tasks'][number]): string[] {
 }
 
 function undoArgs(tuple: TaskTuple): string[] {
-  const [id, , payload, attempt, priority, enqueuedAt, , replyTo, lastError, deadLetteredFrom, ttr, maxAttempts] = tuple;
-  return [id, payload, priority, enqueuedAt, attempt, replyTo ?? '', lastError ?? '', deadLetteredFrom ?? '', ttr ?? '', maxAttempts ?? ''];
+  const [id, , payload, attempt, priority, enqueuedAt, , replyTo, lastError, deadLetteredFrom, ttr, maxAttempts, uniqueKey, uniqueScope, uniqueUntil] = tuple;
+  return [id, payload, priority, enqueuedAt, attempt, replyTo ?? '', lastError ?? '', deadLetteredFrom ?? '', ttr ?? '', maxAttempts ?? '', uniqueKey ?? '', uniqueScope ?? '', uniqueUntil ?? ''];
 }
 
 function groupByFamily(held: Map<string, HeldLease>): Map<string, string[]> {

@@ -394,6 +394,29 @@ export function describeQueueBackend(name: string, open: () => Promise<OpenedBac
       assert.deepEqual((await putUnique(backend, queue, [active('k')])).duplicates, [false]);
     });
 
+    it('unique: a delivery the session could not take gives the tasks back holding their keys', async () => {
+      const queue = queueName('unique-undo');
+      const { ids } = await putUnique(backend, queue, [
+        { payload: 'a', unique: { key: 'k' } },
+        { payload: 'b', unique: { key: 'j', scope: 'active' } },
+      ]);
+      for (const autoAck of [true, false]) {
+        await new Promise<void>((done) => {
+          backend.get({ queue, session: 'gone', max: 2, timeout: 0, autoAck }, () => {
+            done();
+            return false;
+          });
+        });
+        // A backend on a remote store takes them back after the delivery failed: wait for it.
+        for (let i = 0; i < 50 && (await call(() => backend.queueStats(queue))).ready < 2; i++) await sleep(20);
+        const again = await putUnique(backend, queue, [
+          { payload: 'c', unique: { key: 'k' } },
+          { payload: 'd', unique: { key: 'j' } },
+        ]);
+        assert.deepEqual(again, { ids, duplicates: [true, true] }, `autoAck ${autoAck}`);
+      }
+    });
+
     it("unique: a ttl ends the hold that long after the put, whatever the task's state", async () => {
       const queue = queueName('unique-ttl');
       const [id] = (await putUnique(backend, queue, [{ payload: 'a', unique: { key: 'k', ttl: 0.3 } }])).ids;
