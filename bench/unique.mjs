@@ -2,9 +2,10 @@
 // The cost of a put with a uniqueness key (spec §7.20) against a plain put, on one in-memory
 // manager and on a manager whose queues are in Redis (issue 21's target: at most 1.3× the plain
 // cost). A real `taskwire serve` child and, for Redis, a fresh `redis-server`; the producer is
-// the TypeScript client in this process, keeping 64 puts in flight (taskwire-ts-async's shape).
+// the TypeScript client in this process, keeping 64 puts in flight (taskwire-ts-async's shape;
+// --in-flight 1 awaits each put, taskwire-ts's).
 //
-//   node bench/unique.mjs [--n 20000] [--runs 5] [--stores memory,redis]
+//   node bench/unique.mjs [--n 20000] [--runs 5] [--stores memory,redis] [--in-flight 64] [--json FILE]
 //
 // Scenarios, each on a fresh queue, runs interleaved (run 1 of each, then run 2, ...):
 //   plain:      put(payload)
@@ -32,13 +33,14 @@ const { values: flags } = parseArgs({
     n: { type: 'string', default: '20000' },
     runs: { type: 'string', default: '5' },
     stores: { type: 'string', default: 'memory,redis' },
+    'in-flight': { type: 'string', default: '64' },
     json: { type: 'string' },
   },
 });
 const N = Number(flags.n);
 const RUNS = Number(flags.runs);
 const KEY = 'bench-unique-key';
-const IN_FLIGHT = 64;
+const IN_FLIGHT = Number(flags['in-flight']);
 const SCENARIOS = ['plain', 'put-unique', 'duplicate'];
 
 function startManager(args) {
