@@ -57,10 +57,14 @@ async function main(): Promise<void> {
     else lostOrRetried++;
   });
 
-  const tasks = await crawl(site);
-  const ids = await queue.putMany(tasks.map((payload) => ({ payload, replyTo: resultsName })));
-  const urlOf = new Map(ids.map((id, i) => [id, tasks[i]!.url]));
-  process.stderr.write(`queued ${tasks.length} images on "${queueName}"\n`);
+  const found = await crawl(site);
+  // An image linked from several pages is queued once: its URL is the task's uniqueness key
+  // (spec §7.21), held until the task ends (scope active), so a link found again while the image
+  // is being downloaded is not queued twice either. A duplicate's id is the first one's.
+  const ids = await queue.putMany(found.map((payload) => ({ payload, replyTo: resultsName, unique: { key: payload.url, scope: 'active' as const } })));
+  const urlOf = new Map(ids.map((id, i) => [id, found[i]!.url]));
+  const tasks = [...urlOf.keys()];
+  process.stderr.write(`queued ${tasks.length} images on "${queueName}" (${found.length - tasks.length} found on more than one page)\n`);
 
   const results = new Map<string, CrawlResult>();
   const results$ = client.queue<{ taskId: string; result: CrawlResult }>(resultsName);

@@ -79,8 +79,11 @@ export async function startSite(options: SiteOptions = {}): Promise<Site> {
     }
     const category = /^\/category\/([a-z]+)\.html$/.exec(path)?.[1];
     if (category && categories.includes(category)) {
+      // The first page also shows the second page's first image: a link a crawl finds twice.
+      const shared = category === categories[0] ? images.filter((image) => image.category === categories[1]).slice(0, 1) : [];
       const tags = images
         .filter((image) => image.category === category)
+        .concat(shared)
         .map((image) => `<img src="${image.path}" alt="${image.name}" data-size="${image.size}" data-sha256="${image.sha256}">`)
         .join('\n');
       response.writeHead(200, { 'content-type': 'text/html' }).end(page(category, tags));

@@ -112,7 +112,32 @@ func (s *putSettings) wireSpec(spec TaskSpec) (wireTaskSpec, error) {
 		attempts := max(spec.MaxAttempts, 0) // UnlimitedAttempts is 0 on the wire
 		w.MaxAttempts = &attempts
 	}
+	if spec.Unique != nil {
+		w.Unique = &wireUnique{Key: spec.Unique.Key, Scope: spec.Unique.Scope, TTL: seconds(spec.Unique.TTL)}
+	}
 	return w, nil
+}
+
+// PutUnique enqueues one task unless a task of the queue holds unique.Key (spec §7.21): then
+// it adds nothing and answers the holder's id with Duplicate true. Needs protocol 2026-12.
+func (q *Queue) PutUnique(ctx context.Context, payload any, unique Unique, opts ...PutOption) (UniquePut, error) {
+	var settings putSettings
+	for _, opt := range opts {
+		opt(&settings)
+	}
+	w, err := settings.wireSpec(TaskSpec{Payload: payload, Unique: &unique})
+	if err != nil {
+		return UniquePut{}, fmt.Errorf("taskwire: %w", err)
+	}
+	var result putResult
+	params := putParams{Queue: q.name, Tasks: []wireTaskSpec{w}, Timeout: seconds(settings.timeout)}
+	if err := q.client.call(ctx, "queue/put", params, &result, nil); err != nil {
+		return UniquePut{}, err
+	}
+	if len(result.IDs) != 1 {
+		return UniquePut{}, fmt.Errorf("taskwire: the manager answered %d ids for one task", len(result.IDs))
+	}
+	return UniquePut{ID: result.IDs[0], Duplicate: len(result.Duplicates) == 1 && result.Duplicates[0]}, nil
 }
 
 // Get takes one task, leased to this client until it is acked, nacked or its lease ends

@@ -147,6 +147,34 @@ type TaskSpec struct {
 	// MaxAttempts bounds the deliveries before the task is dead-lettered; 0 leaves the
 	// queue's setting, UnlimitedAttempts removes the bound.
 	MaxAttempts int
+	// Unique, when not nil, is the task's uniqueness key (protocol 2026-12, spec §7.21): a
+	// put whose key is held adds no task and answers the holder's id.
+	Unique *Unique
+}
+
+// Unique is a task's uniqueness key (spec §7.21). The key is held in its queue while the
+// task is in the scope, and no longer than TTL after the put when TTL is set.
+type Unique struct {
+	// Key is 1 to 256 characters, unique per queue.
+	Key string
+	// Scope is UniqueQueued (the default when empty: held while the task is ready or
+	// delayed) or UniqueActive (also while it is leased).
+	Scope string
+	// TTL, when not zero, ends the hold that long after the put.
+	TTL time.Duration
+}
+
+// The scopes of a uniqueness key.
+const (
+	UniqueQueued = "queued"
+	UniqueActive = "active"
+)
+
+// UniquePut is what Queue.PutUnique answers: the task's id and whether its key was held (then
+// ID is the holder's, and no task was added).
+type UniquePut struct {
+	ID        string
+	Duplicate bool
 }
 
 // Ack completes one task in a batch (Client.AckMany).

@@ -84,6 +84,18 @@ type wireTaskSpec struct {
 	TTR         *float64        `json:"ttr,omitempty"`
 	ReplyTo     string          `json:"replyTo,omitempty"`
 	MaxAttempts *int            `json:"maxAttempts,omitempty"`
+	Unique      *wireUnique     `json:"unique,omitempty"`
+}
+
+type wireUnique struct {
+	Key   string   `json:"key"`
+	Scope string   `json:"scope,omitempty"`
+	TTL   *float64 `json:"ttl,omitempty"`
+}
+
+type putResult struct {
+	IDs        []string `json:"ids"`
+	Duplicates []bool   `json:"duplicates,omitempty"`
 }
 
 type putParams struct {

@@ -76,7 +76,7 @@ from .errors import (
 from .manager import QueueManager
 from .queue import Queue
 from .subscription import Subscription
-from .types import NO_RESULT, ClientInfo, Event, Limits, QueueStats, QueueTotals, Task, TaskSpec
+from .types import NO_RESULT, ClientInfo, Event, Limits, QueueStats, QueueTotals, Task, TaskSpec, UniquePut
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -89,6 +89,7 @@ __all__ = [
     "Queue",
     "Task",
     "TaskSpec",
+    "UniquePut",
     "Event",
     "Subscription",
     "CancelToken",

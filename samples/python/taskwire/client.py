@@ -16,7 +16,7 @@ from .constants import DEFAULT_MAX_FRAME_BYTES
 from .errors import QueueEmpty, RequestCancelled
 from .framing import _encode
 from .queue import Queue
-from .types import _UNSET, NO_RESULT, ClientInfo, QueueStats, Task, TaskSpec
+from .types import _UNSET, NO_RESULT, ClientInfo, QueueStats, Task, TaskSpec, UniquePut
 
 
 def _seconds(name: str, value: Optional[float]) -> Optional[float]:
@@ -144,6 +144,39 @@ class Client(_Connection):
         if max_attempts is not None:
             spec["maxAttempts"] = max_attempts
         return self._put_chunk(queue, [spec], _blocking_timeout(block, timeout), cancel)[0]
+
+    def put_unique(
+        self,
+        queue: str,
+        payload: Any,
+        key: str,
+        block: bool = True,
+        timeout: Optional[float] = None,
+        *,
+        scope: Optional[str] = None,
+        ttl: Optional[float] = None,
+        priority: Optional[int] = None,
+        delay: Optional[float] = None,
+        ttr: Optional[float] = None,
+        reply_to: Optional[str] = None,
+        max_attempts: Optional[int] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> UniquePut:
+        """Puts one task with a uniqueness key (protocol 2026-12). See :meth:`Queue.put_unique`."""
+        unique: Dict[str, Any] = {"key": key}
+        if scope is not None:
+            unique["scope"] = scope
+        if ttl is not None:
+            unique["ttl"] = ttl
+        spec = TaskSpec(payload, priority, delay, ttr, reply_to, max_attempts).to_wire()
+        spec["unique"] = unique
+        params: Dict[str, Any] = {"queue": queue, "tasks": [spec]}
+        wait = _blocking_timeout(block, timeout)
+        if wait is not None:
+            params["timeout"] = wait
+        result = self._call("queue/put", params, cancel=cancel)
+        duplicates = result.get("duplicates") or [False]
+        return UniquePut(result["ids"][0], bool(duplicates[0]))
 
     def put_many(
         self,

@@ -7,7 +7,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Deque, Iterable, List, Optional, Sequence, Tuple, Union
 
 from .cancel import CancelToken
-from .types import _UNSET, NO_RESULT, QueueStats, Task
+from .types import _UNSET, NO_RESULT, QueueStats, Task, UniquePut
 from .worker_loop import _work
 
 if TYPE_CHECKING:
@@ -84,6 +84,26 @@ class Queue:
     def put_nowait(self, item: Any, **options: Any) -> str:
         """``put(item, block=False)``."""
         return self.put(item, False, **options)
+
+    def put_unique(
+        self,
+        item: Any,
+        key: str,
+        block: bool = True,
+        timeout: Optional[float] = None,
+        *,
+        scope: Optional[str] = None,
+        ttl: Optional[float] = None,
+        **options: Any,
+    ) -> UniquePut:
+        """Puts one task unless a task of the queue holds ``key`` (spec §7.21).
+
+        Returns ``UniquePut(id, duplicate)``: when the key is held, ``duplicate`` is True, ``id``
+        is the holder's and nothing is added. ``scope`` is ``"queued"`` (the default: held while
+        the task waits) or ``"active"`` (also while a worker holds it); ``ttl`` ends the hold that
+        many seconds after the put. The other options are :meth:`put`'s.
+        """
+        return self.client.put_unique(self.name, item, key, block, timeout, scope=scope, ttl=ttl, **options)
 
     def put_many(
         self,

@@ -117,6 +117,15 @@ class Task:
         return f"Task(id={self.id!r}, queue={self.queue!r}, payload={self.payload!r}, attempt={self.attempt})"
 
 
+@dataclass(frozen=True)
+class UniquePut:
+    """What :meth:`Queue.put_unique` answers (spec §7.21): the task's id, and whether its key was
+    held (then ``id`` is the holder's and no task was added)."""
+
+    id: str
+    duplicate: bool
+
+
 @dataclass
 class TaskSpec:
     """A task with its own options, for :meth:`Queue.put_many` (spec ``TaskSpec``)."""

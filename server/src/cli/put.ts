@@ -1,8 +1,8 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import type { TaskwireClient } from '../client';
-import type { TaskSpec } from '../protocol/generated';
+import type { TaskSpec, Unique } from '../protocol/generated';
 import { connectFromFlags, parseNumber, withConnectionOptions, type ConnectionFlags } from './connection';
 import { CliError, ExitCode } from './exitCodes';
 import { count } from './format';
@@ -19,6 +19,9 @@ interface PutFlags extends ConnectionFlags {
   ttr?: number;
   replyTo?: string;
   maxAttempts?: number;
+  unique?: string;
+  uniqueScope?: 'queued' | 'active';
+  uniqueTtl?: number;
   timeout?: number;
   batch: number;
   quiet?: boolean;
@@ -40,19 +43,24 @@ export function putCommand(): Command {
     .option('--ttr <seconds>', 'lease length for whoever takes them', parseNumber('ttr', { min: 0.001 }))
     .option('--reply-to <queue>', 'queue for results: an ack with a result puts {taskId, result} there')
     .option('--max-attempts <n>', 'deliveries before dead-lettering (0: unlimited)', parseNumber('max-attempts', { integer: true }))
+    .option('--unique <key>', 'a uniqueness key: when a task of the queue holds it, nothing is added and "duplicate of ID" is printed (one payload)')
+    .addOption(new Option('--unique-scope <scope>', 'where the key is held: queued (ready or delayed) or active (also while leased)').choices(['queued', 'active']))
+    .option('--unique-ttl <seconds>', 'the key is held at most this long after the put', parseNumber('unique-ttl', { min: 0.001 }))
     .option('-t, --timeout <seconds>', 'wait at most this long for room in a bounded queue (default: as long as it takes)', parseNumber('timeout'))
     .option('--batch <n>', 'tasks per request when reading lines', parseNumber('batch', { integer: true, min: 1 }), 500)
     .option('--quiet', 'print nothing on success')
     .addHelpText(
       'after',
       `
-Prints the new task ids, one per line (for lines: a summary on stderr).
+Prints the new task ids, one per line (for lines: a summary on stderr). With --unique, a put
+whose key is held prints "duplicate of ID" (the holder's id) and adds nothing.
 
 Examples:
   taskwire put tasks image_url_0 image_url_1
   taskwire put tasks '{"url":"https://example.com/a.png"}' --reply-to results
   seq 100000 | taskwire put tasks
-  taskwire put tasks --file tasks.ndjson --specs`,
+  taskwire put tasks --file tasks.ndjson --specs
+  taskwire put crawl '{"url":"https://example.com/"}' --unique https://example.com/`,
     )
     .action(async (queue: string, payloads: string[], flags: PutFlags) => put(queue, payloads, flags));
 }
@@ -64,6 +72,7 @@ async function put(queue: string, payloads: string[], flags: PutFlags): Promise<
     throw new CliError('nothing to put: give payloads as arguments, --file FILE, or pipe lines to stdin', ExitCode.Usage);
   }
   if (fromLines && payloads.length > 0) throw new CliError('give payloads as arguments or as lines (--file / stdin), not both', ExitCode.Usage);
+  checkUniqueFlags(flags, fromLines ? undefined : payloads.length);
   const mode = flags.json ? 'json' : flags.string ? 'string' : 'auto';
   // Parsed before connecting: a bad payload is a usage error whether or not a manager answers.
   const specs = fromLines ? [] : payloads.map((text) => toSpec(parsePayloadArgument(text, mode), flags));
@@ -71,6 +80,11 @@ async function put(queue: string, payloads: string[], flags: PutFlags): Promise<
   if (flags.file !== undefined && flags.file !== '-') openFile(flags.file).destroy();
   const client = await connectFromFlags(flags, 'producer');
   try {
+    if (!fromLines && flags.unique !== undefined) {
+      const { id, duplicate } = await client.queue(queue).putUnique(specs[0]!.payload, uniqueOf(flags, flags.unique), { ...specDefaults(flags), ...timeoutOf(flags) });
+      if (!flags.quiet) process.stdout.write(duplicate ? `duplicate of ${id}\n` : `${id}\n`);
+      return;
+    }
     if (!fromLines) {
       const ids = await client.queue(queue).putMany(specs, timeoutOf(flags));
       if (!flags.quiet) process.stdout.write(ids.join('\n') + '\n');
@@ -141,6 +155,24 @@ function parseLine(line: string, lineNumber: number, mode: 'auto' | 'json' | 'st
   } catch (error) {
     throw new CliError(`line ${lineNumber}: ${(error as Error).message}`, ExitCode.Usage);
   }
+}
+
+/** One key names one task: --unique goes with one payload argument (lines carry their own in --specs). */
+function checkUniqueFlags(flags: PutFlags, payloadCount: number | undefined): void {
+  if (flags.unique === undefined) {
+    if (flags.uniqueScope !== undefined || flags.uniqueTtl !== undefined) throw new CliError('--unique-scope and --unique-ttl go with --unique KEY', ExitCode.Usage);
+    return;
+  }
+  if (payloadCount !== 1) {
+    throw new CliError('--unique KEY puts one task: give one payload argument (for many, give each line its own "unique" with --specs)', ExitCode.Usage);
+  }
+}
+
+function uniqueOf(flags: PutFlags, key: string): Unique {
+  const unique: Unique = { key };
+  if (flags.uniqueScope !== undefined) unique.scope = flags.uniqueScope;
+  if (flags.uniqueTtl !== undefined) unique.ttl = flags.uniqueTtl;
+  return unique;
 }
 
 function specDefaults(flags: PutFlags): Omit<TaskSpec, 'payload'> {

@@ -3,7 +3,7 @@
  * key helpers it uses, and the protocol's generated types.
  */
 export { connect, TaskwireClient, DEFAULT_CLIENT_PORT, type ConnectOptions, type ReconnectOptions, type Subscription } from './client';
-export { QueueHandle, type PutOptions, type GetOptions, type ConsumeOptions, type WorkOptions } from './queue';
+export { QueueHandle, type PutOptions, type UniquePutResult, type GetOptions, type ConsumeOptions, type WorkOptions } from './queue';
 export { ReceivedTask, type ProgressReport } from './receivedTask';
 export type { Requester } from './requester';
 export { Channel, type ChannelOptions } from './channel';

@@ -1,6 +1,6 @@
 import { QueueDeclareRequest, QueuePutRequest, QueueGetRequest, TaskAckRequest, QueueJoinRequest, QueueStatsRequest, QueuePeekRequest, QueuePurgeRequest } from '../protocol/generated';
 import { QueuePauseRequest, QueueResumeRequest } from '../protocol/generated';
-import type { DeclareParams, GetParams, Nack, PutParams as QueuePutParams, QueueStats, Task, TaskSpec } from '../protocol/generated';
+import type { DeclareParams, GetParams, Nack, PutParams as QueuePutParams, QueueStats, Task, TaskSpec, Unique } from '../protocol/generated';
 import { ackTask, nackTask, touchTasks, type Requester } from './requester';
 import { AbortedError, ConnectionClosedError, LeaseUnknownError, QueueEmptyError, ShuttingDownError } from './errors';
 import { ReceivedTask, type NextOptions } from './receivedTask';
@@ -14,9 +14,21 @@ export interface PutOptions {
   /** Queue that receives `{taskId, result}` when the task is acked with a result. */
   replyTo?: string;
   maxAttempts?: number;
+  /**
+   * A uniqueness key (protocol 2026-12, spec §7.21): when a task of the queue holds it, no task
+   * is added and the id is that task's (putUnique also says it was a duplicate). A string is
+   * the key with the default scope (held while the task is queued).
+   */
+  unique?: string | Unique;
   /** Seconds to wait for room in a bounded queue; default: as long as it takes. */
   timeout?: number;
   signal?: AbortSignal;
+}
+
+/** What putUnique answers: the task's id, and whether the key was held (the id is then the holder's). */
+export interface UniquePutResult {
+  id: string;
+  duplicate: boolean;
 }
 
 export interface GetOptions {
@@ -65,6 +77,17 @@ export class QueueHandle<P = unknown> {
     if (options?.timeout !== undefined) params.timeout = options.timeout;
     const { ids } = await this.requester.request(QueuePutRequest, params, options?.signal);
     return ids[0]!;
+  }
+
+  /**
+   * Enqueues one task unless a task of the queue holds its uniqueness key (spec §7.21): then
+   * resolves with that task's id and `duplicate: true`, and adds nothing.
+   */
+  async putUnique(payload: P, unique: string | Unique, options: Omit<PutOptions, 'unique'> = {}): Promise<UniquePutResult> {
+    const params: QueuePutParams = { queue: this.name, tasks: [taskSpec(payload, { ...options, unique })] };
+    if (options.timeout !== undefined) params.timeout = options.timeout;
+    const { ids, duplicates } = await this.requester.request(QueuePutRequest, params, options.signal);
+    return { id: ids[0]!, duplicate: duplicates?.[0] === true };
   }
 
   /**
@@ -374,5 +397,6 @@ function taskSpec(payload: unknown, options: PutOptions): TaskSpec {
   if (options.ttr !== undefined) spec.ttr = options.ttr;
   if (options.replyTo !== undefined) spec.replyTo = options.replyTo;
   if (options.maxAttempts !== undefined) spec.maxAttempts = options.maxAttempts;
+  if (options.unique !== undefined) spec.unique = typeof options.unique === 'string' ? { key: options.unique } : options.unique;
   return spec;
 }

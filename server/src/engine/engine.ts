@@ -21,6 +21,7 @@ import {
   type EngineEvent,
   type GetRequest,
   type HeldTaskRef,
+  type PutDone,
   type PutRequest,
   type QueueOptions,
   type RawAck,
@@ -29,6 +30,7 @@ import {
   type SessionId,
   type Waiter,
 } from './types';
+import { holdOf } from './uniqueKeys';
 import { WaiterRegistry } from './waiterRegistry';
 import type { AnyWaiter, Deliver, GetWaiter, JoinWaiter, PutWaiter } from './waiters';
 
@@ -171,7 +173,7 @@ export class Engine {
    * Enqueues all the tasks or none. Completes at once (calling `done` before returning) when
    * there is room or timeout is 0; otherwise waits and returns a Waiter.
    */
-  put(request: PutRequest, done: (outcome: string[] | EngineError) => void): Waiter | undefined {
+  put(request: PutRequest, done: PutDone): Waiter | undefined {
     let queue: QueueState;
     try {
       queue = this.requireQueue(request.queue);
@@ -180,10 +182,13 @@ export class Engine {
       done(error as EngineError);
       return undefined;
     }
-    const count = request.tasks.length;
     const sizes = request.tasks.map((spec) => payloadBytes(spec.payload));
-    let bytes = 0;
-    for (const size of sizes) bytes += size;
+    // Only the specs that add a task need room: duplicates of held keys add none (§7.21).
+    const { count, bytes, holders } = this.needed(queue, request.tasks, sizes);
+    if (count === 0) {
+      done(...this.enqueue(queue, request.tasks, sizes, request.session, holders));
+      return undefined;
+    }
     const never = neverFits(queue, count, bytes, this.budget);
     if (never) {
       done(never);
@@ -191,7 +196,7 @@ export class Engine {
     }
     // FIFO fairness: a put may not overtake putters already waiting for room.
     if (queue.activePutters === 0 && queue.hasRoomFor(count, bytes) && this.budget.admits(queue, bytes)) {
-      done(this.enqueue(queue, request.tasks, sizes, request.session));
+      done(...this.enqueue(queue, request.tasks, sizes, request.session, holders));
       return undefined;
     }
     if (request.timeout === 0) {
@@ -250,6 +255,7 @@ export class Engine {
       this.leases.end(record);
       record.state = TaskState.Gone;
       this.budget.release(record);
+      queue.uniqueKeys.free(record);
       // The lease's timer stays in the heap until its deadline (timers are dropped lazily):
       // without this, every acked payload would stay in memory for up to its ttr.
       record.payload = undefined;
@@ -342,6 +348,7 @@ export class Engine {
     for (const record of removed) {
       record.state = TaskState.Gone;
       this.budget.release(record);
+      queue.uniqueKeys.free(record);
     }
     // Delayed tasks sit among the deadlines; marking them gone makes their deadlines no-ops. A
     // task held back by a nack also has its old lease deadline there: count tasks, not deadlines.
@@ -350,6 +357,7 @@ export class Engine {
     for (const record of delayed) {
       record.state = TaskState.Gone;
       this.budget.release(record);
+      queue.uniqueKeys.free(record);
     }
     const count = removed.length + delayed.size;
     queue.delayed = 0;
@@ -469,6 +477,9 @@ export class Engine {
         record.lastError = image.lastError;
         record.deadLetteredFrom = image.deadLetteredFrom;
         record.crashes = image.crashes ?? 0;
+        record.unique = image.unique;
+        // A leased one takes its key back when it is returned (returnAfterCrash), after these.
+        if (!image.leased) queue.uniqueKeys.retake(record, this.clock.now());
         // New ids must not repeat a restored one.
         const counter = idPattern.exec(image.id)?.[1];
         if (counter !== undefined) this.nextId = Math.max(this.nextId, parseInt(counter, 36) + 1);
@@ -525,15 +536,68 @@ export class Engine {
     return dlq ? dlq.size : 0;
   }
 
-  private enqueue(queue: QueueState, specs: RawTaskSpec[], sizes: number[], session: SessionId | undefined): string[] {
+  /**
+   * How many of the specs would add a task now, and their payload bytes: the others are
+   * duplicates of held keys. `holders` (when a spec has a key): per spec, the task that holds its
+   * key, null for a key an earlier spec of the put takes, undefined for a spec that adds a task;
+   * valid until the engine changes (enqueue takes it in the same turn, so keys are looked up once).
+   */
+  private needed(queue: QueueState, specs: RawTaskSpec[], sizes: number[]): { count: number; bytes: number; holders?: (TaskRecord | null | undefined)[] } {
+    let count = 0;
+    let bytes = 0;
+    let holders: (TaskRecord | null | undefined)[] | undefined;
+    let keys: Set<string> | undefined;
+    for (let i = 0; i < specs.length; i++) {
+      const key = specs[i]!.unique?.key;
+      if (key !== undefined) {
+        holders ??= new Array<TaskRecord | null | undefined>(specs.length);
+        const holder = queue.uniqueKeys.holder(key, this.clock.now());
+        if (holder !== undefined) {
+          holders[i] = holder;
+          continue;
+        }
+        // A second key in one put: the put's own keys are remembered (one spec needs no set).
+        if (specs.length > 1) {
+          keys ??= new Set();
+          if (keys.has(key)) {
+            holders[i] = null;
+            continue;
+          }
+          keys.add(key);
+        }
+      }
+      count++;
+      bytes += sizes[i]!;
+    }
+    return { count, bytes, holders };
+  }
+
+  /** `holders`: what needed() found in this same turn (results routed by an ack carry no keys). */
+  private enqueue(queue: QueueState, specs: RawTaskSpec[], sizes: number[], session: SessionId | undefined, holders?: (TaskRecord | null | undefined)[]): [string[], boolean[] | undefined] {
     const now = this.clock.now();
     const ids = new Array<string>(specs.length);
-    const records: TaskRecord[] | undefined = this.journal.enabled ? new Array(specs.length) : undefined;
+    let duplicates: boolean[] | undefined;
+    const records: TaskRecord[] | undefined = this.journal.enabled ? [] : undefined;
     let readyAdded = false;
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i]!;
+      if (spec.unique !== undefined) {
+        duplicates ??= new Array<boolean>(specs.length).fill(false);
+        // A held key (by a task, or by an earlier spec of this put): the holder's id, no task.
+        const found = holders?.[i];
+        const holder = found === null ? queue.uniqueKeys.holder(spec.unique.key, now) : found;
+        if (holder !== undefined) {
+          ids[i] = holder.id;
+          duplicates[i] = true;
+          continue;
+        }
+      }
       const id = `${this.idPrefix}-${(this.nextId++).toString(36)}`;
       const record = new TaskRecord(id, queue, spec.payload, spec.priority ?? 0, now, spec.ttr, spec.replyTo, spec.maxAttempts, sizes[i]!);
+      if (spec.unique !== undefined) {
+        record.unique = holdOf(spec.unique, now);
+        queue.uniqueKeys.take(record);
+      }
       ids[i] = id;
       queue.totals.put++;
       this.budget.hold(record);
@@ -544,12 +608,12 @@ export class Engine {
         queue.ready.push(record, record.priority);
         readyAdded = true;
       }
-      if (records) records[i] = record;
+      if (records) records.push(record);
       if (this.listeners.length > 0) this.emit({ kind: 'put', queue: queue.name, taskId: id, attempt: 1, payload: spec.payload, session, at: now });
     }
-    if (records) this.journal.put(records);
+    if (records && records.length > 0) this.journal.put(records);
     if (readyAdded) this.serveGetters(queue);
-    return ids;
+    return [ids, duplicates];
   }
 
   /** Holds a task back until `readyAt`. */
@@ -605,6 +669,10 @@ export class Engine {
     if (records.length > 0) {
       if (request.autoAck) this.journal.ack(records);
       else this.journal.lease(records);
+      for (const record of records) {
+        if (request.autoAck) queue.uniqueKeys.free(record);
+        else queue.uniqueKeys.freeOnLease(record);
+      }
     }
     if (this.listeners.length > 0) {
       for (const record of records) {
@@ -658,6 +726,7 @@ export class Engine {
   /** Back to the ready queue at once with attempt + 1, whatever its attempts so far. */
   private requeue(record: TaskRecord, atHead = false): void {
     record.attempt++;
+    record.queue.uniqueKeys.retake(record, this.clock.now());
     record.state = TaskState.Ready;
     record.readyAt = this.clock.now();
     if (atHead) record.queue.ready.pushFront(record, record.priority);
@@ -673,6 +742,7 @@ export class Engine {
       return;
     }
     record.attempt++;
+    queue.uniqueKeys.retake(record, this.clock.now());
     if (delay > 0) {
       this.delay(record, this.clock.now() + delay * SECOND);
       this.journal.retry(record);
@@ -690,6 +760,9 @@ export class Engine {
   private bury(record: TaskRecord, session: SessionId | undefined): void {
     const from = record.queue;
     from.totals.deadLettered++;
+    // Its key is freed: a dead-lettered task holds none, in its old queue or the dead-letter queue.
+    from.uniqueKeys.free(record);
+    record.unique = undefined;
     this.emit({ kind: 'dead', queue: from.name, taskId: record.id, attempt: record.attempt, payload: record.payload, error: record.lastError, session, at: this.clock.now() });
     const target = from.options.deadLetter;
     if (target === null || target === from.name) {
@@ -733,8 +806,10 @@ export class Engine {
   /** Admits the queue's waiting puts in order while they fit; a head that waits for the budget joins its line. */
   private admitPutters(queue: QueueState): void {
     for (let waiter = queue.headPutter(); waiter !== undefined; waiter = queue.headPutter()) {
-      if (!queue.hasRoomFor(waiter.request.tasks.length, waiter.bytes)) return;
-      if (!this.budget.admits(queue, waiter.bytes)) {
+      // Keys may have been taken or freed while it waited: what it needs is counted again.
+      const { count, bytes, holders } = this.needed(queue, waiter.request.tasks, waiter.sizes);
+      if (!queue.hasRoomFor(count, bytes)) return;
+      if (!this.budget.admits(queue, bytes)) {
         this.budget.joinLine(queue);
         return;
       }
@@ -743,7 +818,7 @@ export class Engine {
       waiter.active = false;
       queue.activePutters--;
       this.waiters.untrack(waiter, waiter.request.session);
-      waiter.done(this.enqueue(queue, waiter.request.tasks, waiter.sizes, waiter.request.session));
+      waiter.done(...this.enqueue(queue, waiter.request.tasks, waiter.sizes, waiter.request.session, holders));
     }
   }
 

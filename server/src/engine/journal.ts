@@ -1,5 +1,6 @@
 import type { JsonText } from '../protocol/jsonText';
 import type { ResolvedQueueOptions } from './queueState';
+import type { UniqueHold } from './uniqueKeys';
 
 /**
  * The engine ↔ store boundary. The engine stays free of I/O: it reports every change of its
@@ -31,6 +32,8 @@ export interface TaskImage {
   leased?: true;
   /** Manager crashes the task was leased through (absent: none). */
   crashes?: number;
+  /** Its uniqueness key (spec §7.21), its ttl as a deadline; absent in journals written before keys existed. */
+  unique?: UniqueHold;
 }
 
 /** A queue and its options with every default filled in. */

@@ -97,5 +97,6 @@ export function imageOf(record: TaskRecord): TaskImage {
   if (record.state === TaskState.Delayed) image.readyAt = record.readyAt;
   if (record.state === TaskState.Leased) image.leased = true;
   if (record.crashes > 0) image.crashes = record.crashes;
+  if (record.unique !== undefined) image.unique = record.unique;
   return image;
 }

@@ -1,6 +1,5 @@
 import type { Nack, QueueStats } from '../protocol/generated';
-import type { EngineError } from './engineError';
-import type { EngineEvent, GetRequest, HeldTaskRef, PutRequest, QueueOptions, RawAck, RawTask, SessionId, Waiter } from './types';
+import type { EngineEvent, GetRequest, HeldTaskRef, PutDone, PutRequest, QueueOptions, RawAck, RawTask, SessionId, Waiter } from './types';
 import type { ManagerPeers } from './peers';
 import type { Deliver } from './waiters';
 
@@ -76,8 +75,13 @@ export interface QueueBackend {
    */
   ensureQueue(name: string): MaybePromise<void>;
 
-  /** Enqueues all the tasks or none; `done` gets the new ids or a queue_full/queue_not_found error. */
-  put(request: PutRequest, done: (outcome: string[] | EngineError) => void): Waiter | undefined;
+  /**
+   * Enqueues all the tasks or none; `done` gets the new ids or a queue_full/queue_not_found error.
+   * A spec whose uniqueness key is held in the queue (by a task, or by an earlier spec of the same
+   * put) adds no task: its id is the holder's and `duplicates` says so (spec §7.21). Room is needed
+   * only for the specs that add a task; a put of duplicates only never waits.
+   */
+  put(request: PutRequest, done: PutDone): Waiter | undefined;
   /** Leases (or with autoAck removes) up to `max` ready tasks; waits up to the timeout for one. */
   get(request: GetRequest, deliver: Deliver): Waiter | undefined;
   /** Calls back true once nothing is ready, delayed or leased; false on timeout. */

@@ -2,6 +2,7 @@ import type { QueueStats } from '../protocol/generated';
 import { Deque } from './deque';
 import { ReadyQueue } from './readyQueue';
 import type { TaskRecord } from './taskRecord';
+import { UniqueKeys } from './uniqueKeys';
 import type { GetWaiter, JoinWaiter, PutWaiter } from './waiters';
 
 /** Options of a queue with every default filled in. */
@@ -24,6 +25,8 @@ export class QueueState {
   readonly getters = new Deque<GetWaiter>();
   readonly putters = new Deque<PutWaiter>();
   readonly joiners = new Set<JoinWaiter>();
+  /** The uniqueness keys its tasks hold (spec §7.21). */
+  readonly uniqueKeys = new UniqueKeys();
   /** Active (not cancelled, not served) waiters in the deques, which drop cancelled ones lazily. */
   activeGetters = 0;
   activePutters = 0;

@@ -1,5 +1,6 @@
 import type { Ack, EventKind, QueueName, Task, TaskSpec } from '../protocol/generated';
 import type { JsonText } from '../protocol/jsonText';
+import type { EngineError } from './engineError';
 
 // Payloads are opaque (../protocol/jsonText.ts): the engine, and every QueueBackend, holds a
 // task's payload and an ack's result as the JSON text the client sent, and hands that text
@@ -91,6 +92,13 @@ export interface EngineEvent {
    */
   since?: number;
 }
+
+/**
+ * How a put ends: the ids, one per task spec, or the refusal. `duplicates` (present when a spec
+ * carried a uniqueness key, spec §7.21): per spec, true when its key was held and its id is the
+ * holder's, no task added.
+ */
+export type PutDone = (outcome: string[] | EngineError, duplicates?: boolean[]) => void;
 
 export interface PutRequest {
   queue: QueueName;

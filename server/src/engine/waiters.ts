@@ -1,5 +1,4 @@
-import type { GetRequest, PutRequest, RawTask } from './types';
-import type { EngineError } from './engineError';
+import type { GetRequest, PutDone, PutRequest, RawTask } from './types';
 
 /**
  * Delivers tasks to a waiting getter's session. Returns false when the session is gone,
@@ -21,7 +20,7 @@ export interface PutWaiter {
   /** The payload bytes of each task, and their sum: what the put needs of the byte bounds. */
   readonly sizes: number[];
   readonly bytes: number;
-  readonly done: (outcome: string[] | EngineError) => void;
+  readonly done: PutDone;
   active: boolean;
   timeoutAt: number | undefined;
 }

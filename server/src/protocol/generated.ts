@@ -265,6 +265,21 @@ export interface TaskSpec {
    * Overrides the queue's maxAttempts; 0 means unlimited.
    */
   maxAttempts?: number;
+  unique?: Unique;
+}
+/**
+ * Since 2026-12: a task's uniqueness key (§7.21). The key is held in its queue from the put while the task is within its scope, and at most ttl seconds after the put when ttl is given; it is freed when the task ends (ack, dead letter, purge).
+ */
+export interface Unique {
+  /**
+   * The key, unique per queue: 1 to 256 characters.
+   */
+  key: string;
+  /**
+   * queued (default): held while the task is ready or delayed, and again when a retry brings it back if no other task took the key meanwhile; active: held while the task is ready, delayed or leased, through retries, until it ends.
+   */
+  scope?: 'queued' | 'active';
+  ttl?: Seconds;
 }
 export interface PutParams {
   queue: QueueName;
@@ -276,6 +291,10 @@ export interface PutParams {
 }
 export interface PutResult {
   ids: TaskId[];
+  /**
+   * Since 2026-12: one entry per task spec, in order: true when the spec's unique key was held and its id in ids is the existing task's (no task was added for it). Present when at least one spec of the put carried unique.
+   */
+  duplicates?: boolean[];
 }
 export interface GetParams {
   queue: QueueName;

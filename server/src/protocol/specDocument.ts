@@ -1133,10 +1133,43 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
           "description": "Overrides the queue's maxAttempts; 0 means unlimited.",
           "type": "integer",
           "minimum": 0
+        },
+        "unique": {
+          "description": "Since 2026-12: a uniqueness key for the task (§7.21). A put whose key is held in the queue by another task answers that task's id as a duplicate instead of adding a task.",
+          "$ref": "#/$defs/Unique"
         }
       },
       "required": [
         "payload"
+      ],
+      "additionalProperties": false
+    },
+    "Unique": {
+      "description": "Since 2026-12: a task's uniqueness key (§7.21). The key is held in its queue from the put while the task is within its scope, and at most ttl seconds after the put when ttl is given; it is freed when the task ends (ack, dead letter, purge).",
+      "type": "object",
+      "properties": {
+        "key": {
+          "description": "The key, unique per queue: 1 to 256 characters.",
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 256
+        },
+        "scope": {
+          "description": "queued (default): held while the task is ready or delayed, and again when a retry brings it back if no other task took the key meanwhile; active: held while the task is ready, delayed or leased, through retries, until it ends.",
+          "enum": [
+            "queued",
+            "active"
+          ]
+        },
+        "ttl": {
+          "description": "Seconds after the put after which the key is no longer held, whatever the task's state.",
+          "$ref": "#/$defs/Seconds",
+          "exclusiveMinimum": 0,
+          "type": "number"
+        }
+      },
+      "required": [
+        "key"
       ],
       "additionalProperties": false
     },
@@ -1171,6 +1204,13 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
           "type": "array",
           "items": {
             "$ref": "#/$defs/TaskId"
+          }
+        },
+        "duplicates": {
+          "description": "Since 2026-12: one entry per task spec, in order: true when the spec's unique key was held and its id in ids is the existing task's (no task was added for it). Present when at least one spec of the put carried unique.",
+          "type": "array",
+          "items": {
+            "type": "boolean"
           }
         }
       },

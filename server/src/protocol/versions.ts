@@ -19,6 +19,9 @@ export const MANAGER_IDS_SINCE = '2026-12';
  */
 export const RELEASES_SINCE = '2026-12';
 
+/** The version that added unique tasks (spec §7.21): `unique` on a TaskSpec and `duplicates` in a put's result. */
+export const UNIQUE_TASKS_SINCE = '2026-12';
+
 /**
  * The version that added task progress (spec §5.20): the `task/progress` method, the `progress`
  * event kind, and the held tasks (`tasks`) on manager/clients entries.

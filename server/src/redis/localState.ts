@@ -1,5 +1,4 @@
-import type { EngineError } from '../engine/engineError';
-import type { GetRequest, PutRequest, SessionId } from '../engine/types';
+import type { GetRequest, PutDone, PutRequest, SessionId } from '../engine/types';
 import type { Deliver } from '../engine/waiters';
 
 // What a manager keeps of its own on a Redis store: the requests of its sessions that wait
@@ -16,7 +15,7 @@ export interface GetWaiter {
 export interface PutWaiter {
   kind: 'put';
   request: PutRequest;
-  done: (outcome: string[] | EngineError) => void;
+  done: PutDone;
   active: boolean;
   /** Its script is running: a timeout then waits for its answer instead of answering queue_full. */
   running: boolean;

@@ -15,7 +15,10 @@
 //   st state (r ready, d delayed, l leased), rk its member in the ready set, ra when it became
 //   ready (ms, for the queue-wait metric), and when set: ttr,
 //   ma maxAttempts, rt replyTo, e lastError, df deadLetteredFrom, h holder, lu leaseUntil,
-//   lt the lease's length (s). A family's set `held:<manager>` holds the ids its sessions lease.
+//   lt the lease's length (s), uk its uniqueness key, us the key's scope (q queued, a active), uu
+//   when the key stops being held (ms). A family's set `held:<manager>` holds the ids its sessions lease.
+// - A queue's hash `q:<queue>:u` maps each uniqueness key held in the queue to its task's id
+//   (spec §7.21); an entry leaves with its task's scope (unique_free), so it never outlives the task.
 // - A queue's hash holds its options (ms maxsize, mb maxBytes, ttr, ma maxAttempts, dl deadLetter,
 //   '' for none), its counters (seq, hseq: the tail and head sequences of the ready set; bytes;
 //   emp: bumped each time the size is 0 after a change, for join), totals (tp, ta, tn, te, td, tr)
@@ -149,8 +152,38 @@ local function add_bytes(q, b)
   BYTES[q] = redis.call('HINCRBY', qkey(q), 'bytes', b)
 end
 
+-- The task holding a uniqueness key in the queue now, or false: a hold whose time (uu) is up is dropped.
+local function unique_holder(q, key)
+  local uk = qkey(q) .. ':u'
+  local id = redis.call('HGET', uk, key)
+  if not id then return false end
+  local until_ms = redis.call('HGET', tkey(id), 'uu')
+  if until_ms and tonumber(until_ms) <= NOW then
+    redis.call('HDEL', uk, key)
+    return false
+  end
+  return id
+end
+
+-- The task left its key's scope or ended: its key (uk) is free again if the task still holds it.
+local function unique_free(q, id, key)
+  if not key then return end
+  local uk = qkey(q) .. ':u'
+  if redis.call('HGET', uk, key) == id then redis.call('HDEL', uk, key) end
+end
+
+-- The task is back in its queue (a retry, a lease that ended): it holds its key again unless
+-- another task took it meanwhile or its time is up.
+local function unique_retake(q, id)
+  local t = redis.call('HMGET', tkey(id), 'uk', 'uu')
+  if not t[1] or (t[2] and tonumber(t[2]) <= NOW) then return end
+  if not unique_holder(q, t[1]) then redis.call('HSET', qkey(q) .. ':u', t[1], id) end
+end
+
 local function drop_task(q, id)
-  local b = tonumber(redis.call('HGET', tkey(id), 'b') or '0')
+  local t = redis.call('HMGET', tkey(id), 'b', 'uk')
+  local b = tonumber(t[1] or '0')
+  unique_free(q, id, t[2])
   add_bytes(q, -b)
   redis.call('DEL', tkey(id))
   touch_queue(q)
@@ -194,6 +227,9 @@ local function bury(q, id, session)
   local k = qkey(q)
   local tk = tkey(id)
   redis.call('HINCRBY', k, 'td', 1)
+  -- A dead task holds no uniqueness key, in its old queue or the dead-letter queue.
+  unique_free(q, id, redis.call('HGET', tk, 'uk'))
+  redis.call('HDEL', tk, 'uk', 'us', 'uu')
   local t = redis.call('HMGET', tk, 'p', 'a', 'e', 'b', 'pr', 'at', 'ttr', 'ma', 'rt')
   event('dead', q, id, t[2], t[1], t[3], session)
   local target = redis.call('HGET', k, 'dl')
@@ -223,6 +259,7 @@ local function retry_or_bury(q, id, delay, session, at_head)
     return
   end
   redis.call('HINCRBY', tkey(id), 'a', 1)
+  unique_retake(q, id)
   if delay > 0 then delay_task(q, id, NOW + math.floor(delay * 1000)) else make_ready(q, id, at_head) end
 end
 
@@ -239,6 +276,7 @@ local function lose_lease(q, id, reason, stopping)
   event(released and 'released' or 'expired', q, id, t[2], false, reason, t[1])
   if stopping then
     redis.call('HINCRBY', tk, 'a', 1)
+    unique_retake(q, id)
     make_ready(q, id, released)
   else
     retry_or_bury(q, id, 0, t[1], released)

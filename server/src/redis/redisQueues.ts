@@ -8,6 +8,7 @@ import {
   type EngineEvent,
   type GetRequest,
   type HeldTaskRef,
+  type PutDone,
   type PutRequest,
   type QueueOptions,
   type RawAck,
@@ -241,7 +242,7 @@ export class RedisQueues implements QueueBackend {
 
   // ---- put, get, join -------------------------------------------------------------------
 
-  put(request: PutRequest, done: (outcome: string[] | EngineError) => void): Waiter | undefined {
+  put(request: PutRequest, done: PutDone): Waiter | undefined {
     const queue = this.local(request.queue);
     const waiter: PutWaiter = { kind: 'put', request, done, active: true, running: false, timedOut: false };
     queue.putters.push(waiter);
@@ -526,7 +527,7 @@ export class RedisQueues implements QueueBackend {
       const answerable = waiter.active || waiter.timedOut;
       if (reply.status === 'ok') {
         this.finish(waiter, true);
-        if (answerable) waiter.done(ids);
+        if (answerable) waiter.done(...withHolders(request, ids, reply.data as string[]));
         else await this.run('unput', queue.family, [queue.name, ...ids]);
         queue.again = true;
         continue;
@@ -626,7 +627,7 @@ export class RedisQueues implements QueueBackend {
           for (const task of tasks) held.set(task.id, { queue: queue.name, until: Date.parse(task.leaseUntil!), replyTo: task.replyTo, since: replies[i]!.now });
         }
         // The get script adds when each task became ready (the 13th field), for the queue-wait metric.
-        const readySince = (j: number) => Number((tuples[j] as unknown[])[12]);
+        const readySince = (j: number) => Number((tuples[j] as unknown[])[15]);
         this.emit(
           tasks.map((task, j) => ({
             kind: 'get',
@@ -946,14 +947,33 @@ export class RedisQueues implements QueueBackend {
   }
 }
 
+/** A put's ids as its script answered them: a duplicate's is its key's holder's (spec §7.21). */
+function withHolders(request: PutRequest, ids: string[], holders: string[]): [string[], boolean[] | undefined] {
+  if (!request.tasks.some((task) => task.unique !== undefined)) return [ids, undefined];
+  const duplicates = holders.map((holder) => holder !== '');
+  return [ids.map((id, i) => holders[i] || id), duplicates];
+}
+
 function putArgs(id: string, task: PutRequest['tasks'][number]): string[] {
   const opt = (value: number | string | undefined) => (value === undefined ? '' : String(value));
-  return [id, task.payload, String(task.priority ?? 0), opt(task.delay), opt(task.ttr), opt(task.replyTo), opt(task.maxAttempts)];
+  const unique = task.unique;
+  return [
+    id,
+    task.payload,
+    String(task.priority ?? 0),
+    opt(task.delay),
+    opt(task.ttr),
+    opt(task.replyTo),
+    opt(task.maxAttempts),
+    unique?.key ?? '',
+    unique?.scope === 'active' ? 'a' : 'q',
+    opt(unique?.ttl),
+  ];
 }
 
 function undoArgs(tuple: TaskTuple): string[] {
-  const [id, , payload, attempt, priority, enqueuedAt, , replyTo, lastError, deadLetteredFrom, ttr, maxAttempts] = tuple;
-  return [id, payload, priority, enqueuedAt, attempt, replyTo ?? '', lastError ?? '', deadLetteredFrom ?? '', ttr ?? '', maxAttempts ?? ''];
+  const [id, , payload, attempt, priority, enqueuedAt, , replyTo, lastError, deadLetteredFrom, ttr, maxAttempts, uniqueKey, uniqueScope, uniqueUntil] = tuple;
+  return [id, payload, priority, enqueuedAt, attempt, replyTo ?? '', lastError ?? '', deadLetteredFrom ?? '', ttr ?? '', maxAttempts ?? '', uniqueKey ?? '', uniqueScope ?? '', uniqueUntil ?? ''];
 }
 
 function groupByFamily(held: Map<string, HeldLease>): Map<string, string[]> {

@@ -22,7 +22,13 @@ export interface ScriptReply {
 export type EventTuple = [string, string, string | null, string | null, string | null, string | null, string | null, string | null];
 
 /** {id, queue, payload, attempt, priority, enqueuedAt, leaseUntil, replyTo, lastError, deadLetteredFrom, ttr, maxAttempts}. */
-export type TaskTuple = [string, string, string, string, string, string, string | null, string | null, string | null, string | null, string | null, string | null];
+export type TaskTuple = [string, string, string, string, string, string, string | null, string | null, string | null, string | null, string | null, string | null, ...UniqueFields];
+
+/**
+ * A task taken by `get` also carries its uniqueness key, scope and hold end (or nulls), for `undo`
+ * to put back, and when it became ready (ms), for the wait-time metric.
+ */
+type UniqueFields = [] | [string | null, string | null, string | null, string];
 
 export function readReply(raw: unknown): ScriptReply {
   const [status, now, nextDue, events, data, bytesList] = raw as [string, string, string, EventTuple[], unknown[], string[]];

@@ -25,42 +25,73 @@ return finish('created')
 
 /**
  * ARGV q, session, mode (put, or probe: only say what is in the way), n, then per task: id,
- * payload, priority, delay, ttr, replyTo, maxAttempts. Status ok, full or never; full and never
- * carry {limit, maxsize, maxBytes, bytes held, bytes of the put}.
+ * payload, priority, delay, ttr, replyTo, maxAttempts, unique key, its scope (q or a), its ttl
+ * (s). Status ok, full or never; ok carries, per task, the id of the task that holds its unique
+ * key ('' for a task it added: spec §7.21); full and never carry {limit, maxsize, maxBytes,
+ * bytes held, bytes of the put}. Only the tasks it adds need room.
  */
 const put = `
 local q = ARGV[6]
 local session = ARGV[7]
 local mode = ARGV[8]
 local n = tonumber(ARGV[9])
+local STRIDE = 10
 local k = qkey(q)
 create_queue(q, nil)
 settle(q)
 local o = redis.call('HMGET', k, 'ms', 'mb', 'bytes')
 local ms, mb, held = tonumber(o[1]), tonumber(o[2]), tonumber(o[3])
-local bytes = 0
-for i = 0, n - 1 do bytes = bytes + string.len(ARGV[11 + i * 7]) end
+-- Which tasks are duplicates of a held key (held by a task, or by an earlier task of this put).
+local holders, batch = {}, {}
+local fresh, bytes = 0, 0
+for i = 0, n - 1 do
+  local base = 10 + i * STRIDE
+  local key = ARGV[base + 7]
+  local holder = false
+  if key ~= '' then holder = batch[key] or unique_holder(q, key) end
+  if holder then
+    holders[i + 1] = holder
+  else
+    holders[i + 1] = ''
+    fresh = fresh + 1
+    bytes = bytes + string.len(ARGV[base + 1])
+    if key ~= '' then batch[key] = ARGV[base] end
+  end
+end
 local function answer(status, limit) return finish(status, {limit, num(ms), num(mb), num(held), num(bytes)}) end
-if ms > 0 and n > ms then return answer('never', 'maxsize') end
-if mb > 0 and bytes > mb then return answer('never', 'maxBytes') end
-local limit = false
-if ms > 0 and size_of(q) + n > ms then limit = 'maxsize' elseif mb > 0 and held + bytes > mb then limit = 'maxBytes' end
-if limit or mode == 'probe' then return answer('full', limit or 'maxsize') end
-redis.call('HINCRBY', k, 'tp', n)
+if fresh > 0 then
+  if ms > 0 and fresh > ms then return answer('never', 'maxsize') end
+  if mb > 0 and bytes > mb then return answer('never', 'maxBytes') end
+  local limit = false
+  if ms > 0 and size_of(q) + fresh > ms then limit = 'maxsize' elseif mb > 0 and held + bytes > mb then limit = 'maxBytes' end
+  if limit or mode == 'probe' then return answer('full', limit or 'maxsize') end
+elseif mode == 'probe' then
+  return answer('full', 'maxsize')
+end
+redis.call('HINCRBY', k, 'tp', fresh)
 add_bytes(q, bytes)
 local at = num(NOW)
 for i = 0, n - 1 do
-  local base = 10 + i * 7
-  local id, payload, delay = ARGV[base], ARGV[base + 1], tonumber(ARGV[base + 3]) or 0
-  local fields = {'q', q, 'p', payload, 'pr', ARGV[base + 2], 'at', at, 'a', 1, 'b', string.len(payload)}
-  if ARGV[base + 4] ~= '' then fields[#fields + 1] = 'ttr'; fields[#fields + 1] = ARGV[base + 4] end
-  if ARGV[base + 5] ~= '' then fields[#fields + 1] = 'rt'; fields[#fields + 1] = ARGV[base + 5] end
-  if ARGV[base + 6] ~= '' then fields[#fields + 1] = 'ma'; fields[#fields + 1] = ARGV[base + 6] end
-  redis.call('HSET', tkey(id), unpack(fields))
-  event('put', q, id, 1, false, false, session)
-  if delay > 0 then delay_task(q, id, NOW + math.floor(delay * 1000)) else make_ready(q, id, false, tonumber(ARGV[base + 2]), true) end
+  local base = 10 + i * STRIDE
+  if holders[i + 1] == '' then
+    local id, payload, delay = ARGV[base], ARGV[base + 1], tonumber(ARGV[base + 3]) or 0
+    local fields = {'q', q, 'p', payload, 'pr', ARGV[base + 2], 'at', at, 'a', 1, 'b', string.len(payload)}
+    if ARGV[base + 4] ~= '' then fields[#fields + 1] = 'ttr'; fields[#fields + 1] = ARGV[base + 4] end
+    if ARGV[base + 5] ~= '' then fields[#fields + 1] = 'rt'; fields[#fields + 1] = ARGV[base + 5] end
+    if ARGV[base + 6] ~= '' then fields[#fields + 1] = 'ma'; fields[#fields + 1] = ARGV[base + 6] end
+    local key = ARGV[base + 7]
+    if key ~= '' then
+      fields[#fields + 1] = 'uk'; fields[#fields + 1] = key
+      fields[#fields + 1] = 'us'; fields[#fields + 1] = ARGV[base + 8]
+      if ARGV[base + 9] ~= '' then fields[#fields + 1] = 'uu'; fields[#fields + 1] = num(NOW + math.floor(tonumber(ARGV[base + 9]) * 1000 + 0.5)) end
+      redis.call('HSET', k .. ':u', key, id)
+    end
+    redis.call('HSET', tkey(id), unpack(fields))
+    event('put', q, id, 1, false, false, session)
+    if delay > 0 then delay_task(q, id, NOW + math.floor(delay * 1000)) else make_ready(q, id, false, tonumber(ARGV[base + 2]), true) end
+  end
 end
-return finish('ok')
+return finish('ok', holders)
 `;
 
 /**
@@ -90,8 +121,9 @@ return finish('ok', {tostring(count)})
 `;
 
 /**
- * ARGV q, max, ttr, autoAck ('1'), holder. Data: the tasks taken (task_tuple, and when each
- * became ready, ms); none from a paused queue (its delayed tasks still come due).
+ * ARGV q, max, ttr, autoAck ('1'), holder. Data: the tasks taken (task_tuple, then each one's
+ * uniqueness key, scope and hold end, and when it became ready, ms); none from a paused queue
+ * (its delayed tasks still come due).
  */
 const get = `
 local q, max, ttr, auto, holder = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9] == '1', ARGV[10]
@@ -107,8 +139,10 @@ local queue_ttr = false
 for j = 1, #popped, 2 do
   local id = string.sub(popped[j], MEMBER_ID_AT)
   local tk = tkey(id)
-  local t = redis.call('HMGET', tk, 'q', 'p', 'a', 'pr', 'at', 'rt', 'e', 'df', 'ttr', 'ma', 'b', 'ra')
-  local tuple = {id, t[1], t[2], t[3], t[4], t[5], false, t[6], t[7], t[8], t[9], t[10], t[12] or t[5]}
+  local t = redis.call('HMGET', tk, 'q', 'p', 'a', 'pr', 'at', 'rt', 'e', 'df', 'ttr', 'ma', 'b', 'uk', 'us', 'uu', 'ra')
+  local tuple = {id, t[1], t[2], t[3], t[4], t[5], false, t[6], t[7], t[8], t[9], t[10], t[12] or false, t[13] or false, t[14] or false, t[15] or t[5]}
+  -- Leased, a key of scope queued is free; taken for good (autoAck), any key is.
+  if auto or t[13] == 'q' then unique_free(q, id, t[12]) end
   if auto then
     redis.call('HINCRBY', k, 'ta', 1)
     add_bytes(q, -tonumber(t[11] or '0'))
@@ -135,29 +169,32 @@ return finish('ok', tasks)
 /**
  * A delivery the session could not take: the tasks go back to the head, attempt unchanged.
  * ARGV q, holder, n, then per task: id, payload, priority, enqueuedAt, attempt, replyTo,
- * lastError, deadLetteredFrom, ttr, maxAttempts (what an autoAck get removed, to put it back).
+ * lastError, deadLetteredFrom, ttr, maxAttempts, unique key, scope, hold end (what an autoAck
+ * get removed, to put it back; the task takes its key back if it is free, as on one manager).
  */
 const undo = `
 local q, holder, n = ARGV[6], ARGV[7], tonumber(ARGV[8])
 local k = qkey(q)
 create_queue(q, nil)
 for i = n, 1, -1 do
-  local base = 9 + (i - 1) * 10
+  local base = 9 + (i - 1) * 13
   local id = ARGV[base]
   local state = redis.call('HMGET', tkey(id), 'st', 'h')
   if state[1] == 'l' and state[2] == holder then
     end_lease(q, id, holder)
+    unique_retake(q, id)
     make_ready(q, id, true)
   elseif not state[1] then
     local payload = ARGV[base + 1]
     local fields = {'q', q, 'p', payload, 'pr', ARGV[base + 2], 'at', ARGV[base + 3], 'a', ARGV[base + 4], 'b', string.len(payload)}
-    local optional = {'rt', 'e', 'df', 'ttr', 'ma'}
+    local optional = {'rt', 'e', 'df', 'ttr', 'ma', 'uk', 'us', 'uu'}
     for j, field in ipairs(optional) do
       if ARGV[base + 4 + j] ~= '' then fields[#fields + 1] = field; fields[#fields + 1] = ARGV[base + 4 + j] end
     end
     redis.call('HSET', tkey(id), unpack(fields))
     add_bytes(q, string.len(payload))
     redis.call('HINCRBY', k, 'ta', -1)
+    unique_retake(q, id)
     make_ready(q, id, true)
   end
 end

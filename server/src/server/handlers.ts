@@ -1,9 +1,9 @@
 import type { Waiter } from '../engine';
 import type { MaybePromise, QueueBackend } from '../engine/queueBackend';
 import { invalidParams, ProtocolError } from '../protocol/errors';
-import { ErrorCodes, type GetParams, type QueueStats, type RequestMap, type RequestMethod } from '../protocol/generated';
+import { ErrorCodes, type GetParams, type QueueStats, type RequestMap, type RequestMethod, type TaskSpec } from '../protocol/generated';
 import { jsonTextBytes, type JsonText, type SerializedJson } from '../protocol/jsonText';
-import { PAUSE_SINCE, RELEASES_SINCE, speaks } from '../protocol/versions';
+import { PAUSE_SINCE, RELEASES_SINCE, speaks, UNIQUE_TASKS_SINCE } from '../protocol/versions';
 import type { EventHub } from './events';
 import { MAX_PROGRESS_DETAIL_BYTES, type ProgressReport } from './progressBoard';
 import { rawAcks, rawTaskSpecs, tasksResult } from './rawPayloads';
@@ -93,6 +93,14 @@ function checkBatch(count: number, ctx: HandlerContext, what: string): void {
       max: ctx.limits.maxBatch,
     });
   }
+}
+
+/** `unique` is a TaskSpec member since 2026-12 (§7.21): an older session's put may not carry it. */
+function checkUniqueVersion(tasks: readonly TaskSpec[], version: string | undefined): void {
+  if (speaks(version, UNIQUE_TASKS_SINCE)) return;
+  const i = tasks.findIndex((task) => task.unique !== undefined);
+  if (i < 0) return;
+  throw new ProtocolError(ErrorCodes.InvalidParams, `invalid params: unknown field "tasks/${i}/unique" (unique tasks need protocol ${UNIQUE_TASKS_SINCE})`, { field: `/tasks/${i}/unique` });
 }
 
 /** Checks payloads only when the frame itself is larger than the limit: no task in a smaller frame can exceed it. */
@@ -194,10 +202,11 @@ export const handlers: HandlerTable = {
   // {"jsonrpc":"2.0","id":7,"method":"queue/put","params":{"queue":"tasks","tasks":[{"payload":"image_url_0"}]}}
   'queue/put': (params, call, ctx) => {
     checkBatch(params.tasks.length, ctx, 'tasks');
+    checkUniqueVersion(params.tasks, call.session.protocolVersion);
     const tasks = rawTaskSpecs(params.tasks, call.session.requestFrame);
     checkPayloads(tasks, (t) => t.payload, call, ctx, 'the payload of task');
-    const waiter = ctx.queues.put({ queue: params.queue, tasks, timeout: params.timeout, session: call.session.id }, (outcome) => {
-      if (Array.isArray(outcome)) call.resolve({ ids: outcome });
+    const waiter = ctx.queues.put({ queue: params.queue, tasks, timeout: params.timeout, session: call.session.id }, (outcome, duplicates) => {
+      if (Array.isArray(outcome)) call.resolve(duplicates === undefined ? { ids: outcome } : { ids: outcome, duplicates });
       else call.reject(outcome);
     });
     if (waiter) call.defer(waiter);

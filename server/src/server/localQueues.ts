@@ -1,9 +1,8 @@
 import type { Nack, QueueStats } from '../protocol/generated';
 import { Engine, systemClock, type Clock, type EngineDefaults, type EngineEvent, type QueueOptions, type SessionId, type Waiter } from '../engine';
-import type { EngineError } from '../engine/engineError';
 import type { RestoreSummary } from '../engine/journal';
 import type { QueueBackend } from '../engine/queueBackend';
-import type { GetRequest, HeldTaskRef, PutRequest, RawAck, RawTask } from '../engine/types';
+import type { GetRequest, HeldTaskRef, PutDone, PutRequest, RawAck, RawTask } from '../engine/types';
 import type { Deliver } from '../engine/waiters';
 import type { TaskStore } from '../store/store';
 import { EngineTimer } from './engineTimer';
@@ -75,7 +74,7 @@ export class LocalQueues implements QueueBackend {
     return this.engine.resumeQueue(name, session);
   }
 
-  put(request: PutRequest, done: (outcome: string[] | EngineError) => void): Waiter | undefined {
+  put(request: PutRequest, done: PutDone): Waiter | undefined {
     return this.engine.put(request, done);
   }
 

@@ -74,6 +74,8 @@ export class Replay {
           delete task.readyAt;
           task.queue = record.queue;
           task.deadLetteredFrom = record.from;
+          // A dead task holds no uniqueness key (spec §7.21).
+          delete task.unique;
           if (record.lastError !== undefined) task.lastError = record.lastError;
         });
         return;

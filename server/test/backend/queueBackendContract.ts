@@ -39,6 +39,14 @@ function putTexts(backend: QueueBackend, queue: string, tasks: RawTaskSpec[], op
   });
 }
 
+/** A put whose outcome keeps the duplicates (spec §7.21). */
+function putUnique(backend: QueueBackend, queue: string, specs: TaskSpec[], options: { timeout?: number } = {}): Promise<{ ids: string[]; duplicates?: boolean[] }> {
+  return new Promise((resolve, reject) => {
+    const tasks = specs.map((spec) => ({ ...spec, payload: jsonTextOf(spec.payload) }));
+    backend.put({ queue, tasks, timeout: options.timeout ?? 0 }, (outcome, duplicates) => (outcome instanceof EngineError ? reject(outcome) : resolve({ ids: outcome, duplicates })));
+  });
+}
+
 interface GetOptions {
   max?: number;
   timeout?: number;
@@ -320,6 +328,128 @@ export function describeQueueBackend(name: string, open: () => Promise<OpenedBac
       // What stays held (the four leased tasks) counts as its texts' UTF-8 bytes.
       const held = payloads.slice(1).reduce((sum, payload) => sum + Buffer.byteLength(payload), 0);
       assert.equal(backend.queuedBytes - heldBefore, held);
+    });
+
+    it("unique: a put whose key is held answers the holder's id as a duplicate, per task and within one batch", async () => {
+      const queue = queueName('unique');
+      const first = await putUnique(backend, queue, [{ payload: 'a', unique: { key: 'k1' } }, { payload: 'plain' }]);
+      assert.deepEqual(first.duplicates, [false, false]);
+      const again = await putUnique(backend, queue, [
+        { payload: 'a2', unique: { key: 'k1' } },
+        { payload: 'b', unique: { key: 'k2' } },
+        { payload: 'b2', unique: { key: 'k2' } },
+      ]);
+      assert.deepEqual(again.duplicates, [true, false, true]);
+      assert.equal(again.ids[0], first.ids[0]);
+      assert.equal(again.ids[2], again.ids[1]);
+      // A put without keys has no duplicates to report.
+      assert.equal((await putUnique(backend, queue, [{ payload: 'c' }])).duplicates, undefined);
+      const stats = await call(() => backend.queueStats(queue));
+      assert.equal(stats.ready, 4, 'a duplicate added a task');
+      assert.equal(stats.totals.put, 4);
+      // Keys are per queue.
+      assert.deepEqual((await putUnique(backend, queueName('unique-other'), [{ payload: 'a', unique: { key: 'k1' } }])).duplicates, [false]);
+    });
+
+    it('unique: duplicates need no room; a full queue still takes a put of held keys only', async () => {
+      const queue = queueName('unique-full');
+      await call(() => backend.declareQueue(queue, { maxsize: 1 }));
+      const [held] = (await putUnique(backend, queue, [{ payload: 'a', unique: { key: 'k' } }])).ids;
+      const dup = await putUnique(backend, queue, [{ payload: 'again', unique: { key: 'k' } }]);
+      assert.deepEqual(dup, { ids: [held], duplicates: [true] });
+      await refusal(putUnique(backend, queue, [{ payload: 'new', unique: { key: 'other' } }]), 'queue_full');
+    });
+
+    it('unique: scope queued frees the key when the task is leased and takes it back on a retry if still free', async () => {
+      const queue = queueName('unique-queued');
+      const [id] = (await putUnique(backend, queue, [{ payload: 'a', unique: { key: 'k' } }])).ids;
+      const [task] = await get(backend, 'w', queue);
+      assert.equal(task?.id, id);
+      const second = await putUnique(backend, queue, [{ payload: 'b', unique: { key: 'k' } }]);
+      assert.deepEqual(second.duplicates, [false], 'a leased task held its key in scope queued');
+      // The first comes back; the key is the second's now, and stays so.
+      await call(() => backend.nack('w', [{ id: id!, delay: 0 }]));
+      assert.deepEqual((await putUnique(backend, queue, [{ payload: 'c', unique: { key: 'k' } }])).ids, second.ids);
+      // Both leased and acked: the key is free.
+      const both = await get(backend, 'w', queue, { max: 2 });
+      assert.equal(both.length, 2);
+      await call(() =>
+        backend.ack(
+          'w',
+          both.map((t) => ({ id: t.id })),
+        ),
+      );
+      assert.deepEqual((await putUnique(backend, queue, [{ payload: 'd', unique: { key: 'k' } }])).duplicates, [false]);
+    });
+
+    it('unique: a retried task holds its key again when no other task took it', async () => {
+      const queue = queueName('unique-retry');
+      const [id] = (await putUnique(backend, queue, [{ payload: 'a', unique: { key: 'k' } }])).ids;
+      const [task] = await get(backend, 'w', queue);
+      await call(() => backend.nack('w', [{ id: task!.id, delay: 0 }]));
+      assert.deepEqual(await putUnique(backend, queue, [{ payload: 'b', unique: { key: 'k' } }]), { ids: [id], duplicates: [true] });
+      // A lease given back (the session ended) counts as a retry too.
+      await get(backend, 'w', queue);
+      await call(() => backend.releaseSession('w', 'client disconnected'));
+      assert.deepEqual(await putUnique(backend, queue, [{ payload: 'c', unique: { key: 'k' } }]), { ids: [id], duplicates: [true] });
+    });
+
+    it('unique: scope active holds the key while leased, until the task is acked, dead-lettered or purged', async () => {
+      const queue = queueName('unique-active');
+      const active = (key: string, payload = 'x'): TaskSpec => ({ payload, unique: { key, scope: 'active' } });
+      const [id] = (await putUnique(backend, queue, [active('k')])).ids;
+      const [task] = await get(backend, 'w', queue);
+      assert.deepEqual(await putUnique(backend, queue, [active('k', 'again')]), { ids: [id], duplicates: [true] });
+      // A put of scope queued is a duplicate too: the holder's scope decides.
+      assert.deepEqual((await putUnique(backend, queue, [{ payload: 'q', unique: { key: 'k' } }])).duplicates, [true]);
+      await call(() => backend.ack('w', [{ id: task!.id }]));
+      const [next] = (await putUnique(backend, queue, [active('k')])).ids;
+      assert.notEqual(next, id);
+      // Dead-lettered: the key is free, and the dead task holds none in the dead-letter queue.
+      const [leased] = await get(backend, 'w', queue);
+      await call(() => backend.nack('w', [{ id: leased!.id, retry: false }]));
+      assert.deepEqual((await putUnique(backend, queue, [active('k')])).duplicates, [false]);
+      assert.equal((await call(() => backend.queueStats(queue))).dead, 1);
+      // Purged: free.
+      assert.equal(await call(() => backend.purge(queue)), 1);
+      assert.deepEqual((await putUnique(backend, queue, [active('k')])).duplicates, [false]);
+      // Taken with autoAck: gone, so free.
+      await get(backend, 'w', queue, { autoAck: true });
+      assert.deepEqual((await putUnique(backend, queue, [active('k')])).duplicates, [false]);
+    });
+
+    it('unique: a delivery the session could not take gives the tasks back holding their keys', async () => {
+      const queue = queueName('unique-undo');
+      const { ids } = await putUnique(backend, queue, [
+        { payload: 'a', unique: { key: 'k' } },
+        { payload: 'b', unique: { key: 'j', scope: 'active' } },
+      ]);
+      for (const autoAck of [true, false]) {
+        await new Promise<void>((done) => {
+          backend.get({ queue, session: 'gone', max: 2, timeout: 0, autoAck }, () => {
+            done();
+            return false;
+          });
+        });
+        // A backend on a remote store takes them back after the delivery failed: wait for it.
+        for (let i = 0; i < 50 && (await call(() => backend.queueStats(queue))).ready < 2; i++) await sleep(20);
+        const again = await putUnique(backend, queue, [
+          { payload: 'c', unique: { key: 'k' } },
+          { payload: 'd', unique: { key: 'j' } },
+        ]);
+        assert.deepEqual(again, { ids, duplicates: [true, true] }, `autoAck ${autoAck}`);
+      }
+    });
+
+    it("unique: a ttl ends the hold that long after the put, whatever the task's state", async () => {
+      const queue = queueName('unique-ttl');
+      const [id] = (await putUnique(backend, queue, [{ payload: 'a', unique: { key: 'k', ttl: 0.3 } }])).ids;
+      assert.deepEqual(await putUnique(backend, queue, [{ payload: 'b', unique: { key: 'k' } }]), { ids: [id], duplicates: [true] });
+      await sleep(400);
+      const later = await putUnique(backend, queue, [{ payload: 'c', unique: { key: 'k' } }]);
+      assert.deepEqual(later.duplicates, [false]);
+      assert.notEqual(later.ids[0], id);
+      assert.equal((await call(() => backend.queueStats(queue))).ready, 2);
     });
 
     it('lists queues with their stats, reports put, get, ack and nack as events, and answers once durable', async () => {

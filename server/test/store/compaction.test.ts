@@ -72,6 +72,27 @@ describe('store: compaction', function () {
     assert.equal(recover(processCrash(a.store)).report.files.length, 2, 'after a compaction: the snapshot and an empty journal');
   });
 
+  it('keeps uniqueness keys in the snapshot: a manager started on it answers a held key with its holder', async () => {
+    const a = await startStoreServer();
+    running.push(a);
+    const client = await a.client();
+    const crawl = client.queue('crawl');
+    const held = await crawl.putUnique('page', { key: 'https://example.com/a', scope: 'active', ttl: 3600 });
+    await crawl.putUnique('other', 'https://example.com/b');
+    await crawl.getMany(1, { timeout: 1 }); // leases the first: scope active, still held
+    await a.store.compactNow();
+    const copy = processCrash(a.store);
+    const snapshot = readFileSync(join(copy, SNAPSHOT), 'utf8');
+    assert.match(snapshot, /"unique":\{"key":"https:\/\/example.com\/a","scope":"active","until":\d+\}/);
+    assert.deepEqual(recover(copy).state, a.server.queues.engine.exportState());
+
+    const b = await startStoreServer({ dataDir: copy });
+    running.push(b);
+    const after = (await b.client()).queue('crawl');
+    assert.deepEqual(await after.putUnique('page', 'https://example.com/a'), { id: held.id, duplicate: true });
+    assert.equal((await after.putUnique('other', 'https://example.com/b')).duplicate, true);
+  });
+
   it('recovers correctly from a compaction cut short at any step', async () => {
     const a = await startStoreServer();
     running.push(a);
