@@ -95,7 +95,8 @@ describe('conformance kit against the reference server', function () {
   });
 
   it('passes a worker loop that uses next exactly when ackNext is announced, and fails one that always sends it in the case without', async () => {
-    const workCases = loadClientCases().filter((c) => c.operation === 'work');
+    // The work cases about ackNext (client.work-stops, about session/state, is another matter).
+    const workCases = loadClientCases().filter((c) => c.operation === 'work' && c.id.includes('ack-next'));
     assert.deepEqual(
       workCases.map((c) => c.id),
       ['client.work-ack-next', 'client.work-without-ack-next'],
