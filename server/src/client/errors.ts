@@ -47,6 +47,9 @@ export class StoreUnavailableError extends RemoteError {
   }
 }
 
+/** 1010 (protocol 2026-12): schedule/delete of a name no schedule has (`data.schedule`). */
+export class ScheduleNotFoundError extends RemoteError {}
+
 type RemoteErrorClass = new (code: number, message: string, data?: ErrorData) => RemoteError;
 
 /** One class per code of the spec's registry: a code added to the spec fails to compile here until it has its class. */
@@ -68,6 +71,7 @@ const REMOTE_ERRORS = {
   [ErrorCodes.PayloadTooLarge]: PayloadTooLargeError,
   [ErrorCodes.LimitExceeded]: LimitExceededError,
   [ErrorCodes.StoreUnavailable]: StoreUnavailableError,
+  [ErrorCodes.ScheduleNotFound]: ScheduleNotFoundError,
 } as const satisfies Record<ErrorCode, RemoteErrorClass>;
 
 /** The typed error for a wire error; a code this version does not know (a newer manager's) is a plain RemoteError. */

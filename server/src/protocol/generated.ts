@@ -38,7 +38,15 @@ export type ProgressPercent = number;
  */
 export type ProgressMessage = string;
 /**
- * Since 2026-12: progress, a progress report of a task's holder (task/progress; never sent to sessions of 2026-11). Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired).
+ * A schedule name: 1 to 195 characters of letters, digits and . _ - : /
+ */
+export type ScheduleName = string;
+/**
+ * A cron expression of 5 fields (minute hour day-of-month month day-of-week), 6 (seconds first) or 7 (a year last), as croner reads it: ranges, lists, steps, names such as MON and JAN, L, W, #, and the nicknames @hourly, @daily, @weekly, @monthly, @yearly. When day-of-month and day-of-week are both restricted, either matches (the classic cron rule).
+ */
+export type CronExpression = string;
+/**
+ * Since 2026-12: progress, a progress report of a task's holder (task/progress; never sent to sessions of 2026-11). Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired). Since 2026-12: scheduled, a tick of a schedule (§5.21): the task it put (taskId; the task also has its put event) or, with error, why the tick was skipped (the queue was full or is gone).
  */
 export type EventKind =
   | 'put'
@@ -51,7 +59,8 @@ export type EventKind =
   | 'purge'
   | 'client-connected'
   | 'client-disconnected'
-  | 'progress';
+  | 'progress'
+  | 'scheduled';
 export type JsonRpcResponse = JsonRpcResponse1 & JsonRpcResponse2;
 export type JsonRpcResponse1 =
   | {
@@ -377,6 +386,65 @@ export interface HeldTask {
   leaseUntil?: Timestamp;
   progress?: TaskProgress;
 }
+/**
+ * Since 2026-12: a schedule. Exactly one of cron and every; timezone only with cron.
+ */
+export interface ScheduleSetParams {
+  name: ScheduleName;
+  queue: QueueName;
+  task: TaskSpec;
+  cron?: CronExpression;
+  /**
+   * The IANA time zone the cron expression is read in (e.g. Europe/Berlin); default UTC.
+   */
+  timezone?: string;
+  /**
+   * A fixed interval in seconds (at least 1): ticks at startAt (or the set time + every) and every `every` seconds after it.
+   */
+  every?: number;
+  startAt?: Timestamp;
+}
+export interface ScheduleSetResult {
+  schedule: Schedule;
+  /**
+   * false when a schedule of that name was replaced.
+   */
+  created: boolean;
+}
+/**
+ * Since 2026-12: a schedule as the manager keeps it.
+ */
+export interface Schedule {
+  name: ScheduleName;
+  queue: QueueName;
+  task: TaskSpec;
+  cron?: CronExpression;
+  timezone?: string;
+  every?: number;
+  startAt?: Timestamp;
+  nextRun: Timestamp;
+  lastRun?: ScheduleRun;
+}
+/**
+ * A tick that ran: when, and the task it put or why it was skipped.
+ */
+export interface ScheduleRun {
+  at: Timestamp;
+  taskId?: TaskId;
+  /**
+   * Why no task was put (the queue was full, or does not exist).
+   */
+  skipped?: string;
+}
+export interface ScheduleListParams {
+  queue?: QueueName;
+}
+export interface ScheduleListResult {
+  schedules: Schedule[];
+}
+export interface ScheduleDeleteParams {
+  name: ScheduleName;
+}
 export interface JoinParams {
   queue: QueueName;
   timeout?: Seconds;
@@ -608,6 +676,7 @@ export interface Event {
   percent?: ProgressPercent;
   message?: ProgressMessage;
   detail?: JsonValue;
+  schedule?: ScheduleName;
   client?: EventClient;
   /**
    * Since 2026-12: the id of the manager the event's client session is on (§7.18). Sent to subscriptions of sessions that negotiated 2026-12 or later, on every event that has a client.
@@ -658,6 +727,10 @@ export interface ErrorData {
    * 1002: the queue's maxsize.
    */
   maxsize?: number;
+  /**
+   * Since 2026-12, 1010: the schedule name that was not found.
+   */
+  schedule?: string;
 }
 export interface JsonRpcRequest {
   jsonrpc: '2.0';
@@ -727,6 +800,12 @@ export interface RequestMap {
   'manager/stats': { params: EmptyParams; result: ManagerStats };
   /** Since 2026-12: the holder of a lease reports how far it got (a percentage and/or a short message, optionally a JSON detail); the report renews the lease like task/touch and goes out as a progress event, at most one per task per interval. */
   'task/progress': { params: ProgressParams; result: TouchResult };
+  /** Since 2026-12: creates or replaces a schedule by name: the task spec to put on a queue at each tick of a cron expression (in a time zone) or a fixed interval. */
+  'schedule/set': { params: ScheduleSetParams; result: ScheduleSetResult };
+  /** Since 2026-12: the schedules (of one queue, or all), by name, each with its next run time and its last run. */
+  'schedule/list': { params: ScheduleListParams; result: ScheduleListResult };
+  /** Since 2026-12: deletes a schedule by name; tasks it already put stay queued. */
+  'schedule/delete': { params: ScheduleDeleteParams; result: EmptyResult };
 }
 
 /** Every notification: its params type. */
@@ -794,6 +873,12 @@ export const ManagerShutdownRequest: RequestHandle<'manager/shutdown'> = { kind:
 export const ManagerStatsRequest: RequestHandle<'manager/stats'> = { kind: 'request', method: 'manager/stats' };
 /** Since 2026-12: the holder of a lease reports how far it got (a percentage and/or a short message, optionally a JSON detail); the report renews the lease like task/touch and goes out as a progress event, at most one per task per interval. */
 export const TaskProgressRequest: RequestHandle<'task/progress'> = { kind: 'request', method: 'task/progress' };
+/** Since 2026-12: creates or replaces a schedule by name: the task spec to put on a queue at each tick of a cron expression (in a time zone) or a fixed interval. */
+export const ScheduleSetRequest: RequestHandle<'schedule/set'> = { kind: 'request', method: 'schedule/set' };
+/** Since 2026-12: the schedules (of one queue, or all), by name, each with its next run time and its last run. */
+export const ScheduleListRequest: RequestHandle<'schedule/list'> = { kind: 'request', method: 'schedule/list' };
+/** Since 2026-12: deletes a schedule by name; tasks it already put stay queued. */
+export const ScheduleDeleteRequest: RequestHandle<'schedule/delete'> = { kind: 'request', method: 'schedule/delete' };
 /** One observation for a subscription of this session. */
 export const EventsEventNotification: NotificationHandle<'events/event'> = { kind: 'notification', method: 'events/event' };
 /** Cancels a blocked queue/get, queue/put or queue/join of this session, which then answers -32800. */
@@ -839,6 +924,9 @@ export const METHODS = {
   'manager/shutdown': {"method":"manager/shutdown","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"EmptyResult","errors":[-32602,-32005],"blocking":false},
   'manager/stats': {"method":"manager/stats","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"ManagerStats","errors":[-32602],"blocking":false},
   'task/progress': {"method":"task/progress","kind":"request","direction":"clientToServer","since":"2026-12","params":"ProgressParams","result":"TouchResult","errors":[-32602,1003],"blocking":false},
+  'schedule/set': {"method":"schedule/set","kind":"request","direction":"clientToServer","since":"2026-12","params":"ScheduleSetParams","result":"ScheduleSetResult","errors":[-32602],"blocking":false},
+  'schedule/list': {"method":"schedule/list","kind":"request","direction":"clientToServer","since":"2026-12","params":"ScheduleListParams","result":"ScheduleListResult","errors":[-32602],"blocking":false},
+  'schedule/delete': {"method":"schedule/delete","kind":"request","direction":"clientToServer","since":"2026-12","params":"ScheduleDeleteParams","result":"EmptyResult","errors":[-32602,1010],"blocking":false},
   'events/event': {"method":"events/event","kind":"notification","direction":"serverToClient","since":"2026-11","params":"Event","errors":[],"blocking":false},
   '$/cancelRequest': {"method":"$/cancelRequest","kind":"notification","direction":"clientToServer","since":"2026-11","params":"CancelParams","errors":[],"blocking":false},
   'session/close': {"method":"session/close","kind":"notification","direction":"clientToServer","since":"2026-12","params":"EmptyParams","errors":[],"blocking":false},
@@ -880,6 +968,8 @@ export const ErrorCodes = {
   LimitExceeded: 1005,
   /** The manager could not reach the store that holds the queues (a shared store such as Redis that is down or unreachable, §7.18): the request failed and changed nothing, unless §7.18 says otherwise; the session stays open and later requests may succeed. data.retryAfter, when present, is a hint in seconds. Only sessions that negotiated 2026-12 or later receive it; a 2026-11 session gets -32603 for the same failure. */
   StoreUnavailable: 1006,
+  /** schedule/delete of a name no schedule has; data.schedule holds the name. */
+  ScheduleNotFound: 1010,
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
@@ -905,4 +995,5 @@ export const ERROR_REGISTRY: Readonly<Record<ErrorCode, { readonly name: string;
   [1004]: {"name":"PayloadTooLarge","message":"payload too large","reason":"payload_too_large","since":"2026-11"},
   [1005]: {"name":"LimitExceeded","message":"limit exceeded","reason":"limit_exceeded","since":"2026-11"},
   [1006]: {"name":"StoreUnavailable","message":"store unavailable","reason":"store_unavailable","since":"2026-12"},
+  [1010]: {"name":"ScheduleNotFound","message":"schedule not found","reason":"schedule_not_found","since":"2026-12"},
 };

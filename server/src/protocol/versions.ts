@@ -26,6 +26,12 @@ export const RELEASES_SINCE = '2026-12';
 export const PROGRESS_SINCE = '2026-12';
 
 /**
+ * The version that added schedules (spec §5.21): the schedule/* methods, the `scheduled` event
+ * kind with its `schedule` member, and error 1010.
+ */
+export const SCHEDULES_SINCE = '2026-12';
+
+/**
  * A release's reason as a 2026-11 subscriber knew it: a client that said it stopped, or a
  * manager that is gone, were both a connection that closed.
  */

@@ -27,6 +27,8 @@ import { eventOf, leaseUnknownError, queueFullError, readReply, taskOf, type Scr
 import { type ScriptName } from './scripts';
 import { asEngineError, openConnections, scriptCommand, type Connection } from './connection';
 import { parseStoreUrl, type StoreAddress } from './storeUrl';
+import { RedisSchedules, SCHEDULES_CHANNEL } from './redisSchedules';
+import type { ScheduleDefinition, ScheduleImage } from '../engine/schedules';
 
 export interface RedisQueuesOptions {
   /** redis://[user:pass@]host:port[/db], rediss://..., redis+cluster://h1:p1,h2:p2 */
@@ -95,6 +97,8 @@ export class RedisQueues implements QueueBackend {
   private readonly heartbeat: ManagerHeartbeat;
   /** The other managers of this Redis: their sessions and events (spec §7.18). */
   readonly peers: RedisPeers;
+  /** The schedules, shared by every manager of this Redis (redisSchedules.ts). */
+  private readonly schedules: RedisSchedules;
   /** Redis's clock minus this machine's, as of the last script (ms). */
   private clockOffset = 0;
   private nextId = 0;
@@ -123,12 +127,28 @@ export class RedisQueues implements QueueBackend {
     this.peers = new RedisPeers(redis, subscriber, managerId, ttlMs, this.log);
     redis.on('close', () => this.heartbeat.interrupted());
     // The peers' channels carry sessions and events; every other channel is a family's wake-ups.
-    subscriber.on('message', (channel: string, message: string) => {
-      if (!this.peers.handle(channel, message)) this.wake(message);
+    this.schedules = new RedisSchedules({
+      redis,
+      log: this.log,
+      run: (name, family, args, fill) => this.run(name, family, args, fill),
+      store: (command) => this.store(command),
+      newId: () => this.newId(),
+      redisNow: () => Date.now() + this.clockOffset,
+      emit: (event) => this.emit([event]),
+      afterPut: async (queue) => {
+        await this.register(queue);
+        this.wake(queue);
+      },
     });
-    // A wake-up published while the subscriber was away is lost: serve every waiter once more.
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel === SCHEDULES_CHANNEL) this.schedules.changed(message);
+      else if (!this.peers.handle(channel, message)) this.wake(message);
+    });
+    // A wake-up published while the subscriber was away is lost: serve every waiter once more
+    // (and read the schedules again: a set or delete may have been missed too).
     subscriber.on('ready', () => {
       for (const queue of this.queues.values()) this.serve(queue);
+      if (!this.closed) void this.schedules.loadAll().catch(() => undefined);
     });
     this.tickTimer = setInterval(() => void this.maintain(), options.tickInterval ?? 1000);
     this.tickTimer.unref();
@@ -143,6 +163,8 @@ export class RedisQueues implements QueueBackend {
     const queues = new RedisQueues(redis, subscriber, address, managerId, options);
     await queues.peers.start();
     await queues.heartbeat.start();
+    await queues.store(() => subscriber.subscribe(SCHEDULES_CHANNEL));
+    await queues.schedules.loadAll();
     for (const declaration of options.queues ?? []) await queues.declareAtStart(declaration);
     await queues.maintain();
     return queues;
@@ -387,6 +409,20 @@ export class RedisQueues implements QueueBackend {
     return released;
   }
 
+  // ---- schedules ------------------------------------------------------------------------
+
+  setSchedule(definition: ScheduleDefinition): Promise<{ schedule: ScheduleImage; created: boolean }> {
+    return this.schedules.set(definition);
+  }
+
+  listSchedules(queue?: string): Promise<ScheduleImage[]> {
+    return this.schedules.list(queue);
+  }
+
+  deleteSchedule(name: string): Promise<boolean> {
+    return this.schedules.delete(name);
+  }
+
   // ---- events, bytes, durability, close --------------------------------------------------
 
   onEvent(listener: (event: EngineEvent) => void): () => void {
@@ -414,6 +450,7 @@ export class RedisQueues implements QueueBackend {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.schedules.close();
     clearInterval(this.tickTimer);
     for (const { timer } of this.familyTimers.values()) clearTimeout(timer);
     this.familyTimers.clear();

@@ -1,5 +1,6 @@
 import type { Waiter } from '../engine';
 import type { MaybePromise, QueueBackend } from '../engine/queueBackend';
+import { checkSchedule } from '../engine/schedules';
 import { invalidParams, ProtocolError } from '../protocol/errors';
 import { ErrorCodes, type GetParams, type QueueStats, type RequestMap, type RequestMethod } from '../protocol/generated';
 import { jsonTextBytes, type JsonText, type SerializedJson } from '../protocol/jsonText';
@@ -7,6 +8,7 @@ import { RELEASES_SINCE, speaks } from '../protocol/versions';
 import type { EventHub } from './events';
 import { MAX_PROGRESS_DETAIL_BYTES, type ProgressReport } from './progressBoard';
 import { rawAcks, rawTaskSpecs, tasksResult } from './rawPayloads';
+import { refusingInvalid, scheduleDefinition, scheduleListResult, scheduleSetResult } from './scheduleWire';
 import type { Session } from './session';
 
 /** How a handler answers a request that has to wait. */
@@ -295,4 +297,23 @@ export const handlers: HandlerTable = {
 
   // {"jsonrpc":"2.0","id":19,"method":"manager/stats","params":{}}
   'manager/stats': (_params, call, ctx) => reply(ctx.stats(), call, same),
+
+  // {"jsonrpc":"2.0","id":21,"method":"schedule/set","params":{"name":"recrawl","queue":"crawl","task":{"payload":"https://example.com/"},"cron":"0 * * * *","timezone":"Europe/Berlin"}}
+  // The queue first (queue_not_found, or created on first use), then the schedule (§5.21).
+  'schedule/set': (params, call, ctx) => {
+    const definition = scheduleDefinition(params, call.session.requestFrame);
+    checkPayloads([definition.task], (t) => t.payload, call, ctx, 'the payload of task');
+    refusingInvalid(() => checkSchedule(definition));
+    return reply(ctx.queues.ensureQueue(params.queue), call, () => reply(ctx.queues.setSchedule(definition), call, scheduleSetResult));
+  },
+
+  // {"jsonrpc":"2.0","id":22,"method":"schedule/list","params":{"queue":"crawl"}}
+  'schedule/list': (params, call, ctx) => reply(ctx.queues.listSchedules(params.queue), call, scheduleListResult),
+
+  // {"jsonrpc":"2.0","id":23,"method":"schedule/delete","params":{"name":"recrawl"}}
+  'schedule/delete': (params, call, ctx) =>
+    reply(ctx.queues.deleteSchedule(params.name), call, (deleted) => {
+      if (!deleted) throw new ProtocolError(ErrorCodes.ScheduleNotFound, `schedule not found: no schedule is named ${JSON.stringify(params.name)}`, { schedule: params.name });
+      return {};
+    }),
 };

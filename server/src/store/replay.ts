@@ -1,5 +1,6 @@
 import type { EngineState, JournalRecord, QueueImage, TaskImage } from '../engine/journal';
 import type { ResolvedQueueOptions } from '../engine/queueState';
+import type { ScheduleImage } from '../engine/schedules';
 import type { StoredRecord } from './records';
 
 /** A task in a snapshot file. */
@@ -17,6 +18,7 @@ export class Replay {
   private readonly queues = new Map<string, ResolvedQueueOptions>();
   /** Map order is the order of each task's last change: what delivery order is built from. */
   private readonly tasks = new Map<string, TaskImage>();
+  private readonly schedules = new Map<string, ScheduleImage>();
   /** Records that named a task that is not there. */
   unmatched = 0;
 
@@ -61,6 +63,12 @@ export class Replay {
           if (record.lastError !== undefined) task.lastError = record.lastError;
         });
         return;
+      case 'schedule':
+        this.schedules.set(record.schedule.name, record.schedule);
+        return;
+      case 'unschedule':
+        this.schedules.delete(record.name);
+        return;
       case 'ack':
       case 'drop':
         for (const id of record.ids) if (!this.tasks.delete(id)) this.unmatched++;
@@ -97,7 +105,9 @@ export class Replay {
       // Loops, not push(...list): a spread of a million arguments overflows the stack.
       for (const list of [lists.ready, lists.delayed, lists.leased]) for (const task of list) tasks.push(task);
     }
-    return { queues, tasks };
+    const state: EngineState = { queues, tasks };
+    if (this.schedules.size > 0) state.schedules = [...this.schedules.values()];
+    return state;
   }
 
   private place(task: TaskImage): void {
