@@ -6,6 +6,7 @@ import { getCommand } from './get';
 import { journalCommand } from './journal';
 import { pingCommand } from './ping';
 import { putCommand } from './put';
+import { scheduleCommand } from './schedule';
 import { serveCommand } from './serve';
 import { statsCommand } from './stats';
 import { tailCommand } from './tail';
@@ -29,7 +30,7 @@ $TASKWIRE_PORT, $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE; default key file ~/.t
 
 ${EXIT_CODE_HELP}`,
     );
-  for (const command of [serveCommand(), putCommand(), getCommand(), statsCommand(), workersCommand(), tailCommand(), pingCommand(), journalCommand(), conformanceCommand()]) {
+  for (const command of [serveCommand(), putCommand(), getCommand(), statsCommand(), workersCommand(), tailCommand(), scheduleCommand(), pingCommand(), journalCommand(), conformanceCommand()]) {
     program.addCommand(command);
   }
   // Usage errors exit 2 (commander's default is 1), and every command reports through main().
