@@ -79,6 +79,7 @@ const (
 	CodePayloadTooLarge            = 1004
 	CodeLimitExceeded              = 1005
 	CodeStoreUnavailable           = 1006 // since protocol 2026-12
+	CodeScheduleNotFound           = 1010 // since protocol 2026-12
 )
 
 // Sentinels for the codes of the error registry: errors.Is(err, ErrQueueFull) is true
@@ -106,6 +107,8 @@ var (
 	// set, is the manager's hint in seconds). A 2026-11 manager reports the same failure as
 	// ErrInternal, "internal error: store unavailable".
 	ErrStoreUnavailable error = &codeError{CodeStoreUnavailable, "store unavailable"}
+	// ErrScheduleNotFound: DeleteSchedule of a name no schedule has (protocol 2026-12, 1010).
+	ErrScheduleNotFound error = &codeError{CodeScheduleNotFound, "schedule not found"}
 )
 
 // codeError is the type of the sentinels; unexported so that only the package makes them.

@@ -70,6 +70,7 @@ var registry = map[string]struct {
 	"PayloadTooLarge":            {CodePayloadTooLarge, ErrPayloadTooLarge},
 	"LimitExceeded":              {CodeLimitExceeded, ErrLimitExceeded},
 	"StoreUnavailable":           {CodeStoreUnavailable, ErrStoreUnavailable},
+	"ScheduleNotFound":           {CodeScheduleNotFound, ErrScheduleNotFound},
 }
 
 // Methods of the spec this package does not send, and why.

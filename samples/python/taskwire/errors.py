@@ -196,6 +196,14 @@ class StoreUnavailable(RemoteError):
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+class ScheduleNotFound(RemoteError):
+    """1010 (protocol 2026-12): ``schedule/delete`` of a name no schedule has; ``data.schedule`` is the name."""
+
+    CODE = 1010
+    MESSAGE = "schedule not found"
+    REASON = "schedule_not_found"
+
+
 _REMOTE_ERRORS: Dict[int, Type[RemoteError]] = {
     cls.CODE: cls  # type: ignore[misc]
     for cls in (
@@ -216,6 +224,7 @@ _REMOTE_ERRORS: Dict[int, Type[RemoteError]] = {
         PayloadTooLarge,
         LimitExceeded,
         StoreUnavailable,
+        ScheduleNotFound,
     )
 }
 

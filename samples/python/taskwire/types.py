@@ -184,6 +184,8 @@ class Event:
     percent: Optional[float] = None
     message: Optional[str] = None
     detail: Any = None
+    #: On ``scheduled`` (protocol 2026-12, spec §5.21): the schedule that ticked.
+    schedule: Optional[str] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -204,6 +206,7 @@ class Event:
             percent=params.get("percent"),
             message=params.get("message"),
             detail=params.get("detail"),
+            schedule=params.get("schedule"),
             raw=dict(params),
         )
 
