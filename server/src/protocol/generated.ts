@@ -924,7 +924,7 @@ export const METHODS = {
   'manager/shutdown': {"method":"manager/shutdown","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"EmptyResult","errors":[-32602,-32005],"blocking":false},
   'manager/stats': {"method":"manager/stats","kind":"request","direction":"clientToServer","since":"2026-11","params":"EmptyParams","result":"ManagerStats","errors":[-32602],"blocking":false},
   'task/progress': {"method":"task/progress","kind":"request","direction":"clientToServer","since":"2026-12","params":"ProgressParams","result":"TouchResult","errors":[-32602,1003],"blocking":false},
-  'schedule/set': {"method":"schedule/set","kind":"request","direction":"clientToServer","since":"2026-12","params":"ScheduleSetParams","result":"ScheduleSetResult","errors":[-32602],"blocking":false},
+  'schedule/set': {"method":"schedule/set","kind":"request","direction":"clientToServer","since":"2026-12","params":"ScheduleSetParams","result":"ScheduleSetResult","errors":[-32602,1001],"blocking":false},
   'schedule/list': {"method":"schedule/list","kind":"request","direction":"clientToServer","since":"2026-12","params":"ScheduleListParams","result":"ScheduleListResult","errors":[-32602],"blocking":false},
   'schedule/delete': {"method":"schedule/delete","kind":"request","direction":"clientToServer","since":"2026-12","params":"ScheduleDeleteParams","result":"EmptyResult","errors":[-32602,1010],"blocking":false},
   'events/event': {"method":"events/event","kind":"notification","direction":"serverToClient","since":"2026-11","params":"Event","errors":[],"blocking":false},

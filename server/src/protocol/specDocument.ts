@@ -387,7 +387,8 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
         "$ref": "#/$defs/ScheduleSetResult"
       },
       "errors": [
-        -32602
+        -32602,
+        1001
       ]
     },
     {

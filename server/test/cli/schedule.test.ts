@@ -80,6 +80,8 @@ describe('cli e2e: taskwire schedule', function () {
     assert.ok(beforeStop.lastRun?.taskId !== undefined, 'it ticked before the stop');
     producer.close();
     await first.stop('SIGKILL');
+    const check = await runCli(['journal', 'check', dataDir]);
+    assert.match(check.stdout, /^ {2}\d+ tasks? in 1 queue, 2 schedules$/m, check.stdout);
     await sleep(4000); // about four ticks missed
 
     const second = await startServe(['--data-dir', dataDir], { home });
