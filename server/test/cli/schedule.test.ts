@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ScheduleNotFoundError, type Event } from '../../src/client';
 import { startRedis, type RunningRedis } from '../helpers/redis';
@@ -9,6 +10,16 @@ import { cleanupCli, jsonLines, lines, makeHome, runCli, startServe } from './cl
 // once), and three managers on one redis-server putting one task per tick, not three.
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** A queue's ready tasks, read from Redis with redis-cli while no manager runs (a manager would run the due ticks itself). */
+function readyInRedis(url: string, queue: string): number {
+  const { hostname, port } = new URL(url);
+  return Number(
+    execFileSync('redis-cli', ['-h', hostname, '-p', port, 'ZCARD', `tw:{${queue}}:q:${queue}:r`])
+      .toString()
+      .trim(),
+  );
+}
 
 describe('cli e2e: taskwire schedule', function () {
   this.timeout(60_000);
@@ -112,6 +123,25 @@ describe('cli e2e: taskwire schedule', function () {
     let redis: RunningRedis;
     before(async () => (redis = await startRedis()));
     after(async () => redis?.stop());
+
+    it('ticks missed while no manager ran run once when one starts again, not in a burst', async () => {
+      const home = makeHome();
+      const first = await startServe(['--store', redis.url], { home });
+      const producer = await first.client();
+      await producer.schedules.set({ name: 'missed', queue: 'missed', task: { payload: 'm' }, every: 1 });
+      await sleep(1500);
+      producer.close();
+      await first.stop();
+      const before = readyInRedis(redis.url, 'missed');
+      assert.ok(before >= 1, 'it ticked before the stop');
+      await sleep(4000); // about four ticks with no manager
+      const second = await startServe(['--store', redis.url], { home });
+      const client = await second.client();
+      await sleep(1700);
+      const since = (await client.queue('missed').stats()).ready - before;
+      assert.ok(since >= 1 && since <= 3, `expected 1 to 3 tasks since the restart, got ${since} (no burst of the ~4 missed ticks)`);
+      await client.schedules.delete('missed');
+    });
 
     it('a 1 s interval schedule puts one task a second, not three; deleted on one manager, it stops on all', async () => {
       const home = makeHome();
