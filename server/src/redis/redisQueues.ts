@@ -938,7 +938,8 @@ export class RedisQueues implements QueueBackend {
   }
 }
 
-function putArgs(id: string, task: PutRequest['tasks'][number]): string[] {
+/** A task's arguments of the put script (scripts.ts); the schedules' ticks use them too. */
+export function putArgs(id: string, task: PutRequest['tasks'][number]): string[] {
   const opt = (value: number | string | undefined) => (value === undefined ? '' : String(value));
   return [id, task.payload, String(task.priority ?? 0), opt(task.delay), opt(task.ttr), opt(task.replyTo), opt(task.maxAttempts)];
 }

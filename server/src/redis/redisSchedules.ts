@@ -1,12 +1,12 @@
 import type { EngineEvent, RawTaskSpec } from '../engine/types';
 import { checkSchedule, newScheduleImage, nextTickAfter, skipReason, type ScheduleDefinition, type ScheduleImage, type ScheduleRunImage } from '../engine/schedules';
-import type { JsonText } from '../protocol/jsonText';
 import type { Logger } from '../server/logger';
 import { WakeTimer } from '../server/wakeTimer';
 import { familyOf, familyPrefix } from './keys';
 import { queueFullError, type ScriptReply } from './replies';
 import type { Connection } from './connection';
 import type { ScriptName } from './scripts';
+import { putArgs } from './redisQueues';
 
 // Schedules on Redis (docs/redis.md, spec §5.21). Each schedule is a hash in its queue's family,
 // `tw:{family}:s:<name>`: `def` (the definition as JSON, its task's payload as its text), `rev`
@@ -209,9 +209,4 @@ export class RedisSchedules {
     // Ran here, by another manager, or replaced: read what the store holds now.
     await this.reload(image.name, image.queue);
   }
-}
-
-function putArgs(id: string, task: RawTaskSpec): string[] {
-  const opt = (value: number | string | undefined) => (value === undefined ? '' : String(value));
-  return [id, task.payload as JsonText, String(task.priority ?? 0), opt(task.delay), opt(task.ttr), opt(task.replyTo), opt(task.maxAttempts)];
 }

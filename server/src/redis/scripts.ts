@@ -405,15 +405,17 @@ return finish('ok', {created and '1' or '0'})
  * next run time this manager read (no other manager ran this tick, nobody replaced it) and the
  * tick is due by Redis's clock, its next run time moves on and its task is put (the put script
  * below, unchanged); the put's outcome is the schedule's last run. So however many managers
- * wake for a tick, one puts its task. ARGV as put's with one task, then name, rev, next, new next.
- * Status: the put's (ok, full, never), lost (data {rev, next} as they are), or early.
+ * wake for a tick, one puts its task. ARGV as put's with one task, then (the last four, read
+ * from the end so put's per-task arguments may grow) name, rev, next, new next. Status: the
+ * put's (ok, full, never), lost (data {rev, next} as they are), or early.
  */
 const scheduleTickClaim = `
-local skey = P .. 's:' .. ARGV[17]
+local last = #ARGV
+local skey = P .. 's:' .. ARGV[last - 3]
 local current = redis.call('HMGET', skey, 'rev', 'next')
-if current[1] ~= ARGV[18] or current[2] ~= ARGV[19] then return finish('lost', {current[1] or '', current[2] or ''}) end
-if NOW < tonumber(ARGV[19]) then return finish('early') end
-redis.call('HSET', skey, 'next', ARGV[20])
+if current[1] ~= ARGV[last - 2] or current[2] ~= ARGV[last - 1] then return finish('lost', {current[1] or '', current[2] or ''}) end
+if NOW < tonumber(ARGV[last - 1]) then return finish('early') end
+redis.call('HSET', skey, 'next', ARGV[last])
 local finish_put = finish
 local function finish(status, data)
   if status == 'ok' then
