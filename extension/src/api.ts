@@ -7,6 +7,7 @@ import type { ManagerItem, ManagerTreeProvider } from './views/managerView';
 import type { QueueItem, QueuesTreeProvider } from './views/queuesView';
 import type { ResultsNode, ResultsTreeProvider } from './views/resultsView';
 import type { WorkerItem, WorkersTreeProvider } from './views/workersView';
+import type { ScheduleItem, SchedulesTreeProvider } from './views/schedulesView';
 
 /**
  * What activate() returns: the live objects behind the sidebar, so tests (and other
@@ -20,6 +21,7 @@ export interface TaskwireApi {
     manager: ManagerTreeProvider;
     queues: QueuesTreeProvider;
     workers: WorkersTreeProvider;
+    schedules: SchedulesTreeProvider;
     results: ResultsTreeProvider;
   };
   /** The tree views (visibility, description, reveal). */
@@ -27,6 +29,7 @@ export interface TaskwireApi {
     manager: vscode.TreeView<ManagerItem>;
     queues: vscode.TreeView<QueueItem>;
     workers: vscode.TreeView<WorkerItem>;
+    schedules: vscode.TreeView<ScheduleItem>;
     results: vscode.TreeView<ResultsNode>;
   };
   /** The notifications shown, newest last (commands do not wait for them to be answered). */

@@ -17,6 +17,8 @@ import { ManagerTreeProvider } from './views/managerView';
 import { QueuesTreeProvider } from './views/queuesView';
 import { ResultsTreeProvider } from './views/resultsView';
 import { WorkersTreeProvider } from './views/workersView';
+import { SchedulesTreeProvider } from './views/schedulesView';
+import { scheduleCommands } from './commands/scheduleCommands';
 
 export type { TaskwireApi } from './api';
 
@@ -49,12 +51,14 @@ export function activate(context: vscode.ExtensionContext): TaskwireApi {
     manager: new ManagerTreeProvider(model),
     queues: new QueuesTreeProvider(model),
     workers: new WorkersTreeProvider(model),
+    schedules: new SchedulesTreeProvider(model),
     results: new ResultsTreeProvider(model),
   };
   const treeViews = {
     manager: vscode.window.createTreeView('taskwire.manager', { treeDataProvider: views.manager }),
     queues: vscode.window.createTreeView('taskwire.queues', { treeDataProvider: views.queues }),
     workers: vscode.window.createTreeView('taskwire.workers', { treeDataProvider: views.workers }),
+    schedules: vscode.window.createTreeView('taskwire.schedules', { treeDataProvider: views.schedules }),
     results: vscode.window.createTreeView('taskwire.results', { treeDataProvider: views.results, showCollapseAll: true }),
   };
   const statusBar = new TaskwireStatusBar(model);
@@ -90,6 +94,7 @@ export function activate(context: vscode.ExtensionContext): TaskwireApi {
     followVisibility(treeViews.manager, (v) => views.manager.setVisible(v)),
     followVisibility(treeViews.queues, (v) => model.queues.setVisible(v)),
     followVisibility(treeViews.workers, (v) => model.workers.setVisible(v)),
+    followVisibility(treeViews.schedules, (v) => model.schedules.setVisible(v)),
     model.onDidChange(updateContext),
     model.queues.onDidChange(describeViews),
     model.results.onDidChange(describeViews),
@@ -115,6 +120,7 @@ export function activate(context: vscode.ExtensionContext): TaskwireApi {
     ...registerCommands({
       ...managerCommands(ctx),
       ...queueCommands(ctx),
+      ...scheduleCommands(ctx),
       ...resultCommands(ctx, tail, setContext),
       'taskwire.dashboard.open': () => void dashboard.open(),
       ...workerCommands(ctx),

@@ -5,6 +5,7 @@ import { KeyStore } from '../manager/secrets';
 import { TerminalEnvironment } from '../manager/terminalEnvironment';
 import { QueueStore } from './queueStore';
 import { ResultStore } from './resultStore';
+import { ScheduleStore } from './scheduleStore';
 import { WorkerStore } from './workerStore';
 
 export const LOCAL_HOST = '127.0.0.1';
@@ -31,6 +32,8 @@ export class TaskwireModel implements vscode.Disposable {
   readonly keys: KeyStore;
   readonly queues: QueueStore;
   readonly workers: WorkerStore;
+  /** The manager's schedules (protocol 2026-12). */
+  readonly schedules: ScheduleStore;
   readonly results: ResultStore;
   private readonly terminal: TerminalEnvironment;
   private readonly changeEmitter = new vscode.EventEmitter<void>();
@@ -53,12 +56,14 @@ export class TaskwireModel implements vscode.Disposable {
     this.terminal = new TerminalEnvironment(options.environment);
     this.queues = new QueueStore(this.connection);
     this.workers = new WorkerStore(this.connection);
+    this.schedules = new ScheduleStore(this.connection);
     this.results = new ResultStore(this.connection, options.resultsKept);
     this.disposables.push(
       this.connection,
       this.localManager,
       this.queues,
       this.workers,
+      this.schedules,
       this.results,
       this.changeEmitter,
       this.stoppedEmitter,

@@ -34,10 +34,10 @@ describe('activation', () => {
     for (const { command } of contributes.commands) assert.match(command, /^taskwire\.[a-z]+\.[a-zA-Z]+$/, 'ids read taskwire.<area>.<verb>');
   });
 
-  it('contributes the four views in the Taskwire container', () => {
+  it('contributes the five views in the Taskwire container', () => {
     assert.deepEqual(
       contributes.views['taskwire']!.map((v) => v.id),
-      ['taskwire.manager', 'taskwire.queues', 'taskwire.workers', 'taskwire.results'],
+      ['taskwire.manager', 'taskwire.queues', 'taskwire.workers', 'taskwire.schedules', 'taskwire.results'],
     );
   });
 

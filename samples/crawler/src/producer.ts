@@ -1,7 +1,10 @@
 // The crawler's producer: crawls the site's pages, enqueues every image URL for the workers,
 // then follows the crawl to its end — results, retries and dead letters — and sums it up.
+// With --recrawl-every SECONDS (or --recrawl-cron EXPR [--tz ZONE]) it also sets a schedule on
+// the manager that puts the index page on the queue crawl.index at each tick, and crawls again
+// for each one it takes (--rounds N: stop after N crawls and delete the schedule).
 import { writeFileSync } from 'node:fs';
-import { connect, type Event } from 'taskwire';
+import { connect, type Event, type TaskwireClient } from 'taskwire';
 import { DEFAULT_QUEUE, DEFAULT_RESULTS, option, type CrawlResult, type CrawlTask } from './crawlTask';
 
 const site = option('site');
@@ -9,6 +12,11 @@ const queueName = option('queue', DEFAULT_QUEUE)!;
 const resultsName = option('results', DEFAULT_RESULTS)!;
 const summaryFile = option('summary-json');
 const maxSeconds = Number(option('timeout', '300'));
+const recrawlEvery = option('recrawl-every');
+const recrawlCron = option('recrawl-cron');
+const recrawlZone = option('tz');
+const rounds = Number(option('rounds', '0'));
+const indexQueue = option('index-queue', 'crawl.index')!;
 
 async function fetchText(url: string): Promise<string> {
   const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
@@ -41,12 +49,38 @@ function progress(done: number, total: number, failed: number, retried: number):
 }
 
 async function main(): Promise<void> {
-  if (!site) throw new Error('usage: producer --site http://127.0.0.1:8080 [--queue crawl.images] [--results crawl.results] [--summary-json FILE]');
-  const started = Date.now();
+  if (!site) {
+    throw new Error(
+      'usage: producer --site http://127.0.0.1:8080 [--queue crawl.images] [--results crawl.results] [--summary-json FILE] [--recrawl-every SECONDS | --recrawl-cron EXPR [--tz ZONE]] [--rounds N]',
+    );
+  }
   const client = await connect({ name: 'crawler-producer', role: 'producer' });
-  const queue = client.queue<CrawlTask>(queueName);
   // A few attempts for transient failures; permanent ones are dead-lettered by the workers.
-  await queue.declare({ maxAttempts: 4, ttr: 30 });
+  await client.queue<CrawlTask>(queueName).declare({ maxAttempts: 4, ttr: 30 });
+  const recrawl = recrawlEvery !== undefined || recrawlCron !== undefined;
+  const schedule = `${queueName}.recrawl`;
+  if (recrawl) {
+    // At most one re-crawl waits: a tick that comes while one is queued is skipped (the manager
+    // never waits on a full queue for a schedule), so a slow crawl never piles re-crawls up.
+    await client.queue(indexQueue).declare({ maxsize: 1 });
+    const timetable = recrawlCron !== undefined ? { cron: recrawlCron, ...(recrawlZone ? { timezone: recrawlZone } : {}) } : { every: Number(recrawlEvery) };
+    const { schedule: set } = await client.schedules.set({ name: schedule, queue: indexQueue, task: { payload: site }, ...timetable });
+    process.stderr.write(`schedule "${schedule}": a re-crawl on "${indexQueue}" from ${set.nextRun}\n`);
+  }
+  for (let round = 1; ; round++) {
+    await crawlOnce(client, round);
+    if (!recrawl || (rounds > 0 && round >= rounds)) break;
+    // The schedule's next tick: the index page, put on the index queue by the manager.
+    await client.queue(indexQueue).get({ autoAck: true });
+  }
+  if (recrawl && rounds > 0) await client.schedules.delete(schedule);
+  client.close();
+}
+
+/** One crawl: the pages, every image queued, followed to its end, and the summary. */
+async function crawlOnce(client: TaskwireClient, round: number): Promise<void> {
+  const started = Date.now();
+  const queue = client.queue<CrawlTask>(queueName);
 
   const failed = new Map<string, string>();
   let lostOrRetried = 0;
@@ -57,7 +91,7 @@ async function main(): Promise<void> {
     else lostOrRetried++;
   });
 
-  const found = await crawl(site);
+  const found = await crawl(site!);
   // An image linked from several pages is queued once: its URL is the task's uniqueness key
   // (spec §7.21), held until the task ends (scope active), so a link found again while the image
   // is being downloaded is not queued twice either. A duplicate's id is the first one's.
@@ -76,7 +110,6 @@ async function main(): Promise<void> {
   }
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
   await subscription.unsubscribe();
-  client.close();
 
   const perWorker = new Map<string, number>();
   let bytes = 0;
@@ -88,7 +121,9 @@ async function main(): Promise<void> {
   // A permanent failure is one nack then one dead letter: not a retry.
   const retried = Math.max(0, lostOrRetried - failed.size);
   const seconds = (Date.now() - started) / 1000;
-  console.log(`crawl finished in ${seconds.toFixed(1)} s: ${results.size} downloaded, ${failed.size} failed, ${retried} retried, ${bytes.toLocaleString('en-US')} bytes`);
+  console.log(
+    `${round > 1 ? `re-crawl ${round - 1}` : 'crawl'} finished in ${seconds.toFixed(1)} s: ${results.size} downloaded, ${failed.size} failed, ${retried} retried, ${bytes.toLocaleString('en-US')} bytes`,
+  );
   for (const [id, error] of failed) console.log(`  failed: ${urlOf.get(id) ?? id}: ${error}`);
   console.log(`  by worker: ${[...perWorker].map(([worker, n]) => `${worker} ${n}`).join(', ')}`);
   if (summaryFile) {
@@ -100,6 +135,7 @@ async function main(): Promise<void> {
       perWorker: Object.fromEntries(perWorker),
       results: [...results.values()],
       seconds,
+      round,
     };
     writeFileSync(summaryFile, JSON.stringify(summary, null, 2));
   }

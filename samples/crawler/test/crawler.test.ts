@@ -190,4 +190,55 @@ describe('samples/crawler: a distributed image crawl in three languages', functi
       good.length,
     );
   });
+  it('re-crawls the index page on a schedule: each tick of --recrawl-every queues a crawl, --rounds ends it and deletes the schedule', async () => {
+    const indexFetches: number[] = [];
+    const recrawlSite = await startSite({ categories: ['cats'], imagesPerCategory: 2, slowMs: 50, onRequest: (path) => path === '/' && indexFetches.push(Date.now()) });
+    const recrawlHome = mkdtempSync(join(tmpdir(), 'taskwire-recrawl-'));
+    try {
+      const { port } = await startManager(recrawlHome);
+      const env = { TASKWIRE_HOME: recrawlHome, TASKWIRE_PORT: String(port) };
+      const names = ['--queue', 'recrawl.images'];
+      launch(
+        'recrawl-worker',
+        process.execPath,
+        [join(crawlerRoot, 'dist', 'src', 'worker.js'), ...names, '--out', join(recrawlHome, 'out'), '--idle', '4', '--retry-delay', '0.1', '--name', 'recrawler'],
+        env,
+      );
+      const summaryFile = join(recrawlHome, 'summary.json');
+      const producer = launch(
+        'recrawl-producer',
+        process.execPath,
+        [
+          join(crawlerRoot, 'dist', 'src', 'producer.js'),
+          '--site',
+          recrawlSite.url,
+          ...names,
+          '--results',
+          'recrawl.results',
+          '--summary-json',
+          summaryFile,
+          '--recrawl-every',
+          '1',
+          '--rounds',
+          '3',
+          '--timeout',
+          '60',
+        ],
+        env,
+      );
+      assert.equal(await producer.exited, 0, producer.output());
+      const finished = producer.output().match(/^(crawl|re-crawl \d) finished in/gm) ?? [];
+      assert.deepEqual(finished, ['crawl finished in', 're-crawl 1 finished in', 're-crawl 2 finished in']);
+      assert.equal(indexFetches.length, 3, 'the index page was fetched once per crawl');
+      const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as { round: number; downloaded: number };
+      assert.equal(summary.round, 3);
+      assert.equal(summary.downloaded, recrawlSite.images.filter((image) => image.kind !== 'broken').length);
+      const observer = await connect({ port, authkeyFile: join(recrawlHome, 'authkey'), reconnect: false });
+      assert.deepEqual(await observer.schedules.list(), [], 'the producer deleted its schedule after the last round');
+      observer.close();
+    } finally {
+      await recrawlSite.close();
+      rmSync(recrawlHome, { recursive: true, force: true });
+    }
+  });
 });

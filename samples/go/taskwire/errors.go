@@ -80,6 +80,7 @@ const (
 	CodeLimitExceeded              = 1005
 	CodeStoreUnavailable           = 1006 // since protocol 2026-12
 	CodeSessionNotFound            = 1007 // since protocol 2026-12
+	CodeScheduleNotFound           = 1010 // since protocol 2026-12
 )
 
 // Sentinels for the codes of the error registry: errors.Is(err, ErrQueueFull) is true
@@ -110,6 +111,9 @@ var (
 	// ErrSessionNotFound: Client.QuietClient or Client.StopClient named a session that no
 	// manager has connected now (protocol 2026-12, spec §7.20); Data.Session is the id.
 	ErrSessionNotFound error = &codeError{CodeSessionNotFound, "session not found"}
+
+	// ErrScheduleNotFound: DeleteSchedule of a name no schedule has (protocol 2026-12, 1010).
+	ErrScheduleNotFound error = &codeError{CodeScheduleNotFound, "schedule not found"}
 )
 
 // codeError is the type of the sentinels; unexported so that only the package makes them.

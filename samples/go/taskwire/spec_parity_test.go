@@ -71,6 +71,7 @@ var registry = map[string]struct {
 	"LimitExceeded":              {CodeLimitExceeded, ErrLimitExceeded},
 	"StoreUnavailable":           {CodeStoreUnavailable, ErrStoreUnavailable},
 	"SessionNotFound":            {CodeSessionNotFound, ErrSessionNotFound},
+	"ScheduleNotFound":           {CodeScheduleNotFound, ErrScheduleNotFound},
 }
 
 // Methods of the spec this package does not send, and why.

@@ -232,6 +232,9 @@ const (
 	// EventProgress (protocol 2026-12) is a progress report of a task's holder (spec §5.20),
 	// at most a few a second per task; Percent, Message and Detail say what it reported.
 	EventProgress EventKind = "progress"
+	// EventScheduled (protocol 2026-12) is a schedule's tick (spec §5.25): Schedule names it,
+	// TaskID is the task it put, or Error says why it put none.
+	EventScheduled EventKind = "scheduled"
 )
 
 // Event is one observation of the manager (spec §6.1). Members that do not apply to the
@@ -261,6 +264,8 @@ type Event struct {
 	Percent *float64        `json:"percent"`
 	Message string          `json:"message"`
 	Detail  json.RawMessage `json:"detail"`
+	// Schedule is the schedule that ticked, on EventScheduled.
+	Schedule string `json:"schedule"`
 	// At is when it happened.
 	At time.Time `json:"at"`
 }

@@ -491,6 +491,43 @@ class Client(_Connection):
         """Tells a session to finish the tasks it holds, then close and exit (spec §7.20)."""
         return self._call("client/stop", {"session": session})
 
+    def schedule_set(
+        self,
+        name: str,
+        queue: str,
+        payload: Any,
+        *,
+        cron: Optional[str] = None,
+        timezone: Optional[str] = None,
+        every: Optional[float] = None,
+        start_at: Optional[str] = None,
+        **task_options: Any,
+    ) -> Dict[str, Any]:
+        """Creates or replaces a schedule (protocol 2026-12, spec §5.25): the manager puts
+        ``payload`` on ``queue`` at each tick of ``cron`` (read in ``timezone``, default UTC) or
+        every ``every`` seconds. ``task_options``: the task's ``priority``, ``delay``, ``ttr``,
+        ``replyTo``, ``maxAttempts`` as ``queue/put`` takes them. Returns ``{"schedule": ...,
+        "created": bool}``; the schedule has its ``nextRun``. A bad cron expression, an unknown
+        zone or an interval under 1 s raise :class:`InvalidParams` naming the field."""
+        params: Dict[str, Any] = {"name": name, "queue": queue, "task": {"payload": payload, **task_options}}
+        if cron is not None:
+            params["cron"] = cron
+        if timezone is not None:
+            params["timezone"] = timezone
+        if every is not None:
+            params["every"] = every
+        if start_at is not None:
+            params["startAt"] = start_at
+        return self._call("schedule/set", params)
+
+    def schedule_list(self, queue: Optional[str] = None) -> List[Dict[str, Any]]:
+        """The schedules by name (only ``queue``'s when given), each with ``nextRun`` and ``lastRun``."""
+        return self._call("schedule/list", {} if queue is None else {"queue": queue})["schedules"]
+
+    def schedule_delete(self, name: str) -> None:
+        """Deletes a schedule; :class:`ScheduleNotFound` when there is none of that name."""
+        self._call("schedule/delete", {"name": name})
+
     def shutdown_manager(self) -> None:
         """Asks the manager to shut down gracefully (any session may)."""
         self._call("manager/shutdown", {})

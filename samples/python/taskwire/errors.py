@@ -213,6 +213,14 @@ class SessionNotFound(RemoteError):
         return value if isinstance(value, str) else None
 
 
+class ScheduleNotFound(RemoteError):
+    """1010 (protocol 2026-12): ``schedule/delete`` of a name no schedule has; ``data.schedule`` is the name."""
+
+    CODE = 1010
+    MESSAGE = "schedule not found"
+    REASON = "schedule_not_found"
+
+
 _REMOTE_ERRORS: Dict[int, Type[RemoteError]] = {
     cls.CODE: cls  # type: ignore[misc]
     for cls in (
@@ -234,6 +242,7 @@ _REMOTE_ERRORS: Dict[int, Type[RemoteError]] = {
         LimitExceeded,
         StoreUnavailable,
         SessionNotFound,
+        ScheduleNotFound,
     )
 }
 

@@ -193,6 +193,8 @@ class Event:
     percent: Optional[float] = None
     message: Optional[str] = None
     detail: Any = None
+    #: On ``scheduled`` (protocol 2026-12, spec §5.25): the schedule that ticked.
+    schedule: Optional[str] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -213,6 +215,7 @@ class Event:
             percent=params.get("percent"),
             message=params.get("message"),
             detail=params.get("detail"),
+            schedule=params.get("schedule"),
             raw=dict(params),
         )
 

@@ -64,7 +64,7 @@ async function check(dir: string, json: boolean): Promise<number> {
   const ok = report.skipped.length === 0;
   if (json) {
     process.stdout.write(
-      `${JSON.stringify({ dir, ok, files: report.files, queues: report.queues, tasks: report.tasks, leased: report.leased, torn: report.torn, damaged: report.skipped, runningManager })}\n`,
+      `${JSON.stringify({ dir, ok, files: report.files, queues: report.queues, tasks: report.tasks, leased: report.leased, schedules: report.schedules, torn: report.torn, damaged: report.skipped, runningManager })}\n`,
     );
     return ok ? ExitCode.Ok : ExitCode.Failure;
   }
@@ -73,7 +73,7 @@ async function check(dir: string, json: boolean): Promise<number> {
   const lines = [`${dir}: ${report.files.map((file) => basename(file)).join(', ')}`];
   if (runningManager) lines.push(`  a manager runs on it (${runningManager}): its last write may be in progress, and what it holds in memory is newer than the files`);
   lines.push(
-    `  ${plural(report.tasks, 'task')} in ${plural(report.queues, 'queue')}${report.leased > 0 ? `; ${plural(report.leased, 'task')} leased when it stopped (back with attempt + 1 at the next start)` : ''}`,
+    `  ${plural(report.tasks, 'task')} in ${plural(report.queues, 'queue')}${report.schedules > 0 ? `, ${plural(report.schedules, 'schedule')}` : ''}${report.leased > 0 ? `; ${plural(report.leased, 'task')} leased when it stopped (back with attempt + 1 at the next start)` : ''}`,
   );
   for (const torn of report.torn) lines.push(`  torn tail: ${where(torn)} — a write cut short by a crash, never answered; dropped at the next start`);
   for (const damaged of report.skipped) lines.push(`  DAMAGED: ${where(damaged)}`);

@@ -8,6 +8,7 @@ import { pauseCommand } from './pause';
 import { pingCommand } from './ping';
 import { putCommand } from './put';
 import { resumeCommand } from './resume';
+import { scheduleCommand } from './schedule';
 import { serveCommand } from './serve';
 import { statsCommand } from './stats';
 import { tailCommand } from './tail';
@@ -40,6 +41,7 @@ ${EXIT_CODE_HELP}`,
     resumeCommand(),
     workersCommand(),
     tailCommand(),
+    scheduleCommand(),
     pingCommand(),
     journalCommand(),
     conformanceCommand(),

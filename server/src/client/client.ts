@@ -37,6 +37,7 @@ import { Channel } from './channel';
 import { DEFAULT_CLIENT_PORT, formatAddress, resolveAddresses, type ManagerAddress } from './addresses';
 import { AuthenticationFailedError, ConnectionClosedError, NoManagerReachableError, ServerProofError, TaskwireError, UnsupportedProtocolVersionError, type AddressFailure } from './errors';
 import { QueueHandle } from './queue';
+import { Schedules } from './schedules';
 import type { Requester } from './requester';
 
 export { DEFAULT_CLIENT_PORT };
@@ -243,6 +244,9 @@ export class TaskwireClient extends EventEmitter implements Requester {
     this.addressIndex = index;
     this.channel = channel;
   }
+
+  /** The manager's schedules (protocol 2026-12): set, list, delete. */
+  readonly schedules = new Schedules(this);
 
   queue<P = unknown>(name: string): QueueHandle<P> {
     return new QueueHandle<P>(name, this);

@@ -57,6 +57,8 @@ export class SessionNotFoundError extends RemoteError {
     return this.data?.session;
   }
 }
+/** 1010 (protocol 2026-12): schedule/delete of a name no schedule has (`data.schedule`). */
+export class ScheduleNotFoundError extends RemoteError {}
 
 type RemoteErrorClass = new (code: number, message: string, data?: ErrorData) => RemoteError;
 
@@ -80,6 +82,7 @@ const REMOTE_ERRORS = {
   [ErrorCodes.LimitExceeded]: LimitExceededError,
   [ErrorCodes.StoreUnavailable]: StoreUnavailableError,
   [ErrorCodes.SessionNotFound]: SessionNotFoundError,
+  [ErrorCodes.ScheduleNotFound]: ScheduleNotFoundError,
 } as const satisfies Record<ErrorCode, RemoteErrorClass>;
 
 /** The typed error for a wire error; a code this version does not know (a newer manager's) is a plain RemoteError. */

@@ -5,6 +5,7 @@
 export { connect, TaskwireClient, DEFAULT_CLIENT_PORT, type ConnectOptions, type ReconnectOptions, type Subscription } from './client';
 export { QueueHandle, type PutOptions, type UniquePutResult, type GetOptions, type ConsumeOptions, type WorkOptions } from './queue';
 export { ReceivedTask, type ProgressReport } from './receivedTask';
+export { Schedules, type ScheduleOptions } from './schedules';
 export type { Requester } from './requester';
 export { Channel, type ChannelOptions } from './channel';
 export { resolveAddresses, formatAddress, type ManagerAddress, type AddressSource } from './addresses';

@@ -1,6 +1,7 @@
 import type { JsonText } from '../protocol/jsonText';
 import type { ResolvedQueueOptions } from './queueState';
 import type { UniqueHold } from './uniqueKeys';
+import type { ScheduleImage } from './schedules';
 
 /**
  * The engine ↔ store boundary. The engine stays free of I/O: it reports every change of its
@@ -51,6 +52,8 @@ export interface QueueImage {
 export interface EngineState {
   queues: QueueImage[];
   tasks: TaskImage[];
+  /** Since protocol 2026-12 (absent in what older versions wrote): the schedules, each as it is now. */
+  schedules?: ScheduleImage[];
 }
 
 /** One change of durable state, in the order the engine made it. */
@@ -76,7 +79,11 @@ export type JournalRecord =
   /** Tasks left for good: acked, or delivered with autoAck. */
   | { op: 'ack'; ids: string[] }
   /** Tasks left for good: purged, or dead with no dead-letter queue to go to. */
-  | { op: 'drop'; ids: string[] };
+  | { op: 'drop'; ids: string[] }
+  /** A schedule was set, or one of its ticks ran (its last run and next tick): the schedule as it is now. */
+  | { op: 'schedule'; schedule: ScheduleImage }
+  /** A schedule was deleted. */
+  | { op: 'unschedule'; name: string };
 
 /** Where the engine reports its changes; append must not throw (a store that fails reports it elsewhere). */
 export interface JournalSink {

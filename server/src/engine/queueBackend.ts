@@ -1,6 +1,7 @@
 import type { Nack, QueueStats } from '../protocol/generated';
 import type { EngineEvent, GetRequest, HeldTaskRef, PutDone, PutRequest, QueueOptions, RawAck, RawTask, SessionId, Waiter } from './types';
 import type { ManagerPeers } from './peers';
+import type { ScheduleDefinition, ScheduleImage } from './schedules';
 import type { Deliver } from './waiters';
 
 /** A value now (the in-process engine), or later (a backend on a remote store). */
@@ -108,7 +109,20 @@ export interface QueueBackend {
    */
   releaseSession(session: SessionId, reason: string, managerStopping?: boolean): MaybePromise<number>;
 
-  /** Observes every change (put, get, ack, nack, expired, dead, purge); returns a function that stops observing. */
+  /**
+   * Creates or replaces a schedule (spec §5.25; protocol 2026-12). A definition that cannot be
+   * is refused with ScheduleInvalid (-32602). From then on the backend puts the schedule's task
+   * once per tick (with a `scheduled` event), exactly once across the managers of a shared store
+   * and across restarts of a durable one; ticks missed while no manager ran collapse into one
+   * run; a tick whose put cannot be made at once (queue full or gone) is skipped, never waited on.
+   */
+  setSchedule(definition: ScheduleDefinition): MaybePromise<{ schedule: ScheduleImage; created: boolean }>;
+  /** The schedules by name (only those of `queue` when given). */
+  listSchedules(queue?: string): MaybePromise<ScheduleImage[]>;
+  /** Deletes a schedule; false when there is none of that name. */
+  deleteSchedule(name: string): MaybePromise<boolean>;
+
+  /** Observes every change (put, get, ack, nack, expired, dead, purge, scheduled); returns a function that stops observing. */
   onEvent(listener: (event: EngineEvent) => void): () => void;
   /** The payload bytes of every task held, and their budget (0: none). */
   readonly queuedBytes: number;

@@ -82,6 +82,8 @@ export interface EngineEvent {
   count?: number;
   /** On `progress`: what the holder reported (spec §5.20). */
   progress?: ProgressReport;
+  /** On `scheduled`: the schedule that ticked (spec §5.25). */
+  schedule?: string;
   /** The session that caused it, when one did. */
   session?: SessionId;
   /** Milliseconds since the epoch. */

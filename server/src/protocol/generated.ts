@@ -42,7 +42,7 @@ export type ProgressMessage = string;
  */
 export type SessionState = 'active' | 'quiet' | 'stopping';
 /**
- * Since 2026-12: progress, a progress report of a task's holder (task/progress; never sent to sessions of 2026-11). Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired). Since 2026-12: paused and resumed, a queue was paused or resumed (§7.19); sent to sessions of 2026-12 or later only.
+ * Since 2026-12: progress, a progress report of a task's holder (task/progress; never sent to sessions of 2026-11). Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired). Since 2026-12: paused and resumed, a queue was paused or resumed (§7.19); sent to sessions of 2026-12 or later only. Since 2026-12: scheduled, a tick of a schedule (§5.25): the task it put (taskId; the task also has its put event) or, with error, why the tick was skipped (the queue was full or is gone).
  */
 export type EventKind =
   | 'put'
@@ -57,7 +57,12 @@ export type EventKind =
   | 'resumed'
   | 'client-connected'
   | 'client-disconnected'
-  | 'progress';
+  | 'progress'
+  | 'scheduled';
+/**
+ * A schedule name: 1 to 195 characters of letters, digits and . _ - : /
+ */
+export type ScheduleName = string;
 export type JsonRpcResponse = JsonRpcResponse1 & JsonRpcResponse2;
 export type JsonRpcResponse1 =
   | {
@@ -66,6 +71,10 @@ export type JsonRpcResponse1 =
   | {
       error: unknown;
     };
+/**
+ * A cron expression of 5 fields (minute hour day-of-month month day-of-week), 6 (seconds first) or 7 (a year last), as croner reads it: ranges, lists, steps, names such as MON and JAN, L, W, #, and the nicknames @hourly, @daily, @weekly, @monthly, @yearly. When day-of-month and day-of-week are both restricted, either matches (the classic cron rule).
+ */
+export type CronExpression = string;
 
 /**
  * No parameters: an empty object (or params omitted).
@@ -674,6 +683,7 @@ export interface Event {
   percent?: ProgressPercent;
   message?: ProgressMessage;
   detail?: JsonValue;
+  schedule?: ScheduleName;
   client?: EventClient;
   /**
    * Since 2026-12: the id of the manager the event's client session is on (§7.18). Sent to subscriptions of sessions that negotiated 2026-12 or later, on every event that has a client.
@@ -728,6 +738,10 @@ export interface ErrorData {
    * 1007: the session id that was not found.
    */
   session?: string;
+  /**
+   * Since 2026-12, 1010: the schedule name that was not found.
+   */
+  schedule?: string;
 }
 export interface JsonRpcRequest {
   jsonrpc: '2.0';
@@ -750,6 +764,65 @@ export interface JsonRpcResponse2 {
   id: number | string | null;
   result?: unknown;
   error?: JsonRpcError;
+}
+/**
+ * Since 2026-12: a schedule. Exactly one of cron and every; timezone only with cron.
+ */
+export interface ScheduleSetParams {
+  name: ScheduleName;
+  queue: QueueName;
+  task: TaskSpec;
+  cron?: CronExpression;
+  /**
+   * The IANA time zone the cron expression is read in (e.g. Europe/Berlin); default UTC.
+   */
+  timezone?: string;
+  /**
+   * A fixed interval in seconds (at least 1): ticks at startAt (or the set time + every) and every `every` seconds after it.
+   */
+  every?: number;
+  startAt?: Timestamp;
+}
+export interface ScheduleSetResult {
+  schedule: Schedule;
+  /**
+   * false when a schedule of that name was replaced.
+   */
+  created: boolean;
+}
+/**
+ * Since 2026-12: a schedule as the manager keeps it.
+ */
+export interface Schedule {
+  name: ScheduleName;
+  queue: QueueName;
+  task: TaskSpec;
+  cron?: CronExpression;
+  timezone?: string;
+  every?: number;
+  startAt?: Timestamp;
+  nextRun: Timestamp;
+  lastRun?: ScheduleRun;
+}
+/**
+ * A tick that ran: when, and the task it put or why it was skipped.
+ */
+export interface ScheduleRun {
+  at: Timestamp;
+  taskId?: TaskId;
+  /**
+   * Why no task was put (the queue was full, or does not exist).
+   */
+  skipped?: string;
+}
+export interface ScheduleListParams {
+  queue?: QueueName;
+}
+export interface ScheduleListResult {
+  schedules: Schedule[];
+}
+export interface ScheduleDeleteParams {
+  name: ScheduleName;
 }
 
 /** The `error` member of a JSON-RPC response, as both ends send and receive it. */
@@ -805,6 +878,12 @@ export interface RequestMap {
   'client/quiet': { params: ControlParams; result: ControlResult };
   /** Since 2026-12: tells one session to stop: quiet, and the client finishes the tasks it holds, closes (session/close) and exits; the manager closes the connection itself once the session holds nothing and a grace period passed. */
   'client/stop': { params: ControlParams; result: ControlResult };
+  /** Since 2026-12: creates or replaces a schedule by name: the task spec to put on a queue at each tick of a cron expression (in a time zone) or a fixed interval. */
+  'schedule/set': { params: ScheduleSetParams; result: ScheduleSetResult };
+  /** Since 2026-12: the schedules (of one queue, or all), by name, each with its next run time and its last run. */
+  'schedule/list': { params: ScheduleListParams; result: ScheduleListResult };
+  /** Since 2026-12: deletes a schedule by name; tasks it already put stay queued. */
+  'schedule/delete': { params: ScheduleDeleteParams; result: EmptyResult };
 }
 
 /** Every notification: its params type. */
@@ -882,6 +961,12 @@ export const QueueResumeRequest: RequestHandle<'queue/resume'> = { kind: 'reques
 export const ClientQuietRequest: RequestHandle<'client/quiet'> = { kind: 'request', method: 'client/quiet' };
 /** Since 2026-12: tells one session to stop: quiet, and the client finishes the tasks it holds, closes (session/close) and exits; the manager closes the connection itself once the session holds nothing and a grace period passed. */
 export const ClientStopRequest: RequestHandle<'client/stop'> = { kind: 'request', method: 'client/stop' };
+/** Since 2026-12: creates or replaces a schedule by name: the task spec to put on a queue at each tick of a cron expression (in a time zone) or a fixed interval. */
+export const ScheduleSetRequest: RequestHandle<'schedule/set'> = { kind: 'request', method: 'schedule/set' };
+/** Since 2026-12: the schedules (of one queue, or all), by name, each with its next run time and its last run. */
+export const ScheduleListRequest: RequestHandle<'schedule/list'> = { kind: 'request', method: 'schedule/list' };
+/** Since 2026-12: deletes a schedule by name; tasks it already put stay queued. */
+export const ScheduleDeleteRequest: RequestHandle<'schedule/delete'> = { kind: 'request', method: 'schedule/delete' };
 /** One observation for a subscription of this session. */
 export const EventsEventNotification: NotificationHandle<'events/event'> = { kind: 'notification', method: 'events/event' };
 /** Cancels a blocked queue/get, queue/put or queue/join of this session, which then answers -32800. */
@@ -933,6 +1018,9 @@ export const METHODS = {
   'queue/resume': {"method":"queue/resume","kind":"request","direction":"clientToServer","since":"2026-12","params":"QueueParams","result":"QueueStats","errors":[-32602,1001],"blocking":false},
   'client/quiet': {"method":"client/quiet","kind":"request","direction":"clientToServer","since":"2026-12","params":"ControlParams","result":"ControlResult","errors":[-32602,1007],"blocking":false},
   'client/stop': {"method":"client/stop","kind":"request","direction":"clientToServer","since":"2026-12","params":"ControlParams","result":"ControlResult","errors":[-32602,1007],"blocking":false},
+  'schedule/set': {"method":"schedule/set","kind":"request","direction":"clientToServer","since":"2026-12","params":"ScheduleSetParams","result":"ScheduleSetResult","errors":[-32602,1001],"blocking":false},
+  'schedule/list': {"method":"schedule/list","kind":"request","direction":"clientToServer","since":"2026-12","params":"ScheduleListParams","result":"ScheduleListResult","errors":[-32602],"blocking":false},
+  'schedule/delete': {"method":"schedule/delete","kind":"request","direction":"clientToServer","since":"2026-12","params":"ScheduleDeleteParams","result":"EmptyResult","errors":[-32602,1010],"blocking":false},
   'events/event': {"method":"events/event","kind":"notification","direction":"serverToClient","since":"2026-11","params":"Event","errors":[],"blocking":false},
   '$/cancelRequest': {"method":"$/cancelRequest","kind":"notification","direction":"clientToServer","since":"2026-11","params":"CancelParams","errors":[],"blocking":false},
   'session/close': {"method":"session/close","kind":"notification","direction":"clientToServer","since":"2026-12","params":"EmptyParams","errors":[],"blocking":false},
@@ -977,6 +1065,8 @@ export const ErrorCodes = {
   StoreUnavailable: 1006,
   /** client/quiet or client/stop named a session that no manager of the store has connected now (it never existed, or it ended: a client that reconnects has a new session id). data.session holds the id. */
   SessionNotFound: 1007,
+  /** schedule/delete of a name no schedule has; data.schedule holds the name. */
+  ScheduleNotFound: 1010,
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
@@ -1003,4 +1093,5 @@ export const ERROR_REGISTRY: Readonly<Record<ErrorCode, { readonly name: string;
   [1005]: {"name":"LimitExceeded","message":"limit exceeded","reason":"limit_exceeded","since":"2026-11"},
   [1006]: {"name":"StoreUnavailable","message":"store unavailable","reason":"store_unavailable","since":"2026-12"},
   [1007]: {"name":"SessionNotFound","message":"session not found","reason":"session_not_found","since":"2026-12"},
+  [1010]: {"name":"ScheduleNotFound","message":"schedule not found","reason":"schedule_not_found","since":"2026-12"},
 };

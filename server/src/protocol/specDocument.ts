@@ -443,6 +443,56 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       ]
     },
     {
+      "method": "schedule/set",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-12",
+      "summary": "Since 2026-12: creates or replaces a schedule by name: the task spec to put on a queue at each tick of a cron expression (in a time zone) or a fixed interval.",
+      "params": {
+        "$ref": "#/$defs/ScheduleSetParams"
+      },
+      "result": {
+        "$ref": "#/$defs/ScheduleSetResult"
+      },
+      "errors": [
+        -32602,
+        1001
+      ]
+    },
+    {
+      "method": "schedule/list",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-12",
+      "summary": "Since 2026-12: the schedules (of one queue, or all), by name, each with its next run time and its last run.",
+      "params": {
+        "$ref": "#/$defs/ScheduleListParams"
+      },
+      "result": {
+        "$ref": "#/$defs/ScheduleListResult"
+      },
+      "errors": [
+        -32602
+      ]
+    },
+    {
+      "method": "schedule/delete",
+      "kind": "request",
+      "direction": "clientToServer",
+      "since": "2026-12",
+      "summary": "Since 2026-12: deletes a schedule by name; tasks it already put stay queued.",
+      "params": {
+        "$ref": "#/$defs/ScheduleDeleteParams"
+      },
+      "result": {
+        "$ref": "#/$defs/EmptyResult"
+      },
+      "errors": [
+        -32602,
+        1010
+      ]
+    },
+    {
       "method": "events/event",
       "kind": "notification",
       "direction": "serverToClient",
@@ -616,6 +666,14 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
       "reason": "session_not_found",
       "since": "2026-12",
       "description": "client/quiet or client/stop named a session that no manager of the store has connected now (it never existed, or it ended: a client that reconnects has a new session id). data.session holds the id."
+    },
+    {
+      "code": 1010,
+      "name": "ScheduleNotFound",
+      "message": "schedule not found",
+      "reason": "schedule_not_found",
+      "since": "2026-12",
+      "description": "schedule/delete of a name no schedule has; data.schedule holds the name."
     }
   ],
   "$defs": {
@@ -2057,9 +2115,10 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
         "resumed",
         "client-connected",
         "client-disconnected",
-        "progress"
+        "progress",
+        "scheduled"
       ],
-      "description": "Since 2026-12: progress, a progress report of a task's holder (task/progress; never sent to sessions of 2026-11). Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired). Since 2026-12: paused and resumed, a queue was paused or resumed (§7.19); sent to sessions of 2026-12 or later only."
+      "description": "Since 2026-12: progress, a progress report of a task's holder (task/progress; never sent to sessions of 2026-11). Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired). Since 2026-12: paused and resumed, a queue was paused or resumed (§7.19); sent to sessions of 2026-12 or later only. Since 2026-12: scheduled, a tick of a schedule (§5.25): the task it put (taskId; the task also has its put event) or, with error, why the tick was skipped (the queue was full or is gone)."
     },
     "SubscribeParams": {
       "type": "object",
@@ -2155,6 +2214,10 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
         "detail": {
           "description": "Since 2026-12, on progress: the reported detail, when the report had one.",
           "$ref": "#/$defs/JsonValue"
+        },
+        "schedule": {
+          "description": "Since 2026-12, on scheduled: the name of the schedule that ticked.",
+          "$ref": "#/$defs/ScheduleName"
         },
         "client": {
           "description": "The session that caused the event, or that connected or disconnected.",
@@ -2264,6 +2327,10 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
         },
         "session": {
           "description": "1007: the session id that was not found.",
+          "type": "string"
+        },
+        "schedule": {
+          "description": "Since 2026-12, 1010: the schedule name that was not found.",
           "type": "string"
         }
       }
@@ -2377,6 +2444,173 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
             "error": true
           }
         }
+      ],
+      "additionalProperties": false
+    },
+    "ScheduleName": {
+      "description": "A schedule name: 1 to 195 characters of letters, digits and . _ - : /",
+      "type": "string",
+      "pattern": "^[A-Za-z0-9._:/-]{1,195}$"
+    },
+    "CronExpression": {
+      "description": "A cron expression of 5 fields (minute hour day-of-month month day-of-week), 6 (seconds first) or 7 (a year last), as croner reads it: ranges, lists, steps, names such as MON and JAN, L, W, #, and the nicknames @hourly, @daily, @weekly, @monthly, @yearly. When day-of-month and day-of-week are both restricted, either matches (the classic cron rule).",
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 200
+    },
+    "ScheduleSetParams": {
+      "description": "Since 2026-12: a schedule. Exactly one of cron and every; timezone only with cron.",
+      "type": "object",
+      "properties": {
+        "name": {
+          "$ref": "#/$defs/ScheduleName"
+        },
+        "queue": {
+          "$ref": "#/$defs/QueueName"
+        },
+        "task": {
+          "description": "The task to put at each tick, as queue/put takes it.",
+          "$ref": "#/$defs/TaskSpec"
+        },
+        "cron": {
+          "$ref": "#/$defs/CronExpression"
+        },
+        "timezone": {
+          "description": "The IANA time zone the cron expression is read in (e.g. Europe/Berlin); default UTC.",
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 100
+        },
+        "every": {
+          "description": "A fixed interval in seconds (at least 1): ticks at startAt (or the set time + every) and every `every` seconds after it.",
+          "type": "number",
+          "minimum": 1,
+          "maximum": 31536000
+        },
+        "startAt": {
+          "description": "No tick before this time; with every, the first tick.",
+          "$ref": "#/$defs/Timestamp"
+        }
+      },
+      "required": [
+        "name",
+        "queue",
+        "task"
+      ],
+      "additionalProperties": false
+    },
+    "ScheduleSetResult": {
+      "type": "object",
+      "properties": {
+        "schedule": {
+          "$ref": "#/$defs/Schedule"
+        },
+        "created": {
+          "description": "false when a schedule of that name was replaced.",
+          "type": "boolean"
+        }
+      },
+      "required": [
+        "schedule",
+        "created"
+      ],
+      "additionalProperties": false
+    },
+    "ScheduleRun": {
+      "description": "A tick that ran: when, and the task it put or why it was skipped.",
+      "type": "object",
+      "properties": {
+        "at": {
+          "$ref": "#/$defs/Timestamp"
+        },
+        "taskId": {
+          "$ref": "#/$defs/TaskId"
+        },
+        "skipped": {
+          "description": "Why no task was put (the queue was full, or does not exist).",
+          "type": "string"
+        }
+      },
+      "required": [
+        "at"
+      ],
+      "additionalProperties": false
+    },
+    "Schedule": {
+      "description": "Since 2026-12: a schedule as the manager keeps it.",
+      "type": "object",
+      "properties": {
+        "name": {
+          "$ref": "#/$defs/ScheduleName"
+        },
+        "queue": {
+          "$ref": "#/$defs/QueueName"
+        },
+        "task": {
+          "$ref": "#/$defs/TaskSpec"
+        },
+        "cron": {
+          "$ref": "#/$defs/CronExpression"
+        },
+        "timezone": {
+          "type": "string"
+        },
+        "every": {
+          "type": "number"
+        },
+        "startAt": {
+          "$ref": "#/$defs/Timestamp"
+        },
+        "nextRun": {
+          "description": "When the next tick is due.",
+          "$ref": "#/$defs/Timestamp"
+        },
+        "lastRun": {
+          "$ref": "#/$defs/ScheduleRun"
+        }
+      },
+      "required": [
+        "name",
+        "queue",
+        "task",
+        "nextRun"
+      ],
+      "additionalProperties": false
+    },
+    "ScheduleListParams": {
+      "type": "object",
+      "properties": {
+        "queue": {
+          "description": "Only the schedules of this queue.",
+          "$ref": "#/$defs/QueueName"
+        }
+      },
+      "additionalProperties": false
+    },
+    "ScheduleListResult": {
+      "type": "object",
+      "properties": {
+        "schedules": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/Schedule"
+          }
+        }
+      },
+      "required": [
+        "schedules"
+      ],
+      "additionalProperties": false
+    },
+    "ScheduleDeleteParams": {
+      "type": "object",
+      "properties": {
+        "name": {
+          "$ref": "#/$defs/ScheduleName"
+        }
+      },
+      "required": [
+        "name"
       ],
       "additionalProperties": false
     }

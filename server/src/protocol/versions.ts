@@ -42,6 +42,12 @@ export const PAUSE_SINCE = '2026-12';
 export const SESSION_CONTROL_SINCE = '2026-12';
 
 /**
+ * The version that added schedules (spec §5.25): the schedule/* methods, the `scheduled` event
+ * kind with its `schedule` member, and error 1010.
+ */
+export const SCHEDULES_SINCE = '2026-12';
+
+/**
  * A release's reason as a 2026-11 subscriber knew it: a client that said it stopped, or a
  * manager that is gone, were both a connection that closed.
  */

@@ -28,6 +28,8 @@ import { eventOf, leaseUnknownError, queueFullError, readReply, taskOf, type Scr
 import { type ScriptName } from './scripts';
 import { asEngineError, callScript, notReplicated, openConnections, type Connection, type StoreTls, type StoreWait } from './connection';
 import { parseStoreUrl, type StoreAddress } from './storeUrl';
+import { RedisSchedules, SCHEDULES_CHANNEL } from './redisSchedules';
+import type { ScheduleDefinition, ScheduleImage } from '../engine/schedules';
 
 export interface RedisQueuesOptions {
   /** redis://[user:pass@]host:port[/db], rediss://..., redis+cluster://h1:p1,h2:p2 */
@@ -103,6 +105,9 @@ export class RedisQueues implements QueueBackend {
   readonly peers: RedisPeers;
   /** Told how long each script took from call to reply (seconds), for the metrics (cli/serve.ts sets it). */
   onRoundTrip: ((script: string, seconds: number) => void) | undefined = undefined;
+
+  /** The schedules, shared by every manager of this Redis (redisSchedules.ts). */
+  private readonly schedules: RedisSchedules;
   /** Redis's clock minus this machine's, as of the last script (ms). */
   private clockOffset = 0;
   private nextId = 0;
@@ -132,12 +137,28 @@ export class RedisQueues implements QueueBackend {
     this.peers = new RedisPeers(redis, subscriber, managerId, ttlMs, this.log);
     redis.on('close', () => this.heartbeat.interrupted());
     // The peers' channels carry sessions and events; every other channel is a family's wake-ups.
-    subscriber.on('message', (channel: string, message: string) => {
-      if (!this.peers.handle(channel, message)) this.wake(message);
+    this.schedules = new RedisSchedules({
+      redis,
+      log: this.log,
+      run: (name, family, args, fill) => this.run(name, family, args, fill),
+      store: (command) => this.store(command),
+      newId: () => this.newId(),
+      redisNow: () => Date.now() + this.clockOffset,
+      emit: (event) => this.emit([event]),
+      afterPut: async (queue) => {
+        await this.register(queue);
+        this.wake(queue);
+      },
     });
-    // A wake-up published while the subscriber was away is lost: serve every waiter once more.
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel === SCHEDULES_CHANNEL) this.schedules.changed(message);
+      else if (!this.peers.handle(channel, message)) this.wake(message);
+    });
+    // A wake-up published while the subscriber was away is lost: serve every waiter once more
+    // (and read the schedules again: a set or delete may have been missed too).
     subscriber.on('ready', () => {
       for (const queue of this.queues.values()) this.serve(queue);
+      if (!this.closed) void this.schedules.loadAll().catch(() => undefined);
     });
     this.tickTimer = setInterval(() => void this.maintain(), options.tickInterval ?? 1000);
     this.tickTimer.unref();
@@ -152,6 +173,8 @@ export class RedisQueues implements QueueBackend {
     const queues = new RedisQueues(redis, subscriber, address, managerId, options);
     await queues.peers.start();
     await queues.heartbeat.start();
+    await queues.store(() => subscriber.subscribe(SCHEDULES_CHANNEL));
+    await queues.schedules.loadAll();
     for (const declaration of options.queues ?? []) await queues.declareAtStart(declaration);
     await queues.maintain();
     return queues;
@@ -415,6 +438,20 @@ export class RedisQueues implements QueueBackend {
     return released;
   }
 
+  // ---- schedules ------------------------------------------------------------------------
+
+  setSchedule(definition: ScheduleDefinition): Promise<{ schedule: ScheduleImage; created: boolean }> {
+    return this.schedules.set(definition);
+  }
+
+  listSchedules(queue?: string): Promise<ScheduleImage[]> {
+    return this.schedules.list(queue);
+  }
+
+  deleteSchedule(name: string): Promise<boolean> {
+    return this.schedules.delete(name);
+  }
+
   // ---- events, bytes, durability, close --------------------------------------------------
 
   onEvent(listener: (event: EngineEvent) => void): () => void {
@@ -442,6 +479,7 @@ export class RedisQueues implements QueueBackend {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.schedules.close();
     clearInterval(this.tickTimer);
     for (const { timer } of this.familyTimers.values()) clearTimeout(timer);
     this.familyTimers.clear();
@@ -954,7 +992,8 @@ function withHolders(request: PutRequest, ids: string[], holders: string[]): [st
   return [ids.map((id, i) => holders[i] || id), duplicates];
 }
 
-function putArgs(id: string, task: PutRequest['tasks'][number]): string[] {
+/** A task's arguments of the put script (scripts.ts); the schedules' ticks use them too. */
+export function putArgs(id: string, task: PutRequest['tasks'][number]): string[] {
   const opt = (value: number | string | undefined) => (value === undefined ? '' : String(value));
   const unique = task.unique;
   return [

@@ -447,7 +447,70 @@ make_ready(q, new_id, false)
 return finish('ok', {new_id})
 `;
 
-const BODIES = { declare, ensure, put, unput, get, undo, ack, nack, touch, release, reap, peek, stats, pause, purge, tick, deliverOutboxEntry } as const;
+/**
+ * Creates or replaces a schedule (spec §5.25) in its queue's family: a new revision, so a tick
+ * claimed on the old one fails; its last run stays. ARGV name, definition (JSON), next (ms).
+ * Status ok; data {'1'} when it created the schedule.
+ */
+const scheduleSet = `
+local skey = P .. 's:' .. ARGV[6]
+local created = redis.call('EXISTS', skey) == 0
+redis.call('HINCRBY', skey, 'rev', 1)
+redis.call('HSET', skey, 'def', ARGV[7], 'next', ARGV[8])
+return finish('ok', {created and '1' or '0'})
+`;
+
+/**
+ * One tick of a schedule, claimed and run at once: if the schedule still has the revision and
+ * next run time this manager read (no other manager ran this tick, nobody replaced it) and the
+ * tick is due by Redis's clock, its next run time moves on and its task is put (the put script
+ * below, unchanged); the put's outcome is the schedule's last run. So however many managers
+ * wake for a tick, one puts its task. ARGV as put's with one task, then (the last four, read
+ * from the end so put's per-task arguments may grow) name, rev, next, new next. Status: the
+ * put's (ok, full, never), lost (data {rev, next} as they are), or early.
+ */
+const scheduleTickClaim = `
+local last = #ARGV
+local skey = P .. 's:' .. ARGV[last - 3]
+local current = redis.call('HMGET', skey, 'rev', 'next')
+if current[1] ~= ARGV[last - 2] or current[2] ~= ARGV[last - 1] then return finish('lost', {current[1] or '', current[2] or ''}) end
+if NOW < tonumber(ARGV[last - 1]) then return finish('early') end
+redis.call('HSET', skey, 'next', ARGV[last])
+local finish_put = finish
+local function finish(status, data)
+  -- put answers each task's key holder: '' when it added the task, an id when its key is held.
+  if status == 'ok' and data and data[1] == '' then
+    redis.call('HSET', skey, 'lastAt', num(NOW), 'lastTask', ARGV[10])
+    redis.call('HDEL', skey, 'lastSkipped')
+  else
+    redis.call('HSET', skey, 'lastAt', num(NOW), 'lastSkipped', status)
+    redis.call('HDEL', skey, 'lastTask')
+  end
+  return finish_put(status, data)
+end
+`;
+
+const BODIES = {
+  declare,
+  ensure,
+  put,
+  unput,
+  get,
+  undo,
+  ack,
+  nack,
+  touch,
+  release,
+  reap,
+  peek,
+  stats,
+  pause,
+  purge,
+  tick,
+  deliverOutboxEntry,
+  scheduleSet,
+  scheduleTick: scheduleTickClaim + put,
+} as const;
 
 export type ScriptName = keyof typeof BODIES;
 

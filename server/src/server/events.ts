@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { EngineEvent } from '../engine';
 import type { Event, EventClient, EventKind, SubscribeParams } from '../protocol/generated';
 import { SerializedJson, stringifyWithTexts, type JsonText } from '../protocol/jsonText';
-import { legacyReleaseReason, MANAGER_IDS_SINCE, PAUSE_SINCE, PROGRESS_SINCE, RELEASES_SINCE, speaks } from '../protocol/versions';
+import { legacyReleaseReason, MANAGER_IDS_SINCE, PAUSE_SINCE, PROGRESS_SINCE, RELEASES_SINCE, SCHEDULES_SINCE, speaks } from '../protocol/versions';
 import type { Session } from './session';
 
 /** A session as events show it: the event's `client`, and the id of the manager it is on. */
@@ -112,6 +112,8 @@ export class EventHub {
       // Progress is a 2026-12 kind: a session of 2026-11 does not know it (§6.1).
       if (event.kind === 'progress' && !speaks(subscription.session.protocolVersion, PROGRESS_SINCE)) continue;
       if (PAUSE_KINDS.has(event.kind) && !speaks(subscription.session.protocolVersion, PAUSE_SINCE)) continue;
+      // So is scheduled (§5.25).
+      if (event.kind === 'scheduled' && !speaks(subscription.session.protocolVersion, SCHEDULES_SINCE)) continue;
       // A release is `released` since 2026-12; older sessions knew it as `expired` (§6.1).
       const legacy = event.kind === 'released' && !speaks(subscription.session.protocolVersion, RELEASES_SINCE);
       const kind: EventKind = legacy ? 'expired' : event.kind;
@@ -125,6 +127,7 @@ export class EventHub {
       if (error !== undefined) wire.error = error;
       if (event.count !== undefined) wire.count = event.count;
       if (event.progress !== undefined) Object.assign(wire, event.progress);
+      if (event.schedule !== undefined) wire.schedule = event.schedule;
       if (source) {
         wire.client = source.client;
         if (speaks(subscription.session.protocolVersion, MANAGER_IDS_SINCE)) wire.manager = source.manager;

@@ -1,5 +1,6 @@
 import type { Waiter } from '../engine';
 import type { MaybePromise, QueueBackend } from '../engine/queueBackend';
+import { checkSchedule } from '../engine/schedules';
 import { invalidParams, ProtocolError } from '../protocol/errors';
 import { ErrorCodes, type GetParams, type QueueStats, type RequestMap, type RequestMethod, type TaskSpec } from '../protocol/generated';
 import { jsonTextBytes, type JsonText, type SerializedJson } from '../protocol/jsonText';
@@ -7,6 +8,7 @@ import { PAUSE_SINCE, RELEASES_SINCE, speaks, UNIQUE_TASKS_SINCE } from '../prot
 import type { EventHub } from './events';
 import { MAX_PROGRESS_DETAIL_BYTES, type ProgressReport } from './progressBoard';
 import { rawAcks, rawTaskSpecs, tasksResult } from './rawPayloads';
+import { refusingInvalid, scheduleDefinition, scheduleListResult, scheduleSetResult } from './scheduleWire';
 import type { Session } from './session';
 import { takesNoTask, waitWithoutTasks } from './quiet';
 
@@ -338,4 +340,23 @@ export const handlers: HandlerTable = {
 
   // {"jsonrpc":"2.0","id":21,"method":"client/stop","params":{"session":"7c41d2a09be3f115"}}
   'client/stop': (params, call, ctx) => reply(ctx.control(params.session, 'stop', call.session), call, same),
+
+  // {"jsonrpc":"2.0","id":21,"method":"schedule/set","params":{"name":"recrawl","queue":"crawl","task":{"payload":"https://example.com/"},"cron":"0 * * * *","timezone":"Europe/Berlin"}}
+  // The queue first (queue_not_found, or created on first use), then the schedule (§5.25).
+  'schedule/set': (params, call, ctx) => {
+    const definition = scheduleDefinition(params, call.session.requestFrame);
+    checkPayloads([definition.task], (t) => t.payload, call, ctx, 'the payload of task');
+    refusingInvalid(() => checkSchedule(definition));
+    return reply(ctx.queues.ensureQueue(params.queue), call, () => reply(ctx.queues.setSchedule(definition), call, scheduleSetResult));
+  },
+
+  // {"jsonrpc":"2.0","id":22,"method":"schedule/list","params":{"queue":"crawl"}}
+  'schedule/list': (params, call, ctx) => reply(ctx.queues.listSchedules(params.queue), call, scheduleListResult),
+
+  // {"jsonrpc":"2.0","id":23,"method":"schedule/delete","params":{"name":"recrawl"}}
+  'schedule/delete': (params, call, ctx) =>
+    reply(ctx.queues.deleteSchedule(params.name), call, (deleted) => {
+      if (!deleted) throw new ProtocolError(ErrorCodes.ScheduleNotFound, `schedule not found: no schedule is named ${JSON.stringify(params.name)}`, { schedule: params.name });
+      return {};
+    }),
 };

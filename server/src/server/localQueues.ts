@@ -1,11 +1,13 @@
 import type { Nack, QueueStats } from '../protocol/generated';
 import { Engine, systemClock, type Clock, type EngineDefaults, type EngineEvent, type QueueOptions, type SessionId, type Waiter } from '../engine';
 import type { RestoreSummary } from '../engine/journal';
+import { duplicateTickReason, ScheduleBook, skipReason, type ScheduleDefinition, type ScheduleImage, type ScheduleRunImage } from '../engine/schedules';
 import type { QueueBackend } from '../engine/queueBackend';
 import type { GetRequest, HeldTaskRef, PutDone, PutRequest, RawAck, RawTask } from '../engine/types';
 import type { Deliver } from '../engine/waiters';
 import type { TaskStore } from '../store/store';
 import { EngineTimer } from './engineTimer';
+import { WakeTimer } from './wakeTimer';
 import type { QueueDeclaration } from './options';
 
 export interface LocalQueuesOptions {
@@ -34,11 +36,18 @@ export class LocalQueues implements QueueBackend {
   readonly restored: RestoreSummary | undefined;
   private readonly timer = new EngineTimer();
   private readonly store: TaskStore | undefined;
+  private readonly clock: Clock;
+  private readonly scheduleTimer = new WakeTimer(() => this.runDueSchedules());
+  private readonly schedules: ScheduleBook;
+  /** Observers of the events made here rather than by the engine (scheduled). */
+  private readonly listeners: ((event: EngineEvent) => void)[] = [];
 
   constructor(options: LocalQueuesOptions = {}) {
     this.store = options.store;
+    this.clock = options.clock ?? systemClock;
+    this.schedules = new ScheduleBook(this.clock, this.scheduleTimer.wake);
     this.engine = new Engine({
-      clock: options.clock ?? systemClock,
+      clock: this.clock,
       defaults: options.defaults,
       autoCreate: options.autoCreate ?? true,
       onWake: this.timer.wake,
@@ -47,9 +56,11 @@ export class LocalQueues implements QueueBackend {
     });
     this.timer.attach(this.engine);
     this.restored = this.store ? this.engine.restore(this.store.recovered) : undefined;
+    // A schedule whose tick passed while the manager was down is due at once: it runs once.
+    for (const schedule of this.store?.recovered.schedules ?? []) this.schedules.keep(schedule);
     for (const { name, ...queueOptions } of options.queues ?? []) this.engine.declareQueue(name, queueOptions);
     this.store?.start(
-      () => this.engine.exportState(),
+      () => ({ ...this.engine.exportState(), schedules: this.schedules.images() }),
       (error) => options.onStoreFailure?.(error),
     );
   }
@@ -122,8 +133,58 @@ export class LocalQueues implements QueueBackend {
     return this.engine.releaseSession(session, reason, managerStopping);
   }
 
+  setSchedule(definition: ScheduleDefinition): { schedule: ScheduleImage; created: boolean } {
+    const outcome = this.schedules.set(definition);
+    this.store?.append({ op: 'schedule', schedule: outcome.schedule });
+    return outcome;
+  }
+
+  listSchedules(queue?: string): ScheduleImage[] {
+    return this.schedules.list(queue);
+  }
+
+  deleteSchedule(name: string): boolean {
+    if (!this.schedules.delete(name)) return false;
+    this.store?.append({ op: 'unschedule', name });
+    return true;
+  }
+
+  /**
+   * Puts the task of every schedule that is due, each once (however many ticks it missed), and
+   * never waits: a full queue skips the tick. The put's records and the schedule's new state
+   * are appended in the same turn, so one journal write holds both: after a crash the tick is
+   * either done (task and schedule) or not done at all.
+   */
+  private runDueSchedules(): void {
+    for (const due of this.schedules.due()) {
+      let run: Omit<ScheduleRunImage, 'at'> = {};
+      this.engine.put({ queue: due.queue, tasks: [due.task], timeout: 0 }, (outcome, duplicates) => {
+        if (!Array.isArray(outcome)) run = { skipped: skipReason(outcome) };
+        else run = duplicates?.[0] ? { skipped: duplicateTickReason(outcome[0]!) } : { taskId: outcome[0] };
+      });
+      const schedule = this.schedules.ran(due.name, run)!;
+      this.store?.append({ op: 'schedule', schedule });
+      this.emitScheduled(schedule);
+    }
+    this.scheduleTimer.wake(this.schedules.nextDue());
+  }
+
+  private emitScheduled(schedule: ScheduleImage): void {
+    const run = schedule.lastRun!;
+    const event: EngineEvent = { kind: 'scheduled', queue: schedule.queue, schedule: schedule.name, at: run.at };
+    if (run.taskId !== undefined) event.taskId = run.taskId;
+    if (run.skipped !== undefined) event.error = run.skipped;
+    for (const listener of [...this.listeners]) listener(event);
+  }
+
   onEvent(listener: (event: EngineEvent) => void): () => void {
-    return this.engine.onEvent(listener);
+    const stopEngine = this.engine.onEvent(listener);
+    this.listeners.push(listener);
+    return () => {
+      stopEngine();
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
   }
 
   get queuedBytes(): number {
@@ -142,6 +203,7 @@ export class LocalQueues implements QueueBackend {
 
   async close(): Promise<void> {
     this.timer.stop();
+    this.scheduleTimer.stop();
     await this.store?.close();
   }
 }

@@ -30,7 +30,7 @@ const SLICE_BYTES = 256 * 1024;
 
 /**
  * The records of a snapshot, encoded slice by slice: a header naming the journal generation
- * that follows the snapshot, the queues, the tasks in EngineState order, and an end record (a
+ * that follows the snapshot, the queues, the schedules, the tasks in EngineState order, and an end record (a
  * snapshot without it is incomplete).
  */
 function* snapshotSlices(generation: number, state: EngineState): Generator<Buffer> {
@@ -52,6 +52,7 @@ function* snapshotSlices(generation: number, state: EngineState): Generator<Buff
   for (const queue of state.queues) yield* add({ op: 'queue', queue: queue.name, options: queue.options });
   // A paused queue is a queue record and a pause record, as in the journal (spec/durability.md).
   for (const queue of state.queues) if (queue.paused) yield* add({ op: 'pause', queue: queue.name, paused: true });
+  for (const schedule of state.schedules ?? []) yield* add({ op: 'schedule', schedule });
   for (const task of state.tasks) yield* add({ op: 'task', task });
   yield* add({ op: 'end' });
   if (used > 0) yield buffer.subarray(0, used);

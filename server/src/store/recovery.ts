@@ -22,6 +22,8 @@ export interface RecoveryReport {
   tasks: number;
   /** Tasks that were leased when the manager stopped: they come back with attempt + 1. */
   leased: number;
+  /** Schedules (protocol 2026-12), each back with its next tick (a passed one runs once at the start). */
+  schedules: number;
   /** Records cut short at the end of a journal by a crash, dropped. */
   torn: DamagedStretch[];
   /** Damaged records in the middle of a file, skipped because of --repair. */
@@ -53,7 +55,7 @@ export class DataDirError extends Error {
  */
 export function recover(dir: string, options: { repair?: boolean } = {}): Recovered {
   const replay = new Replay();
-  const report: RecoveryReport = { files: [], queues: 0, tasks: 0, leased: 0, torn: [], skipped: [], unmatched: 0 };
+  const report: RecoveryReport = { files: [], queues: 0, tasks: 0, leased: 0, schedules: 0, torn: [], skipped: [], unmatched: 0 };
   let firstGeneration = 0;
 
   const snapshotFile = join(dir, SNAPSHOT);
@@ -98,6 +100,7 @@ export function recover(dir: string, options: { repair?: boolean } = {}): Recove
   report.queues = state.queues.length;
   report.tasks = state.tasks.length;
   report.leased = state.tasks.filter((task) => task.leased).length;
+  report.schedules = state.schedules?.length ?? 0;
   report.unmatched = replay.unmatched;
   return { state, report, nextGeneration: Math.max(firstGeneration, generations.at(-1) ?? 0) + 1 };
 }

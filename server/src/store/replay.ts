@@ -1,5 +1,6 @@
 import type { EngineState, JournalRecord, QueueImage, TaskImage } from '../engine/journal';
 import type { ResolvedQueueOptions } from '../engine/queueState';
+import type { ScheduleImage } from '../engine/schedules';
 import type { StoredRecord } from './records';
 
 /** A task in a snapshot file. */
@@ -25,6 +26,7 @@ export class Replay {
    */
   private readonly heads = new Map<string, number>();
   private lastHead = 0;
+  private readonly schedules = new Map<string, ScheduleImage>();
   /** Records that named a task that is not there. */
   unmatched = 0;
 
@@ -79,6 +81,12 @@ export class Replay {
           if (record.lastError !== undefined) task.lastError = record.lastError;
         });
         return;
+      case 'schedule':
+        this.schedules.set(record.schedule.name, record.schedule);
+        return;
+      case 'unschedule':
+        this.schedules.delete(record.name);
+        return;
       case 'ack':
       case 'drop':
         for (const id of record.ids) {
@@ -119,7 +127,9 @@ export class Replay {
       // Loops, not push(...list): a spread of a million arguments overflows the stack.
       for (const list of [lists.ready, lists.delayed, lists.leased]) for (const task of list) tasks.push(task);
     }
-    return { queues, tasks };
+    const state: EngineState = { queues, tasks };
+    if (this.schedules.size > 0) state.schedules = [...this.schedules.values()];
+    return state;
   }
 
   private place(task: TaskImage): void {

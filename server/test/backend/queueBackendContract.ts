@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { EngineError, type EngineEvent, type RawTask, type RawTaskSpec } from '../../src/engine';
 import type { MaybePromise, QueueBackend } from '../../src/engine/queueBackend';
+import { ScheduleInvalid } from '../../src/engine/schedules';
 import type { Task, TaskSpec } from '../../src/protocol/generated';
 import { jsonTextOf, type JsonText } from '../../src/protocol/jsonText';
 
@@ -523,6 +524,119 @@ export function describeQueueBackend(name: string, open: () => Promise<OpenedBac
       await call(() => backend.resumeQueue(queue));
       const [again] = await get(backend, 'w', queue, { timeout: 5 });
       assert.deepEqual([again?.id, again?.attempt], [b!.id, 2]);
+    });
+
+    it('schedules: set creates then replaces (keeping the last run), list shows the next run by name, delete says whether there was one', async () => {
+      const queue = queueName('schedules');
+      const name = `${queue}-nightly`;
+      const task = { payload: jsonTextOf({ url: 'https://example.com/' }), priority: 3 };
+      const before = Date.now();
+      const first = await call(() => backend.setSchedule({ name, queue, task, cron: '30 2 * * *', timezone: 'Europe/Berlin' }));
+      assert.equal(first.created, true);
+      assert.ok(first.schedule.nextRunAt > before, 'the next run is ahead');
+      assert.equal(new Date(first.schedule.nextRunAt).getUTCMinutes(), 30);
+      const other = await call(() => backend.setSchedule({ name: `${queue}-a`, queue, task, every: 3600 }));
+      assert.ok(Math.abs(other.schedule.nextRunAt - (Date.now() + 3600_000)) < 5000, 'an interval first ticks one interval after it is set');
+      const replaced = await call(() => backend.setSchedule({ name, queue, task, every: 60 }));
+      assert.equal(replaced.created, false);
+      assert.equal(replaced.schedule.every, 60);
+      assert.equal(replaced.schedule.cron, undefined);
+      const listed = await call(() => backend.listSchedules(queue));
+      assert.deepEqual(
+        listed.map((s) => [s.name, s.queue, s.every, s.task.payload, s.task.priority]),
+        [
+          [`${queue}-a`, queue, 3600, task.payload, 3],
+          [name, queue, 60, task.payload, 3],
+        ],
+      );
+      assert.ok((await call(() => backend.listSchedules())).some((s) => s.name === name));
+      assert.deepEqual(await call(() => backend.listSchedules(`${queue}-none`)), []);
+      assert.equal(await call(() => backend.deleteSchedule(name)), true);
+      assert.equal(await call(() => backend.deleteSchedule(name)), false);
+      assert.equal(await call(() => backend.deleteSchedule(`${queue}-a`)), true);
+      assert.deepEqual(await call(() => backend.listSchedules(queue)), []);
+    });
+
+    it('schedules: a bad definition is refused with the member at fault', async () => {
+      const queue = queueName('badschedule');
+      const task = { payload: jsonTextOf('x') };
+      const cases: [Parameters<QueueBackend['setSchedule']>[0], string, RegExp][] = [
+        [{ name: 's', queue, task, cron: '61 * * * *' }, '/cron', /not a valid cron expression: Invalid value for minute: 61/],
+        [{ name: 's', queue, task, cron: '* * * *' }, '/cron', /not a valid cron expression/],
+        [{ name: 's', queue, task, cron: '* * * * *', timezone: 'Mars/Olympus' }, '/timezone', /"Mars\/Olympus" is not an IANA time zone/],
+        [{ name: 's', queue, task }, '', /needs "cron" or "every"/],
+        [{ name: 's', queue, task, every: 5, cron: '* * * * *' }, '/every', /not both/],
+        [{ name: 's', queue, task, every: 0.5 }, '/every', /at least 1 second/],
+      ];
+      for (const [definition, field, message] of cases) {
+        await assert.rejects(
+          call(() => backend.setSchedule(definition)),
+          (error: unknown) => error instanceof ScheduleInvalid && error.field === field && message.test(error.message),
+        );
+      }
+      assert.deepEqual(await call(() => backend.listSchedules(queue)), []);
+    });
+
+    it('schedules: an interval puts its task once per tick, with a scheduled event naming the schedule; deleted, it stops', async () => {
+      const queue = queueName('ticks');
+      const name = `${queue}-every`;
+      const events: EngineEvent[] = [];
+      const stop = backend.onEvent((event) => event.queue === queue && events.push(event));
+      const payload = '{"n":1.0}' as JsonText;
+      const set = await call(() => backend.setSchedule({ name, queue, task: { payload }, every: 1, startAt: Date.now() + 300 }));
+      await sleep(set.schedule.nextRunAt - Date.now() + 1600);
+      const scheduled = events.filter((e) => e.kind === 'scheduled');
+      assert.ok(scheduled.length >= 2 && scheduled.length <= 3, `expected 2 or 3 ticks in 1.6 s after the first, got ${scheduled.length}`);
+      for (const event of scheduled) assert.equal(event.schedule, name);
+      const tasks = await getTexts(backend, 'w', queue, { max: 10, autoAck: true });
+      assert.deepEqual(
+        tasks.map((t) => t.payload),
+        scheduled.map(() => payload),
+      );
+      assert.deepEqual(
+        tasks.map((t) => t.id),
+        scheduled.map((e) => e.taskId),
+      );
+      const [listed] = await call(() => backend.listSchedules(queue));
+      assert.equal(listed?.lastRun?.taskId, scheduled.at(-1)!.taskId);
+      assert.ok(listed!.nextRunAt > Date.now() - 50);
+      assert.equal(await call(() => backend.deleteSchedule(name)), true);
+      const count = events.filter((e) => e.kind === 'scheduled').length;
+      await sleep(1300);
+      stop();
+      assert.equal(events.filter((e) => e.kind === 'scheduled').length, count, 'a deleted schedule ticked');
+    });
+
+    it('schedules: a tick on a full queue is skipped with a scheduled event saying why, never waits', async () => {
+      const queue = queueName('fullticks');
+      await call(() => backend.declareQueue(queue, { maxsize: 1 }));
+      await put(backend, queue, [{ payload: 'filler' }]);
+      const events: EngineEvent[] = [];
+      const stop = backend.onEvent((event) => event.queue === queue && event.kind === 'scheduled' && events.push(event));
+      const name = `${queue}-s`;
+      await call(() => backend.setSchedule({ name, queue, task: { payload: jsonTextOf('x') }, every: 1, startAt: Date.now() + 100 }));
+      for (let waited = 0; events.length === 0 && waited < 5000; waited += 50) await sleep(50);
+      stop();
+      await call(() => backend.deleteSchedule(name));
+      assert.equal(events[0]?.taskId, undefined);
+      assert.match(events[0]?.error ?? '', /^queue full/);
+      assert.equal((await call(() => backend.queueStats(queue))).ready, 1);
+    });
+
+    it('schedules: a task with a uniqueness key is not queued again while the last run still holds it; the tick is skipped as a duplicate', async () => {
+      const queue = queueName('uniqueticks');
+      const events: EngineEvent[] = [];
+      const stop = backend.onEvent((event) => event.queue === queue && event.kind === 'scheduled' && events.push(event));
+      const name = `${queue}-s`;
+      const task = { payload: jsonTextOf('index'), unique: { key: 'index' } };
+      await call(() => backend.setSchedule({ name, queue, task, every: 1, startAt: Date.now() + 100 }));
+      for (let waited = 0; events.length < 2 && waited < 6000; waited += 50) await sleep(50);
+      stop();
+      await call(() => backend.deleteSchedule(name));
+      assert.ok(events[0]?.taskId !== undefined, `the first tick puts its task: ${JSON.stringify(events[0])}`);
+      assert.equal(events[1]?.taskId, undefined);
+      assert.equal(events[1]?.error, `duplicate: task ${events[0]!.taskId} holds the task's uniqueness key`);
+      assert.equal((await call(() => backend.queueStats(queue))).ready, 1, 'one task, not two');
     });
   });
 }

@@ -2,6 +2,7 @@
 // in-process queues (LocalQueues) behind a network that can fail, as a Redis backend's calls
 // do while Redis is down.
 import type { Deliver, EngineEvent, QueueOptions, RawAck, SessionId, Waiter } from '../../src/engine';
+import type { ScheduleDefinition, ScheduleImage } from '../../src/engine/schedules';
 import { EngineError } from '../../src/engine/engineError';
 import type { MaybePromise, QueueBackend } from '../../src/engine/queueBackend';
 import type { GetRequest, PutRequest } from '../../src/engine/types';
@@ -45,6 +46,15 @@ export class StoreBehindNetwork implements QueueBackend {
   }
   resumeQueue(name: string, session?: SessionId): MaybePromise<QueueStats> {
     return this.later(() => this.local.resumeQueue(name, session));
+  }
+  setSchedule(definition: ScheduleDefinition): MaybePromise<{ schedule: ScheduleImage; created: boolean }> {
+    return this.later(() => this.local.setSchedule(definition));
+  }
+  listSchedules(queue?: string): MaybePromise<ScheduleImage[]> {
+    return this.later(() => this.local.listSchedules(queue));
+  }
+  deleteSchedule(name: string): MaybePromise<boolean> {
+    return this.later(() => this.local.deleteSchedule(name));
   }
   ensureQueue(name: string): MaybePromise<void> {
     return this.later(() => this.local.ensureQueue(name));

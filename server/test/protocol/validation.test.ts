@@ -75,6 +75,18 @@ const GOOD_EXAMPLES: Record<keyof typeof METHODS, { params: unknown[]; result?: 
     ],
     result: { leaseUntil: AT },
   },
+  'schedule/set': {
+    params: [
+      { name: 'recrawl', queue: 'jobs', task: { payload: 'https://example.com/' }, cron: '0 * * * *', timezone: 'Europe/Berlin' },
+      { name: 'tick', queue: 'jobs', task: { payload: { n: 1 }, priority: 2 }, every: 10, startAt: AT },
+    ],
+    result: { schedule: { name: 'tick', queue: 'jobs', task: { payload: { n: 1 } }, every: 10, nextRun: AT, lastRun: { at: AT, taskId: 't-1' } }, created: true },
+  },
+  'schedule/list': {
+    params: [{}, { queue: 'jobs' }],
+    result: { schedules: [{ name: 'recrawl', queue: 'jobs', task: { payload: 'x' }, cron: '0 * * * *', timezone: 'Europe/Berlin', nextRun: AT, lastRun: { at: AT, skipped: 'queue full' } }] },
+  },
+  'schedule/delete': { params: [{ name: 'recrawl' }], result: {} },
   'queue/join': { params: [{ queue: 'jobs' }, { queue: 'jobs', timeout: 2 }], result: { done: true } },
   'queue/peek': { params: [{ queue: 'jobs' }, { queue: 'jobs', max: 10 }], result: { tasks: [PEEKED_TASK] } },
   'queue/purge': { params: [{ queue: 'jobs' }], result: { removed: 7 } },

@@ -158,7 +158,7 @@ describe('server: methods', () => {
       [
         'events/subscribe',
         { kinds: ['bogus'] },
-        'invalid params: "kinds/0" must be one of "put", "get", "ack", "nack", "expired", "released", "dead", "purge", "paused", "resumed", "client-connected", "client-disconnected", "progress"',
+        'invalid params: "kinds/0" must be one of "put", "get", "ack", "nack", "expired", "released", "dead", "purge", "paused", "resumed", "client-connected", "client-disconnected", "progress", "scheduled"',
         '/kinds/0',
       ],
       ['events/subscribe', { queues: 'q' }, 'invalid params: "queues" must be an array', '/queues'],
@@ -166,6 +166,21 @@ describe('server: methods', () => {
       ['manager/shutdown', { now: true }, 'invalid params: unknown field "now"', '/now'],
       ['client/quiet', {}, 'invalid params: missing required field "session"', '/session', [PROTOCOL_VERSION, SHARED_STORE_VERSION]],
       ['client/stop', { session: 's-1', force: true }, 'invalid params: unknown field "force"', '/force', [PROTOCOL_VERSION, SHARED_STORE_VERSION]],
+      ['schedule/set', { name: 's', queue: 'q', task: { payload: 1 }, every: 0.5 }, 'invalid params: "every" must be >= 1', '/every'],
+      [
+        'schedule/set',
+        { name: 's', queue: 'q', task: { payload: 1 }, cron: '61 * * * *' },
+        'invalid params: "cron" "61 * * * *" is not a valid cron expression: Invalid value for minute: 61',
+        '/cron',
+      ],
+      [
+        'schedule/set',
+        { name: 's', queue: 'q', task: { payload: 1 }, cron: '* * * * *', timezone: 'Nowhere/Land' },
+        'invalid params: "timezone" "Nowhere/Land" is not an IANA time zone this manager knows',
+        '/timezone',
+      ],
+      ['schedule/list', { queue: 7 }, 'invalid params: "queue" must be a string', '/queue'],
+      ['schedule/delete', {}, 'invalid params: missing required field "name"', '/name'],
     ];
 
     it('covers every request method of the table', () => {
