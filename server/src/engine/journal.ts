@@ -31,6 +31,8 @@ export interface TaskImage {
   leased?: true;
   /** Manager crashes the task was leased through (absent: none). */
   crashes?: number;
+  /** Its rate key (spec §7.19), when it has one. */
+  rateKey?: string;
 }
 
 /** A queue and its options with every default filled in. */

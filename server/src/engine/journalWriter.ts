@@ -91,5 +91,6 @@ export function imageOf(record: TaskRecord): TaskImage {
   if (record.state === TaskState.Delayed) image.readyAt = record.readyAt;
   if (record.state === TaskState.Leased) image.leased = true;
   if (record.crashes > 0) image.crashes = record.crashes;
+  if (record.rateKey !== undefined) image.rateKey = record.rateKey;
   return image;
 }

@@ -18,6 +18,10 @@ export type TaskId = string;
  */
 export type Seconds = number;
 /**
+ * Since 2026-12: a rate key, 1 to 256 characters.
+ */
+export type RateKey = string;
+/**
  * An ISO-8601 UTC timestamp.
  */
 export type Timestamp = string;
@@ -61,6 +65,23 @@ export type JsonRpcResponse1 =
       error: unknown;
     };
 
+/**
+ * Since 2026-12: at most max deliveries per period seconds, spaced evenly (one every period/max seconds) with up to burst of them at once after a quiet spell: the generic cell rate algorithm (GCRA), §7.19.
+ */
+export interface RateLimit {
+  /**
+   * Deliveries per period.
+   */
+  max: number;
+  /**
+   * The period in seconds.
+   */
+  period: number;
+  /**
+   * Deliveries allowed at once after a quiet spell (at most max); default 1: evenly spaced.
+   */
+  burst?: number;
+}
 /**
  * No parameters: an empty object (or params omitted).
  */
@@ -189,6 +210,18 @@ export interface DeclareParams {
    * The dead-letter queue's name; null keeps dead tasks nowhere (they are dropped with a dead event). Default <queue>.dead.
    */
   deadLetter?: QueueName | null;
+  /**
+   * Since 2026-12: a limit on all deliveries of the queue, shared by every worker (and every manager on one shared store), §7.19; null removes it. Default none.
+   */
+  rate?: RateLimit | null;
+  /**
+   * Since 2026-12: a limit on the deliveries of each rate key (TaskSpec.rateKey), §7.19; tasks without a rateKey are only held to rate. null removes it. Default none.
+   */
+  keyRate?: RateLimit | null;
+  /**
+   * Since 2026-12: at most this many tasks of one rate key leased at once, §7.19; 0 means unlimited (the default).
+   */
+  keyConcurrency?: number;
 }
 export interface DeclareResult {
   queue: QueueName;
@@ -238,6 +271,16 @@ export interface QueueStats {
   maxAttempts?: number;
   deadLetter?: QueueName | null;
   totals: QueueTotals;
+  rate?: RateLimit;
+  keyRate?: RateLimit;
+  /**
+   * Since 2026-12: the cap on leased tasks per rate key, when the queue has one.
+   */
+  keyConcurrency?: number;
+  /**
+   * Since 2026-12, on a queue with limits: how many of its ready tasks wait for budget (their key, or the queue, is over its rate or its key at keyConcurrency) rather than for a worker.
+   */
+  throttled?: number;
 }
 export interface ListResult {
   queues: QueueStats[];
@@ -255,6 +298,7 @@ export interface TaskSpec {
    * Overrides the queue's maxAttempts; 0 means unlimited.
    */
   maxAttempts?: number;
+  rateKey?: RateKey;
 }
 export interface PutParams {
   queue: QueueName;

@@ -175,11 +175,12 @@ export class RedisQueues implements QueueBackend {
       return;
     }
     await this.register(name);
-    const differing = (Object.keys(options) as (keyof QueueOptions)[]).filter((key) => options[key] !== undefined && options[key] !== existing[key]);
+    const stored = existing as unknown as Record<string, unknown>;
+    const differing = (Object.keys(options) as (keyof QueueOptions)[]).filter((key) => options[key] !== undefined && JSON.stringify(options[key]) !== JSON.stringify(stored[key] ?? null));
     if (differing.length > 0) {
       this.log.warn('--queue differs from the options the queue has in the store; the store keeps its own', {
         queue: name,
-        differing: differing.map((key) => `${key}: ${String(existing[key])} in the store, ${String(options[key])} here`).join('; '),
+        differing: differing.map((key) => `${key}: ${JSON.stringify(stored[key] ?? null)} in the store, ${JSON.stringify(options[key])} here`).join('; '),
       });
     }
   }

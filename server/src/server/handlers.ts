@@ -69,11 +69,12 @@ function reply<T, R>(value: MaybePromise<T>, call: Call, toResult: (value: T) =>
 
 const same = <T>(value: T): T => value;
 
-/** Queue stats as a session of `version` knows them: `totals.released` only since 2026-12. */
+/** Queue stats as a session of `version` knows them: `totals.released` and the limits (§7.19) only since 2026-12. */
 function forVersion(stats: QueueStats, version: string | undefined): QueueStats {
   if (speaks(version, RELEASES_SINCE)) return stats;
   const { released: _released, ...totals } = stats.totals;
-  return { ...stats, totals };
+  const { rate: _rate, keyRate: _keyRate, keyConcurrency: _keyConcurrency, throttled: _throttled, ...rest } = stats;
+  return { ...rest, totals };
 }
 
 /** A result that carries payloads is written with their texts (SerializedJson, rawPayloads.ts). */
