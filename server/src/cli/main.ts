@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../version';
 import { CliError, EXIT_CODE_HELP, ExitCode, exitCodeFor, ExitWith } from './exitCodes';
 import { conformanceCommand } from './conformance';
+import { declareCommand } from './declare';
 import { getCommand } from './get';
 import { journalCommand } from './journal';
 import { pingCommand } from './ping';
@@ -29,7 +30,7 @@ $TASKWIRE_PORT, $TASKWIRE_AUTHKEY, $TASKWIRE_AUTHKEY_FILE; default key file ~/.t
 
 ${EXIT_CODE_HELP}`,
     );
-  for (const command of [serveCommand(), putCommand(), getCommand(), statsCommand(), workersCommand(), tailCommand(), pingCommand(), journalCommand(), conformanceCommand()]) {
+  for (const command of [serveCommand(), declareCommand(), putCommand(), getCommand(), statsCommand(), workersCommand(), tailCommand(), pingCommand(), journalCommand(), conformanceCommand()]) {
     program.addCommand(command);
   }
   // Usage errors exit 2 (commander's default is 1), and every command reports through main().

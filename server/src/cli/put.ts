@@ -19,6 +19,7 @@ interface PutFlags extends ConnectionFlags {
   ttr?: number;
   replyTo?: string;
   maxAttempts?: number;
+  rateKey?: string;
   timeout?: number;
   batch: number;
   quiet?: boolean;
@@ -40,6 +41,7 @@ export function putCommand(): Command {
     .option('--ttr <seconds>', 'lease length for whoever takes them', parseNumber('ttr', { min: 0.001 }))
     .option('--reply-to <queue>', 'queue for results: an ack with a result puts {taskId, result} there')
     .option('--max-attempts <n>', 'deliveries before dead-lettering (0: unlimited)', parseNumber('max-attempts', { integer: true }))
+    .option('--rate-key <key>', "the tasks' rate key (e.g. a URL's host), for the queue's key-rate and key-concurrency (protocol 2026-12)")
     .option('-t, --timeout <seconds>', 'wait at most this long for room in a bounded queue (default: as long as it takes)', parseNumber('timeout'))
     .option('--batch <n>', 'tasks per request when reading lines', parseNumber('batch', { integer: true, min: 1 }), 500)
     .option('--quiet', 'print nothing on success')
@@ -150,6 +152,7 @@ function specDefaults(flags: PutFlags): Omit<TaskSpec, 'payload'> {
   if (flags.ttr !== undefined) spec.ttr = flags.ttr;
   if (flags.replyTo !== undefined) spec.replyTo = flags.replyTo;
   if (flags.maxAttempts !== undefined) spec.maxAttempts = flags.maxAttempts;
+  if (flags.rateKey !== undefined) spec.rateKey = flags.rateKey;
   return spec;
 }
 

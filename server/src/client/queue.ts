@@ -13,6 +13,8 @@ export interface PutOptions {
   /** Queue that receives `{taskId, result}` when the task is acked with a result. */
   replyTo?: string;
   maxAttempts?: number;
+  /** Since protocol 2026-12: the task's rate key (e.g. a URL's host), for the queue's keyRate and keyConcurrency (spec §7.19). */
+  rateKey?: string;
   /** Seconds to wait for room in a bounded queue; default: as long as it takes. */
   timeout?: number;
   signal?: AbortSignal;
@@ -290,5 +292,6 @@ function taskSpec(payload: unknown, options: PutOptions): TaskSpec {
   if (options.ttr !== undefined) spec.ttr = options.ttr;
   if (options.replyTo !== undefined) spec.replyTo = options.replyTo;
   if (options.maxAttempts !== undefined) spec.maxAttempts = options.maxAttempts;
+  if (options.rateKey !== undefined) spec.rateKey = options.rateKey;
   return spec;
 }
