@@ -69,6 +69,19 @@ type QueueStats struct {
 	DeadLetter *string `json:"deadLetter"`
 	// Totals are the queue's counters since the manager started.
 	Totals QueueTotals `json:"totals"`
+	// Rate, KeyRate and KeyConcurrency are the queue's limits, when it has them (protocol
+	// 2026-12, spec §7.19); Throttled counts its ready tasks waiting for budget.
+	Rate           *RateLimit `json:"rate,omitempty"`
+	KeyRate        *RateLimit `json:"keyRate,omitempty"`
+	KeyConcurrency int        `json:"keyConcurrency,omitempty"`
+	Throttled      int        `json:"throttled,omitempty"`
+}
+
+// RateLimit is at most Max deliveries per Period seconds, Burst of them at once (spec §7.19).
+type RateLimit struct {
+	Max    int     `json:"max"`
+	Period float64 `json:"period"`
+	Burst  int     `json:"burst,omitempty"`
 }
 
 // ClientInfo is one session in the manager's worker registry.
@@ -142,6 +155,9 @@ type TaskSpec struct {
 	// MaxAttempts bounds the deliveries before the task is dead-lettered; 0 leaves the
 	// queue's setting, UnlimitedAttempts removes the bound.
 	MaxAttempts int
+	// RateKey is the task's rate key (e.g. the host of a URL it fetches): the queue's
+	// keyRate and keyConcurrency apply to the tasks of each key (protocol 2026-12, spec §7.19).
+	RateKey string
 }
 
 // Ack completes one task in a batch (Client.AckMany).

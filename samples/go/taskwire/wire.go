@@ -84,6 +84,7 @@ type wireTaskSpec struct {
 	TTR         *float64        `json:"ttr,omitempty"`
 	ReplyTo     string          `json:"replyTo,omitempty"`
 	MaxAttempts *int            `json:"maxAttempts,omitempty"`
+	RateKey     string          `json:"rateKey,omitempty"`
 }
 
 type putParams struct {
