@@ -9,6 +9,10 @@ const queueName = option('queue', DEFAULT_QUEUE)!;
 const resultsName = option('results', DEFAULT_RESULTS)!;
 const summaryFile = option('summary-json');
 const maxSeconds = Number(option('timeout', '300'));
+// Politeness (rate limits, protocol 2026-12): each host gets at most this many image requests a
+// second, and at most this many at once, whatever the number of workers.
+const perHostRate = Number(option('per-host-rate', '5'));
+const perHostConcurrency = Number(option('per-host-concurrency', '2'));
 
 async function fetchText(url: string): Promise<string> {
   const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
@@ -41,12 +45,14 @@ function progress(done: number, total: number, failed: number, retried: number):
 }
 
 async function main(): Promise<void> {
-  if (!site) throw new Error('usage: producer --site http://127.0.0.1:8080 [--queue crawl.images] [--results crawl.results] [--summary-json FILE]');
+  if (!site) throw new Error('usage: producer --site http://127.0.0.1:8080 [--queue crawl.images] [--results crawl.results] [--summary-json FILE] [--per-host-rate N] [--per-host-concurrency N]');
   const started = Date.now();
   const client = await connect({ name: 'crawler-producer', role: 'producer' });
   const queue = client.queue<CrawlTask>(queueName);
   // A few attempts for transient failures; permanent ones are dead-lettered by the workers.
-  await queue.declare({ maxAttempts: 4, ttr: 30 });
+  // Each task's rate key is its URL's host: the manager spaces the requests to each host and
+  // caps them in flight, and a slow host never holds up the others.
+  await queue.declare({ maxAttempts: 4, ttr: 30, keyRate: { max: perHostRate, period: 1 }, keyConcurrency: perHostConcurrency });
 
   const failed = new Map<string, string>();
   let lostOrRetried = 0;
@@ -58,7 +64,7 @@ async function main(): Promise<void> {
   });
 
   const tasks = await crawl(site);
-  const ids = await queue.putMany(tasks.map((payload) => ({ payload, replyTo: resultsName })));
+  const ids = await queue.putMany(tasks.map((payload) => ({ payload, replyTo: resultsName, rateKey: new URL(payload.url).host })));
   const urlOf = new Map(ids.map((id, i) => [id, tasks[i]!.url]));
   process.stderr.write(`queued ${tasks.length} images on "${queueName}"\n`);
 
