@@ -207,9 +207,17 @@ export class Engine {
    */
   get(request: GetRequest, deliver: Deliver): Waiter | undefined {
     const queue = this.requireQueue(request.queue);
-    if (queue.ready.length > 0 && queue.activeGetters === 0 && (queue.limited === undefined || queue.limited.canTake(this.clock.now()))) {
-      this.deliverTo(queue, request, deliver);
-      return undefined;
+    if (queue.ready.length > 0 && queue.activeGetters === 0) {
+      if (queue.limited === undefined) {
+        this.deliverTo(queue, request, deliver);
+        return undefined;
+      }
+      // A queue with limits: the first task with budget, if any (one look, not a check and a take).
+      const first = queue.limited.take(this.clock.now(), !request.autoAck);
+      if (first !== undefined) {
+        this.deliverTo(queue, request, deliver, first);
+        return undefined;
+      }
     }
     if (request.timeout === 0) {
       deliver([]);
@@ -596,9 +604,9 @@ export class Engine {
   }
 
   /** Leases (or with autoAck removes) up to max ready tasks and delivers them; undoes it if delivery fails. */
-  private deliverTo(queue: QueueState, request: GetRequest, deliver: Deliver): void {
+  private deliverTo(queue: QueueState, request: GetRequest, deliver: Deliver, first?: TaskRecord): void {
     const now = this.clock.now();
-    const records: TaskRecord[] = [];
+    const records: TaskRecord[] = first === undefined ? [] : [first];
     const limited = queue.limited;
     while (records.length < request.max) {
       const record = limited === undefined ? (queue.ready as ReadyQueue<TaskRecord>).shift() : limited.take(now, !request.autoAck);
