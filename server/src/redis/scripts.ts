@@ -44,8 +44,10 @@ local n = tonumber(ARGV[9])
 local k = qkey(q)
 create_queue(q, nil)
 settle(q)
-local o = redis.call('HMGET', k, 'ms', 'mb', 'bytes')
+local o = redis.call('HMGET', k, 'ms', 'mb', 'bytes', 'lim')
 local ms, mb, held = tonumber(o[1]), tonumber(o[2]), tonumber(o[3])
+-- No limits: make_ready need not look them up (limits_of, luaCommon.ts).
+if o[4] ~= '1' then LIMITS[q] = false end
 local bytes = 0
 for i = 0, n - 1 do bytes = bytes + string.len(ARGV[11 + i * 7]) end
 local function answer(status, limit) return finish(status, {limit, num(ms), num(mb), num(held), num(bytes)}) end
