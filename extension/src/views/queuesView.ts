@@ -24,12 +24,22 @@ export class QueueItem extends vscode.TreeItem {
   }
 }
 
+/** A rate limit as a person reads it: `10/s`, `1/5s`, `100/m`, with its burst when above 1. */
+function rateText(rate: NonNullable<QueueStats['rate']>): string {
+  const period = rate.period === 1 ? 's' : rate.period === 60 ? 'm' : rate.period === 3600 ? 'h' : `${rate.period}s`;
+  return `${rate.max}/${period}${rate.burst !== undefined && rate.burst > 1 ? ` (burst ${rate.burst})` : ''}`;
+}
+
 function queueTooltip(s: QueueStats): vscode.MarkdownString {
   const options = [
     `maxsize ${s.maxsize === 0 ? 'unbounded' : s.maxsize}`,
     s.ttr !== undefined ? `lease ${s.ttr} s` : undefined,
     s.maxAttempts !== undefined ? `max attempts ${s.maxAttempts === 0 ? 'unlimited' : s.maxAttempts}` : undefined,
     s.deadLetter !== undefined ? `dead letters to ${s.deadLetter === null ? 'nowhere' : `\`${s.deadLetter}\``}` : undefined,
+    // Rate limits (protocol 2026-12, spec §7.22).
+    s.rate ? `rate ${rateText(s.rate)}` : undefined,
+    s.keyRate ? `per key ${rateText(s.keyRate)}` : undefined,
+    s.keyConcurrency ? `at most ${s.keyConcurrency} leased per key` : undefined,
   ].filter((o) => o !== undefined);
   const totals = Object.entries(s.totals)
     .map(([name, n]) => `| ${name} | ${n.toLocaleString()} |`)
@@ -47,6 +57,7 @@ function queueTooltip(s: QueueStats): vscode.MarkdownString {
       `| dead | ${s.dead.toLocaleString()} |`,
       `| waiting getters | ${s.waitingGetters} |`,
       ...(s.waitingPutters ? [`| waiting putters | ${s.waitingPutters} |`] : []),
+      ...(s.throttled !== undefined ? [`| waiting for budget | ${s.throttled.toLocaleString()} |`] : []),
       '',
       '| since the manager started | |',
       '|---|--:|',

@@ -17,6 +17,10 @@ const recrawlCron = option('recrawl-cron');
 const recrawlZone = option('tz');
 const rounds = Number(option('rounds', '0'));
 const indexQueue = option('index-queue', 'crawl.index')!;
+// Politeness (rate limits, protocol 2026-12): each host gets at most this many image requests a
+// second, and at most this many at once, whatever the number of workers.
+const perHostRate = Number(option('per-host-rate', '5'));
+const perHostConcurrency = Number(option('per-host-concurrency', '2'));
 
 async function fetchText(url: string): Promise<string> {
   const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
@@ -51,12 +55,14 @@ function progress(done: number, total: number, failed: number, retried: number):
 async function main(): Promise<void> {
   if (!site) {
     throw new Error(
-      'usage: producer --site http://127.0.0.1:8080 [--queue crawl.images] [--results crawl.results] [--summary-json FILE] [--recrawl-every SECONDS | --recrawl-cron EXPR [--tz ZONE]] [--rounds N]',
+      'usage: producer --site http://127.0.0.1:8080 [--queue crawl.images] [--results crawl.results] [--summary-json FILE] [--per-host-rate N] [--per-host-concurrency N] [--recrawl-every SECONDS | --recrawl-cron EXPR [--tz ZONE]] [--rounds N]',
     );
   }
   const client = await connect({ name: 'crawler-producer', role: 'producer' });
   // A few attempts for transient failures; permanent ones are dead-lettered by the workers.
-  await client.queue<CrawlTask>(queueName).declare({ maxAttempts: 4, ttr: 30 });
+  // Each task's rate key is its URL's host: the manager spaces the requests to each host and
+  // caps them in flight, and a slow host never holds up the others.
+  await client.queue<CrawlTask>(queueName).declare({ maxAttempts: 4, ttr: 30, keyRate: { max: perHostRate, period: 1 }, keyConcurrency: perHostConcurrency });
   const recrawl = recrawlEvery !== undefined || recrawlCron !== undefined;
   const schedule = `${queueName}.recrawl`;
   if (recrawl) {
@@ -95,7 +101,7 @@ async function crawlOnce(client: TaskwireClient, round: number): Promise<void> {
   // An image linked from several pages is queued once: its URL is the task's uniqueness key
   // (spec §7.21), held until the task ends (scope active), so a link found again while the image
   // is being downloaded is not queued twice either. A duplicate's id is the first one's.
-  const ids = await queue.putMany(found.map((payload) => ({ payload, replyTo: resultsName, unique: { key: payload.url, scope: 'active' as const } })));
+  const ids = await queue.putMany(found.map((payload) => ({ payload, replyTo: resultsName, rateKey: new URL(payload.url).host, unique: { key: payload.url, scope: 'active' as const } })));
   const urlOf = new Map(ids.map((id, i) => [id, found[i]!.url]));
   const tasks = [...urlOf.keys()];
   process.stderr.write(`queued ${tasks.length} images on "${queueName}" (${found.length - tasks.length} found on more than one page)\n`);

@@ -3,7 +3,7 @@
 // troubles a real crawl meets: broken links (404), one slow endpoint, a flaky image (503
 // once) and a glitchy one (truncated once).
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { makePng } from './png';
 
@@ -29,6 +29,19 @@ export interface SiteOptions {
   delayMs?: number;
   /** Sees every request: its path and User-Agent. */
   onRequest?: (path: string, userAgent: string) => void;
+  /**
+   * How many hosts serve the images: category c's are on 127.0.0.(1 + c % hosts), all on the
+   * same port (Linux answers on all of 127/8; macOS needs `ifconfig lo0 alias 127.0.0.2` and so
+   * on). Default 1: every image on 127.0.0.1.
+   */
+  hosts?: number;
+}
+
+/** One request the site served: the host it was sent to (host:port), its path, when (ms). */
+export interface SiteRequest {
+  host: string;
+  path: string;
+  at: number;
 }
 
 export interface Site {
@@ -36,6 +49,10 @@ export interface Site {
   images: SiteImage[];
   /** Requests served per path. */
   hits: Map<string, number>;
+  /** Every request, in the order they came. */
+  requests: SiteRequest[];
+  /** Per host, the most image requests it had in any one second: what a polite crawler keeps low. */
+  busiestSecond(): Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -66,11 +83,16 @@ export async function startSite(options: SiteOptions = {}): Promise<Site> {
   });
 
   const hits = new Map<string, number>();
+  const hostCount = Math.max(1, options.hosts ?? 1);
+  const requests: SiteRequest[] = [];
+  let port = options.port ?? 0;
+  const hostOf = (c: number) => `127.0.0.${1 + (c % hostCount)}:${port}`;
   const page = (title: string, body: string) => `<!doctype html><html><head><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
-  const server: Server = createServer((request: IncomingMessage, response) => {
+  const handle = (request: IncomingMessage, response: ServerResponse) => {
     const path = new URL(request.url ?? '/', 'http://site').pathname;
     const hit = (hits.get(path) ?? 0) + 1;
     hits.set(path, hit);
+    requests.push({ host: request.headers.host ?? '', path, at: Date.now() });
     options.onRequest?.(path, request.headers['user-agent'] ?? '');
     if (path === '/') {
       const links = categories.map((c) => `<li><a href="/category/${c}.html">${c}</a></li>`).join('');
@@ -84,7 +106,7 @@ export async function startSite(options: SiteOptions = {}): Promise<Site> {
       const tags = images
         .filter((image) => image.category === category)
         .concat(shared)
-        .map((image) => `<img src="${image.path}" alt="${image.name}" data-size="${image.size}" data-sha256="${image.sha256}">`)
+        .map((image) => `<img src="http://${hostOf(categories.indexOf(image.category))}${image.path}" alt="${image.name}" data-size="${image.size}" data-sha256="${image.sha256}">`)
         .join('\n');
       response.writeHead(200, { 'content-type': 'text/html' }).end(page(category, tags));
       return;
@@ -105,25 +127,62 @@ export async function startSite(options: SiteOptions = {}): Promise<Site> {
       return;
     }
     setTimeout(() => send(body), image.kind === 'slow' ? slowMs : delayMs);
-  });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  };
+  // One server per host address, all on the port the first one got.
+  const servers: Server[] = [];
+  for (let h = 0; h < hostCount; h++) {
+    const server = createServer(handle);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, `127.0.0.${1 + h}`, resolve);
+    });
+    port = (server.address() as AddressInfo).port;
+    servers.push(server);
+  }
   return {
     url: `http://127.0.0.1:${port}`,
     images,
     hits,
+    requests,
+    busiestSecond: () => {
+      const most = new Map<string, number>();
+      const byHost = new Map<string, number[]>();
+      for (const { host, path, at } of requests) if (path.startsWith('/images/')) byHost.set(host, [...(byHost.get(host) ?? []), at]);
+      for (const [host, times] of byHost) {
+        let end = 0;
+        let best = 0;
+        for (let start = 0; start < times.length; start++) {
+          while (end < times.length && times[end]! < times[start]! + 1000) end++;
+          best = Math.max(best, end - start);
+        }
+        most.set(host, best);
+      }
+      return most;
+    },
     close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+      Promise.all(
+        servers.map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.closeAllConnections();
+              server.close(() => resolve());
+            }),
+        ),
+      ).then(() => undefined),
   };
 }
 
 if (require.main === module) {
   const port = Number(process.argv[process.argv.indexOf('--port') + 1] || 8080);
-  void startSite({ port }).then((site) => {
+  const hosts = process.argv.includes('--hosts') ? Number(process.argv[process.argv.indexOf('--hosts') + 1]) : 1;
+  void startSite({ port, hosts }).then((site) => {
     const broken = site.images.filter((i) => i.kind === 'broken').length;
-    console.log(`image site on ${site.url}/ : ${site.images.length} images (${broken} broken links, one slow, one flaky, one glitchy)`);
+    console.log(`image site on ${site.url}/ : ${site.images.length} images on ${hosts} host(s) (${broken} broken links, one slow, one flaky, one glitchy)`);
+    // Ctrl+C: how polite the crawl was, per host.
+    process.once('SIGINT', () => {
+      for (const [host, most] of site.busiestSecond())
+        console.log(`${host}: ${site.requests.filter((r) => r.host === host && r.path.startsWith('/images/')).length} image requests, at most ${most} in any one second`);
+      void site.close().then(() => process.exit(0));
+    });
   });
 }

@@ -87,6 +87,8 @@ describe('samples/crawler: a distributed image crawl in three languages', functi
     let killed: string | undefined;
     site = await startSite({
       slowMs: 1500,
+      // Four hosts, so the per-host rate limit has keys to take turns between.
+      hosts: 4,
       onRequest: (path, userAgent) => {
         if (!path.endsWith('/slow.png')) return;
         const worker = userAgent.replace('taskwire-crawler/', '');
@@ -173,7 +175,7 @@ describe('samples/crawler: a distributed image crawl in three languages', functi
     for (const worker of new Set(summary.results.map((r) => r.worker))) {
       const reports = progress.filter((e) => e.client?.name === worker);
       assert.ok(
-        reports.some((e) => e.percent === 0 && e.message?.startsWith(`fetching ${site.url}/images/`)),
+        reports.some((e) => e.percent === 0 && /^fetching http:\/\/127\.0\.0\.\d:\d+\/images\//.test(e.message ?? '')),
         `${worker} reported fetching: ${JSON.stringify(reports.slice(0, 3))}`,
       );
       assert.ok(
@@ -181,6 +183,14 @@ describe('samples/crawler: a distributed image crawl in three languages', functi
         `${worker} reported saving: ${JSON.stringify(reports.slice(0, 3))}`,
       );
     }
+
+    // Politeness: the producer gives each host 5 requests a second (rateKey = host, keyRate
+    // 5/s, one every 200 ms). The site counts what each host got in any one second; one more
+    // than the rate allows for a request that reached the site late (a worker's own delay).
+    const politeness = site.busiestSecond();
+    assert.equal(politeness.size, 4, `requests per host: ${JSON.stringify([...politeness])}`);
+    for (const [host, most] of politeness) assert.ok(most <= 6, `${host} got ${most} image requests in one second; the crawl allows 5 a second per host`);
+    console.log(`      requests per host, most in any one second: ${[...politeness].map(([host, most]) => `${host} ${most}`).join(', ')}`);
 
     // Three languages took part.
     const languages = new Set(summary.results.map((r) => r.language));

@@ -41,6 +41,9 @@ func WithTTR(d time.Duration) PutOption { return func(s *putSettings) { s.defaul
 // WithMaxAttempts bounds the deliveries of the task (UnlimitedAttempts: no bound).
 func WithMaxAttempts(n int) PutOption { return func(s *putSettings) { s.defaults.MaxAttempts = n } }
 
+// WithRateKey sets the tasks' rate key, for the queue's per-key limits (protocol 2026-12).
+func WithRateKey(key string) PutOption { return func(s *putSettings) { s.defaults.RateKey = key } }
+
 // WithTimeout bounds the wait for room in a bounded queue, after which the put fails with
 // ErrQueueFull; NoWait fails at once. Default: as long as it takes (or until ctx is done).
 func WithTimeout(d time.Duration) PutOption { return func(s *putSettings) { s.timeout = d } }
@@ -103,11 +106,14 @@ func (s *putSettings) wireSpec(spec TaskSpec) (wireTaskSpec, error) {
 	if spec.MaxAttempts == 0 {
 		spec.MaxAttempts = d.MaxAttempts
 	}
+	if spec.RateKey == "" {
+		spec.RateKey = d.RateKey
+	}
 	payload, err := marshal(spec.Payload)
 	if err != nil {
 		return wireTaskSpec{}, fmt.Errorf("encode the payload: %w", err)
 	}
-	w := wireTaskSpec{Payload: payload, Priority: spec.Priority, Delay: seconds(spec.Delay), TTR: seconds(spec.TTR), ReplyTo: spec.ReplyTo}
+	w := wireTaskSpec{Payload: payload, Priority: spec.Priority, Delay: seconds(spec.Delay), TTR: seconds(spec.TTR), ReplyTo: spec.ReplyTo, RateKey: spec.RateKey}
 	if spec.MaxAttempts != 0 {
 		attempts := max(spec.MaxAttempts, 0) // UnlimitedAttempts is 0 on the wire
 		w.MaxAttempts = &attempts

@@ -154,9 +154,9 @@ var wholeTypes = map[string]reflect.Type{
 	"ProgressParams": reflect.TypeOf(progressParams{}),
 	"HeldTask":       reflect.TypeOf(HeldTask{}),
 	"TaskProgress":   reflect.TypeOf(TaskProgress{}),
-	"TaskSpec":     reflect.TypeOf(wireTaskSpec{}),
-	"Unique":       reflect.TypeOf(wireUnique{}),
-	"PutResult":    reflect.TypeOf(putResult{}),
+	"TaskSpec":       reflect.TypeOf(wireTaskSpec{}),
+	"Unique":         reflect.TypeOf(wireUnique{}),
+	"PutResult":      reflect.TypeOf(putResult{}),
 }
 
 func TestSpecParityTypes(t *testing.T) {

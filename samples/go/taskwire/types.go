@@ -71,6 +71,19 @@ type QueueStats struct {
 	Paused bool `json:"paused"`
 	// Totals are the queue's counters since the manager started.
 	Totals QueueTotals `json:"totals"`
+	// Rate, KeyRate and KeyConcurrency are the queue's limits, when it has them (protocol
+	// 2026-12, spec §7.22); Throttled counts its ready tasks waiting for budget.
+	Rate           *RateLimit `json:"rate,omitempty"`
+	KeyRate        *RateLimit `json:"keyRate,omitempty"`
+	KeyConcurrency int        `json:"keyConcurrency,omitempty"`
+	Throttled      int        `json:"throttled,omitempty"`
+}
+
+// RateLimit is at most Max deliveries per Period seconds, Burst of them at once (spec §7.22).
+type RateLimit struct {
+	Max    int     `json:"max"`
+	Period float64 `json:"period"`
+	Burst  int     `json:"burst,omitempty"`
 }
 
 // ClientInfo is one session in the manager's worker registry.
@@ -150,6 +163,9 @@ type TaskSpec struct {
 	// Unique, when not nil, is the task's uniqueness key (protocol 2026-12, spec §7.21): a
 	// put whose key is held adds no task and answers the holder's id.
 	Unique *Unique
+	// RateKey is the task's rate key (e.g. the host of a URL it fetches): the queue's
+	// keyRate and keyConcurrency apply to the tasks of each key (protocol 2026-12, spec §7.22).
+	RateKey string
 }
 
 // Unique is a task's uniqueness key (spec §7.21). The key is held in its queue while the

@@ -85,6 +85,7 @@ type wireTaskSpec struct {
 	ReplyTo     string          `json:"replyTo,omitempty"`
 	MaxAttempts *int            `json:"maxAttempts,omitempty"`
 	Unique      *wireUnique     `json:"unique,omitempty"`
+	RateKey     string          `json:"rateKey,omitempty"`
 }
 
 type wireUnique struct {

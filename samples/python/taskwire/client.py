@@ -93,10 +93,16 @@ class Client(_Connection):
         ttr: Optional[float] = None,
         max_attempts: Optional[int] = None,
         dead_letter: Optional[str] = _UNSET,
+        rate: Optional[Dict[str, float]] = _UNSET,
+        key_rate: Optional[Dict[str, float]] = _UNSET,
+        key_concurrency: Optional[int] = None,
     ) -> bool:
         """Creates a queue with options, or changes the given options; True when created.
 
         ``dead_letter=None`` drops dead tasks; leave it out to keep the current setting.
+        ``rate`` and ``key_rate`` (protocol 2026-12, spec §7.22) are ``{"max": N, "period":
+        seconds}`` (optionally ``"burst"``), for every delivery and for each rate key; None
+        removes one. ``key_concurrency`` caps the leased tasks of one key (0: no cap).
         """
         params: Dict[str, Any] = {"queue": queue}
         if maxsize is not None:
@@ -107,6 +113,12 @@ class Client(_Connection):
             params["maxAttempts"] = max_attempts
         if dead_letter is not _UNSET:
             params["deadLetter"] = dead_letter
+        if rate is not _UNSET:
+            params["rate"] = rate
+        if key_rate is not _UNSET:
+            params["keyRate"] = key_rate
+        if key_concurrency is not None:
+            params["keyConcurrency"] = key_concurrency
         return bool(self._call("queue/declare", params)["created"])
 
     def queues(self) -> List[QueueStats]:
@@ -130,6 +142,7 @@ class Client(_Connection):
         reply_to: Optional[str] = None,
         max_attempts: Optional[int] = None,
         cancel: Optional[CancelToken] = None,
+        rate_key: Optional[str] = None,
     ) -> str:
         """Puts one task; returns its id. See :meth:`Queue.put`."""
         spec: Dict[str, Any] = {"payload": payload}
@@ -143,6 +156,8 @@ class Client(_Connection):
             spec["replyTo"] = reply_to
         if max_attempts is not None:
             spec["maxAttempts"] = max_attempts
+        if rate_key is not None:
+            spec["rateKey"] = rate_key
         return self._put_chunk(queue, [spec], _blocking_timeout(block, timeout), cancel)[0]
 
     def put_unique(
@@ -190,10 +205,11 @@ class Client(_Connection):
         reply_to: Optional[str] = None,
         max_attempts: Optional[int] = None,
         cancel: Optional[CancelToken] = None,
+        rate_key: Optional[str] = None,
     ) -> List[str]:
         """Puts many tasks in as few requests as the manager's limits allow. See :meth:`Queue.put_many`."""
         timeout = _seconds("timeout", timeout)
-        shared = TaskSpec(None, priority, delay, ttr, reply_to, max_attempts)
+        shared = TaskSpec(None, priority, delay, ttr, reply_to, max_attempts, rate_key)
         specs = [
             (item if isinstance(item, TaskSpec) else TaskSpec(item)).merged_with(shared).to_wire() for item in items
         ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Deque, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from .cancel import CancelToken
 from .types import _UNSET, NO_RESULT, QueueStats, Task, UniquePut
@@ -38,13 +38,23 @@ class Queue:
         ttr: Optional[float] = None,
         max_attempts: Optional[int] = None,
         dead_letter: Optional[str] = _UNSET,
+        rate: Optional[Dict[str, float]] = _UNSET,
+        key_rate: Optional[Dict[str, float]] = _UNSET,
+        key_concurrency: Optional[int] = None,
     ) -> bool:
         """Creates the queue with options, or changes the given ones; True when created.
 
         ``dead_letter=None`` drops dead tasks; leave it out to keep the current setting.
         """
         return self.client.declare(
-            self.name, maxsize=maxsize, ttr=ttr, max_attempts=max_attempts, dead_letter=dead_letter
+            self.name,
+            maxsize=maxsize,
+            ttr=ttr,
+            max_attempts=max_attempts,
+            dead_letter=dead_letter,
+            rate=rate,
+            key_rate=key_rate,
+            key_concurrency=key_concurrency,
         )
 
     def put(
@@ -59,6 +69,7 @@ class Queue:
         reply_to: Optional[str] = None,
         max_attempts: Optional[int] = None,
         cancel: Optional[CancelToken] = None,
+        rate_key: Optional[str] = None,
     ) -> str:
         """Puts one task (any JSON value); returns its id.
 
@@ -67,6 +78,7 @@ class Queue:
         ``reply_to`` names the queue that receives ``{"taskId", "result"}`` when the task is
         acked with a result; ``priority`` (higher first), ``delay`` (seconds before it is
         ready), ``ttr`` (lease length) and ``max_attempts`` override the queue's defaults.
+        ``rate_key`` (protocol 2026-12) is the task's key for the queue's per-key rate limits.
         """
         return self.client.put(
             self.name,
@@ -79,6 +91,7 @@ class Queue:
             reply_to=reply_to,
             max_attempts=max_attempts,
             cancel=cancel,
+            rate_key=rate_key,
         )
 
     def put_nowait(self, item: Any, **options: Any) -> str:
@@ -116,6 +129,7 @@ class Queue:
         reply_to: Optional[str] = None,
         max_attempts: Optional[int] = None,
         cancel: Optional[CancelToken] = None,
+        rate_key: Optional[str] = None,
     ) -> List[str]:
         """Puts many tasks; returns their ids in order.
 
@@ -133,6 +147,7 @@ class Queue:
             reply_to=reply_to,
             max_attempts=max_attempts,
             cancel=cancel,
+            rate_key=rate_key,
         )
 
     def get(

@@ -136,6 +136,8 @@ class TaskSpec:
     ttr: Optional[float] = None
     reply_to: Optional[str] = None
     max_attempts: Optional[int] = None
+    #: The task's rate key (e.g. a URL's host) for the queue's key_rate and key_concurrency (protocol 2026-12, spec §7.22).
+    rate_key: Optional[str] = None
 
     def merged_with(self, defaults: "TaskSpec") -> "TaskSpec":
         """This spec, with the options it leaves out taken from ``defaults``."""
@@ -149,6 +151,7 @@ class TaskSpec:
                     (self.ttr, defaults.ttr),
                     (self.reply_to, defaults.reply_to),
                     (self.max_attempts, defaults.max_attempts),
+                    (self.rate_key, defaults.rate_key),
                 )
             ),
         )
@@ -161,6 +164,7 @@ class TaskSpec:
             ("ttr", "ttr"),
             ("reply_to", "replyTo"),
             ("max_attempts", "maxAttempts"),
+            ("rate_key", "rateKey"),
         ):
             value = getattr(self, name)
             if value is not None:
@@ -249,6 +253,12 @@ class QueueStats(TypedDict, total=False):
     #: True while the queue is paused (protocol 2026-12, spec §7.19; absent before).
     paused: bool
     totals: QueueTotals
+    #: The queue's rate limits, when it has them (protocol 2026-12, spec §7.22): {"max", "period", "burst"?}.
+    rate: Dict[str, float]
+    keyRate: Dict[str, float]
+    keyConcurrency: int
+    #: Ready tasks waiting for budget rather than for a worker (a queue with limits).
+    throttled: int
 
 
 class ClientInfo(TypedDict, total=False):

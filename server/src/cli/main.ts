@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../version';
 import { CliError, EXIT_CODE_HELP, ExitCode, exitCodeFor, ExitWith } from './exitCodes';
 import { conformanceCommand } from './conformance';
+import { declareCommand } from './declare';
 import { getCommand } from './get';
 import { journalCommand } from './journal';
 import { pauseCommand } from './pause';
@@ -34,6 +35,7 @@ ${EXIT_CODE_HELP}`,
     );
   for (const command of [
     serveCommand(),
+    declareCommand(),
     putCommand(),
     getCommand(),
     statsCommand(),

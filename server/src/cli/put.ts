@@ -22,6 +22,7 @@ interface PutFlags extends ConnectionFlags {
   unique?: string;
   uniqueScope?: 'queued' | 'active';
   uniqueTtl?: number;
+  rateKey?: string;
   timeout?: number;
   batch: number;
   quiet?: boolean;
@@ -46,6 +47,7 @@ export function putCommand(): Command {
     .option('--unique <key>', 'a uniqueness key: when a task of the queue holds it, nothing is added and "duplicate of ID" is printed (one payload)')
     .addOption(new Option('--unique-scope <scope>', 'where the key is held: queued (ready or delayed) or active (also while leased)').choices(['queued', 'active']))
     .option('--unique-ttl <seconds>', 'the key is held at most this long after the put', parseNumber('unique-ttl', { min: 0.001 }))
+    .option('--rate-key <key>', "the tasks' rate key (e.g. a URL's host), for the queue's key-rate and key-concurrency (protocol 2026-12)")
     .option('-t, --timeout <seconds>', 'wait at most this long for room in a bounded queue (default: as long as it takes)', parseNumber('timeout'))
     .option('--batch <n>', 'tasks per request when reading lines', parseNumber('batch', { integer: true, min: 1 }), 500)
     .option('--quiet', 'print nothing on success')
@@ -182,6 +184,7 @@ function specDefaults(flags: PutFlags): Omit<TaskSpec, 'payload'> {
   if (flags.ttr !== undefined) spec.ttr = flags.ttr;
   if (flags.replyTo !== undefined) spec.replyTo = flags.replyTo;
   if (flags.maxAttempts !== undefined) spec.maxAttempts = flags.maxAttempts;
+  if (flags.rateKey !== undefined) spec.rateKey = flags.rateKey;
   return spec;
 }
 

@@ -4,6 +4,8 @@ import { Command, Option } from 'commander';
 import { defaultAuthkeyFile, generateAuthkeyFile, readAuthkeyFile } from '../authkey';
 import { PROTOCOL_VERSIONS } from '../protocol/generated';
 import { jsonLogger, textLogger, type Logger } from '../server/logger';
+import { parseRate } from '../engine/rateLimit';
+import type { RateLimit } from '../protocol/generated';
 import { DEFAULT_LIMITS, type QueueDeclaration, type ServerLimits } from '../server/options';
 import { TaskwireServer } from '../server/server';
 import { DEFAULTS, EngineError } from '../engine';
@@ -87,6 +89,15 @@ function parseTypeIdFlag(value: string, previous: [string, string][] = []): [str
 /**
  * `--queue NAME[:key=value,...]`, e.g. `--queue tasks:maxsize=1000,maxBytes=64MiB,ttr=30,maxAttempts=3,deadLetter=failed`.
  */
+/** A rate option (`10/s`, `2/5s`, `100/m`) or a usage error naming where it was written. */
+export function rateOption(name: string, raw: string, where: string): RateLimit {
+  try {
+    return parseRate(raw);
+  } catch (error) {
+    throw new CliError(`invalid ${name} in ${where}: ${(error as Error).message}`, ExitCode.Usage);
+  }
+}
+
 export function parseQueueDeclaration(value: string, previous: QueueDeclaration[] = []): QueueDeclaration[] {
   const [name, rest] = value.split(/:(.*)/s, 2) as [string, string | undefined];
   if (!/^[A-Za-z0-9._:/-]{1,195}$/.test(name)) throw new CliError(`invalid queue name "${name}" in --queue ${value}`, ExitCode.Usage);
@@ -113,8 +124,16 @@ export function parseQueueDeclaration(value: string, previous: QueueDeclaration[
       case 'deadLetter':
         declaration.deadLetter = raw === '' || raw === 'none' ? null : raw;
         break;
+      case 'rate':
+      case 'keyRate':
+        declaration[key.trim() as 'rate' | 'keyRate'] = raw === 'none' ? null : rateOption(key.trim(), raw, `--queue ${value}`);
+        break;
+      case 'keyConcurrency':
+        if (!Number.isInteger(number) || number < 0) throw new CliError(`invalid keyConcurrency "${raw}" in --queue ${value}: expected a whole number >= 0 (0: no cap)`, ExitCode.Usage);
+        declaration.keyConcurrency = number;
+        break;
       default:
-        throw new CliError(`unknown queue option "${key}" in --queue ${value}: use maxsize, maxBytes, ttr, maxAttempts or deadLetter`, ExitCode.Usage);
+        throw new CliError(`unknown queue option "${key}" in --queue ${value}: use maxsize, maxBytes, ttr, maxAttempts, deadLetter, rate, keyRate or keyConcurrency`, ExitCode.Usage);
     }
   }
   return [...previous, declaration];
@@ -127,7 +146,12 @@ export function serveCommand(): Command {
     .addOption(new Option('-p, --port <port>', 'port to listen on (0: any free port)').env('TASKWIRE_PORT').default(7400).argParser(parsePort))
     .option('--authkey <key>', 'the shared key (prefer --authkey-file: arguments are visible to other users)')
     .option('--authkey-file <file>', 'read the key from this file; one is generated there if missing')
-    .option('-q, --queue <spec>', 'declare a queue: NAME[:maxsize=N,maxBytes=SIZE,ttr=SECONDS,maxAttempts=N,deadLetter=QUEUE|none] (repeatable)', parseQueueDeclaration, [])
+    .option(
+      '-q, --queue <spec>',
+      'declare a queue: NAME[:maxsize=N,maxBytes=SIZE,ttr=SECONDS,maxAttempts=N,deadLetter=QUEUE|none,rate=MAX/PERIOD,keyRate=MAX/PERIOD,keyConcurrency=N] (repeatable; rates like 10/s, 2/5s, 100/m)',
+      parseQueueDeclaration,
+      [],
+    )
     .option('--no-auto-create', 'refuse queues that were not declared (error 1001) instead of creating them on first use')
     .option('--ttr <seconds>', 'default lease length', parseNumber('ttr', { min: 0.001 }), DEFAULTS.ttr)
     .option('--max-attempts <n>', 'default deliveries before a task is dead-lettered (0: unlimited)', parseNumber('max-attempts', { integer: true }), DEFAULTS.maxAttempts)

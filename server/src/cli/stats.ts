@@ -4,6 +4,7 @@ import type { ManagerStats, QueueStats } from '../protocol/generated';
 import { connectFromFlags, withConnectionOptions, type ConnectionFlags } from './connection';
 import { bytes, count, duration, rate, table } from './format';
 import { requireKnownQueue } from './knownQueues';
+import { formatLimits } from './limitsText';
 
 interface StatsFlags extends ConnectionFlags {
   json?: boolean;
@@ -64,6 +65,11 @@ export function statsCommand(): Command {
         const headers = ['QUEUE', 'READY', 'LEASED', 'DELAYED', 'DEAD', 'MAXSIZE', 'BYTES', 'MAXBYTES', 'GETTERS', 'PUT', 'ACKED', 'NACKED', 'EXPIRED', 'RELEASED', 'PAUSED'];
         if (manager) headers.push('PUT/S', 'ACK/S');
         process.stdout.write(table(headers, rows) + '\n');
+        // Queues with rate limits (protocol 2026-12): one line each, below the table.
+        for (const s of stats) {
+          const limits = formatLimits(s);
+          if (limits) process.stdout.write(`${s.queue}: ${limits}; ${count(s.throttled ?? 0)} ready waiting for budget\n`);
+        }
       } finally {
         client.close();
       }

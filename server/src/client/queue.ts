@@ -20,6 +20,8 @@ export interface PutOptions {
    * the key with the default scope (held while the task is queued).
    */
   unique?: string | Unique;
+  /** Since protocol 2026-12: the task's rate key (e.g. a URL's host), for the queue's keyRate and keyConcurrency (spec §7.22). */
+  rateKey?: string;
   /** Seconds to wait for room in a bounded queue; default: as long as it takes. */
   timeout?: number;
   signal?: AbortSignal;
@@ -398,5 +400,6 @@ function taskSpec(payload: unknown, options: PutOptions): TaskSpec {
   if (options.replyTo !== undefined) spec.replyTo = options.replyTo;
   if (options.maxAttempts !== undefined) spec.maxAttempts = options.maxAttempts;
   if (options.unique !== undefined) spec.unique = typeof options.unique === 'string' ? { key: options.unique } : options.unique;
+  if (options.rateKey !== undefined) spec.rateKey = options.rateKey;
   return spec;
 }

@@ -1,6 +1,7 @@
 import { MinHeap } from './minHeap';
 import { TaskState, type TaskRecord } from './taskRecord';
 import type { AnyWaiter } from './waiters';
+import type { QueueState } from './queueState';
 
 /** One deadline: a task's due time or lease end, or a waiter's timeout (ms since the epoch). */
 export interface Deadline {
@@ -9,6 +10,8 @@ export interface Deadline {
   seq: number;
   task: TaskRecord | undefined;
   waiter: AnyWaiter | undefined;
+  /** A queue with limits whose budget returns then (its LimitedReady's wakeAt): its getters are served again. */
+  queue: QueueState | undefined;
 }
 
 /**
@@ -44,9 +47,9 @@ export class Deadlines {
   }
 
   /** Adds a deadline; the entry returned is what drop() takes when it no longer applies. */
-  add(at: number, task: TaskRecord | undefined, waiter: AnyWaiter | undefined): Deadline {
+  add(at: number, task: TaskRecord | undefined, waiter: AnyWaiter | undefined, queue?: QueueState): Deadline {
     const earliest = this.heap.peek()?.at;
-    const deadline: Deadline = { at, seq: this.seq++, task, waiter };
+    const deadline: Deadline = { at, seq: this.seq++, task, waiter, queue };
     this.heap.push(deadline);
     if (this.onWake && (earliest === undefined || at < earliest)) this.onWake(at);
     // A sweep only removes entries, so the wake-up already asked for is early at worst.
@@ -66,6 +69,7 @@ export class Deadlines {
   drop(deadline: Deadline | undefined): void {
     if (deadline === undefined) return;
     deadline.task = undefined;
+    deadline.queue = undefined;
     deadline.waiter = undefined;
   }
 
@@ -91,7 +95,8 @@ export class Deadlines {
 
 /** True while a deadline still means something: the task's current due time or lease end, or a waiter's timeout (a dropped one has neither). */
 export function deadlineIsLive(deadline: Deadline): boolean {
-  const { task, waiter } = deadline;
+  const { task, waiter, queue } = deadline;
+  if (queue) return queue.limited !== undefined && queue.limited.wakeAt === deadline.at;
   if (task) return (task.state === TaskState.Delayed && task.readyAt === deadline.at) || (task.state === TaskState.Leased && task.leaseUntil === deadline.at);
   return waiter !== undefined && waiter.active && waiter.timeoutAt === deadline.at;
 }

@@ -14,6 +14,7 @@ import { payloadBytes } from './payloadBytes';
 import { attemptsUsedUp, backoffSeconds, poisonVerdict } from './retryPolicy';
 import { exportState } from './snapshot';
 import { QueueState, type ResolvedQueueOptions } from './queueState';
+import type { ReadyQueue } from './readyQueue';
 import { TaskRecord, TaskState } from './taskRecord';
 import {
   DEFAULTS,
@@ -125,8 +126,11 @@ export class Engine {
   declareQueue(name: string, options: QueueOptions = {}): { queue: string; created: boolean } {
     const existing = this.queues.get(name);
     if (existing) {
-      existing.options = { ...existing.options, ...definedOnly(options) };
+      existing.options = withoutRemovedLimits({ ...existing.options, ...definedOnly(options) });
+      existing.relimit(this.leases.values());
       this.journal.queue(name, existing.options);
+      // New limits may let waiting getters in (or hold them back until budget returns).
+      if (existing.activeGetters > 0) this.serveGetters(existing);
       // A larger maxsize or maxBytes may let blocked putters in.
       this.servePutters(existing);
       return { queue: name, created: false };
@@ -136,12 +140,13 @@ export class Engine {
   }
 
   listQueues(): QueueStats[] {
-    return [...this.queues.values()].map((q) => q.stats(this.deadCount(q)));
+    const now = this.clock.now();
+    return [...this.queues.values()].map((q) => q.stats(this.deadCount(q), now));
   }
 
   queueStats(name: string): QueueStats {
     const queue = this.requireQueue(name);
-    return queue.stats(this.deadCount(queue));
+    return queue.stats(this.deadCount(queue), this.clock.now());
   }
 
   hasQueue(name: string): boolean {
@@ -222,8 +227,16 @@ export class Engine {
   get(request: GetRequest, deliver: Deliver): Waiter | undefined {
     const queue = this.requireQueue(request.queue);
     if (queue.ready.length > 0 && queue.activeGetters === 0 && !queue.paused) {
-      this.deliverTo(queue, request, deliver);
-      return undefined;
+      if (queue.limited === undefined) {
+        this.deliverTo(queue, request, deliver);
+        return undefined;
+      }
+      // A queue with limits: the first task with budget, if any (one look, not a check and a take).
+      const first = queue.limited.take(this.clock.now(), !request.autoAck);
+      if (first !== undefined) {
+        this.deliverTo(queue, request, deliver, first);
+        return undefined;
+      }
     }
     if (request.timeout === 0) {
       deliver([]);
@@ -233,6 +246,8 @@ export class Engine {
     queue.getters.push(waiter);
     queue.activeGetters++;
     this.waiters.track(waiter, request.session, request.timeout);
+    // Tasks that wait for budget: wake when it returns (no polling).
+    if (queue.limited !== undefined) this.wakeForBudget(queue);
     return { cancel: () => this.withdraw(waiter) };
   }
 
@@ -284,7 +299,11 @@ export class Engine {
     // After the results: a record cut off between the two redelivers a task (at least once)
     // rather than losing its result.
     this.journal.ack(records);
-    for (const queue of touched) this.afterRemoval(queue);
+    for (const queue of touched) {
+      this.afterRemoval(queue);
+      // A lease's end may free a key held at keyConcurrency.
+      if (queue.limited !== undefined) this.serveGetters(queue);
+    }
     return acks.length;
   }
 
@@ -306,7 +325,10 @@ export class Engine {
       if (nack.retry === false) this.bury(record, session);
       else this.retryOrBury(record, nack.delay ?? backoffSeconds(record.attempt, this.defaults), session);
     });
-    for (const queue of touched) this.afterRemoval(queue);
+    for (const queue of touched) {
+      this.afterRemoval(queue);
+      if (queue.limited !== undefined) this.serveGetters(queue);
+    }
     return nacks.length;
   }
 
@@ -434,6 +456,10 @@ export class Engine {
         }
       } else if (waiter) {
         this.timeOut(waiter);
+      } else if (deadline.queue) {
+        // Budget returned on a queue with limits.
+        deadline.queue.limited!.wakeAt = undefined;
+        touched.add(deadline.queue);
       }
     }
     for (const queue of touched) {
@@ -463,7 +489,10 @@ export class Engine {
       for (const { name, options, paused } of state.queues) {
         const existing = this.queues.get(name);
         // A journal written before an option existed lacks it: the default fills in.
-        if (existing) existing.options = { ...existing.options, ...definedOnly(options) };
+        if (existing) {
+          existing.options = withoutRemovedLimits({ ...existing.options, ...definedOnly(options) });
+          existing.relimit([]);
+        }
         const queue = existing ?? this.createQueue(name, options);
         queue.paused = paused === true;
       }
@@ -471,7 +500,7 @@ export class Engine {
       const leased: TaskRecord[] = [];
       for (const image of state.tasks) {
         const queue = this.queues.get(image.queue) ?? this.createQueue(image.queue);
-        const record = new TaskRecord(image.id, queue, image.payload, image.priority, image.enqueuedAt, image.ttr, image.replyTo, image.maxAttempts, payloadBytes(image.payload));
+        const record = new TaskRecord(image.id, queue, image.payload, image.priority, image.enqueuedAt, image.ttr, image.replyTo, image.maxAttempts, payloadBytes(image.payload), image.rateKey);
         this.budget.hold(record);
         record.attempt = image.attempt;
         record.lastError = image.lastError;
@@ -498,14 +527,14 @@ export class Engine {
     // A `<queue>.dead` queue is a dead-letter queue however it comes to exist (a monitor may
     // look at it before the first death): unlimited attempts and no dead-letter queue of its own.
     const isDeadLetterQueue = name.endsWith('.dead');
-    const resolved: ResolvedQueueOptions = {
+    const resolved = withoutRemovedLimits({
       maxsize: 0,
       maxBytes: 0,
       ttr: this.defaults.ttr,
       maxAttempts: isDeadLetterQueue ? 0 : this.defaults.maxAttempts,
       deadLetter: isDeadLetterQueue ? null : `${name}.dead`,
       ...definedOnly(options),
-    };
+    });
     const queue = new QueueState(name, resolved);
     this.queues.set(name, queue);
     this.journal.queue(name, resolved);
@@ -520,7 +549,7 @@ export class Engine {
       // Resumed: what became ready meanwhile goes to the gets that waited for it.
       if (!paused) this.serveGetters(queue);
     }
-    return queue.stats(this.deadCount(queue));
+    return queue.stats(this.deadCount(queue), this.clock.now());
   }
 
   private requireQueue(name: string): QueueState {
@@ -593,7 +622,7 @@ export class Engine {
         }
       }
       const id = `${this.idPrefix}-${(this.nextId++).toString(36)}`;
-      const record = new TaskRecord(id, queue, spec.payload, spec.priority ?? 0, now, spec.ttr, spec.replyTo, spec.maxAttempts, sizes[i]!);
+      const record = new TaskRecord(id, queue, spec.payload, spec.priority ?? 0, now, spec.ttr, spec.replyTo, spec.maxAttempts, sizes[i]!, spec.rateKey);
       if (spec.unique !== undefined) {
         record.unique = holdOf(spec.unique, now);
         queue.uniqueKeys.take(record);
@@ -626,7 +655,12 @@ export class Engine {
 
   /** Hands ready tasks to waiting getters, in arrival order, while both remain. */
   private serveGetters(queue: QueueState): void {
-    while (!queue.paused && queue.ready.length > 0 && queue.activeGetters > 0) {
+    if (queue.paused) return;
+    if (queue.limited !== undefined) {
+      this.serveLimitedGetters(queue);
+      return;
+    }
+    while (queue.ready.length > 0 && queue.activeGetters > 0) {
       const waiter = queue.getters.shift()!;
       if (!waiter.active) continue;
       waiter.active = false;
@@ -636,12 +670,39 @@ export class Engine {
     }
   }
 
-  /** Leases (or with autoAck removes) up to max ready tasks and delivers them; undoes it if delivery fails. */
-  private deliverTo(queue: QueueState, request: GetRequest, deliver: Deliver): void {
+  /** serveGetters on a queue with limits: while a task has budget; then a wake-up for when budget returns. */
+  private serveLimitedGetters(queue: QueueState): void {
+    const limited = queue.limited!;
     const now = this.clock.now();
-    const records: TaskRecord[] = [];
+    while (queue.activeGetters > 0 && limited.canTake(now)) {
+      const waiter = queue.getters.shift()!;
+      if (!waiter.active) continue;
+      waiter.active = false;
+      queue.activeGetters--;
+      this.waiters.untrack(waiter, waiter.request.session);
+      this.deliverTo(queue, waiter.request, waiter.deliver);
+    }
+    if (queue.activeGetters > 0) this.wakeForBudget(queue);
+  }
+
+  /** Asks to be woken (advance) when budget returns for the ready tasks of a queue with limits, unless an earlier wake-up is pending. */
+  private wakeForBudget(queue: QueueState): void {
+    const limited = queue.limited!;
+    const now = this.clock.now();
+    const at = limited.budgetAt(now);
+    if (at === undefined || at <= now) return;
+    if (limited.wakeAt !== undefined && limited.wakeAt > now && limited.wakeAt <= at) return;
+    limited.wakeAt = at;
+    this.deadlines.add(at, undefined, undefined, queue);
+  }
+
+  /** Leases (or with autoAck removes) up to max ready tasks and delivers them; undoes it if delivery fails. */
+  private deliverTo(queue: QueueState, request: GetRequest, deliver: Deliver, first?: TaskRecord): void {
+    const now = this.clock.now();
+    const records: TaskRecord[] = first === undefined ? [] : [first];
+    const limited = queue.limited;
     while (records.length < request.max) {
-      const record = queue.ready.shift();
+      const record = limited === undefined ? (queue.ready as ReadyQueue<TaskRecord>).shift() : limited.take(now, !request.autoAck);
       if (!record) break;
       records.push(record);
     }
@@ -878,6 +939,16 @@ function resultPayload(taskId: string, result: JsonText): JsonText {
 /** Removes withdrawn waiters, keeping the order of the rest; amortized O(1) by the callers' threshold. */
 function dropWithdrawn<W extends { active: boolean }>(waiters: Deque<W>): void {
   for (const waiter of waiters.clear()) if (waiter.active) waiters.push(waiter);
+}
+
+/** A limit declared null (or keyConcurrency 0) is no limit: the option is left out, as on a queue that never had it. */
+function withoutRemovedLimits(options: Omit<ResolvedQueueOptions, 'rate' | 'keyRate'> & QueueOptions): ResolvedQueueOptions {
+  const { rate, keyRate, keyConcurrency, ...rest } = options;
+  const resolved: ResolvedQueueOptions = rest;
+  if (rate) resolved.rate = rate;
+  if (keyRate) resolved.keyRate = keyRate;
+  if (keyConcurrency !== undefined && keyConcurrency > 0) resolved.keyConcurrency = keyConcurrency;
+  return resolved;
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

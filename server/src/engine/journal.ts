@@ -35,6 +35,8 @@ export interface TaskImage {
   crashes?: number;
   /** Its uniqueness key (spec §7.21), its ttl as a deadline; absent in journals written before keys existed. */
   unique?: UniqueHold;
+  /** Its rate key (spec §7.22), when it has one. */
+  rateKey?: string;
 }
 
 /** A queue and its options with every default filled in. */

@@ -98,5 +98,6 @@ export function imageOf(record: TaskRecord): TaskImage {
   if (record.state === TaskState.Leased) image.leased = true;
   if (record.crashes > 0) image.crashes = record.crashes;
   if (record.unique !== undefined) image.unique = record.unique;
+  if (record.rateKey !== undefined) image.rateKey = record.rateKey;
   return image;
 }

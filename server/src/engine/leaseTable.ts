@@ -47,6 +47,7 @@ export class LeaseTable {
   /** Drops the lease's bookkeeping; the caller decides where the task goes next. */
   end(record: TaskRecord): void {
     record.queue.leased--;
+    record.queue.limited?.leaseEnded(record);
     this.byId.delete(record.id);
     const held = this.bySession.get(record.leaseSession!);
     if (held) {

@@ -1,5 +1,7 @@
 import type { QueueStats } from '../protocol/generated';
 import { Deque } from './deque';
+import { hasLimits, LimitedReady, type QueueLimits } from './limitedReady';
+import type { RateLimit } from './rateLimit';
 import { ReadyQueue } from './readyQueue';
 import type { TaskRecord } from './taskRecord';
 import { UniqueKeys } from './uniqueKeys';
@@ -13,11 +15,18 @@ export interface ResolvedQueueOptions {
   ttr: number;
   maxAttempts: number;
   deadLetter: string | null;
+  /** Limits on deliveries (spec §7.22); absent when the queue has none (so a plain queue's journal records are as before). */
+  rate?: RateLimit;
+  keyRate?: RateLimit;
+  keyConcurrency?: number;
 }
 
 /** The state of one named queue. */
 export class QueueState {
-  readonly ready = new ReadyQueue<TaskRecord>();
+  /** Its ready tasks: one ReadyQueue, or on a queue with limits its LimitedReady (also in `limited`). */
+  ready: ReadyQueue<TaskRecord> | LimitedReady;
+  /** Set when the queue has limits: takes then go through it. Undefined keeps the unlimited path as it was. */
+  limited: LimitedReady | undefined;
   delayed = 0;
   leased = 0;
   /** The payload bytes (payloadBytes.ts) of its ready, delayed and leased tasks: what maxBytes bounds. */
@@ -41,7 +50,29 @@ export class QueueState {
   constructor(
     readonly name: string,
     public options: ResolvedQueueOptions,
-  ) {}
+  ) {
+    this.limited = hasLimits(limitsOf(options)) ? new LimitedReady(limitsOf(options)) : undefined;
+    this.ready = this.limited ?? new ReadyQueue<TaskRecord>();
+  }
+
+  /**
+   * Options changed: when the limits did, the ready tasks move to a ready queue built for the
+   * new ones (limiter state starts afresh); `leased` are the queue's leased tasks, counted
+   * against a new keyConcurrency.
+   */
+  relimit(leased: Iterable<TaskRecord>): void {
+    const before = this.limited?.limits;
+    const after = limitsOf(this.options);
+    if (before !== undefined && JSON.stringify(before) === JSON.stringify(after)) return;
+    if (before === undefined && !hasLimits(after)) return;
+    const tasks = this.ready.peek(Infinity);
+    this.ready.clear();
+    this.limited = hasLimits(after) ? new LimitedReady(after) : undefined;
+    this.ready = this.limited ?? new ReadyQueue<TaskRecord>();
+    // Leases first: a key already at its cap must not join the line with its ready tasks.
+    if (this.limited) for (const record of leased) if (record.queue === this) this.limited.adoptLease(record);
+    for (const record of tasks) this.ready.push(record, record.priority);
+  }
 
   /** What maxsize bounds. */
   get size(): number {
@@ -68,8 +99,8 @@ export class QueueState {
     return (maxsize === 0 || this.size + count <= maxsize) && (maxBytes === 0 || this.bytes + bytes <= maxBytes);
   }
 
-  stats(dead: number): QueueStats {
-    return {
+  stats(dead: number, now: number): QueueStats {
+    const stats: QueueStats = {
       queue: this.name,
       ready: this.ready.length,
       leased: this.leased,
@@ -86,5 +117,17 @@ export class QueueState {
       paused: this.paused,
       totals: { ...this.totals },
     };
+    if (this.limited) {
+      const { rate, keyRate, keyConcurrency } = this.options;
+      if (rate) stats.rate = { ...rate };
+      if (keyRate) stats.keyRate = { ...keyRate };
+      if (keyConcurrency !== undefined && keyConcurrency > 0) stats.keyConcurrency = keyConcurrency;
+      stats.throttled = this.limited.throttled(now);
+    }
+    return stats;
   }
+}
+
+function limitsOf(options: ResolvedQueueOptions): QueueLimits {
+  return { rate: options.rate ?? null, keyRate: options.keyRate ?? null, keyConcurrency: options.keyConcurrency ?? 0 };
 }

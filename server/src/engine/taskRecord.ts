@@ -50,6 +50,8 @@ export class TaskRecord {
     readonly maxAttempts: number | undefined,
     /** Its payload's size in bytes (payloadBytes.ts), counted against the byte bounds until it leaves. */
     readonly bytes: number,
+    /** Its rate key (spec §7.22), if it has one. */
+    readonly rateKey: string | undefined,
   ) {}
 
   /** The wire form, its payload still as text (the server writes it into the answer as it is). */

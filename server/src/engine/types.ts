@@ -1,4 +1,4 @@
-import type { Ack, EventKind, QueueName, Task, TaskSpec } from '../protocol/generated';
+import type { Ack, EventKind, QueueName, RateLimit, Task, TaskSpec } from '../protocol/generated';
 import type { JsonText } from '../protocol/jsonText';
 import type { EngineError } from './engineError';
 
@@ -51,6 +51,10 @@ export interface QueueOptions {
   maxAttempts?: number;
   /** null: dead tasks are dropped. */
   deadLetter?: QueueName | null;
+  /** Limits on deliveries (spec §7.22): null removes one, keyConcurrency 0 removes the cap. */
+  rate?: RateLimit | null;
+  keyRate?: RateLimit | null;
+  keyConcurrency?: number;
 }
 
 /** An opaque session identity: leases and waiters belong to one. */

@@ -30,6 +30,10 @@ export type JsonValue = unknown;
  */
 export type ClientRole = 'worker' | 'producer' | 'monitor';
 /**
+ * Since 2026-12: a rate key, 1 to 256 characters.
+ */
+export type RateKey = string;
+/**
  * How much of the task is done, from 0 to 100 (fractions allowed).
  */
 export type ProgressPercent = number;
@@ -204,6 +208,35 @@ export interface DeclareParams {
    * The dead-letter queue's name; null keeps dead tasks nowhere (they are dropped with a dead event). Default <queue>.dead.
    */
   deadLetter?: QueueName | null;
+  /**
+   * Since 2026-12: a limit on all deliveries of the queue, shared by every worker (and every manager on one shared store), §7.22; null removes it. Default none.
+   */
+  rate?: RateLimit | null;
+  /**
+   * Since 2026-12: a limit on the deliveries of each rate key (TaskSpec.rateKey), §7.22; tasks without a rateKey are only held to rate. null removes it. Default none.
+   */
+  keyRate?: RateLimit | null;
+  /**
+   * Since 2026-12: at most this many tasks of one rate key leased at once, §7.22; 0 means unlimited (the default).
+   */
+  keyConcurrency?: number;
+}
+/**
+ * Since 2026-12: at most max deliveries per period seconds, spaced evenly (one every period/max seconds) with up to burst of them at once after a quiet spell: the generic cell rate algorithm (GCRA), §7.22.
+ */
+export interface RateLimit {
+  /**
+   * Deliveries per period.
+   */
+  max: number;
+  /**
+   * The period in seconds.
+   */
+  period: number;
+  /**
+   * Deliveries allowed at once after a quiet spell (at most max); default 1: evenly spaced.
+   */
+  burst?: number;
 }
 export interface DeclareResult {
   queue: QueueName;
@@ -257,6 +290,16 @@ export interface QueueStats {
    */
   paused?: boolean;
   totals: QueueTotals;
+  rate?: RateLimit;
+  keyRate?: RateLimit;
+  /**
+   * Since 2026-12: the cap on leased tasks per rate key, when the queue has one.
+   */
+  keyConcurrency?: number;
+  /**
+   * Since 2026-12, on a queue with limits: how many of its ready tasks wait for budget (their key, or the queue, is over its rate or its key at keyConcurrency) rather than for a worker.
+   */
+  throttled?: number;
 }
 export interface ListResult {
   queues: QueueStats[];
@@ -275,6 +318,7 @@ export interface TaskSpec {
    */
   maxAttempts?: number;
   unique?: Unique;
+  rateKey?: RateKey;
 }
 /**
  * Since 2026-12: a task's uniqueness key (§7.21). The key is held in its queue from the put while the task is within its scope, and at most ttl seconds after the put when ttl is given; it is freed when the task ends (ack, dead letter, purge).

@@ -989,6 +989,34 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
               "type": "null"
             }
           ]
+        },
+        "rate": {
+          "description": "Since 2026-12: a limit on all deliveries of the queue, shared by every worker (and every manager on one shared store), §7.22; null removes it. Default none.",
+          "oneOf": [
+            {
+              "$ref": "#/$defs/RateLimit"
+            },
+            {
+              "type": "null"
+            }
+          ]
+        },
+        "keyRate": {
+          "description": "Since 2026-12: a limit on the deliveries of each rate key (TaskSpec.rateKey), §7.22; tasks without a rateKey are only held to rate. null removes it. Default none.",
+          "oneOf": [
+            {
+              "$ref": "#/$defs/RateLimit"
+            },
+            {
+              "type": "null"
+            }
+          ]
+        },
+        "keyConcurrency": {
+          "description": "Since 2026-12: at most this many tasks of one rate key leased at once, §7.22; 0 means unlimited (the default).",
+          "type": "integer",
+          "minimum": 0,
+          "maximum": 1000000
         }
       },
       "required": [
@@ -1132,6 +1160,24 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
         },
         "totals": {
           "$ref": "#/$defs/QueueTotals"
+        },
+        "rate": {
+          "description": "Since 2026-12: the queue's rate limit, when it has one (§7.22). Sent to sessions of 2026-12 or later.",
+          "$ref": "#/$defs/RateLimit"
+        },
+        "keyRate": {
+          "description": "Since 2026-12: the limit of each rate key, when the queue has one.",
+          "$ref": "#/$defs/RateLimit"
+        },
+        "keyConcurrency": {
+          "description": "Since 2026-12: the cap on leased tasks per rate key, when the queue has one.",
+          "type": "integer",
+          "minimum": 1
+        },
+        "throttled": {
+          "description": "Since 2026-12, on a queue with limits: how many of its ready tasks wait for budget (their key, or the queue, is over its rate or its key at keyConcurrency) rather than for a worker.",
+          "type": "integer",
+          "minimum": 0
         }
       },
       "required": [
@@ -1195,6 +1241,10 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
         "unique": {
           "description": "Since 2026-12: a uniqueness key for the task (§7.21). A put whose key is held in the queue by another task answers that task's id as a duplicate instead of adding a task.",
           "$ref": "#/$defs/Unique"
+        },
+        "rateKey": {
+          "description": "Since 2026-12: the task's rate key (e.g. the host of a URL to fetch): the queue's keyRate and keyConcurrency apply to the tasks of each key, §7.22. Ignored on a queue without them.",
+          "$ref": "#/$defs/RateKey"
         }
       },
       "required": [
@@ -2613,6 +2663,41 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
         "name"
       ],
       "additionalProperties": false
+    },
+    "RateLimit": {
+      "description": "Since 2026-12: at most max deliveries per period seconds, spaced evenly (one every period/max seconds) with up to burst of them at once after a quiet spell: the generic cell rate algorithm (GCRA), §7.22.",
+      "type": "object",
+      "properties": {
+        "max": {
+          "description": "Deliveries per period.",
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 1000000
+        },
+        "period": {
+          "description": "The period in seconds.",
+          "type": "number",
+          "exclusiveMinimum": 0,
+          "maximum": 86400
+        },
+        "burst": {
+          "description": "Deliveries allowed at once after a quiet spell (at most max); default 1: evenly spaced.",
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 1000000
+        }
+      },
+      "required": [
+        "max",
+        "period"
+      ],
+      "additionalProperties": false
+    },
+    "RateKey": {
+      "description": "Since 2026-12: a rate key, 1 to 256 characters.",
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 256
     }
   }
 };

@@ -115,6 +115,163 @@ local function ready_member(priority, seq, id)
 end
 local MEMBER_ID_AT = 7 + 16 + 2
 
+-- Rate limits (spec 7.22, docs/redis.md). A queue with limits has them in its hash (rl rate and
+-- kr keyRate as 'max period [burst]', kc keyConcurrency) and lim = '1'; then its ready tasks
+-- are also indexed per rate key (a task's field y): k:g:<key> the key's ready members (ordered
+-- as in k:r), k:line the round-robin line of keys with budget (a list), k:wait the keys over
+-- their rate by when budget returns (a zset), k:cap the keys at keyConcurrency (a set), k:pl
+-- where each key with ready tasks is (e, w or c), k:kl each key's leased tasks; k:tat:<key> a
+-- key's GCRA TAT (ms), expiring at that time (a TAT in the past is as good as none); the
+-- queue's own TAT is its hash's field gt. A queue without limits reads only its lim field.
+local LIMITS = {}
+local BUDGET_AT = false
+local function gcra_of(text)
+  if not text or text == '' then return false end
+  local max, period, burst = string.match(text, '^(%S+) (%S+) ?(%S*)$')
+  max, period, burst = tonumber(max), tonumber(period), tonumber(burst) or 1
+  local interval = period * 1000 / max
+  return {interval = interval, tolerance = (math.min(burst, max) - 1) * interval}
+end
+local function limits_of(q)
+  local l = LIMITS[q]
+  if l == nil then
+    l = false
+    if redis.call('HGET', qkey(q), 'lim') == '1' then
+      local o = redis.call('HMGET', qkey(q), 'rl', 'kr', 'kc')
+      local kr, kc = gcra_of(o[2]), tonumber(o[3] or '0') or 0
+      l = {rate = gcra_of(o[1]), keyRate = kr, kc = kc, keyed = (kr ~= false) or kc > 0}
+    end
+    LIMITS[q] = l
+  end
+  return l
+end
+local function budget_at(at)
+  if at and ((not BUDGET_AT) or at < BUDGET_AT) then BUDGET_AT = at end
+end
+local function key_tat(k, key)
+  return tonumber(redis.call('GET', k .. ':tat:' .. key)) or 0
+end
+-- Puts a key that has ready tasks where it belongs; check: its rate is checked now (else when it reaches the head of the line).
+local function place_key(k, lim, key, check)
+  if key ~= '' and lim.kc > 0 and (tonumber(redis.call('HGET', k .. ':kl', key)) or 0) >= lim.kc then
+    redis.call('SADD', k .. ':cap', key)
+    redis.call('HSET', k .. ':pl', key, 'c')
+    return
+  end
+  if check and key ~= '' and lim.keyRate then
+    local at = key_tat(k, key) - lim.keyRate.tolerance
+    if at > NOW then
+      redis.call('ZADD', k .. ':wait', at, key)
+      redis.call('HSET', k .. ':pl', key, 'w')
+      return
+    end
+  end
+  redis.call('RPUSH', k .. ':line', key)
+  redis.call('HSET', k .. ':pl', key, 'e')
+end
+local function index_ready(q, lim, id, member)
+  local k = qkey(q)
+  local key = lim.keyed and (redis.call('HGET', tkey(id), 'y') or '') or ''
+  redis.call('ZADD', k .. ':g:' .. key, 0, member)
+  if not redis.call('HGET', k .. ':pl', key) then place_key(k, lim, key, false) end
+end
+-- A lease of a keyed queue ended: its key has one place more under keyConcurrency.
+local function lease_ended(q, lim, id)
+  local key = redis.call('HGET', tkey(id), 'y')
+  if not key then return end
+  local k = qkey(q)
+  if redis.call('HINCRBY', k .. ':kl', key, -1) <= 0 then redis.call('HDEL', k .. ':kl', key) end
+  if redis.call('HGET', k .. ':pl', key) == 'c' then
+    redis.call('SREM', k .. ':cap', key)
+    place_key(k, lim, key, false)
+  end
+end
+-- The next ready member of a limited queue whose key, and the queue, have budget now (taken out
+-- of k:r, budgets moved); or false, having noted when budget returns (false: only
+-- keyConcurrency holds the tasks back, and a lease's end wakes the waiters).
+local function take_limited(q, lim, leases)
+  local k = qkey(q)
+  local gt = 0
+  if lim.rate then
+    gt = tonumber(redis.call('HGET', k, 'gt')) or 0
+    if gt - lim.rate.tolerance > NOW then
+      budget_at(gt - lim.rate.tolerance)
+      return false
+    end
+  end
+  for _, key in ipairs(redis.call('ZRANGEBYSCORE', k .. ':wait', '-inf', NOW)) do
+    redis.call('ZREM', k .. ':wait', key)
+    redis.call('RPUSH', k .. ':line', key)
+    redis.call('HSET', k .. ':pl', key, 'e')
+  end
+  while true do
+    local key = redis.call('LPOP', k .. ':line')
+    if not key then
+      local first = redis.call('ZRANGE', k .. ':wait', 0, 0, 'WITHSCORES')
+      if first[2] then budget_at(tonumber(first[2])) end
+      return false
+    end
+    local gk = k .. ':g:' .. key
+    local tat = false
+    if key ~= '' and lim.keyRate then tat = key_tat(k, key) end
+    if tat and tat - lim.keyRate.tolerance > NOW then
+      place_key(k, lim, key, true)
+    else
+      local member = redis.call('ZPOPMIN', gk)[1]
+      -- A member no longer in k:r left without a take (unput): skip it.
+      if member and redis.call('ZREM', k .. ':r', member) == 1 then
+        if lim.rate then redis.call('HSET', k, 'gt', num(math.max(gt, NOW) + lim.rate.interval)) end
+        if tat then
+          local next_tat = math.max(tat, NOW) + lim.keyRate.interval
+          redis.call('SET', k .. ':tat:' .. key, num(next_tat), 'PXAT', math.ceil(next_tat))
+        end
+        if leases and key ~= '' and lim.kc > 0 then redis.call('HINCRBY', k .. ':kl', key, 1) end
+        if redis.call('EXISTS', gk) == 1 then place_key(k, lim, key, true) else redis.call('HDEL', k .. ':pl', key) end
+        return member
+      end
+      if member then redis.call('LPUSH', k .. ':line', key) else redis.call('HDEL', k .. ':pl', key) end
+    end
+  end
+end
+-- Drops a limited queue's index of ready tasks (its TATs and leased counts stay).
+local function drop_index(k)
+  for _, key in ipairs(redis.call('HKEYS', k .. ':pl')) do redis.call('DEL', k .. ':g:' .. key) end
+  redis.call('DEL', k .. ':line', k .. ':wait', k .. ':cap', k .. ':pl')
+end
+-- The queue's limits changed: index its ready tasks (and count its leases per key) afresh, or drop the index.
+local function relimit(q)
+  local k = qkey(q)
+  drop_index(k)
+  redis.call('DEL', k .. ':kl')
+  local o = redis.call('HMGET', k, 'rl', 'kr', 'kc')
+  if (o[1] or '') == '' and (o[2] or '') == '' and (tonumber(o[3] or '0') or 0) == 0 then
+    redis.call('HDEL', k, 'lim', 'gt')
+    LIMITS[q] = false
+    return
+  end
+  redis.call('HSET', k, 'lim', '1')
+  LIMITS[q] = nil
+  local lim = limits_of(q)
+  if lim.kc > 0 then
+    for _, id in ipairs(redis.call('ZRANGE', k .. ':l', 0, -1)) do
+      local key = redis.call('HGET', tkey(id), 'y')
+      if key then redis.call('HINCRBY', k .. ':kl', key, 1) end
+    end
+  end
+  for _, member in ipairs(redis.call('ZRANGE', k .. ':r', 0, -1)) do index_ready(q, lim, string.sub(member, MEMBER_ID_AT), member) end
+end
+-- How many ready tasks wait for budget rather than for a worker.
+local function throttled(q, lim)
+  local k = qkey(q)
+  local ready = redis.call('ZCARD', k .. ':r')
+  if ready == 0 then return 0 end
+  if lim.rate and (tonumber(redis.call('HGET', k, 'gt')) or 0) - lim.rate.tolerance > NOW then return ready end
+  local held = 0
+  for _, key in ipairs(redis.call('SMEMBERS', k .. ':cap')) do held = held + redis.call('ZCARD', k .. ':g:' .. key) end
+  for _, key in ipairs(redis.call('ZRANGEBYSCORE', k .. ':wait', '(' .. NOW, '+inf')) do held = held + redis.call('ZCARD', k .. ':g:' .. key) end
+  return held
+end
+
 -- priority: the task's, when the caller knows it; fresh: a task just written, with no lease fields to clear.
 local function make_ready(q, id, at_head, priority, fresh)
   local k = qkey(q)
@@ -124,6 +281,8 @@ local function make_ready(q, id, at_head, priority, fresh)
   redis.call('HSET', tk, 'st', 'r', 'rk', member, 'ra', num(NOW))
   if not fresh then redis.call('HDEL', tk, 'h', 'lu', 'lt') end
   redis.call('ZADD', k .. ':r', 0, member)
+  local lim = limits_of(q)
+  if lim then index_ready(q, lim, id, member) end
   touch_queue(q)
 end
 
@@ -134,6 +293,8 @@ local function manager_of(holder)
 end
 local function note_lease(id, holder) redis.call('SADD', P .. 'held:' .. manager_of(holder), id) end
 local function end_lease(q, id, holder)
+  local lim = limits_of(q)
+  if lim and lim.kc > 0 then lease_ended(q, lim, id) end
   redis.call('ZREM', qkey(q) .. ':l', id)
   head_changed(qkey(q) .. ':l')
   if holder then redis.call('SREM', P .. 'held:' .. manager_of(holder), id) end
@@ -364,6 +525,8 @@ local function finish(status, data)
       if h and ((not next_due) or h < next_due) then next_due = h end
     end
   end
+  -- When budget returns on a limited queue a get found throttled: the manager wakes its getters then.
+  if BUDGET_AT and ((not next_due) or BUDGET_AT < next_due) then next_due = BUDGET_AT end
   local bytes = {}
   for _, q in ipairs(DUE_LIST) do
     bytes[#bytes + 1] = q

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Nack, QueueStats } from '../protocol/generated';
+import type { Nack, QueueStats, RateLimit } from '../protocol/generated';
 import { EngineError } from '../engine/engineError';
 import type { QueueBackend } from '../engine/queueBackend';
 import {
@@ -188,6 +188,10 @@ export class RedisQueues implements QueueBackend {
       const value = options[option];
       if (value !== undefined) pairs.push(field, value === null ? '' : String(value));
     }
+    // Limits (spec §7.22): rates as 'max period [burst]', '' for none (luaCommon.ts).
+    if (options.rate !== undefined) pairs.push('rl', rateField(options.rate));
+    if (options.keyRate !== undefined) pairs.push('kr', rateField(options.keyRate));
+    if (options.keyConcurrency !== undefined) pairs.push('kc', String(options.keyConcurrency));
     const reply = await this.run('declare', familyOf(name), [name, ...pairs]);
     await this.register(name);
     // A larger maxsize or maxBytes may let waiting puts in.
@@ -207,11 +211,12 @@ export class RedisQueues implements QueueBackend {
       return;
     }
     await this.register(name);
-    const differing = (Object.keys(options) as (keyof QueueOptions)[]).filter((key) => options[key] !== undefined && options[key] !== existing[key]);
+    const stored = existing as unknown as Record<string, unknown>;
+    const differing = (Object.keys(options) as (keyof QueueOptions)[]).filter((key) => options[key] !== undefined && JSON.stringify(options[key]) !== JSON.stringify(stored[key] ?? null));
     if (differing.length > 0) {
       this.log.warn('--queue differs from the options the queue has in the store; the store keeps its own', {
         queue: name,
-        differing: differing.map((key) => `${key}: ${String(existing[key])} in the store, ${String(options[key])} here`).join('; '),
+        differing: differing.map((key) => `${key}: ${JSON.stringify(stored[key] ?? null)} in the store, ${JSON.stringify(options[key])} here`).join('; '),
       });
     }
   }
@@ -554,9 +559,14 @@ export class RedisQueues implements QueueBackend {
       waiter.running = true;
       let reply: ScriptReply;
       try {
-        reply = await this.run('put', queue.family, [queue.name, request.session ?? '', 'put', String(request.tasks.length), ...request.tasks.flatMap((t, i) => putArgs(ids[i]!, t))], (event) => {
-          if (event.kind === 'put' && event.taskId !== undefined) event.payload = request.tasks[ids.indexOf(event.taskId)]?.payload;
-        });
+        reply = await this.run(
+          'put',
+          queue.family,
+          [queue.name, request.session ?? '', 'put', String(request.tasks.length), ...request.tasks.flatMap((t, i) => putArgs(ids[i]!, t)), ...rateKeyArgs(request.tasks)],
+          (event) => {
+            if (event.kind === 'put' && event.taskId !== undefined) event.payload = request.tasks[ids.indexOf(event.taskId)]?.payload;
+          },
+        );
       } finally {
         waiter.running = false;
       }
@@ -819,14 +829,37 @@ export class RedisQueues implements QueueBackend {
   private async statsOf(name: string): Promise<QueueStats | undefined> {
     const reply = await this.run('stats', familyOf(name), [name]);
     if (reply.status === 'missing') return undefined;
-    const [maxsize, maxBytes, ttr, maxAttempts, deadLetter, ready, leased, delayed, bytes, , put, acked, nacked, expired, deadLettered, deadSize, released, paused] = reply.data as string[];
+    const [
+      maxsize,
+      maxBytes,
+      ttr,
+      maxAttempts,
+      deadLetter,
+      ready,
+      leased,
+      delayed,
+      bytes,
+      ,
+      put,
+      acked,
+      nacked,
+      expired,
+      deadLettered,
+      deadSize,
+      released,
+      paused,
+      rate,
+      keyRate,
+      keyConcurrency,
+      throttled,
+    ] = reply.data as string[];
     let dead = deadSize === '' ? 0 : Number(deadSize);
     if (deadSize === '' && deadLetter !== '' && familyOf(deadLetter!) !== familyOf(name)) {
       const other = await this.run('stats', familyOf(deadLetter!), [deadLetter!]);
       if (other.status === 'ok') dead = (other.data as string[]).slice(5, 8).reduce((sum, n) => sum + Number(n), 0);
     }
     const queue = this.queues.get(name);
-    return {
+    const stats: QueueStats = {
       queue: name,
       ready: Number(ready),
       leased: Number(leased),
@@ -843,6 +876,13 @@ export class RedisQueues implements QueueBackend {
       paused: paused === '1',
       totals: { put: Number(put), acked: Number(acked), nacked: Number(nacked), expired: Number(expired), released: Number(released), deadLettered: Number(deadLettered) },
     };
+    if (throttled !== undefined) {
+      if (rate) stats.rate = rateOfField(rate);
+      if (keyRate) stats.keyRate = rateOfField(keyRate);
+      if (Number(keyConcurrency) > 0) stats.keyConcurrency = Number(keyConcurrency);
+      stats.throttled = Number(throttled);
+    }
+    return stats;
   }
 
   /**
@@ -1008,6 +1048,24 @@ export function putArgs(id: string, task: PutRequest['tasks'][number]): string[]
     unique?.scope === 'active' ? 'a' : 'q',
     opt(unique?.ttl),
   ];
+}
+
+/** A rate limit as the queue's hash keeps it: 'max period [burst]', '' for none. */
+function rateField(rate: RateLimit | null): string {
+  if (rate === null) return '';
+  return rate.burst === undefined ? `${rate.max} ${rate.period}` : `${rate.max} ${rate.period} ${rate.burst}`;
+}
+
+function rateOfField(field: string): RateLimit {
+  const [max, period, burst] = field.split(' ');
+  const rate: RateLimit = { max: Number(max), period: Number(period) };
+  if (burst !== undefined && burst !== '') rate.burst = Number(burst);
+  return rate;
+}
+
+/** The rate keys of a put, after its tasks' arguments (one per task), when any task has one; none otherwise (the put script of a plain queue's tasks is unchanged). */
+function rateKeyArgs(tasks: PutRequest['tasks']): string[] {
+  return tasks.some((task) => task.rateKey !== undefined) ? tasks.map((task) => task.rateKey ?? '') : [];
 }
 
 function undoArgs(tuple: TaskTuple): string[] {

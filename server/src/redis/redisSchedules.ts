@@ -190,7 +190,9 @@ export class RedisSchedules {
     const id = this.host.newId();
     const task = image.task;
     const newNext = nextTickAfter(image, Math.max(this.host.redisNow(), image.nextRunAt));
-    const args = [image.queue, '', 'put', '1', ...putArgs(id, task), image.name, kept.rev, kept.next, String(newNext)];
+    // The put's arguments with its rate key always given ('' for none), so that the claim's four,
+    // read from the end, never stand in for it.
+    const args = [image.queue, '', 'put', '1', ...putArgs(id, task), task.rateKey ?? '', image.name, kept.rev, kept.next, String(newNext)];
     const reply = await this.host.run('scheduleTick', familyOf(image.queue), args, (event) => {
       if (event.kind === 'put' && event.taskId === id) event.payload = task.payload;
     });

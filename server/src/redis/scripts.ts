@@ -10,6 +10,13 @@ local options = {}
 for i = 7, #ARGV do options[#options + 1] = ARGV[i] end
 local created = create_queue(q, options)
 if not created and #options > 0 then redis.call('HSET', qkey(q), unpack(options)) end
+-- New limits (rl, kr, kc): the ready tasks are indexed for them afresh.
+for i = 1, #options, 2 do
+  if options[i] == 'rl' or options[i] == 'kr' or options[i] == 'kc' then
+    relimit(q)
+    break
+  end
+end
 touch_queue(q)
 return finish('ok', {created and '1' or '0'})
 `;
@@ -26,9 +33,10 @@ return finish('created')
 /**
  * ARGV q, session, mode (put, or probe: only say what is in the way), n, then per task: id,
  * payload, priority, delay, ttr, replyTo, maxAttempts, unique key, its scope (q or a), its ttl
- * (s). Status ok, full or never; ok carries, per task, the id of the task that holds its unique
- * key ('' for a task it added: spec §7.21); full and never carry {limit, maxsize, maxBytes,
- * bytes held, bytes of the put}. Only the tasks it adds need room.
+ * (s); then, when some task has a rate key, one rate key per task ('' for none). Status ok, full
+ * or never; ok carries, per task, the id of the task that holds its unique key ('' for a task it
+ * added: spec §7.21); full and never carry {limit, maxsize, maxBytes, bytes held, bytes of the
+ * put}. Only the tasks it adds need room.
  */
 const put = `
 local q = ARGV[6]
@@ -39,8 +47,10 @@ local STRIDE = 10
 local k = qkey(q)
 create_queue(q, nil)
 settle(q)
-local o = redis.call('HMGET', k, 'ms', 'mb', 'bytes')
+local o = redis.call('HMGET', k, 'ms', 'mb', 'bytes', 'lim')
 local ms, mb, held = tonumber(o[1]), tonumber(o[2]), tonumber(o[3])
+-- No limits: make_ready need not look them up (limits_of, luaCommon.ts).
+if o[4] ~= '1' then LIMITS[q] = false end
 -- Which tasks are duplicates of a held key (held by a task, or by an earlier task of this put).
 local holders, batch = {}, {}
 local fresh, bytes = 0, 0
@@ -86,6 +96,8 @@ for i = 0, n - 1 do
       if ARGV[base + 9] ~= '' then fields[#fields + 1] = 'uu'; fields[#fields + 1] = num(NOW + math.floor(tonumber(ARGV[base + 9]) * 1000 + 0.5)) end
       redis.call('HSET', k .. ':u', key, id)
     end
+    local rate_key = ARGV[10 + n * STRIDE + i]
+    if rate_key and rate_key ~= '' then fields[#fields + 1] = 'y'; fields[#fields + 1] = rate_key end
     redis.call('HSET', tkey(id), unpack(fields))
     event('put', q, id, 1, false, false, session)
     if delay > 0 then delay_task(q, id, NOW + math.floor(delay * 1000)) else make_ready(q, id, false, tonumber(ARGV[base + 2]), true) end
@@ -132,8 +144,21 @@ create_queue(q, nil)
 settle(q)
 watch_due(q)
 if redis.call('HGET', k, 'pz') == '1' then return finish('ok', {}) end
--- All scores are 0: ZPOPMIN takes the first members in order (priority, then sequence).
-local popped = redis.call('ZPOPMIN', k .. ':r', max)
+local lim = limits_of(q)
+local popped
+if lim then
+  -- A queue with limits (spec 7.22): the next tasks whose keys have budget, keys taking turns.
+  popped = {}
+  for _ = 1, max do
+    local member = take_limited(q, lim, not auto)
+    if not member then break end
+    popped[#popped + 1] = member
+    popped[#popped + 1] = '0'
+  end
+else
+  -- All scores are 0: ZPOPMIN takes the first members in order (priority, then sequence).
+  popped = redis.call('ZPOPMIN', k .. ':r', max)
+end
 local tasks = {}
 local queue_ttr = false
 for j = 1, #popped, 2 do
@@ -349,10 +374,18 @@ return finish('ok', tasks)
 
 /**
  * ARGV q. Status missing when there is no such queue. Data: maxsize, maxBytes, ttr, maxAttempts,
- * deadLetter, ready, leased, delayed, bytes, emptiness counter, the five totals, and the size of
- * the dead-letter queue when it is in this family ('' otherwise), released, paused ('1' or '0').
+ * deadLetter, ready, leased, delayed, bytes, emptiness counter, the five totals, the size of
+ * the dead-letter queue when it is in this family ('' otherwise), released, paused ('1' or '0');
+ * then on a queue with limits: rate, keyRate, keyConcurrency and how many ready tasks are
+ * throttled.
  */
 const stats = `
+local function limit_stats(q)
+  local lim = limits_of(q)
+  if not lim then return {} end
+  local o = redis.call('HMGET', qkey(q), 'rl', 'kr', 'kc')
+  return {o[1] or '', o[2] or '', o[3] or '0', tostring(throttled(q, lim))}
+end
 local q = ARGV[6]
 local k = qkey(q)
 if redis.call('EXISTS', k) == 0 then return finish('missing') end
@@ -363,7 +396,7 @@ local dead = ''
 if o[5] ~= '' and family_of(o[5]) == FAMILY and redis.call('EXISTS', qkey(o[5])) == 1 then dead = tostring(size_of(o[5])) end
 return finish('ok', {o[1], o[2], o[3], o[4], o[5], tostring(redis.call('ZCARD', k .. ':r')), tostring(redis.call('ZCARD', k .. ':l')),
   tostring(redis.call('ZCARD', k .. ':d')), o[6], o[7], o[8], o[9], o[10], o[11], o[12], dead, tostring(tonumber(redis.call('HGET', k, 'tr')) or 0),
-  redis.call('HGET', k, 'pz') == '1' and '1' or '0'})
+  redis.call('HGET', k, 'pz') == '1' and '1' or '0', unpack(limit_stats(q))})
 `;
 
 /**
@@ -400,6 +433,7 @@ for _, id in ipairs(redis.call('ZRANGE', k .. ':d', 0, -1)) do
   count = count + 1
 end
 redis.call('DEL', k .. ':r', k .. ':d')
+if limits_of(q) then drop_index(k) end
 head_changed(k .. ':d')
 event('purge', q, false, false, false, false, session, count)
 touch_queue(q)

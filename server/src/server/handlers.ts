@@ -75,11 +75,11 @@ function reply<T, R>(value: MaybePromise<T>, call: Call, toResult: (value: T) =>
 
 const same = <T>(value: T): T => value;
 
-/** Queue stats as a session of `version` knows them: `totals.released` and `paused` only since 2026-12. */
+/** Queue stats as a session of `version` knows them: `totals.released`, `paused` and the limits (§7.19) only since 2026-12. */
 function forVersion(stats: QueueStats, version: string | undefined): QueueStats {
   if (speaks(version, RELEASES_SINCE) && speaks(version, PAUSE_SINCE)) return stats;
   const { released: _released, ...totals } = stats.totals;
-  const { paused: _paused, ...rest } = stats;
+  const { paused: _paused, rate: _rate, keyRate: _keyRate, keyConcurrency: _keyConcurrency, throttled: _throttled, ...rest } = stats;
   return { ...rest, totals };
 }
 

@@ -1,3 +1,4 @@
+import type { RateLimit } from '../protocol/generated';
 import type { EngineDefaults } from '../engine';
 import type { QueueBackend } from '../engine/queueBackend';
 import type { LocalQueues } from './localQueues';
@@ -83,6 +84,10 @@ export interface QueueDeclaration {
   ttr?: number;
   maxAttempts?: number;
   deadLetter?: string | null;
+  /** Limits on deliveries (spec §7.22). */
+  rate?: RateLimit | null;
+  keyRate?: RateLimit | null;
+  keyConcurrency?: number;
 }
 
 export interface ServerOptions<Q extends QueueBackend = LocalQueues> {

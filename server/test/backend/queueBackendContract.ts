@@ -638,5 +638,47 @@ export function describeQueueBackend(name: string, open: () => Promise<OpenedBac
       assert.equal(events[1]?.error, `duplicate: task ${events[0]!.taskId} holds the task's uniqueness key`);
       assert.equal((await call(() => backend.queueStats(queue))).ready, 1, 'one task, not two');
     });
+
+    it('rate limits (spec §7.22): a key over its rate never holds up another; keys take turns; a throttled get wakes when budget returns', async () => {
+      const queue = queueName('rate');
+      await call(() => backend.declareQueue(queue, { keyRate: { max: 1, period: 0.5 } }));
+      const keyed = (key: string, payload: string): TaskSpec => ({ payload, rateKey: key });
+      await put(backend, queue, [keyed('a', 'a1'), keyed('a', 'a2'), keyed('a', 'a3'), keyed('b', 'b1'), keyed('c', 'c1')]);
+      const first = await get(backend, 'w', queue, { max: 10 });
+      assert.deepEqual(
+        first.map((t) => t.payload),
+        ['a1', 'b1', 'c1'],
+      );
+      const stats = await call(() => backend.queueStats(queue));
+      assert.deepEqual([stats.keyRate, stats.throttled, stats.ready], [{ max: 1, period: 0.5 }, 2, 2]);
+      const started = Date.now();
+      const next = await get(backend, 'w', queue, { timeout: 5 });
+      const waited = Date.now() - started;
+      assert.deepEqual(
+        next.map((t) => t.payload),
+        ['a2'],
+      );
+      assert.ok(waited >= 300 && waited < 2_000, `the get waited ${waited} ms for a's budget (500 ms after its first take)`);
+    });
+
+    it('keyConcurrency caps the leased tasks of a key; an ack frees a place for a waiting get', async () => {
+      const queue = queueName('cap');
+      await call(() => backend.declareQueue(queue, { keyConcurrency: 1 }));
+      await put(backend, queue, [
+        { payload: 'k1', rateKey: 'k' },
+        { payload: 'k2', rateKey: 'k' },
+      ]);
+      const [held] = await get(backend, 'w', queue, { max: 2 });
+      assert.equal(held?.payload, 'k1');
+      const waiting = get(backend, 'w2', queue, { timeout: 5 });
+      await sleep(100);
+      await call(() => backend.ack('w', [{ id: held!.id }]));
+      assert.deepEqual(
+        (await waiting).map((t) => t.payload),
+        ['k2'],
+      );
+      await call(() => backend.declareQueue(queue, { keyConcurrency: 0 }));
+      assert.equal((await call(() => backend.queueStats(queue))).keyConcurrency, undefined);
+    });
   });
 }

@@ -13,7 +13,7 @@ import { jsonTextOf } from '../../src/protocol/jsonText';
 const queueOptions = { maxsize: 0, maxBytes: 0, ttr: 60, maxAttempts: 5, deadLetter: null };
 
 function record(id: string): TaskRecord {
-  return new TaskRecord(id, new QueueState('q', queueOptions), jsonTextOf('payload'), 0, 0, undefined, undefined, undefined, 9);
+  return new TaskRecord(id, new QueueState('q', queueOptions), jsonTextOf('payload'), 0, 0, undefined, undefined, undefined, 9, undefined);
 }
 
 describe('engine: deadlines let go of what they no longer apply to', () => {
