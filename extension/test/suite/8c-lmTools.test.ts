@@ -166,6 +166,62 @@ describe('the language-model tools', () => {
     assert.deepEqual([after.ready, after.delayed], [0, 0]);
   });
 
+  it('taskwire_requeueDeadLetters puts the dead letters back on their queue', async () => {
+    const queue = uniqueQueue('lm-dead');
+    await producer.queue(queue).put({ job: 'flaky' });
+    const worker = await connectClient(api, 'lm-tools-test-failing-worker', 'worker');
+    try {
+      const task = await worker.queue(queue).get({ timeout: 5 });
+      await task.nack({ error: 'boom', retry: false });
+    } finally {
+      worker.close();
+    }
+    await waitFor('the dead letter', async () => (await producer.queue(queue).stats()).dead === 1);
+    const text = await invoke('taskwire_requeueDeadLetters', { queue });
+    assert.match(text, new RegExp(`^Requeued 1 dead letter from "${queue}.dead" onto "${queue}"\\.`));
+    const stats = await producer.queue(queue).stats();
+    assert.deepEqual([stats.ready, stats.dead], [1, 0]);
+    assert.deepEqual((await producer.queue(queue).peek(1))[0]?.payload, { job: 'flaky' });
+  });
+
+  it('taskwire_quietWorker and taskwire_stopWorker change the state of the session named', async () => {
+    const quiet = await connectClient(api, 'lm-tools-test-quiet-worker', 'worker');
+    const stopped = await connectClient(api, 'lm-tools-test-stopped-worker', 'worker');
+    try {
+      assert.match(await invoke('taskwire_quietWorker', { session: quiet.sessionId }), new RegExp(`^Session ${quiet.sessionId} is quiet \\(it was told\\)\\.`));
+      assert.match(await invoke('taskwire_stopWorker', { session: stopped.sessionId }), new RegExp(`^Session ${stopped.sessionId} is stopping`));
+      const states = new Map((await producer.clients()).map((c) => [c.sessionId, c.state]));
+      assert.equal(states.get(quiet.sessionId!), 'quiet');
+      // A stopping session holding no task is closed by its client at once: stopping, or gone.
+      assert.notEqual(states.get(stopped.sessionId!), 'active');
+      const error = await rejectionOf(invoke('taskwire_quietWorker', { session: 'no-such-session' }));
+      assert.match(error.message, /^the Taskwire manager refused: .*no-such-session/);
+    } finally {
+      quiet.close();
+      stopped.close();
+    }
+  });
+
+  it('taskwire_setSchedule, taskwire_listSchedules and taskwire_deleteSchedule manage the schedules', async () => {
+    const queue = uniqueQueue('lm-sched');
+    const name = `${queue}-hourly`;
+    const set = await invoke('taskwire_setSchedule', { name, queue, task: { payload: { url: 'https://example.com/' } }, cron: '0 * * * *', timezone: 'Europe/Berlin' });
+    assert.match(set, new RegExp(`^Created the schedule "${name}"; next run `));
+    const [schedule] = await producer.schedules.list(queue);
+    assert.deepEqual([schedule?.name, schedule?.cron, schedule?.timezone, schedule?.task.payload], [name, '0 * * * *', 'Europe/Berlin', { url: 'https://example.com/' }]);
+    const listed = dataOf(await invoke('taskwire_listSchedules', { queue })) as { name: string }[];
+    assert.deepEqual(
+      listed.map((s) => s.name),
+      [name],
+    );
+    const both = await rejectionOf(invoke('taskwire_setSchedule', { name, queue, task: { payload: 1 }, cron: '0 * * * *', every: 60 }));
+    assert.match(both.message, /give exactly one of "cron" \(a cron expression\) and "every" \(seconds\)/);
+    assert.equal(await invoke('taskwire_deleteSchedule', { name }), `Deleted the schedule "${name}".`);
+    assert.deepEqual(await producer.schedules.list(queue), []);
+    const again = await rejectionOf(invoke('taskwire_deleteSchedule', { name }));
+    assert.match(again.message, new RegExp(`^the Taskwire manager refused: .*${name}`));
+  });
+
   it("the mutating tools' confirmations say exactly what will change; the read-only ones ask nothing", async () => {
     const queue = uniqueQueue('lm-confirm');
     await producer.queue(queue).put('x');
