@@ -7,6 +7,7 @@ import { Dashboard } from './dashboard/dashboard';
 import { queueCommands } from './commands/queueCommands';
 import { resultCommands } from './commands/resultCommands';
 import { workerCommands } from './commands/workerCommands';
+import { registerLanguageModelTools } from './lmTools/lmToolRegistration';
 import { describeExit } from './manager/localManager';
 import { TaskwireModel } from './model/model';
 import { Notifier } from './notifications';
@@ -125,6 +126,7 @@ export function activate(context: vscode.ExtensionContext): TaskwireApi {
       'taskwire.dashboard.open': () => void dashboard.open(),
       ...workerCommands(ctx),
     }),
+    ...registerLanguageModelTools(model),
   );
 
   if (settings.autoStart) void autoStart(model, notifier, settings);

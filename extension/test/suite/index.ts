@@ -13,7 +13,10 @@ export function run(): Promise<void> {
   // Reporters log format strings with arguments ('  ✔ %s'); a browser console shows them
   // unformatted, so format them here.
   Mocha.reporters.Base.consoleLog = (...args: unknown[]) => console.log(format(...args));
-  const mocha = new Mocha({ ui: 'bdd', timeout: 60_000, color: false, reporter: 'spec' });
+  // TASKWIRE_SUITE_GREP (in the launcher's environment, which the extension host inherits) runs
+  // only the tests whose titles match, while working on one file.
+  const grep = process.env['TASKWIRE_SUITE_GREP'];
+  const mocha = new Mocha({ ui: 'bdd', timeout: 60_000, color: false, reporter: 'spec', ...(grep ? { grep } : {}) });
   for (const file of readdirSync(__dirname)
     .filter((f) => f.endsWith('.test.js'))
     .sort()) {
