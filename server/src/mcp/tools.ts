@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import type { TaskwireClient } from '../client';
-import type { ClientInfo, QueueStats, Schedule, Task, TaskSpec } from '../protocol/generated';
+import { QueuePutRequest, type ClientInfo, type QueueStats, type Schedule, type Task, type TaskSpec } from '../protocol/generated';
 import { resolveSession } from '../cli/workers';
 import { heldTasksText } from '../cli/progressText';
 import { when } from '../cli/schedule';
@@ -119,12 +119,20 @@ const putTasks = tool({
   }),
   async run(client, { queue, tasks, timeout, createQueue }) {
     if (createQueue !== true) await existingQueue(client, queue as string);
-    const ids = await client.queue(queue as string).putMany(tasks as TaskSpec[], { timeout: (timeout as number | undefined) ?? 0 });
-    const distinct = new Set(ids).size;
-    const duplicates = ids.length - distinct;
+    const specs = tasks as TaskSpec[];
+    const ids: string[] = [];
+    const duplicates: boolean[] = [];
+    // queue/put itself (not putMany), for its `duplicates`; split at the manager's batch limit, each request all or none.
+    for (let i = 0; i < specs.length; i += client.limits.maxBatch) {
+      const batch = specs.slice(i, i + client.limits.maxBatch);
+      const result = await client.request(QueuePutRequest, { queue: queue as string, tasks: batch, timeout: (timeout as number | undefined) ?? 0 });
+      ids.push(...result.ids);
+      duplicates.push(...batch.map((_, j) => result.duplicates?.[j] === true));
+    }
+    const duplicateCount = duplicates.filter((d) => d).length;
     return {
-      data: { queue, ids },
-      text: `Put ${ids.length} task(s) on ${queue as string}${duplicates > 0 ? ` (${duplicates} answered with the id of a task holding the same unique key)` : ''}: ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', ...' : ''}`,
+      data: { queue, ids, duplicates },
+      text: `Put ${ids.length - duplicateCount} task(s) on ${queue as string}${duplicateCount > 0 ? `; ${duplicateCount} not added, as a task holding the same unique key is there (its id answered)` : ''}: ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', ...' : ''}`,
     };
   },
 });

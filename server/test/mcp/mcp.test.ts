@@ -195,6 +195,10 @@ describe('taskwire mcp (MCP server over stdio, against a real manager)', functio
     });
     assert.equal(put.isError, undefined, textOf(put));
     assert.equal((put.structuredContent as { ids: string[] }).ids.length, 2);
+    assert.match(textOf(put), /^Put 2 task\(s\) on crawl\.images: /);
+    const again = await mcp.call('put_tasks', { queue: 'crawl.images', tasks: [{ payload: 'https://example.com/d.png', unique: { key: 'd' } }] });
+    assert.deepEqual(again.structuredContent, { queue: 'crawl.images', ids: [(put.structuredContent as { ids: string[] }).ids[0]], duplicates: [true] });
+    assert.match(textOf(again), /^Put 0 task\(s\) on crawl\.images; 1 not added, as a task holding the same unique key is there/);
     assert.equal((await images.stats()).ready, 2);
     assert.deepEqual((await images.peek(1))[0]!.payload, 'https://example.com/d.png');
 
@@ -241,10 +245,12 @@ describe('taskwire mcp (MCP server over stdio, against a real manager)', functio
   });
 
   it('--read-only serves only the tools that change nothing', async () => {
-    const mcp = await startMcp(['--read-only', ...serve.portArgs], serve.env);
+    const mcp = await startMcp(['--read-only', '--authkey', key, ...serve.portArgs], serve.env);
     const { tools } = await mcp.client.listTools();
     assert.deepEqual(tools.map((t) => t.name).sort(), [...READ_ONLY].sort());
     assert.ok(tools.every((t) => t.annotations?.readOnlyHint === true));
+    const listed = await mcp.call('list_queues');
+    assert.equal(listed.isError, undefined, 'connected with the key given as --authkey');
     const refused = await mcp.call('purge_queue', { queue: 'crawl.images', confirm: true });
     assert.equal(refused.isError, true);
     assert.match(textOf(refused), /Tool purge_queue not found/);
@@ -256,7 +262,7 @@ describe('taskwire mcp (MCP server over stdio, against a real manager)', functio
   it('answers tool errors with clear text: bad arguments, an unknown queue, a missing confirmation, an unknown schedule', async () => {
     const admin = await serve.client();
     await admin.declareQueue('crawl.images');
-    const mcp = await startMcp(serve.portArgs, serve.env);
+    const mcp = await startMcp(serve.portArgs, { ...serve.env, TASKWIRE_AUTHKEY: key });
     const cases: [string, Record<string, unknown>, RegExp][] = [
       ['put_tasks', { queue: 'crawl.images', tasks: [{ payload: 1, prio: 5 }] }, /Invalid arguments for tool put_tasks: Unrecognized key: "prio" at tasks\[0\]/],
       ['put_tasks', { queue: 'crawl.images', tasks: [] }, /Invalid arguments for tool put_tasks: .*tasks/],
@@ -347,5 +353,12 @@ describe('taskwire mcp (MCP server over stdio, against a real manager)', functio
     const remote = await runCli(['mcp', '--http', '0.0.0.0:0', ...serve.portArgs], { env: serve.env });
     assert.equal(remote.code, 2);
     assert.equal(remote.stderr, 'taskwire: error: --http 0.0.0.0:0 is not a loopback address: the MCP endpoint has no authentication, so add --allow-remote to serve it there on purpose\n');
+  });
+
+  it('the other commands do not load the MCP SDK or zod', async () => {
+    const main = join(__dirname, '..', '..', 'src', 'cli', 'main.js');
+    const script = `const cli = require(${JSON.stringify(main)}); cli.buildProgram(); console.log(JSON.stringify(Object.keys(require.cache).filter((f) => /[\\\\/](@modelcontextprotocol|zod)[\\\\/]/.test(f))))`;
+    const { execFileSync } = await import('node:child_process');
+    assert.equal(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim(), '[]');
   });
 });
