@@ -243,8 +243,9 @@ const requeueDeadLetters = tool({
     }
     const after = await client.queue(deadLetter).stats();
     return {
-      data: { queue, deadLetterQueue: deadLetter, moved, leftInDeadLetterQueue: after.ready + after.delayed + after.leased },
-      text: `Moved ${moved.length} dead letter(s) from ${deadLetter} back to ${queue as string}${others > 0 ? ` (left ${others} of other queues)` : ''}; ${after.ready + after.delayed + after.leased} left in ${deadLetter}.`,
+      data: { queue, deadLetterQueue: deadLetter, moved, deadLetterQueueNow: after.ready + after.delayed + after.leased },
+      // "now": a requeued task that fails for good again is back in it already.
+      text: `Moved ${moved.length} dead letter(s) from ${deadLetter} back to ${queue as string}${others > 0 ? ` (left ${others} of other queues)` : ''}; ${deadLetter} holds ${after.ready + after.delayed + after.leased} now.`,
     };
   },
 });
@@ -263,7 +264,7 @@ function pauseTool(action: 'pause' | 'resume') {
     async run(client, { queue }) {
       await existingQueue(client, queue as string);
       const stats = action === 'pause' ? await client.queue(queue as string).pause() : await client.queue(queue as string).resume();
-      return { data: { stats }, text: `${queue as string} is ${stats.paused ? 'paused' : 'running'}: ${queueLine(stats)}` };
+      return { data: { stats }, text: `${stats.paused ? 'Paused' : 'Resumed'} ${queueLine(stats)}` };
     },
   });
 }
