@@ -1,16 +1,14 @@
 import { Command } from 'commander';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolveAuthkey } from '../authkey';
 import { withConnectionOptions, type ConnectionFlags } from './connection';
 import { CliError, ExitCode } from './exitCodes';
+import { LOOPBACK_HOSTS } from '../mcp/loopback';
 
 interface McpFlags extends ConnectionFlags {
   readOnly?: boolean;
   http?: { host: string; port: number };
   allowRemote?: boolean;
 }
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 /** `--http HOST:PORT`; a bare PORT or `:PORT` is loopback. */
 export function parseHttpAddress(value: string): { host: string; port: number } {
@@ -50,13 +48,13 @@ Logs go to stderr; stdout carries the MCP messages. See docs/mcp.md.`,
 
 async function serveMcp(flags: McpFlags): Promise<void> {
   if (flags.allowRemote && !flags.http) throw new CliError('--allow-remote applies to --http only', ExitCode.Usage);
-  if (flags.http && !LOOPBACK.has(flags.http.host) && !flags.allowRemote)
+  if (flags.http && !LOOPBACK_HOSTS.has(flags.http.host) && !flags.allowRemote)
     throw new CliError(
       `--http ${flags.http.host}:${flags.http.port} is not a loopback address: the MCP endpoint has no authentication, so add --allow-remote to serve it there on purpose`,
       ExitCode.Usage,
     );
   // The SDK (and zod) load here only: the other commands do not pay for them.
-  const [{ ManagerLink }, { createTaskwireMcpServer, servedTools }] = await Promise.all([import('../mcp/managerLink.js'), import('../mcp/server.js')]);
+  const { ManagerLink, createTaskwireMcpServer, servedTools, serveHttp, StdioServerTransport } = await loadMcp();
   const link = new ManagerLink(flags);
   const redact = keyRedactor(flags);
   const options = { readOnly: flags.readOnly === true, redact };
@@ -69,7 +67,6 @@ async function serveMcp(flags: McpFlags): Promise<void> {
       `serving ${tools} tools over Streamable HTTP at http://${flags.http.host.includes(':') ? `[${flags.http.host}]` : flags.http.host}:${flags.http.port}/mcp for the manager at ${link.address()}`,
     );
   } else {
-    const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
     const server = createTaskwireMcpServer(link, options);
     await server.connect(new StdioServerTransport());
     stop = () => server.close();
@@ -87,46 +84,19 @@ async function serveMcp(flags: McpFlags): Promise<void> {
 }
 
 /**
- * A Streamable HTTP endpoint at /mcp, stateless: each POST gets a fresh MCP server and
- * transport (the SDK's stateless pattern), all sharing one connection to the manager.
+ * The MCP server's modules, with the SDK and zod. The specifier is not a literal so that a
+ * bundler does not follow it: the VS Code extension bundles this CLI to run `serve`, and would
+ * otherwise carry the SDK too. Such a bundle has no `mcp` to load, and says so.
  */
-async function serveHttp(
-  address: { host: string; port: number },
-  makeServer: () => import('@modelcontextprotocol/sdk/server/mcp.js').McpServer,
-  log: (line: string) => void,
-): Promise<() => Promise<void>> {
-  const { createServer } = await import('node:http');
-  const { StreamableHTTPServerTransport } = await import('@modelcontextprotocol/sdk/server/streamableHttp.js');
-  const http = createServer((request: IncomingMessage, response: ServerResponse) => {
-    const path = (request.url ?? '/').split('?')[0];
-    if (path !== '/mcp') return void response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the MCP endpoint is /mcp\n');
-    if (request.method !== 'POST') return void response.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' }).end('this stateless endpoint takes POST only\n');
-    const port = (http.address() as { port: number }).port;
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: true,
-      // A web page the user visits must not reach a loopback endpoint through DNS rebinding.
-      ...(LOOPBACK.has(address.host) ? { enableDnsRebindingProtection: true, allowedHosts: [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`] } : {}),
-    });
-    const server = makeServer();
-    response.on('close', () => {
-      void transport.close();
-      void server.close();
-    });
-    server
-      .connect(transport)
-      .then(() => transport.handleRequest(request, response))
-      .catch((error: unknown) => {
-        log(`HTTP request failed: ${error instanceof Error ? error.message : String(error)}`);
-        if (!response.headersSent) response.writeHead(500).end();
-      });
-  });
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(address.port, address.host, () => resolve());
-  });
-  address.port = (http.address() as { port: number }).port;
-  return () => new Promise<void>((resolve) => http.close(() => resolve()));
+async function loadMcp(): Promise<typeof import('../mcp/index.js')> {
+  const specifier = ['..', 'mcp', 'index.js'].join('/');
+  try {
+    return (await import(specifier)) as typeof import('../mcp/index.js');
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND')
+      throw new CliError("taskwire mcp is not part of this build of the CLI (a bundle without the MCP SDK): run the npm package's `taskwire mcp`", ExitCode.Failure);
+    throw error;
+  }
 }
 
 /** Replaces the key with [authkey] in a text (a guard: no message is known to carry it). */
