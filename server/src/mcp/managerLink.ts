@@ -31,7 +31,7 @@ export class ManagerLink {
     if (this.client && !this.client.isClosed && this.client.connected) return this.client;
     this.client?.close();
     this.client = undefined;
-    this.connecting ??= connectFromFlags(this.flags, 'monitor')
+    this.connecting ??= connectFromFlags(this.flags, 'monitor', false, 'taskwire-mcp')
       .then((client) => {
         this.client = client;
         return client;

@@ -215,37 +215,47 @@ const requeueDeadLetters = tool({
     const deadLetter = stats.deadLetter;
     if (!deadLetter) throw new Error(`queue "${queue as string}" has no dead-letter queue (its dead tasks are dropped)`);
     if (deadLetter === queue) throw new Error(`queue "${queue as string}" is its own dead-letter queue: nothing to move`);
+    // A dead-letter queue that was never made holds nothing: say so rather than create it.
+    if (!(await client.queues()).some((q) => q.queue === deadLetter)) {
+      return { data: { queue, deadLetterQueue: deadLetter, moved: [], deadLetterQueueNow: 0 }, text: `${deadLetter} does not exist yet: no dead letter to move.` };
+    }
     const dead = client.queue(deadLetter);
     const moved: { from: string; to: string }[] = [];
     let left = max ?? 100;
-    let others = 0;
+    let blockedBy: string | undefined;
     while (left > 0) {
-      // Leased, never auto-acked: a task is removed from the dead-letter queue only after its copy is on the queue.
-      const taken = await dead.getMany(Math.min(left, client.limits.maxBatch, 100), { timeout: 0, ttr: 60 });
+      // Peek first and take only the leading tasks that are this queue's: the dead letters of
+      // other queues sharing the dead-letter queue are not leased (a lease that ends counts an attempt).
+      const head = await dead.peek(Math.min(left, client.limits.maxBatch, 100));
+      const run = head.findIndex((t) => (t.deadLetteredFrom ?? queue) !== queue);
+      const count = run === -1 ? head.length : run;
+      if (count === 0) {
+        blockedBy = head[0]?.deadLetteredFrom;
+        break;
+      }
+      // Leased, never auto-acked: a task leaves the dead-letter queue only once its copy is on the queue.
+      const taken = await dead.getMany(count, { timeout: 0, ttr: 60 });
       if (taken.length === 0) break;
       const ours = taken.filter((t) => (t.deadLetteredFrom ?? queue) === queue);
-      const theirs = taken.filter((t) => !ours.includes(t));
-      if (theirs.length > 0) {
-        others += theirs.length;
-        // Another queue's dead letters go straight back, untouched but for the attempt count of the dead-letter queue.
-        await Promise.all(theirs.map((t) => t.nack({ error: t.lastError ?? 'left by requeue_dead_letters', delay: 0 })));
-      }
-      if (ours.length > 0) {
-        const ids = await client.queue(queue as string).putMany(
-          ours.map((t) => ({ payload: t.payload, priority: t.priority, ...(t.replyTo !== undefined ? { replyTo: t.replyTo } : {}) })),
-          { timeout: 0 },
-        );
-        await dead.ackMany(ours.map((t) => ({ id: t.id })));
-        ours.forEach((t, i) => moved.push({ from: t.id, to: ids[i]! }));
-        left -= ours.length;
-      }
-      if (ours.length === 0) break; // only others' dead letters are ready: stop rather than spin on them
+      // Another consumer got there between the peek and the get: give back what is not ours.
+      await Promise.all(taken.filter((t) => !ours.includes(t)).map((t) => t.nack({ error: t.lastError ?? 'given back by requeue_dead_letters', delay: 0 })));
+      if (ours.length === 0) break;
+      const ids = await client.queue(queue as string).putMany(
+        ours.map((t) => ({ payload: t.payload, priority: t.priority, ...(t.replyTo !== undefined ? { replyTo: t.replyTo } : {}) })),
+        { timeout: 0 },
+      );
+      await dead.ackMany(ours.map((t) => ({ id: t.id })));
+      ours.forEach((t, i) => moved.push({ from: t.id, to: ids[i]! }));
+      left -= ours.length;
     }
-    const after = await client.queue(deadLetter).stats();
+    const after = await dead.stats();
+    const now = after.ready + after.delayed + after.leased;
     return {
-      data: { queue, deadLetterQueue: deadLetter, moved, deadLetterQueueNow: after.ready + after.delayed + after.leased },
+      data: { queue, deadLetterQueue: deadLetter, moved, deadLetterQueueNow: now, ...(blockedBy !== undefined ? { stoppedAtDeadLetterOf: blockedBy } : {}) },
       // "now": a requeued task that fails for good again is back in it already.
-      text: `Moved ${moved.length} dead letter(s) from ${deadLetter} back to ${queue as string}${others > 0 ? ` (left ${others} of other queues)` : ''}; ${deadLetter} holds ${after.ready + after.delayed + after.leased} now.`,
+      text:
+        `Moved ${moved.length} dead letter(s) from ${deadLetter} back to ${queue as string}; ${deadLetter} holds ${now} now.` +
+        (blockedBy !== undefined ? ` Stopped at a dead letter of ${blockedBy}, next in line: requeue that queue's to reach the rest.` : ''),
     };
   },
 });

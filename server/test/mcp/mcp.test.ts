@@ -361,4 +361,53 @@ describe('taskwire mcp (MCP server over stdio, against a real manager)', functio
     const { execFileSync } = await import('node:child_process');
     assert.equal(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim(), '[]');
   });
+
+  it('requeue_dead_letters takes only the dead letters of its queue from a shared dead-letter queue, and never creates one', async () => {
+    const admin = await serve.client();
+    for (const name of ['a', 'b']) await admin.declareQueue(name, { maxAttempts: 1, deadLetter: 'shared.dead' });
+    await admin.declareQueue('c');
+    const worker = await serve.client({ name: 'failing-worker' });
+    // Dead letters in the order a1, b1, a2.
+    for (const [queue, payload] of [
+      ['a', 'a1'],
+      ['b', 'b1'],
+      ['a', 'a2'],
+    ] as const) {
+      await admin.queue(queue).put(payload);
+      const [task] = await worker.queue(queue).getMany(1, { timeout: 5 });
+      await task!.nack({ error: 'broken', retry: false });
+    }
+    const mcp = await startMcp(serve.portArgs, serve.env);
+    const first = await mcp.call('requeue_dead_letters', { queue: 'a' });
+    assert.equal(textOf(first), "Moved 1 dead letter(s) from shared.dead back to a; shared.dead holds 2 now. Stopped at a dead letter of b, next in line: requeue that queue's to reach the rest.");
+    assert.deepEqual(
+      (await admin.queue('shared.dead').peek(5)).map((t) => [t.payload, t.attempt]),
+      [
+        ['b1', 1],
+        ['a2', 1],
+      ],
+      'b1 was not leased',
+    );
+    await mcp.call('requeue_dead_letters', { queue: 'b' });
+    const second = await mcp.call('requeue_dead_letters', { queue: 'a' });
+    assert.match(textOf(second), /^Moved 1 dead letter\(s\) from shared\.dead back to a; shared\.dead holds 0 now\.$/);
+    assert.deepEqual(
+      (await admin.queue('a').peek(5)).map((t) => t.payload),
+      ['a1', 'a2'],
+    );
+    assert.deepEqual(
+      (await admin.queue('b').peek(5)).map((t) => t.payload),
+      ['b1'],
+    );
+
+    const none = await mcp.call('requeue_dead_letters', { queue: 'c' });
+    assert.equal(textOf(none), 'c.dead does not exist yet: no dead letter to move.');
+    assert.ok(!(await admin.queues()).some((q) => q.queue === 'c.dead'));
+    // The MCP server's own session is named for what it is (in `taskwire workers`), and not in list_workers.
+    assert.ok((await admin.clients()).some((c) => c.name === 'taskwire-mcp' && c.role === 'monitor'));
+    const workers = await mcp.call('list_workers');
+    assert.ok(!(workers.structuredContent as { workers: { name: string }[] }).workers.some((w) => w.name === 'taskwire-mcp'));
+    await mcp.close();
+    assertNoKey(mcp);
+  });
 });
