@@ -93,7 +93,8 @@ async function loadMcp(): Promise<typeof import('../mcp/index.js')> {
   try {
     return (await import(specifier)) as typeof import('../mcp/index.js');
   } catch (error) {
-    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND')
+    // Only the module itself missing means a bundle; a missing dependency of it is reported as it is.
+    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && /[\\/]mcp[\\/]index\.js'/.test((error as Error).message))
       throw new CliError("taskwire mcp is not part of this build of the CLI (a bundle without the MCP SDK): run the npm package's `taskwire mcp`", ExitCode.Failure);
     throw error;
   }
