@@ -56,7 +56,7 @@ export function withConnectionOptions(command: Command): Command {
 }
 
 /** Connects for a one-shot command: no reconnect, a clear one-line error when it fails. */
-export async function connectFromFlags(flags: ConnectionFlags, role: ClientRole, reconnect = false): Promise<TaskwireClient> {
+export async function connectFromFlags(flags: ConnectionFlags, role: ClientRole, reconnect = false, name = 'taskwire-cli'): Promise<TaskwireClient> {
   const tls = flags.tlsCa ? { ca: readFileSync(flags.tlsCa) } : flags.tls ? true : undefined;
   try {
     resolveAddresses({ host: flags.host, port: flags.port, hostLabel: '--host' });
@@ -70,7 +70,7 @@ export async function connectFromFlags(flags: ConnectionFlags, role: ClientRole,
       ...(flags.authkey ? { authkey: flags.authkey } : {}),
       ...(flags.authkeyFile ? { authkeyFile: flags.authkeyFile } : {}),
       ...(tls ? { tls } : {}),
-      name: `taskwire-cli`,
+      name,
       role,
       reconnect,
       connectTimeout: 10_000,

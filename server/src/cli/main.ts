@@ -5,6 +5,7 @@ import { conformanceCommand } from './conformance';
 import { declareCommand } from './declare';
 import { getCommand } from './get';
 import { journalCommand } from './journal';
+import { mcpCommand } from './mcp';
 import { pauseCommand } from './pause';
 import { pingCommand } from './ping';
 import { putCommand } from './put';
@@ -44,6 +45,7 @@ ${EXIT_CODE_HELP}`,
     workersCommand(),
     tailCommand(),
     scheduleCommand(),
+    mcpCommand(),
     pingCommand(),
     journalCommand(),
     conformanceCommand(),

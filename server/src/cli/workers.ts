@@ -90,7 +90,7 @@ function controlCommand(action: 'quiet' | 'stop', description: string): Command 
 }
 
 /** The session a full id or a unique prefix names; a clear usage error otherwise. */
-async function resolveSession(client: TaskwireClient, target: string): Promise<ClientInfo> {
+export async function resolveSession(client: TaskwireClient, target: string): Promise<ClientInfo> {
   if (target === '') throw new CliError('give the id of a session (taskwire workers lists them)', ExitCode.Usage);
   const clients = await client.clients();
   const exact = clients.find((c) => c.sessionId === target);

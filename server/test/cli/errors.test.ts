@@ -48,6 +48,7 @@ const COMMAND_OPTIONS: Record<string, string[]> = {
   workers: ['--host', '--port', '--authkey', '--authkey-file', '--json', '--all'],
   tail: ['--host', '--port', '--authkey', '--authkey-file', '--queue', '--kind', '--payload', '--json'],
   ping: ['--host', '--port', '--authkey', '--authkey-file', '--count'],
+  mcp: ['--host', '--port', '--authkey', '--authkey-file', '--tls', '--read-only', '--http', '--allow-remote', 'mcp.json'],
 };
 
 /** A command line of each client command that would reach the manager. */
