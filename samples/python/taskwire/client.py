@@ -145,19 +145,7 @@ class Client(_Connection):
         rate_key: Optional[str] = None,
     ) -> str:
         """Puts one task; returns its id. See :meth:`Queue.put`."""
-        spec: Dict[str, Any] = {"payload": payload}
-        if priority is not None:
-            spec["priority"] = priority
-        if delay is not None:
-            spec["delay"] = delay
-        if ttr is not None:
-            spec["ttr"] = ttr
-        if reply_to is not None:
-            spec["replyTo"] = reply_to
-        if max_attempts is not None:
-            spec["maxAttempts"] = max_attempts
-        if rate_key is not None:
-            spec["rateKey"] = rate_key
+        spec = TaskSpec(payload, priority, delay, ttr, reply_to, max_attempts, rate_key).to_wire()
         return self._put_chunk(queue, [spec], _blocking_timeout(block, timeout), cancel)[0]
 
     def put_unique(
@@ -176,6 +164,7 @@ class Client(_Connection):
         reply_to: Optional[str] = None,
         max_attempts: Optional[int] = None,
         cancel: Optional[CancelToken] = None,
+        rate_key: Optional[str] = None,
     ) -> UniquePut:
         """Puts one task with a uniqueness key (protocol 2026-12). See :meth:`Queue.put_unique`."""
         unique: Dict[str, Any] = {"key": key}
@@ -183,7 +172,7 @@ class Client(_Connection):
             unique["scope"] = scope
         if ttl is not None:
             unique["ttl"] = ttl
-        spec = TaskSpec(payload, priority, delay, ttr, reply_to, max_attempts).to_wire()
+        spec = TaskSpec(payload, priority, delay, ttr, reply_to, max_attempts, rate_key).to_wire()
         spec["unique"] = unique
         params: Dict[str, Any] = {"queue": queue, "tasks": [spec]}
         wait = _blocking_timeout(block, timeout)

@@ -33,3 +33,15 @@ def test_a_key_too_long_is_refused_with_the_field(client: taskwire.Client, qname
         client.queue(qname).put_unique("a", "k" * 257)
     assert '"tasks/0/unique/key" must be at most 256 characters long' in str(caught.value)
     assert client.stats(qname)["ready"] == 0
+
+
+def test_put_unique_takes_put_options_such_as_the_rate_key(client: taskwire.Client, qname: str) -> None:
+    q = client.queue(qname)
+    q.declare(key_concurrency=1)
+    q.put_unique("a", "a", rate_key="example.com", priority=1)
+    q.put_unique("b", "b", rate_key="example.com")
+    task = q.get(timeout=5)
+    assert task.payload == "a"
+    # Both carry the rate key: with one of its tasks leased, the other waits for its turn.
+    assert client.stats(qname)["throttled"] == 1
+    task.ack()

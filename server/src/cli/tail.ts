@@ -4,8 +4,10 @@ import { connectFromFlags, withConnectionOptions, type ConnectionFlags } from '.
 import { CliError, ExitCode } from './exitCodes';
 import { brief } from './format';
 import { progressText } from './progressText';
+import { PROTOCOL_SPEC } from '../protocol/specDocument';
 
-const KINDS: EventKind[] = ['put', 'get', 'ack', 'nack', 'expired', 'released', 'dead', 'purge', 'paused', 'resumed', 'client-connected', 'client-disconnected', 'progress'];
+/** Every event kind, from the spec's EventKind (a list kept here missed each kind added later). */
+const KINDS = (PROTOCOL_SPEC.$defs['EventKind'] as { enum: EventKind[] }).enum;
 
 interface TailFlags extends ConnectionFlags {
   queue: string[];

@@ -42,8 +42,16 @@ function withTexts(event: Event, payload: JsonText | undefined, result: JsonText
   ]);
 }
 
-/** Event kinds a session of 2026-11 never sees (spec §7.19). */
-const PAUSE_KINDS = new Set<EventKind>(['paused', 'resumed']);
+/**
+ * Event kinds added after 2026-11, with the version that added each: a session of an older
+ * version never sees them (§6.1). (`released` is not here: older sessions see it as `expired`.)
+ */
+const KIND_SINCE: Partial<Record<EventKind, string>> = {
+  progress: PROGRESS_SINCE,
+  paused: PAUSE_SINCE,
+  resumed: PAUSE_SINCE,
+  scheduled: SCHEDULES_SINCE,
+};
 
 /** Which events carry task payloads only when the subscriber asks for them. */
 const PAYLOAD_KINDS = new Set<EventKind>(['put', 'get', 'dead']);
@@ -109,11 +117,8 @@ export class EventHub {
     const at = new Date(event.at).toISOString();
     source = source === undefined ? (event.session !== undefined ? this.describe(event.session) : undefined) : source;
     for (const subscription of this.subscriptions.values()) {
-      // Progress is a 2026-12 kind: a session of 2026-11 does not know it (§6.1).
-      if (event.kind === 'progress' && !speaks(subscription.session.protocolVersion, PROGRESS_SINCE)) continue;
-      if (PAUSE_KINDS.has(event.kind) && !speaks(subscription.session.protocolVersion, PAUSE_SINCE)) continue;
-      // So is scheduled (§5.25).
-      if (event.kind === 'scheduled' && !speaks(subscription.session.protocolVersion, SCHEDULES_SINCE)) continue;
+      const since = KIND_SINCE[event.kind];
+      if (since !== undefined && !speaks(subscription.session.protocolVersion, since)) continue;
       // A release is `released` since 2026-12; older sessions knew it as `expired` (§6.1).
       const legacy = event.kind === 'released' && !speaks(subscription.session.protocolVersion, RELEASES_SINCE);
       const kind: EventKind = legacy ? 'expired' : event.kind;

@@ -265,6 +265,8 @@ describe('cli e2e: stats, workers, ping, tail', function () {
       const result = await serve.run(['tail', '--kind', 'bogus']);
       assert.equal(result.code, 2, result.stderr);
       assert.match(result.stderr, /unknown event kind "bogus"/);
+      // Every kind of the spec is named, the later ones too.
+      assert.match(result.stderr, /: use put, get, .*, progress, scheduled\n/);
     });
   });
 });
