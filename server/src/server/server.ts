@@ -61,7 +61,7 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
   /** Refreshes the queue list manager/stats reads, when the queues live in a shared store. */
   private readonly listCache: QueueListCache | undefined;
   /** Sessions that ended while a store that answers later releases what they held (see releaseLeases). */
-  private readonly departing = new Map<string, Session>();
+  private readonly departing = new Map<string, { session: Session; releases: number }>();
   /** The other managers of a shared store (their sessions and events); undefined for a manager alone. */
   private readonly peers: ManagerPeers | undefined;
   /** The last progress of held tasks, and the rate limit of progress events (spec §5.20). */
@@ -363,9 +363,15 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
     const releasing = this.queues.releaseSession(session.id, reason);
     // A store that answers later (Redis) reports the releases after the session has left the
     // registry: it stays describable until then, so its released events still name their client.
+    // A session can be released twice (session/close, then its socket's close): it stays until
+    // the last release settles, since the second one, finding nothing held, settles first.
     if (typeof releasing !== 'number') {
-      this.departing.set(session.id, session);
-      const departed = () => this.departing.delete(session.id);
+      const entry = this.departing.get(session.id) ?? { session, releases: 0 };
+      entry.releases++;
+      this.departing.set(session.id, entry);
+      const departed = () => {
+        if (--entry.releases === 0) this.departing.delete(session.id);
+      };
       releasing.then(departed, departed);
     }
     whenSettled(releasing, (count) => (this.counters.leasesReleased += count));
@@ -639,7 +645,7 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
   }
 
   private describeSession(id: string): EventSession | undefined {
-    const session = this.authenticatedSessions.get(id) ?? this.departing.get(id);
+    const session = this.authenticatedSessions.get(id) ?? this.departing.get(id)?.session;
     if (session) return this.eventSession(session);
     for (const listener of this.attached) {
       const client = listener.source.describe(id);

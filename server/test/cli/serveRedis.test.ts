@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import type { Event } from '../../src/client';
 import { eventually } from '../helpers/harness';
 import { startRedis, type RunningRedis } from '../helpers/redis';
 import { cleanupCli, jsonLines, lines, makeHome, runCli, startServe } from './cliHarness';
@@ -108,6 +110,25 @@ describe('cli e2e: taskwire serve --store (Redis)', function () {
     } finally {
       await durable.stop();
     }
+  });
+
+  it('a worker that stops while Redis is slow to answer: its released event still names it (the socket closes before the release is done)', async () => {
+    const a = await startServe(['--store', redis.url]);
+    const queue = `stopped-slow-${process.pid}`;
+    const watcher = await a.client({ name: 'watcher' });
+    const released: Event[] = [];
+    await watcher.subscribe({ queues: [queue], kinds: ['released'] }, (event) => released.push(event));
+    const worker = await a.client({ name: 'stopping-worker' });
+    await worker.queue<string>(queue).put('held');
+    const [task] = await worker.queue<string>(queue).getMany(1, { timeout: 1 });
+    const sessionId = worker.sessionId;
+    // Redis holds the release script for a while: the connection's close comes first, and its
+    // own release (nothing left to give back) settles before the script's.
+    const paused = spawnSync('redis-cli', ['-p', String(redis.port), 'client', 'pause', '500', 'WRITE'], { encoding: 'utf8' });
+    assert.equal(paused.stdout.trim(), 'OK', paused.stderr);
+    worker.close();
+    await eventually(() => released.length === 1, 10_000, 'the released event');
+    assert.deepEqual([released[0]!.taskId, released[0]!.error, released[0]!.client?.sessionId, released[0]!.client?.name], [task!.id, 'client stopped', sessionId, 'stopping-worker']);
   });
 
   it('--store with --data-dir or --fsync, --heartbeat-ttl without --store, or a URL that is not Redis: exit 2 and why', async () => {
