@@ -181,7 +181,7 @@ export class LimitedReady {
   clear(): TaskRecord[] {
     const all: TaskRecord[] = [];
     for (const group of this.groups.values()) {
-      all.push(...group.tasks.clear());
+      group.tasks.clear(all);
       group.place = Place.None;
     }
     this.line.clear();

@@ -53,9 +53,9 @@ export class ReadyQueue<T> {
     return out;
   }
 
-  clear(): T[] {
-    const all: T[] = [];
-    for (const level of this.levels) all.push(...this.buckets.get(level)!.clear());
+  clear(into: T[] = []): T[] {
+    const all = into;
+    for (const level of this.levels) this.buckets.get(level)!.clear(all);
     this.buckets.clear();
     this.levels = [];
     this.count = 0;

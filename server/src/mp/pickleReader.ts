@@ -321,7 +321,7 @@ class Reader {
         const items = this.popMark('ADDITEMS');
         const top = this.top('ADDITEMS');
         if (!(top instanceof PySet)) throw new PickleError(`ADDITEMS to a ${describe(top)}`);
-        top.items.push(...items);
+        for (const item of items) top.items.push(item);
         return;
       }
       case 0x91:

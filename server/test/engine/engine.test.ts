@@ -204,6 +204,23 @@ describe('Engine basics', () => {
       assert.deepEqual(counts(engine, 'jobs'), { ready: 0, delayed: 0, leased: 0 });
     });
 
+    it('of 300,000 ready tasks, plain and keyed by rate: all of them (gathered in a loop, not spread as arguments, which overflows the stack)', () => {
+      const { engine } = makeHarness();
+      engine.declareQueue('keyed', { keyRate: { max: 1, period: 1 } });
+      const many = 300_000;
+      for (const queue of ['plain', 'keyed']) {
+        for (let i = 0; i < many; i += 10_000) {
+          putNow(
+            engine,
+            queue,
+            Array.from({ length: 10_000 }, (_, j) => ({ payload: i + j, rateKey: `host-${j % 3}` })),
+          );
+        }
+        assert.equal(engine.purge(queue), many, queue);
+        assert.deepEqual(counts(engine, queue), { ready: 0, delayed: 0, leased: 0 });
+      }
+    });
+
     it('does not touch other queues', () => {
       const { engine } = makeHarness();
       putNow(engine, 'a', ['x', { payload: 'y', delay: 1 }]);

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { fromJsonText, JsonMappingError, toJsonText } from '../../src/mp/jsonMapping';
 import { PickleError, readPickle } from '../../src/mp/pickleReader';
 import { writePickle } from '../../src/mp/pickleWriter';
-import { PyException, QUEUE_EMPTY, QUEUE_FULL, type PyValue } from '../../src/mp/pyValue';
+import { PyException, PySet, QUEUE_EMPTY, QUEUE_FULL, type PyValue } from '../../src/mp/pyValue';
 import { python3 } from './mpHelpers';
 
 const LIMITS = { maxBytes: 8 * 1024 * 1024, maxDepth: 256 };
@@ -137,6 +137,17 @@ describe('mp: the restricted pickle reader and writer against CPython', () => {
     assert.throws(() => readPickle(Buffer.from([0x80, 4, 0x4e, 0x51, 0x2e])), /^PickleError: opcode BINPERSID at offset 3 is not accepted: persistent ids are not accepted$/);
     assert.throws(() => readPickle(Buffer.from([0x80, 4, 0x82, 1, 0x2e])), /^PickleError: opcode EXT1 at offset 2 is not accepted: extension codes are not accepted$/);
     assert.throws(() => readPickle(Buffer.from([0x80, 6, 0x4e, 0x2e])), /^PickleError: pickle protocol 6 is not accepted: protocols 2-5 are$/);
+  });
+
+  it('reads a set of 300,000 items added in one ADDITEMS (a hand-made pickle; CPython adds 1,000 at a time), without overflowing the stack', () => {
+    const many = 300_000;
+    const body = Buffer.alloc(many * 2);
+    for (let i = 0; i < many; i++) body.writeUInt16BE(0x4b00 | (i & 0xff), i * 2); // BININT1 i % 256
+    const pickle = Buffer.concat([Buffer.from([0x80, 4, 0x8f, 0x28]), body, Buffer.from([0x90, 0x2e])]); // PROTO 4, EMPTY_SET, MARK, …, ADDITEMS, STOP
+    const value = readPickle(pickle) as PySet;
+    assert.ok(value instanceof PySet);
+    assert.equal(value.items.length, many);
+    assert.deepEqual(value.items.slice(0, 3), [0n, 1n, 2n]);
   });
 
   it('refuses values that have no JSON form with the reason', () => {
