@@ -31,7 +31,7 @@ import {
   type SessionId,
   type Waiter,
 } from './types';
-import { holdOf } from './uniqueKeys';
+import { holdOf, keptHold } from './uniqueKeys';
 import { WaiterRegistry } from './waiterRegistry';
 import type { AnyWaiter, Deliver, GetWaiter, JoinWaiter, PutWaiter } from './waiters';
 
@@ -506,7 +506,7 @@ export class Engine {
         record.lastError = image.lastError;
         record.deadLetteredFrom = image.deadLetteredFrom;
         record.crashes = image.crashes ?? 0;
-        record.unique = image.unique;
+        record.unique = image.unique === undefined ? undefined : keptHold(image.unique);
         // A leased one takes its key back when it is returned (returnAfterCrash), after these.
         if (!image.leased) queue.uniqueKeys.retake(record, this.clock.now());
         // New ids must not repeat a restored one.

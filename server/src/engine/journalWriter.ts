@@ -1,6 +1,7 @@
 import type { JournalRecord, JournalSink, TaskImage } from './journal';
 import type { ResolvedQueueOptions } from './queueState';
 import { TaskState, type TaskRecord } from './taskRecord';
+import { holdImage } from './uniqueKeys';
 
 /**
  * Every journal record the engine writes, from one place: each change of durable state has its
@@ -97,7 +98,7 @@ export function imageOf(record: TaskRecord): TaskImage {
   if (record.state === TaskState.Delayed) image.readyAt = record.readyAt;
   if (record.state === TaskState.Leased) image.leased = true;
   if (record.crashes > 0) image.crashes = record.crashes;
-  if (record.unique !== undefined) image.unique = record.unique;
+  if (record.unique !== undefined) image.unique = holdImage(record.unique);
   if (record.rateKey !== undefined) image.rateKey = record.rateKey;
   return image;
 }

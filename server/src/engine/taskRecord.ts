@@ -2,7 +2,7 @@ import type { JsonText } from '../protocol/jsonText';
 import { isoTime } from './isoTime';
 import type { QueueState } from './queueState';
 import type { RawTask, SessionId } from './types';
-import type { UniqueHold } from './uniqueKeys';
+import type { KeptHold } from './uniqueKeys';
 
 export const enum TaskState {
   Ready,
@@ -35,7 +35,7 @@ export class TaskRecord {
   /** Manager crashes this task was leased through: see Engine.restore. */
   crashes = 0;
   /** Its uniqueness key, when the put gave one (uniqueKeys.ts); dropped when it is dead-lettered. */
-  unique: UniqueHold | undefined = undefined;
+  unique: KeptHold | undefined = undefined;
 
   constructor(
     readonly id: string,

@@ -84,6 +84,8 @@ describe('store: compaction', function () {
     const copy = processCrash(a.store);
     const snapshot = readFileSync(join(copy, SNAPSHOT), 'utf8');
     assert.match(snapshot, /"unique":\{"key":"https:\/\/example.com\/a","scope":"active","until":\d+\}/);
+    // The common hold (scope queued, no ttl), kept in memory as its key alone, is written in the same form.
+    assert.match(snapshot, /"unique":\{"key":"https:\/\/example.com\/b","scope":"queued"\}/);
     assert.deepEqual(recover(copy).state, a.server.queues.engine.exportState());
 
     const b = await startStoreServer({ dataDir: copy });
