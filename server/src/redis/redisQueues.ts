@@ -1069,8 +1069,23 @@ function rateKeyArgs(tasks: PutRequest['tasks']): string[] {
 }
 
 function undoArgs(tuple: TaskTuple): string[] {
-  const [id, , payload, attempt, priority, enqueuedAt, , replyTo, lastError, deadLetteredFrom, ttr, maxAttempts, uniqueKey, uniqueScope, uniqueUntil] = tuple;
-  return [id, payload, priority, enqueuedAt, attempt, replyTo ?? '', lastError ?? '', deadLetteredFrom ?? '', ttr ?? '', maxAttempts ?? '', uniqueKey ?? '', uniqueScope ?? '', uniqueUntil ?? ''];
+  const [id, , payload, attempt, priority, enqueuedAt, , replyTo, lastError, deadLetteredFrom, ttr, maxAttempts, uniqueKey, uniqueScope, uniqueUntil, , rateKey] = tuple;
+  return [
+    id,
+    payload,
+    priority,
+    enqueuedAt,
+    attempt,
+    replyTo ?? '',
+    lastError ?? '',
+    deadLetteredFrom ?? '',
+    ttr ?? '',
+    maxAttempts ?? '',
+    uniqueKey ?? '',
+    uniqueScope ?? '',
+    uniqueUntil ?? '',
+    rateKey ?? '',
+  ];
 }
 
 function groupByFamily(held: Map<string, HeldLease>): Map<string, string[]> {

@@ -26,9 +26,10 @@ export type TaskTuple = [string, string, string, string, string, string, string 
 
 /**
  * A task taken by `get` also carries its uniqueness key, scope and hold end (or nulls), for `undo`
- * to put back, and when it became ready (ms), for the wait-time metric.
+ * to put back, when it became ready (ms), for the wait-time metric, and its rate key (or null),
+ * for `undo` again.
  */
-type UniqueFields = [] | [string | null, string | null, string | null, string];
+type UniqueFields = [] | [string | null, string | null, string | null, string, string | null];
 
 export function readReply(raw: unknown): ScriptReply {
   const [status, now, nextDue, events, data, bytesList] = raw as [string, string, string, EventTuple[], unknown[], string[]];

@@ -164,8 +164,8 @@ local queue_ttr = false
 for j = 1, #popped, 2 do
   local id = string.sub(popped[j], MEMBER_ID_AT)
   local tk = tkey(id)
-  local t = redis.call('HMGET', tk, 'q', 'p', 'a', 'pr', 'at', 'rt', 'e', 'df', 'ttr', 'ma', 'b', 'uk', 'us', 'uu', 'ra')
-  local tuple = {id, t[1], t[2], t[3], t[4], t[5], false, t[6], t[7], t[8], t[9], t[10], t[12] or false, t[13] or false, t[14] or false, t[15] or t[5]}
+  local t = redis.call('HMGET', tk, 'q', 'p', 'a', 'pr', 'at', 'rt', 'e', 'df', 'ttr', 'ma', 'b', 'uk', 'us', 'uu', 'ra', 'y')
+  local tuple = {id, t[1], t[2], t[3], t[4], t[5], false, t[6], t[7], t[8], t[9], t[10], t[12] or false, t[13] or false, t[14] or false, t[15] or t[5], t[16] or false}
   -- Leased, a key of scope queued is free; taken for good (autoAck), any key is.
   if auto or t[13] == 'q' then unique_free(q, id, t[12]) end
   if auto then
@@ -194,15 +194,16 @@ return finish('ok', tasks)
 /**
  * A delivery the session could not take: the tasks go back to the head, attempt unchanged.
  * ARGV q, holder, n, then per task: id, payload, priority, enqueuedAt, attempt, replyTo,
- * lastError, deadLetteredFrom, ttr, maxAttempts, unique key, scope, hold end (what an autoAck
- * get removed, to put it back; the task takes its key back if it is free, as on one manager).
+ * lastError, deadLetteredFrom, ttr, maxAttempts, unique key, scope, hold end, rate key (what an
+ * autoAck get removed, to put it back; the task takes its key back if it is free, as on one
+ * manager, and its rate key places it among its key's tasks again).
  */
 const undo = `
 local q, holder, n = ARGV[6], ARGV[7], tonumber(ARGV[8])
 local k = qkey(q)
 create_queue(q, nil)
 for i = n, 1, -1 do
-  local base = 9 + (i - 1) * 13
+  local base = 9 + (i - 1) * 14
   local id = ARGV[base]
   local state = redis.call('HMGET', tkey(id), 'st', 'h')
   if state[1] == 'l' and state[2] == holder then
@@ -212,7 +213,7 @@ for i = n, 1, -1 do
   elseif not state[1] then
     local payload = ARGV[base + 1]
     local fields = {'q', q, 'p', payload, 'pr', ARGV[base + 2], 'at', ARGV[base + 3], 'a', ARGV[base + 4], 'b', string.len(payload)}
-    local optional = {'rt', 'e', 'df', 'ttr', 'ma', 'uk', 'us', 'uu'}
+    local optional = {'rt', 'e', 'df', 'ttr', 'ma', 'uk', 'us', 'uu', 'y'}
     for j, field in ipairs(optional) do
       if ARGV[base + 4 + j] ~= '' then fields[#fields + 1] = field; fields[#fields + 1] = ARGV[base + 4 + j] end
     end

@@ -680,5 +680,26 @@ export function describeQueueBackend(name: string, open: () => Promise<OpenedBac
       await call(() => backend.declareQueue(queue, { keyConcurrency: 0 }));
       assert.equal((await call(() => backend.queueStats(queue))).keyConcurrency, undefined);
     });
+
+    it('a delivery the session could not take gives its tasks back with their rate keys (autoAck or not): keyConcurrency still counts them', async () => {
+      const queue = queueName('cap-undo');
+      await call(() => backend.declareQueue(queue, { keyConcurrency: 1 }));
+      await put(backend, queue, [{ payload: 'k1', rateKey: 'k' }]);
+      for (const autoAck of [true, false]) {
+        await new Promise<void>((done) => {
+          backend.get({ queue, session: 'gone', max: 1, timeout: 0, autoAck }, () => {
+            done();
+            return false;
+          });
+        });
+        for (let i = 0; i < 50 && (await call(() => backend.queueStats(queue))).ready < 1; i++) await sleep(20);
+      }
+      await put(backend, queue, [{ payload: 'k2', rateKey: 'k' }]);
+      // Both of key k: one at a time, whatever happened to the first on its way back.
+      assert.deepEqual(
+        (await get(backend, 'w', queue, { max: 2 })).map((t) => t.payload),
+        ['k1'],
+      );
+    });
   });
 }
