@@ -9,6 +9,7 @@ import { resultCommands } from './commands/resultCommands';
 import { workerCommands } from './commands/workerCommands';
 import { registerLanguageModelTools } from './lmTools/lmToolRegistration';
 import { describeExit } from './manager/localManager';
+import { describeAddress, hostList } from './manager/connection';
 import { TaskwireModel } from './model/model';
 import { Notifier } from './notifications';
 import { readSettings } from './settings';
@@ -109,9 +110,9 @@ export function activate(context: vscode.ExtensionContext): TaskwireApi {
     model.connection.onDidLose((error) => {
       const address = model.connection.address;
       if (!address) return;
-      notifier.warn(`Lost the connection to the Taskwire manager at ${address.host}:${address.port}: ${error.message}`, {
+      notifier.warn(`Lost the connection to the Taskwire manager at ${describeAddress(address)}: ${error.message}`, {
         title: 'Retry',
-        run: () => vscode.commands.executeCommand('taskwire.manager.connect', { host: address.host, port: address.port }),
+        run: () => vscode.commands.executeCommand('taskwire.manager.connect', { host: hostList(address), port: address.port }),
       });
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { TaskwireModel } from './model/model';
 import { STATE_LABELS } from './views/managerView';
 import { plural } from './views/format';
+import { describeAddress } from './manager/connection';
 
 /** The status bar item: state, workers and ready tasks; clicking it shows the sidebar. */
 export class TaskwireStatusBar implements vscode.Disposable {
@@ -28,7 +29,7 @@ export class TaskwireStatusBar implements vscode.Disposable {
 
   private update(): void {
     const { connection, queues, workers } = this.model;
-    const address = connection.address ? `${connection.address.host}:${connection.address.port}` : undefined;
+    const address = connection.address ? describeAddress(connection.address) : undefined;
     this.item.backgroundColor = undefined;
     switch (connection.status) {
       case 'connected':

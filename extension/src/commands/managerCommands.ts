@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { defaultAuthkeyFile, readAuthkeyFile } from 'taskwire';
 import * as vscode from 'vscode';
-import { ConnectFailure, type ManagerAddress } from '../manager/connection';
+import { ConnectFailure, describeAddress, formatHostPort, hostList, managersOf, type ManagerAddress } from '../manager/connection';
+import { parseAddress, parseAddresses } from '../manager/managerAddress';
 import { ManagerStartError, PortInUseError } from '../manager/localManager';
 import { TerminalEnvironment } from '../manager/terminalEnvironment';
 import { LOCAL_HOST } from '../model/model';
@@ -16,7 +17,9 @@ export interface StartArgs {
 
 /** `taskwire.manager.connect` arguments: with them nothing is asked. */
 export interface ConnectArgs {
+  /** A host, "host:port", or several managers of one store: "host:port,host:port" (tried in order). */
   host?: string;
+  /** The port of a host given without one. */
   port?: number;
   /** The key itself; default: the stored one for host:port. */
   authkey?: string;
@@ -79,10 +82,16 @@ export function managerCommands(ctx: CommandContext): CommandTable {
     const settings = ctx.settings();
     let address: ManagerAddress | undefined;
     if (interactive) {
-      address = await askAddress(`${settings.host}:${settings.port}`);
+      const suggested = parseAddresses(settings.host, settings.port);
+      address = await askAddress(suggested ? managersOf(suggested).map(formatHostPort).join(',') : `${settings.host}:${settings.port}`);
       if (!address) return undefined;
     } else {
-      address = { host: args.host ?? settings.host, port: args.port ?? settings.port };
+      const text = args.host ?? settings.host;
+      address = parseAddresses(text, args.port ?? settings.port);
+      if (!address) {
+        notifier.error(`Invalid Taskwire manager address "${text}"${args.host === undefined ? ' (setting taskwire.host)' : ''}: expected host, host:port, or several managers as host:port,host:port.`);
+        return undefined;
+      }
     }
     const tlsCaFile = args?.tlsCaFile ?? settings.tlsCaFile;
     address = { ...address, tls: args?.tls ?? settings.tls, ...(tlsCaFile ? { tlsCaFile } : {}) };
@@ -121,7 +130,7 @@ export function managerCommands(ctx: CommandContext): CommandTable {
   };
 
   const reportConnectFailure = (failure: ConnectFailure, address: ManagerAddress, key?: string): void => {
-    const retry: Action = { title: 'Retry', run: () => (key ? connectWith(address, key) : connect({ host: address.host, port: address.port })) };
+    const retry: Action = { title: 'Retry', run: () => (key ? connectWith(address, key) : connect({ host: hostList(address), port: address.port })) };
     switch (failure.reason) {
       case 'auth':
         notifier.error(failure.message, enterKey(address), pickKeyFile(address));
@@ -169,7 +178,7 @@ export function managerCommands(ctx: CommandContext): CommandTable {
       return undefined;
     }
     const text = [
-      `# Taskwire manager at ${address.host}:${address.port}${model.connection.protocolVersion ? ` (protocol ${model.connection.protocolVersion})` : ''}`,
+      `# Taskwire manager at ${describeAddress(address)}${model.connection.protocolVersion ? ` (protocol ${model.connection.protocolVersion})` : ''}`,
       `# The key is in the file below, readable only by you: on another machine, copy the file and point TASKWIRE_AUTHKEY_FILE at it.`,
       ...TerminalEnvironment.exportLines(address, model.keyFile),
       `npx taskwire ping`,
@@ -209,24 +218,15 @@ export function managerCommands(ctx: CommandContext): CommandTable {
   };
 }
 
-/** "host:port", "[::1]:7400" or "host" (port 7400). */
-export function parseAddress(text: string): { host: string; port: number } | undefined {
-  const match = /^\s*(?:\[([^\]]+)\]|([^:\s]+))(?::(\d{1,5}))?\s*$/.exec(text);
-  if (!match) return undefined;
-  const port = match[3] === undefined ? 7400 : Number(match[3]);
-  if (port < 1 || port > 65535) return undefined;
-  return { host: (match[1] ?? match[2])!, port };
-}
-
 async function askAddress(value: string): Promise<ManagerAddress | undefined> {
   const text = await vscode.window.showInputBox({
     title: 'Taskwire: connect to a manager',
-    prompt: "The manager's address, host:port",
+    prompt: "The manager's address, host:port (several managers of one store: host:port,host:port)",
     value,
     ignoreFocusOut: true,
-    validateInput: (v) => (parseAddress(v) ? undefined : 'Expected host:port, for example 127.0.0.1:7400'),
+    validateInput: (v) => (parseAddresses(v) ? undefined : 'Expected host:port, for example 127.0.0.1:7400, or several separated by commas'),
   });
-  return text === undefined ? undefined : parseAddress(text);
+  return text === undefined ? undefined : parseAddresses(text);
 }
 
 async function askPort(taken: number): Promise<number | undefined> {

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import type { TaskwireModel } from '../model/model';
 import type { ActivityRecorder } from './activityRecorder';
 import { buildDashboard, type DashboardModel } from './chartModel';
+import { describeAddress } from '../manager/connection';
 
 /** The webview redraws at most this often, however often samples or status changes come. */
 const MIN_POST_INTERVAL_MS = 250;
@@ -162,7 +163,7 @@ export class DashboardPanel implements vscode.Disposable {
   private currentModel(): DashboardModel {
     const { connection } = this.model;
     const address = connection.address;
-    const source = address ? `${address.host}:${address.port}` : undefined;
+    const source = address ? describeAddress(address) : undefined;
     if (!connection.connected) {
       const notice = connection.status === 'connecting' ? `Connecting to the Taskwire manager at ${source}…` : 'Not connected to a Taskwire manager: start one or connect from the Taskwire sidebar.';
       // Reconnecting, the last minutes stay on show under the notice's banner.

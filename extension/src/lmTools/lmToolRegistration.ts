@@ -2,6 +2,7 @@ import { RemoteError } from 'taskwire';
 import * as vscode from 'vscode';
 import type { TaskwireModel } from '../model/model';
 import { TASKWIRE_TOOLS, ToolInputError, type KnownState, type ToolEntry } from './tools';
+import { describeAddress } from '../manager/connection';
 
 /**
  * Registers the language-model tools (package.json's contributes.languageModelTools) with
@@ -48,7 +49,7 @@ function languageModelTool(tool: ToolEntry, model: TaskwireModel, known: KnownSt
 function connectedClient(model: TaskwireModel) {
   const connection = model.connection;
   if (connection.connected) return connection.client;
-  const where = connection.address ? ` (the last one was at ${connection.address.host}:${connection.address.port}, now ${connection.status})` : '';
+  const where = connection.address ? ` (the last one was at ${describeAddress(connection.address)}, now ${connection.status})` : '';
   throw new Error(
     `VS Code is not connected to a Taskwire manager${where}: start one or connect to one from the Taskwire sidebar (Taskwire: Start Local Manager / Connect to Manager), then try again.`,
   );

@@ -4,6 +4,7 @@ import {
   connect,
   ConnectError,
   HandshakeClosedError,
+  NoManagerReachableError,
   ServerProofError,
   TimeoutError,
   UnsupportedProtocolVersionError,
@@ -11,15 +12,10 @@ import {
   type TaskwireClient,
 } from 'taskwire';
 import * as vscode from 'vscode';
+import { describeAddress, formatHostPort, managersOf, withFirst, type ManagerAddress } from './managerAddress';
 
-/** Where a manager listens. */
-export interface ManagerAddress {
-  host: string;
-  port: number;
-  tls?: boolean;
-  /** A PEM file with the CA that signed the manager's certificate (implies TLS). */
-  tlsCaFile?: string;
-}
+export type { HostPort, ManagerAddress } from './managerAddress';
+export { describeAddress, formatHostPort, hostList, managersOf } from './managerAddress';
 
 /**
  * - disconnected: no connection (and none wanted);
@@ -103,7 +99,7 @@ export class ManagerConnection implements vscode.Disposable {
     let client: TaskwireClient | undefined;
     try {
       client = await connect({
-        host: address.host,
+        host: managersOf(address).map(formatHostPort),
         port: address.port,
         authkey: key,
         tls,
@@ -113,6 +109,7 @@ export class ManagerConnection implements vscode.Disposable {
         connectTimeout: 5000,
       });
       if (this.address !== address) throw new ConnectFailure('other', 'another connection was opened meanwhile');
+      this.address = withFirst(address, client);
       this.current = client;
       this.watch(client);
       await client.subscribe({ includePayload: true }, (event) => this.eventEmitter.fire(event));
@@ -164,6 +161,8 @@ export class ManagerConnection implements vscode.Disposable {
     });
     client.on('reconnected', () => {
       if (!mine()) return;
+      // Perhaps to another manager of the address (a failover): the views name the one in use.
+      if (this.address) this.address = withFirst(this.address, client);
       this.problem = undefined;
       this.connectedAt = new Date();
       this.setStatus('connected');
@@ -171,7 +170,7 @@ export class ManagerConnection implements vscode.Disposable {
     });
     client.on('error', (error: Error) => {
       if (!mine()) return;
-      const where = this.address ? `${this.address.host}:${this.address.port}` : 'the manager';
+      const where = this.address ? describeAddress(this.address) : 'the manager';
       this.markStopped(`lost the connection to ${where}: ${error.message}`);
       this.lostEmitter.fire(error);
     });
@@ -224,8 +223,14 @@ function describeTlsFailure(code: string | undefined, address: ManagerAddress): 
 /** A failed connect in the words a notification needs, with a reason the caller can act on. */
 export function describeConnectFailure(error: unknown, address: ManagerAddress): ConnectFailure {
   if (error instanceof ConnectFailure) return error;
-  const where = `${address.host}:${address.port}`;
+  const where = describeAddress(address);
   const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof NoManagerReachableError) {
+    // Several managers, none reachable: each one's reason, in the order they were tried.
+    const refused = error.failures.every(({ error: failure }) => (failure.cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED');
+    const reasons = error.failures.map(({ address: tried, error: failure }) => `${tried}: ${failure.message.replace(/^cannot connect to the manager at [^:]+:\d+: /, '')}`);
+    return new ConnectFailure(refused ? 'refused' : 'unreachable', `Cannot connect to any of the Taskwire managers at ${managersOf(address).map(formatHostPort).join(', ')}: ${reasons.join('; ')}.`);
+  }
   if (error instanceof AuthenticationFailedError) {
     return new ConnectFailure('auth', `Cannot connect to the Taskwire manager at ${where}: authentication failed — the key does not match the manager's.`);
   }

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { ManagerAddress } from './connection';
+import { describeAddress, hostList, type ManagerAddress } from './connection';
 
 /**
  * Gives new integrated terminals the connected manager's address and key file, so a worker
@@ -12,10 +12,11 @@ export class TerminalEnvironment {
   }
 
   apply(address: ManagerAddress, keyFile: string): void {
-    this.collection.replace('TASKWIRE_HOST', address.host);
+    // Several managers of one store go in TASKWIRE_HOST as a list, as every client reads it.
+    this.collection.replace('TASKWIRE_HOST', address.alternates?.length ? hostList(address) : address.host);
     this.collection.replace('TASKWIRE_PORT', String(address.port));
     this.collection.replace('TASKWIRE_AUTHKEY_FILE', keyFile);
-    this.collection.description = `Taskwire: the manager at ${address.host}:${address.port}`;
+    this.collection.description = `Taskwire: the manager at ${describeAddress(address)}`;
   }
 
   clear(): void {
@@ -31,7 +32,7 @@ export class TerminalEnvironment {
 
   /** The variables as shell lines (the key file's path, never the key). */
   static exportLines(address: ManagerAddress, keyFile: string): string[] {
-    return [`export TASKWIRE_HOST=${address.host}`, `export TASKWIRE_PORT=${address.port}`, `export TASKWIRE_AUTHKEY_FILE=${quote(keyFile)}`];
+    return [`export TASKWIRE_HOST=${quote(address.alternates?.length ? hostList(address) : address.host)}`, `export TASKWIRE_PORT=${address.port}`, `export TASKWIRE_AUTHKEY_FILE=${quote(keyFile)}`];
   }
 }
 

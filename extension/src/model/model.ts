@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { ConnectFailure, ManagerConnection, type ManagerAddress } from '../manager/connection';
+import { ConnectFailure, managersOf, ManagerConnection, type ManagerAddress } from '../manager/connection';
 import { describeExit, LocalManager, type ManagerExit } from '../manager/localManager';
 import { KeyStore } from '../manager/secrets';
 import { TerminalEnvironment } from '../manager/terminalEnvironment';
@@ -138,7 +138,8 @@ export class TaskwireModel implements vscode.Disposable {
       throw error;
     }
     this.lastError = undefined;
-    await this.keys.store(address.host, address.port, key);
+    // Every manager of the address takes this key: each finds it when connected to alone.
+    for (const manager of managersOf(address)) await this.keys.store(manager.host, manager.port, key);
     this.keyFile = this.keys.writeKeyFile(address.host, address.port, key);
     this.terminal.apply(address, this.keyFile);
     this.changeEmitter.fire();

@@ -1,6 +1,6 @@
 import type { Event as TaskwireEvent } from 'taskwire';
 import * as vscode from 'vscode';
-import type { ManagerConnection } from '../manager/connection';
+import { describeAddress, type ManagerConnection } from '../manager/connection';
 import { oneLine } from './format';
 import { progressText } from './progressText';
 
@@ -27,7 +27,7 @@ export class EventTail implements vscode.Disposable {
     this.channel ??= vscode.window.createOutputChannel('Taskwire Events');
     if (!this.listener) {
       this.listener = this.connection.onEvent((event) => this.write(formatEvent(event)));
-      const where = this.connection.address ? ` of ${this.connection.address.host}:${this.connection.address.port}` : '';
+      const where = this.connection.address ? ` of ${describeAddress(this.connection.address)}` : '';
       this.write(`--- tailing the events${where} (${this.connection.connected ? 'connected' : 'not connected yet'})`);
     }
     this.channel.show(true);

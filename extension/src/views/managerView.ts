@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { TaskwireModel } from '../model/model';
+import { describeAddress, formatHostPort } from '../manager/connection';
 import { formatDuration } from './format';
 
 /** One line of the Manager view: a label and its value. */
@@ -84,12 +85,13 @@ export class ManagerTreeProvider implements vscode.TreeDataProvider<ManagerItem>
       ];
     }
     const address = connection.address!;
-    const where = `${address.host}:${address.port}`;
+    const where = describeAddress(address);
+    const others = address.alternates?.length ? ` If it goes away, the connection moves to the next of ${address.alternates.map(formatHostPort).join(', ')}.` : '';
     const items = [
       new ManagerItem('state', 'State', STATE_LABELS[status], STATE_ICONS[status], connection.problem ? { tooltip: connection.problem } : {}),
       new ManagerItem('address', 'Address', where, new vscode.ThemeIcon('plug'), {
         contextValue: 'taskwire.address',
-        tooltip: `${where}${address.tls || address.tlsCaFile ? ' (TLS)' : ''}: copy the connection details with the button`,
+        tooltip: `${formatHostPort(address)}${address.tls || address.tlsCaFile ? ' (TLS)' : ''}: copy the connection details with the button.${others}`,
       }),
     ];
     if (this.model.isLocal && local) {

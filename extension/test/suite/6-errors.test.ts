@@ -56,6 +56,28 @@ describe('errors a user sees', () => {
     assert.equal(await api.model.keys.get('127.0.0.1', port), undefined, 'a key that never worked is not stored');
   });
 
+  it('several managers, none listening: the reason of each in one notification, with Retry; a malformed list is refused by name', async () => {
+    const [first, second] = [await freePort(), await freePort()];
+    const mark = new Date();
+    const result = await vscode.commands.executeCommand('taskwire.manager.connect', { host: `127.0.0.1:${first},127.0.0.1:${second}`, authkey: 'any key' });
+    assert.equal(result, undefined);
+    const message = await waitForNotification(api, mark, /any of the Taskwire managers/);
+    assert.equal(message.severity, 'error');
+    assert.match(
+      message.message,
+      new RegExp(
+        `^Cannot connect to any of the Taskwire managers at 127\\.0\\.0\\.1:${first}, 127\\.0\\.0\\.1:${second}: 127\\.0\\.0\\.1:${first}: connection refused.*; 127\\.0\\.0\\.1:${second}: connection refused`,
+      ),
+    );
+    assert.ok(message.actions.includes('Retry'));
+    assert.equal(api.model.connection.status, 'disconnected');
+
+    const malformed = new Date();
+    await vscode.commands.executeCommand('taskwire.manager.connect', { host: `127.0.0.1:${first},:7400`, authkey: 'any key' });
+    const refusal = await waitForNotification(api, malformed, /Invalid Taskwire manager address/);
+    assert.equal(refusal.message, `Invalid Taskwire manager address "127.0.0.1:${first},:7400": expected host, host:port, or several managers as host:port,host:port.`);
+  });
+
   it('a wrong key says authentication failed and keeps the right key', async () => {
     const address = await ensureLocalManager(api);
     const rightKey = await api.model.keys.get('127.0.0.1', address.port);

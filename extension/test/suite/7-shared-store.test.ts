@@ -8,7 +8,7 @@ import { connect, type TaskwireClient } from 'taskwire';
 import * as vscode from 'vscode';
 import type { TaskwireApi } from '../../src/api';
 import type { WorkerItem } from '../../src/views/workersView';
-import { activateExtension, ensureLocalManager, freePort, labelOf, rootItems, startOutsideManager, waitFor, writeKeyFile } from './helpers';
+import { activateExtension, descriptionOf, ensureLocalManager, freePort, labelOf, rootItems, startOutsideManager, waitFor, writeKeyFile } from './helpers';
 
 /** A redis-server of the test's own, on a free loopback port, in a directory of its own (stopped by pid). */
 async function startRedis(): Promise<{ url: string; process: ChildProcess; dir: string }> {
@@ -60,6 +60,43 @@ describe('the sidebar on one of several managers of a Redis store', () => {
       await waitFor('the worker to leave the view', async () => !(await rootItems<WorkerItem>(api.views.workers)).some((i) => labelOf(i) === name));
     } finally {
       worker?.close();
+      await vscode.commands.executeCommand('taskwire.manager.disconnect');
+      for (const manager of managers) manager.kill('SIGKILL');
+      redis.process.kill('SIGKILL');
+      rmSync(redis.dir, { recursive: true, force: true });
+    }
+    await ensureLocalManager(api);
+  });
+
+  it('connects to several managers of the store and moves to the next when the one in use goes away', async () => {
+    const redis = await startRedis();
+    const { keyFile } = writeKeyFile();
+    const managers: ChildProcess[] = [];
+    let producer: TaskwireClient | undefined;
+    try {
+      const a = await startOutsideManager(keyFile, ['--store', redis.url]);
+      managers.push(a.manager);
+      const b = await startOutsideManager(keyFile, ['--store', redis.url]);
+      managers.push(b.manager);
+      const list = `127.0.0.1:${a.port},127.0.0.1:${b.port}`;
+      const address = await vscode.commands.executeCommand<{ port: number }>('taskwire.manager.connect', { host: list, authkeyFile: keyFile });
+      assert.equal(address?.port, a.port, api.notifications.last?.message);
+      assert.equal(await descriptionOf(api.views.manager, 'Address'), `127.0.0.1:${a.port} (+1 more manager)`);
+      // Terminals get the list, as every client reads TASKWIRE_HOST.
+      assert.equal(api.model.terminalVariables()['TASKWIRE_HOST'], list);
+      assert.equal(await api.model.keys.get('127.0.0.1', b.port), await api.model.keys.get('127.0.0.1', a.port), 'the key is stored for each manager');
+
+      a.manager.kill('SIGKILL');
+      await waitFor('the connection on the second manager', () => api.model.connection.connected && api.model.connection.address?.port === b.port);
+      assert.equal(await descriptionOf(api.views.manager, 'Address'), `127.0.0.1:${b.port} (+1 more manager)`);
+      assert.equal(await descriptionOf(api.views.manager, 'State'), 'connected');
+      // Still the whole store: a task put through the second manager shows in the Queues view.
+      const queue = `failover-${process.pid}`;
+      producer = await connect({ host: '127.0.0.1', port: b.port, authkeyFile: keyFile, name: 'producer-on-b', role: 'producer', reconnect: false });
+      await producer.queue(queue).put('after the failover');
+      await waitFor('the queue in the Queues view', async () => (await rootItems(api.views.queues)).some((i) => labelOf(i) === queue));
+    } finally {
+      producer?.close();
       await vscode.commands.executeCommand('taskwire.manager.disconnect');
       for (const manager of managers) manager.kill('SIGKILL');
       redis.process.kill('SIGKILL');
