@@ -11,11 +11,11 @@ import { writePickleMessage } from './pickleWriter';
 import { PyTuple, QUEUE_EMPTY, type PyValue } from './pyValue';
 
 /**
- * Requests as CPython 3.8-3.13 pickles them (`ForkingPickler.dumps`, protocol 4, with FRAME
+ * Requests, framed, as CPython 3.8-3.13 pickles them (`ForkingPickler.dumps`, protocol 4, with FRAME
  * and MEMOIZE): put(str), get(True, timeout=1), get(timeout=120), qsize(), and a put of a
  * longer str.
  */
-const REQUESTS = [
+export const WARM_UP_REQUESTS = [
   '8004953700000000000000288c146765745f7461736b5f71756575653a7461736b73948c03707574948c0f696d6167655f75726c5f31323334359485947d9474942e',
   '8004953300000000000000288c146765745f7461736b5f71756575653a7461736b73948c03676574948885947d948c0774696d656f7574944b017374942e',
   '8004953500000000000000288c186765745f726573756c745f71756575653a726573756c7473948c0367657494297d948c0774696d656f7574944b787374942e',
@@ -33,7 +33,7 @@ export function warmUpCodec(rounds = ROUNDS): number {
   const started = performance.now();
   const decoder = new MessageDecoder(1 << 20);
   for (let round = 0; round < rounds; round++) {
-    for (const framed of REQUESTS) {
+    for (const framed of WARM_UP_REQUESTS) {
       for (const message of decoder.push(framed)) {
         const request = readPickle(message);
         const args = request instanceof PyTuple ? request.items[2] : undefined;
