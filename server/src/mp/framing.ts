@@ -56,9 +56,10 @@ export class MessageDecoder {
       if (this.buffered < head + length) break;
       // A view, not a copy: the chunks a socket emits are not reused.
       messages.push(data.subarray(head, head + length));
-      const rest = data.subarray(head + length);
-      this.chunks = rest.length > 0 ? [rest] : [];
-      this.buffered = rest.length;
+      // Most chunks hold one whole message: nothing is left, and no empty view is made.
+      const used = head + length;
+      this.chunks = used < data.length ? [data.subarray(used)] : [];
+      this.buffered = data.length - used;
     }
     return messages;
   }

@@ -8,7 +8,7 @@ import { answerChallenge, answerMatches, FAILURE, MAX_HANDSHAKE_MESSAGE, newChal
 import { PickleError, readPickle } from './pickleReader';
 import { writePickle, writePickleMessage } from './pickleWriter';
 import type { PyValue } from './pyValue';
-import { refused, type Reply, type RequestConnection } from './requests';
+import { refused, RETURNED_NONE, type Reply, type RequestConnection } from './requests';
 
 /** The handshake's steps, then what the connection carries. */
 type State = 'challenged' | 'awaitingChallenge' | 'awaitingVerdict' | 'refusing' | 'ready' | 'closed';
@@ -27,6 +27,9 @@ export interface ConnectionHost {
   becameProxy(connection: MpConnection): void;
   closed(connection: MpConnection): void;
 }
+
+/** The framed bytes of ('#RETURN', None), the most common answer: written as they are. */
+const RETURNED_NONE_MESSAGE = writePickleMessage(RETURNED_NONE)!;
 
 /** Requests read but not answered yet past which the connection is not read (a client sends one at a time). */
 const MAX_QUEUED_REQUESTS = 16;
@@ -250,7 +253,7 @@ export class MpConnection implements RequestConnection {
   /** A reply, pickled straight into its framed message: one buffer, one write. */
   private sendReply(reply: Reply): void {
     if (this.socket.destroyed || this.socket.writableEnded) return;
-    const message = writePickleMessage(reply);
+    const message = reply === RETURNED_NONE ? RETURNED_NONE_MESSAGE : writePickleMessage(reply);
     if (message) this.socket.write(message);
     else this.send(writePickle(reply));
   }

@@ -66,8 +66,16 @@ export interface RequestOptions {
 
 const returned = (value: PyValue): Reply => new PyTuple(['#RETURN', value]);
 const raised = (exception: PyException): Reply => new PyTuple(['#ERROR', exception]);
+/** ('#RETURN', None), the answer to every put and task_done: one shared tuple, so that its bytes are written once (mpConnection). */
+export const RETURNED_NONE: Reply = returned(null);
 /** A refusal: the client raises RemoteError with this text. */
 export const refused = (text: string): Reply => new PyTuple(['#TRACEBACK', `Taskwire: ${text}\n`]);
+
+// The parameters of the queue methods, as Queue.put and Queue.get name them.
+const PUT_PARAMS = ['item', 'block', 'timeout'];
+const PUT_NOWAIT_PARAMS = ['item'];
+const GET_PARAMS = ['block', 'timeout'];
+const NO_PARAMS: string[] = [];
 
 /** A request the listener refuses, with the text the client sees. */
 class Refusal extends Error {}
@@ -113,7 +121,7 @@ export class MpRequests {
     switch (method) {
       // (None, 'dummy', (), {}): what connect() sends to check the address and key.
       case 'dummy':
-        return returned(null);
+        return RETURNED_NONE;
       // (None, 'create', ('get_task_queue',), {}) → (ident, exposed)
       case 'create': {
         const typeid = args[0];
@@ -129,13 +137,13 @@ export class MpRequests {
       // (None, 'incref', (ident,), {}) and decref: Taskwire's queues live as long as the manager.
       case 'incref':
       case 'decref':
-        return returned(null);
+        return RETURNED_NONE;
       // (None, 'accept_connection', ('MainProcess',), {}): from now on this connection carries proxy calls.
       case 'accept_connection': {
         const [name] = bind(method, args, kwds, ['name']);
         connection.processName = typeof name === 'string' ? name.slice(0, 200) : undefined;
         connection.mode = 'proxy';
-        return returned(null);
+        return RETURNED_NONE;
       }
       // (None, 'get_methods', (Token(...),), {}) → exposed
       case 'get_methods': {
@@ -154,7 +162,7 @@ export class MpRequests {
         if (!this.options.allowShutdown) throw new Refusal('shutdown is refused: the manager was started without --mp-allow-shutdown (stop it with Ctrl+C or SIGTERM)');
         this.host.log.info('shutdown requested over the multiprocessing listener', { address: connection.address });
         setImmediate(() => this.host.shutdown());
-        return returned(null);
+        return RETURNED_NONE;
       default:
         throw new Refusal(
           `unknown manager request ${JSON.stringify(method.slice(0, 80))}: supported are dummy, create, incref, decref, accept_connection, get_methods, debug_info, number_of_objects, shutdown`,
@@ -175,7 +183,7 @@ export class MpRequests {
       // (ident, 'put', (item,), {}) / put(item, block=True, timeout=None)
       case 'put':
       case 'put_nowait': {
-        const [item, block, timeout] = bind(method, args, kwds, method === 'put' ? ['item', 'block', 'timeout'] : ['item']);
+        const [item, block, timeout] = bind(method, args, kwds, method === 'put' ? PUT_PARAMS : PUT_NOWAIT_PARAMS);
         if (item === undefined) throw new Refusal(`${method}() missing required argument: 'item'`);
         const payload = toJsonText(item, { maxBytes: this.host.limits.maxPayloadBytes, maxDepth: this.host.limits.maxNestingDepth });
         const seconds = waitFor(method === 'put' ? block : false, timeout);
@@ -184,7 +192,7 @@ export class MpRequests {
           const waiter = this.host.queues.put({ queue, tasks: [{ payload }], timeout: seconds, session: connection.id }, (outcome) => {
             connection.waiting = undefined;
             if (outcome instanceof EngineError) resolve(outcome.reason === 'queue_full' ? raised(QUEUE_FULL) : refused(outcome.message));
-            else this.host.queues.whenDurable(() => resolve(returned(null)));
+            else this.host.queues.whenDurable(() => resolve(RETURNED_NONE));
           });
           connection.waiting = waiter;
         });
@@ -192,7 +200,7 @@ export class MpRequests {
       // (ident, 'get', (True,), {'timeout': 5}) / get(block=True, timeout=None): the task is leased to this connection.
       case 'get':
       case 'get_nowait': {
-        const [block, timeout] = bind(method, args, kwds, method === 'get' ? ['block', 'timeout'] : []);
+        const [block, timeout] = bind(method, args, kwds, method === 'get' ? GET_PARAMS : NO_PARAMS);
         const seconds = waitFor(method === 'get' ? block : false, timeout);
         if (typeof seconds !== 'number' && seconds !== undefined) return seconds;
         return replyFrom((resolve) => {
@@ -214,27 +222,27 @@ export class MpRequests {
       }
       // (ident, 'task_done', (), {}): the task this proxy took is done (settled above).
       case 'task_done':
-        bind(method, args, kwds, []);
-        return returned(null);
+        bind(method, args, kwds, NO_PARAMS);
+        return RETURNED_NONE;
       case 'qsize': {
-        bind(method, args, kwds, []);
+        bind(method, args, kwds, NO_PARAMS);
         return then(this.host.queues.queueStats(queue), (stats) => returned(BigInt(stats.ready)));
       }
       case 'empty': {
-        bind(method, args, kwds, []);
+        bind(method, args, kwds, NO_PARAMS);
         return then(this.host.queues.queueStats(queue), (stats) => returned(stats.ready === 0));
       }
       case 'full': {
-        bind(method, args, kwds, []);
+        bind(method, args, kwds, NO_PARAMS);
         return then(this.host.queues.queueStats(queue), (stats) => returned(stats.maxsize > 0 && stats.ready + stats.delayed + stats.leased >= stats.maxsize));
       }
       // (ident, 'join', (), {}): until nothing is ready, delayed or leased.
       case 'join':
-        bind(method, args, kwds, []);
+        bind(method, args, kwds, NO_PARAMS);
         return replyFrom((resolve) => {
           connection.waiting = this.host.queues.join(queue, undefined, connection.id, () => {
             connection.waiting = undefined;
-            resolve(returned(null));
+            resolve(RETURNED_NONE);
           });
         });
       // print(proxy) sends __str__; repr() is local to the client.
