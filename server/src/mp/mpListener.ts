@@ -5,7 +5,6 @@ import { MpConnection, type ConnectionHost } from './mpConnection';
 import type { PyValue } from './pyValue';
 import { MpRequests, type Reply } from './requests';
 import { TypeIdMap } from './typeIds';
-import { warmUpCodec } from './warmUp';
 
 export interface MpListenerOptions {
   host: string;
@@ -69,9 +68,6 @@ export class MpListener implements ClientSource {
 
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<AddressInfo> {
-    // Before the first client, not during its first seconds (warmUp.ts says why).
-    const warmUpMs = warmUpCodec();
-    this.host.log.debug('multiprocessing codec warmed up', { ms: Math.round(warmUpMs) });
     return new Promise((resolve, reject) => {
       this.net.once('error', reject);
       this.net.listen(this.options.port, this.options.host, () => {
