@@ -29,6 +29,8 @@ export class MpListener implements ClientSource {
   private readonly handshaking = new Map<string, Set<MpConnection>>();
   /** Proxy connections: the clients manager/clients lists. */
   private readonly proxies = new Map<string, MpConnection>();
+  /** Proxies that closed while a store that answers later (Redis) releases what they held: their events still name them. */
+  private readonly departing = new Map<string, MpConnection>();
   private readonly requests: MpRequests;
   private readonly connectionHost: ConnectionHost;
   readonly typeIds: TypeIdMap;
@@ -91,7 +93,7 @@ export class MpListener implements ClientSource {
   }
 
   describe(sessionId: string) {
-    return this.proxies.get(sessionId)?.eventClient();
+    return (this.proxies.get(sessionId) ?? this.departing.get(sessionId))?.eventClient();
   }
 
   // ---- connections --------------------------------------------------------------------------
@@ -152,6 +154,11 @@ export class MpListener implements ClientSource {
     const wasProxy = this.proxies.delete(connection.id);
     // Tasks it took and did not finish go back to their queues now, with attempt + 1.
     const releasing = this.host.queues.releaseSession(connection.id, 'multiprocessing client disconnected', this.host.stopping);
+    if (wasProxy && releasing instanceof Promise) {
+      this.departing.set(connection.id, connection);
+      const departed = () => this.departing.delete(connection.id);
+      releasing.then(departed, departed);
+    }
     whenSettled(releasing, (released) => {
       this.host.counters.leasesReleased += released;
       if (wasProxy) this.host.log.info('client disconnected', { session: connection.id, name: 'python multiprocessing', address: connection.address, released });
