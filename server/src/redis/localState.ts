@@ -57,6 +57,8 @@ export interface LocalQueue {
   serving: boolean;
   /** A wake-up came while serving: serve again. */
   again: boolean;
+  /** The queue may have ready tasks again: its waiting gets look too (a put or a wake-up of kind 'f' serves only puts and joins). */
+  getsToo: boolean;
 }
 
 export function firstActive<W extends { active: boolean }>(waiters: W[]): W | undefined {

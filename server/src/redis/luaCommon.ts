@@ -3,14 +3,17 @@
 // script is this prelude plus its own body (scripts.ts), loaded once and called by SHA.
 //
 // Conventions:
-// - KEYS[1] is a key of the family (it routes the call to the family's slot on a Cluster); the
-//   other keys are built here from ARGV[1], the family, and all carry the hash tag `{family}`.
+// - KEYS[1] is `tw:{family}:m:<manager id>`: it routes the call to the family's slot on a Cluster
+//   and names the manager that runs the script (its wake-ups say so, and it skips its own); the
+//   keys are built here from ARGV[1], the family, and all carry the hash tag `{family}`.
 // - ARGV[1..5]: family, default ttr (s), default maxAttempts, retry back-off base and cap (s).
 //   A script's own arguments start at ARGV[6].
 // - Payloads and results are strings, stored and returned as they came: never decoded.
-// - The reply is {status, now, nextDue, events, data, bytes}: nextDue is the earliest delay or
-//   lease end (ms) of the queues the script touched, '' when none; events are the changes made,
-//   in order; bytes: each queue touched and its payload bytes now.
+// - The reply is {status, now, nextDue, events, data, bytes, touched}: nextDue is the earliest
+//   delay or lease end (ms) of the queues the script touched, '' when none; events are the
+//   changes made, in order; bytes: each queue touched and its payload bytes now; touched: each
+//   queue it published a wake-up for and its kind, 'r' or 'f' (finish), for the manager that ran
+//   it to wake its own waiters at once (its subscriber skips its own wake-ups).
 // - A task's hash holds: q queue, p payload, pr priority, at enqueuedAt (ms), a attempt, b bytes,
 //   st state (r ready, d delayed, l leased), rk its member in the ready set, ra when it became
 //   ready (ms, for the queue-wait metric), and when set: ttr,
@@ -27,6 +30,8 @@
 export const LUA_PRELUDE = `
 local FAMILY = ARGV[1]
 local P = 'tw:{' .. FAMILY .. '}:'
+-- The manager running the script: its wake-ups ('<manager>/<kind><queue>', finish) name it, and it skips its own.
+local MANAGER = string.sub(KEYS[1], string.len(P) + 3)
 local DEFAULT_TTR = tonumber(ARGV[2])
 local DEFAULT_MAX_ATTEMPTS = tonumber(ARGV[3])
 local BACKOFF_BASE = tonumber(ARGV[4])
@@ -507,12 +512,19 @@ end
 -- report the earliest deadline among them.
 local function finish(status, data)
   local next_due = false
+  local touched = {}
   for _, q in ipairs(TOUCHED_LIST) do
     local k = qkey(q)
-    if redis.call('ZCARD', k .. ':r') == 0 and redis.call('ZCARD', k .. ':l') == 0 and redis.call('ZCARD', k .. ':d') == 0 then
+    local ready = redis.call('ZCARD', k .. ':r')
+    if ready == 0 and redis.call('ZCARD', k .. ':l') == 0 and redis.call('ZCARD', k .. ':d') == 0 then
       redis.call('HINCRBY', k, 'emp', 1)
     end
-    redis.call('PUBLISH', 'tw:{' .. family_of(q) .. '}:wake', q)
+    -- 'r': it has ready tasks, for waiting gets (and puts and joins); 'f': none, so only waiting
+    -- puts (room may have been made) and joins (it may be empty) need to look again.
+    local kind = ready > 0 and 'r' or 'f'
+    redis.call('PUBLISH', 'tw:{' .. family_of(q) .. '}:wake', MANAGER .. '/' .. kind .. q)
+    touched[#touched + 1] = q
+    touched[#touched + 1] = kind
   end
   for _, q in ipairs(DUE_LIST) do
     for _, suffix in ipairs({':d', ':l'}) do
@@ -532,6 +544,6 @@ local function finish(status, data)
     bytes[#bytes + 1] = q
     bytes[#bytes + 1] = BYTES[q] and num(BYTES[q]) or redis.call('HGET', qkey(q), 'bytes') or '0'
   end
-  return {status, num(NOW), next_due and num(next_due) or '', EVENTS, data or {}, bytes}
+  return {status, num(NOW), next_due and num(next_due) or '', EVENTS, data or {}, bytes, touched}
 end
 `;

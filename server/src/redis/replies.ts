@@ -16,6 +16,8 @@ export interface ScriptReply {
   data: unknown[];
   /** Each queue the script touched, with its payload bytes after it. */
   bytes: [string, number][];
+  /** The queues it changed (and published a wake-up for). */
+  touched: string[];
 }
 
 /** {kind, queue, id, attempt, payload, error, holder, count}; null where absent. */
@@ -31,10 +33,10 @@ export type TaskTuple = [string, string, string, string, string, string, string 
 type UniqueFields = [] | [string | null, string | null, string | null, string];
 
 export function readReply(raw: unknown): ScriptReply {
-  const [status, now, nextDue, events, data, bytesList] = raw as [string, string, string, EventTuple[], unknown[], string[]];
+  const [status, now, nextDue, events, data, bytesList, touched] = raw as [string, string, string, EventTuple[], unknown[], string[], string[]];
   const bytes: [string, number][] = [];
   for (let i = 0; i + 1 < bytesList.length; i += 2) bytes.push([bytesList[i]!, Number(bytesList[i + 1])]);
-  return { status, now: Number(now), nextDue: nextDue === '' ? undefined : Number(nextDue), events, data, bytes };
+  return { status, now: Number(now), nextDue: nextDue === '' ? undefined : Number(nextDue), events, data, bytes, touched };
 }
 
 export function taskOf(tuple: TaskTuple): RawTask {

@@ -524,14 +524,45 @@ local function finish(status, data)
 end
 `;
 
+/**
+ * A change followed, in the same script, by a get for the first request waiting on this manager
+ * (redisQueues.ts: a put hands its task to a waiting get; an ack its result to a waiting get of
+ * the replyTo queue): one round trip instead of two, and no wake-up to serve that get. The
+ * change's body and get's run as functions, each on its own arguments (ARGV shadowed): ARGV
+ * q, max, ttr, autoAck, holder of the get, then the change's own arguments. Status: the
+ * change's; data: {the change's data, the get's tasks (none when the change failed)}.
+ */
+const thenGet = (change: string) => `
+local finish_both = finish
+local function finish(status, data) return {status, data or {}} end
+local function with_args(from, to)
+  local args = {ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]}
+  for i = from, to do args[#args + 1] = ARGV[i] end
+  return args
+end
+local function run_change(ARGV)
+${change}
+end
+local function run_get(ARGV)
+  -- The get's queue may be of another family (an ack's replyTo, on the same node): its keys.
+  P = 'tw:{' .. family_of(ARGV[6]) .. '}:'
+${get}
+end
+local changed = run_change(with_args(11, #ARGV))
+if changed[1] ~= 'ok' then return finish_both(changed[1], {changed[2], {}}) end
+return finish_both('ok', {changed[2], run_get(with_args(6, 10))[2]})
+`;
+
 const BODIES = {
   declare,
   ensure,
   put,
+  putThenGet: thenGet(put),
   unput,
   get,
   undo,
   ack,
+  ackThenGet: thenGet(ack),
   nack,
   touch,
   release,
