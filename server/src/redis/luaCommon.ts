@@ -11,7 +11,8 @@
 // - Payloads and results are strings, stored and returned as they came: never decoded.
 // - The reply is {status, now, nextDue, events, data, bytes, touched}: nextDue is the earliest
 //   delay or lease end (ms) of the queues the script touched, '' when none; events are the
-//   changes made, in order; bytes: each queue touched and its payload bytes now; touched: each
+//   changes made, in order; bytes: each queue touched, its payload bytes, ready tasks and ready
+//   version now (finish); touched: each
 //   queue it published a wake-up for and its kind, 'r' or 'f' (finish), for the manager that ran
 //   it to wake its own waiters at once (its subscriber skips its own wake-ups).
 // - A task's hash holds: q queue, p payload, pr priority, at enqueuedAt (ms), a attempt, b bytes,
@@ -30,7 +31,7 @@
 export const LUA_PRELUDE = `
 local FAMILY = ARGV[1]
 local P = 'tw:{' .. FAMILY .. '}:'
--- The manager running the script: its wake-ups ('<manager>/<kind><queue>', finish) name it, and it skips its own.
+-- The manager running the script: its wake-ups ('<manager>/<kind><version>/<queue>', finish) name it, and it skips its own.
 local MANAGER = string.sub(KEYS[1], string.len(P) + 3)
 local DEFAULT_TTR = tonumber(ARGV[2])
 local DEFAULT_MAX_ATTEMPTS = tonumber(ARGV[3])
@@ -512,17 +513,30 @@ end
 -- report the earliest deadline among them.
 local function finish(status, data)
   local next_due = false
+  -- Each queue's ready tasks now, and its ready version: seq - hseq, which grows by one each time
+  -- a task becomes ready (make_ready is the only way into the ready set). A manager that saw a
+  -- queue with none at version v knows it still has none until a wake-up says a later version.
+  local READY, VERSION = {}, {}
+  local function look(q)
+    if READY[q] ~= nil then return end
+    local k = qkey(q)
+    READY[q] = redis.call('ZCARD', k .. ':r')
+    local o = redis.call('HMGET', k, 'seq', 'hseq', 'bytes')
+    VERSION[q] = num((tonumber(o[1]) or 0) - (tonumber(o[2]) or 0))
+    if BYTES[q] == nil then BYTES[q] = tonumber(o[3]) or 0 end
+  end
   local touched = {}
   for _, q in ipairs(TOUCHED_LIST) do
     local k = qkey(q)
-    local ready = redis.call('ZCARD', k .. ':r')
+    look(q)
+    local ready = READY[q]
     if ready == 0 and redis.call('ZCARD', k .. ':l') == 0 and redis.call('ZCARD', k .. ':d') == 0 then
       redis.call('HINCRBY', k, 'emp', 1)
     end
     -- 'r': it has ready tasks, for waiting gets (and puts and joins); 'f': none, so only waiting
     -- puts (room may have been made) and joins (it may be empty) need to look again.
     local kind = ready > 0 and 'r' or 'f'
-    redis.call('PUBLISH', 'tw:{' .. family_of(q) .. '}:wake', MANAGER .. '/' .. kind .. q)
+    redis.call('PUBLISH', 'tw:{' .. family_of(q) .. '}:wake', MANAGER .. '/' .. kind .. VERSION[q] .. '/' .. q)
     touched[#touched + 1] = q
     touched[#touched + 1] = kind
   end
@@ -541,8 +555,11 @@ local function finish(status, data)
   if BUDGET_AT and ((not next_due) or BUDGET_AT < next_due) then next_due = BUDGET_AT end
   local bytes = {}
   for _, q in ipairs(DUE_LIST) do
+    look(q)
     bytes[#bytes + 1] = q
-    bytes[#bytes + 1] = BYTES[q] and num(BYTES[q]) or redis.call('HGET', qkey(q), 'bytes') or '0'
+    bytes[#bytes + 1] = num(BYTES[q])
+    bytes[#bytes + 1] = tostring(READY[q])
+    bytes[#bytes + 1] = VERSION[q]
   end
   return {status, num(NOW), next_due and num(next_due) or '', EVENTS, data or {}, bytes, touched}
 end

@@ -20,7 +20,7 @@ import type { Deliver } from '../engine/waiters';
 import { silentLogger, type Logger } from '../server/logger';
 import type { QueueDeclaration } from '../server/options';
 import { ManagerHeartbeat } from './heartbeat';
-import { firstActive, type AnyWaiter, type GetWaiter, type HeldLease, type JoinWaiter, type LocalQueue, type PutWaiter } from './localState';
+import { firstActive, knownEmpty, type AnyWaiter, type GetWaiter, type HeldLease, type JoinWaiter, type LocalQueue, type PutWaiter } from './localState';
 import { DEFAULT_HEARTBEAT_TTL } from './heartbeatDefaults';
 import { RedisPeers } from './peers';
 import { familyOf, heartbeatKey, MANAGER_SEQUENCE_KEY, MANAGERS_KEY, outboxKey, REGISTRY_KEY, scriptKey, wakeChannel } from './keys';
@@ -93,6 +93,15 @@ export class RedisQueues implements QueueBackend {
   private readonly waitersOf = new Map<SessionId, Set<AnyWaiter>>();
   private readonly listeners: ((event: EngineEvent) => void)[] = [];
   private readonly subscriptions = new Map<string, Promise<unknown>>();
+  /**
+   * Per family whose wake-ups this manager is subscribed to, how many scripts it had started
+   * when Redis confirmed the subscription: a later script's news of an empty queue stays true
+   * until a wake-up says otherwise (knownEmpty). Cleared when the subscriber connection drops.
+   */
+  private readonly confirmedAt = new Map<string, number>();
+  private scriptsStarted = 0;
+  /** Bumped each time the subscriber connection drops: news from before then is not trusted. */
+  private subscriberEpoch = 0;
   private readonly familyTimers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly drains = new Map<string, Promise<void>>();
   /** The payload bytes of each queue as of this manager's last script on it. */
@@ -156,7 +165,14 @@ export class RedisQueues implements QueueBackend {
     });
     // A wake-up published while the subscriber was away is lost: serve every waiter once more
     // (and read the schedules again: a set or delete may have been missed too).
+    subscriber.on('close', () => {
+      this.subscriberEpoch++;
+      this.confirmedAt.clear();
+      for (const queue of this.queues.values()) queue.emptyAt = undefined;
+    });
     subscriber.on('ready', () => {
+      // ioredis subscribes again by itself; asked again here, the answer says when it is done.
+      for (const family of this.subscriptions.keys()) this.confirm(family, this.subscriber.subscribe(wakeChannel(family)));
       for (const queue of this.queues.values()) this.serve(queue);
       if (!this.closed) void this.schedules.loadAll().catch(() => undefined);
     });
@@ -519,7 +535,7 @@ export class RedisQueues implements QueueBackend {
 
   private local(name: string): LocalQueue {
     let queue = this.queues.get(name);
-    if (!queue) this.queues.set(name, (queue = { name, family: familyOf(name), getters: [], putters: [], joiners: [], serving: false, again: false, getsToo: false }));
+    if (!queue) this.queues.set(name, (queue = { name, family: familyOf(name), getters: [], putters: [], joiners: [], serving: false, again: false, getsToo: false, seenVersion: -1 }));
     return queue;
   }
 
@@ -530,8 +546,20 @@ export class RedisQueues implements QueueBackend {
    */
   private woken(message: string): void {
     const slash = message.indexOf('/');
-    if (slash < 0 || message.slice(0, slash) === this.managerId) return;
-    this.wake(message.slice(slash + 2), message[slash + 1] === 'r');
+    const second = message.indexOf('/', slash + 1);
+    if (slash < 0 || second < 0 || message.slice(0, slash) === this.managerId) return;
+    const name = message.slice(second + 1);
+    const ready = message[slash + 1] === 'r';
+    const queue = this.queues.get(name);
+    if (queue) this.learn(queue, Number(message.slice(slash + 2, second)), ready ? 1 : 0, this.confirmedAt.has(queue.family));
+    this.wake(name, ready);
+  }
+
+  /** News of a queue's ready tasks at a ready version; `trusted`: had a task become ready since, a wake-up would come. */
+  private learn(queue: LocalQueue, version: number, ready: number, trusted: boolean): void {
+    if (version < queue.seenVersion) return;
+    queue.seenVersion = version;
+    if (ready === 0 && trusted) queue.emptyAt = version;
   }
 
   /** A queue changed (here or on another manager): serve its waiters; `ready`: it has ready tasks, so its gets too. */
@@ -670,6 +698,8 @@ export class RedisQueues implements QueueBackend {
     for (;;) {
       const batch = queue.getters.filter((w) => w.active).slice(0, GET_BATCH);
       if (batch.length === 0) return;
+      // Nothing ready, and a wake-up will say when something is: those that may wait, wait.
+      if (knownEmpty(queue) && batch.every((w) => w.request.timeout !== 0)) return;
       // Subscribed before looking: a task put after the look wakes this manager.
       if (batch.some((w) => w.request.timeout !== 0)) await this.subscribe(queue.family);
       try {
@@ -804,13 +834,21 @@ export class RedisQueues implements QueueBackend {
   /** Runs a script on a family's slot; reports its events and arms a timer for the deadline it reports. */
   private async run(name: ScriptName, family: string, args: string[], fill?: (event: EngineEvent) => void): Promise<ScriptReply> {
     const header = [family, String(this.defaults.ttr), String(this.defaults.maxAttempts), String(this.defaults.retryBackoffBase), String(this.defaults.retryBackoffCap)];
+    const scriptNumber = ++this.scriptsStarted;
+    const epoch = this.subscriberEpoch;
     const started = this.onRoundTrip ? performance.now() : 0;
     const called = await this.store(() => callScript(this.redis, name, [scriptKey(family, this.managerId), ...header, ...args], this.wait));
     if (this.onRoundTrip) this.onRoundTrip(name, (performance.now() - started) / 1000);
     const reply = readReply(called.reply);
     this.clockOffset = reply.now - Date.now();
     let freed = false;
-    for (const [queue, bytes] of reply.bytes) {
+    for (const [queue, bytes, ready, version] of reply.bytes) {
+      const local = this.queues.get(queue);
+      if (local) {
+        // Subscribed before the script started: a task made ready after it would be announced.
+        const confirmed = this.confirmedAt.get(local.family);
+        this.learn(local, version, ready, epoch === this.subscriberEpoch && confirmed !== undefined && confirmed < scriptNumber);
+      }
       // Only the queues this manager serves count toward its queuedBytes (a tick also reports others').
       const before = this.bytesOf.get(queue);
       if (before === undefined && !this.queues.has(queue)) continue;
@@ -866,8 +904,20 @@ export class RedisQueues implements QueueBackend {
       subscribed = this.store(() => this.subscriber.subscribe(wakeChannel(family)));
       this.subscriptions.set(family, subscribed);
       subscribed.catch(() => this.subscriptions.delete(family));
+      this.confirm(family, subscribed);
     }
     await subscribed;
+  }
+
+  /** When Redis confirms a subscription (on the same subscriber connection): the scripts started after it can tell an empty queue. */
+  private confirm(family: string, subscribed: Promise<unknown>): void {
+    const epoch = this.subscriberEpoch;
+    subscribed.then(
+      () => {
+        if (epoch === this.subscriberEpoch && !this.confirmedAt.has(family)) this.confirmedAt.set(family, this.scriptsStarted);
+      },
+      () => undefined,
+    );
   }
 
   private async statsOf(name: string): Promise<QueueStats | undefined> {
