@@ -46,13 +46,26 @@ local DUE = {}
 local DUE_LIST = {}
 -- The earliest score of a delayed or leased set (by key) as this script last knew it: a number,
 -- false when empty, nil when unknown. settle reads them, finish reports the earliest without
--- reading again the sets nothing changed.
+-- reading again the sets nothing changed. Of a set whose head it does not know, a script
+-- reports the earliest score it added (ADDED; a head it knew before a removal counts as added:
+-- reporting a deadline that is gone costs a timer's tick), and reads the head only after
+-- settle took due members out (REREAD: the manager's timer chain goes on from there). Every
+-- deadline is reported by the script that made it, so the head need not be read otherwise.
 local HEADS = {}
+local ADDED = {}
+local REREAD = {}
+local function note_added(key, score)
+  if not ADDED[key] or score < ADDED[key] then ADDED[key] = score end
+end
 local function head_added(key, score)
   local h = HEADS[key]
-  if h ~= nil then HEADS[key] = (h == false or score < h) and score or h end
+  if h ~= nil then HEADS[key] = (h == false or score < h) and score or h else note_added(key, score) end
 end
-local function head_changed(key) HEADS[key] = nil end
+local function head_changed(key)
+  local h = HEADS[key]
+  if h then note_added(key, h) end
+  HEADS[key] = nil
+end
 -- Each queue's payload bytes as the script's last HINCRBY of them answered (finish reads the others).
 local BYTES = {}
 -- Whether the script appended to the family's outbox (only then is its length worth asking).
@@ -278,13 +291,18 @@ local function throttled(q, lim)
   return held
 end
 
--- priority: the task's, when the caller knows it; fresh: a task just written, with no lease fields to clear.
-local function make_ready(q, id, at_head, priority, fresh)
+-- priority: the task's, when the caller knows it; fresh: a task just written, with no lease fields
+-- to clear; fields: a new task's fields (field, value, ...), written with its ready state in one HSET.
+local function make_ready(q, id, at_head, priority, fresh, fields)
   local k = qkey(q)
   local tk = tkey(id)
   local seq = at_head and redis.call('HINCRBY', k, 'hseq', -1) or redis.call('HINCRBY', k, 'seq', 1)
   local member = ready_member(priority or tonumber(redis.call('HGET', tk, 'pr')), seq, id)
-  redis.call('HSET', tk, 'st', 'r', 'rk', member, 'ra', num(NOW))
+  fields = fields or {}
+  fields[#fields + 1] = 'st'; fields[#fields + 1] = 'r'
+  fields[#fields + 1] = 'rk'; fields[#fields + 1] = member
+  fields[#fields + 1] = 'ra'; fields[#fields + 1] = num(NOW)
+  redis.call('HSET', tk, unpack(fields))
   if not fresh then redis.call('HDEL', tk, 'h', 'lu', 'lt') end
   redis.call('ZADD', k .. ':r', 0, member)
   local lim = limits_of(q)
@@ -347,8 +365,9 @@ local function unique_retake(q, id)
   if not unique_holder(q, t[1]) then redis.call('HSET', qkey(q) .. ':u', t[1], id) end
 end
 
-local function drop_task(q, id)
-  local t = redis.call('HMGET', tkey(id), 'b', 'uk')
+-- known: the task's {b, uk} when the caller read them already.
+local function drop_task(q, id, known)
+  local t = known or redis.call('HMGET', tkey(id), 'b', 'uk')
   local b = tonumber(t[1] or '0')
   unique_free(q, id, t[2])
   add_bytes(q, -b)
@@ -381,11 +400,10 @@ local function put_result(q, id, payload, at, session)
   P = 'tw:{' .. family_of(q) .. '}:'
   create_queue(q, nil)
   local b = string.len(payload)
-  redis.call('HSET', tkey(id), 'q', q, 'p', payload, 'pr', 0, 'at', at, 'a', 1, 'b', b)
   redis.call('HINCRBY', qkey(q), 'tp', 1)
   add_bytes(q, b)
   event('put', q, id, 1, payload, false, session)
-  make_ready(q, id, false, 0, true)
+  make_ready(q, id, false, 0, true, {'q', q, 'p', payload, 'pr', 0, 'at', at, 'a', 1, 'b', b})
   P = saved
 end
 
@@ -464,6 +482,7 @@ local function due_members(key)
     return {}
   end
   HEADS[key] = nil
+  REREAD[key] = true
   return redis.call('ZRANGEBYSCORE', key, '-inf', NOW, 'LIMIT', 0, 1000)
 end
 
@@ -490,13 +509,13 @@ local function task_tuple(id)
   return {id, t[1], t[2], t[3], t[4], t[5], (t[12] == 'l') and t[6] or false, t[7], t[8], t[9], t[10], t[11]}
 end
 
--- A task's queue, state, holder, attempt and replyTo, read once per script for the checks of
+-- A task's queue, state, holder, attempt, replyTo, bytes and uniqueness key, read once per script for the checks of
 -- ack and its change (checkHeld in scripts.ts empties it when settle changed anything).
 local HELD = {}
 local function read_held(id)
   local t = HELD[id]
   if not t then
-    t = redis.call('HMGET', tkey(id), 'q', 'st', 'h', 'a', 'rt')
+    t = redis.call('HMGET', tkey(id), 'q', 'st', 'h', 'a', 'rt', 'b', 'uk')
     HELD[id] = t
   end
   return t
@@ -545,8 +564,12 @@ local function finish(status, data)
       local key = qkey(q) .. suffix
       local h = HEADS[key]
       if h == nil then
-        local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-        h = first[2] and tonumber(first[2]) or false
+        h = false
+        if REREAD[key] then
+          local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+          h = first[2] and tonumber(first[2]) or false
+        end
+        if ADDED[key] and ((not h) or ADDED[key] < h) then h = ADDED[key] end
       end
       if h and ((not next_due) or h < next_due) then next_due = h end
     end
