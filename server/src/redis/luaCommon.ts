@@ -472,6 +472,9 @@ end
 -- when it changed anything.
 -- The members of a delayed or leased set whose time has come; the set's first score is all it reads when none has.
 local function due_members(key)
+  -- Known already in this script (a put and the get it runs settle the same queue): nothing due.
+  local h = HEADS[key]
+  if h == false or (h and h > NOW) then return {} end
   local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
   if not first[2] then
     HEADS[key] = false
