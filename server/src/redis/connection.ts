@@ -101,7 +101,7 @@ export interface StoreWait {
 }
 
 /** The scripts whose change a client is answered for (the others read, undo a change of this manager's, or do maintenance). */
-const ANSWERED_CHANGES: ReadonlySet<ScriptName> = new Set(['declare', 'ensure', 'put', 'get', 'ack', 'nack', 'touch', 'release', 'purge']);
+const ANSWERED_CHANGES: ReadonlySet<ScriptName> = new Set(['declare', 'ensure', 'put', 'putThenGet', 'get', 'ack', 'ackThenGet', 'nack', 'touch', 'release', 'purge']);
 
 /**
  * Runs a script by SHA; with `wait`, and when the script changes what a client is answered

@@ -22,7 +22,15 @@ export function outboxKey(family: string): string {
   return `${familyPrefix(family)}outbox`;
 }
 
-/** The pub/sub channel a family's scripts publish the names of the queues they changed on. */
+/**
+ * The key a manager's scripts on a family are called with (KEYS[1]): it routes the call to the
+ * family's slot and tells the script which manager runs it (no such key is ever written).
+ */
+export function scriptKey(family: string, managerId: string): string {
+  return `${familyPrefix(family)}m:${managerId}`;
+}
+
+/** The pub/sub channel a family's scripts publish the queues they changed on, as `<manager id>/<queue>`. */
 export function wakeChannel(family: string): string {
   return `${familyPrefix(family)}wake`;
 }

@@ -57,6 +57,21 @@ export interface LocalQueue {
   serving: boolean;
   /** A wake-up came while serving: serve again. */
   again: boolean;
+  /** The queue may have ready tasks again: its waiting gets look too (a put or a wake-up of kind 'f' serves only puts and joins). */
+  getsToo: boolean;
+  /** The highest ready version of the queue this manager has seen (luaCommon.ts, finish), from replies and wake-ups. */
+  seenVersion: number;
+  /** A version at which the queue had no ready task, seen while this manager was subscribed to its wake-ups. */
+  emptyAt?: number;
+}
+
+/**
+ * No ready task in the queue, as far as a wake-up could have said otherwise: its last news (a
+ * reply or a wake-up of the newest version seen) found none. A get that may wait then waits for
+ * a wake-up without a script; one that may not (timeout 0) still looks.
+ */
+export function knownEmpty(queue: LocalQueue): boolean {
+  return queue.emptyAt !== undefined && queue.emptyAt === queue.seenVersion;
 }
 
 export function firstActive<W extends { active: boolean }>(waiters: W[]): W | undefined {

@@ -3,14 +3,18 @@
 // script is this prelude plus its own body (scripts.ts), loaded once and called by SHA.
 //
 // Conventions:
-// - KEYS[1] is a key of the family (it routes the call to the family's slot on a Cluster); the
-//   other keys are built here from ARGV[1], the family, and all carry the hash tag `{family}`.
+// - KEYS[1] is `tw:{family}:m:<manager id>`: it routes the call to the family's slot on a Cluster
+//   and names the manager that runs the script (its wake-ups say so, and it skips its own); the
+//   keys are built here from ARGV[1], the family, and all carry the hash tag `{family}`.
 // - ARGV[1..5]: family, default ttr (s), default maxAttempts, retry back-off base and cap (s).
 //   A script's own arguments start at ARGV[6].
 // - Payloads and results are strings, stored and returned as they came: never decoded.
-// - The reply is {status, now, nextDue, events, data, bytes}: nextDue is the earliest delay or
-//   lease end (ms) of the queues the script touched, '' when none; events are the changes made,
-//   in order; bytes: each queue touched and its payload bytes now.
+// - The reply is {status, now, nextDue, events, data, bytes, touched}: nextDue is the earliest
+//   delay or lease end (ms) of the queues the script touched, '' when none; events are the
+//   changes made, in order; bytes: each queue touched, its payload bytes, ready tasks and ready
+//   version now (finish); touched: each
+//   queue it published a wake-up for and its kind, 'r' or 'f' (finish), for the manager that ran
+//   it to wake its own waiters at once (its subscriber skips its own wake-ups).
 // - A task's hash holds: q queue, p payload, pr priority, at enqueuedAt (ms), a attempt, b bytes,
 //   st state (r ready, d delayed, l leased), rk its member in the ready set, ra when it became
 //   ready (ms, for the queue-wait metric), and when set: ttr,
@@ -27,6 +31,8 @@
 export const LUA_PRELUDE = `
 local FAMILY = ARGV[1]
 local P = 'tw:{' .. FAMILY .. '}:'
+-- The manager running the script: its wake-ups ('<manager>/<kind><version>/<queue>', finish) name it, and it skips its own.
+local MANAGER = string.sub(KEYS[1], string.len(P) + 3)
 local DEFAULT_TTR = tonumber(ARGV[2])
 local DEFAULT_MAX_ATTEMPTS = tonumber(ARGV[3])
 local BACKOFF_BASE = tonumber(ARGV[4])
@@ -40,13 +46,26 @@ local DUE = {}
 local DUE_LIST = {}
 -- The earliest score of a delayed or leased set (by key) as this script last knew it: a number,
 -- false when empty, nil when unknown. settle reads them, finish reports the earliest without
--- reading again the sets nothing changed.
+-- reading again the sets nothing changed. Of a set whose head it does not know, a script
+-- reports the earliest score it added (ADDED; a head it knew before a removal counts as added:
+-- reporting a deadline that is gone costs a timer's tick), and reads the head only after
+-- settle took due members out (REREAD: the manager's timer chain goes on from there). Every
+-- deadline is reported by the script that made it, so the head need not be read otherwise.
 local HEADS = {}
+local ADDED = {}
+local REREAD = {}
+local function note_added(key, score)
+  if not ADDED[key] or score < ADDED[key] then ADDED[key] = score end
+end
 local function head_added(key, score)
   local h = HEADS[key]
-  if h ~= nil then HEADS[key] = (h == false or score < h) and score or h end
+  if h ~= nil then HEADS[key] = (h == false or score < h) and score or h else note_added(key, score) end
 end
-local function head_changed(key) HEADS[key] = nil end
+local function head_changed(key)
+  local h = HEADS[key]
+  if h then note_added(key, h) end
+  HEADS[key] = nil
+end
 -- Each queue's payload bytes as the script's last HINCRBY of them answered (finish reads the others).
 local BYTES = {}
 -- Whether the script appended to the family's outbox (only then is its length worth asking).
@@ -272,13 +291,18 @@ local function throttled(q, lim)
   return held
 end
 
--- priority: the task's, when the caller knows it; fresh: a task just written, with no lease fields to clear.
-local function make_ready(q, id, at_head, priority, fresh)
+-- priority: the task's, when the caller knows it; fresh: a task just written, with no lease fields
+-- to clear; fields: a new task's fields (field, value, ...), written with its ready state in one HSET.
+local function make_ready(q, id, at_head, priority, fresh, fields)
   local k = qkey(q)
   local tk = tkey(id)
   local seq = at_head and redis.call('HINCRBY', k, 'hseq', -1) or redis.call('HINCRBY', k, 'seq', 1)
   local member = ready_member(priority or tonumber(redis.call('HGET', tk, 'pr')), seq, id)
-  redis.call('HSET', tk, 'st', 'r', 'rk', member, 'ra', num(NOW))
+  fields = fields or {}
+  fields[#fields + 1] = 'st'; fields[#fields + 1] = 'r'
+  fields[#fields + 1] = 'rk'; fields[#fields + 1] = member
+  fields[#fields + 1] = 'ra'; fields[#fields + 1] = num(NOW)
+  redis.call('HSET', tk, unpack(fields))
   if not fresh then redis.call('HDEL', tk, 'h', 'lu', 'lt') end
   redis.call('ZADD', k .. ':r', 0, member)
   local lim = limits_of(q)
@@ -341,8 +365,9 @@ local function unique_retake(q, id)
   if not unique_holder(q, t[1]) then redis.call('HSET', qkey(q) .. ':u', t[1], id) end
 end
 
-local function drop_task(q, id)
-  local t = redis.call('HMGET', tkey(id), 'b', 'uk')
+-- known: the task's {b, uk} when the caller read them already.
+local function drop_task(q, id, known)
+  local t = known or redis.call('HMGET', tkey(id), 'b', 'uk')
   local b = tonumber(t[1] or '0')
   unique_free(q, id, t[2])
   add_bytes(q, -b)
@@ -375,11 +400,10 @@ local function put_result(q, id, payload, at, session)
   P = 'tw:{' .. family_of(q) .. '}:'
   create_queue(q, nil)
   local b = string.len(payload)
-  redis.call('HSET', tkey(id), 'q', q, 'p', payload, 'pr', 0, 'at', at, 'a', 1, 'b', b)
   redis.call('HINCRBY', qkey(q), 'tp', 1)
   add_bytes(q, b)
   event('put', q, id, 1, payload, false, session)
-  make_ready(q, id, false, 0, true)
+  make_ready(q, id, false, 0, true, {'q', q, 'p', payload, 'pr', 0, 'at', at, 'a', 1, 'b', b})
   P = saved
 end
 
@@ -448,6 +472,9 @@ end
 -- when it changed anything.
 -- The members of a delayed or leased set whose time has come; the set's first score is all it reads when none has.
 local function due_members(key)
+  -- Known already in this script (a put and the get it runs settle the same queue): nothing due.
+  local h = HEADS[key]
+  if h == false or (h and h > NOW) then return {} end
   local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
   if not first[2] then
     HEADS[key] = false
@@ -458,6 +485,7 @@ local function due_members(key)
     return {}
   end
   HEADS[key] = nil
+  REREAD[key] = true
   return redis.call('ZRANGEBYSCORE', key, '-inf', NOW, 'LIMIT', 0, 1000)
 end
 
@@ -484,13 +512,13 @@ local function task_tuple(id)
   return {id, t[1], t[2], t[3], t[4], t[5], (t[12] == 'l') and t[6] or false, t[7], t[8], t[9], t[10], t[11]}
 end
 
--- A task's queue, state, holder, attempt and replyTo, read once per script for the checks of
+-- A task's queue, state, holder, attempt, replyTo, bytes and uniqueness key, read once per script for the checks of
 -- ack and its change (checkHeld in scripts.ts empties it when settle changed anything).
 local HELD = {}
 local function read_held(id)
   local t = HELD[id]
   if not t then
-    t = redis.call('HMGET', tkey(id), 'q', 'st', 'h', 'a', 'rt')
+    t = redis.call('HMGET', tkey(id), 'q', 'st', 'h', 'a', 'rt', 'b', 'uk')
     HELD[id] = t
   end
   return t
@@ -507,20 +535,44 @@ end
 -- report the earliest deadline among them.
 local function finish(status, data)
   local next_due = false
+  -- Each queue's ready tasks now, and its ready version: seq - hseq, which grows by one each time
+  -- a task becomes ready (make_ready is the only way into the ready set). A manager that saw a
+  -- queue with none at version v knows it still has none until a wake-up says a later version.
+  local READY, VERSION = {}, {}
+  local function look(q)
+    if READY[q] ~= nil then return end
+    local k = qkey(q)
+    READY[q] = redis.call('ZCARD', k .. ':r')
+    local o = redis.call('HMGET', k, 'seq', 'hseq', 'bytes')
+    VERSION[q] = num((tonumber(o[1]) or 0) - (tonumber(o[2]) or 0))
+    if BYTES[q] == nil then BYTES[q] = tonumber(o[3]) or 0 end
+  end
+  local touched = {}
   for _, q in ipairs(TOUCHED_LIST) do
     local k = qkey(q)
-    if redis.call('ZCARD', k .. ':r') == 0 and redis.call('ZCARD', k .. ':l') == 0 and redis.call('ZCARD', k .. ':d') == 0 then
+    look(q)
+    local ready = READY[q]
+    if ready == 0 and redis.call('ZCARD', k .. ':l') == 0 and redis.call('ZCARD', k .. ':d') == 0 then
       redis.call('HINCRBY', k, 'emp', 1)
     end
-    redis.call('PUBLISH', 'tw:{' .. family_of(q) .. '}:wake', q)
+    -- 'r': it has ready tasks, for waiting gets (and puts and joins); 'f': none, so only waiting
+    -- puts (room may have been made) and joins (it may be empty) need to look again.
+    local kind = ready > 0 and 'r' or 'f'
+    redis.call('PUBLISH', 'tw:{' .. family_of(q) .. '}:wake', MANAGER .. '/' .. kind .. VERSION[q] .. '/' .. q)
+    touched[#touched + 1] = q
+    touched[#touched + 1] = kind
   end
   for _, q in ipairs(DUE_LIST) do
     for _, suffix in ipairs({':d', ':l'}) do
       local key = qkey(q) .. suffix
       local h = HEADS[key]
       if h == nil then
-        local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-        h = first[2] and tonumber(first[2]) or false
+        h = false
+        if REREAD[key] then
+          local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+          h = first[2] and tonumber(first[2]) or false
+        end
+        if ADDED[key] and ((not h) or ADDED[key] < h) then h = ADDED[key] end
       end
       if h and ((not next_due) or h < next_due) then next_due = h end
     end
@@ -529,9 +581,12 @@ local function finish(status, data)
   if BUDGET_AT and ((not next_due) or BUDGET_AT < next_due) then next_due = BUDGET_AT end
   local bytes = {}
   for _, q in ipairs(DUE_LIST) do
+    look(q)
     bytes[#bytes + 1] = q
-    bytes[#bytes + 1] = BYTES[q] and num(BYTES[q]) or redis.call('HGET', qkey(q), 'bytes') or '0'
+    bytes[#bytes + 1] = num(BYTES[q])
+    bytes[#bytes + 1] = tostring(READY[q])
+    bytes[#bytes + 1] = VERSION[q]
   end
-  return {status, num(NOW), next_due and num(next_due) or '', EVENTS, data or {}, bytes}
+  return {status, num(NOW), next_due and num(next_due) or '', EVENTS, data or {}, bytes, touched}
 end
 `;

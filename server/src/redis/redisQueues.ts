@@ -20,10 +20,10 @@ import type { Deliver } from '../engine/waiters';
 import { silentLogger, type Logger } from '../server/logger';
 import type { QueueDeclaration } from '../server/options';
 import { ManagerHeartbeat } from './heartbeat';
-import { firstActive, type AnyWaiter, type GetWaiter, type HeldLease, type JoinWaiter, type LocalQueue, type PutWaiter } from './localState';
+import { firstActive, knownEmpty, type AnyWaiter, type GetWaiter, type HeldLease, type JoinWaiter, type LocalQueue, type PutWaiter } from './localState';
 import { DEFAULT_HEARTBEAT_TTL } from './heartbeatDefaults';
 import { RedisPeers } from './peers';
-import { familyOf, heartbeatKey, MANAGER_SEQUENCE_KEY, MANAGERS_KEY, outboxKey, REGISTRY_KEY, wakeChannel } from './keys';
+import { familyOf, heartbeatKey, MANAGER_SEQUENCE_KEY, MANAGERS_KEY, outboxKey, REGISTRY_KEY, scriptKey, wakeChannel } from './keys';
 import { eventOf, leaseUnknownError, queueFullError, readReply, taskOf, type ScriptReply, type TaskTuple } from './replies';
 import { type ScriptName } from './scripts';
 import { asEngineError, callScript, notReplicated, openConnections, type Connection, type StoreTls, type StoreWait } from './connection';
@@ -93,6 +93,15 @@ export class RedisQueues implements QueueBackend {
   private readonly waitersOf = new Map<SessionId, Set<AnyWaiter>>();
   private readonly listeners: ((event: EngineEvent) => void)[] = [];
   private readonly subscriptions = new Map<string, Promise<unknown>>();
+  /**
+   * Per family whose wake-ups this manager is subscribed to, how many scripts it had started
+   * when Redis confirmed the subscription: a later script's news of an empty queue stays true
+   * until a wake-up says otherwise (knownEmpty). Cleared when the subscriber connection drops.
+   */
+  private readonly confirmedAt = new Map<string, number>();
+  private scriptsStarted = 0;
+  /** Bumped each time the subscriber connection drops: news from before then is not trusted. */
+  private subscriberEpoch = 0;
   private readonly familyTimers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly drains = new Map<string, Promise<void>>();
   /** The payload bytes of each queue as of this manager's last script on it. */
@@ -152,11 +161,18 @@ export class RedisQueues implements QueueBackend {
     });
     subscriber.on('message', (channel: string, message: string) => {
       if (channel === SCHEDULES_CHANNEL) this.schedules.changed(message);
-      else if (!this.peers.handle(channel, message)) this.wake(message);
+      else if (!this.peers.handle(channel, message)) this.woken(message);
     });
     // A wake-up published while the subscriber was away is lost: serve every waiter once more
     // (and read the schedules again: a set or delete may have been missed too).
+    subscriber.on('close', () => {
+      this.subscriberEpoch++;
+      this.confirmedAt.clear();
+      for (const queue of this.queues.values()) queue.emptyAt = undefined;
+    });
     subscriber.on('ready', () => {
+      // ioredis subscribes again by itself; asked again here, the answer says when it is done.
+      for (const family of this.subscriptions.keys()) this.confirm(family, this.subscriber.subscribe(wakeChannel(family)));
       for (const queue of this.queues.values()) this.serve(queue);
       if (!this.closed) void this.schedules.loadAll().catch(() => undefined);
     });
@@ -276,7 +292,8 @@ export class RedisQueues implements QueueBackend {
     queue.putters.push(waiter);
     this.track(waiter, request.session);
     if (request.timeout !== undefined && request.timeout > 0) waiter.timer = setTimeout(() => void this.putTimedOut(queue, waiter), request.timeout * 1000);
-    this.serve(queue);
+    // The gets waiting here are served by the put's own script, or by its wake-up.
+    this.serve(queue, false);
     return { cancel: () => this.withdraw(waiter) };
   }
 
@@ -306,7 +323,7 @@ export class RedisQueues implements QueueBackend {
         if (this.finish(waiter)) done(false);
       }, timeout * 1000);
     }
-    this.serve(queue);
+    this.serve(queue, false);
     return { cancel: () => this.withdraw(waiter) };
   }
 
@@ -333,23 +350,40 @@ export class RedisQueues implements QueueBackend {
     ];
     await this.checkFirst('ack', groups, args);
     for (const [family, ids] of groups) {
-      const reply = await this.run('ack', family, args(ids, false, family), (event) => {
+      const ackArgs = args(ids, false, family);
+      // A get waiting here on a replyTo queue the script puts a result into takes it in the same script.
+      const taker = this.resultTaker(ids, ackArgs, held);
+      const reply = await this.run(taker ? 'ackThenGet' : 'ack', family, taker ? [...this.getArgs(taker.waiter.request), ...ackArgs] : ackArgs, (event) => {
         if (event.kind === 'ack' && event.taskId !== undefined) {
           event.result = results.get(event.taskId);
           event.since = held.get(event.taskId)?.since;
         }
       });
-      if (reply.status === 'unknown') throw leaseUnknownError(reply.data as string[]);
+      const data = taker ? (reply.data[0] as unknown[]) : reply.data;
+      if (reply.status === 'unknown') throw leaseUnknownError(data as string[]);
       this.forget(session, ids);
-      for (const id of ids) this.wake(familyQueueOfEvent(reply, id) ?? '');
-      for (const [kind, queue] of reply.events) {
-        if (kind !== 'put') continue;
-        await this.register(queue);
-        this.wake(queue);
-      }
-      if (Number(reply.data[0]) > 0) await this.drain(family, session);
+      // The queues it changed are woken by run(); a result's queue joins the registry.
+      for (const [kind, queue] of reply.events) if (kind === 'put') await this.register(queue);
+      if (taker) await this.handOver(taker.queue, taker.waiter, reply.data[1] as TaskTuple[], reply.now);
+      if (Number(data[0]) > 0) await this.drain(family, session);
     }
     return acks.length;
+  }
+
+  /**
+   * The first get waiting here on a queue that this ack's script puts a result into (its id in
+   * the arguments: the replyTo queue is on this node), when that queue is not being served now.
+   */
+  private resultTaker(ids: string[], ackArgs: string[], held: Map<string, HeldLease>): { queue: LocalQueue; waiter: GetWaiter } | undefined {
+    for (let i = 0; i < ids.length; i++) {
+      if (ackArgs[2 + i * 3 + 2] === '') continue;
+      const replyTo = held.get(ids[i]!)?.replyTo;
+      const queue = replyTo === undefined ? undefined : this.queues.get(replyTo);
+      if (!queue || queue.serving) continue;
+      const waiter = firstActive(queue.getters);
+      if (waiter) return { queue, waiter };
+    }
+    return undefined;
   }
 
   async nack(session: SessionId, nacks: Nack[]): Promise<number> {
@@ -437,7 +471,6 @@ export class RedisQueues implements QueueBackend {
     for (const [family, ids] of groups) {
       const reply = await this.run('release', family, [this.holder(session), reason, managerStopping ? '1' : '0', ...ids]);
       released += Number(reply.data[0]);
-      for (const id of ids) this.wake(held.get(id)!.queue);
       if (Number(reply.data[1]) > 0) await this.drain(family, undefined);
     }
     return released;
@@ -502,17 +535,42 @@ export class RedisQueues implements QueueBackend {
 
   private local(name: string): LocalQueue {
     let queue = this.queues.get(name);
-    if (!queue) this.queues.set(name, (queue = { name, family: familyOf(name), getters: [], putters: [], joiners: [], serving: false, again: false }));
+    if (!queue) this.queues.set(name, (queue = { name, family: familyOf(name), getters: [], putters: [], joiners: [], serving: false, again: false, getsToo: false, seenVersion: -1 }));
     return queue;
   }
 
-  /** A queue changed (here or on another manager): serve its waiters. */
-  private wake(name: string): void {
+  /**
+   * A wake-up from a family's channel, `<manager id>/<kind><queue>` (luaCommon.ts, finish):
+   * another manager's script changed the queue. This manager's own are skipped: run() woke its
+   * waiters when the script answered.
+   */
+  private woken(message: string): void {
+    const slash = message.indexOf('/');
+    const second = message.indexOf('/', slash + 1);
+    if (slash < 0 || second < 0 || message.slice(0, slash) === this.managerId) return;
+    const name = message.slice(second + 1);
+    const ready = message[slash + 1] === 'r';
     const queue = this.queues.get(name);
-    if (queue && (queue.getters.length > 0 || queue.putters.length > 0 || queue.joiners.length > 0)) this.serve(queue);
+    if (queue) this.learn(queue, Number(message.slice(slash + 2, second)), ready ? 1 : 0, this.confirmedAt.has(queue.family));
+    this.wake(name, ready);
   }
 
-  private serve(queue: LocalQueue): void {
+  /** News of a queue's ready tasks at a ready version; `trusted`: had a task become ready since, a wake-up would come. */
+  private learn(queue: LocalQueue, version: number, ready: number, trusted: boolean): void {
+    if (version < queue.seenVersion) return;
+    queue.seenVersion = version;
+    if (ready === 0 && trusted) queue.emptyAt = version;
+  }
+
+  /** A queue changed (here or on another manager): serve its waiters; `ready`: it has ready tasks, so its gets too. */
+  private wake(name: string, ready = true): void {
+    const queue = this.queues.get(name);
+    if (queue && (queue.getters.length > 0 || queue.putters.length > 0 || queue.joiners.length > 0)) this.serve(queue, ready);
+  }
+
+  /** Serves a queue's waiting puts, then (with `gets`, or when asked since) its gets, then its joins. */
+  private serve(queue: LocalQueue, gets = true): void {
+    if (gets) queue.getsToo = true;
     if (queue.serving) {
       queue.again = true;
       return;
@@ -523,7 +581,10 @@ export class RedisQueues implements QueueBackend {
         do {
           queue.again = false;
           await this.servePutters(queue);
-          await this.serveGetters(queue);
+          if (queue.getsToo) {
+            queue.getsToo = false;
+            await this.serveGetters(queue);
+          }
           await this.serveJoiners(queue);
         } while (queue.again && !this.closed);
       } catch (error) {
@@ -556,34 +617,34 @@ export class RedisQueues implements QueueBackend {
         return;
       }
       const ids = request.tasks.map(() => this.newId());
+      // The first get waiting here takes what is ready in the put's own script (a delayed task is not ready).
+      const taker = request.tasks.some((t) => (t.delay ?? 0) > 0) ? undefined : firstActive(queue.getters);
+      const args = [queue.name, request.session ?? '', 'put', String(request.tasks.length), ...request.tasks.flatMap((t, i) => putArgs(ids[i]!, t)), ...rateKeyArgs(request.tasks)];
       waiter.running = true;
       let reply: ScriptReply;
       try {
-        reply = await this.run(
-          'put',
-          queue.family,
-          [queue.name, request.session ?? '', 'put', String(request.tasks.length), ...request.tasks.flatMap((t, i) => putArgs(ids[i]!, t)), ...rateKeyArgs(request.tasks)],
-          (event) => {
-            if (event.kind === 'put' && event.taskId !== undefined) event.payload = request.tasks[ids.indexOf(event.taskId)]?.payload;
-          },
-        );
+        reply = await this.run(taker ? 'putThenGet' : 'put', queue.family, taker ? [...this.getArgs(taker.request), ...args] : args, (event) => {
+          if (event.kind === 'put' && event.taskId !== undefined) event.payload = request.tasks[ids.indexOf(event.taskId)]?.payload;
+        });
       } finally {
         waiter.running = false;
       }
+      const data = taker ? (reply.data[0] as unknown[]) : reply.data;
       // Withdrawn while its script ran (cancelled, or its session ended): it gets no answer, and
       // what it put is taken back. Timed out meanwhile: its script's outcome is its answer.
       const answerable = waiter.active || waiter.timedOut;
       if (reply.status === 'ok') {
         this.finish(waiter, true);
-        if (answerable) waiter.done(...withHolders(request, ids, reply.data as string[]));
-        else await this.run('unput', queue.family, [queue.name, ...ids]);
+        if (answerable) waiter.done(...withHolders(request, ids, data as string[]));
+        if (taker) await this.handOver(queue, taker, reply.data[1] as TaskTuple[], reply.now);
+        if (!answerable) await this.run('unput', queue.family, [queue.name, ...ids]);
         queue.again = true;
         continue;
       }
       if (!answerable) continue;
       if (reply.status === 'never' || request.timeout === 0 || waiter.timedOut) {
         this.finish(waiter, true);
-        waiter.done(queueFullError(queue.name, reply.data, request.tasks.length, reply.status === 'never'));
+        waiter.done(queueFullError(queue.name, data, request.tasks.length, reply.status === 'never'));
         continue;
       }
       return; // full: it waits for room, and those behind it wait behind it
@@ -610,7 +671,7 @@ export class RedisQueues implements QueueBackend {
       waiter.done(asEngineError(error));
     }
     // Those behind it may fit.
-    this.serve(queue);
+    this.serve(queue, false);
   }
 
   /** queue_full when maxQueuedBytes keeps the put out now (`never`: whatever is freed). */
@@ -637,6 +698,8 @@ export class RedisQueues implements QueueBackend {
     for (;;) {
       const batch = queue.getters.filter((w) => w.active).slice(0, GET_BATCH);
       if (batch.length === 0) return;
+      // Nothing ready, and a wake-up will say when something is: those that may wait, wait.
+      if (knownEmpty(queue) && batch.every((w) => w.request.timeout !== 0)) return;
       // Subscribed before looking: a task put after the look wakes this manager.
       if (batch.some((w) => w.request.timeout !== 0)) await this.subscribe(queue.family);
       try {
@@ -647,47 +710,16 @@ export class RedisQueues implements QueueBackend {
         for (const waiter of batch) if (this.finish(waiter)) waiter.deliver([]);
         continue;
       }
-      const replies = await Promise.all(
-        batch.map(({ request }) =>
-          this.run('get', queue.family, [queue.name, String(request.max), request.ttr === undefined ? '' : String(request.ttr), request.autoAck ? '1' : '0', this.holder(request.session)]),
-        ),
-      );
+      const replies = await Promise.all(batch.map(({ request }) => this.run('get', queue.family, this.getArgs(request))));
       let foundNothing = false;
       let overtook = false;
       for (let i = 0; i < batch.length; i++) {
-        const waiter = batch[i]!;
-        const { request } = waiter;
         const tuples = replies[i]!.data as TaskTuple[];
         if (tuples.length === 0) {
           foundNothing = true;
           continue;
         }
-        const tasks = tuples.map(taskOf);
-        // Overtaking an earlier waiter, withdrawn, timed out or its session gone: back to the head, attempt unchanged.
-        if (foundNothing || !this.finish(waiter) || !waiter.deliver(tasks)) {
-          overtook ||= foundNothing;
-          await this.run('undo', queue.family, [queue.name, this.holder(request.session), String(tuples.length), ...tuples.flatMap(undoArgs)]);
-          continue;
-        }
-        if (!request.autoAck) {
-          let held = this.leases.get(request.session);
-          if (!held) this.leases.set(request.session, (held = new Map()));
-          for (const task of tasks) held.set(task.id, { queue: queue.name, until: Date.parse(task.leaseUntil!), replyTo: task.replyTo, since: replies[i]!.now });
-        }
-        // The get script adds when each task became ready (the 13th field), for the queue-wait metric.
-        const readySince = (j: number) => Number((tuples[j] as unknown[])[15]);
-        this.emit(
-          tasks.map((task, j) => ({
-            kind: 'get',
-            queue: queue.name,
-            taskId: task.id,
-            attempt: task.attempt,
-            payload: task.payload,
-            session: request.session,
-            at: replies[i]!.now,
-            since: readySince(j),
-          })),
-        );
+        if (!(await this.handOver(queue, batch[i]!, tuples, replies[i]!.now, foundNothing))) overtook ||= foundNothing;
       }
       if (foundNothing) {
         // Nothing ready: those that may not wait are answered; the others wait for a wake-up (or take what was just put back).
@@ -695,6 +727,41 @@ export class RedisQueues implements QueueBackend {
         if (!overtook) return;
       }
     }
+  }
+
+  /**
+   * Gives the tasks a get script took (the waiter's own get, or a put or ack that took them for
+   * it) to the waiter. When it would overtake an earlier waiter, or is withdrawn, timed out or its
+   * session gone, they go back to the head, attempt unchanged: false.
+   */
+  private async handOver(queue: LocalQueue, waiter: GetWaiter, tuples: TaskTuple[], now: number, overtaking = false): Promise<boolean> {
+    if (tuples.length === 0) return false;
+    const { request } = waiter;
+    const tasks = tuples.map(taskOf);
+    if (overtaking || !this.finish(waiter) || !waiter.deliver(tasks)) {
+      await this.run('undo', queue.family, [queue.name, this.holder(request.session), String(tuples.length), ...tuples.flatMap(undoArgs)]);
+      return false;
+    }
+    if (!request.autoAck) {
+      let held = this.leases.get(request.session);
+      if (!held) this.leases.set(request.session, (held = new Map()));
+      for (const task of tasks) held.set(task.id, { queue: queue.name, until: Date.parse(task.leaseUntil!), replyTo: task.replyTo, since: now });
+    }
+    // The get script adds when each task became ready (the 16th field), for the queue-wait metric.
+    const readySince = (j: number) => Number((tuples[j] as unknown[])[15]);
+    this.emit(
+      tasks.map((task, j) => ({
+        kind: 'get',
+        queue: queue.name,
+        taskId: task.id,
+        attempt: task.attempt,
+        payload: task.payload,
+        session: request.session,
+        at: now,
+        since: readySince(j),
+      })),
+    );
+    return true;
   }
 
   private async serveJoiners(queue: LocalQueue): Promise<void> {
@@ -759,7 +826,7 @@ export class RedisQueues implements QueueBackend {
   private withdraw(waiter: AnyWaiter): void {
     if (!this.finish(waiter)) return;
     // The head putter leaving may let the next one in.
-    if (waiter.kind === 'put') this.wake(waiter.request.queue);
+    if (waiter.kind === 'put') this.wake(waiter.request.queue, false);
   }
 
   // ---- the store ------------------------------------------------------------------------
@@ -767,13 +834,21 @@ export class RedisQueues implements QueueBackend {
   /** Runs a script on a family's slot; reports its events and arms a timer for the deadline it reports. */
   private async run(name: ScriptName, family: string, args: string[], fill?: (event: EngineEvent) => void): Promise<ScriptReply> {
     const header = [family, String(this.defaults.ttr), String(this.defaults.maxAttempts), String(this.defaults.retryBackoffBase), String(this.defaults.retryBackoffCap)];
+    const scriptNumber = ++this.scriptsStarted;
+    const epoch = this.subscriberEpoch;
     const started = this.onRoundTrip ? performance.now() : 0;
-    const called = await this.store(() => callScript(this.redis, name, [outboxKey(family), ...header, ...args], this.wait));
+    const called = await this.store(() => callScript(this.redis, name, [scriptKey(family, this.managerId), ...header, ...args], this.wait));
     if (this.onRoundTrip) this.onRoundTrip(name, (performance.now() - started) / 1000);
     const reply = readReply(called.reply);
     this.clockOffset = reply.now - Date.now();
     let freed = false;
-    for (const [queue, bytes] of reply.bytes) {
+    for (const [queue, bytes, ready, version] of reply.bytes) {
+      const local = this.queues.get(queue);
+      if (local) {
+        // Subscribed before the script started: a task made ready after it would be announced.
+        const confirmed = this.confirmedAt.get(local.family);
+        this.learn(local, version, ready, epoch === this.subscriberEpoch && confirmed !== undefined && confirmed < scriptNumber);
+      }
       // Only the queues this manager serves count toward its queuedBytes (a tick also reports others').
       const before = this.bytesOf.get(queue);
       if (before === undefined && !this.queues.has(queue)) continue;
@@ -783,9 +858,16 @@ export class RedisQueues implements QueueBackend {
     if (freed && this.waitingForBudget.size > 0) {
       const waiting = [...this.waitingForBudget];
       this.waitingForBudget.clear();
-      for (const queue of waiting) this.serve(queue);
+      for (const queue of waiting) this.serve(queue, false);
     }
     if (reply.nextDue !== undefined) this.armTimer(family, reply.nextDue);
+    // The wake-ups it published, for this manager's own waiters (its subscriber skips them): after
+    // the caller has taken the reply in, as a message would have come.
+    if (reply.touched.length > 0) {
+      queueMicrotask(() => {
+        for (let i = 0; i + 1 < reply.touched.length; i += 2) this.wake(reply.touched[i]!, reply.touched[i + 1] === 'r');
+      });
+    }
     if (reply.events.length > 0) {
       const events = reply.events.map((tuple) => eventOf(tuple, reply.now, (holder) => this.sessionOf(holder)));
       for (const event of events) {
@@ -822,8 +904,20 @@ export class RedisQueues implements QueueBackend {
       subscribed = this.store(() => this.subscriber.subscribe(wakeChannel(family)));
       this.subscriptions.set(family, subscribed);
       subscribed.catch(() => this.subscriptions.delete(family));
+      this.confirm(family, subscribed);
     }
     await subscribed;
+  }
+
+  /** When Redis confirms a subscription (on the same subscriber connection): the scripts started after it can tell an empty queue. */
+  private confirm(family: string, subscribed: Promise<unknown>): void {
+    const epoch = this.subscriberEpoch;
+    subscribed.then(
+      () => {
+        if (epoch === this.subscriberEpoch && !this.confirmedAt.has(family)) this.confirmedAt.set(family, this.scriptsStarted);
+      },
+      () => undefined,
+    );
   }
 
   private async statsOf(name: string): Promise<QueueStats | undefined> {
@@ -909,7 +1003,6 @@ export class RedisQueues implements QueueBackend {
         await this.register(meta.q);
         await this.run('deliverOutboxEntry', familyOf(meta.q), [entry, this.newId(), session ?? '']);
         await this.store(() => this.redis.lrem(outboxKey(family), 1, entry));
-        this.wake(meta.q);
       }
     }
   }
@@ -972,6 +1065,11 @@ export class RedisQueues implements QueueBackend {
 
   private newId(): string {
     return `${this.managerId}-${(this.nextId++).toString(36)}`;
+  }
+
+  /** A get's arguments of the get script (scripts.ts), also of the puts and acks that take tasks for it. */
+  private getArgs(request: GetRequest): string[] {
+    return [request.queue, String(request.max), request.ttr === undefined ? '' : String(request.ttr), request.autoAck ? '1' : '0', this.holder(request.session)];
   }
 
   /** Who holds a lease in Redis: this manager and the session. */
@@ -1097,10 +1195,6 @@ function groupByFamily(held: Map<string, HeldLease>): Map<string, string[]> {
     group.push(id);
   }
   return groups;
-}
-
-function familyQueueOfEvent(reply: ScriptReply, id: string): string | undefined {
-  return reply.events.find((tuple) => tuple[2] === id)?.[1];
 }
 
 function notFound(name: string): EngineError {

@@ -14,8 +14,10 @@ export interface ScriptReply {
   nextDue: number | undefined;
   events: EventTuple[];
   data: unknown[];
-  /** Each queue the script touched, with its payload bytes after it. */
-  bytes: [string, number][];
+  /** Each queue the script touched, with its payload bytes, ready tasks and ready version after it. */
+  bytes: QueueAfter[];
+  /** The queues it changed (and published a wake-up for). */
+  touched: string[];
 }
 
 /** {kind, queue, id, attempt, payload, error, holder, count}; null where absent. */
@@ -31,11 +33,14 @@ export type TaskTuple = [string, string, string, string, string, string, string 
  */
 type UniqueFields = [] | [string | null, string | null, string | null, string, string | null];
 
+/** A queue as a script left it: its payload bytes, how many tasks are ready, and its ready version (luaCommon.ts, finish). */
+export type QueueAfter = [queue: string, bytes: number, ready: number, version: number];
+
 export function readReply(raw: unknown): ScriptReply {
-  const [status, now, nextDue, events, data, bytesList] = raw as [string, string, string, EventTuple[], unknown[], string[]];
-  const bytes: [string, number][] = [];
-  for (let i = 0; i + 1 < bytesList.length; i += 2) bytes.push([bytesList[i]!, Number(bytesList[i + 1])]);
-  return { status, now: Number(now), nextDue: nextDue === '' ? undefined : Number(nextDue), events, data, bytes };
+  const [status, now, nextDue, events, data, bytesList, touched] = raw as [string, string, string, EventTuple[], unknown[], string[], string[]];
+  const bytes: QueueAfter[] = [];
+  for (let i = 0; i + 3 < bytesList.length; i += 4) bytes.push([bytesList[i]!, Number(bytesList[i + 1]), Number(bytesList[i + 2]), Number(bytesList[i + 3])]);
+  return { status, now: Number(now), nextDue: nextDue === '' ? undefined : Number(nextDue), events, data, bytes, touched };
 }
 
 export function taskOf(tuple: TaskTuple): RawTask {

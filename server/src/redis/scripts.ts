@@ -45,12 +45,16 @@ local mode = ARGV[8]
 local n = tonumber(ARGV[9])
 local STRIDE = 10
 local k = qkey(q)
-create_queue(q, nil)
-settle(q)
 local o = redis.call('HMGET', k, 'ms', 'mb', 'bytes', 'lim')
-local ms, mb, held = tonumber(o[1]), tonumber(o[2]), tonumber(o[3])
+if not o[1] then
+  create_queue(q, nil)
+  o = redis.call('HMGET', k, 'ms', 'mb', 'bytes', 'lim')
+end
 -- No limits: make_ready need not look them up (limits_of, luaCommon.ts).
 if o[4] ~= '1' then LIMITS[q] = false end
+settle(q)
+-- settle may have moved bytes (a task dead-lettered): add_bytes noted them.
+local ms, mb, held = tonumber(o[1]), tonumber(o[2]), BYTES[q] or tonumber(o[3])
 -- Which tasks are duplicates of a held key (held by a task, or by an earlier task of this put).
 local holders, batch = {}, {}
 local fresh, bytes = 0, 0
@@ -98,9 +102,13 @@ for i = 0, n - 1 do
     end
     local rate_key = ARGV[10 + n * STRIDE + i]
     if rate_key and rate_key ~= '' then fields[#fields + 1] = 'y'; fields[#fields + 1] = rate_key end
-    redis.call('HSET', tkey(id), unpack(fields))
     event('put', q, id, 1, false, false, session)
-    if delay > 0 then delay_task(q, id, NOW + math.floor(delay * 1000)) else make_ready(q, id, false, tonumber(ARGV[base + 2]), true) end
+    if delay > 0 then
+      redis.call('HSET', tkey(id), unpack(fields))
+      delay_task(q, id, NOW + math.floor(delay * 1000))
+    else
+      make_ready(q, id, false, tonumber(ARGV[base + 2]), true, fields)
+    end
   end
 end
 return finish('ok', holders)
@@ -140,10 +148,16 @@ return finish('ok', {tostring(count)})
 const get = `
 local q, max, ttr, auto, holder = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9] == '1', ARGV[10]
 local k = qkey(q)
-create_queue(q, nil)
+-- The queue's ttr, paused flag and limits flag in one read (and whether it exists: ttr always is).
+local o = redis.call('HMGET', k, 'ttr', 'pz', 'lim')
+if not o[1] then
+  create_queue(q, nil)
+  o = redis.call('HMGET', k, 'ttr', 'pz', 'lim')
+end
+if o[3] ~= '1' then LIMITS[q] = false end
 settle(q)
 watch_due(q)
-if redis.call('HGET', k, 'pz') == '1' then return finish('ok', {}) end
+if o[2] == '1' then return finish('ok', {}) end
 local lim = limits_of(q)
 local popped
 if lim then
@@ -160,7 +174,6 @@ else
   popped = redis.call('ZPOPMIN', k .. ':r', max)
 end
 local tasks = {}
-local queue_ttr = false
 for j = 1, #popped, 2 do
   local id = string.sub(popped[j], MEMBER_ID_AT)
   local tk = tkey(id)
@@ -175,10 +188,7 @@ for j = 1, #popped, 2 do
     touch_queue(q)
   else
     local length = ttr or tonumber(t[9])
-    if not length then
-      queue_ttr = queue_ttr or tonumber(redis.call('HGET', k, 'ttr'))
-      length = queue_ttr
-    end
+    if not length then length = tonumber(o[1]) end
     local lease_until = NOW + math.floor(length * 1000)
     tuple[7] = num(lease_until)
     redis.call('HSET', tk, 'st', 'l', 'h', holder, 'lu', tuple[7], 'lt', num(length))
@@ -278,7 +288,7 @@ for i = 8, #ARGV, 3 do
       to_outbox({k = 'reply', q = t[5], id = id, src = q, at = num(NOW)}, reply)
     end
   end
-  drop_task(q, id)
+  drop_task(q, id, {t[6], t[7]})
 end
 return finish('ok', {outbox_length()})
 `;
@@ -320,6 +330,7 @@ for i = 8, #ARGV do
   redis.call('HSET', tkey(id), 'lu', num(lease_until), 'lt', num(length))
   redis.call('ZADD', qkey(t[1]) .. ':l', lease_until, id)
   head_changed(qkey(t[1]) .. ':l')
+  head_added(qkey(t[1]) .. ':l', lease_until)
   watch_due(t[1])
   if (not earliest) or lease_until < earliest then earliest = lease_until end
   ends[#ends + 1] = num(lease_until)
@@ -525,14 +536,45 @@ local function finish(status, data)
 end
 `;
 
+/**
+ * A change followed, in the same script, by a get for the first request waiting on this manager
+ * (redisQueues.ts: a put hands its task to a waiting get; an ack its result to a waiting get of
+ * the replyTo queue): one round trip instead of two, and no wake-up to serve that get. The
+ * change's body and get's run as functions, each on its own arguments (ARGV shadowed): ARGV
+ * q, max, ttr, autoAck, holder of the get, then the change's own arguments. Status: the
+ * change's; data: {the change's data, the get's tasks (none when the change failed)}.
+ */
+const thenGet = (change: string) => `
+local finish_both = finish
+local function finish(status, data) return {status, data or {}} end
+local function with_args(from, to)
+  local args = {ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]}
+  for i = from, to do args[#args + 1] = ARGV[i] end
+  return args
+end
+local function run_change(ARGV)
+${change}
+end
+local function run_get(ARGV)
+  -- The get's queue may be of another family (an ack's replyTo, on the same node): its keys.
+  P = 'tw:{' .. family_of(ARGV[6]) .. '}:'
+${get}
+end
+local changed = run_change(with_args(11, #ARGV))
+if changed[1] ~= 'ok' then return finish_both(changed[1], {changed[2], {}}) end
+return finish_both('ok', {changed[2], run_get(with_args(6, 10))[2]})
+`;
+
 const BODIES = {
   declare,
   ensure,
   put,
+  putThenGet: thenGet(put),
   unput,
   get,
   undo,
   ack,
+  ackThenGet: thenGet(ack),
   nack,
   touch,
   release,

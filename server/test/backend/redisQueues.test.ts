@@ -114,6 +114,37 @@ describe('RedisQueues on a redis-server this file starts', function () {
       assert.notEqual(a.managerId, b.managerId);
     });
 
+    it('on one manager, a put hands its task to the first waiting get in its own script, an ack its result to a waiting get of the replyTo queue, and a get of a queue known to be empty waits without a script', async () => {
+      const queue = queueName('handover');
+      const results = queueName('handover-results');
+      await a.ensureQueue(queue);
+      await a.ensureQueue(results);
+      const scripts: string[] = [];
+      a.onRoundTrip = (name) => scripts.push(name);
+      const settled = async (expected: string[], what: string) => {
+        await eventually(() => scripts.length >= expected.length, 5000, what);
+        await sleep(200); // and nothing more
+        assert.deepEqual(scripts.splice(0), expected, what);
+      };
+      const first = get(a, 'worker', queue, { timeout: 10 });
+      await settled(['get'], 'the first get looks');
+      const second = get(a, 'other-worker', queue, { timeout: 2 });
+      await sleep(200);
+      assert.deepEqual(scripts.splice(0), [], 'a get of a queue this manager knows to be empty runs no script');
+      const result = get(a, 'producer', results, { timeout: 10, autoAck: true });
+      await settled(['get'], 'the producer looks for its result');
+      const [id] = await put(a, queue, ['work'], { replyTo: results });
+      await settled(['putThenGet'], 'the put hands its task over; the other get is not woken (no task is ready)');
+      const [task] = await first;
+      assert.equal(task?.id, id);
+      await a.ack('worker', [{ id: id!, result: jsonTextOf('done') }]);
+      await settled(['ackThenGet'], 'the ack hands its result over');
+      const [answer] = await result;
+      assert.deepEqual(JSON.parse(answer!.payload), { taskId: id, result: 'done' });
+      assert.deepEqual(await second, [], 'the other get had nothing and timed out');
+      assert.deepEqual((await a.queueStats(queue)).totals, { put: 1, acked: 1, nacked: 0, expired: 0, released: 0, deadLettered: 0 });
+    });
+
     it('a task put through A reaches a get blocked on B at once', async () => {
       const queue = queueName('wake');
       await b.ensureQueue(queue);
