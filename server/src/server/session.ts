@@ -391,7 +391,9 @@ export class Session {
     }
     const { jsonrpc, id, method, params } = message as Record<string, unknown>;
     const validId = typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id));
-    if (nestsDeeperThan(message, this.maxNestingDepth)) {
+    // Nesting n levels takes n opening and n closing brackets: a frame shorter than that (most
+    // requests: a few hundred bytes against a limit of 256 levels) is not walked.
+    if (bytes >= 2 * (this.maxNestingDepth + 1) && nestsDeeperThan(message, this.maxNestingDepth)) {
       // Refused before anything recursive (validation, serialization) sees it.
       this.respondError(
         validId ? (id as RequestId) : null,
