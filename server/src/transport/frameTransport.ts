@@ -34,6 +34,12 @@ export interface FrameTransportOptions {
   onWritten?: (bytes: number) => void;
 }
 
+/**
+ * The longest output written as a string: Node's socket encodes a string on a 16 KiB stack
+ * buffer when its UTF-8 can be no longer (three bytes a character at most), else on the heap.
+ */
+const STRING_WRITE_CHARS = Math.floor((16 * 1024) / 3);
+
 /** Output gathered in one turn is handed to the stream at once past this size (large payloads). */
 const FLUSH_EARLY_CHARS = 256 * 1024;
 
@@ -144,9 +150,11 @@ export class FrameTransport implements Transport {
   }
 
   /**
-   * Hands what this turn sent to the stream, in one write of the string itself: a socket
-   * encodes a string of up to 16 KiB straight into the write syscall's buffer, where
-   * Buffer.from would first allocate a Buffer to encode it into.
+   * Hands what this turn sent to the stream, in one write. Short output goes as the string
+   * itself: a socket encodes it on the stack straight into the write syscall, where Buffer.from
+   * would first allocate a Buffer to encode it into. Longer output goes as a Buffer: for a
+   * string that may not fit there, the socket allocates three bytes per character (UTF-8's
+   * worst case) and shrinks that afterwards, which costs more than Buffer.from's exact size.
    */
   flush(): void {
     this.flushScheduled = false;
@@ -154,9 +162,16 @@ export class FrameTransport implements Transport {
     if (frames === '') return;
     this.outgoing = '';
     if (this.stream.destroyed) return;
-    this.stream.write(frames, 'utf8');
-    this.bytesWritten += frames.length;
-    this.onWritten?.(Buffer.byteLength(frames, 'utf8'));
+    if (frames.length <= STRING_WRITE_CHARS) {
+      this.stream.write(frames, 'utf8');
+      this.bytesWritten += frames.length;
+      this.onWritten?.(Buffer.byteLength(frames, 'utf8'));
+      return;
+    }
+    const bytes = Buffer.from(frames, 'utf8');
+    this.stream.write(bytes);
+    this.bytesWritten += bytes.length;
+    this.onWritten?.(bytes.length);
   }
 
   /** Stops delivering frames and reading the stream (the peer's further input waits in TCP). */
