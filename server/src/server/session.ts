@@ -280,7 +280,8 @@ export class Session {
 
   /** Answers a request; a SerializedJson result is written as its text (a get's tasks, with their payloads as they came). */
   respond(id: RequestId, result: unknown): boolean {
-    if (result instanceof SerializedJson) return this.sendText(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${result.text}}`);
+    // (An integer id is its own JSON text: ids are checked to be strings or safe integers.)
+    if (result instanceof SerializedJson) return this.sendText(`{"jsonrpc":"2.0","id":${typeof id === 'number' ? id : JSON.stringify(id)},"result":${result.text}}`);
     return this.send({ jsonrpc: '2.0', id, result });
   }
 
