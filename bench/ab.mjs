@@ -6,7 +6,7 @@
 // medians: tasks/s and the manager's CPU µs per task (/proc), split into its main thread (the
 // requests) and its other threads (V8 compiling hot code, GC helpers).
 //
-//   node bench/ab.mjs OLD_SERVER_DIR NEW_SERVER_DIR [--n 10000] [--runs 8] [--workers 2]
+//   node bench/ab.mjs OLD_SERVER_DIR NEW_SERVER_DIR [--n 10000] [--runs 8] [--workers 2] [--size BYTES]
 //
 // A server dir is a built server/ (bin/, dist/src/, package.json), e.g. a copy of the commit
 // before a change: mkdir /tmp/old && git archive <commit> server | tar -x -C /tmp/old, then
@@ -25,15 +25,16 @@ const TICK_US = 1e6 / 100; // /proc CPU times are in clock ticks of 10 ms
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { n: { type: 'string', default: '10000' }, runs: { type: 'string', default: '8' }, workers: { type: 'string', default: '2' } },
+  options: { n: { type: 'string', default: '10000' }, runs: { type: 'string', default: '8' }, workers: { type: 'string', default: '2' }, size: { type: 'string', default: '0' } },
 });
 if (positionals.length !== 2) {
-  process.stderr.write('usage: node bench/ab.mjs OLD_SERVER_DIR NEW_SERVER_DIR [--n 10000] [--runs 8] [--workers 2]\n');
+  process.stderr.write('usage: node bench/ab.mjs OLD_SERVER_DIR NEW_SERVER_DIR [--n 10000] [--runs 8] [--workers 2] [--size BYTES]\n');
   process.exit(2);
 }
 const dirs = positionals.map((dir) => resolve(dir));
 const n = Number(values.n);
 const workers = Number(values.workers);
+const size = Number(values.size);
 
 /** CPU ticks of the process and of its main thread (the thread whose id is the pid). */
 function cpuTicks(pid) {
@@ -52,7 +53,7 @@ async function measure(dir, keyFile) {
     const { port } = await manager.waitFor('ready', 30_000);
     const config = { host: '127.0.0.1', port, keyFile };
     for (let i = 0; i < workers; i++) children.push(new Child(`worker ${i}`, process.execPath, [join(BENCH, 'ts', 'worker.mjs'), JSON.stringify(config)], { cwd: REPO, env }));
-    const producer = new Child('producer', process.execPath, [join(BENCH, 'ts', 'producer.mjs'), JSON.stringify({ ...config, mode: 'pipeline', n })], { cwd: REPO, env });
+    const producer = new Child('producer', process.execPath, [join(BENCH, 'ts', 'producer.mjs'), JSON.stringify({ ...config, mode: 'pipeline', n, size })], { cwd: REPO, env });
     children.push(producer);
     await Promise.all(children.slice(1).map((child) => child.waitFor('ready', 30_000)));
     const before = cpuTicks(manager.pid);
@@ -85,7 +86,7 @@ try {
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
-process.stdout.write(`pipeline N = ${n}, W = ${workers}, awaited; medians of ${values.runs} interleaved runs\n\n`);
+process.stdout.write(`pipeline N = ${n}, W = ${workers}, payload ${size > 0 ? `${size} bytes` : 'image_url_<i>'}, awaited; medians of ${values.runs} interleaved runs\n\n`);
 process.stdout.write('| build | tasks/s | manager CPU µs/task | main thread | other threads | every run (manager µs/task) |\n|---|---|---|---|---|---|\n');
 for (const [i, dir] of dirs.entries()) {
   const rs = results[i];
