@@ -53,6 +53,11 @@ export class RpcConnection {
     return connection;
   }
 
+  /** Bytes read from the socket by a reader of its own (net's `onread`) instead of its 'data' events; see FrameTransport.receive. */
+  receive(chunk: Buffer): void {
+    this.transport.receive(chunk);
+  }
+
   get closed(): boolean {
     return this.closedError !== undefined;
   }

@@ -117,6 +117,8 @@ export class FrameDecoder {
   private suspended = false;
   /** Input received while suspended, or left in a chunk when the suspension began. */
   private deferred: Buffer | undefined;
+  /** True while pushing {@link deferred}: the decoder's own copy, which later reads cannot overwrite. */
+  private pushingOwnCopy = false;
 
   constructor(options: FrameDecoderOptions) {
     if (!Number.isSafeInteger(options.maxFrameBytes) || options.maxFrameBytes < 1) {
@@ -196,7 +198,14 @@ export class FrameDecoder {
     this.suspended = false;
     const rest = this.deferred;
     this.deferred = undefined;
-    if (rest) this.push(rest);
+    if (!rest) return;
+    const owned = this.pushingOwnCopy;
+    this.pushingOwnCopy = true;
+    try {
+      this.push(rest);
+    } finally {
+      this.pushingOwnCopy = owned;
+    }
   }
 
   /** Bytes kept unread while suspended. */
@@ -204,7 +213,10 @@ export class FrameDecoder {
     return this.deferred?.length ?? 0;
   }
 
-  /** Feeds the next bytes of the stream. */
+  /**
+   * Feeds the next bytes of the stream. Nothing keeps a reference to `chunk` past the call
+   * (what must wait is copied), so a reader may reuse its buffer for the next read.
+   */
   push(chunk: Buffer): void {
     if (this.stopped || chunk.length === 0) return;
     if (this.suspended) {
@@ -391,7 +403,9 @@ export class FrameDecoder {
   }
 
   private defer(bytes: Buffer): void {
-    this.deferred = this.deferred ? Buffer.concat([this.deferred, bytes]) : bytes;
+    // A copy of a reader's chunk: its buffer may be reused by the next read (see push).
+    if (this.deferred) this.deferred = Buffer.concat([this.deferred, bytes]);
+    else this.deferred = this.pushingOwnCopy ? bytes : Buffer.from(bytes);
   }
 
   private fail(kind: FrameErrorKind, message: string): void {

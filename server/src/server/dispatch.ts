@@ -1,4 +1,4 @@
-import { EngineError, type EngineErrorReason } from '../engine';
+import { EngineError, type EngineErrorReason, type Waiter } from '../engine';
 import { methodNotFound, ProtocolError } from '../protocol/errors';
 import { ErrorCodes, METHODS, type RequestMethod } from '../protocol/generated';
 import { validateParams } from '../protocol/validation';
@@ -60,7 +60,7 @@ export function dispatch(session: Session, id: string | number, method: string, 
     session.respondError(id, new ProtocolError(ErrorCodes.InvalidRequest, `invalid request: id ${JSON.stringify(id)} is already used by a request that has not been answered`));
     return;
   }
-  const call = makeCall(session, id, frameBytes, method, context, log);
+  const call = new PendingCall(session, id, frameBytes, method, context, log);
   try {
     const result = handler(params ?? {}, call, context);
     if (result !== DEFERRED) call.resolve(result);
@@ -72,37 +72,51 @@ export function dispatch(session: Session, id: string | number, method: string, 
 /**
  * How a handler answers. An answer waits until the changes made so far are durable: nobody hears
  * of a task that a crash could still lose. Answers keep their order (whenDurable is FIFO; in
- * memory it calls back at once).
+ * memory it calls back at once). A class rather than an object of closures: one allocation per
+ * request instead of five, on the manager's hottest path.
  */
-function makeCall(session: Session, id: string | number, frameBytes: number, method: string, context: HandlerContext, log: Logger): Call {
-  let settled = false;
-  const queues = context.queues;
-  return {
-    session,
-    frameBytes,
-    resolve(result: unknown): boolean {
-      if (settled) return false;
-      settled = true;
-      session.unblock(id);
-      let delivered: boolean | undefined;
-      queues.whenDurable((failure) => {
-        if (failure) session.respondError(id, new ProtocolError(ErrorCodes.InternalError, `internal error: the manager could not save the change (${failure.message}) and is stopping`));
-        else delivered = session.respond(id, result);
-      });
-      // Answered at once: whether the session took it. Waiting: a connection that closes
-      // meanwhile releases what it was given (attempt + 1), as at any disconnect.
-      return delivered ?? session.writable;
-    },
-    reject(error: unknown): void {
-      if (settled) return;
-      settled = true;
-      session.unblock(id);
-      const protocolError = toProtocolError(error, log, method, session.protocolVersion);
-      queues.whenDurable(() => session.respondError(id, protocolError));
-    },
-    defer(waiter, answerCancel, answerEmpty) {
-      if (settled) return;
-      session.block(id, answerCancel || answerEmpty ? { cancel: () => waiter.cancel(), ...(answerCancel ? { answerCancel } : {}), ...(answerEmpty ? { answerEmpty } : {}) } : waiter, frameBytes);
-    },
-  };
+class PendingCall implements Call {
+  private settled = false;
+
+  constructor(
+    readonly session: Session,
+    private readonly id: string | number,
+    readonly frameBytes: number,
+    private readonly method: string,
+    private readonly context: HandlerContext,
+    private readonly log: Logger,
+  ) {}
+
+  resolve(result: unknown): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    const { session, id } = this;
+    session.unblock(id);
+    let delivered: boolean | undefined;
+    this.context.queues.whenDurable((failure) => {
+      if (failure) session.respondError(id, new ProtocolError(ErrorCodes.InternalError, `internal error: the manager could not save the change (${failure.message}) and is stopping`));
+      else delivered = session.respond(id, result);
+    });
+    // Answered at once: whether the session took it. Waiting: a connection that closes
+    // meanwhile releases what it was given (attempt + 1), as at any disconnect.
+    return delivered ?? session.writable;
+  }
+
+  reject(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    const { session, id } = this;
+    session.unblock(id);
+    const protocolError = toProtocolError(error, this.log, this.method, session.protocolVersion);
+    this.context.queues.whenDurable(() => session.respondError(id, protocolError));
+  }
+
+  defer(waiter: Waiter, answerCancel?: () => void, answerEmpty?: () => void): void {
+    if (this.settled) return;
+    this.session.block(
+      this.id,
+      answerCancel || answerEmpty ? { cancel: () => waiter.cancel(), ...(answerCancel ? { answerCancel } : {}), ...(answerEmpty ? { answerEmpty } : {}) } : waiter,
+      this.frameBytes,
+    );
+  }
 }

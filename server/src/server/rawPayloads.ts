@@ -80,70 +80,62 @@ function sourcesIn(frame: string, list: string, member: string, count: number): 
   return sources;
 }
 
-/** Stands for a payload in the one JSON.stringify of a result's tasks; replaced by the payload's text. */
-const PLACEHOLDER = '"payload":0';
-
 /**
  * The result of queue/get and queue/peek (`{"tasks":[...]}`, after the members of `others` if
- * given: an answer that also leases tasks), written with each payload's text as it is, in one
- * JSON.stringify of the tasks:
+ * given: an answer that also leases tasks), with each payload's text written as it is.
  *
- * - a short payload that is a string without a backslash goes in as its value: JSON.stringify
- *   writes such a string back as the very same text (nothing in it needs an escape: the text is
- *   valid JSON, so it holds no quote or control character, and no lone surrogate, having been
- *   decoded from UTF-8 or written by JSON.stringify). Only short ones: JSON.stringify looks at
- *   every character (116 µs for a 64 KiB string), which is what keeping texts avoids;
- * - any other payload goes in as a placeholder, then each placeholder is replaced by its text.
- *   `"payload":0` can appear only where a task's payload is (inside a string its quotes would
- *   be escaped, and a Task has no other member named payload); if it ever appeared elsewhere,
- *   the count shows it and the tasks are written one by one.
- *
- * For a getMany of small payloads this costs about what serializing parsed values did.
+ * Each task is written member by member (taskJson): no object is built for JSON.stringify, no
+ * payload is swapped out and back, and no value is looked at twice. A task is one of the
+ * hottest answers (every get, every ack with next): measured alone, a one-task answer took
+ * 1.2 µs with one JSON.stringify of the tasks (2.1 µs with `others`), and about 0.4 µs so.
  */
 export function tasksResult(tasks: RawTask[], others: object = {}): SerializedJson {
-  // Each task's payload is swapped for what stands for it while JSON.stringify runs, and put
-  // back after: no copy of every task (the tasks were made for this answer, and nothing else
-  // runs meanwhile).
-  const texts = new Array<JsonText>(tasks.length);
-  let placeholders = 0;
-  let json: string;
-  try {
-    for (let i = 0; i < tasks.length; i++) {
-      const task = tasks[i] as { payload: unknown };
-      const payload = (texts[i] = tasks[i]!.payload);
-      if (writtenAsValue(payload)) {
-        task.payload = payload.slice(1, -1);
-      } else {
-        task.payload = 0;
-        placeholders++;
-      }
-    }
-    json = JSON.stringify(Object.keys(others).length === 0 ? { tasks } : { ...others, tasks });
-  } finally {
-    for (let i = 0; i < tasks.length; i++) if (texts[i] !== undefined) tasks[i]!.payload = texts[i]!;
+  const head = JSON.stringify(others);
+  let text = head === '{}' ? '{"tasks":[' : `${head.slice(0, -1)},"tasks":[`;
+  for (let i = 0; i < tasks.length; i++) {
+    const task = tasks[i]!;
+    if (i > 0) text += ',';
+    text += hasOnlyTaskMembers(task) ? taskJson(task) : taskText(task);
   }
-  if (placeholders === 0) return new SerializedJson(json);
-  const parts = json.split(PLACEHOLDER);
-  if (parts.length !== placeholders + 1) {
-    const head = JSON.stringify(others).slice(0, -1);
-    return new SerializedJson(`${head}${head.length > 1 ? ',' : ''}"tasks":[${tasks.map(taskText).join(',')}]}`);
-  }
-  let text = parts[0]!;
-  let part = 1;
-  for (const payload of texts) {
-    if (!writtenAsValue(payload)) text += `"payload":${payload}${parts[part++]!}`;
-  }
-  return new SerializedJson(text);
+  return new SerializedJson(`${text}]}`);
 }
 
-const QUOTE = 0x22;
+/** The members of the wire's Task (spec: additionalProperties false), which taskJson writes. */
+const TASK_MEMBERS = new Set(['id', 'queue', 'payload', 'attempt', 'priority', 'enqueuedAt', 'leaseUntil', 'replyTo', 'lastError', 'deadLetteredFrom']);
 
-/** A short string without a backslash: JSON.stringify of its value gives back its text. */
-function writtenAsValue(payload: JsonText): boolean {
-  return payload.length <= SHORT_STRING && payload.charCodeAt(0) === QUOTE && payload.indexOf('\\') < 0;
+/** True when taskJson writes every member of `task`; anything else goes through taskText, which misses none. */
+function hasOnlyTaskMembers(task: RawTask): boolean {
+  for (const key in task) if (!TASK_MEMBERS.has(key)) return false;
+  return true;
 }
-/** Up to this length a string payload is cheaper to write as its value than to splice in. */
-const SHORT_STRING = 256;
+
+/**
+ * One task as the wire's Task object, members in the spec's order, the payload as its text.
+ * The same JSON as taskText's for the tasks the engine makes (which have their members in this
+ * order). attempt and priority are integers (the engine counts them; the schema says so).
+ */
+function taskJson(task: RawTask): string {
+  let text = `{"id":${jsonString(task.id)},"queue":${jsonString(task.queue)},"payload":${task.payload},"attempt":${task.attempt},"priority":${task.priority},"enqueuedAt":${jsonString(task.enqueuedAt)}`;
+  if (task.leaseUntil !== undefined) text += `,"leaseUntil":${jsonString(task.leaseUntil)}`;
+  if (task.replyTo !== undefined) text += `,"replyTo":${jsonString(task.replyTo)}`;
+  if (task.lastError !== undefined) text += `,"lastError":${JSON.stringify(task.lastError)}`;
+  if (task.deadLetteredFrom !== undefined) text += `,"deadLetteredFrom":${jsonString(task.deadLetteredFrom)}`;
+  return `${text}}`;
+}
+
+/**
+ * A string as JSON text. Ids, queue names and timestamps need no escape (names match the
+ * spec's pattern, timestamps are the ISO form): written between quotes after a look at each
+ * character, which is cheaper than JSON.stringify's call; anything else through JSON.stringify.
+ */
+function jsonString(value: string): string {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    // What JSON writes escaped: a control character, a quote, a backslash, a (lone) surrogate.
+    if (code < 0x20 || code === 0x22 || code === 0x5c || (code >= 0xd800 && code <= 0xdfff)) return JSON.stringify(value);
+  }
+  return `"${value}"`;
+}
 
 /** One task as the wire's Task object. */
 export function taskText(task: RawTask): string {

@@ -280,7 +280,8 @@ export class Session {
 
   /** Answers a request; a SerializedJson result is written as its text (a get's tasks, with their payloads as they came). */
   respond(id: RequestId, result: unknown): boolean {
-    if (result instanceof SerializedJson) return this.sendText(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${result.text}}`);
+    // (An integer id is its own JSON text: ids are checked to be strings or safe integers.)
+    if (result instanceof SerializedJson) return this.sendText(`{"jsonrpc":"2.0","id":${typeof id === 'number' ? id : JSON.stringify(id)},"result":${result.text}}`);
     return this.send({ jsonrpc: '2.0', id, result });
   }
 
@@ -391,7 +392,9 @@ export class Session {
     }
     const { jsonrpc, id, method, params } = message as Record<string, unknown>;
     const validId = typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id));
-    if (nestsDeeperThan(message, this.maxNestingDepth)) {
+    // Nesting n levels takes n opening and n closing brackets: a frame shorter than that (most
+    // requests: a few hundred bytes against a limit of 256 levels) is not walked.
+    if (bytes >= 2 * (this.maxNestingDepth + 1) && nestsDeeperThan(message, this.maxNestingDepth)) {
       // Refused before anything recursive (validation, serialization) sees it.
       this.respondError(
         validId ? (id as RequestId) : null,

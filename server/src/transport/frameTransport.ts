@@ -34,22 +34,35 @@ export interface FrameTransportOptions {
   onWritten?: (bytes: number) => void;
 }
 
+/**
+ * The longest output written as a string: Node's socket encodes a string on a 16 KiB stack
+ * buffer when its UTF-8 can be no longer (three bytes a character at most), else on the heap.
+ */
+const STRING_WRITE_CHARS = Math.floor((16 * 1024) / 3);
+
 /** Output gathered in one turn is handed to the stream at once past this size (large payloads). */
 const FLUSH_EARLY_CHARS = 256 * 1024;
 
 export class FrameTransport implements Transport {
   readonly decoder: FrameDecoder;
-  /** Bytes handed to the stream (what was flushed is this minus writableLength). */
+  /**
+   * What was handed to the stream, in the units of its writableLength (UTF-16 code units of the
+   * strings written, bytes of the Buffers): what was flushed is this minus {@link unsent}.
+   */
   bytesWritten = 0;
   private readonly fixedFraming: Framing | undefined;
   /** Frames sent in this turn, not yet handed to the stream. */
   private outgoing = '';
   private flushScheduled = false;
+  /** flush(), made once: a closure per turn's flush is garbage the manager's hot path need not make. */
+  private readonly flushLater = (): void => this.flush();
   private messageHandler: (json: string, bytes: number) => void = () => {};
   private readonly closeHandlers: ((error: Error | undefined) => void)[] = [];
   private endError: Error | undefined;
   private ended = false;
   private readonly onWritten: ((bytes: number) => void) | undefined;
+  private readonly onChunk: ((chunk: Buffer) => boolean | void) | undefined;
+  private readonly afterChunk: (() => void) | undefined;
 
   constructor(
     readonly stream: Duplex,
@@ -64,16 +77,25 @@ export class FrameTransport implements Transport {
     });
     const { onChunk, afterChunk } = options;
     this.onWritten = options.onWritten;
-    stream.on('data', (chunk: Buffer) => {
-      if (onChunk?.(chunk) === false) return;
-      this.decoder.push(chunk);
-      afterChunk?.();
-    });
+    this.onChunk = onChunk;
+    this.afterChunk = afterChunk;
+    stream.on('data', (chunk: Buffer) => this.receive(chunk));
     stream.on('error', (error) => (this.endError ??= error));
     stream.on('close', () => {
       this.ended = true;
       for (const handler of this.closeHandlers.splice(0)) handler(this.endError);
     });
+  }
+
+  /**
+   * Bytes read from the stream: what its 'data' events carry, or what a socket's own reader
+   * (net's `onread`, see ReusedReadBuffer) hands over. The chunk is not kept past the call, so
+   * its buffer may be reused for the next read.
+   */
+  receive(chunk: Buffer): void {
+    if (this.onChunk?.(chunk) === false) return;
+    this.decoder.push(chunk);
+    this.afterChunk?.();
   }
 
   /** The framing of this stream: as given, or as detected; undefined until the peer's first byte. */
@@ -114,7 +136,7 @@ export class FrameTransport implements Transport {
       this.flushScheduled = true;
       // process.nextTick runs after the promise continuations of this turn, so what every
       // loop woken up in this turn sends goes out together.
-      process.nextTick(() => this.flush());
+      process.nextTick(this.flushLater);
     }
   }
 
@@ -123,21 +145,33 @@ export class FrameTransport implements Transport {
     this.flush();
     if (this.stream.destroyed) return;
     this.stream.write(bytes);
-    const length = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
-    this.bytesWritten += length;
-    this.onWritten?.(length);
+    this.bytesWritten += bytes.length;
+    this.onWritten?.(typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length);
   }
 
-  /** Hands what this turn sent to the stream, in one write. */
+  /**
+   * Hands what this turn sent to the stream, in one write. Short output goes as the string
+   * itself: a socket encodes it on the stack straight into the write syscall, where Buffer.from
+   * would first allocate a Buffer to encode it into. Longer output goes as a Buffer: for a
+   * string that may not fit there, the socket allocates three bytes per character (UTF-8's
+   * worst case) and shrinks that afterwards, which costs more than Buffer.from's exact size.
+   */
   flush(): void {
     this.flushScheduled = false;
-    if (this.outgoing === '') return;
-    const frames = Buffer.from(this.outgoing, 'utf8');
+    const frames = this.outgoing;
+    if (frames === '') return;
     this.outgoing = '';
     if (this.stream.destroyed) return;
-    this.stream.write(frames);
-    this.bytesWritten += frames.length;
-    this.onWritten?.(frames.length);
+    if (frames.length <= STRING_WRITE_CHARS) {
+      this.stream.write(frames, 'utf8');
+      this.bytesWritten += frames.length;
+      this.onWritten?.(Buffer.byteLength(frames, 'utf8'));
+      return;
+    }
+    const bytes = Buffer.from(frames, 'utf8');
+    this.stream.write(bytes);
+    this.bytesWritten += bytes.length;
+    this.onWritten?.(bytes.length);
   }
 
   /** Stops delivering frames and reading the stream (the peer's further input waits in TCP). */

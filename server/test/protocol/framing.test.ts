@@ -393,6 +393,34 @@ describe('protocol/framing', () => {
       assert.equal(decoder.deferredBytes, 0);
     });
 
+    it('keeps no reference to a pushed chunk: a reader may reuse its buffer (net onread)', () => {
+      const events: string[] = [];
+      const decoder: FrameDecoder = new FrameDecoder({
+        maxFrameBytes: 1024,
+        onFrame: (frame) => {
+          events.push(frame);
+          if (frame === '{"n":1}' || frame === '{"n":3}') decoder.suspend();
+        },
+        onError: () => assert.fail('no error expected'),
+      });
+      const reused = Buffer.alloc(64);
+      const read = (text: string) => decoder.push(reused.subarray(0, reused.write(text)));
+      read('{"n":1}\n{"n":2}\n{"n":');
+      read('3}\n{"n":4}\n');
+      reused.fill('x');
+      decoder.resume(); // delivers 2 and 3, suspends again inside its own copy
+      assert.deepEqual(events, ['{"n":1}', '{"n":2}', '{"n":3}']);
+      read('{"n":5}\n');
+      reused.fill('y');
+      decoder.resume();
+      assert.deepEqual(events, ['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}', '{"n":5}']);
+      // A held partial line is a copy too.
+      read('{"n"');
+      reused.fill('z');
+      read(':6}\n');
+      assert.deepEqual(events.at(-1), '{"n":6}');
+    });
+
     it('suspends between Content-Length frames and when a held line completes', () => {
       const events: string[] = [];
       const decoder: FrameDecoder = new FrameDecoder({

@@ -23,6 +23,19 @@ describe('server: rawPayloads', () => {
     assert.equal(tasksResult([task('a', '1.0')], { acked: 2 }).text, '{"acked":2,"tasks":[{"id":"a","queue":"q","payload":1.0,"attempt":1,"priority":0,"enqueuedAt":"2026-12-06T00:00:00.000Z"}]}');
   });
 
+  it('writes every member of a task as JSON, escaping what needs it', () => {
+    const odd = task('id "quoted" \\ \u0001 \ud800', '"p"', {
+      queue: 'q',
+      leaseUntil: '2026-12-06T00:00:30.000Z',
+      replyTo: 'r',
+      lastError: 'line\nbreak "and" \ud83d\ude00',
+      deadLetteredFrom: 'dlq',
+    });
+    const text = tasksResult([odd], { acked: 1 }).text;
+    assert.deepEqual(JSON.parse(text), { acked: 1, tasks: [{ ...odd, payload: 'p' }] });
+    assert.equal(text, `{"acked":1,"tasks":[${taskText(odd).replace(',"payload":"p"', '').replace('"queue":"q"', '"queue":"q","payload":"p"')}]}`);
+  });
+
   it('writes string payloads back exactly, whatever characters they hold', () => {
     const strings = [...['', 'plain', 'é 日本語 😀', '{"a":1}', 'back\\slash', 'x'.repeat(70_000)].map((value) => JSON.stringify(value)), String.raw`"\u00e9"`, String.raw`"\\"`];
     // Built from characters, not escapes: U+2028, U+2029 and DEL as themselves.
@@ -36,8 +49,8 @@ describe('server: rawPayloads', () => {
     );
   });
 
-  it('falls back to one task at a time if the placeholder shows up where no payload is', () => {
-    // A member the Task type does not have today, holding a "payload": the count gives it away.
+  it('writes a task with a member the Task type does not have through taskText, whole', () => {
+    // A member the Task type does not have today (holding a "payload", which must stay where it is).
     const odd = { ...task('a', '[1.0]'), extra: { payload: 0 } } as unknown as RawTask;
     const text = tasksResult([odd]).text;
     assert.equal(text, `{"tasks":[${taskText(odd)}]}`);
