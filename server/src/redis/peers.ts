@@ -222,9 +222,15 @@ export class RedisPeers implements ManagerPeers {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
     clearInterval(this.tickTimer);
     clearTimeout(this.sessionsTimer);
+    this.sessionsTimer = undefined;
+    // What was held for a registry write that will not come (the releases and departures of a
+    // stopping manager's sessions) still goes out: the registry entry goes away just after.
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const { channel, text } of held) this.send(text, channel);
+    this.closed = true;
     await this.redis.del(sessionsKey(this.managerId)).catch(() => undefined);
   }
 

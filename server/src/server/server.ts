@@ -62,6 +62,8 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
   private readonly listCache: QueueListCache | undefined;
   /** Sessions that ended while a store that answers later releases what they held (see releaseLeases). */
   private readonly departing = new Map<string, { session: Session; releases: number }>();
+  /** Releases a store that answers later has not answered yet (see releaseLeases). */
+  private readonly releasing = new Set<Promise<number>>();
   /** The other managers of a shared store (their sessions and events); undefined for a manager alone. */
   private readonly peers: ManagerPeers | undefined;
   /** The last progress of held tasks, and the rate limit of progress events (spec §5.20). */
@@ -289,8 +291,7 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
         waiter.cancel();
         session.respondError(id, shuttingDown);
       }
-      whenSettled(this.queues.releaseSession(session.id, 'manager shut down', true), (released) => {
-        this.counters.leasesReleased += released;
+      whenSettled(this.releaseLeases(session, 'manager shut down', true), (released) => {
         if (released > 0) this.log.info('released leases', { session: session.id, tasks: released });
       });
       // After the requests already read in this turn (answered -32005), not before, and after
@@ -359,8 +360,8 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
   }
 
   /** Gives back what the session holds and withdraws its waiting requests, counted. */
-  private releaseLeases(session: Session, reason: string): number | Promise<number> {
-    const releasing = this.queues.releaseSession(session.id, reason);
+  private releaseLeases(session: Session, reason: string, managerStopping = false): number | Promise<number> {
+    const releasing = this.queues.releaseSession(session.id, reason, managerStopping);
     // A store that answers later (Redis) reports the releases after the session has left the
     // registry: it stays describable until then, so its released events still name their client.
     // A session can be released twice (session/close, then its socket's close): it stays until
@@ -373,6 +374,10 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
         if (--entry.releases === 0) this.departing.delete(session.id);
       };
       releasing.then(departed, departed);
+      // A stopping manager closes its store only after these: their events still reach the other managers.
+      this.releasing.add(releasing);
+      const settled = () => this.releasing.delete(releasing);
+      releasing.then(settled, settled);
     }
     whenSettled(releasing, (count) => (this.counters.leasesReleased += count));
     return releasing;
@@ -663,11 +668,13 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
     if (this.shuttingDown && this.sessions.size === 0 && this.attachedClosing === 0 && this.resolveClosed) {
       const resolveClosed = this.resolveClosed;
       this.resolveClosed = undefined;
-      this.queues.close().then(resolveClosed, (error: Error) => {
-        this.storeFailure ??= error;
-        this.log.error('the store could not be closed cleanly', { error: error.message });
-        resolveClosed();
-      });
+      Promise.allSettled([...this.releasing])
+        .then(() => this.queues.close())
+        .then(resolveClosed, (error: Error) => {
+          this.storeFailure ??= error;
+          this.log.error('the store could not be closed cleanly', { error: error.message });
+          resolveClosed();
+        });
     }
   }
 }

@@ -131,6 +131,28 @@ describe('cli e2e: taskwire serve --store (Redis)', function () {
     assert.deepEqual([released[0]!.taskId, released[0]!.error, released[0]!.client?.sessionId, released[0]!.client?.name], [task!.id, 'client stopped', sessionId, 'stopping-worker']);
   });
 
+  it('a manager that stops while Redis is slow to answer: the released events of its workers still name them, on another manager', async () => {
+    const a = await startServe(['--store', redis.url]);
+    const b = await startServe(['--store', redis.url]);
+    const queue = `shut-down-slow-${process.pid}`;
+    const watcher = await b.client({ name: 'watcher' });
+    const released: Event[] = [];
+    await watcher.subscribe({ queues: [queue], kinds: ['released'] }, (event) => released.push(event));
+    const worker = await a.client({ name: 'worker-on-a' });
+    await worker.queue<string>(queue).put('held');
+    const [task] = await worker.queue<string>(queue).getMany(1, { timeout: 1 });
+    const [sessionId, managerId] = [worker.sessionId, worker.managerId];
+    // Redis holds the release script a while: the worker's connection closes before it answers.
+    const paused = spawnSync('redis-cli', ['-p', String(redis.port), 'client', 'pause', '500', 'WRITE'], { encoding: 'utf8' });
+    assert.equal(paused.stdout.trim(), 'OK', paused.stderr);
+    assert.equal((await a.stop()).code, 0, a.stderr);
+    await eventually(() => released.length === 1, 10_000, 'the released event');
+    assert.deepEqual(
+      [released[0]!.taskId, released[0]!.error, released[0]!.client?.sessionId, released[0]!.client?.name, released[0]!.manager],
+      [task!.id, 'manager shut down', sessionId, 'worker-on-a', managerId],
+    );
+  });
+
   it('--store with --data-dir or --fsync, --heartbeat-ttl without --store, or a URL that is not Redis: exit 2 and why', async () => {
     const cases: [string[], RegExp][] = [
       [['--store', redis.url, '--data-dir', makeHome()], /--store and --data-dir are two different stores: give one/],
