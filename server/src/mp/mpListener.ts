@@ -30,7 +30,7 @@ export class MpListener implements ClientSource {
   /** Proxy connections: the clients manager/clients lists. */
   private readonly proxies = new Map<string, MpConnection>();
   /** Proxies that closed while a store that answers later (Redis) releases what they held: their events still name them. */
-  private readonly departing = new Map<string, MpConnection>();
+  private readonly departing = new Map<string, { connection: MpConnection; releases: number }>();
   private readonly requests: MpRequests;
   private readonly connectionHost: ConnectionHost;
   readonly typeIds: TypeIdMap;
@@ -93,7 +93,7 @@ export class MpListener implements ClientSource {
   }
 
   describe(sessionId: string) {
-    return (this.proxies.get(sessionId) ?? this.departing.get(sessionId))?.eventClient();
+    return (this.proxies.get(sessionId) ?? this.departing.get(sessionId)?.connection)?.eventClient();
   }
 
   // ---- connections --------------------------------------------------------------------------
@@ -140,6 +140,21 @@ export class MpListener implements ClientSource {
     socket.once('close', () => clearTimeout(deadline));
   }
 
+  /**
+   * Keeps a proxy describable until `releasing` settles. A proxy may be released twice (the
+   * manager stopping, then its socket's close): it stays until the last, since the second,
+   * finding nothing held, settles first.
+   */
+  private keepDescribable(connection: MpConnection, releasing: Promise<number>): void {
+    const entry = this.departing.get(connection.id) ?? { connection, releases: 0 };
+    entry.releases++;
+    this.departing.set(connection.id, entry);
+    const departed = () => {
+      if (--entry.releases === 0) this.departing.delete(connection.id);
+    };
+    releasing.then(departed, departed);
+  }
+
   private leaveHandshake(connection: MpConnection): void {
     const set = this.handshaking.get(connection.remote);
     if (!set?.delete(connection)) return;
@@ -154,11 +169,7 @@ export class MpListener implements ClientSource {
     const wasProxy = this.proxies.delete(connection.id);
     // Tasks it took and did not finish go back to their queues now, with attempt + 1.
     const releasing = this.host.queues.releaseSession(connection.id, 'multiprocessing client disconnected', this.host.stopping);
-    if (wasProxy && releasing instanceof Promise) {
-      this.departing.set(connection.id, connection);
-      const departed = () => this.departing.delete(connection.id);
-      releasing.then(departed, departed);
-    }
+    if (wasProxy && releasing instanceof Promise) this.keepDescribable(connection, releasing);
     whenSettled(releasing, (released) => {
       this.host.counters.leasesReleased += released;
       if (wasProxy) this.host.log.info('client disconnected', { session: connection.id, name: 'python multiprocessing', address: connection.address, released });
@@ -177,7 +188,11 @@ export class MpListener implements ClientSource {
         connection.waiting?.cancel();
         connection.waiting = undefined;
         const releasing = this.host.queues.releaseSession(connection.id, 'manager shut down', true);
-        if (releasing instanceof Promise) releases.push(releasing.catch(() => {}));
+        if (releasing instanceof Promise) {
+          // Destroyed below, the proxy still names itself in the events of these releases.
+          if (this.proxies.has(connection.id)) this.keepDescribable(connection, releasing);
+          releases.push(releasing.catch(() => {}));
+        }
         connection.destroy('manager shut down');
       }
       void Promise.all(releases).then(() => resolve());

@@ -55,4 +55,28 @@ describe('mp: the listener on a manager with a Redis store', function () {
       watcher.close();
     }
   });
+
+  it('a manager that stops while its Python worker holds a task: a subscriber on another manager sees the release, naming the worker', async () => {
+    const queue = `mp-redis-stop-${process.pid}`;
+    const stopping = await serveCli(['--authkey-file', keyFile, '--store', redis.url, '--mp-listen', '127.0.0.1:0', '--mp-typeid', `get_task_queue=${queue}`]);
+    const other = await serveCli(['--authkey-file', keyFile, '--store', redis.url]);
+    const watcher = await connect({ host: '127.0.0.1', port: other.port, authkey: TEST_KEY.toString(), reconnect: false, name: 'watcher', role: 'monitor' });
+    try {
+      const released: Event[] = [];
+      await watcher.subscribe({ queues: [queue], kinds: ['released'] }, (event) => released.push(event));
+      const { client, ident } = await proxyFor(stopping.mpPort, TEST_KEY, 'get_task_queue');
+      assert.deepEqual(await client.call(ident, 'put', ['held']), ['#RETURN', null]);
+      assert.deepEqual(await client.call(ident, 'get', []), ['#RETURN', 'held']);
+      // Redis holds the release script a while: the proxy's connection is gone before it answers.
+      const paused = spawnSync('redis-cli', ['-p', String(redis.port), 'client', 'pause', '500', 'WRITE'], { encoding: 'utf8' });
+      assert.equal(paused.stdout.trim(), 'OK', paused.stderr);
+      stopping.child.proc.kill('SIGTERM');
+      assert.equal(await stopping.child.exited, 0, stopping.child.output());
+      await eventually(() => released.length === 1, 10_000, 'the released event');
+      assert.deepEqual([released[0]!.error, released[0]!.client?.name], ['manager shut down', 'python multiprocessing']);
+    } finally {
+      watcher.close();
+      other.child.proc.kill('SIGKILL');
+    }
+  });
 });
