@@ -1,4 +1,5 @@
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { DepartingSessions } from '../server/departingSessions';
 import type { MaybePromise } from '../engine/queueBackend';
 import type { ClientSource, ListenerHost } from '../server/listenerHost';
 import { MpConnection, type ConnectionHost } from './mpConnection';
@@ -30,7 +31,7 @@ export class MpListener implements ClientSource {
   /** Proxy connections: the clients manager/clients lists. */
   private readonly proxies = new Map<string, MpConnection>();
   /** Proxies that closed while a store that answers later (Redis) releases what they held: their events still name them. */
-  private readonly departing = new Map<string, { connection: MpConnection; releases: number }>();
+  private readonly departing = new DepartingSessions<MpConnection>();
   private readonly requests: MpRequests;
   private readonly connectionHost: ConnectionHost;
   readonly typeIds: TypeIdMap;
@@ -93,7 +94,7 @@ export class MpListener implements ClientSource {
   }
 
   describe(sessionId: string) {
-    return (this.proxies.get(sessionId) ?? this.departing.get(sessionId)?.connection)?.eventClient();
+    return (this.proxies.get(sessionId) ?? this.departing.get(sessionId))?.eventClient();
   }
 
   // ---- connections --------------------------------------------------------------------------
@@ -140,21 +141,6 @@ export class MpListener implements ClientSource {
     socket.once('close', () => clearTimeout(deadline));
   }
 
-  /**
-   * Keeps a proxy describable until `releasing` settles. A proxy may be released twice (the
-   * manager stopping, then its socket's close): it stays until the last, since the second,
-   * finding nothing held, settles first.
-   */
-  private keepDescribable(connection: MpConnection, releasing: Promise<number>): void {
-    const entry = this.departing.get(connection.id) ?? { connection, releases: 0 };
-    entry.releases++;
-    this.departing.set(connection.id, entry);
-    const departed = () => {
-      if (--entry.releases === 0) this.departing.delete(connection.id);
-    };
-    releasing.then(departed, departed);
-  }
-
   private leaveHandshake(connection: MpConnection): void {
     const set = this.handshaking.get(connection.remote);
     if (!set?.delete(connection)) return;
@@ -169,7 +155,7 @@ export class MpListener implements ClientSource {
     const wasProxy = this.proxies.delete(connection.id);
     // Tasks it took and did not finish go back to their queues now, with attempt + 1.
     const releasing = this.host.queues.releaseSession(connection.id, 'multiprocessing client disconnected', this.host.stopping);
-    if (wasProxy && releasing instanceof Promise) this.keepDescribable(connection, releasing);
+    if (wasProxy && releasing instanceof Promise) this.departing.keepUntil(connection.id, connection, releasing);
     whenSettled(releasing, (released) => {
       this.host.counters.leasesReleased += released;
       if (wasProxy) this.host.log.info('client disconnected', { session: connection.id, name: 'python multiprocessing', address: connection.address, released });
@@ -190,7 +176,7 @@ export class MpListener implements ClientSource {
         const releasing = this.host.queues.releaseSession(connection.id, 'manager shut down', true);
         if (releasing instanceof Promise) {
           // Destroyed below, the proxy still names itself in the events of these releases.
-          if (this.proxies.has(connection.id)) this.keepDescribable(connection, releasing);
+          if (this.proxies.has(connection.id)) this.departing.keepUntil(connection.id, connection, releasing);
           releases.push(releasing.catch(() => {}));
         }
         connection.destroy('manager shut down');

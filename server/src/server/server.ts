@@ -1,5 +1,6 @@
 import { createServer as createTcpServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
+import { DepartingSessions } from './departingSessions';
 import type { RestoreSummary } from '../engine/journal';
 import type { ManagerPeers } from '../engine/peers';
 import type { MaybePromise, QueueBackend } from '../engine/queueBackend';
@@ -61,7 +62,7 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
   /** Refreshes the queue list manager/stats reads, when the queues live in a shared store. */
   private readonly listCache: QueueListCache | undefined;
   /** Sessions that ended while a store that answers later releases what they held (see releaseLeases). */
-  private readonly departing = new Map<string, { session: Session; releases: number }>();
+  private readonly departing = new DepartingSessions<Session>();
   /** Releases a store that answers later has not answered yet (see releaseLeases). */
   private readonly releasing = new Set<Promise<number>>();
   /** The other managers of a shared store (their sessions and events); undefined for a manager alone. */
@@ -364,16 +365,8 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
     const releasing = this.queues.releaseSession(session.id, reason, managerStopping);
     // A store that answers later (Redis) reports the releases after the session has left the
     // registry: it stays describable until then, so its released events still name their client.
-    // A session can be released twice (session/close, then its socket's close): it stays until
-    // the last release settles, since the second one, finding nothing held, settles first.
     if (typeof releasing !== 'number') {
-      const entry = this.departing.get(session.id) ?? { session, releases: 0 };
-      entry.releases++;
-      this.departing.set(session.id, entry);
-      const departed = () => {
-        if (--entry.releases === 0) this.departing.delete(session.id);
-      };
-      releasing.then(departed, departed);
+      this.departing.keepUntil(session.id, session, releasing);
       // A stopping manager closes its store only after these: their events still reach the other managers.
       this.releasing.add(releasing);
       const settled = () => this.releasing.delete(releasing);
@@ -650,7 +643,7 @@ export class TaskwireServer<Q extends QueueBackend = LocalQueues> implements Ses
   }
 
   private describeSession(id: string): EventSession | undefined {
-    const session = this.authenticatedSessions.get(id) ?? this.departing.get(id)?.session;
+    const session = this.authenticatedSessions.get(id) ?? this.departing.get(id);
     if (session) return this.eventSession(session);
     for (const listener of this.attached) {
       const client = listener.source.describe(id);
