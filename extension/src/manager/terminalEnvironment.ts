@@ -12,8 +12,7 @@ export class TerminalEnvironment {
   }
 
   apply(address: ManagerAddress, keyFile: string): void {
-    // Several managers of one store go in TASKWIRE_HOST as a list, as every client reads it.
-    this.collection.replace('TASKWIRE_HOST', address.alternates?.length ? hostList(address) : address.host);
+    this.collection.replace('TASKWIRE_HOST', hostVariable(address));
     this.collection.replace('TASKWIRE_PORT', String(address.port));
     this.collection.replace('TASKWIRE_AUTHKEY_FILE', keyFile);
     this.collection.description = `Taskwire: the manager at ${describeAddress(address)}`;
@@ -32,8 +31,13 @@ export class TerminalEnvironment {
 
   /** The variables as shell lines (the key file's path, never the key). */
   static exportLines(address: ManagerAddress, keyFile: string): string[] {
-    return [`export TASKWIRE_HOST=${quote(address.alternates?.length ? hostList(address) : address.host)}`, `export TASKWIRE_PORT=${address.port}`, `export TASKWIRE_AUTHKEY_FILE=${quote(keyFile)}`];
+    return [`export TASKWIRE_HOST=${quote(hostVariable(address))}`, `export TASKWIRE_PORT=${address.port}`, `export TASKWIRE_AUTHKEY_FILE=${quote(keyFile)}`];
   }
+}
+
+/** TASKWIRE_HOST for an address: its host, or every manager of one store as a list (every client reads it so). */
+function hostVariable(address: ManagerAddress): string {
+  return address.alternates?.length ? hostList(address) : address.host;
 }
 
 function quote(value: string): string {

@@ -25,6 +25,28 @@ async function startRedis(): Promise<{ url: string; process: ChildProcess; dir: 
   return { url: `redis://127.0.0.1:${port}`, process: child, dir };
 }
 
+/** Two managers (`taskwire serve --store`) on a Redis of their own, sharing a key file; `stop` ends all three. */
+async function twoManagersOnRedis(): Promise<{ a: { manager: ChildProcess; port: number }; b: { manager: ChildProcess; port: number }; keyFile: string; stop(): void }> {
+  const redis = await startRedis();
+  const { keyFile } = writeKeyFile();
+  const managers: ChildProcess[] = [];
+  const stop = () => {
+    for (const manager of managers) manager.kill('SIGKILL');
+    redis.process.kill('SIGKILL');
+    rmSync(redis.dir, { recursive: true, force: true });
+  };
+  try {
+    const a = await startOutsideManager(keyFile, ['--store', redis.url]);
+    managers.push(a.manager);
+    const b = await startOutsideManager(keyFile, ['--store', redis.url]);
+    managers.push(b.manager);
+    return { a, b, keyFile, stop };
+  } catch (error) {
+    stop();
+    throw error;
+  }
+}
+
 describe('the sidebar on one of several managers of a Redis store', () => {
   let api: TaskwireApi;
 
@@ -34,15 +56,9 @@ describe('the sidebar on one of several managers of a Redis store', () => {
   });
 
   it('lists the workers of every manager, and says which other manager each is on', async () => {
-    const redis = await startRedis();
-    const { keyFile } = writeKeyFile();
-    const managers: ChildProcess[] = [];
+    const { a, b, keyFile, stop } = await twoManagersOnRedis();
     let worker: TaskwireClient | undefined;
     try {
-      const a = await startOutsideManager(keyFile, ['--store', redis.url]);
-      managers.push(a.manager);
-      const b = await startOutsideManager(keyFile, ['--store', redis.url]);
-      managers.push(b.manager);
       const address = await vscode.commands.executeCommand<{ port: number }>('taskwire.manager.connect', { host: '127.0.0.1', port: a.port, authkeyFile: keyFile });
       assert.equal(address?.port, a.port, api.notifications.last?.message);
 
@@ -61,23 +77,15 @@ describe('the sidebar on one of several managers of a Redis store', () => {
     } finally {
       worker?.close();
       await vscode.commands.executeCommand('taskwire.manager.disconnect');
-      for (const manager of managers) manager.kill('SIGKILL');
-      redis.process.kill('SIGKILL');
-      rmSync(redis.dir, { recursive: true, force: true });
+      stop();
     }
     await ensureLocalManager(api);
   });
 
   it('connects to several managers of the store and moves to the next when the one in use goes away', async () => {
-    const redis = await startRedis();
-    const { keyFile } = writeKeyFile();
-    const managers: ChildProcess[] = [];
+    const { a, b, keyFile, stop } = await twoManagersOnRedis();
     let producer: TaskwireClient | undefined;
     try {
-      const a = await startOutsideManager(keyFile, ['--store', redis.url]);
-      managers.push(a.manager);
-      const b = await startOutsideManager(keyFile, ['--store', redis.url]);
-      managers.push(b.manager);
       const list = `127.0.0.1:${a.port},127.0.0.1:${b.port}`;
       const address = await vscode.commands.executeCommand<{ port: number }>('taskwire.manager.connect', { host: list, authkeyFile: keyFile });
       assert.equal(address?.port, a.port, api.notifications.last?.message);
@@ -98,9 +106,7 @@ describe('the sidebar on one of several managers of a Redis store', () => {
     } finally {
       producer?.close();
       await vscode.commands.executeCommand('taskwire.manager.disconnect');
-      for (const manager of managers) manager.kill('SIGKILL');
-      redis.process.kill('SIGKILL');
-      rmSync(redis.dir, { recursive: true, force: true });
+      stop();
     }
     await ensureLocalManager(api);
   });

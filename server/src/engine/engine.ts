@@ -660,28 +660,24 @@ export class Engine {
       this.serveLimitedGetters(queue);
       return;
     }
-    while (queue.ready.length > 0 && queue.activeGetters > 0) {
-      const waiter = queue.getters.shift()!;
-      if (!waiter.active) continue;
-      waiter.active = false;
-      queue.activeGetters--;
-      this.waiters.untrack(waiter, waiter.request.session);
-      this.deliverTo(queue, waiter.request, waiter.deliver);
-    }
+    while (queue.ready.length > 0 && queue.activeGetters > 0) this.serveFirstGetter(queue);
+  }
+
+  /** Delivers to the getter that has waited longest, or drops it when it is no longer waiting. */
+  private serveFirstGetter(queue: QueueState): void {
+    const waiter = queue.getters.shift()!;
+    if (!waiter.active) return;
+    waiter.active = false;
+    queue.activeGetters--;
+    this.waiters.untrack(waiter, waiter.request.session);
+    this.deliverTo(queue, waiter.request, waiter.deliver);
   }
 
   /** serveGetters on a queue with limits: while a task has budget; then a wake-up for when budget returns. */
   private serveLimitedGetters(queue: QueueState): void {
     const limited = queue.limited!;
     const now = this.clock.now();
-    while (queue.activeGetters > 0 && limited.canTake(now)) {
-      const waiter = queue.getters.shift()!;
-      if (!waiter.active) continue;
-      waiter.active = false;
-      queue.activeGetters--;
-      this.waiters.untrack(waiter, waiter.request.session);
-      this.deliverTo(queue, waiter.request, waiter.deliver);
-    }
+    while (queue.activeGetters > 0 && limited.canTake(now)) this.serveFirstGetter(queue);
     if (queue.activeGetters > 0) this.wakeForBudget(queue);
   }
 
