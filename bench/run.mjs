@@ -70,6 +70,9 @@ Options:
   --mem-seed-n N       tasks queued by the seed in the "memory" workload (default 50000)
   --mem-big-n N        64 KiB tasks queued by each system in the "memory" workload (default 2000)
   --latency-warmup N   warm-up round trips (default 3000)
+  --pipeline-warmup F  before a pipeline's clock starts, run F × its N tasks through the same
+                       manager the same way, untimed (default 0: the clock starts with a fresh
+                       manager's first task, JIT warm-up included); every system alike
   --latency-count N    timed round trips (default 2000)
   --ts-max-procs N     most Node worker processes; beyond, connections share them (default 8)
   --batch-scale K      taskwire-ts-batch pipelines run K × N tasks, so that their clock runs
@@ -104,6 +107,7 @@ function parseOptions(argv) {
       'mem-seed-n': { type: 'string' },
       'mem-big-n': { type: 'string' },
       'latency-warmup': { type: 'string' },
+      'pipeline-warmup': { type: 'string' },
       'latency-count': { type: 'string' },
       'ts-max-procs': { type: 'string' },
       'batch-scale': { type: 'string' },
@@ -126,6 +130,12 @@ function parseOptions(argv) {
     if (values[name] === undefined) return fallback;
     const v = Number(values[name]);
     if (!Number.isInteger(v) || v < min) usage(`--${name} must be a whole number >= ${min}`);
+    return v;
+  };
+  const fraction = (name, fallback) => {
+    if (values[name] === undefined) return fallback;
+    const v = Number(values[name]);
+    if (!Number.isFinite(v) || v < 0 || v > 10) usage(`--${name} must be a number from 0 to 10 (a fraction of the tasks)`);
     return v;
   };
   const list = (name, allowed, fallback) => {
@@ -153,6 +163,7 @@ function parseOptions(argv) {
     memSeedN: int('mem-seed-n', quick ? 2_000 : 50_000),
     memBigN: int('mem-big-n', quick ? 200 : 2_000),
     latencyWarmup: int('latency-warmup', quick ? 200 : 3000, 0),
+    pipelineWarmup: fraction('pipeline-warmup', 0),
     latencyCount: int('latency-count', quick ? 300 : 2000),
     tsMaxProcs: int('ts-max-procs', 8),
     batchScale: int('batch-scale', quick ? 1 : 5),
@@ -362,6 +373,7 @@ function estimateSeconds(item, o) {
   if (params.fsync === 'always') seconds *= item.system === 'taskwire-ts' ? 9 : 4;
   if (workload === 'idle' && item.variant === 'with') seconds += item.system === 'seed' ? params.idle / 250 : params.idle / 800;
   if (workload === 'profile') seconds *= 1.5;
+  else seconds *= 1 + o.pipelineWarmup;
   return seconds;
 }
 
@@ -472,9 +484,13 @@ async function measurePipeline(item, ctx) {
       size: p.size,
       nodeFlags: (i) => (i === 0 ? profFlags(clientProfDirs.worker) : []),
     });
-    const producer = spawnProducer(system, backend, ctx.keyFile, { mode: 'pipeline', n, size: p.size }, profFlags(clientProfDirs.producer));
+    // A warm-up runs before the producer says ready, so the CPU readings below leave it out too
+    // (not in a profile, whose samples cover the whole process).
+    const warmupTasks = p.profile ? 0 : Math.round(n * ctx.o.pipelineWarmup);
+    if (warmupTasks > 0) out.warmupTasks = warmupTasks;
+    const producer = spawnProducer(system, backend, ctx.keyFile, { mode: 'pipeline', n, size: p.size, warmupTasks }, profFlags(clientProfDirs.producer));
     children.push(...workers, producer);
-    await Promise.all([...workers, producer].map((c) => c.waitFor('ready', 120_000)));
+    await Promise.all([...workers, producer].map((c) => c.waitFor('ready', 120_000 + item.timeoutMs * ctx.o.pipelineWarmup)));
     out.tasks = n;
     out.workerProcesses = workers.length;
     const cpuOf = (pids) => pids.reduce((a, pid) => a + cpuSeconds(pid), 0);

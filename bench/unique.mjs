@@ -9,8 +9,11 @@
 //
 // Scenarios, each on a fresh queue, runs interleaved (run 1 of each, then run 2, ...):
 //   plain:      put(payload)
-//   put-unique: put(payload, {unique: `key-<i>`}): every key is new, so every put adds a task
-//               (the check and the hold)
+//   put-unique: put(payload, {unique: `https://example.com/items/<i>`}): every key is new, so
+//               every put adds a task (the check and the hold); a URL, a crawl's usual key
+//   put-unique-short: the same with keys `k-<i>` of at most 10 characters, which V8's
+//               JSON.parse internalizes (looks up in its string table): a table that grows with
+//               every key the manager holds
 //   duplicate:  put(payload, {unique: 'one'}): every put after the first finds the key held
 // Per scenario: the manager's CPU µs per put (/proc/<pid>/stat), puts/s, and on Redis the
 // redis-server's CPU µs per put too; medians over the runs, and each median's ratio to plain's.
@@ -41,7 +44,7 @@ const N = Number(flags.n);
 const RUNS = Number(flags.runs);
 const KEY = 'bench-unique-key';
 const IN_FLIGHT = Number(flags['in-flight']);
-const SCENARIOS = ['plain', 'put-unique', 'duplicate'];
+const SCENARIOS = ['plain', 'put-unique', 'put-unique-short', 'duplicate'];
 
 function startManager(args) {
   const home = mkdtempSync(join(tmpdir(), 'tw-bench-unique-'));
@@ -58,7 +61,8 @@ function startManager(args) {
 }
 
 function optionsFor(scenario, i) {
-  if (scenario === 'put-unique') return { unique: `key-${i}` };
+  if (scenario === 'put-unique') return { unique: `https://example.com/items/${i}` };
+  if (scenario === 'put-unique-short') return { unique: `k-${i}` };
   if (scenario === 'duplicate') return { unique: 'one' };
   return undefined;
 }

@@ -11,13 +11,15 @@ import { config, emit, nowNs, payload, waitFor } from '../ts/common.mjs';
 
 const connection = { host: config.redisHost ?? '127.0.0.1', port: config.redisPort };
 const n = config.mode === 'pipeline' ? config.n : config.warmup + config.count;
+// A pipeline's warm-up (config.warmupTasks): that many jobs before "ready", not timed.
+const warmupTasks = config.mode === 'pipeline' ? (config.warmupTasks ?? 0) : 0;
 const queue = new Queue('tasks', {
   connection,
   defaultJobOptions: { removeOnComplete: true, removeOnFail: true },
   // Four events per job (added, waiting, active, completed) go to a stream trimmed to about
   // maxLen entries (default 10,000): keep every job's events so that a producer falling
   // behind a burst of completions never misses one.
-  streams: { events: { maxLen: Math.max(10_000, 5 * n) } },
+  streams: { events: { maxLen: Math.max(10_000, 5 * (n + warmupTasks)) } },
 });
 // Redis is fresh for each measurement: read the event stream from its start, so that no
 // completion can slip in before the first XREAD.
@@ -48,14 +50,10 @@ function completion(jobId) {
   return new Promise((resolve) => waiting.set(jobId, resolve));
 }
 
-await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
-emit('ready');
-await waitFor('go');
-
-if (config.mode === 'pipeline') {
-  const urls = Array.from({ length: n }, (_, i) => payload(i, config.size ?? 0));
+/** Adds jobs first .. first + count - 1 and waits until each completed; the ids of those that did. */
+async function pipeline(first, count) {
+  const urls = Array.from({ length: count }, (_, i) => payload(first + i, config.size ?? 0));
   const seen = new Set();
-  const start = nowNs();
   const done = [];
   for (const url of urls) {
     const job = await queue.add('task', url);
@@ -63,6 +61,17 @@ if (config.mode === 'pipeline') {
   }
   await Promise.all(done);
   if (failure) throw failure;
+  return seen;
+}
+
+await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+if (warmupTasks > 0) await pipeline(n, warmupTasks);
+emit('ready');
+await waitFor('go');
+
+if (config.mode === 'pipeline') {
+  const start = nowNs();
+  const seen = await pipeline(0, n);
   const elapsed = Number(nowNs() - start) / 1e9;
   emit('result', { elapsed, n, distinct: seen.size });
 } else if (config.mode === 'latency') {

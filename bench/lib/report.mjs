@@ -346,7 +346,10 @@ export function renderMarkdown(report) {
   );
   out.push('');
   out.push(
-    'Medians over runs, with min..max; "vs seed" divides by the seed\'s median measured in the same run (throughput: higher is better; latency and memory: lower is better). Every measurement starts a fresh manager. Machines like this one are shared and noisy: compare ratios, not absolute numbers across runs.',
+    'Medians over runs, with min..max; "vs seed" divides by the seed\'s median measured in the same run (throughput: higher is better; latency and memory: lower is better). Every measurement starts a fresh manager. Machines like this one are shared and noisy: compare ratios, not absolute numbers across runs.' +
+      (report.options?.pipelineWarmup > 0
+        ? ` Every pipeline first runs ${report.options.pipelineWarmup} × its N tasks through its manager the same way, untimed (--pipeline-warmup ${report.options.pipelineWarmup}), for every system alike: its clock and CPU readings measure a manager that has been running, not a fresh one's first tasks (V8's JIT warm-up).`
+        : ''),
   );
   out.push('');
   out.push('Systems:');

@@ -13,19 +13,30 @@ client = connect(cfg, "bench-producer", "producer")
 tasks = client.queue("tasks")
 results = client.queue("results")
 client.ping()
-emit("ready")
-control.wait("go")
 mode = cfg["mode"]
 
-if mode == "pipeline":
-    n, size = cfg["n"], cfg.get("size", 0)
-    urls = [payload(i, size) for i in range(n)]
+
+def pipeline(first, n, size):
+    """Puts tasks first .. first + n - 1, then gets n results; the distinct task ids answered."""
+    urls = [payload(first + i, size) for i in range(n)]
     seen = set()
-    start = time.perf_counter()
     for url in urls:
         tasks.put(url, reply_to="results")
     for _ in range(n):
         seen.add(results.get(True, timeout=120, auto_ack=True).payload["taskId"])
+    return seen
+
+
+# A warm-up (cfg["warmupTasks"]) runs the same way before "ready", not timed.
+if mode == "pipeline" and cfg.get("warmupTasks", 0) > 0:
+    pipeline(cfg["n"], cfg["warmupTasks"], cfg.get("size", 0))
+emit("ready")
+control.wait("go")
+
+if mode == "pipeline":
+    n, size = cfg["n"], cfg.get("size", 0)
+    start = time.perf_counter()
+    seen = pipeline(0, n, size)
     elapsed = time.perf_counter() - start
     emit("result", elapsed=elapsed, n=n, distinct=len(seen))
 

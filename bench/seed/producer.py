@@ -2,6 +2,8 @@
 
 Modes (cfg["mode"]):
   pipeline  put N tasks, then get N results; clock from the first put to the last result.
+            With cfg["warmupTasks"] K > 0, K tasks go through the same way before "ready"
+            (not timed), so that the clock measures a manager that has run for a while.
   latency   put one task, wait for its result; warm-up round trips, then timed ones.
   memory    put N 20-byte tasks (or of cfg["size"] bytes) ("filled"), then on "drain" take them all back (get one at a
             time, as the seed must); the runner reads the manager's RSS in between.
@@ -19,19 +21,29 @@ task = manager.get_task_queue()
 result = manager.get_result_queue()
 task.qsize()
 result.qsize()
-emit("ready")
-control.wait("go")
 mode = cfg["mode"]
 
-if mode == "pipeline":
-    n, size = cfg["n"], cfg.get("size", 0)
-    urls = [payload(i, size) for i in range(n)]
+
+def pipeline(first, n, size):
+    """Puts tasks first .. first + n - 1, then gets n results; the distinct results seen."""
+    urls = [payload(first + i, size) for i in range(n)]
     seen = set()
-    start = time.perf_counter()
     for url in urls:
         task.put(url)
     for _ in range(n):
         seen.add(result.get(timeout=120))
+    return seen
+
+
+if mode == "pipeline" and cfg.get("warmupTasks", 0) > 0:
+    pipeline(cfg["n"], cfg["warmupTasks"], cfg.get("size", 0))
+emit("ready")
+control.wait("go")
+
+if mode == "pipeline":
+    n, size = cfg["n"], cfg.get("size", 0)
+    start = time.perf_counter()
+    seen = pipeline(0, n, size)
     elapsed = time.perf_counter() - start
     emit("result", elapsed=elapsed, n=n, distinct=len(seen))
 

@@ -1,6 +1,7 @@
 // A Taskwire producer on the TypeScript client.
 //   pipeline, batch false: put one task at a time (awaited), then get the results one at a
-//     time with autoAck; clock from the first put to the last result.
+//     time with autoAck; clock from the first put to the last result. With
+//     config.warmupTasks K > 0, K tasks go through first, before "ready" (not timed).
 //   pipeline, inFlight K > 1: the same calls, K of them outstanding at a time (an async
 //     client's natural producer: one call per task, without waiting for each answer).
 //   pipeline, batch true: putMany of 100, inFlight of them outstanding at a time, then
@@ -16,15 +17,12 @@ const client = await connect('bench-producer', 'producer');
 const tasks = client.queue('tasks');
 const results = client.queue('results');
 await client.ping();
-emit('ready');
-await waitFor('go');
-
 const { mode } = config;
-if (mode === 'pipeline') {
-  const { n, size = 0, batch = false } = config;
-  const urls = Array.from({ length: n }, (_, i) => payload(i, size));
+
+/** Puts tasks first .. first + n - 1 and reads their results, in the system's way; the distinct task ids answered. */
+async function pipeline(first, n, size, batch) {
+  const urls = Array.from({ length: n }, (_, i) => payload(first + i, size));
   const seen = new Set();
-  const start = nowNs();
   if (batch) {
     let next = 0;
     const putList = listOf(size, 100);
@@ -62,6 +60,18 @@ if (mode === 'pipeline') {
     for (const url of urls) await tasks.put(url, { replyTo: 'results' });
     for (let i = 0; i < n; i++) seen.add((await results.get({ timeout: 120, autoAck: true })).payload.taskId);
   }
+  return seen;
+}
+
+// A warm-up (config.warmupTasks) runs the same way before "ready", not timed.
+if (mode === 'pipeline' && config.warmupTasks > 0) await pipeline(config.n, config.warmupTasks, config.size ?? 0, config.batch ?? false);
+emit('ready');
+await waitFor('go');
+
+if (mode === 'pipeline') {
+  const { n, size = 0, batch = false } = config;
+  const start = nowNs();
+  const seen = await pipeline(0, n, size, batch);
   const elapsed = Number(nowNs() - start) / 1e9;
   emit('result', { elapsed, n, distinct: seen.size });
 } else if (mode === 'latency') {

@@ -576,11 +576,15 @@ export class Engine {
     let bytes = 0;
     let holders: (TaskRecord | null | undefined)[] | undefined;
     let keys: Set<string> | undefined;
+    let now = 0; // read once, at the first key: a put without keys reads no clock here
     for (let i = 0; i < specs.length; i++) {
       const key = specs[i]!.unique?.key;
       if (key !== undefined) {
-        holders ??= new Array<TaskRecord | null | undefined>(specs.length);
-        const holder = queue.uniqueKeys.holder(key, this.clock.now());
+        if (holders === undefined) {
+          holders = new Array<TaskRecord | null | undefined>(specs.length);
+          now = this.clock.now();
+        }
+        const holder = queue.uniqueKeys.holder(key, now);
         if (holder !== undefined) {
           holders[i] = holder;
           continue;

@@ -7,7 +7,7 @@ import { jsonTextBytes, type JsonText, type SerializedJson } from '../protocol/j
 import { PAUSE_SINCE, RELEASES_SINCE, speaks, UNIQUE_TASKS_SINCE } from '../protocol/versions';
 import type { EventHub } from './events';
 import { MAX_PROGRESS_DETAIL_BYTES, type ProgressReport } from './progressBoard';
-import { rawAcks, rawTaskSpecs, tasksResult } from './rawPayloads';
+import { putResult, rawAcks, rawTaskSpecs, tasksResult } from './rawPayloads';
 import { refusingInvalid, scheduleDefinition, scheduleListResult, scheduleSetResult } from './scheduleWire';
 import type { Session } from './session';
 import { takesNoTask, waitWithoutTasks } from './quiet';
@@ -208,7 +208,7 @@ export const handlers: HandlerTable = {
     const tasks = rawTaskSpecs(params.tasks, call.session.requestFrame);
     checkPayloads(tasks, (t) => t.payload, call, ctx, 'the payload of task');
     const waiter = ctx.queues.put({ queue: params.queue, tasks, timeout: params.timeout, session: call.session.id }, (outcome, duplicates) => {
-      if (Array.isArray(outcome)) call.resolve(duplicates === undefined ? { ids: outcome } : { ids: outcome, duplicates });
+      if (Array.isArray(outcome)) call.resolve(putResult(outcome, duplicates));
       else call.reject(outcome);
     });
     if (waiter) call.defer(waiter);

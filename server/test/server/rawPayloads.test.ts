@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { RawTask } from '../../src/engine';
 import type { JsonText } from '../../src/protocol/jsonText';
-import { rawAcks, rawTaskSpecs, taskText, tasksResult } from '../../src/server/rawPayloads';
+import { putResult, rawAcks, rawTaskSpecs, taskText, tasksResult } from '../../src/server/rawPayloads';
 
 // How answers carry payload texts, and how params get them from their frame (rawPayloads.ts).
 
@@ -21,6 +21,25 @@ describe('server: rawPayloads', () => {
     );
     assert.equal(tasksResult([]).text, '{"tasks":[]}');
     assert.equal(tasksResult([task('a', '1.0')], { acked: 2 }).text, '{"acked":2,"tasks":[{"id":"a","queue":"q","payload":1.0,"attempt":1,"priority":0,"enqueuedAt":"2026-12-06T00:00:00.000Z"}]}');
+  });
+
+  it('writes a put result as JSON.stringify would, with duplicates only when given', () => {
+    const cases: [string[], boolean[] | undefined][] = [
+      [['m-1'], undefined],
+      [['m-1', 'm-2', 'm-3'], undefined],
+      [['m-1'], [false]],
+      [
+        ['m-1', 'm-1', 'm-2'],
+        [false, true, false],
+      ],
+      [['id "quoted" \\ \u0001 \ud800'], [true]],
+      [[], undefined],
+      [[], []],
+    ];
+    for (const [ids, duplicates] of cases) {
+      const expected = JSON.stringify(duplicates === undefined ? { ids } : { ids, duplicates });
+      assert.equal(putResult(ids, duplicates).text, expected);
+    }
   });
 
   it('writes every member of a task as JSON, escaping what needs it', () => {
