@@ -12,14 +12,32 @@ export const enum TaskState {
 }
 
 /**
+ * What few tasks have: a ttr or a retry limit of their own, a rate key, a uniqueness key, an
+ * error from an earlier attempt, a dead-letter origin, crashes leased through. One object for a
+ * task that has any of them, none for the rest: each field on TaskRecord itself costs every
+ * queued task 8 bytes, and a million plain queued tasks must stay small (bench: ≤ 300 bytes of
+ * manager memory per queued 20-byte task).
+ */
+class TaskExtras {
+  lastError: string | undefined = undefined;
+  deadLetteredFrom: string | undefined = undefined;
+  crashes = 0;
+  unique: KeptHold | undefined = undefined;
+  constructor(
+    readonly ttr: number | undefined,
+    readonly maxAttempts: number | undefined,
+    readonly rateKey: string | undefined,
+  ) {}
+}
+
+/**
  * One task inside the engine. Every field is set in the constructor so all records share one
- * hidden class: a million queued tasks must stay small.
+ * hidden class: a million queued tasks must stay small, so what few tasks have lives in
+ * TaskExtras, read and written through the accessors below.
  */
 export class TaskRecord {
   state = TaskState.Ready;
   attempt = 1;
-  lastError: string | undefined = undefined;
-  deadLetteredFrom: string | undefined = undefined;
   /**
    * When the task entered its present state (ms): ready since (put, came due, back after a
    * lease ended; 0 for a task restored from a data dir), due at (delayed: when it will be
@@ -32,10 +50,7 @@ export class TaskRecord {
   leaseUntil = 0;
   /** The lease length in force (s), reused by touch without ttr. */
   leaseTtr = 0;
-  /** Manager crashes this task was leased through: see Engine.restore. */
-  crashes = 0;
-  /** Its uniqueness key, when the put gave one (uniqueKeys.ts); dropped when it is dead-lettered. */
-  unique: KeptHold | undefined = undefined;
+  private extras: TaskExtras | undefined;
 
   constructor(
     readonly id: string,
@@ -45,14 +60,66 @@ export class TaskRecord {
     readonly priority: number,
     /** ms since the epoch. */
     readonly enqueuedAt: number,
-    readonly ttr: number | undefined,
+    ttr: number | undefined,
     readonly replyTo: string | undefined,
-    readonly maxAttempts: number | undefined,
+    maxAttempts: number | undefined,
     /** Its payload's size in bytes (payloadBytes.ts), counted against the byte bounds until it leaves. */
     readonly bytes: number,
-    /** Its rate key (spec §7.22), if it has one. */
-    readonly rateKey: string | undefined,
-  ) {}
+    rateKey: string | undefined,
+  ) {
+    this.extras = ttr === undefined && maxAttempts === undefined && rateKey === undefined ? undefined : new TaskExtras(ttr, maxAttempts, rateKey);
+  }
+
+  private get extrasForWrite(): TaskExtras {
+    return (this.extras ??= new TaskExtras(undefined, undefined, undefined));
+  }
+
+  /** Its own lease length (s), when the put gave one. */
+  get ttr(): number | undefined {
+    return this.extras?.ttr;
+  }
+
+  /** Its own retry limit, when the put gave one. */
+  get maxAttempts(): number | undefined {
+    return this.extras?.maxAttempts;
+  }
+
+  /** Its rate key (spec §7.22), if it has one. */
+  get rateKey(): string | undefined {
+    return this.extras?.rateKey;
+  }
+
+  /** The error of its last failed attempt. */
+  get lastError(): string | undefined {
+    return this.extras?.lastError;
+  }
+  set lastError(error: string | undefined) {
+    if (error !== undefined || this.extras !== undefined) this.extrasForWrite.lastError = error;
+  }
+
+  /** The queue it was dead-lettered from, in a dead-letter queue. */
+  get deadLetteredFrom(): string | undefined {
+    return this.extras?.deadLetteredFrom;
+  }
+  set deadLetteredFrom(queue: string | undefined) {
+    if (queue !== undefined || this.extras !== undefined) this.extrasForWrite.deadLetteredFrom = queue;
+  }
+
+  /** Manager crashes this task was leased through: see Engine.restore. */
+  get crashes(): number {
+    return this.extras?.crashes ?? 0;
+  }
+  set crashes(count: number) {
+    if (count !== 0 || this.extras !== undefined) this.extrasForWrite.crashes = count;
+  }
+
+  /** Its uniqueness key, when the put gave one (uniqueKeys.ts); dropped when it is dead-lettered. */
+  get unique(): KeptHold | undefined {
+    return this.extras?.unique;
+  }
+  set unique(hold: KeptHold | undefined) {
+    if (hold !== undefined || this.extras !== undefined) this.extrasForWrite.unique = hold;
+  }
 
   /** The wire form, its payload still as text (the server writes it into the answer as it is). */
   toTask(): RawTask {
