@@ -5,7 +5,7 @@
 // queue.Empty/Full, multiprocessing.managers.Token) are matched by name and stand for a shape
 // of data; any other global, REDUCE of anything else, BUILD (but a Token's state), persistent
 // ids, extensions and out-of-band buffers are refused.
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { PyException, PySet, PyToken, PyTuple, pyTypeName, type PyDict, type PyValue } from './pyValue';
 
 /** Why a pickle was refused; the message is what the client sees. */
@@ -541,12 +541,16 @@ class Reader {
   private utf8(n: number, op: string): string {
     const start = this.advance(n, op);
     const end = start + n;
-    // Most strs are ASCII: decoded without a view or a check beyond the bytes themselves.
+    // Most strs are ASCII, decoded as latin1 without the UTF-8 validator. A short one is checked
+    // here (a view would cost more); a long one natively (a 64 KiB str: 0.8 µs against 49 µs).
     let ascii = true;
-    for (let i = start; i < end; i++) {
-      if (this.data[i]! >= 0x80) {
-        ascii = false;
-        break;
+    if (n > SHORT_STR) ascii = isAscii(this.data.subarray(start, end));
+    else {
+      for (let i = start; i < end; i++) {
+        if (this.data[i]! >= 0x80) {
+          ascii = false;
+          break;
+        }
       }
     }
     if (ascii) return this.data.toString('latin1', start, end);
@@ -563,6 +567,9 @@ class Reader {
     return text;
   }
 }
+
+/** The longest str whose bytes utf8() checks in a loop rather than through a view. */
+const SHORT_STR = 64;
 
 function decimal(text: string, op: string): bigint {
   if (!/^[-+]?\d{1,40}$/.test(text)) throw new PickleError(`${op} with an invalid or too long number ${JSON.stringify(text.slice(0, 40))}`);

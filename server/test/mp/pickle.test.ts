@@ -49,6 +49,12 @@ describe('mp: the restricted pickle reader and writer against CPython', () => {
     ["'image_url_0'", '"image_url_0"'],
     ['\'héllo ☃ 𝄞 "q" \\n\'', '"héllo ☃ 𝄞 \\"q\\" \\n"'],
     ["'x' * 300", JSON.stringify('x'.repeat(300))],
+    // Long strs take toJsonText's quoted-as-is path when nothing in them needs escaping.
+    ["'x' * 300 + '\"' + 'y' * 10", JSON.stringify(`${'x'.repeat(300)}"${'y'.repeat(10)}`)],
+    ["'x' * 300 + '\\\\'", JSON.stringify(`${'x'.repeat(300)}\\`)],
+    ["'x' * 300 + '\\x01\\n\\t\\x1f'", JSON.stringify(`${'x'.repeat(300)}\x01\n\t\x1f`)],
+    ["'x' * 300 + '\\x7f é ☃ 𝄞 \\u2028'", JSON.stringify(`${'x'.repeat(300)}\x7f é ☃ 𝄞 \u2028`)],
+    ["'z' * 70000", JSON.stringify('z'.repeat(70_000))],
     ["b''", '{"$bytes":""}'],
     ["b'\\x00\\xff'", '{"$bytes":"AP8="}'],
     ["b'y' * 300", JSON.stringify({ $bytes: Buffer.from('y'.repeat(300)).toString('base64') })],
@@ -99,6 +105,22 @@ describe('mp: the restricted pickle reader and writer against CPython', () => {
     assert.equal(reprs[6], '_queue.Empty Empty()');
     assert.equal(reprs[7], 'queue.Full Full()');
     assert.equal(reprs[8], `builtins.ValueError ValueError("'timeout' must be a non-negative number")`);
+  });
+
+  it('reads strings back from JSON exactly, escapes and all, wherever the backslashes are', () => {
+    const strings = ['', 'plain', 'z'.repeat(70_000), `${'x'.repeat(300)}"q"`, 'back\\slash\\', 'end\\\\', '\\"', '"\\', 'é😀\u2028', 'ctl\u0001\n', '\\u0041'];
+    for (const text of strings) assert.equal(fromJsonText(JSON.stringify(text)), text, JSON.stringify(text).slice(0, 40));
+    // A backslash only in the last string, only in the first, and between plain ones.
+    for (const list of [
+      [...Array.from({ length: 2000 }, (_, i) => `s${i}`), 'last\\one'],
+      ['first\\one', ...Array.from({ length: 2000 }, (_, i) => `s${i}`)],
+      ['a\\b', 'plain', 'c\\"d', 'plain2', { 'k\\"ey': 'v"al' }, 'e'],
+    ]) {
+      assert.deepEqual(
+        fromJsonText(JSON.stringify(list)),
+        list.map((item) => (typeof item === 'string' ? item : new Map(Object.entries(item)))),
+      );
+    }
   });
 
   it('keeps int and float apart through a round trip Python → JSON → Python', () => {
