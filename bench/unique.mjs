@@ -11,8 +11,8 @@
 //   plain:      put(payload)
 //   put-unique: put(payload, {unique: `https://example.com/items/<i>`}): every key is new, so
 //               every put adds a task (the check and the hold); a URL, a crawl's usual key
-//   put-unique-short: the same with keys `k-<i>` of at most 10 characters, which V8's
-//               JSON.parse internalizes (looks up in its string table): a table that grows with
+//   put-unique-short: the same with keys `k-<i>` of at most 7 characters, which V8's
+//               JSON.parse internalizes, as it does string values of about 10 characters or fewer (looks up in its string table): a table that grows with
 //               every key the manager holds
 //   duplicate:  put(payload, {unique: 'one'}): every put after the first finds the key held
 // Per scenario: the manager's CPU µs per put (/proc/<pid>/stat), puts/s, and on Redis the
