@@ -50,9 +50,11 @@ function completion(jobId) {
   return new Promise((resolve) => waiting.set(jobId, resolve));
 }
 
-/** Adds jobs first .. first + count - 1 and waits until each completed; the ids of those that did. */
-async function pipeline(first, count) {
-  const urls = Array.from({ length: count }, (_, i) => payload(first + i, config.size ?? 0));
+/** The payloads of jobs first .. first + count - 1, made before a clock starts. */
+const pipelineUrls = (first, count) => Array.from({ length: count }, (_, i) => payload(first + i, config.size ?? 0));
+
+/** Adds a job per url and waits until each completed; the ids of those that did. */
+async function pipeline(urls) {
   const seen = new Set();
   const done = [];
   for (const url of urls) {
@@ -65,13 +67,14 @@ async function pipeline(first, count) {
 }
 
 await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
-if (warmupTasks > 0) await pipeline(n, warmupTasks);
+if (warmupTasks > 0) await pipeline(pipelineUrls(n, warmupTasks));
 emit('ready');
 await waitFor('go');
 
 if (config.mode === 'pipeline') {
+  const urls = pipelineUrls(0, n);
   const start = nowNs();
-  const seen = await pipeline(0, n);
+  const seen = await pipeline(urls);
   const elapsed = Number(nowNs() - start) / 1e9;
   emit('result', { elapsed, n, distinct: seen.size });
 } else if (config.mode === 'latency') {

@@ -36,6 +36,29 @@ def payload(i, size):
     return base + "_" + "x" * (size - len(base) - 1)
 
 
+def pipeline_urls(first, n, size):
+    """The payloads of tasks first .. first + n - 1, made before a clock starts."""
+    return [payload(first + i, size) for i in range(n)]
+
+
+def pipeline(urls, put, take):
+    """Puts each url with put(url), then takes as many results with take(); the distinct
+    results taken (the seed's result strings, or Taskwire's task ids)."""
+    seen = set()
+    for url in urls:
+        put(url)
+    for _ in range(len(urls)):
+        seen.add(take())
+    return seen
+
+
+def warm_up(cfg, put, take):
+    """A pipeline's untimed warm-up (cfg["warmupTasks"]: bench/run.mjs --pipeline-warmup), run
+    before the producer says it is ready, after the tasks it times (their numbers follow N)."""
+    if cfg["mode"] == "pipeline" and cfg.get("warmupTasks", 0) > 0:
+        pipeline(pipeline_urls(cfg["n"], cfg["warmupTasks"], cfg.get("size", 0)), put, take)
+
+
 def small_payload(i):
     """Exactly 20 bytes (the memory workload)."""
     return "task_%015d" % i

@@ -5,7 +5,7 @@ takes them with auto_ack (at-most-once, one call per result)."""
 import time
 
 from common import connect
-from benchchild import Control, config, emit, payload, percentiles_input
+from benchchild import Control, config, emit, percentiles_input, pipeline, pipeline_urls, warm_up
 
 cfg = config()
 control = Control()
@@ -16,27 +16,23 @@ client.ping()
 mode = cfg["mode"]
 
 
-def pipeline(first, n, size):
-    """Puts tasks first .. first + n - 1, then gets n results; the distinct task ids answered."""
-    urls = [payload(first + i, size) for i in range(n)]
-    seen = set()
-    for url in urls:
-        tasks.put(url, reply_to="results")
-    for _ in range(n):
-        seen.add(results.get(True, timeout=120, auto_ack=True).payload["taskId"])
-    return seen
+def put_task(url):
+    tasks.put(url, reply_to="results")
 
 
-# A warm-up (cfg["warmupTasks"]) runs the same way before "ready", not timed.
-if mode == "pipeline" and cfg.get("warmupTasks", 0) > 0:
-    pipeline(cfg["n"], cfg["warmupTasks"], cfg.get("size", 0))
+def take_result():
+    return results.get(True, timeout=120, auto_ack=True).payload["taskId"]
+
+
+warm_up(cfg, put_task, take_result)
 emit("ready")
 control.wait("go")
 
 if mode == "pipeline":
-    n, size = cfg["n"], cfg.get("size", 0)
+    n = cfg["n"]
+    urls = pipeline_urls(0, n, cfg.get("size", 0))
     start = time.perf_counter()
-    seen = pipeline(0, n, size)
+    seen = pipeline(urls, put_task, take_result)
     elapsed = time.perf_counter() - start
     emit("result", elapsed=elapsed, n=n, distinct=len(seen))
 

@@ -12,7 +12,7 @@ Modes (cfg["mode"]):
 import time
 
 from common import connect
-from benchchild import Control, config, emit, payload, percentiles_input, small_payload
+from benchchild import Control, config, emit, payload, percentiles_input, pipeline, pipeline_urls, small_payload, warm_up
 
 cfg = config()
 control = Control()
@@ -24,26 +24,19 @@ result.qsize()
 mode = cfg["mode"]
 
 
-def pipeline(first, n, size):
-    """Puts tasks first .. first + n - 1, then gets n results; the distinct results seen."""
-    urls = [payload(first + i, size) for i in range(n)]
-    seen = set()
-    for url in urls:
-        task.put(url)
-    for _ in range(n):
-        seen.add(result.get(timeout=120))
-    return seen
+def take_result():
+    return result.get(timeout=120)
 
 
-if mode == "pipeline" and cfg.get("warmupTasks", 0) > 0:
-    pipeline(cfg["n"], cfg["warmupTasks"], cfg.get("size", 0))
+warm_up(cfg, task.put, take_result)
 emit("ready")
 control.wait("go")
 
 if mode == "pipeline":
-    n, size = cfg["n"], cfg.get("size", 0)
+    n = cfg["n"]
+    urls = pipeline_urls(0, n, cfg.get("size", 0))
     start = time.perf_counter()
-    seen = pipeline(0, n, size)
+    seen = pipeline(urls, task.put, take_result)
     elapsed = time.perf_counter() - start
     emit("result", elapsed=elapsed, n=n, distinct=len(seen))
 

@@ -333,6 +333,16 @@ test('run.mjs --compare with a file that is not there: exit 2 and which file', (
   assert.equal(r.stderr.split('\n')[0], `bench: --compare: cannot read ${missing}: ENOENT: no such file or directory, open '${missing}'`);
 });
 
+test('run.mjs --pipeline-warmup that is not a fraction from 0 to 10: exit 2 and why, nothing run', () => {
+  for (const bad of ['-1', 'half', '11']) {
+    const r = spawnSync(process.execPath, [RUN, `--pipeline-warmup=${bad}`, '--dry-run'], { encoding: 'utf8' });
+    assert.equal(r.status, 2, bad);
+    assert.equal(r.stderr.split('\n')[0], 'bench: --pipeline-warmup must be a number from 0 to 10 (a fraction of the tasks)', bad);
+  }
+  const ok = spawnSync(process.execPath, [RUN, '--pipeline-warmup', '0.5', '--dry-run', '--only', 'pipeline', '--systems', 'seed'], { encoding: 'utf8' });
+  assert.equal(ok.status, 0, ok.stderr);
+});
+
 test('exchange-floor.mjs prints the CPU per exchange of a Node server that does nothing, per number of clients', () => {
   const out = execFileSync(process.execPath, [join(dirname(RUN), 'exchange-floor.mjs'), '--clients', '1,2', '--n', '300', '--runs', '1'], { encoding: 'utf8' });
   const rows = out.trim().split('\n').slice(2);

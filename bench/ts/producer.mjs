@@ -19,9 +19,12 @@ const results = client.queue('results');
 await client.ping();
 const { mode } = config;
 
-/** Puts tasks first .. first + n - 1 and reads their results, in the system's way; the distinct task ids answered. */
-async function pipeline(first, n, size, batch) {
-  const urls = Array.from({ length: n }, (_, i) => payload(first + i, size));
+/** The payloads of tasks first .. first + n - 1, made before a clock starts. */
+const pipelineUrls = (first, n, size) => Array.from({ length: n }, (_, i) => payload(first + i, size));
+
+/** Puts the urls as tasks and reads their results, in the system's way; the distinct task ids answered. */
+async function pipeline(urls, size, batch) {
+  const n = urls.length;
   const seen = new Set();
   if (batch) {
     let next = 0;
@@ -64,14 +67,15 @@ async function pipeline(first, n, size, batch) {
 }
 
 // A warm-up (config.warmupTasks) runs the same way before "ready", not timed.
-if (mode === 'pipeline' && config.warmupTasks > 0) await pipeline(config.n, config.warmupTasks, config.size ?? 0, config.batch ?? false);
+if (mode === 'pipeline' && config.warmupTasks > 0) await pipeline(pipelineUrls(config.n, config.warmupTasks, config.size ?? 0), config.size ?? 0, config.batch ?? false);
 emit('ready');
 await waitFor('go');
 
 if (mode === 'pipeline') {
   const { n, size = 0, batch = false } = config;
+  const urls = pipelineUrls(0, n, size);
   const start = nowNs();
-  const seen = await pipeline(0, n, size, batch);
+  const seen = await pipeline(urls, size, batch);
   const elapsed = Number(nowNs() - start) / 1e9;
   emit('result', { elapsed, n, distinct: seen.size });
 } else if (mode === 'latency') {

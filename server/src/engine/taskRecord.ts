@@ -70,7 +70,8 @@ export class TaskRecord {
     this.extras = ttr === undefined && maxAttempts === undefined && rateKey === undefined ? undefined : new TaskExtras(ttr, maxAttempts, rateKey);
   }
 
-  private get extrasForWrite(): TaskExtras {
+  /** The extras object, made at the first write of a value a task without extras lacks. */
+  private writableExtras(): TaskExtras {
     return (this.extras ??= new TaskExtras(undefined, undefined, undefined));
   }
 
@@ -94,7 +95,7 @@ export class TaskRecord {
     return this.extras?.lastError;
   }
   set lastError(error: string | undefined) {
-    if (error !== undefined || this.extras !== undefined) this.extrasForWrite.lastError = error;
+    if (error !== undefined || this.extras !== undefined) this.writableExtras().lastError = error;
   }
 
   /** The queue it was dead-lettered from, in a dead-letter queue. */
@@ -102,7 +103,7 @@ export class TaskRecord {
     return this.extras?.deadLetteredFrom;
   }
   set deadLetteredFrom(queue: string | undefined) {
-    if (queue !== undefined || this.extras !== undefined) this.extrasForWrite.deadLetteredFrom = queue;
+    if (queue !== undefined || this.extras !== undefined) this.writableExtras().deadLetteredFrom = queue;
   }
 
   /** Manager crashes this task was leased through: see Engine.restore. */
@@ -110,7 +111,7 @@ export class TaskRecord {
     return this.extras?.crashes ?? 0;
   }
   set crashes(count: number) {
-    if (count !== 0 || this.extras !== undefined) this.extrasForWrite.crashes = count;
+    if (count !== 0 || this.extras !== undefined) this.writableExtras().crashes = count;
   }
 
   /** Its uniqueness key, when the put gave one (uniqueKeys.ts); dropped when it is dead-lettered. */
@@ -118,7 +119,7 @@ export class TaskRecord {
     return this.extras?.unique;
   }
   set unique(hold: KeptHold | undefined) {
-    if (hold !== undefined || this.extras !== undefined) this.extrasForWrite.unique = hold;
+    if (hold !== undefined || this.extras !== undefined) this.writableExtras().unique = hold;
   }
 
   /** The wire form, its payload still as text (the server writes it into the answer as it is). */

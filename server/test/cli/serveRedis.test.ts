@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import type { Event } from '../../src/client';
 import { eventually } from '../helpers/harness';
 import { startRedis, type RunningRedis } from '../helpers/redis';
@@ -124,8 +123,7 @@ describe('cli e2e: taskwire serve --store (Redis)', function () {
     const sessionId = worker.sessionId;
     // Redis holds the release script for a while: the connection's close comes first, and its
     // own release (nothing left to give back) settles before the script's.
-    const paused = spawnSync('redis-cli', ['-p', String(redis.port), 'client', 'pause', '500', 'WRITE'], { encoding: 'utf8' });
-    assert.equal(paused.stdout.trim(), 'OK', paused.stderr);
+    redis.pauseWrites(500);
     worker.close();
     await eventually(() => released.length === 1, 10_000, 'the released event');
     assert.deepEqual([released[0]!.taskId, released[0]!.error, released[0]!.client?.sessionId, released[0]!.client?.name], [task!.id, 'client stopped', sessionId, 'stopping-worker']);
@@ -143,8 +141,7 @@ describe('cli e2e: taskwire serve --store (Redis)', function () {
     const [task] = await worker.queue<string>(queue).getMany(1, { timeout: 1 });
     const [sessionId, managerId] = [worker.sessionId, worker.managerId];
     // Redis holds the release script a while: the worker's connection closes before it answers.
-    const paused = spawnSync('redis-cli', ['-p', String(redis.port), 'client', 'pause', '500', 'WRITE'], { encoding: 'utf8' });
-    assert.equal(paused.stdout.trim(), 'OK', paused.stderr);
+    redis.pauseWrites(500);
     assert.equal((await a.stop()).code, 0, a.stderr);
     await eventually(() => released.length === 1, 10_000, 'the released event');
     assert.deepEqual(

@@ -30,6 +30,11 @@ export interface RunningRedis {
   stop(options?: { kill?: boolean; keepDir?: boolean }): Promise<void>;
   /** Stops it (SIGKILL with `kill`) and starts it again on the same port and dir, with what it persisted. */
   restart(options?: { kill?: boolean; downMs?: number }): Promise<void>;
+  /**
+   * Holds every client's writes for `ms` (`CLIENT PAUSE ms WRITE`): scripts that write wait,
+   * which lets a test make a store's answer come after a socket's close.
+   */
+  pauseWrites(ms: number): void;
 }
 
 let checked = false;
@@ -106,6 +111,12 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Runn
       if (downMs > 0) await new Promise((done) => setTimeout(done, downMs));
       child = await launch(port, dir, options);
       running.pid = child.pid!;
+    },
+    pauseWrites(ms) {
+      if (options.tls) throw new Error('pauseWrites: redis-cli here speaks plain TCP only');
+      const auth = options.requirepass === undefined ? [] : ['-a', options.requirepass, '--no-auth-warning'];
+      const paused = spawnSync('redis-cli', ['-p', String(port), ...auth, 'client', 'pause', String(ms), 'WRITE'], { encoding: 'utf8' });
+      if (paused.stdout.trim() !== 'OK') throw new Error(`redis-cli client pause failed: ${paused.stdout}${paused.stderr}`);
     },
   };
   return running;

@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,8 +41,7 @@ describe('mp: the listener on a manager with a Redis store', function () {
       assert.deepEqual(await client.call(ident, 'put', ['held']), ['#RETURN', null]);
       assert.deepEqual(await client.call(ident, 'get', []), ['#RETURN', 'held']);
       // Redis holds the release script a while: the connection has left the listener before it answers.
-      const paused = spawnSync('redis-cli', ['-p', String(redis.port), 'client', 'pause', '500', 'WRITE'], { encoding: 'utf8' });
-      assert.equal(paused.stdout.trim(), 'OK', paused.stderr);
+      redis.pauseWrites(500);
       client.close();
       await eventually(() => released.length === 1, 10_000, 'the released event');
       assert.deepEqual(
@@ -68,8 +66,7 @@ describe('mp: the listener on a manager with a Redis store', function () {
       assert.deepEqual(await client.call(ident, 'put', ['held']), ['#RETURN', null]);
       assert.deepEqual(await client.call(ident, 'get', []), ['#RETURN', 'held']);
       // Redis holds the release script a while: the proxy's connection is gone before it answers.
-      const paused = spawnSync('redis-cli', ['-p', String(redis.port), 'client', 'pause', '500', 'WRITE'], { encoding: 'utf8' });
-      assert.equal(paused.stdout.trim(), 'OK', paused.stderr);
+      redis.pauseWrites(500);
       stopping.child.proc.kill('SIGTERM');
       assert.equal(await stopping.child.exited, 0, stopping.child.output());
       await eventually(() => released.length === 1, 10_000, 'the released event');
