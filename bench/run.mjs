@@ -68,7 +68,9 @@ Options:
   --idle-count N       idle connections of the "idle" workload (default 1000)
   --mem-n N            tasks queued by Taskwire in the "memory" workload (default 1000000)
   --mem-seed-n N       tasks queued by the seed in the "memory" workload (default 50000)
-  --mem-big-n N        64 KiB tasks queued by each system in the "memory" workload (default 2000)
+  --mem-big-n N        64 KiB tasks queued by each system in the "memory" workload (default 10000:
+                       655 MB of payload, so that a manager's fixed memory, its young
+                       generation and the garbage not yet collected, weighs little per task)
   --latency-warmup N   warm-up round trips (default 3000)
   --pipeline-warmup F  before a pipeline's clock starts, run F × its N tasks through the same
                        manager the same way, untimed (default 0: the clock starts with a fresh
@@ -161,7 +163,7 @@ function parseOptions(argv) {
     idleCount: int('idle-count', quick ? 50 : 1000),
     memN: int('mem-n', quick ? 20_000 : 1_000_000),
     memSeedN: int('mem-seed-n', quick ? 2_000 : 50_000),
-    memBigN: int('mem-big-n', quick ? 200 : 2_000),
+    memBigN: int('mem-big-n', quick ? 200 : 10_000),
     latencyWarmup: int('latency-warmup', quick ? 200 : 3000, 0),
     pipelineWarmup: fraction('pipeline-warmup', 0),
     latencyCount: int('latency-count', quick ? 300 : 2000),

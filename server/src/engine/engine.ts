@@ -736,9 +736,11 @@ export class Engine {
       }
     }
     if (this.listeners.length > 0) {
-      for (const record of records) {
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i]!;
         const since = record.readyAt > 0 ? record.readyAt : record.enqueuedAt;
-        this.emit({ kind: 'get', queue: queue.name, taskId: record.id, attempt: record.attempt, payload: record.payload, session: request.session, at: now, since });
+        // The delivered task's text: a large payload held as bytes is decoded once (taskRecord.ts).
+        this.emit({ kind: 'get', queue: queue.name, taskId: record.id, attempt: record.attempt, payload: tasks[i]!.payload, session: request.session, at: now, since });
       }
     }
     // From here readyAt is when the lease began (the ack event's since).

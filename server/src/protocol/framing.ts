@@ -363,13 +363,13 @@ export class FrameDecoder {
     if (end > chunk.length) {
       // The held buffer grows with what arrives, not with what the header announces, so a
       // header alone cannot make the decoder allocate up to maxFrameBytes.
-      this.held.append(chunk, offset, chunk.length);
+      this.held.append(chunk, offset, chunk.length, this.bodyLength);
       return chunk.length;
     }
     if (this.held.length === 0) {
       this.deliverBody(chunk, offset, end);
     } else {
-      this.held.append(chunk, offset, end);
+      this.held.append(chunk, offset, end, this.bodyLength);
       const body = this.held.view();
       this.held.clear();
       this.deliverBody(body, 0, body.length);
@@ -428,10 +428,11 @@ class GrowableBuffer {
   private bytes: Buffer = chunkOfNothing;
   length = 0;
 
-  append(source: Buffer, start: number, end: number): void {
+  /** Appends source[start, end), growing to at most `atMost` bytes (what the frame's header announced) when more is needed. */
+  append(source: Buffer, start: number, end: number, atMost = Infinity): void {
     const needed = this.length + (end - start);
     if (needed > this.bytes.length) {
-      const grown = Buffer.allocUnsafe(Math.max(needed, this.bytes.length * 2, 256));
+      const grown = Buffer.allocUnsafe(Math.max(needed, Math.min(atMost, Math.max(this.bytes.length * 2, 256))));
       this.bytes.copy(grown, 0, 0, this.length);
       this.bytes = grown;
     }

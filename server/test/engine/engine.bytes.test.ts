@@ -299,3 +299,45 @@ describe('Engine byte bounds', () => {
     });
   });
 });
+
+describe('Engine: large payloads', () => {
+  /** A JSON string text of exactly `length` characters (UTF-16 units), quotes included, made of `fill`. */
+  function textOf(length: number, fill: string): JsonText {
+    const inner = fill.repeat(Math.ceil(length / fill.length)).slice(0, length - 2);
+    return `"${inner}"` as JsonText;
+  }
+
+  // From 16 KiB to 128 KiB a queued task holds its payload as UTF-8 bytes (taskRecord.ts):
+  // whatever the form, every reader gets back the very text that was put.
+  const texts: [string, JsonText][] = [
+    ['just below 16 Ki characters', textOf(16 * 1024 - 1, 'x')],
+    ['16 Ki characters', textOf(16 * 1024, 'x')],
+    ['64 KiB of ASCII', textOf(64 * 1024, 'image_url_')],
+    ['64 Ki characters of two- and three-byte UTF-8', textOf(64 * 1024, 'é日本語ß')],
+    ['emoji (surrogate pairs) at every position', `"${'😀'.repeat(20_000)}a"` as JsonText],
+    ['escapes, a lone surrogate among them, as written', `"${'\\ud800 \\" \\\\ \\n '.repeat(4_000)}"` as JsonText],
+    ['an object, numbers as written', `{"url":"${'y'.repeat(40_000)}","n":[1.0,2e3,-0]}` as JsonText],
+    ['just below 128 Ki characters', textOf(128 * 1024 - 1, 'z')],
+    ['128 Ki characters', textOf(128 * 1024, 'z')],
+  ];
+
+  for (const [name, text] of texts) {
+    it(`gives back the text it was put with, exactly: ${name}`, () => {
+      const { engine } = makeHarness();
+      const delivered: string[] = [];
+      engine.put({ queue: 'big', tasks: [{ payload: text }, { payload: text, delay: 1 }] }, () => undefined);
+      assert.deepEqual(
+        engine.peek('big', 1).map((task) => task.payload),
+        [text],
+        'peek',
+      );
+      engine.get({ queue: 'big', max: 1, autoAck: false, session: WORKER }, (tasks) => {
+        delivered.push(...tasks.map((task) => task.payload));
+        return true;
+      });
+      assert.equal(delivered.length, 1);
+      assert.ok(delivered[0] === text, 'the delivered text is the text put');
+      assert.equal(bytesOf(engine, 'big'), 2 * Buffer.byteLength(text, 'utf8'), 'bytes counted as UTF-8, whatever the form');
+    });
+  }
+});
