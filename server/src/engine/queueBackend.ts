@@ -90,6 +90,14 @@ export interface QueueBackend {
 
   /** Completes leased tasks; results go to their replyTo queues. Resolves with how many. */
   ack(session: SessionId, acks: RawAck[]): MaybePromise<number>;
+  /**
+   * An ack that also takes the session's next tasks (task/ack with next), for a backend whose
+   * every call is a round trip to a shared store: the ack's own round trip may take them
+   * (RedisQueues). Applies the acks as ack does (and fails as it does, taking nothing); then
+   * either the tasks it took have gone to `deliver` (true), or it took none (false) and the
+   * caller makes the get as after a plain ack, waiting if it may. A backend without it: ack, then get.
+   */
+  ackThenTake?(session: SessionId, acks: RawAck[], next: GetRequest, deliver: Deliver): Promise<boolean>;
   /** Gives leased tasks back for a retry (after a delay or the back-off), or with retry: false to the dead-letter queue. */
   nack(session: SessionId, nacks: Nack[]): MaybePromise<number>;
   /** Extends leases by `ttr` seconds (default: each lease's own length); resolves with the earliest new end (ms). */

@@ -330,6 +330,24 @@ export class RedisQueues implements QueueBackend {
   // ---- ack, nack, touch -----------------------------------------------------------------
 
   async ack(session: SessionId, acks: RawAck[]): Promise<number> {
+    await this.acknowledge(session, acks, undefined);
+    return acks.length;
+  }
+
+  /**
+   * task/ack with next: the ack's script also takes the worker's next tasks, one round trip to
+   * Redis instead of two, unless a get on this manager is in line for that queue before it
+   * (waiting, or being served: both are in its getters until answered) or the queue is known to
+   * be empty; see QueueBackend.ackThenTake.
+   */
+  async ackThenTake(session: SessionId, acks: RawAck[], next: GetRequest, deliver: Deliver): Promise<boolean> {
+    const queue = this.local(next.queue);
+    const inLine = firstActive(queue.getters) !== undefined || knownEmpty(queue);
+    return this.acknowledge(session, acks, inLine ? undefined : { queue, waiter: { kind: 'get', request: next, deliver, active: true } });
+  }
+
+  /** Applies acks, family by family; true when `next` was given tasks (by the last family's script). */
+  private async acknowledge(session: SessionId, acks: RawAck[], next: { queue: LocalQueue; waiter: GetWaiter } | undefined): Promise<boolean> {
     const groups = this.heldGroups(
       session,
       acks.map((a) => a.id),
@@ -349,25 +367,40 @@ export class RedisQueues implements QueueBackend {
       ...ids.flatMap((id) => [id, results.get(id) ?? '', checkOnly ? '' : resultId(id, family)]),
     ];
     await this.checkFirst('ack', groups, args);
+    let took = false;
+    let last = 0;
     for (const [family, ids] of groups) {
       const ackArgs = args(ids, false, family);
-      // A get waiting here on a replyTo queue the script puts a result into takes it in the same script.
-      const taker = this.resultTaker(ids, ackArgs, held);
-      const reply = await this.run(taker ? 'ackThenGet' : 'ack', family, taker ? [...this.getArgs(taker.waiter.request), ...ackArgs] : ackArgs, (event) => {
-        if (event.kind === 'ack' && event.taskId !== undefined) {
-          event.result = results.get(event.taskId);
-          event.since = held.get(event.taskId)?.since;
-        }
-      });
-      const data = taker ? (reply.data[0] as unknown[]) : reply.data;
+      // Gets served by the same script: one waiting here on a replyTo queue the script puts a
+      // result into, and, with the last family's acks, the worker's next (on the same node).
+      const takers: { queue: LocalQueue; waiter: GetWaiter }[] = [];
+      const resultTaker = this.resultTaker(ids, ackArgs, held);
+      if (resultTaker) takers.push(resultTaker);
+      if (next && ++last === groups.size && (this.address.kind !== 'cluster' || next.queue.family === family)) takers.push(next);
+      const reply = await this.run(
+        takers.length > 0 ? 'ackThenGet' : 'ack',
+        family,
+        takers.length > 0 ? [String(takers.length), ...takers.flatMap((taker) => this.getArgs(taker.waiter.request)), ...ackArgs] : ackArgs,
+        (event) => {
+          if (event.kind === 'ack' && event.taskId !== undefined) {
+            event.result = results.get(event.taskId);
+            event.since = held.get(event.taskId)?.since;
+          }
+        },
+      );
+      const data = takers.length > 0 ? (reply.data[0] as unknown[]) : reply.data;
       if (reply.status === 'unknown') throw leaseUnknownError(data as string[]);
       this.forget(session, ids);
       // The queues it changed are woken by run(); a result's queue joins the registry.
       for (const [kind, queue] of reply.events) if (kind === 'put') await this.register(queue);
-      if (taker) await this.handOver(taker.queue, taker.waiter, reply.data[1] as TaskTuple[], reply.now);
+      for (let i = 0; i < takers.length; i++) {
+        const { queue, waiter } = takers[i]!;
+        const handed = await this.handOver(queue, waiter, reply.data[i + 1] as TaskTuple[], reply.now);
+        if (waiter === next?.waiter) took = handed;
+      }
       if (Number(data[0]) > 0) await this.drain(family, session);
     }
-    return acks.length;
+    return took;
   }
 
   /**
@@ -623,7 +656,7 @@ export class RedisQueues implements QueueBackend {
       waiter.running = true;
       let reply: ScriptReply;
       try {
-        reply = await this.run(taker ? 'putThenGet' : 'put', queue.family, taker ? [...this.getArgs(taker.request), ...args] : args, (event) => {
+        reply = await this.run(taker ? 'putThenGet' : 'put', queue.family, taker ? ['1', ...this.getArgs(taker.request), ...args] : args, (event) => {
           if (event.kind === 'put' && event.taskId !== undefined) event.payload = request.tasks[ids.indexOf(event.taskId)]?.payload;
         });
       } finally {

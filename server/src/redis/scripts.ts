@@ -537,14 +537,15 @@ end
 `;
 
 /**
- * A change followed, in the same script, by a get for the first request waiting on this manager
- * (redisQueues.ts: a put hands its task to a waiting get; an ack its result to a waiting get of
- * the replyTo queue): one round trip instead of two, and no wake-up to serve that get. The
- * change's body and get's run as functions, each on its own arguments (ARGV shadowed): ARGV
- * q, max, ttr, autoAck, holder of the get, then the change's own arguments. Status: the
- * change's; data: {the change's data, the get's tasks (none when the change failed)}.
+ * A change followed, in the same script, by gets for requests on this manager (redisQueues.ts:
+ * a put hands its task to the first get waiting here; an ack its result to a get waiting on the
+ * replyTo queue, and the next tasks to its own worker when the ack asked for them): one round
+ * trip instead of several, and no wake-up to serve those gets. The change's body and each get's
+ * run as functions, each on its own arguments (ARGV shadowed): ARGV the number of gets, then
+ * per get q, max, ttr, autoAck, holder, then the change's own arguments. Status: the change's;
+ * data: {the change's data, then each get's tasks (none when the change failed)}.
  */
-const thenGet = (change: string) => `
+const thenGets = (change: string) => `
 local finish_both = finish
 local function finish(status, data) return {status, data or {}} end
 local function with_args(from, to)
@@ -556,25 +557,30 @@ local function run_change(ARGV)
 ${change}
 end
 local function run_get(ARGV)
-  -- The get's queue may be of another family (an ack's replyTo, on the same node): its keys.
+  -- A get's queue may be of another family (an ack's replyTo, on the same node): its keys.
   P = 'tw:{' .. family_of(ARGV[6]) .. '}:'
 ${get}
 end
-local changed = run_change(with_args(11, #ARGV))
-if changed[1] ~= 'ok' then return finish_both(changed[1], {changed[2], {}}) end
-return finish_both('ok', {changed[2], run_get(with_args(6, 10))[2]})
+local gets = tonumber(ARGV[6])
+local changed = run_change(with_args(7 + 5 * gets, #ARGV))
+local data = {changed[2]}
+for j = 1, gets do
+  local from = 7 + 5 * (j - 1)
+  data[j + 1] = changed[1] == 'ok' and run_get(with_args(from, from + 4))[2] or {}
+end
+return finish_both(changed[1], data)
 `;
 
 const BODIES = {
   declare,
   ensure,
   put,
-  putThenGet: thenGet(put),
+  putThenGet: thenGets(put),
   unput,
   get,
   undo,
   ack,
-  ackThenGet: thenGet(ack),
+  ackThenGet: thenGets(ack),
   nack,
   touch,
   release,

@@ -1,4 +1,5 @@
 import type { Waiter } from '../engine';
+import type { GetRequest } from '../engine/types';
 import type { MaybePromise, QueueBackend } from '../engine/queueBackend';
 import { checkSchedule } from '../engine/schedules';
 import { invalidParams, ProtocolError } from '../protocol/errors';
@@ -119,9 +120,14 @@ function checkPayloads<T>(items: T[], textOf: (item: T) => JsonText | undefined,
   });
 }
 
+/** The get of an ack with next, as the engine takes it. */
+function nextRequest(next: GetParams, call: Call): GetRequest {
+  return { queue: next.queue, max: next.max ?? 1, timeout: next.timeout, ttr: next.ttr, autoAck: next.autoAck === true, session: call.session.id };
+}
+
 /** The get half of an ack with next: answers {acked, tasks} when tasks come, or with none on timeout or cancel. */
 function takeNext(next: GetParams, acked: number, call: Call, ctx: HandlerContext): typeof DEFERRED {
-  const request = { queue: next.queue, max: next.max ?? 1, timeout: next.timeout, ttr: next.ttr, autoAck: next.autoAck === true, session: call.session.id };
+  const request = nextRequest(next, call);
   // A cancelled wait still reports the acks, which stand: a result with no tasks, not -32800.
   const noTasks = () => call.resolve({ acked, tasks: [] });
   // A session told to take no task gets no next (spec §7.20).
@@ -244,11 +250,28 @@ export const handlers: HandlerTable = {
     const acks = rawAcks(params.acks, call.session.requestFrame);
     checkPayloads(acks, (a) => a.result, call, ctx, 'the result of ack');
     const next = params.next;
-    const ack = () =>
-      reply(ctx.queues.ack(call.session.id, acks), call, (acked) => {
+    const ack = () => {
+      // On a shared store the ack's round trip may take the next tasks too (QueueBackend.ackThenTake).
+      if (next !== undefined && ctx.queues.ackThenTake && !takesNoTask(call.session)) {
+        const acked = acks.length;
+        let answered = false;
+        const took = ctx.queues.ackThenTake(call.session.id, acks, nextRequest(next, call), (tasks) => {
+          answered = true;
+          call.session.acked += acked;
+          return call.resolve(tasksResult(tasks, { acked }));
+        });
+        // Answered (or its session gone when it was): done; else the get, as after a plain ack.
+        return reply(took, call, () => {
+          if (answered) return DEFERRED;
+          call.session.acked += acked;
+          return takeNext(next, acked, call, ctx);
+        });
+      }
+      return reply(ctx.queues.ack(call.session.id, acks), call, (acked) => {
         call.session.acked += acked;
         return next === undefined ? { acked } : takeNext(next, acked, call, ctx);
       });
+    };
     if (next === undefined) return ack();
     // Everything that could refuse the request is checked before the acks change anything.
     checkBatch(next.max ?? 1, ctx, 'tasks asked for');

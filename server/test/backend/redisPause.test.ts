@@ -13,6 +13,28 @@ describe('Redis store: a paused queue across managers', function () {
   after(async () => redis?.stop());
   afterEach(cleanupCli);
 
+  it("a worker's ack with next on a queue paused through another manager takes nothing until the resume, then the next task", async () => {
+    const a = await startServe(['--store', redis.url]);
+    const b = await startServe(['--store', redis.url], { home: a.home });
+    const worker = await a.client({ name: 'worker-on-a' });
+    const operator = await b.client({ name: 'operator-on-b' });
+    const queue = `paused-ack-next-${process.pid}`;
+    await operator.queue(queue).putMany([{ payload: 'first' }, { payload: 'second' }, { payload: 'third' }]);
+    const first = await worker.queue(queue).get({ timeout: 5 });
+    // Unpaused, the ack's own script takes the next task.
+    const [second] = await first.ackAndGetNext('done', { timeout: 5 });
+    assert.equal(second?.payload, 'second');
+    assert.equal((await b.run(['pause', queue])).code, 0);
+    let next: unknown = 'not yet';
+    const acked = second!.ackAndGetNext('done', { timeout: 30 }).then(([task]) => (next = task?.payload));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(next, 'not yet', 'an ack with next took a task from a paused queue');
+    assert.equal((await operator.queue(queue).stats()).totals.acked, 2, 'the ack itself applied at once');
+    assert.equal((await b.run(['resume', queue])).code, 0);
+    await acked;
+    assert.equal(next, 'third');
+  });
+
   it('a pause through manager A stops deliveries through manager B; a resume through B wakes a get blocked on A', async () => {
     const a = await startServe(['--store', redis.url]);
     const b = await startServe(['--store', redis.url], { home: a.home });

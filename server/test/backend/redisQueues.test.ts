@@ -145,6 +145,59 @@ describe('RedisQueues on a redis-server this file starts', function () {
       assert.deepEqual((await a.queueStats(queue)).totals, { put: 1, acked: 1, nacked: 0, expired: 0, released: 0, deadLettered: 0 });
     });
 
+    it("an ack with next takes the worker's next task in the ack's own script, beside a result's handover; it leaves a get waiting here its turn, and gives the task back when the worker is gone", async () => {
+      const queue = queueName('ack-next');
+      const results = queueName('ack-next-results');
+      await a.ensureQueue(queue);
+      await a.ensureQueue(results);
+      const ids = await put(a, queue, ['one', 'two', 'three'], { replyTo: results });
+      const [first] = await get(a, 'worker', queue);
+      const scripts: string[] = [];
+      a.onRoundTrip = (name) => scripts.push(name);
+      const result = get(a, 'producer', results, { timeout: 10, autoAck: true });
+      await eventually(() => scripts.length === 1, 5000, 'the producer looks for its result');
+      scripts.splice(0);
+      const next = { queue, max: 1, timeout: 10, ttr: undefined, autoAck: false, session: 'worker' };
+      const delivered: RawTask[][] = [];
+      const took = await a.ackThenTake('worker', [{ id: first!.id, result: jsonTextOf('done one') }], next, (tasks) => delivered.push(tasks) > 0);
+      assert.equal(took, true);
+      assert.deepEqual(scripts.splice(0), ['ackThenGet'], 'one script: the ack, the result handed to the producer, the next task taken');
+      assert.deepEqual(
+        delivered.map((tasks) => tasks.map((task) => [task.id, task.payload, task.attempt])),
+        [[[ids[1], '"two"', 1]]],
+      );
+      assert.deepEqual(JSON.parse((await result)[0]!.payload), { taskId: first!.id, result: 'done one' });
+      assert.equal(a.leasedBy('worker'), 1, 'the worker holds the task the ack took');
+
+      // A get waiting here on the queue is in line before the worker's next: the ack leaves the queue to it.
+      const other = get(a, 'other-worker', queue, { timeout: 10 });
+      await eventually(() => scripts.length > 0, 5000, 'the other get looks');
+      const [third] = await other;
+      assert.equal(third?.id, ids[2]);
+      const waiting = get(a, 'waiting-worker', queue, { timeout: 2 });
+      await sleep(200);
+      scripts.splice(0);
+      assert.equal(await a.ackThenTake('worker', [{ id: ids[1]! }], next, () => assert.fail('nothing was to be delivered')), false);
+      assert.deepEqual(scripts.splice(0), ['ack'], 'the ack alone: a get waits here on the queue');
+
+      await put(a, queue, ['four']);
+      assert.deepEqual(
+        (await waiting).map((task) => task.payload),
+        ['"four"'],
+        'the get that waited takes the next task put',
+      );
+
+      // Its worker gone when the ack's script answers: the task it took goes back, attempt unchanged.
+      await put(a, queue, ['five']);
+      scripts.splice(0);
+      const gone = await a.ackThenTake('other-worker', [{ id: third!.id }], { ...next, session: 'other-worker' }, () => false);
+      assert.equal(gone, false);
+      assert.deepEqual(scripts.splice(0), ['ackThenGet', 'undo']);
+      const [back] = await a.peek(queue, 1);
+      assert.deepEqual([back?.payload, back?.attempt], ['"five"', 1]);
+      assert.equal(a.leasedBy('other-worker'), 0);
+    });
+
     it('a task put through A reaches a get blocked on B at once', async () => {
       const queue = queueName('wake');
       await b.ensureQueue(queue);

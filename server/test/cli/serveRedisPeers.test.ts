@@ -150,7 +150,9 @@ describe('cli e2e: several managers on one Redis, seen as one', function () {
     const result = await operator.stopClient(session);
     assert.deepEqual(result, { session, manager: worker.managerId, state: 'stopping', notified: true });
     await eventually('the worker told to stop', () => (states.includes('stopping') ? true : undefined));
-    await held.ack('done');
+    // Its ack still counts; with next, it takes no task (spec §7.20), the ack's script none either.
+    assert.deepEqual(await held.ackAndGetNext('done', { timeout: 0.3 }), [], "a stopping session's ack with next takes no task");
+    assert.equal((await operator.queue('peers-quiet').stats()).ready, 1, 'image_url_1 is still there');
     const table = await b.run(['workers', '--json']);
     assert.equal(JSON.parse(table.stdout).clients.find((c: ClientInfo) => c.sessionId === session)?.state, 'stopping', table.stdout);
 
