@@ -185,7 +185,10 @@ async function main() {
   }
   const systems = flags.systems.split(',');
   for (const system of systems) {
-    if (system !== 'bullmq-c1' && !/^taskwire-redis-[1-9]$/.test(system)) throw new Error(`unknown system "${system}" (taskwire-redis-M with M managers, or bullmq-c1)`);
+    if (system !== 'bullmq-c1' && !/^taskwire-redis-[1-9]$/.test(system)) {
+      process.stderr.write(`redisDrain: unknown system "${system}" (taskwire-redis-M with M managers, or bullmq-c1)\n`);
+      process.exit(2);
+    }
   }
   const options = { n: Number(flags.n), workers: Number(flags.workers), serverDir: resolve(flags['server-dir']) };
   const results = Object.fromEntries(systems.map((system) => [system, []]));

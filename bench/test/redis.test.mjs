@@ -420,3 +420,25 @@ test("the build's snapshot resolves a dynamic import() of a dependency (how the 
   // Removing the copy removed the links, not what they point to.
   assert.ok(existsSync(join(dirname(RUN), '..', 'node_modules', 'ioredis', 'package.json')));
 });
+
+test('redisDrain.mjs drains a small backlog on each system, every task once; a worker on Redis costs one script per task', async () => {
+  const drain = join(dirname(fileURLToPath(import.meta.url)), '..', 'redisDrain.mjs');
+  const run = spawnSync(process.execPath, [drain, '--n', '300', '--runs', '1'], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(run.status, 0, run.stderr);
+  const rows = Object.fromEntries(
+    run.stdout
+      .split('\n')
+      .filter((line) => /^\| (taskwire-redis-\d|bullmq-c1) \|/.test(line))
+      .map((line) => {
+        const cells = line.split('|').map((cell) => cell.trim());
+        return [cells[1], { scriptsPerTask: Number(cells[7]) }];
+      }),
+  );
+  assert.deepEqual(Object.keys(rows), ['taskwire-redis-1', 'taskwire-redis-2', 'bullmq-c1'], run.stdout);
+  // 300 acks with next, each one script that also takes the next task, and each worker's first get.
+  for (const system of ['taskwire-redis-1', 'taskwire-redis-2']) assert.ok(rows[system].scriptsPerTask <= 1.05, `${system}: ${rows[system].scriptsPerTask} scripts per task\n${run.stdout}`);
+
+  const bad = spawnSync(process.execPath, [drain, '--systems', 'bullmq-c16'], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^redisDrain: unknown system "bullmq-c16" \(taskwire-redis-M with M managers, or bullmq-c1\)/);
+});
