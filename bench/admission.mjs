@@ -10,15 +10,14 @@
 // Prints one JSON line per scenario: the client's connect+authenticate times (ms, sorted; with
 // the part of each that TCP's connect took), the errors of the attempts that failed, and how
 // many attacking connections the manager closed. The attackers run on a worker thread.
-import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { startServe } from './lib/serve.mjs';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'server', 'bin', 'taskwire.js');
 const { values: flags } = isMainThread
@@ -38,22 +37,8 @@ const VERSION = '2026-11';
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function startManager() {
-  const home = mkdtempSync(join(tmpdir(), 'tw-admission-'));
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--authkey', KEY, ...flags['serve-args'].split(' ').filter(Boolean)], {
-    env: { ...process.env, TASKWIRE_HOME: home },
-    stdio: ['ignore', 'ignore', process.env.ADMISSION_DEBUG ? 'pipe' : 'pipe'],
-  });
-  let stderr = '';
-  return new Promise((resolve, reject) => {
-    child.stderr.on('data', (chunk) => {
-      if (process.env.ADMISSION_DEBUG) process.stderr.write(chunk);
-      if (stderr.length > 100_000) return;
-      stderr += chunk;
-      const match = /listening on 127\.0\.0\.1:(\d+)/.exec(stderr);
-      if (match) resolve({ port: Number(match[1]), stop: () => (child.kill('SIGKILL'), rmSync(home, { recursive: true, force: true })) });
-    });
-    child.once('exit', (code) => reject(new Error(`the manager exited (${code}): ${stderr}`)));
-  });
+  const args = flags['serve-args'].split(' ').filter(Boolean);
+  return startServe({ bin: BIN, authkey: KEY, args, onStderr: process.env.ADMISSION_DEBUG ? (chunk) => process.stderr.write(chunk) : undefined });
 }
 
 /** Keeps `count` hostile sockets open: each one the manager closes is opened again at once. */

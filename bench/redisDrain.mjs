@@ -21,7 +21,7 @@
 // the managers and of redis-server (/proc), and Redis's scripts and commands per task (INFO
 // commandstats, reset just before the clock; commands run inside scripts are counted too).
 // --server-dir measures another checkout's server/ (its manager and TypeScript client).
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuSeconds } from './lib/proc.mjs';
 import { commandCostsPerTask, parseCommandStats, startRedis } from './lib/redis.mjs';
+import { startServe } from './lib/serve.mjs';
 import { median } from './lib/stats.mjs';
 
 const HERE = fileURLToPath(import.meta.url);
@@ -86,20 +87,7 @@ async function runWorker({ kind, serverDir, port, redisPort }) {
 }
 
 function startManager(serverDir, redisUrl) {
-  const home = mkdtempSync(join(tmpdir(), 'tw-bench-drain-'));
-  const child = spawn(process.execPath, [join(serverDir, 'bin', 'taskwire.js'), 'serve', '--port', '0', '--authkey', KEY, '--store', redisUrl], {
-    env: { ...process.env, TASKWIRE_HOME: home },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  return new Promise((resolvePort, reject) => {
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-      const match = /listening on 127\.0\.0\.1:(\d+)/.exec(stderr);
-      if (match) resolvePort({ pid: child.pid, port: Number(match[1]), stop: () => (child.kill('SIGKILL'), rmSync(home, { recursive: true, force: true })) });
-    });
-    child.once('exit', (code) => reject(new Error(`a manager exited (${code}) before listening: ${stderr}`)));
-  });
+  return startServe({ bin: join(serverDir, 'bin', 'taskwire.js'), authkey: KEY, args: ['--store', redisUrl] });
 }
 
 function startWorker(config) {

@@ -12,18 +12,19 @@
 //   put-unique: put(payload, {unique: `https://example.com/items/<i>`}): every key is new, so
 //               every put adds a task (the check and the hold); a URL, a crawl's usual key
 //   put-unique-short: the same with keys `k-<i>` of at most 7 characters, which V8's
-//               JSON.parse internalizes, as it does string values of about 10 characters or fewer (looks up in its string table): a table that grows with
-//               every key the manager holds
+//               JSON.parse internalizes, as it does string values of about 10 characters or
+//               fewer (looks each up in its string table): a table that grows with every key
+//               the manager holds
 //   duplicate:  put(payload, {unique: 'one'}): every put after the first finds the key held
 // Per scenario: the manager's CPU µs per put (/proc/<pid>/stat), puts/s, and on Redis the
 // redis-server's CPU µs per put too; medians over the runs, and each median's ratio to plain's.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuSeconds } from './lib/proc.mjs';
 import { startRedis } from './lib/redis.mjs';
+import { startServe } from './lib/serve.mjs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,17 +48,7 @@ const IN_FLIGHT = Number(flags['in-flight']);
 const SCENARIOS = ['plain', 'put-unique', 'put-unique-short', 'duplicate'];
 
 function startManager(args) {
-  const home = mkdtempSync(join(tmpdir(), 'tw-bench-unique-'));
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--authkey', KEY, ...args], { env: { ...process.env, TASKWIRE_HOME: home }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  return new Promise((resolve, reject) => {
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-      const match = /listening on 127\.0\.0\.1:(\d+)/.exec(stderr);
-      if (match) resolve({ pid: child.pid, port: Number(match[1]), stop: () => (child.kill('SIGKILL'), rmSync(home, { recursive: true, force: true })) });
-    });
-    child.once('exit', (code) => reject(new Error(`the manager exited (${code}): ${stderr}`)));
-  });
+  return startServe({ bin: BIN, authkey: KEY, args });
 }
 
 function optionsFor(scenario, i) {
