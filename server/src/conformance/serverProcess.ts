@@ -9,8 +9,15 @@ import { expandCommand, serverCommandValues, type ServerTlsFiles } from './comma
 /** The server did not come up: its command failed, exited, or never accepted a connection. */
 export class ServerStartError extends Error {}
 
+/** The server exited because another process took its port first: worth another port. */
+class PortTakenError extends ServerStartError {}
+
 /** Seconds a started server has to accept a connection. */
 const START_TIMEOUT_SECONDS = 20;
+/** Starts on a fresh port when the one chosen was taken first (see ServerProcess.start). */
+const START_ATTEMPTS = 3;
+/** How servers say their port was taken: Node's code, the C library's text (Python, Go), this CLI's. */
+const ADDRESS_IN_USE = /EADDRINUSE|address already in use|is already in use/i;
 /** Seconds between SIGTERM and SIGKILL when stopping. */
 const STOP_GRACE_SECONDS = 5;
 
@@ -70,9 +77,22 @@ export class ServerProcess {
   /**
    * Starts the command on a free port and resolves once it accepts connections (TCP
    * connections: a TLS server is ready when its port is, and a probe that sends nothing costs
-   * it nothing but a dropped connection).
+   * it nothing but a dropped connection). The port is free when chosen but not reserved: another
+   * process (an outgoing connection given it as its local port, a parallel test) may take it
+   * before the server binds it, so a server that exits saying its address is in use is started
+   * again on another port, up to START_ATTEMPTS times.
    */
   static async start(template: string, host: string, authkeyFile: string, options: ServerOptionsNeeded, tls?: ServerTlsFiles): Promise<ServerProcess> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await ServerProcess.startOnce(template, host, authkeyFile, options, tls);
+      } catch (error) {
+        if (!(error instanceof PortTakenError) || attempt === START_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private static async startOnce(template: string, host: string, authkeyFile: string, options: ServerOptionsNeeded, tls?: ServerTlsFiles): Promise<ServerProcess> {
     const port = await freePort(host);
     const args = expandCommand(template, serverCommandValues(host, port, authkeyFile, options, tls));
     if (args.length === 0) throw new ServerStartError('--server-cmd is empty');
@@ -81,7 +101,11 @@ export class ServerProcess {
     const server = new ServerProcess(child, port, args);
     const deadline = Date.now() + START_TIMEOUT_SECONDS * 1000;
     while (!(await canConnect(host, port))) {
-      if (server.exited) throw new ServerStartError(`the server command exited before it listened: ${args.join(' ')}\n${server.output.trim()}`);
+      if (server.exited) {
+        const output = server.output.trim();
+        const Failure = ADDRESS_IN_USE.test(output) ? PortTakenError : ServerStartError;
+        throw new Failure(`the server command exited before it listened: ${args.join(' ')}\n${output}`);
+      }
       if (Date.now() > deadline) {
         await server.stop();
         throw new ServerStartError(`the server command did not listen on ${host}:${port} within ${START_TIMEOUT_SECONDS} s: ${args.join(' ')}\n${server.output.trim()}`);

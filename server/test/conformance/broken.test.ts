@@ -10,6 +10,12 @@ function failedIds(results: CaseResult[]): string[] {
     .sort();
 }
 
+/** Why each case failed: the message of an assertion on failedIds, so a surprise explains itself. */
+function whyFailed(results: CaseResult[]): string {
+  const failed = results.filter((r) => r.verdict === 'fail');
+  return failed.length === 0 ? 'no case failed' : failed.map((r) => `${r.id}: ${r.reason}`).join('\n');
+}
+
 /** Ids of the cases whose file text contains `needle` (what a broken behaviour must trip). */
 function casesMentioning(needle: string, prefixes: string[]): string[] {
   return loadServerCases()
@@ -23,7 +29,7 @@ describe('conformance kit against a deliberately broken server', function () {
 
   it('a server that accepts any proof fails the bad-proof, uppercase-proof and replay cases, and only those', async () => {
     const results = await runAgainst(brokenServerCmd('accept-any-proof'), (id) => id.startsWith('handshake.'));
-    assert.deepEqual(failedIds(results), ['handshake.bad-proof', 'handshake.replayed-proof', 'handshake.uppercase-proof']);
+    assert.deepEqual(failedIds(results), ['handshake.bad-proof', 'handshake.replayed-proof', 'handshake.uppercase-proof'], whyFailed(results));
     const bad = results.find((r) => r.id === 'handshake.bad-proof')!;
     assert.match(bad.reason!, /session\/authenticate.*at \/error: expected an object/);
     assert.match(bad.actual!, /"result":\{"sessionId"/);
@@ -36,7 +42,7 @@ describe('conformance kit against a deliberately broken server', function () {
     assert.ok(expected.length >= 4);
     // The proxy parses and serializes again every task it delivers, which turns 1e400 into null:
     // it is also a server task.payload-opaque catches (spec §7.17).
-    assert.deepEqual(failedIds(results), [...expected, 'task.payload-opaque'].sort());
+    assert.deepEqual(failedIds(results), [...expected, 'task.payload-opaque'].sort(), whyFailed(results));
     for (const r of results.filter((x) => x.verdict === 'fail')) {
       assert.match(r.reason!, r.id === 'task.payload-opaque' ? /\/payload\/a\/1: expected Infinity, got null/ : /\/attempt: expected 2, got 1/);
     }
@@ -52,7 +58,7 @@ describe('conformance kit against a deliberately broken server', function () {
 
   it('a server that does not say which manager answers fails the 2026-12 cases that need it, and only those', async () => {
     const results = await runAgainst(brokenServerCmd('without-manager-id'), (id) => id.startsWith('version.'));
-    assert.deepEqual(failedIds(results), ['version.2026-12-negotiated', 'version.manager-in-clients', 'version.manager-on-events']);
+    assert.deepEqual(failedIds(results), ['version.2026-12-negotiated', 'version.manager-in-clients', 'version.manager-on-events'], whyFailed(results));
     assert.match(results.find((r) => r.id === 'version.2026-12-negotiated')!.reason!, /managerId/);
   });
 
@@ -69,7 +75,7 @@ describe('conformance kit against a deliberately broken server', function () {
     const results = await runAgainst(brokenServerCmd('wrong-id'), (id) => prefixes.some((p) => id.startsWith(p)));
     // The fixture alters NDJSON only: the Content-Length case goes through untouched.
     const expected = casesMentioning('session/ping', prefixes).filter((id) => id !== 'framing.content-length');
-    assert.deepEqual(failedIds(results), expected);
+    assert.deepEqual(failedIds(results), expected, whyFailed(results));
     const ping = results.find((r) => r.id === 'session.ping')!;
     assert.match(ping.reason!, /response to id 100\d, but no request with that id is waiting/);
   });
@@ -77,7 +83,7 @@ describe('conformance kit against a deliberately broken server', function () {
   it('a server that ignores $/cancelRequest fails every cancellation case', async () => {
     const prefixes = ['framing.', 'queue.'];
     const results = await runAgainst(brokenServerCmd('ignore-cancel'), (id) => prefixes.some((p) => id.startsWith(p)));
-    assert.deepEqual(failedIds(results), casesMentioning('-32800', prefixes));
+    assert.deepEqual(failedIds(results), casesMentioning('-32800', prefixes), whyFailed(results));
     assert.ok(failedIds(results).includes('queue.get-cancel'));
   });
 });
@@ -93,7 +99,7 @@ describe('conformance kit and the optional ack with next (§5.9.1)', function ()
 
   it('a server without capabilities.ackNext skips the cases that need it, saying why, and passes the one for servers without it', async () => {
     const results = await runAgainst(brokenServerCmd('without-ack-next'), (id) => id.startsWith('task.ack-next'));
-    assert.deepEqual(failedIds(results), []);
+    assert.deepEqual(failedIds(results), [], whyFailed(results));
     const skipped = results.filter((r) => r.verdict === 'skipped');
     assert.deepEqual(skipped.map((r) => r.id).sort(), needing(true));
     assert.ok(skipped.length >= 10);

@@ -102,6 +102,27 @@ describe('Engine unique tasks', () => {
     assert.equal(dead?.unique, undefined);
   });
 
+  it('a task whose key is its only extra keeps it when a failed attempt, a rate key or a ttl joins it', () => {
+    // The record keeps a key held alone as a string and makes its extras object at the first
+    // other extra (taskRecord.ts): the key, the error and the rate key must all survive that.
+    const [id] = putUnique(h.engine, 'jobs', [keyed('k')]).ids;
+    const [first] = getNow(h.engine, 'jobs');
+    h.engine.nack(WORKER, [{ id: first!.id, error: 'flaky', delay: 0 }]);
+    assert.deepEqual(putUnique(h.engine, 'jobs', [keyed('k')]).ids, [id], 'back from its retry, it holds its key again');
+    const [second] = getNow(h.engine, 'jobs');
+    assert.deepEqual([second!.id, second!.attempt, second!.lastError], [id, 2, 'flaky']);
+    h.engine.ack(WORKER, [{ id: id! }]);
+    assert.deepEqual(putUnique(h.engine, 'jobs', [keyed('k')]).duplicates, [false], 'acked: the key is free');
+
+    const [limited] = putUnique(h.engine, 'jobs', [{ ...keyed('r'), rateKey: 'host' }]).ids;
+    const [timed] = putUnique(h.engine, 'jobs', [keyed('t', { ttl: 5 })]).ids;
+    assert.deepEqual(putUnique(h.engine, 'jobs', [keyed('r'), keyed('t')]).ids, [limited, timed]);
+    const image = h.engine.exportState().tasks.find((t) => t.id === limited);
+    assert.deepEqual([image?.rateKey, image?.unique], ['host', { key: 'r', scope: 'queued' }]);
+    h.tick(5);
+    assert.deepEqual(putUnique(h.engine, 'jobs', [keyed('t')]).duplicates, [false], 'the ttl ended the hold');
+  });
+
   it('survives a restart: the journal replays the keys, and leased tasks come back holding theirs', () => {
     const records: JournalRecord[] = [];
     const a = makeHarness({ journal: { append: (record) => records.push(record) } });
