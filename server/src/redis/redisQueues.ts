@@ -640,7 +640,9 @@ export class RedisQueues implements QueueBackend {
         },
       );
       if (!waiter.active) continue;
-      const overBudget = this.budgetRefusal(queue.name, request);
+      const overBudget = this.maxQueuedBytes === 0 ? undefined : await this.budgetRefusal(queue, request);
+      // Withdrawn or timed out (putTimedOut answered it) while a probe for the budget ran.
+      if (!waiter.active) continue;
       if (overBudget) {
         if (overBudget.never || request.timeout === 0 || waiter.timedOut) {
           if (this.finish(waiter, true)) waiter.done(overBudget.error);
@@ -693,7 +695,7 @@ export class RedisQueues implements QueueBackend {
     this.finish(waiter);
     try {
       const { request } = waiter;
-      const overBudget = this.budgetRefusal(queue.name, request);
+      const overBudget = await this.budgetRefusal(queue, request);
       if (overBudget) {
         waiter.done(overBudget.error);
         return;
@@ -707,18 +709,32 @@ export class RedisQueues implements QueueBackend {
     this.serve(queue, false);
   }
 
-  /** queue_full when maxQueuedBytes keeps the put out now (`never`: whatever is freed). */
-  private budgetRefusal(queue: string, request: PutRequest): { error: EngineError; never: boolean } | undefined {
+  /**
+   * queue_full when maxQueuedBytes keeps the put out now (`never`: whatever is freed). Only the
+   * tasks a put adds need room (§7.21): a put with uniqueness keys that does not fit as a whole
+   * asks Redis which of its tasks it would add (the put script's probe) and counts only theirs.
+   * The answer may be stale by the time the put runs, as the budget itself is (queuedBytes).
+   */
+  private async budgetRefusal(queue: LocalQueue, request: PutRequest): Promise<{ error: EngineError; never: boolean } | undefined> {
     const max = this.maxQueuedBytes;
     if (max === 0) return undefined;
+    let count = request.tasks.length;
     let bytes = 0;
     for (const task of request.tasks) bytes += Buffer.byteLength(task.payload);
-    const count = request.tasks.length;
-    const what = `${count} task${count === 1 ? '' : 's'} of ${bytes} bytes`;
-    if (bytes > max) return { never: true, error: new EngineError('queue_full', `the manager can never hold ${what} (maxQueuedBytes ${max})`, { queue, limit: 'maxQueuedBytes', max }) };
     const held = this.queuedBytes;
     if (held + bytes <= max) return undefined;
-    return { never: false, error: new EngineError('queue_full', `the manager has no room for ${what} in "${queue}" (maxQueuedBytes ${max}, ${held} held)`, { queue, limit: 'maxQueuedBytes', max }) };
+    if (request.tasks.some((task) => task.unique !== undefined)) {
+      const probe = await this.run('put', queue.family, [queue.name, '', 'probe', String(count), ...request.tasks.flatMap((t) => putArgs('', t))]);
+      bytes = Number(probe.data[4]);
+      count = Number(probe.data[5]);
+      if (count === 0 || held + bytes <= max) return undefined;
+    }
+    const what = `${count} task${count === 1 ? '' : 's'} of ${bytes} bytes`;
+    if (bytes > max) return { never: true, error: new EngineError('queue_full', `the manager can never hold ${what} (maxQueuedBytes ${max})`, { queue: queue.name, limit: 'maxQueuedBytes', max }) };
+    return {
+      never: false,
+      error: new EngineError('queue_full', `the manager has no room for ${what} in "${queue.name}" (maxQueuedBytes ${max}, ${held} held)`, { queue: queue.name, limit: 'maxQueuedBytes', max }),
+    };
   }
 
   /**

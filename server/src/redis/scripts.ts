@@ -36,7 +36,7 @@ return finish('created')
  * (s); then, when some task has a rate key, one rate key per task ('' for none). Status ok, full
  * or never; ok carries, per task, the id of the task that holds its unique key ('' for a task it
  * added: spec §7.21); full and never carry {limit, maxsize, maxBytes, bytes held, bytes of the
- * put}. Only the tasks it adds need room.
+ * tasks it would add, how many it would add}. Only the tasks it adds need room.
  */
 const put = `
 local q = ARGV[6]
@@ -72,7 +72,7 @@ for i = 0, n - 1 do
     if key ~= '' then batch[key] = ARGV[base] end
   end
 end
-local function answer(status, limit) return finish(status, {limit, num(ms), num(mb), num(held), num(bytes)}) end
+local function answer(status, limit) return finish(status, {limit, num(ms), num(mb), num(held), num(bytes), num(fresh)}) end
 if fresh > 0 then
   if ms > 0 and fresh > ms then return answer('never', 'maxsize') end
   if mb > 0 and bytes > mb then return answer('never', 'maxBytes') end

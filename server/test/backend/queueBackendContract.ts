@@ -18,6 +18,12 @@ export interface OpenedBackend {
   close(): Promise<void>;
 }
 
+/** What a test may ask of the backend it opens, beyond the defaults. */
+export interface BackendOptions {
+  /** The manager's byte budget (maxQueuedBytes). */
+  maxQueuedBytes?: number;
+}
+
 /** A result now or later, as one promise; a synchronous throw becomes a rejection. */
 function call<T>(operation: () => MaybePromise<T>): Promise<T> {
   return new Promise<T>((resolve) => resolve(operation()));
@@ -86,7 +92,7 @@ function queueName(what: string): string {
 }
 
 /** Runs the contract's suite against the backends `open` makes (one per test). */
-export function describeQueueBackend(name: string, open: () => Promise<OpenedBackend>): void {
+export function describeQueueBackend(name: string, open: (options?: BackendOptions) => Promise<OpenedBackend>): void {
   describe(`QueueBackend contract: ${name}`, function () {
     this.timeout(20_000);
     let opened: OpenedBackend;
@@ -359,6 +365,27 @@ export function describeQueueBackend(name: string, open: () => Promise<OpenedBac
       const dup = await putUnique(backend, queue, [{ payload: 'again', unique: { key: 'k' } }]);
       assert.deepEqual(dup, { ids: [held], duplicates: [true] });
       await refusal(putUnique(backend, queue, [{ payload: 'new', unique: { key: 'other' } }]), 'queue_full');
+    });
+
+    it("unique: duplicates need no room in the manager's byte budget (maxQueuedBytes) either", async () => {
+      const budgeted = await open({ maxQueuedBytes: 10 });
+      try {
+        const queue = queueName('unique-budget');
+        // Payloads of 8 bytes each ("aaaaaa" with its quotes): one fits the budget of 10, two do not.
+        const [held] = (await putUnique(budgeted.backend, queue, [{ payload: 'aaaaaa', unique: { key: 'k' } }])).ids;
+        const dup = await putUnique(budgeted.backend, queue, [{ payload: 'bbbbbb', unique: { key: 'k' } }]);
+        assert.deepEqual(dup, { ids: [held], duplicates: [true] });
+        const both = await putUnique(budgeted.backend, queue, [
+          { payload: 'cccccc', unique: { key: 'k' } },
+          { payload: 'dddddd', unique: { key: 'k' } },
+        ]);
+        assert.deepEqual(both, { ids: [held, held], duplicates: [true, true] });
+        const full = await refusal(putUnique(budgeted.backend, queue, [{ payload: 'eeeeee', unique: { key: 'other' } }]), 'queue_full');
+        assert.match(full.message, /maxQueuedBytes 10/);
+        assert.equal((await budgeted.backend.queueStats(queue)).ready, 1);
+      } finally {
+        await budgeted.close();
+      }
     });
 
     it('unique: scope queued frees the key when the task is leased and takes it back on a retry if still free', async () => {

@@ -16,8 +16,8 @@ describe('RedisQueues on a Redis Cluster this file makes', function () {
   });
   after(async () => cluster?.stop());
 
-  describeQueueBackend('RedisQueues on a 3-node Redis Cluster', async () => {
-    const backend = await RedisQueues.connect({ url: cluster.url });
+  describeQueueBackend('RedisQueues on a 3-node Redis Cluster', async (options) => {
+    const backend = await RedisQueues.connect({ url: cluster.url, ...options });
     return { backend, close: () => backend.close() };
   });
 

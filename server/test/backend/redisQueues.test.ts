@@ -19,8 +19,8 @@ describe('RedisQueues on a redis-server this file starts', function () {
   });
   after(async () => redis?.stop());
 
-  describeQueueBackend('RedisQueues on one redis-server', async () => {
-    const backend = await RedisQueues.connect({ url: redis.url });
+  describeQueueBackend('RedisQueues on one redis-server', async (options) => {
+    const backend = await RedisQueues.connect({ url: redis.url, ...options });
     return { backend, close: () => backend.close() };
   });
 
