@@ -4,10 +4,14 @@ import { LiveList } from './liveList';
 
 const DELAY_MS = 250;
 
+/** Events after which the list may differ: a tick moves a schedule's next and last runs; a set or a delete, by any client on any manager of the store, changes the list itself. */
+const CHANGING_KINDS: ReadonlySet<string> = new Set(['scheduled', 'schedule-set', 'schedule-deleted']);
+
 /**
  * The manager's schedules (schedule/list, protocol 2026-12): read when the view is shown or
- * refreshed, and again after each `scheduled` event (a tick moves a schedule's next and last
- * runs). A manager of protocol 2026-11 has none: the list stays empty.
+ * refreshed, and again after each event that may change them (CHANGING_KINDS), so the view
+ * follows another client's schedule/set and schedule/delete. A manager of protocol 2026-11 has
+ * none: the list stays empty.
  */
 export class ScheduleStore extends LiveList<Schedule> {
   constructor(connection: ManagerConnection) {
@@ -19,7 +23,7 @@ export class ScheduleStore extends LiveList<Schedule> {
   }
 
   protected changedBy(event: TaskwireEvent): boolean {
-    return event.kind === 'scheduled';
+    return CHANGING_KINDS.has(event.kind);
   }
 
   protected async load(): Promise<readonly Schedule[]> {

@@ -62,6 +62,21 @@ describe('the Schedules view', () => {
     assert.ok((await producer.queue(queue).stats()).ready >= 1);
   });
 
+  it("follows another client's set, replace and delete without a refresh (their schedule-set and schedule-deleted events)", async () => {
+    const queue = uniqueQueue('live');
+    const name = `${queue}-live`;
+    await vscode.commands.executeCommand('taskwire.schedules.refresh');
+    await producer.schedules.set({ name, queue, task: { payload: 1 }, every: 3600 });
+    await waitFor('the new schedule, with no refresh', () => scheduleNamed(api, name));
+    await producer.schedules.set({ name, queue, task: { payload: 1 }, every: 7200 });
+    await waitFor('the new timetable, with no refresh', async () => {
+      const item = await scheduleNamed(api, name);
+      return item && String(item.description).startsWith(`${queue} · every 7200 s · next `) ? item : undefined;
+    });
+    await producer.schedules.delete(name);
+    await waitFor('the deleted schedule to leave, with no refresh', async () => (await scheduleNamed(api, name)) === undefined);
+  });
+
   it('delete removes the schedule (after confirmation), and an unknown name is refused with the reason', async () => {
     const queue = uniqueQueue('del');
     const name = `${queue}-gone`;

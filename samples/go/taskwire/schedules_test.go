@@ -2,6 +2,7 @@ package taskwire_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,7 +10,8 @@ import (
 )
 
 // Schedules against a real manager (spec §5.25): set, a tick that puts the task with its
-// scheduled event, list, replace, delete, and the errors a caller sees.
+// scheduled event, list, replace, delete (each set and delete an event too), and the errors a
+// caller sees.
 func TestSchedulesSetTickListDelete(t *testing.T) {
 	client := dial(t, taskwire.Options{Name: "go-schedules"})
 	name := queueName(t)
@@ -19,6 +21,11 @@ func TestSchedulesSetTickListDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cancel()
+	changes, cancelChanges, err := client.Subscribe(testContext(t), taskwire.EventFilter{Queues: []string{name}, Kinds: []taskwire.EventKind{taskwire.EventScheduleSet, taskwire.EventScheduleDeleted}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancelChanges()
 	set, created, err := client.SetSchedule(testContext(t), taskwire.ScheduleSpec{Name: schedule, Queue: name, Task: taskwire.TaskSpec{Payload: map[string]int{"n": 1}, Priority: 2}, Every: time.Second})
 	if err != nil || !created || set.Every != 1 || set.NextRun.IsZero() {
 		t.Fatalf("SetSchedule: %+v, %v, %v", set, created, err)
@@ -40,6 +47,17 @@ func TestSchedulesSetTickListDelete(t *testing.T) {
 	}
 	if err := client.DeleteSchedule(testContext(t), schedule); err != nil {
 		t.Fatal(err)
+	}
+	var kinds []taskwire.EventKind
+	for range 3 {
+		change := nextEvent(t, changes, func(taskwire.Event) bool { return true })
+		if change.Schedule != schedule || change.Queue != name || change.Client == nil || change.Client.Name != "go-schedules" {
+			t.Errorf("unexpected change event %+v", change)
+		}
+		kinds = append(kinds, change.Kind)
+	}
+	if want := []taskwire.EventKind{taskwire.EventScheduleSet, taskwire.EventScheduleSet, taskwire.EventScheduleDeleted}; fmt.Sprint(kinds) != fmt.Sprint(want) {
+		t.Errorf("change events %v, want %v", kinds, want)
 	}
 	err = client.DeleteSchedule(testContext(t), schedule)
 	var remote *taskwire.RemoteError

@@ -251,6 +251,10 @@ const (
 	// EventScheduled (protocol 2026-12) is a schedule's tick (spec §5.25): Schedule names it,
 	// TaskID is the task it put, or Error says why it put none.
 	EventScheduled EventKind = "scheduled"
+	// EventScheduleSet and EventScheduleDeleted (protocol 2026-12) report a schedule/set (a
+	// schedule created or replaced) and a schedule/delete; Schedule names it, Client who asked.
+	EventScheduleSet     EventKind = "schedule-set"
+	EventScheduleDeleted EventKind = "schedule-deleted"
 )
 
 // Event is one observation of the manager (spec §6.1). Members that do not apply to the
@@ -280,7 +284,8 @@ type Event struct {
 	Percent *float64        `json:"percent"`
 	Message string          `json:"message"`
 	Detail  json.RawMessage `json:"detail"`
-	// Schedule is the schedule that ticked, on EventScheduled.
+	// Schedule is the schedule that ticked, on EventScheduled; the one set or deleted, on
+	// EventScheduleSet and EventScheduleDeleted.
 	Schedule string `json:"schedule"`
 	// At is when it happened.
 	At time.Time `json:"at"`

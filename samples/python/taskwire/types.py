@@ -197,7 +197,8 @@ class Event:
     percent: Optional[float] = None
     message: Optional[str] = None
     detail: Any = None
-    #: On ``scheduled`` (protocol 2026-12, spec §5.25): the schedule that ticked.
+    #: On ``scheduled`` (protocol 2026-12, spec §5.25): the schedule that ticked; on
+    #: ``schedule-set`` and ``schedule-deleted``: the schedule set or deleted.
     schedule: Optional[str] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 

@@ -1,5 +1,5 @@
 """Schedules (spec §5.25) from the Python client against a real manager: set, list, a tick that
-puts the task, delete, and the errors a user sees."""
+puts the task, delete (each set and delete an event), and the errors a user sees."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ def test_schedule_set_tick_list_and_delete(client: taskwire.Client, qname: str) 
     name = f"{qname}.pulse"
     seen = []
     client.subscribe(queues=[qname], kinds=["scheduled"], callback=seen.append)
+    changes = []
+    client.subscribe(queues=[qname], kinds=["schedule-set", "schedule-deleted"], callback=changes.append)
     outcome = client.schedule_set(name, qname, {"n": 1}, every=1, priority=3)
     assert outcome["created"] is True
     assert outcome["schedule"]["every"] == 1 and outcome["schedule"]["task"] == {"payload": {"n": 1}, "priority": 3}
@@ -27,6 +29,13 @@ def test_schedule_set_tick_list_and_delete(client: taskwire.Client, qname: str) 
     assert replaced["created"] is False and replaced["schedule"]["cron"] == "30 2 * * *"
     client.schedule_delete(name)
     assert client.schedule_list(qname) == []
+    assert wait_until(lambda: len(changes) >= 3, timeout=5)
+    assert [(e.kind, e.schedule, e.queue) for e in changes] == [
+        ("schedule-set", name, qname),
+        ("schedule-set", name, qname),
+        ("schedule-deleted", name, qname),
+    ]
+    assert changes[0].client is not None and changes[0].client["sessionId"]
     with pytest.raises(taskwire.ScheduleNotFound) as missing:
         client.schedule_delete(name)
     assert str(missing.value) == f'schedule not found: no schedule is named "{name}"'

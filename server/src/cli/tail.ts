@@ -28,6 +28,8 @@ export function formatEvent(event: Event, localManager?: string): string {
   const who = event.client ? ` by ${event.client.name} (${event.client.address ?? event.client.sessionId})${on}` : '';
   const parts = [time, event.kind.padEnd(19)];
   if (event.queue) parts.push(event.queue);
+  // "scheduled crawl schedule recrawl t1a2b-9", "schedule-set crawl schedule recrawl by …".
+  if (event.schedule) parts.push(`schedule ${event.schedule}`);
   if (event.taskId) parts.push(event.taskId);
   if (event.attempt !== undefined && event.attempt > 1) parts.push(`attempt ${event.attempt}`);
   if (event.count !== undefined) parts.push(`${event.count} removed`);

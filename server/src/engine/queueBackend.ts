@@ -123,14 +123,15 @@ export interface QueueBackend {
    * once per tick (with a `scheduled` event), exactly once across the managers of a shared store
    * and across restarts of a durable one; ticks missed while no manager ran collapse into one
    * run; a tick whose put cannot be made at once (queue full or gone) is skipped, never waited on.
+   * Reported by a `schedule-set` event naming `session`, as a delete is by `schedule-deleted`.
    */
-  setSchedule(definition: ScheduleDefinition): MaybePromise<{ schedule: ScheduleImage; created: boolean }>;
+  setSchedule(definition: ScheduleDefinition, session?: SessionId): MaybePromise<{ schedule: ScheduleImage; created: boolean }>;
   /** The schedules by name (only those of `queue` when given). */
   listSchedules(queue?: string): MaybePromise<ScheduleImage[]>;
   /** Deletes a schedule; false when there is none of that name. */
-  deleteSchedule(name: string): MaybePromise<boolean>;
+  deleteSchedule(name: string, session?: SessionId): MaybePromise<boolean>;
 
-  /** Observes every change (put, get, ack, nack, expired, dead, purge, scheduled); returns a function that stops observing. */
+  /** Observes every change (put, get, ack, nack, expired, dead, purge, scheduled, schedule-set, ...); returns a function that stops observing. */
   onEvent(listener: (event: EngineEvent) => void): () => void;
   /** The payload bytes of every task held, and their budget (0: none). */
   readonly queuedBytes: number;

@@ -46,7 +46,7 @@ export type ProgressMessage = string;
  */
 export type SessionState = 'active' | 'quiet' | 'stopping';
 /**
- * Since 2026-12: progress, a progress report of a task's holder (task/progress; never sent to sessions of 2026-11). Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired). Since 2026-12: paused and resumed, a queue was paused or resumed (§7.19); sent to sessions of 2026-12 or later only. Since 2026-12: scheduled, a tick of a schedule (§5.25): the task it put (taskId; the task also has its put event) or, with error, why the tick was skipped (the queue was full or is gone).
+ * Since 2026-12: progress, a progress report of a task's holder (task/progress; never sent to sessions of 2026-11). Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired). Since 2026-12: paused and resumed, a queue was paused or resumed (§7.19); sent to sessions of 2026-12 or later only. Since 2026-12: scheduled, a tick of a schedule (§5.25): the task it put (taskId; the task also has its put event) or, with error, why the tick was skipped (the queue was full or is gone). Since 2026-12: schedule-set and schedule-deleted, a schedule was created or replaced (schedule/set) or deleted (schedule/delete), so that a view of the schedules stays current (§5.25, §5.27); sent to sessions of 2026-12 or later only.
  */
 export type EventKind =
   | 'put'
@@ -62,7 +62,9 @@ export type EventKind =
   | 'client-connected'
   | 'client-disconnected'
   | 'progress'
-  | 'scheduled';
+  | 'scheduled'
+  | 'schedule-set'
+  | 'schedule-deleted';
 /**
  * A schedule name: 1 to 195 characters of letters, digits and . _ - : /
  */

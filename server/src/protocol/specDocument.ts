@@ -2166,9 +2166,11 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
         "client-connected",
         "client-disconnected",
         "progress",
-        "scheduled"
+        "scheduled",
+        "schedule-set",
+        "schedule-deleted"
       ],
-      "description": "Since 2026-12: progress, a progress report of a task's holder (task/progress; never sent to sessions of 2026-11). Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired). Since 2026-12: paused and resumed, a queue was paused or resumed (§7.19); sent to sessions of 2026-12 or later only. Since 2026-12: scheduled, a tick of a schedule (§5.25): the task it put (taskId; the task also has its put event) or, with error, why the tick was skipped (the queue was full or is gone)."
+      "description": "Since 2026-12: progress, a progress report of a task's holder (task/progress; never sent to sessions of 2026-11). Since 2026-12: released, a lease given back because its holder's session closed, the client stopped or a manager shut down or is gone (sessions of 2026-11 see these as expired). Since 2026-12: paused and resumed, a queue was paused or resumed (§7.19); sent to sessions of 2026-12 or later only. Since 2026-12: scheduled, a tick of a schedule (§5.25): the task it put (taskId; the task also has its put event) or, with error, why the tick was skipped (the queue was full or is gone). Since 2026-12: schedule-set and schedule-deleted, a schedule was created or replaced (schedule/set) or deleted (schedule/delete), so that a view of the schedules stays current (§5.25, §5.27); sent to sessions of 2026-12 or later only."
     },
     "SubscribeParams": {
       "type": "object",
@@ -2266,7 +2268,7 @@ export const PROTOCOL_SPEC: ProtocolSpec = {
           "$ref": "#/$defs/JsonValue"
         },
         "schedule": {
-          "description": "Since 2026-12, on scheduled: the name of the schedule that ticked.",
+          "description": "Since 2026-12, on scheduled: the name of the schedule that ticked; on schedule-set and schedule-deleted: the schedule set or deleted.",
           "$ref": "#/$defs/ScheduleName"
         },
         "client": {

@@ -511,16 +511,16 @@ export class RedisQueues implements QueueBackend {
 
   // ---- schedules ------------------------------------------------------------------------
 
-  setSchedule(definition: ScheduleDefinition): Promise<{ schedule: ScheduleImage; created: boolean }> {
-    return this.schedules.set(definition);
+  setSchedule(definition: ScheduleDefinition, session?: SessionId): Promise<{ schedule: ScheduleImage; created: boolean }> {
+    return this.schedules.set(definition, session);
   }
 
   listSchedules(queue?: string): Promise<ScheduleImage[]> {
     return this.schedules.list(queue);
   }
 
-  deleteSchedule(name: string): Promise<boolean> {
-    return this.schedules.delete(name);
+  deleteSchedule(name: string, session?: SessionId): Promise<boolean> {
+    return this.schedules.delete(name, session);
   }
 
   // ---- events, bytes, durability, close --------------------------------------------------

@@ -1,4 +1,4 @@
-import type { EngineEvent, RawTaskSpec } from '../engine/types';
+import type { EngineEvent, RawTaskSpec, SessionId } from '../engine/types';
 import { checkSchedule, duplicateTickReason, newScheduleImage, nextTickAfter, skipReason, type ScheduleDefinition, type ScheduleImage, type ScheduleRunImage } from '../engine/schedules';
 import type { Logger } from '../server/logger';
 import { WakeTimer } from '../server/wakeTimer';
@@ -79,7 +79,7 @@ export class RedisSchedules {
       .catch((error: unknown) => this.host.log.debug('a schedule could not be read', { schedule: name, error: String(error) }));
   }
 
-  async set(definition: ScheduleDefinition): Promise<{ schedule: ScheduleImage; created: boolean }> {
+  async set(definition: ScheduleDefinition, session?: SessionId): Promise<{ schedule: ScheduleImage; created: boolean }> {
     checkSchedule(definition);
     const { redis } = this.host;
     const previousQueue = await this.host.store(() => redis.hget(SCHEDULES_KEY, definition.name));
@@ -96,6 +96,7 @@ export class RedisSchedules {
     await this.announce(definition.name);
     const kept = await this.reload(definition.name, definition.queue);
     this.arm();
+    this.emitChange('schedule-set', definition.queue, definition.name, session);
     return { schedule: kept?.image ?? image, created };
   }
 
@@ -110,7 +111,7 @@ export class RedisSchedules {
     return images.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  async delete(name: string): Promise<boolean> {
+  async delete(name: string, session?: SessionId): Promise<boolean> {
     const { redis } = this.host;
     const queue = await this.host.store(() => redis.hget(SCHEDULES_KEY, name));
     if (queue === null) return false;
@@ -118,7 +119,16 @@ export class RedisSchedules {
     const removed = await this.host.store(() => redis.hdel(SCHEDULES_KEY, name));
     this.kept.delete(name);
     await this.announce(name);
+    // Two deletes at once on two managers: the one whose HDEL removed the name reports it.
+    if (removed === 1) this.emitChange('schedule-deleted', queue, name, session);
     return removed === 1;
+  }
+
+  /** A set or delete through this manager, as an event (the event relay takes it to the other managers' subscribers). */
+  private emitChange(kind: 'schedule-set' | 'schedule-deleted', queue: string, name: string, session: SessionId | undefined): void {
+    const event: EngineEvent = { kind, queue, schedule: name, at: this.host.redisNow() };
+    if (session !== undefined) event.session = session;
+    this.host.emit(event);
   }
 
   close(): void {

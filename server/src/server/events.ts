@@ -51,6 +51,8 @@ const KIND_SINCE: Partial<Record<EventKind, string>> = {
   paused: PAUSE_SINCE,
   resumed: PAUSE_SINCE,
   scheduled: SCHEDULES_SINCE,
+  'schedule-set': SCHEDULES_SINCE,
+  'schedule-deleted': SCHEDULES_SINCE,
 };
 
 /** Which events carry task payloads only when the subscriber asks for them. */

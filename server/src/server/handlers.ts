@@ -370,7 +370,7 @@ export const handlers: HandlerTable = {
     const definition = scheduleDefinition(params, call.session.requestFrame);
     checkPayloads([definition.task], (t) => t.payload, call, ctx, 'the payload of task');
     refusingInvalid(() => checkSchedule(definition));
-    return reply(ctx.queues.ensureQueue(params.queue), call, () => reply(ctx.queues.setSchedule(definition), call, scheduleSetResult));
+    return reply(ctx.queues.ensureQueue(params.queue), call, () => reply(ctx.queues.setSchedule(definition, call.session.id), call, scheduleSetResult));
   },
 
   // {"jsonrpc":"2.0","id":22,"method":"schedule/list","params":{"queue":"crawl"}}
@@ -378,7 +378,7 @@ export const handlers: HandlerTable = {
 
   // {"jsonrpc":"2.0","id":23,"method":"schedule/delete","params":{"name":"recrawl"}}
   'schedule/delete': (params, call, ctx) =>
-    reply(ctx.queues.deleteSchedule(params.name), call, (deleted) => {
+    reply(ctx.queues.deleteSchedule(params.name, call.session.id), call, (deleted) => {
       if (!deleted) throw new ProtocolError(ErrorCodes.ScheduleNotFound, `schedule not found: no schedule is named ${JSON.stringify(params.name)}`, { schedule: params.name });
       return {};
     }),

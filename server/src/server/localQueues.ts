@@ -133,9 +133,10 @@ export class LocalQueues implements QueueBackend {
     return this.engine.releaseSession(session, reason, managerStopping);
   }
 
-  setSchedule(definition: ScheduleDefinition): { schedule: ScheduleImage; created: boolean } {
+  setSchedule(definition: ScheduleDefinition, session?: SessionId): { schedule: ScheduleImage; created: boolean } {
     const outcome = this.schedules.set(definition);
     this.store?.append({ op: 'schedule', schedule: outcome.schedule });
+    this.emitScheduleChange('schedule-set', outcome.schedule.queue, definition.name, session);
     return outcome;
   }
 
@@ -143,9 +144,11 @@ export class LocalQueues implements QueueBackend {
     return this.schedules.list(queue);
   }
 
-  deleteSchedule(name: string): boolean {
-    if (!this.schedules.delete(name)) return false;
+  deleteSchedule(name: string, session?: SessionId): boolean {
+    const queue = this.schedules.get(name)?.queue;
+    if (queue === undefined || !this.schedules.delete(name)) return false;
     this.store?.append({ op: 'unschedule', name });
+    this.emitScheduleChange('schedule-deleted', queue, name, session);
     return true;
   }
 
@@ -167,6 +170,12 @@ export class LocalQueues implements QueueBackend {
       this.emitScheduled(schedule);
     }
     this.scheduleTimer.wake(this.schedules.nextDue());
+  }
+
+  private emitScheduleChange(kind: 'schedule-set' | 'schedule-deleted', queue: string, name: string, session: SessionId | undefined): void {
+    const event: EngineEvent = { kind, queue, schedule: name, at: this.clock.now() };
+    if (session !== undefined) event.session = session;
+    for (const listener of [...this.listeners]) listener(event);
   }
 
   private emitScheduled(schedule: ScheduleImage): void {

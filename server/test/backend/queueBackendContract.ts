@@ -584,6 +584,33 @@ export function describeQueueBackend(name: string, open: (options?: BackendOptio
       assert.deepEqual(await call(() => backend.listSchedules(queue)), []);
     });
 
+    it('schedules: each set and each delete is an event naming the schedule, its queue and the session; a delete of no schedule is none', async () => {
+      const queue = queueName('schedule-events');
+      const name = `${queue}-hourly`;
+      const task = { payload: jsonTextOf('x') };
+      const seen: EngineEvent[] = [];
+      const stop = backend.onEvent((event) => {
+        if (event.schedule === name) seen.push(event);
+      });
+      try {
+        await call(() => backend.setSchedule({ name, queue, task, every: 3600 }, 'admin'));
+        await call(() => backend.setSchedule({ name, queue: `${queue}-moved`, task, every: 60 }, 'admin'));
+        assert.equal(await call(() => backend.deleteSchedule(name, 'other')), true);
+        assert.equal(await call(() => backend.deleteSchedule(name, 'other')), false);
+        assert.deepEqual(
+          seen.map((e) => [e.kind, e.queue, e.session, e.taskId]),
+          [
+            ['schedule-set', queue, 'admin', undefined],
+            ['schedule-set', `${queue}-moved`, 'admin', undefined],
+            ['schedule-deleted', `${queue}-moved`, 'other', undefined],
+          ],
+        );
+        for (const event of seen) assert.ok(Math.abs(event.at - Date.now()) < 5000, `${event.kind} at ${event.at}`);
+      } finally {
+        stop();
+      }
+    });
+
     it('schedules: a bad definition is refused with the member at fault', async () => {
       const queue = queueName('badschedule');
       const task = { payload: jsonTextOf('x') };

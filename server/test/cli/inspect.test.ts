@@ -266,7 +266,7 @@ describe('cli e2e: stats, workers, ping, tail', function () {
       assert.equal(result.code, 2, result.stderr);
       assert.match(result.stderr, /unknown event kind "bogus"/);
       // Every kind of the spec is named, the later ones too.
-      assert.match(result.stderr, /: use put, get, .*, progress, scheduled\n/);
+      assert.match(result.stderr, /: use put, get, .*, progress, scheduled, schedule-set, schedule-deleted\n/);
     });
   });
 });

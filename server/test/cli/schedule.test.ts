@@ -143,12 +143,14 @@ describe('cli e2e: taskwire schedule', function () {
       await client.schedules.delete('missed');
     });
 
-    it('a 1 s interval schedule puts one task a second, not three; deleted on one manager, it stops on all', async () => {
+    it('a 1 s interval schedule puts one task a second, not three; deleted on one manager, it stops on all; every manager reports the set and the delete', async () => {
       const home = makeHome();
       const managers = await Promise.all([0, 1, 2].map(() => startServe(['--store', redis.url], { home })));
       const clients = await Promise.all(managers.map((m) => m.client()));
       const events: Event[] = [];
       await clients[0]!.subscribe({ kinds: ['scheduled'], queues: ['ticks'] }, (event) => events.push(event));
+      const changes: Event[] = [];
+      await clients[0]!.subscribe({ kinds: ['schedule-set', 'schedule-deleted'] }, (event) => changes.push(event));
       const { schedule } = await clients[1]!.schedules.set({ name: 'pulse', queue: 'ticks', task: { payload: 'tick' }, every: 1 });
       const firstTick = Date.parse(schedule.nextRun);
       // Count over the ticks of a 5 s window that starts half a second after the first tick.
@@ -178,6 +180,16 @@ describe('cli e2e: taskwire schedule', function () {
       await sleep(2200);
       assert.equal((await clients[0]!.queue('ticks').stats()).ready, after, 'a deleted schedule still ticked on some manager');
       assert.deepEqual(await clients[0]!.schedules.list(), []);
+      // Set through manager 1, deleted through manager 2, seen once each by a subscriber on manager 0.
+      const [setBy, deletedBy] = [clients[1]!.managerId, clients[2]!.managerId];
+      assert.notEqual(setBy, deletedBy);
+      assert.deepEqual(
+        changes.map((e) => [e.kind, e.schedule, e.queue, e.manager]),
+        [
+          ['schedule-set', 'pulse', 'ticks', setBy],
+          ['schedule-deleted', 'pulse', 'ticks', deletedBy],
+        ],
+      );
     });
   });
 });

@@ -27,4 +27,18 @@ describe('cli: taskwire tail lines', () => {
     assert.equal(formatEvent(paused), '10:00:00.123 paused              tasks by taskwire-cli (127.0.0.1:52000)');
     assert.equal(formatEvent({ ...paused, kind: 'resumed' }), '10:00:00.123 resumed             tasks by taskwire-cli (127.0.0.1:52000)');
   });
+
+  it('a tick names its schedule and the task it put, or why it put none; a set and a delete name who made them', () => {
+    const operator = { sessionId: 's-2', name: 'taskwire-cli', role: 'monitor' as const, address: '127.0.0.1:52000' };
+    const tick: Event = { subscription: 'sub-1', kind: 'scheduled', queue: 'crawl', schedule: 'recrawl', taskId: 't-10', at: '2026-12-06T10:00:00.123Z' };
+    assert.equal(formatEvent(tick), '10:00:00.123 scheduled           crawl schedule recrawl t-10');
+    const { taskId: _none, ...skipped } = tick;
+    assert.equal(
+      formatEvent({ ...skipped, error: 'queue full: "crawl" has no room for 1 task (maxsize 1)' }),
+      '10:00:00.123 scheduled           crawl schedule recrawl error="queue full: \\"crawl\\" has no room for 1 task (maxsize 1)"',
+    );
+    const set: Event = { subscription: 'sub-1', kind: 'schedule-set', queue: 'crawl', schedule: 'recrawl', at: '2026-12-06T10:00:00.123Z', client: operator };
+    assert.equal(formatEvent(set), '10:00:00.123 schedule-set        crawl schedule recrawl by taskwire-cli (127.0.0.1:52000)');
+    assert.equal(formatEvent({ ...set, kind: 'schedule-deleted' }), '10:00:00.123 schedule-deleted    crawl schedule recrawl by taskwire-cli (127.0.0.1:52000)');
+  });
 });

@@ -158,7 +158,7 @@ describe('server: methods', () => {
       [
         'events/subscribe',
         { kinds: ['bogus'] },
-        'invalid params: "kinds/0" must be one of "put", "get", "ack", "nack", "expired", "released", "dead", "purge", "paused", "resumed", "client-connected", "client-disconnected", "progress", "scheduled"',
+        'invalid params: "kinds/0" must be one of "put", "get", "ack", "nack", "expired", "released", "dead", "purge", "paused", "resumed", "client-connected", "client-disconnected", "progress", "scheduled", "schedule-set", "schedule-deleted"',
         '/kinds/0',
       ],
       ['events/subscribe', { queues: 'q' }, 'invalid params: "queues" must be an array', '/queues'],
