@@ -1,4 +1,5 @@
 import type { Unique } from '../protocol/generated';
+import { KeyTable } from './keyTable';
 import type { TaskRecord } from './taskRecord';
 
 // Unique tasks (spec §7.21): a put whose uniqueness key is held in its queue answers the
@@ -49,7 +50,8 @@ const keyOf = (kept: KeptHold): string => (typeof kept === 'string' ? kept : kep
 
 /** The uniqueness keys of one queue: key → the task that holds it. */
 export class UniqueKeys {
-  private readonly holders = new Map<string, TaskRecord>();
+  /** Each holder's key is its record's own (keyTable.ts says why this is not a Map). */
+  private readonly holders = new KeyTable<TaskRecord>((record) => keyOf(record.unique!));
 
   /** Keys held, counting ones whose ttl ran out and that no put has looked at since. */
   get size(): number {
