@@ -5,9 +5,13 @@
 // the TypeScript client in this process, keeping 64 puts in flight (taskwire-ts-async's shape;
 // --in-flight 1 awaits each put, taskwire-ts's).
 //
-//   node bench/unique.mjs [--n 20000] [--runs 5] [--stores memory,redis] [--in-flight 64] [--json FILE]
+//   node bench/unique.mjs [--n 20000] [--runs 8] [--stores memory,redis] [--in-flight 64] [--json FILE]
 //
-// Scenarios, each on a fresh queue, runs interleaved (run 1 of each, then run 2, ...):
+// Scenarios, each on a fresh queue, runs interleaved (run 1 of each, then run 2, ...), each run
+// starting one scenario later than the run before (plain first, then put-unique first, ...):
+// a scenario's purge leaves the garbage of N tasks (and keys) for the manager's collector, which
+// the next scenario pays for in part, so a fixed order would always charge the same scenarios.
+// With --runs a multiple of 4 each scenario follows each other one equally often.
 //   plain:      put(payload)
 //   put-unique: put(payload, {unique: `https://example.com/items/<i>`}): every key is new, so
 //               every put adds a task (the check and the hold); a URL, a crawl's usual key
@@ -35,7 +39,7 @@ const taskwire = createRequire(import.meta.url)(join(SERVER, 'dist', 'src', 'ind
 const { values: flags } = parseArgs({
   options: {
     n: { type: 'string', default: '20000' },
-    runs: { type: 'string', default: '5' },
+    runs: { type: 'string', default: '8' },
     stores: { type: 'string', default: 'memory,redis' },
     'in-flight': { type: 'string', default: '64' },
     json: { type: 'string' },
@@ -82,6 +86,9 @@ async function measure(client, queueName, scenario, pids) {
   return { putsPerSecond: N / seconds, managerUs: cpu[0], redisUs: cpu[1] };
 }
 
+/** `list` rotated left by `by`: run r's order. */
+const rotated = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
+
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -100,7 +107,7 @@ async function benchStore(store) {
     // A warm-up of every scenario, not counted: the first puts of a process pay for the JIT.
     for (const scenario of SCENARIOS) await measure(client, `bench-warm-up-${scenario}`, scenario, pids);
     for (let run = 1; run <= RUNS; run++) {
-      for (const scenario of SCENARIOS) {
+      for (const scenario of rotated(SCENARIOS, run - 1)) {
         const result = await measure(client, `bench-${scenario}-${run}`, scenario, pids);
         results[scenario].push(result);
         process.stderr.write(
