@@ -65,6 +65,8 @@ export class EventTail implements vscode.Disposable {
 export function formatEvent(e: TaskwireEvent): string {
   const parts = [e.at.slice(11, 23), e.kind.padEnd(8)];
   if (e.queue !== undefined) parts.push(e.queue);
+  // A schedule's tick, set or delete (protocol 2026-12): `schedule-set crawl schedule recrawl by …`.
+  if (e.schedule !== undefined) parts.push(`schedule ${e.schedule}`);
   if (e.taskId !== undefined) parts.push(e.taskId);
   if (e.attempt !== undefined) parts.push(`#${e.attempt}`);
   // A progress report (protocol 2026-12): `progress tasks 5f0c09-0 40% fetching page 2 by …`.

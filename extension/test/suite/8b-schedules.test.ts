@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import type { TaskwireClient } from 'taskwire';
 import * as vscode from 'vscode';
 import type { TaskwireApi } from '../../src/api';
+import { formatEvent } from '../../src/views/eventTail';
 import type { ScheduleItem } from '../../src/views/schedulesView';
 import { activateExtension, connectClient, ensureLocalManager, labelOf, rootItems, shownSince, uniqueQueue, waitFor, waitForNotification } from './helpers';
 
@@ -75,6 +76,17 @@ describe('the Schedules view', () => {
     });
     await producer.schedules.delete(name);
     await waitFor('the deleted schedule to leave, with no refresh', async () => (await scheduleNamed(api, name)) === undefined);
+  });
+
+  it('the event tail names the schedule of a tick, a set and a delete', () => {
+    const at = '2026-12-07T10:00:00.123Z';
+    const client = { sessionId: 's-1', name: 'admin', role: 'monitor' as const };
+    assert.equal(formatEvent({ subscription: 'sub-1', kind: 'scheduled', queue: 'crawl', schedule: 'recrawl', taskId: 't-1', at }), '10:00:00.123 scheduled crawl schedule recrawl t-1');
+    assert.equal(formatEvent({ subscription: 'sub-1', kind: 'schedule-set', queue: 'crawl', schedule: 'recrawl', client, at }), '10:00:00.123 schedule-set crawl schedule recrawl by admin (monitor)');
+    assert.equal(
+      formatEvent({ subscription: 'sub-1', kind: 'schedule-deleted', queue: 'crawl', schedule: 'recrawl', client, at }),
+      '10:00:00.123 schedule-deleted crawl schedule recrawl by admin (monitor)',
+    );
   });
 
   it('delete removes the schedule (after confirmation), and an unknown name is refused with the reason', async () => {
