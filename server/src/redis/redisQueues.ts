@@ -640,6 +640,7 @@ export class RedisQueues implements QueueBackend {
         },
       );
       if (!waiter.active) continue;
+      // No budget, no await: most managers have none, and this is every put's path.
       const overBudget = this.maxQueuedBytes === 0 ? undefined : await this.budgetRefusal(queue, request);
       // Withdrawn or timed out (putTimedOut answered it) while a probe for the budget ran.
       if (!waiter.active) continue;
@@ -700,13 +701,18 @@ export class RedisQueues implements QueueBackend {
         waiter.done(overBudget.error);
         return;
       }
-      const reply = await this.run('put', queue.family, [queue.name, '', 'probe', String(request.tasks.length), ...request.tasks.flatMap((t) => putArgs('', t))]);
+      const reply = await this.probePut(queue, request);
       waiter.done(queueFullError(queue.name, reply.data, request.tasks.length, reply.status === 'never'));
     } catch (error) {
       waiter.done(asEngineError(error));
     }
     // Those behind it may fit.
     this.serve(queue, false);
+  }
+
+  /** The put script in probe mode: what is in the way of `request` now, changing nothing (scripts.ts). */
+  private probePut(queue: LocalQueue, request: PutRequest): Promise<ScriptReply> {
+    return this.run('put', queue.family, [queue.name, '', 'probe', String(request.tasks.length), ...request.tasks.flatMap((t) => putArgs('', t))]);
   }
 
   /**
@@ -724,7 +730,7 @@ export class RedisQueues implements QueueBackend {
     const held = this.queuedBytes;
     if (held + bytes <= max) return undefined;
     if (request.tasks.some((task) => task.unique !== undefined)) {
-      const probe = await this.run('put', queue.family, [queue.name, '', 'probe', String(count), ...request.tasks.flatMap((t) => putArgs('', t))]);
+      const probe = await this.probePut(queue, request);
       bytes = Number(probe.data[4]);
       count = Number(probe.data[5]);
       if (count === 0 || held + bytes <= max) return undefined;

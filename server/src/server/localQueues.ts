@@ -145,10 +145,11 @@ export class LocalQueues implements QueueBackend {
   }
 
   deleteSchedule(name: string, session?: SessionId): boolean {
-    const queue = this.schedules.get(name)?.queue;
-    if (queue === undefined || !this.schedules.delete(name)) return false;
+    const schedule = this.schedules.get(name);
+    if (schedule === undefined) return false;
+    this.schedules.delete(name);
     this.store?.append({ op: 'unschedule', name });
-    this.emitScheduleChange('schedule-deleted', queue, name, session);
+    this.emitScheduleChange('schedule-deleted', schedule.queue, name, session);
     return true;
   }
 
@@ -175,7 +176,7 @@ export class LocalQueues implements QueueBackend {
   private emitScheduleChange(kind: 'schedule-set' | 'schedule-deleted', queue: string, name: string, session: SessionId | undefined): void {
     const event: EngineEvent = { kind, queue, schedule: name, at: this.clock.now() };
     if (session !== undefined) event.session = session;
-    for (const listener of [...this.listeners]) listener(event);
+    this.emit(event);
   }
 
   private emitScheduled(schedule: ScheduleImage): void {
@@ -183,6 +184,11 @@ export class LocalQueues implements QueueBackend {
     const event: EngineEvent = { kind: 'scheduled', queue: schedule.queue, schedule: schedule.name, at: run.at };
     if (run.taskId !== undefined) event.taskId = run.taskId;
     if (run.skipped !== undefined) event.error = run.skipped;
+    this.emit(event);
+  }
+
+  /** An event made here rather than by the engine, to every observer (a copy: one may stop observing). */
+  private emit(event: EngineEvent): void {
     for (const listener of [...this.listeners]) listener(event);
   }
 
