@@ -567,33 +567,29 @@ export class Engine {
 
   /**
    * How many of the specs would add a task now, and their payload bytes: the others are
-   * duplicates of held keys. `holders` (when a spec has a key): per spec, the task that holds its
-   * key, null for a key an earlier spec of the put takes, undefined for a spec that adds a task;
+   * duplicates of held keys. `holders` (when a spec's key is held): per spec, the task that holds
+   * its key, null for a key an earlier spec of the put takes, undefined for a spec that adds a task;
    * valid until the engine changes (enqueue takes it in the same turn, so keys are looked up once).
    */
   private needed(queue: QueueState, specs: RawTaskSpec[], sizes: number[]): { count: number; bytes: number; holders?: (TaskRecord | null | undefined)[] } {
     let count = 0;
     let bytes = 0;
+    // Made at the first duplicate: a put whose keys are all new (the usual case) makes none.
     let holders: (TaskRecord | null | undefined)[] | undefined;
     let keys: Set<string> | undefined;
-    let now = 0; // read once, at the first key: a put without keys reads no clock here
     for (let i = 0; i < specs.length; i++) {
       const key = specs[i]!.unique?.key;
       if (key !== undefined) {
-        if (holders === undefined) {
-          holders = new Array<TaskRecord | null | undefined>(specs.length);
-          now = this.clock.now();
-        }
-        const holder = queue.uniqueKeys.holder(key, now);
+        const holder = queue.uniqueKeys.holder(key, this.clock);
         if (holder !== undefined) {
-          holders[i] = holder;
+          (holders ??= new Array<TaskRecord | null | undefined>(specs.length))[i] = holder;
           continue;
         }
         // A second key in one put: the put's own keys are remembered (one spec needs no set).
         if (specs.length > 1) {
           keys ??= new Set();
           if (keys.has(key)) {
-            holders[i] = null;
+            (holders ??= new Array<TaskRecord | null | undefined>(specs.length))[i] = null;
             continue;
           }
           keys.add(key);
@@ -618,7 +614,7 @@ export class Engine {
         duplicates ??= new Array<boolean>(specs.length).fill(false);
         // A held key (by a task, or by an earlier spec of this put): the holder's id, no task.
         const found = holders?.[i];
-        const holder = found === null ? queue.uniqueKeys.holder(spec.unique.key, now) : found;
+        const holder = found === null ? queue.uniqueKeys.holder(spec.unique.key, this.clock) : found;
         if (holder !== undefined) {
           ids[i] = holder.id;
           duplicates[i] = true;

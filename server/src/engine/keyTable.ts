@@ -117,10 +117,13 @@ export class KeyTable<V> {
     if (++this.count * 2 > this.hashes.length) this.rebuild(this.hashes.length * 2, this.seed);
   }
 
-  /** Removes `key`; false when it was not there. */
-  delete(key: string): boolean {
+  /**
+   * Removes `key`, or only while it maps to `only` when that is given (one probe where a get,
+   * a compare and a delete took two); false when it was not removed.
+   */
+  delete(key: string, only?: V): boolean {
     const slot = this.find(key, keyHash(key, this.seed));
-    if (slot < 0) return false;
+    if (slot < 0 || (only !== undefined && this.values[slot] !== only)) return false;
     this.missedKey = undefined;
     this.removeAt(slot);
     if (this.count * 8 < this.hashes.length && this.hashes.length > MIN_CAPACITY) this.rebuild(this.hashes.length / 2, this.seed);

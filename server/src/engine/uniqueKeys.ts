@@ -1,4 +1,5 @@
 import type { Unique } from '../protocol/generated';
+import type { Clock } from './clock';
 import { KeyTable } from './keyTable';
 import type { TaskRecord } from './taskRecord';
 
@@ -48,6 +49,9 @@ export function keptHold(image: UniqueHold): KeptHold {
 
 const keyOf = (kept: KeptHold): string => (typeof kept === 'string' ? kept : kept.key);
 
+/** The hold's end, or undefined for one held as long as its task is in scope. */
+const untilOf = (kept: KeptHold): number | undefined => (typeof kept === 'string' ? undefined : kept.until);
+
 /** The uniqueness keys of one queue: key → the task that holds it. */
 export class UniqueKeys {
   /** Each holder's key is its record's own (keyTable.ts says why this is not a Map). */
@@ -58,16 +62,29 @@ export class UniqueKeys {
     return this.holders.size;
   }
 
-  /** The task that holds `key` at `now`, if any; a hold whose ttl ran out is dropped here. */
-  holder(key: string, now: number): TaskRecord | undefined {
+  /**
+   * The task that holds `key` now, if any; a hold whose ttl ran out is dropped here. The clock is
+   * read only for a hold with a ttl: a put's lookup of a new key, the usual case, reads none.
+   */
+  holder(key: string, clock: Clock): TaskRecord | undefined {
     const record = this.holders.get(key);
     if (record === undefined) return undefined;
-    const kept = record.unique!;
-    if (typeof kept !== 'string' && kept.until !== undefined && now >= kept.until) {
-      this.holders.delete(key);
-      return undefined;
-    }
-    return record;
+    const until = untilOf(record.unique!);
+    return until === undefined ? record : this.unlessExpired(key, record, until, clock.now());
+  }
+
+  /** holder() at a time the caller has read already. */
+  private holderAt(key: string, now: number): TaskRecord | undefined {
+    const record = this.holders.get(key);
+    if (record === undefined) return undefined;
+    const until = untilOf(record.unique!);
+    return until === undefined ? record : this.unlessExpired(key, record, until, now);
+  }
+
+  private unlessExpired(key: string, record: TaskRecord, until: number, now: number): TaskRecord | undefined {
+    if (now < until) return record;
+    this.holders.delete(key, record);
+    return undefined;
   }
 
   /** A new task takes its key (the caller checked that it is free). */
@@ -79,8 +96,7 @@ export class UniqueKeys {
   free(record: TaskRecord): void {
     const kept = record.unique;
     if (kept === undefined) return;
-    const key = keyOf(kept);
-    if (this.holders.get(key) === record) this.holders.delete(key);
+    this.holders.delete(keyOf(kept), record);
   }
 
   /** Freed when it was leased in scope queued, if it is leased no longer. */
@@ -95,8 +111,10 @@ export class UniqueKeys {
    */
   retake(record: TaskRecord, now: number): void {
     const kept = record.unique;
-    if (kept === undefined || (typeof kept !== 'string' && kept.until !== undefined && now >= kept.until)) return;
+    if (kept === undefined) return;
+    const until = untilOf(kept);
+    if (until !== undefined && now >= until) return;
     const key = keyOf(kept);
-    if (this.holder(key, now) === undefined) this.holders.set(key, record);
+    if (this.holderAt(key, now) === undefined) this.holders.set(key, record);
   }
 }

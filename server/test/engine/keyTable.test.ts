@@ -39,6 +39,20 @@ describe('KeyTable', () => {
     assert.equal(t.size, 1);
   });
 
+  it('deletes a key only while it maps to the value given (a task frees its key, not the one another task took since)', () => {
+    const t = table();
+    const first = { key: 'a', n: 1 };
+    const second = { key: 'a', n: 2 };
+    t.set('a', first);
+    t.set('a', second);
+    assert.equal(t.delete('a', first), false);
+    assert.equal(t.get('a'), second);
+    assert.equal(t.size, 1);
+    assert.equal(t.delete('a', second), true);
+    assert.equal(t.get('a'), undefined);
+    assert.equal(t.delete('missing', first), false);
+    assert.equal(t.size, 0);
+  });
   it('a set right after a lookup that missed goes where the lookup ended, and only while nothing changed in between', () => {
     const t = table();
     assert.equal(t.get('x'), undefined);
