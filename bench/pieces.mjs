@@ -61,8 +61,13 @@ function engineRound() {
   engine.get({ queue: 'results', max: BATCH, session: 'producer', autoAck: true }, () => true);
 }
 
+// One task with a uniqueness key per put (a crawl's usual put, spec §7.21), 1,000 different ones.
+const uniquePuts = Array.from({ length: 1000 }, (_, i) => ({ queue: 'tasks', tasks: [{ payload: `image_url_${i}`, unique: { key: `https://example.com/items/${i}` } }] }));
+let uniqueAt = 0;
+
 const rows = [
   ['validate queue/put params', perTask(() => validateParams('queue/put', put), BATCH, 20_000)],
+  ['validate a put of one task with a uniqueness key (per put, not in a batch)', perTask(() => validateParams('queue/put', uniquePuts[uniqueAt++ % 1000]), 1, 500_000)],
   ['validate task/ack params', perTask(() => validateParams('task/ack', ack), BATCH, 20_000)],
   ['nesting check of a put', perTask(() => nestsDeeperThan(parsedPut, 256), BATCH, 20_000)],
   ['JSON.parse of a put', perTask(() => JSON.parse(putText), BATCH, 20_000)],
