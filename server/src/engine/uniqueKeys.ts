@@ -63,26 +63,15 @@ export class UniqueKeys {
   }
 
   /**
-   * The task that holds `key` now, if any; a hold whose ttl ran out is dropped here. The clock is
-   * read only for a hold with a ttl: a put's lookup of a new key, the usual case, reads none.
+   * The task that holds `key` now (`at`: the time, or the clock to read it from), if any; a hold
+   * whose ttl ran out is dropped here. The clock is read only for a hold with a ttl: a put's
+   * lookup of a new key, the usual case, reads none.
    */
-  holder(key: string, clock: Clock): TaskRecord | undefined {
+  holder(key: string, at: Clock | number): TaskRecord | undefined {
     const record = this.holders.get(key);
     if (record === undefined) return undefined;
     const until = untilOf(record.unique!);
-    return until === undefined ? record : this.unlessExpired(key, record, until, clock.now());
-  }
-
-  /** holder() at a time the caller has read already. */
-  private holderAt(key: string, now: number): TaskRecord | undefined {
-    const record = this.holders.get(key);
-    if (record === undefined) return undefined;
-    const until = untilOf(record.unique!);
-    return until === undefined ? record : this.unlessExpired(key, record, until, now);
-  }
-
-  private unlessExpired(key: string, record: TaskRecord, until: number, now: number): TaskRecord | undefined {
-    if (now < until) return record;
+    if (until === undefined || (typeof at === 'number' ? at : at.now()) < until) return record;
     this.holders.delete(key, record);
     return undefined;
   }
@@ -115,6 +104,6 @@ export class UniqueKeys {
     const until = untilOf(kept);
     if (until !== undefined && now >= until) return;
     const key = keyOf(kept);
-    if (this.holderAt(key, now) === undefined) this.holders.set(key, record);
+    if (this.holder(key, now) === undefined) this.holders.set(key, record);
   }
 }
