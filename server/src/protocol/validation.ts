@@ -16,32 +16,10 @@ export function loadProtocolSpec(): ProtocolSpec {
 const ANNOTATION_KEYWORDS = new Set(['$ref', '$comment', 'description', 'title', 'examples', 'default', 'deprecated']);
 
 /**
- * A copy of the spec in which every `$ref` that has constraining siblings (such as
- * `{"$ref": "#/$defs/Seconds", "exclusiveMinimum": 0}`) also states the referenced type.
- * Valid 2020-12, but ajv's strictTypes wants the type beside type-specific keywords; the
- * $ref already enforces that type, so adding it changes nothing that validates.
- */
-function withTypesBesideRefs(spec: ProtocolSpec): ProtocolSpec {
-  const defs = spec.$defs;
-  const visit = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(visit);
-    if (node === null || typeof node !== 'object') return node;
-    const schema: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(node)) schema[key] = visit(value);
-    const ref = schema['$ref'];
-    if (typeof ref === 'string' && ref.startsWith('#/$defs/') && schema['type'] === undefined) {
-      const target = defs[ref.slice('#/$defs/'.length)] as { type?: unknown } | undefined;
-      const constrained = Object.keys(schema).some((key) => !ANNOTATION_KEYWORDS.has(key));
-      if (constrained && target?.type !== undefined) schema['type'] = target.type;
-    }
-    return schema;
-  };
-  return { ...spec, $defs: visit(defs) as Record<string, unknown> };
-}
-
-/**
- * The spec with each $ref to one of its $defs replaced by that definition (a $ref beside
- * constraints of its own becomes an allOf of the two). Ajv compiles a referenced schema that has
+ * The spec with each $ref to one of its $defs replaced by that definition. A $ref beside
+ * constraints of its own (`{"$ref": "#/$defs/Seconds", "exclusiveMinimum": 0}`) becomes an allOf
+ * of the two, stating the definition's type beside the constraints: ajv's strictTypes wants the
+ * type beside type-specific keywords, and the definition enforces it anyway. Ajv compiles a referenced schema that has
  * refs of its own as a separate function, and calls it for each value with a context object and
  * the value's path made for the call, used only by error messages: a put of 100 tasks made 100
  * of each, and a `unique` member one more call per task (190 ns of a put's 320 to validate).
@@ -72,7 +50,9 @@ function withRefsInlined(spec: ProtocolSpec): ProtocolSpec {
     const target = definition(name);
     delete schema['$ref'];
     const constrained = Object.keys(schema).some((key) => !ANNOTATION_KEYWORDS.has(key));
-    return constrained ? { ...schema, allOf: [target] } : target;
+    if (!constrained) return target;
+    const type = (target as { type?: unknown }).type;
+    return { ...(schema['type'] === undefined && type !== undefined ? { type } : {}), ...schema, allOf: [target] };
   };
   return { ...spec, $defs: Object.fromEntries(Object.keys(defs).map((name) => [name, definition(name)])) };
 }
@@ -82,7 +62,7 @@ let compiler: { ajv: Ajv2020; id: string; defs: Record<string, unknown> } | unde
 /** Ajv with the spec added, created on first use so that importing costs nothing. */
 function schemaCompiler(): NonNullable<typeof compiler> {
   if (compiler !== undefined) return compiler;
-  const spec = withRefsInlined(withTypesBesideRefs(loadProtocolSpec()));
+  const spec = withRefsInlined(loadProtocolSpec());
   const ajv = new Ajv2020({
     strict: true,
     allErrors: false,
