@@ -614,7 +614,7 @@ export class Engine {
         duplicates ??= new Array<boolean>(specs.length).fill(false);
         // A held key (by a task, or by an earlier spec of this put): the holder's id, no task.
         const found = holders?.[i];
-        const holder = found === null ? queue.uniqueKeys.holder(spec.unique.key, this.clock) : found;
+        const holder = found === null ? queue.uniqueKeys.holder(spec.unique.key, now) : found;
         if (holder !== undefined) {
           ids[i] = holder.id;
           duplicates[i] = true;
